@@ -1,0 +1,48 @@
+"""Helpers every API view uses: who is calling (bearer token only), JSON bodies and errors."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import g, jsonify, request
+from flask_babel import gettext as _
+
+from portal.auth.loaders import bearer_user
+from portal.auth.permissions import Permission
+from portal.auth.services import permissions_in
+from portal.core.errors import error_response
+
+
+class ApiError(Exception):
+    def __init__(self, code: int, message: str, **extra: Any):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.extra = extra
+
+
+def api_caller(permission: Permission | None = None):
+    """The token's user; raises ApiError 401 without a valid token, 403 without `permission`."""
+    user = bearer_user()
+    if user is None:
+        raise ApiError(401, _("A valid API token is needed: send it as “Authorization: Bearer <token>”."))
+    if permission is not None and permission not in permissions_in(user, g.get("tenant")):
+        raise ApiError(403, _("Your token does not allow this."))
+    return user
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object, or ApiError 400 with a clear message."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(400, _("The body must be a JSON object."))
+    return data
+
+
+def register_api_errors(bp) -> None:
+    @bp.errorhandler(ApiError)
+    def _api_error(error: ApiError):
+        return error_response(error.code, error.message, **error.extra)
+
+
+def ok(payload: Any, status: int = 200):
+    return jsonify(payload), status

@@ -1,0 +1,1 @@
+"""Accounts, memberships in tenants, roles and permissions, login and API tokens."""

@@ -1,0 +1,62 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
+
+from portal.auth.permissions import Role
+from portal.auth.services import MIN_PASSWORD_LENGTH
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+    remember = BooleanField(_l("Keep me signed in on this device"))
+    next = HiddenField()
+    submit = SubmitField(_l("Sign in"))
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
+    submit = SubmitField(_l("Send me a reset link"))
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)],
+        description=_l("At least %(count)s characters.", count=MIN_PASSWORD_LENGTH),
+    )
+    confirm = PasswordField(_l("Repeat the new password"), validators=[DataRequired(), EqualTo("password", message=_l("The two passwords differ."))])
+    submit = SubmitField(_l("Set password"))
+
+
+class ProfileForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=200)])
+    phone = StringField(_l("Phone number"), validators=[Optional(), Length(max=40)])
+    submit = SubmitField(_l("Save"))
+
+
+class ChangePasswordForm(FlaskForm):
+    current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=200)])
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)])
+    confirm = PasswordField(_l("Repeat the new password"), validators=[DataRequired(), EqualTo("password", message=_l("The two passwords differ."))])
+    submit = SubmitField(_l("Change password"))
+
+
+def role_choices():
+    return [(role.value, role.label) for role in Role]
+
+
+class AddMemberForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=200)])
+    role = SelectField(_l("Role"), choices=role_choices, validators=[DataRequired()])
+    job_title = StringField(_l("Job title"), validators=[Optional(), Length(max=100)], description=_l("For example: registration agent, field agent, registrar."))
+    office = StringField(_l("Office or district"), validators=[Optional(), Length(max=200)])
+    submit = SubmitField(_l("Add member"))
+
+
+class EditMemberForm(FlaskForm):
+    role = SelectField(_l("Role"), choices=role_choices, validators=[DataRequired()])
+    is_active = BooleanField(_l("Active"))
+    submit = SubmitField(_l("Save"))

@@ -1,0 +1,221 @@
+"""Accounts: creating users, checking passwords with lockout, memberships, API and reset tokens."""
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from flask import current_app
+from flask_babel import gettext as _
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import select
+
+from portal.auth.models import ApiToken, Membership, User
+from portal.auth.permissions import GlobalRole, Permission, Role
+from portal.core.db import db, utcnow
+from portal.tenancy.models import Tenant
+
+_hasher = PasswordHasher()
+MIN_PASSWORD_LENGTH = 8
+# Verified against when the email is unknown, so a wrong address costs as long as a wrong password.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+class AccountError(ValueError):
+    """A request about an account that cannot be honoured; the message is safe to show."""
+
+
+def normalize_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def hash_password(password: str) -> str:
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise AccountError(_("The password must be at least %(count)s characters long.", count=MIN_PASSWORD_LENGTH))
+    return _hasher.hash(password)
+
+
+def get_user_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == normalize_email(email)))
+
+
+def create_user(
+    email: str,
+    password: str | None = None,
+    name: str = "",
+    global_role: GlobalRole | None = None,
+    locale: str | None = None,
+) -> User:
+    email = normalize_email(email)
+    if not email or "@" not in email:
+        raise AccountError(_("A valid email address is needed."))
+    if get_user_by_email(email):
+        raise AccountError(_("A user with the email %(email)s already exists.", email=email))
+    user = User(
+        email=email,
+        name=name,
+        password_hash=hash_password(password) if password else None,
+        global_role=GlobalRole(global_role).value if global_role else None,
+        locale=locale,
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def set_password(user: User, password: str) -> None:
+    user.password_hash = hash_password(password)
+    user.failed_logins = 0
+    user.locked_until = None
+
+
+class LoginResult:
+    OK = "ok"
+    INVALID = "invalid"
+    LOCKED = "locked"
+    INACTIVE = "inactive"
+
+
+def authenticate(email: str, password: str, now: dt.datetime | None = None) -> tuple[str, User | None]:
+    """Check a password. After LOGIN_MAX_FAILURES failures in a row the account locks for a while."""
+    now = now or utcnow()
+    config = current_app.config
+    user = get_user_by_email(email)
+    if user is None or not user.password_hash:
+        try:
+            _hasher.verify(_DUMMY_HASH, password or "x")
+        except VerificationError:
+            pass
+        return LoginResult.INVALID, None
+    if user.is_locked(now):
+        return LoginResult.LOCKED, user
+    try:
+        _hasher.verify(user.password_hash, password or "")
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        user.failed_logins += 1
+        if user.failed_logins >= config["LOGIN_MAX_FAILURES"]:
+            user.locked_until = now + dt.timedelta(minutes=config["LOGIN_LOCK_MINUTES"])
+            user.failed_logins = 0
+            db.session.commit()
+            return LoginResult.LOCKED, user
+        db.session.commit()
+        return LoginResult.INVALID, user
+    if not user.is_active_account:
+        return LoginResult.INACTIVE, user
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    db.session.commit()
+    return LoginResult.OK, user
+
+
+# -- memberships and permissions ---------------------------------------------------------------
+
+
+def membership_for(user: User, tenant: Tenant) -> Membership | None:
+    """The user's membership in `tenant` (the session must be scoped to that tenant)."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return db.session.scalar(
+        select(Membership).where(Membership.user_id == user.id, Membership.tenant_id == tenant.id)
+    )
+
+
+def permissions_in(user: User, tenant: Tenant | None) -> frozenset[Permission]:
+    if not getattr(user, "is_authenticated", False):
+        return frozenset()
+    granted = set(user.global_permissions)
+    if tenant is not None:
+        membership = membership_for(user, tenant)
+        if membership is not None:
+            granted |= membership.permissions
+    return frozenset(granted)
+
+
+def add_membership(tenant: Tenant, user: User, role: Role, job_title: str = "", office: str = "") -> Membership:
+    """Give `user` a role in `tenant`, or change the role they have there."""
+    membership = membership_for(user, tenant)
+    if membership is None:
+        membership = Membership(tenant_id=tenant.id, user_id=user.id)
+        db.session.add(membership)
+    membership.role = Role(role).value
+    membership.is_active = True
+    if job_title:
+        membership.job_title = job_title
+    if office:
+        membership.office = office
+    db.session.flush()
+    return membership
+
+
+def list_members(tenant: Tenant) -> list[Membership]:
+    return list(
+        db.session.scalars(
+            select(Membership).join(Membership.user).where(Membership.tenant_id == tenant.id).order_by(User.email)
+        )
+    )
+
+
+def get_membership(tenant: Tenant, membership_id: int) -> Membership | None:
+    return db.session.scalar(
+        select(Membership).where(Membership.id == membership_id, Membership.tenant_id == tenant.id)
+    )
+
+
+def change_member(actor: User, tenant: Tenant, membership: Membership, role: Role, is_active: bool) -> None:
+    """Change a member's role or suspend them. Admins cannot demote or suspend themselves."""
+    if membership.user_id == actor.id and (role != Role.TENANT_ADMIN or not is_active):
+        raise AccountError(_("You cannot remove your own administrator rights."))
+    membership.role = Role(role).value
+    membership.is_active = is_active
+    db.session.commit()
+
+
+# -- API tokens -------------------------------------------------------------------------------
+
+
+def issue_api_token(user: User, name: str = "") -> str:
+    """Create a token and return it; only its digest is kept, so it is shown once."""
+    token = "crvs_" + secrets.token_urlsafe(32)
+    db.session.add(ApiToken(user_id=user.id, name=name, digest=ApiToken.digest_of(token)))
+    db.session.flush()
+    return token
+
+
+def user_for_api_token(token: str) -> User | None:
+    if not token or not token.startswith("crvs_"):
+        return None
+    row = db.session.scalar(
+        select(ApiToken).where(ApiToken.digest == ApiToken.digest_of(token), ApiToken.revoked_at.is_(None))
+    )
+    if row is None or not row.user.is_active_account:
+        return None
+    return row.user
+
+
+# -- password reset ---------------------------------------------------------------------------
+
+
+def _reset_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="password-reset")
+
+
+def make_reset_token(user: User) -> str:
+    # The hash's tail is part of the token, so a token stops working once the password changes.
+    return _reset_serializer().dumps({"uid": user.id, "pw": (user.password_hash or "")[-12:]})
+
+
+def user_for_reset_token(token: str) -> User | None:
+    try:
+        data = _reset_serializer().loads(token, max_age=current_app.config["PASSWORD_RESET_MAX_AGE"])
+    except (SignatureExpired, BadSignature):
+        return None
+    if not isinstance(data, dict):
+        return None
+    user = db.session.get(User, data.get("uid"))
+    if user is None or (user.password_hash or "")[-12:] != data.get("pw"):
+        return None
+    return user

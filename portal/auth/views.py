@@ -1,0 +1,194 @@
+"""Sign-in, sign-out, language choice, profile, password reset, and a tenant's members."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, current_app, flash, g, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from portal.auth import services
+from portal.auth.forms import AddMemberForm, ChangePasswordForm, EditMemberForm, ForgotPasswordForm, LoginForm, ProfileForm, ResetPasswordForm
+from portal.auth.loaders import require
+from portal.auth.permissions import Permission, Role
+from portal.core.db import db
+from portal.core.errors import error_response
+from portal.core.i18n import LOCALE_COOKIE, offered_locales
+from portal.core.mail import send_mail
+from portal.extensions import limiter
+
+bp = Blueprint("auth", __name__, template_folder="templates")
+
+
+def register(app: Flask) -> None:
+    app.register_blueprint(bp)
+
+
+def _login_rate_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Only local paths are followed after a form, never another site."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target
+
+
+def _home() -> str:
+    return url_for("tenancy.home") if g.get("tenant") else url_for("tenancy.landing")
+
+
+@bp.route("/<tenant>/login", methods=["GET", "POST"])
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_rate_limit, methods=["POST"])
+def login():
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(safe_next(form.next.data, _home()))
+    if form.validate_on_submit():
+        result, user = services.authenticate(form.email.data, form.password.data)
+        if result == services.LoginResult.OK:
+            login_user(user, remember=form.remember.data)
+            return redirect(safe_next(form.next.data, _home()))
+        if result == services.LoginResult.LOCKED:
+            form.password.errors.append(
+                _("Too many failed attempts: this account is locked for %(minutes)s minutes.", minutes=current_app.config["LOGIN_LOCK_MINUTES"])
+            )
+        elif result == services.LoginResult.INACTIVE:
+            form.password.errors.append(_("This account is deactivated. Contact your administrator."))
+        else:
+            form.password.errors.append(_("Incorrect email or password."))
+        return render_template("auth/login.html", form=form), 401 if result != services.LoginResult.LOCKED else 429
+    return render_template("auth/login.html", form=form), 400 if form.errors else 200
+
+
+@bp.post("/<tenant>/logout")
+@bp.post("/logout")
+def logout():
+    logout_user()
+    flash(_("You are signed out."), "info")
+    return redirect(_home())
+
+
+@bp.post("/<tenant>/language")
+@bp.post("/language")
+def language():
+    lang = request.form.get("lang", "")
+    if lang not in offered_locales():
+        return error_response(400, _("This language is not offered here."))
+    if current_user.is_authenticated:
+        current_user.locale = lang
+        db.session.commit()
+    response = make_response(redirect(safe_next(request.form.get("next"), _home())))
+    response.set_cookie(LOCALE_COOKIE, lang, max_age=365 * 24 * 3600, httponly=True, samesite="Lax", secure=request.is_secure)
+    return response
+
+
+@bp.route("/<tenant>/profile", methods=["GET", "POST"])
+@bp.route("/profile", methods=["GET", "POST"])
+@login_required
+def profile():
+    form = ProfileForm(obj=current_user, prefix="profile")
+    password_form = ChangePasswordForm(prefix="pw")
+    if form.submit.data and form.validate_on_submit():
+        current_user.name = form.name.data or ""
+        current_user.phone = form.phone.data or None
+        db.session.commit()
+        flash(_("Your profile is saved."), "success")
+        return redirect(url_for("auth.profile"))
+    if password_form.submit.data and password_form.validate_on_submit():
+        result, _user = services.authenticate(current_user.email, password_form.current.data)
+        if result != services.LoginResult.OK:
+            password_form.current.errors.append(_("The current password is not correct."))
+        else:
+            services.set_password(current_user, password_form.password.data)
+            db.session.commit()
+            flash(_("Your password is changed."), "success")
+            return redirect(url_for("auth.profile"))
+    memberships = []
+    if g.get("tenant"):
+        membership = services.membership_for(current_user, g.tenant)
+        memberships = [membership] if membership else []
+    status = 400 if (form.errors or password_form.errors) else 200
+    return render_template("auth/profile.html", form=form, password_form=password_form, memberships=memberships), status
+
+
+@bp.route("/<tenant>/password/forgot", methods=["GET", "POST"])
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit(_login_rate_limit, methods=["POST"])
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        user = services.get_user_by_email(form.email.data)
+        if user is not None and user.is_active_account:
+            link = url_for("auth.reset_password", token=services.make_reset_token(user), _external=True)
+            body = render_template("auth/email/reset.txt", user=user, link=link)
+            send_mail(user.email, _("Reset your CRVS Support password"), body)
+        # The same answer whether or not the address is known, so accounts cannot be discovered.
+        flash(_("If an account uses this address, we have sent it a link to choose a new password. The link works for one hour."), "info")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/forgot.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/<tenant>/password/reset/<token>", methods=["GET", "POST"])
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    user = services.user_for_reset_token(token)
+    if user is None:
+        flash(_("This reset link is not valid any more. Please ask for a new one."), "error")
+        return redirect(url_for("auth.forgot_password"))
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        services.set_password(user, form.password.data)
+        db.session.commit()
+        flash(_("Your new password is set. You can sign in now."), "success")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/reset.html", form=form), 400 if form.errors else 200
+
+
+# -- members of a tenant ------------------------------------------------------------------------
+
+
+@bp.route("/<tenant>/members", methods=["GET", "POST"])
+@require(Permission.MEMBERS_MANAGE)
+def members():
+    form = AddMemberForm()
+    if form.validate_on_submit():
+        user = services.get_user_by_email(form.email.data)
+        invited = user is None
+        if invited:
+            user = services.create_user(form.email.data, name=form.name.data or "")
+        services.add_membership(g.tenant, user, Role(form.role.data), form.job_title.data or "", form.office.data or "")
+        db.session.commit()
+        if invited:
+            link = url_for("auth.reset_password", token=services.make_reset_token(user), _external=True)
+            body = render_template("auth/email/invite.txt", user=user, link=link, tenant=g.tenant)
+            send_mail(user.email, _("You are invited to the %(name)s support portal", name=g.tenant.name), body)
+        flash(_("%(email)s is now a member.", email=user.email), "success")
+        return redirect(url_for("auth.members"))
+    rows = [(m, EditMemberForm(prefix=f"m{m.id}", role=m.role, is_active=m.is_active)) for m in services.list_members(g.tenant)]
+    return render_template("auth/members.html", form=form, rows=rows), 400 if form.errors else 200
+
+
+@bp.post("/<tenant>/members/<int:membership_id>")
+@require(Permission.MEMBERS_MANAGE)
+def edit_member(membership_id: int):
+    membership = services.get_membership(g.tenant, membership_id)
+    if membership is None:
+        return error_response(404)
+    form = EditMemberForm(prefix=f"m{membership.id}")
+    if not form.validate_on_submit():
+        return error_response(400)
+    try:
+        services.change_member(current_user, g.tenant, membership, Role(form.role.data), form.is_active.data)
+    except services.AccountError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(_("The member is updated."), "success")
+    return redirect(url_for("auth.members"))

@@ -1,0 +1,125 @@
+"""Configuration read from the environment, with defaults that let a newcomer run the demo."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SUPPORTED_DATABASES = ("sqlite", "postgresql")
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or wrong; the message is one line meant for the operator."""
+
+
+class Config:
+    """Defaults; `load_config` fills in what depends on the environment."""
+
+    PORTAL_ENV = "development"
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = 60 * 60 * 12
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_DEFAULT_TIMEZONE = "UTC"
+    UI_LOCALES = ("en", "fr")
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_STRATEGY = "moving-window"
+    LOGIN_RATE_LIMIT = "20 per minute"
+    PUBLIC_RATE_LIMIT = "120 per minute"
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_LOCK_MINUTES = 15
+    PASSWORD_RESET_MAX_AGE = 60 * 60  # seconds
+    MAIL_SERVER = None
+    MAIL_PORT = 25
+    MAIL_USE_TLS = False
+    MAIL_USERNAME = None
+    MAIL_PASSWORD = None
+    MAIL_DEFAULT_SENDER = "CRVS Support <no-reply@support.localhost>"
+    MAIL_SUPPRESS_SEND = False
+    TENANTS_DIR = str(REPO_ROOT / "tenants")
+    LIBRARY_DIR = str(REPO_ROOT / "library")
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+
+
+def _database_url(instance_path: Path) -> str:
+    raw = os.environ.get("DATABASE_URL", "").strip()
+    if not raw:
+        return f"sqlite:///{instance_path / 'portal.sqlite3'}"
+    if raw.startswith("postgres://"):  # the scheme many hosts hand out
+        raw = "postgresql://" + raw[len("postgres://"):]
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        raise ConfigError("DATABASE_URL is not a valid database URL (expected e.g. postgresql://user@host/db)") from None
+    if url.get_backend_name() not in SUPPORTED_DATABASES:
+        raise ConfigError(
+            f"DATABASE_URL uses '{url.get_backend_name()}', but only sqlite and postgresql are supported"
+        )
+    if url.get_backend_name() == "postgresql" and url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    return url.render_as_string(hide_password=False)
+
+
+def _secret_key(instance_path: Path, env: str) -> str:
+    key = os.environ.get("SECRET_KEY", "").strip()
+    if key:
+        if len(key) < 16:
+            raise ConfigError("SECRET_KEY is too short: use at least 16 random characters")
+        return key
+    if env == "production":
+        raise ConfigError("SECRET_KEY must be set when PORTAL_ENV=production")
+    # Development and demo: generate one key and keep it, so sessions survive a restart.
+    path = instance_path / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def load_config(instance_path: Path) -> dict:
+    """Read every setting that comes from the environment; raise ConfigError on a bad one."""
+    env = os.environ.get("PORTAL_ENV", "development").strip() or "development"
+    if env not in ("development", "production", "testing"):
+        raise ConfigError("PORTAL_ENV must be one of development, production, testing")
+    instance_path.mkdir(parents=True, exist_ok=True)
+    values: dict = {
+        "PORTAL_ENV": env,
+        "SQLALCHEMY_DATABASE_URI": _database_url(instance_path),
+        "SECRET_KEY": _secret_key(instance_path, env),
+    }
+    redis_url = os.environ.get("REDIS_URL", "").strip()
+    if redis_url:
+        if not redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigError("REDIS_URL must start with redis://, rediss:// or unix://")
+        values["REDIS_URL"] = redis_url
+        values["RATELIMIT_STORAGE_URI"] = redis_url
+    else:
+        values["REDIS_URL"] = None
+        values["RATELIMIT_STORAGE_URI"] = "memory://"
+    if os.environ.get("HTTPS", "").lower() in ("1", "true", "yes"):
+        values["SESSION_COOKIE_SECURE"] = True
+        values["REMEMBER_COOKIE_SECURE"] = True
+        values["PREFERRED_URL_SCHEME"] = "https"
+    for name in ("MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_DEFAULT_SENDER", "TENANTS_DIR"):
+        if os.environ.get(name):
+            values[name] = os.environ[name]
+    if os.environ.get("MAIL_PORT"):
+        try:
+            values["MAIL_PORT"] = int(os.environ["MAIL_PORT"])
+        except ValueError:
+            raise ConfigError("MAIL_PORT must be a number") from None
+    if os.environ.get("MAIL_USE_TLS", "").lower() in ("1", "true", "yes"):
+        values["MAIL_USE_TLS"] = True
+    return values

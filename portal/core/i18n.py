@@ -1,0 +1,54 @@
+"""Locale selection and helpers for translated text."""
+from __future__ import annotations
+
+from flask import current_app, g, has_request_context, request
+from flask_babel import get_locale
+from flask_login import current_user
+
+RTL_LANGUAGES = frozenset({"ar", "he", "fa", "ur", "ps", "dv", "ku", "yi", "sd"})
+LOCALE_COOKIE = "lang"
+
+
+def offered_locales() -> list[str]:
+    """The locales a reader may choose here: the tenant's, or the interface's outside tenants."""
+    tenant = g.get("tenant")
+    return list(tenant.locales) if tenant else list(current_app.config["UI_LOCALES"])
+
+
+def default_locale() -> str:
+    tenant = g.get("tenant")
+    return tenant.default_locale if tenant else current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def select_locale() -> str:
+    """The reader's explicit choice, else their browser's preference, else the tenant default."""
+    if not has_request_context():  # the CLI and jobs speak the interface default
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    offered = offered_locales()
+    choices = []
+    if getattr(current_user, "is_authenticated", False) and current_user.locale:
+        choices.append(current_user.locale)
+    choices.append(request.cookies.get(LOCALE_COOKIE))
+    for choice in choices:
+        if choice in offered:
+            return choice
+    return request.accept_languages.best_match(offered) or default_locale()
+
+
+def current_locale() -> str:
+    return str(get_locale() or default_locale())
+
+
+def text_direction(locale: str | None = None) -> str:
+    code = (locale or current_locale()).split("_")[0]
+    return "rtl" if code in RTL_LANGUAGES else "ltr"
+
+
+def locale_name(code: str) -> str:
+    """A language's own name for itself ("français"), for the switcher."""
+    from babel import Locale
+
+    try:
+        return Locale.parse(code).get_display_name(code).capitalize()
+    except Exception:  # an unknown code still gets a label
+        return code

@@ -1,0 +1,1 @@
+"""Tenants (countries): their configuration files, resolution from the URL, and the home pages."""

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.core.db import TimestampMixin, db
+from portal.tenancy.settings import TenantSettings
+
+
+# Parsed settings per tenant row version: the JSON is validated once, not on every request.
+_settings_cache: dict[tuple[int, str], TenantSettings] = {}
+
+
+class Tenant(TimestampMixin, db.Model):
+    """A country: its portal, languages and configuration (kept as loaded from tenant.toml)."""
+
+    __tablename__ = "tenants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    default_locale: Mapped[str] = mapped_column(String(16))
+    locales: Mapped[list[str]] = mapped_column(JSON)
+    timezone: Mapped[str] = mapped_column(String(64))
+    opencrvs_version: Mapped[str] = mapped_column(String(40))
+    config: Mapped[dict[str, Any]] = mapped_column(JSON)
+    source_path: Mapped[str | None] = mapped_column(String(500))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    synced_at: Mapped[dt.datetime | None]
+
+    @property
+    def settings(self) -> TenantSettings:
+        key = (self.id, self.updated_at.isoformat() if self.updated_at else "")
+        settings = _settings_cache.get(key)
+        if settings is None:
+            settings = TenantSettings.model_validate(self.config)
+            _settings_cache[key] = settings
+        return settings
+
+    def best_locale(self, wanted: str | None) -> str:
+        """`wanted` if the tenant offers it (or its base language), else the tenant default."""
+        if wanted:
+            if wanted in self.locales:
+                return wanted
+            base = wanted.split("_")[0].split("-")[0]
+            if base in self.locales:
+                return base
+        return self.default_locale
+
+    def __repr__(self) -> str:
+        return f"<Tenant {self.slug}>"

@@ -1,0 +1,111 @@
+"""Loading tenant folders and finding tenants."""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from portal.core.db import db, utcnow
+from portal.tenancy.models import Tenant
+from portal.tenancy.settings import TenantSettings
+
+
+@dataclass
+class SyncProblem:
+    path: str
+    key: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.key}: {self.reason}" if self.key else f"{self.path}: {self.reason}"
+
+
+@dataclass
+class SyncReport:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    problems: list[SyncProblem] = field(default_factory=list)
+
+
+def read_tenant_file(path: Path) -> tuple[TenantSettings | None, list[SyncProblem]]:
+    """Parse and validate one tenant.toml; return the settings or the problems found."""
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        return None, [SyncProblem(str(path), "", f"not valid TOML ({exc})")]
+    except OSError as exc:
+        return None, [SyncProblem(str(path), "", f"cannot be read ({exc.strerror})")]
+    folder = path.parent.name
+    try:
+        settings = TenantSettings.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            key = ".".join(str(part) for part in error["loc"]) or "(file)"
+            problems.append(SyncProblem(str(path), key, error["msg"]))
+        return None, problems
+    if settings.slug != folder:
+        return None, [SyncProblem(str(path), "slug", f"'{settings.slug}' does not match the folder name '{folder}'")]
+    return settings, []
+
+
+def sync_tenants(directory: Path) -> SyncReport:
+    """Create or update a tenant for every `<slug>/tenant.toml` below `directory`.
+
+    Idempotent: an unchanged file changes nothing. A bad file is reported and skipped; the other
+    tenants still load. Tenants are never deleted here (their tickets and history stay).
+    """
+    report = SyncReport()
+    if not directory.is_dir():
+        report.problems.append(SyncProblem(str(directory), "", "is not a directory"))
+        return report
+    for path in sorted(directory.glob("*/tenant.toml")):
+        settings, problems = read_tenant_file(path)
+        if settings is None:
+            report.problems.extend(problems)
+            continue
+        upsert_tenant(settings, source_path=str(path), report=report)
+    db.session.commit()
+    return report
+
+
+def upsert_tenant(settings: TenantSettings, source_path: str | None = None, report: SyncReport | None = None) -> Tenant:
+    config = settings.model_dump(mode="json")
+    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == settings.slug))
+    values = dict(
+        name=settings.name,
+        default_locale=settings.default_locale,
+        locales=list(settings.locales),
+        timezone=settings.timezone,
+        opencrvs_version=settings.opencrvs_version,
+        config=config,
+        source_path=source_path,
+    )
+    if tenant is None:
+        tenant = Tenant(slug=settings.slug, synced_at=utcnow(), **values)
+        db.session.add(tenant)
+        if report:
+            report.created.append(settings.slug)
+    elif any(getattr(tenant, k) != v for k, v in values.items()):
+        for key, value in values.items():
+            setattr(tenant, key, value)
+        tenant.synced_at = utcnow()
+        if report:
+            report.updated.append(settings.slug)
+    elif report:
+        report.unchanged.append(settings.slug)
+    db.session.flush()
+    return tenant
+
+
+def get_tenant(slug: str) -> Tenant | None:
+    return db.session.scalar(select(Tenant).where(Tenant.slug == slug, Tenant.is_active.is_(True)))
+
+
+def list_tenants() -> list[Tenant]:
+    return list(db.session.scalars(select(Tenant).where(Tenant.is_active.is_(True)).order_by(Tenant.name)))

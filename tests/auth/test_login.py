@@ -1,0 +1,118 @@
+"""Signing in and out, lockout after repeated failures, rate limits, CSRF, cookies, password reset."""
+import re
+
+from portal.auth.permissions import Role
+from portal.core.mail import sent_mail
+from tests.conftest import PASSWORD
+
+
+def test_sign_in_and_out(client, make_user):
+    email = make_user(name="Amina")
+    response = client.post("/farajaland/login", data={"email": email.upper(), "password": PASSWORD})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/farajaland/"
+    assert "Amina" in client.get("/farajaland/profile").get_data(as_text=True)
+    client.post("/farajaland/logout")
+    assert client.get("/farajaland/profile").status_code == 302
+
+
+def test_wrong_password_is_refused_without_saying_which_part_was_wrong(client, make_user):
+    email = make_user()
+    wrong = client.post("/farajaland/login", data={"email": email, "password": "nope-nope-nope"})
+    unknown = client.post("/farajaland/login", data={"email": "ghost@example.org", "password": "nope-nope-nope"})
+    assert wrong.status_code == unknown.status_code == 401
+    assert "Incorrect email or password." in wrong.get_data(as_text=True)
+    assert "Incorrect email or password." in unknown.get_data(as_text=True)
+
+
+def test_account_locks_after_repeated_failures_even_with_the_right_password(client, make_user):
+    email = make_user()
+    for _ in range(5):
+        response = client.post("/farajaland/login", data={"email": email, "password": "wrong-password"})
+    assert response.status_code == 429
+    assert "locked for 15 minutes" in response.get_data(as_text=True)
+    right = client.post("/farajaland/login", data={"email": email, "password": PASSWORD})
+    assert right.status_code == 429
+    assert client.get("/farajaland/profile").status_code == 302
+
+
+def test_deactivated_account_cannot_sign_in(client, make_user):
+    email = make_user(is_active_account=False)
+    response = client.post("/farajaland/login", data={"email": email, "password": PASSWORD})
+    assert response.status_code == 401
+    assert "deactivated" in response.get_data(as_text=True)
+
+
+def test_login_is_rate_limited_per_client(make_app, make_user):
+    app = make_app(RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="3 per minute")
+    client = app.test_client()
+    codes = [client.post("/login", data={"email": "x@example.org", "password": "whatever1"}).status_code for _ in range(4)]
+    assert codes[:3] == [401, 401, 401]
+    assert codes[3] == 429
+
+
+def test_forms_need_a_csrf_token(make_app, make_user):
+    app = make_app(WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    email = make_user()
+    refused = client.post("/farajaland/login", data={"email": email, "password": PASSWORD})
+    assert refused.status_code == 400
+    assert "form expired" in refused.get_data(as_text=True)
+    page = client.get("/farajaland/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    accepted = client.post("/farajaland/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
+    assert accepted.status_code == 302
+
+
+def test_session_cookie_is_httponly_samesite_and_secure_under_https(client, make_user):
+    email = make_user()
+    response = client.post("/farajaland/login", data={"email": email, "password": PASSWORD}, base_url="https://localhost")
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie
+    plain = client.post("/farajaland/login", data={"email": email, "password": PASSWORD})
+    assert "Secure" not in plain.headers.get("Set-Cookie", "")
+
+
+def test_open_redirects_are_refused_after_login(client, make_user):
+    email = make_user()
+    response = client.post("/login", data={"email": email, "password": PASSWORD, "next": "https://evil.example/x"})
+    assert response.headers["Location"] == "/"
+
+
+def test_password_reset_by_emailed_expiring_token(app, client, make_user):
+    email = make_user()
+    response = client.post("/farajaland/password/forgot", data={"email": email})
+    assert response.status_code == 302
+    with app.app_context():
+        message = sent_mail()[-1]
+    assert message["To"] == email
+    link = re.search(r"http://localhost(/farajaland/password/reset/\S+)", message.get_content()).group(1)
+    assert client.get(link).status_code == 200
+    done = client.post(link, data={"password": "a-brand-new-pass", "confirm": "a-brand-new-pass"})
+    assert done.status_code == 302
+    # The link works once only, and the new password is the one that opens the account.
+    assert client.post(link, data={"password": "another-pass-123", "confirm": "another-pass-123"}).headers["Location"].endswith("/password/forgot")
+    assert client.post("/login", data={"email": email, "password": "a-brand-new-pass"}).status_code == 302
+
+
+def test_password_reset_does_not_reveal_unknown_addresses(app, client):
+    response = client.post("/password/forgot", data={"email": "nobody@example.org"}, follow_redirects=True)
+    assert "If an account uses this address" in response.get_data(as_text=True)
+    with app.app_context():
+        assert sent_mail() == []
+
+
+def test_expired_reset_token_is_refused(make_app, make_user):
+    app = make_app(PASSWORD_RESET_MAX_AGE=-1)
+    client = app.test_client()
+    email = make_user()
+    client.post("/password/forgot", data={"email": email})
+    with app.app_context():
+        link = re.search(r"http://localhost(/password/reset/\S+)", sent_mail()[-1].get_content()).group(1)
+    assert client.get(link).status_code == 302
+
+
+def test_bad_input_on_login_is_a_clear_400(client):
+    response = client.post("/farajaland/login", data={"email": "not an email", "password": ""})
+    assert response.status_code == 400
+    assert "Invalid email address." in response.get_data(as_text=True)

@@ -1,0 +1,69 @@
+"""Tenant admins manage members and roles; API tokens from the CLI; the users CLI."""
+from portal.auth.permissions import Role
+from portal.core.mail import sent_mail
+
+
+def test_tenant_admin_adds_a_member_who_is_invited_by_email(app, client, auth, make_user):
+    auth.login(make_user(tenant="farajaland", role=Role.TENANT_ADMIN))
+    response = client.post("/farajaland/members", data={"email": "new.agent@example.org", "name": "New Agent", "role": "l1_agent", "office": "Ibombo District Office"})
+    assert response.status_code == 302
+    page = client.get("/farajaland/members").get_data(as_text=True)
+    assert "new.agent@example.org" in page and "Ibombo District Office" in page
+    with app.app_context():
+        invite = sent_mail()[-1]
+    assert invite["To"] == "new.agent@example.org"
+    assert "/farajaland/password/reset/" in invite.get_content()
+
+
+def test_tenant_admin_changes_a_role_and_suspends_a_member(client, auth, make_user):
+    auth.login(make_user(tenant="farajaland", role=Role.TENANT_ADMIN))
+    agent = make_user(tenant="farajaland", role=Role.L1_AGENT)
+    page = client.get("/farajaland/members").get_data(as_text=True)
+    import re
+
+    member_id = re.search(rf"{re.escape(agent)}</td>.*?/farajaland/members/(\d+)", page, re.S).group(1)
+    client.post(f"/farajaland/members/{member_id}", data={f"m{member_id}-role": "l2_technician"})
+    page = client.get("/farajaland/members").get_data(as_text=True)
+    assert re.search(rf'{re.escape(agent)}</td>.*?<option selected value="l2_technician">', page, re.S)
+
+
+def test_admin_cannot_demote_themselves(client, auth, make_user):
+    admin = make_user(tenant="farajaland", role=Role.TENANT_ADMIN)
+    auth.login(admin)
+    import re
+
+    page = client.get("/farajaland/members").get_data(as_text=True)
+    member_id = re.search(rf"{re.escape(admin)}</td>.*?/farajaland/members/(\d+)", page, re.S).group(1)
+    response = client.post(f"/farajaland/members/{member_id}", data={f"m{member_id}-role": "requester"}, follow_redirects=True)
+    assert "cannot remove your own administrator rights" in response.get_data(as_text=True)
+
+
+def test_members_page_is_for_admins_only(client, auth, make_user):
+    assert client.get("/farajaland/members").status_code == 302  # to sign-in
+    auth.login(make_user(tenant="farajaland", role=Role.L1_AGENT))
+    assert client.get("/farajaland/members").status_code == 403
+
+
+def test_admin_of_one_tenant_is_not_admin_of_another(client, auth, make_user):
+    auth.login(make_user(tenant="farajaland", role=Role.TENANT_ADMIN))
+    assert client.get("/kalondo/members").status_code == 403
+
+
+def test_users_cli_and_api_token(runner, client):
+    created = runner.invoke(args=["users", "create", "--email", "cli@example.org", "--password", "long-password", "--tenant", "kalondo", "--role", "l1_agent"])
+    assert created.exit_code == 0, created.output
+    token = runner.invoke(args=["users", "token", "--email", "cli@example.org"]).output.strip()
+    assert token.startswith("crvs_")
+    me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 200
+    assert me.get_json()["memberships"] == [{"tenant": "kalondo", "role": "l1_agent", "active": True}]
+    assert client.get("/api/v1/me", headers={"Authorization": "Bearer crvs_wrong"}).status_code == 401
+
+
+def test_users_cli_reports_bad_input_in_one_line(runner):
+    out = runner.invoke(args=["users", "create", "--email", "x@example.org", "--password", "short", "--global-role", "l3_expert"])
+    assert out.exit_code == 1
+    assert out.output.strip() == "Error: The password must be at least 8 characters long."
+    missing = runner.invoke(args=["users", "create", "--email", "x@example.org", "--password", "long-enough", "--tenant", "atlantis", "--role", "l1_agent"])
+    assert missing.exit_code == 1 and "no tenant 'atlantis'" in missing.output
+    assert runner.invoke(args=["users", "token", "--email", "nobody@example.org"]).exit_code == 1

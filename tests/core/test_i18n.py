@@ -1,0 +1,54 @@
+"""Locale selection: explicit choice, then the browser's languages among the tenant's, then the default."""
+from tests.conftest import PASSWORD
+
+
+def html_lang(response) -> str:
+    import re
+
+    return re.search(r'<html lang="([^"]+)" dir="(\w+)"', response.get_data(as_text=True)).groups()
+
+
+def test_accept_language_picks_among_the_tenants_locales(client):
+    assert html_lang(client.get("/farajaland/", headers={"Accept-Language": "fr-FR,fr;q=0.9,en;q=0.5"})) == ("fr", "ltr")
+    assert html_lang(client.get("/farajaland/", headers={"Accept-Language": "de,en;q=0.5"})) == ("en", "ltr")
+    # Kalondo offers only French: an English browser still gets French.
+    assert html_lang(client.get("/kalondo/", headers={"Accept-Language": "en"})) == ("fr", "ltr")
+
+
+def test_tenant_default_when_the_browser_says_nothing_useful(client):
+    assert html_lang(client.get("/farajaland/", headers={"Accept-Language": "pt"})) == ("en", "ltr")
+
+
+def test_switching_language_is_kept_in_a_cookie_and_beats_the_browser(client):
+    response = client.post("/farajaland/language", data={"lang": "fr", "next": "/farajaland/"})
+    assert response.status_code == 302 and response.headers["Location"] == "/farajaland/"
+    page = client.get("/farajaland/", headers={"Accept-Language": "en"})
+    assert html_lang(page) == ("fr", "ltr")
+    assert "Comment pouvons-nous" in page.get_data(as_text=True) or "aider" in page.get_data(as_text=True)
+
+
+def test_a_signed_in_users_choice_follows_them(client, make_user, app):
+    email = make_user()
+    client.post("/farajaland/login", data={"email": email, "password": PASSWORD})
+    client.post("/farajaland/language", data={"lang": "fr"})
+    other_browser = app.test_client()
+    other_browser.post("/farajaland/login", data={"email": email, "password": PASSWORD})
+    assert html_lang(other_browser.get("/farajaland/", headers={"Accept-Language": "en"})) == ("fr", "ltr")
+
+
+def test_a_language_the_tenant_does_not_offer_is_refused(client):
+    response = client.post("/kalondo/language", data={"lang": "en"})
+    assert response.status_code == 400
+    assert "langue" in response.get_data(as_text=True)
+
+
+def test_every_page_has_the_switcher_when_there_is_a_choice(client):
+    page = client.get("/farajaland/login").get_data(as_text=True)
+    assert 'name="lang" value="fr"' in page and 'name="lang" value="en"' in page
+    assert 'name="lang"' not in client.get("/kalondo/").get_data(as_text=True)
+
+
+def test_error_pages_are_localized(client):
+    response = client.get("/farajaland/no/such/page", headers={"Accept-Language": "fr"})
+    assert response.status_code == 404
+    assert "Page introuvable" in response.get_data(as_text=True)

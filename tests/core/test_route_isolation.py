@@ -1,0 +1,106 @@
+"""Every tenant route, present and future, probed with another tenant's user and ids.
+
+The tenant administrator of Farajaland (who holds every permission there) calls each route of
+`app.url_map` that lives under `/<tenant>/`, once with Kalondo's object ids in Farajaland's URL
+(must be 404: never confirm that the object exists) and once in Kalondo's own URL (must never show
+Kalondo's private data). Afterwards, Kalondo's data must be unchanged.
+
+A new route whose URL takes an argument not listed in ARGUMENTS fails `test_every_argument_is_known`:
+add a seeder that creates such an object in the other tenant.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+from sqlalchemy import select
+
+from portal.auth import services as auth_services
+from portal.auth.permissions import Role
+from portal.core.db import SYSTEM, Base, TenantScoped, across_tenants, db, tenant_scope
+from portal.tenancy.services import get_tenant
+
+PRIVATE = "zz-private-kalondo-marker"
+SKIP_METHODS = {"HEAD", "OPTIONS"}
+
+
+def seed_members(tenant) -> dict:
+    user = auth_services.create_user(f"{PRIVATE}@example.org", "long-enough-pw", name=PRIVATE)
+    membership = auth_services.add_membership(tenant, user, Role.L2_TECHNICIAN, job_title=PRIVATE)
+    return {"membership_id": membership.id}
+
+
+# Each seeder creates private objects in the other tenant and returns URL argument values.
+SEEDERS = [seed_members]
+# URL arguments that are not objects of a tenant, with a harmless value.
+NEUTRAL_ARGUMENTS = {"token": "not-a-token", "filename": "css/portal.css"}
+
+
+# Signing out would end the probe's session; it touches no tenant data.
+SKIP_ENDPOINTS = {"auth.logout"}
+
+
+def tenant_rules(app):
+    return [r for r in app.url_map.iter_rules() if "tenant" in r.arguments and r.endpoint not in SKIP_ENDPOINTS]
+
+
+@pytest.fixture
+def probe(app, make_user, client):
+    admin = make_user("admin-a@example.org", tenant="farajaland", role=Role.TENANT_ADMIN)
+    values = {}
+    with app.app_context():
+        other = get_tenant("kalondo")
+        with tenant_scope(db.session, other.id):
+            for seed in SEEDERS:
+                values.update(seed(other))
+            db.session.commit()
+        token = auth_services.issue_api_token(auth_services.get_user_by_email(admin), "probe")
+        db.session.commit()
+    client.post("/farajaland/login", data={"email": admin, "password": "correct-horse-battery"})
+    return {"values": values | NEUTRAL_ARGUMENTS, "token": token}
+
+
+def snapshot_other_tenant(app) -> str:
+    """A digest of every tenant-owned row of Kalondo."""
+    digest = hashlib.sha256()
+    with app.app_context():
+        other = get_tenant("kalondo")
+        with across_tenants(db.session, SYSTEM):
+            for mapper in sorted(Base.registry.mappers, key=lambda m: m.class_.__name__):
+                cls = mapper.class_
+                if not issubclass(cls, TenantScoped):
+                    continue
+                table = mapper.local_table
+                rows = db.session.execute(select(table).where(table.c.tenant_id == other.id).order_by(*table.primary_key.columns)).all()
+                digest.update(json.dumps([list(map(str, r)) for r in rows]).encode())
+    return digest.hexdigest()
+
+
+def test_every_argument_is_known(app, probe):
+    known = set(probe["values"]) | {"tenant"}
+    for rule in tenant_rules(app):
+        missing = set(rule.arguments) - known
+        assert not missing, f"{rule.rule}: add a seeder for {missing} in {__file__}"
+
+
+def test_no_tenant_route_leaks_or_changes_another_tenants_data(app, client, probe):
+    before = snapshot_other_tenant(app)
+    headers = {"Authorization": f"Bearer {probe['token']}"}
+    checked = 0
+    for rule in tenant_rules(app):
+        object_args = set(rule.arguments) - {"tenant"} - set(NEUTRAL_ARGUMENTS)
+        for method in sorted(rule.methods - SKIP_METHODS):
+            for slug in ("farajaland", "kalondo"):
+                args = {k: probe["values"][k] for k in rule.arguments if k != "tenant"}
+                with app.test_request_context():
+                    url = app.url_map.bind("localhost").build(rule.endpoint, {"tenant": slug, **args}, method=method)
+                response = client.open(url, method=method, headers=headers, data={}, follow_redirects=False)
+                body = response.get_data(as_text=True)
+                assert response.status_code < 500, f"{method} {url} gave {response.status_code}"
+                assert PRIVATE not in body, f"{method} {url} shows another tenant's data"
+                if slug == "farajaland" and object_args:
+                    assert response.status_code == 404, f"{method} {url} gave {response.status_code}, not 404"
+                checked += 1
+    assert checked > 0
+    assert snapshot_other_tenant(app) == before

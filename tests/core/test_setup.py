@@ -1,0 +1,74 @@
+"""Start-up: migrations equal the models on both databases, and bad settings stop with one line."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from portal import create_app
+from portal.core.db import db
+from tests.conftest import make_test_config
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def empty_database(database_url, tmp_path):
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        yield f"sqlite:///{tmp_path / 'migrated.sqlite3'}"
+        return
+    name = f"{url.database}_mig"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield url.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_migrations_create_exactly_the_models_schema_and_go_back_down(empty_database, tmp_path):
+    app = create_app(make_test_config(empty_database, tmp_path))
+    with app.app_context():
+        upgrade()
+        with db.engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True, **app.extensions["migrate"].configure_args})
+            diff = compare_metadata(context, db.metadata)
+        assert diff == []
+        downgrade(revision="base")
+        with db.engine.connect() as conn:
+            context = MigrationContext.configure(conn)
+            assert len(compare_metadata(context, db.metadata)) >= len(db.metadata.tables)
+        db.engine.dispose()
+
+
+def run_cli(*args, **env):
+    full_env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SECRET_KEY", "PORTAL_ENV", "REDIS_URL")}
+    full_env.update(env)
+    return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=REPO, env=full_env, capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"DATABASE_URL": "mysql://root@localhost/x"}, "configuration error: DATABASE_URL uses 'mysql', but only sqlite and postgresql are supported"),
+        ({"DATABASE_URL": "::not a url::"}, "configuration error: DATABASE_URL is not a valid database URL"),
+        ({"PORTAL_ENV": "production", "DATABASE_URL": "sqlite:///x.db"}, "configuration error: SECRET_KEY must be set when PORTAL_ENV=production"),
+        ({"SECRET_KEY": "short"}, "configuration error: SECRET_KEY is too short"),
+        ({"REDIS_URL": "localhost:6379"}, "configuration error: REDIS_URL must start with redis://"),
+    ],
+)
+def test_a_wrong_setting_stops_start_up_with_one_clear_line(env, message, tmp_path):
+    result = run_cli("tenants", "list", PORTAL_INSTANCE_PATH=str(tmp_path), **env)
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith(message), result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
