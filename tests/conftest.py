@@ -102,6 +102,10 @@ def make_app(database_url, _schema, tmp_path):
     yield factory
     if apps:
         _empty_tables(apps[0])
+    # Close every pooled connection now: a pool collected later warns about open connections.
+    for built in apps:
+        with built.app_context():
+            db.engine.dispose()
 
 
 @pytest.fixture
