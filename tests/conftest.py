@@ -29,15 +29,16 @@ def _worker() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory):
+def fresh_database(tmp_path_factory, suffix: str = ""):
+    """Yield the URL of a new empty database for this worker (SQLite file, or a PostgreSQL database
+    named after TEST_DATABASE_URL's), and drop it afterwards."""
     base = os.environ.get("TEST_DATABASE_URL", "").strip()
     if not base:
-        path = tmp_path_factory.mktemp("db") / f"portal-{_worker()}.sqlite3"
+        path = tmp_path_factory.mktemp("db") / f"portal-{_worker()}{suffix}.sqlite3"
         yield f"sqlite:///{path}"
         return
     url = make_url(base.replace("postgresql://", "postgresql+psycopg://", 1) if base.startswith("postgresql://") else base)
-    name = re.sub(r"\W", "_", f"{url.database}_{_worker()}")
+    name = re.sub(r"\W", "_", f"{url.database}_{_worker()}{suffix}")
     admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -46,6 +47,11 @@ def database_url(tmp_path_factory):
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    yield from fresh_database(tmp_path_factory)
 
 
 def make_test_config(database_url: str, tmp_path: Path, **overrides) -> dict:
