@@ -41,7 +41,7 @@ class Status(StrEnum):
         return str({Status.PUBLISHED: _l("Published"), Status.DRAFT: _l("Draft")}[self])
 
 
-class Category(db.Model):
+class ArticleCategory(db.Model):
     """An ordered category of articles, with a title per locale (from the library's categories.yaml)."""
 
     __tablename__ = "kb_categories"
@@ -181,7 +181,7 @@ class HiddenArticle(TenantScoped, db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
-class Feedback(TenantScoped, db.Model):
+class ArticleFeedback(TenantScoped, db.Model):
     """A reader's answer to "Did this answer your question?"."""
 
     __tablename__ = "kb_feedback"

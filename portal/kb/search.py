@@ -192,25 +192,26 @@ def reindex_everywhere(slug: str) -> None:
 
 # -- typo tolerance -----------------------------------------------------------------------------
 
-_vocabularies: dict[tuple[int, str], tuple[int, list[str], set[str]]] = {}
+_vocabularies: dict[tuple[int, str], tuple[tuple, list[str], set[str]]] = {}
 
 
 def _vocabulary(tenant_id: int, locale: str) -> tuple[list[str], set[str]]:
-    count = db.session.scalar(select(func.count(SearchTerm.id)).where(SearchTerm.locale == locale)) or 0
+    """The tenant's words in `locale`, and their stems (cached until a word is added)."""
+    version = tuple(db.session.execute(select(func.count(SearchTerm.id), func.max(SearchTerm.id)).where(SearchTerm.locale == locale)).one())
     cached = _vocabularies.get((tenant_id, locale))
-    if cached is None or cached[0] != count:
+    if cached is None or cached[0] != version:
         terms = list(db.session.scalars(select(SearchTerm.term).where(SearchTerm.locale == locale)))
-        cached = (count, terms, set(terms))
+        cached = (version, terms, set(terms) | set(stems(terms, locale)))
         _vocabularies[(tenant_id, locale)] = cached
     return cached[1], cached[2]
 
 
 def correct(tenant_id: int, locale: str, query_words: list[str]) -> list[str]:
-    """Replace each word the tenant's articles never use by the closest one they do (if close)."""
+    """Replace each word whose stem the tenant's articles never use by the closest word they do."""
     vocabulary, known = _vocabulary(tenant_id, locale)
     corrected = []
     for word in query_words:
-        if word in known or len(word) < 4 or not word.isalpha() or not vocabulary:
+        if word in known or stems([word], locale)[0] in known or len(word) < 4 or not word.isalpha() or not vocabulary:
             corrected.append(word)
             continue
         best = process.extractOne(word, vocabulary, scorer=fuzz.ratio, score_cutoff=75)

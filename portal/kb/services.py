@@ -19,8 +19,8 @@ from portal.kb.models import (
     ArticleRevision,
     ArticleTranslation,
     Audience,
-    Category,
-    Feedback,
+    ArticleCategory,
+    ArticleFeedback,
     GenericArticle,
     GenericRevision,
     GenericTranslation,
@@ -199,19 +199,19 @@ def iter_published_articles(tenant, locale: str, audience: str = "public") -> It
 # -- categories ---------------------------------------------------------------------------------
 
 
-def list_categories() -> list[Category]:
-    return list(db.session.scalars(select(Category).order_by(Category.position, Category.slug)))
+def list_categories() -> list[ArticleCategory]:
+    return list(db.session.scalars(select(ArticleCategory).order_by(ArticleCategory.position, ArticleCategory.slug)))
 
 
 def category_order() -> dict[str, int]:
-    return {slug: pos for slug, pos in db.session.execute(select(Category.slug, Category.position))}
+    return {slug: pos for slug, pos in db.session.execute(select(ArticleCategory.slug, ArticleCategory.position))}
 
 
 def save_categories(entries: list[dict[str, Any]]) -> None:
     """Create or update the ordered categories from `[{"slug", "title": {locale: text}}]`."""
-    existing = {c.slug: c for c in db.session.scalars(select(Category))}
+    existing = {c.slug: c for c in db.session.scalars(select(ArticleCategory))}
     for position, entry in enumerate(entries):
-        category = existing.get(entry["slug"]) or Category(slug=entry["slug"])
+        category = existing.get(entry["slug"]) or ArticleCategory(slug=entry["slug"])
         category.position = position
         category.titles = dict(entry.get("title") or {})
         db.session.add(category)
@@ -522,8 +522,8 @@ def managed_articles(tenant, locale: str) -> list[ManagedArticle]:
 # -- feedback and search log ---------------------------------------------------------------------
 
 
-def record_feedback(tenant, user, slug: str, locale: str, is_helpful: bool, comment: str = "") -> Feedback:
-    feedback = Feedback(slug=slug, locale=locale, is_helpful=is_helpful, comment=comment.strip()[:2000], user_id=getattr(user, "id", None))
+def record_feedback(tenant, user, slug: str, locale: str, is_helpful: bool, comment: str = "") -> ArticleFeedback:
+    feedback = ArticleFeedback(slug=slug, locale=locale, is_helpful=is_helpful, comment=comment.strip()[:2000], user_id=getattr(user, "id", None))
     db.session.add(feedback)
     db.session.flush()
     return feedback
@@ -531,15 +531,15 @@ def record_feedback(tenant, user, slug: str, locale: str, is_helpful: bool, comm
 
 def feedback_counts() -> dict[str, tuple[int, int]]:
     """{slug: (helpful, not helpful)} for the current tenant."""
-    rows = db.session.execute(select(Feedback.slug, Feedback.is_helpful, func.count()).group_by(Feedback.slug, Feedback.is_helpful))
+    rows = db.session.execute(select(ArticleFeedback.slug, ArticleFeedback.is_helpful, func.count()).group_by(ArticleFeedback.slug, ArticleFeedback.is_helpful))
     counts: dict[str, list[int]] = {}
     for slug, helpful, n in rows:
         counts.setdefault(slug, [0, 0])[0 if helpful else 1] += n
     return {k: (v[0], v[1]) for k, v in counts.items()}
 
 
-def feedback_for(slug: str) -> list[Feedback]:
-    return list(db.session.scalars(select(Feedback).where(Feedback.slug == slug).order_by(Feedback.created_at.desc())))
+def feedback_for(slug: str) -> list[ArticleFeedback]:
+    return list(db.session.scalars(select(ArticleFeedback).where(ArticleFeedback.slug == slug).order_by(ArticleFeedback.created_at.desc())))
 
 
 def record_opened(tenant, search_id: int | None, slug: str) -> None:

@@ -34,7 +34,7 @@ def seed_members(tenant) -> dict:
 def seed_kb_articles(tenant) -> dict:
     """A staff-only tenant article, a draft local copy of a generic article, feedback and a search."""
     from portal.kb import services as kb
-    from portal.kb.models import Feedback, SearchLog
+    from portal.kb.models import ArticleFeedback, SearchLog
 
     generic = kb.Draft("Shared generic article", "Generic text.", "other", [], "public", "published")
     kb.save_generic_article(None, "zz-shared-generic", "fr", generic)
@@ -42,7 +42,7 @@ def seed_kb_articles(tenant) -> dict:
     # The slug appears in probed URLs (and so in pages), so only the text carries the marker.
     kb.save_article(tenant, None, "zz-kalondo-only", "fr", kb.Draft(PRIVATE, PRIVATE, "other", [PRIVATE], "staff", "published"))
     kb.save_article(tenant, None, "zz-kalondo-only", "fr", kb.Draft(PRIVATE, PRIVATE + " v2", "other", [], "staff", "published"))
-    db.session.add(Feedback(slug="zz-kalondo-only", locale="fr", is_helpful=False, comment=PRIVATE))
+    db.session.add(ArticleFeedback(slug="zz-kalondo-only", locale="fr", is_helpful=False, comment=PRIVATE))
     db.session.add(SearchLog(locale="fr", query=PRIVATE, result_count=0))
     return {"slug": "zz-kalondo-only", "locale": "fr", "number": 1}
 
