@@ -248,6 +248,14 @@ def _apply_meta(target, draft: Draft) -> None:
     target.category, target.audience, target.status = draft.category, draft.audience, draft.status
 
 
+def _source_translation(owner):
+    """(article holding it, translation) of `owner`'s source locale; a local copy may translate the generic one."""
+    translation = owner.translation(owner.source_locale)
+    if translation is None and isinstance(owner, Article) and owner.generic is not None:
+        return owner.generic, owner.generic.translation(owner.source_locale)
+    return owner, translation
+
+
 def _write_translation(owner, translations, draft: Draft, locale: str, make, revision_cls, user, note: str) -> bool:
     """Write one locale of `owner` and record a revision; False when nothing changed."""
     translation = next((t for t in translations if t.locale == locale), None)
@@ -262,7 +270,7 @@ def _write_translation(owner, translations, draft: Draft, locale: str, make, rev
     else:
         translation.title, translation.body, translation.tags = draft.title, draft.body, list(draft.tags)
         translation.revision = (translation.revision or 0) + 1
-    source = next((t for t in translations if t.locale == owner.source_locale), None)
+    _, source = _source_translation(owner)
     translation.source_revision = None if locale == owner.source_locale or source is None else source.revision
     translation.updated_at = utcnow()
     owner.updated_at = utcnow()
@@ -305,9 +313,7 @@ def save_article(tenant, user, slug: str, locale: str, draft: Draft, note: str =
     article = db.session.scalar(select(Article).where(Article.slug == slug))
     generic = db.session.scalar(select(GenericArticle).where(GenericArticle.slug == slug))
     if article is None:
-        article = Article(slug=slug, source_locale=locale, generic_id=generic.id if generic else None)
-        if generic is not None:
-            article.source_locale = generic.source_locale
+        article = Article(slug=slug, source_locale=generic.source_locale if generic else locale, generic=generic)
         article.translations = []
     changed = _write_translation(article, article.translations, draft, locale, ArticleTranslation, ArticleRevision, user, note)
     if changed and article.generic is not None:
@@ -417,9 +423,9 @@ def outdated_state(owner, locale: str) -> Outdated | None:
             diff = _diff(old.body if old else "", upstream.body, f"r{translation.upstream_revision}", f"r{upstream.revision}")
             return Outdated(owner.slug, locale, "upstream", translation.upstream_revision, upstream.revision, diff)
     if translation.source_revision is not None:
-        source = owner.translation(owner.source_locale)
+        holder, source = _source_translation(owner)
         if source is not None and source.revision > translation.source_revision:
-            old = get_revision(owner, owner.source_locale, translation.source_revision)
+            old = get_revision(holder, owner.source_locale, translation.source_revision)
             diff = _diff(old.body if old else "", source.body, f"r{translation.source_revision}", f"r{source.revision}")
             return Outdated(owner.slug, locale, "source", translation.source_revision, source.revision, diff)
     return None
