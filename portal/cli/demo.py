@@ -59,3 +59,7 @@ def load() -> None:
         raise click.ClickException("no tenants yet: run 'flask --app wsgi tenants sync' first")
     created = load_demo_accounts()
     click.echo(f"demo accounts: {len(created)} created (password for all: {DEMO_PASSWORD})")
+    from portal.tickets.demo import load_demo_tickets
+
+    for tenant in list_tenants():
+        click.echo(f"demo tickets in {tenant.slug}: {load_demo_tickets(tenant)} created")
