@@ -16,6 +16,7 @@ import re
 import threading
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import snowballstemmer
 from markupsafe import Markup
@@ -87,18 +88,6 @@ def pg_config(locale: str) -> str:
     return PG_CONFIGS.get(_language(locale), "simple")
 
 
-def _stemmer(locale: str):
-    name = STEMMERS.get(_language(locale))
-    if not name:
-        return None
-    cache = getattr(_local, "stemmers", None)
-    if cache is None:
-        cache = _local.stemmers = {}
-    if name not in cache:
-        cache[name] = snowballstemmer.stemmer(name)
-    return cache[name]
-
-
 def words(value: str) -> list[str]:
     return _WORD_RE.findall(value.casefold())
 
@@ -106,8 +95,19 @@ def words(value: str) -> list[str]:
 def stems(value: str | list[str], locale: str) -> list[str]:
     """Snowball stems of the words of `value` in the language of `locale` (words themselves if none)."""
     tokens = words(value) if isinstance(value, str) else value
-    stemmer = _stemmer(locale)
-    return stemmer.stemWords(tokens) if stemmer else tokens
+    language = STEMMERS.get(_language(locale))
+    return [_stem(token, language) for token in tokens] if language else list(tokens)
+
+
+@lru_cache(maxsize=200_000)
+def _stem(word: str, language: str) -> str:
+    # Readers use a small vocabulary, so each word is stemmed once per process.
+    cache = getattr(_local, "stemmers", None)
+    if cache is None:
+        cache = _local.stemmers = {}
+    if language not in cache:
+        cache[language] = snowballstemmer.stemmer(language)
+    return cache[language].stemWord(word)
 
 
 def _fold(word: str) -> str:
@@ -278,10 +278,11 @@ def _pg_ids(tenant_id, locale, terms, category, audience, limit, offset, any_ter
         where.append("d.audience = 'public'")
     base = (f"FROM kb_search_fts f JOIN kb_search_documents d ON d.id = f.doc_id, (SELECT {query} AS query) q "
             f"WHERE {' AND '.join(where)}")
-    conn = db.session.connection()
-    total = conn.execute(text(f"SELECT count(*) {base}"), params).scalar() or 0
-    rows = conn.execute(text(f"SELECT f.doc_id, ts_rank(f.vector, q.query) AS r {base} ORDER BY r DESC, f.doc_id LIMIT :n OFFSET :o"), params).all()
-    return [(row[0], float(row[1])) for row in rows], total
+    rows = db.session.connection().execute(
+        text(f"SELECT f.doc_id, ts_rank(f.vector, q.query) AS r, count(*) OVER () {base} ORDER BY r DESC, f.doc_id LIMIT :n OFFSET :o"),
+        params,
+    ).all()
+    return [(row[0], float(row[1])) for row in rows], (rows[0][2] if rows else 0)
 
 
 def _ranked_ids(tenant_id, locale, terms, category, audience, limit, offset):
