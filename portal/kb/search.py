@@ -256,10 +256,17 @@ def _sqlite_ids(tenant_id, locale, terms, category, audience, limit, offset, any
         filters.append("audpublic")
     match = " AND ".join(f"filters : {f}" for f in filters) + " AND " + match
     conn = db.session.connection()
-    total = conn.execute(text("SELECT count(*) FROM kb_search_fts WHERE kb_search_fts MATCH :m"), {"m": match}).scalar() or 0
+    params = {"m": match, "n": limit, "o": offset, "floor": 0}
+    total = conn.execute(text("SELECT count(*) FROM kb_search_fts WHERE kb_search_fts MATCH :m"), params).scalar() or 0
+    if total > RANK_CANDIDATES:
+        params["floor"] = conn.execute(
+            text("SELECT rowid FROM kb_search_fts WHERE kb_search_fts MATCH :m ORDER BY rowid DESC LIMIT 1 OFFSET :cap"),
+            params | {"cap": RANK_CANDIDATES - 1},
+        ).scalar()
     rows = conn.execute(
-        text("SELECT rowid, bm25(kb_search_fts, 0.0, 5.0, 1.0) AS r FROM kb_search_fts WHERE kb_search_fts MATCH :m ORDER BY r LIMIT :n OFFSET :o"),
-        {"m": match, "n": limit, "o": offset},
+        text("SELECT rowid, bm25(kb_search_fts, 0.0, 5.0, 1.0) AS r FROM kb_search_fts "
+             "WHERE kb_search_fts MATCH :m AND rowid >= :floor ORDER BY r LIMIT :n OFFSET :o"),
+        params,
     ).all()
     return [(row[0], -row[1]) for row in rows], total
 
@@ -278,11 +285,19 @@ def _pg_ids(tenant_id, locale, terms, category, audience, limit, offset, any_ter
         where.append("d.audience = 'public'")
     base = (f"FROM kb_search_fts f JOIN kb_search_documents d ON d.id = f.doc_id, (SELECT {query} AS query) q "
             f"WHERE {' AND '.join(where)}")
-    rows = db.session.connection().execute(
-        text(f"SELECT f.doc_id, ts_rank(f.vector, q.query) AS r, count(*) OVER () {base} ORDER BY r DESC, f.doc_id LIMIT :n OFFSET :o"),
-        params,
+    conn = db.session.connection()
+    total = conn.execute(text(f"SELECT count(*) {base}"), params).scalar() or 0
+    rows = conn.execute(
+        text(f"SELECT f.doc_id, ts_rank(f.vector, q.query) AS r FROM kb_search_fts f, (SELECT {query} AS query) q "
+             f"WHERE f.doc_id IN (SELECT f.doc_id {base} ORDER BY f.doc_id DESC LIMIT :cap) ORDER BY r DESC, f.doc_id LIMIT :n OFFSET :o"),
+        params | {"cap": RANK_CANDIDATES},
     ).all()
-    return [(row[0], float(row[1])) for row in rows], (rows[0][2] if rows else 0)
+    return [(row[0], float(row[1])) for row in rows], total
+
+
+# Ranking is computed for at most this many matches (the most recently indexed): a query made
+# only of words nearly every article uses would otherwise rank the whole knowledge base.
+RANK_CANDIDATES = 2000
 
 
 def _ranked_ids(tenant_id, locale, terms, category, audience, limit, offset):
