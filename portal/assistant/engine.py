@@ -108,12 +108,21 @@ class IndexCache:
 
     def __init__(self, source: DocumentSource):
         self.source = source
-        self._entries: dict[tuple[int, str], PassageIndex] = {}
+        self._entries: dict[tuple[str, str], PassageIndex] = {}
         self._lock = threading.Lock()
+
+    @classmethod
+    def shared(cls, source: DocumentSource) -> "IndexCache":
+        """The process-wide cache for sources that read the same articles (one per worker process)."""
+        with _shared_lock:
+            cache = _shared_caches.get(source.key)
+            if cache is None:
+                cache = _shared_caches[source.key] = cls(source)
+            return cache
 
     def get(self, tenant: Any, locale: str) -> PassageIndex:
         version: Hashable = self.source.version(tenant, locale)
-        key = (tenant.id, locale)
+        key = (tenant.slug, locale)
         index = self._entries.get(key)
         if index is not None and index.version == version:
             return index
@@ -129,11 +138,15 @@ class IndexCache:
             self._entries.clear()
 
 
+_shared_caches: dict[Hashable, IndexCache] = {}
+_shared_lock = threading.Lock()
+
+
 class RetrievalAnswerer(Answerer):
     """BM25 over passages with stemming, a domain lexicon, typo tolerance and calibrated confidence."""
 
-    def __init__(self, source: DocumentSource):
-        self.cache = IndexCache(source)
+    def __init__(self, source: DocumentSource, shared: bool = False):
+        self.cache = IndexCache.shared(source) if shared else IndexCache(source)
 
     def answer(self, tenant: Any, question: str, *, lang: str | None = None, hint: str | None = None) -> Answer:
         locales = [tenant.default_locale] + [loc for loc in tenant.locales if loc != tenant.default_locale]
@@ -232,14 +245,26 @@ class RetrievalAnswerer(Answerer):
             units.append(unit)
         for start, end, concept in LEXICON.match(tokens):
             term = CONCEPT_PREFIX + concept
-            owners = [covered[p] for p in range(start, end) if p in covered]
+            owners = list({id(covered[p]): covered[p] for p in range(start, end) if p in covered}.values())
             if owners:
-                # A phrase ("user name", "mot de passe") means more than its words, which are often common.
+                # A phrase ("user name", "mot de passe") is one idea, worth more than its often common words.
                 weight = 1.0 if end - start > 1 else 0.8
-                for owner in owners:
-                    owner.terms[term] = max(owner.terms.get(term, 0.0), weight)
+                head = owners[0]
+                for other in owners[1:]:
+                    head.terms.update({t: max(w, head.terms.get(t, 0.0)) for t, w in other.terms.items()})
+                    units.remove(other)
+                    for p in range(start, end):
+                        if covered.get(p) is other:
+                            covered[p] = head
+                head.terms[term] = max(head.terms.get(term, 0.0), weight)
             else:  # a phrase made of grammar words only, such as "how much" or "can not"
                 units.append(_Unit(terms={term: 0.5}))
+        for unit in units:
+            if not any(index.knows(t) for t in unit.terms if not t.startswith(CONCEPT_PREFIX)):
+                # An abbreviation or a word the articles never use ("mdp"): its concept is all it means.
+                for term in unit.terms:
+                    if term.startswith(CONCEPT_PREFIX):
+                        unit.terms[term] = 1.0
         unknown = UNKNOWN_WORD_WEIGHT * index.articles.unknown_idf()
         for unit in units:
             known = [index.articles.idf[t] for t in unit.terms if index.knows(t)]
@@ -250,10 +275,13 @@ class RetrievalAnswerer(Answerer):
 
     @staticmethod
     def _title_bonus(index: PassageIndex, units: list[_Unit], candidates: np.ndarray) -> np.ndarray:
+        # Weighted by the share of the question the title covers: a title that says all of it wins.
         bonus = np.zeros(candidates.size, dtype=np.float32)
+        total = sum(u.weight for u in units) or 1.0
         for i, number in enumerate(candidates):
             titles = index.title_terms[number]
-            bonus[i] = sum(u.weight for u in units if any(t in titles for t in u.terms))
+            matched = sum(u.weight for u in units if any(t in titles for t in u.terms))
+            bonus[i] = matched * (0.5 + 0.5 * matched / total)
         return bonus
 
     @staticmethod

@@ -8,6 +8,8 @@ benchmark use it, and so can a deployment without the knowledge base.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Hashable, Iterable, Protocol
@@ -34,6 +36,8 @@ class DocumentSource(Protocol):
     def documents(self, tenant: Any, locale: str) -> Iterable[Document]:
         """The public, published articles of `tenant` in `locale` (default-locale copies where missing)."""
 
+    key: Hashable  # equal keys read the same articles, so their indexes may be shared
+
     def version(self, tenant: Any, locale: str) -> Hashable:
         """A cheap stamp that changes whenever `documents` would return something different."""
 
@@ -49,6 +53,11 @@ class Article:
     url: str = ""
     fallback: bool = False
     updated_at: dt.datetime | None = None
+
+
+def settings_stamp(tenant: Any) -> str:
+    """Changes when the tenant's configuration (hence its placeholder values) changes."""
+    return hashlib.sha1(json.dumps(tenant.config, sort_keys=True, default=str).encode()).hexdigest()
 
 
 _sandbox = SandboxedEnvironment(undefined=ChainableUndefined, autoescape=False)
@@ -82,6 +91,7 @@ class FolderSource:
         self.library_dir = Path(library_dir)
         self.tenants_dir = Path(tenants_dir)
         self.url_pattern = url_pattern
+        self.key = ("folder", str(self.library_dir), str(self.tenants_dir), url_pattern)
 
     def _folders(self, tenant: Any, locale: str) -> list[Path]:
         return [self.library_dir / "kb" / locale, self.tenants_dir / tenant.slug / "kb" / locale]
@@ -128,7 +138,7 @@ class FolderSource:
                 if folder.is_dir():
                     files = list(folder.glob("*.md"))
                     stamps.append((str(folder), len(files), max((f.stat().st_mtime_ns for f in files), default=0)))
-        return (tenant.updated_at, tuple(sorted(stamps)))
+        return (settings_stamp(tenant), tuple(sorted(stamps)))
 
 
 class ListSource:
@@ -137,6 +147,7 @@ class ListSource:
     def __init__(self, articles: dict[str, list[Article]], version: Hashable = 0):
         self.articles = articles
         self._version = version
+        self.key = ("list", id(self))
 
     def documents(self, tenant: Any, locale: str) -> Iterable[Document]:
         return self.articles.get(locale, [])

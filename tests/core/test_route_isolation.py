@@ -31,8 +31,19 @@ def seed_members(tenant) -> dict:
     return {"membership_id": membership.id}
 
 
+def seed_assistant(tenant) -> dict:
+    from portal.assistant.models import Conversation, HandoverRequest, Turn
+
+    conversation = Conversation(tenant_id=tenant.id, locale="fr", key=PRIVATE)
+    turn = Turn(tenant_id=tenant.id, conversation=conversation, locale="fr", question=PRIVATE, answer=PRIVATE)
+    request = HandoverRequest(tenant_id=tenant.id, conversation=conversation, name=PRIVATE, transcript=[])
+    db.session.add_all([conversation, turn, request])
+    db.session.flush()
+    return {}
+
+
 # Each seeder creates private objects in the other tenant and returns URL argument values.
-SEEDERS = [seed_members]
+SEEDERS = [seed_members, seed_assistant]
 # URL arguments that are not objects of a tenant, with a harmless value.
 NEUTRAL_ARGUMENTS = {"token": "not-a-token", "filename": "css/portal.css"}
 
