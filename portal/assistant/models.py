@@ -10,6 +10,7 @@ from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.core.db import TenantScoped, TimestampMixin, db, utcnow
+from portal.tickets import models as _tickets  # noqa: F401  (contacts and tickets, referenced below)
 
 
 class Outcome(StrEnum):
@@ -32,14 +33,18 @@ class Conversation(TenantScoped, TimestampMixin, db.Model):
     channel: Mapped[str] = mapped_column(String(20), default="web")
     locale: Mapped[str] = mapped_column(String(16))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
-    contact_id: Mapped[int | None] = mapped_column(index=True)  # a ticket-desk contact (other channels)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"), index=True)
     outcome: Mapped[str] = mapped_column(String(20), default=Outcome.NO_FEEDBACK.value)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))  # after hand-over
 
     turns: Mapped[list[Turn]] = relationship(back_populates="conversation", order_by="Turn.id", lazy="select")
 
     def transcript(self) -> list[dict[str, Any]]:
-        """The conversation as plain data, oldest first, for a ticket or a hand-over."""
-        return [turn.as_transcript() for turn in self.turns]
+        """The conversation as the ticket desk stores it: {"role", "text", ...} entries, oldest first."""
+        entries: list[dict[str, Any]] = []
+        for turn in self.turns:
+            entries.extend(turn.as_transcript())
+        return entries
 
 
 class Turn(TenantScoped, db.Model):
@@ -65,31 +70,13 @@ class Turn(TenantScoped, db.Model):
 
     conversation: Mapped[Conversation] = relationship(back_populates="turns")
 
-    def as_transcript(self) -> dict[str, Any]:
-        return {
-            "at": self.created_at.isoformat(),
-            "question": self.question,
-            "answer": self.answer,
-            "article": self.article_slug,
-            "confidence": round(self.confidence, 3),
-            "lang": self.locale,
-        }
-
-
-class HandoverRequest(TenantScoped, TimestampMixin, db.Model):
-    """A request to talk to a person, with the transcript, waiting for the support team."""
-
-    __tablename__ = "assistant_handover_requests"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    conversation_id: Mapped[int] = mapped_column(ForeignKey("assistant_conversations.id", ondelete="CASCADE"), index=True)
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    contact_id: Mapped[int | None]
-    name: Mapped[str] = mapped_column(String(200), default="")
-    email: Mapped[str] = mapped_column(String(254), default="")
-    phone: Mapped[str] = mapped_column(String(40), default="")
-    transcript: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    status: Mapped[str] = mapped_column(String(20), default="pending")
-    ticket_id: Mapped[int | None]
-
-    conversation: Mapped[Conversation] = relationship()
+    def as_transcript(self) -> list[dict[str, Any]]:
+        at = self.created_at.isoformat()
+        reply = self.answer if self.answer else "(no answer: offered a person)"
+        if self.article_slug:
+            reply = f"{reply}\n[{self.article_title or self.article_slug}]"
+        return [
+            {"role": "user", "text": self.question, "at": at, "lang": self.locale},
+            {"role": "assistant", "text": reply, "at": at, "article": self.article_slug,
+             "confidence": round(self.confidence, 3)},
+        ]

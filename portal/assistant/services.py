@@ -24,7 +24,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal.assistant.engine import Answer, Answerer, RetrievalAnswerer
-from portal.assistant.models import Conversation, HandoverRequest, Outcome, Turn
+from portal.assistant.models import Conversation, Outcome, Turn
 from portal.assistant.sources import FolderSource
 from portal.core.db import db
 
@@ -231,27 +231,47 @@ def mark_solved(tenant: Any, conversation_id: str) -> Conversation:
 
 
 def hand_over(tenant: Any, conversation_id: str, *, user: Any = None, contact: Any = None, name: str = "",
-              email: str = "", phone: str = "") -> HandoverRequest:
-    """"Talk to a person": pass the conversation, with its transcript, to the support team.
+              email: str = "", phone: str = "") -> Any:
+    """"Talk to a person": open a ticket for the conversation, carrying its transcript.
 
-    Who to answer is `user` (signed in), `contact` (a channel contact) or the `email`/`phone` an
-    anonymous visitor left. The last turn's outcome becomes "handed over". Returns the stored
-    request. Raises ConversationNotFound, or AssistantError when there is no way to reply.
+    The requester is `contact` (a channel contact), else `user` (signed in), else the contact found
+    or made from the `email`/`phone` an anonymous visitor left. The ticket comes in on the
+    "assistant" channel, its first message is the questions asked, and the whole transcript is
+    attached as an internal note. The last turn's outcome becomes "handed over". Returns the
+    ticket; a second hand-over of the same conversation returns the same ticket.
+    Raises ConversationNotFound, or AssistantError when there is no way to reply.
     """
+    from portal.tickets import services as tickets
+    from portal.tickets.models import Ticket
+
     conversation = find_conversation(tenant, conversation_id)
     if conversation is None:
         raise ConversationNotFound(conversation_id)
-    if user is None and contact is None and not (email.strip() or phone.strip()):
-        raise AssistantError(_("Please leave an email address or a phone number so that we can reply."))
+    if conversation.ticket_id:
+        return db.session.get(Ticket, conversation.ticket_id)
+    if contact is None:
+        if user is None and not (email.strip() or phone.strip()):
+            raise AssistantError(_("Please leave an email address or a phone number so that we can reply."))
+        contact = tickets.find_or_create_contact(tenant, user=user, email=email.strip() or None,
+                                                 phone=phone.strip() or None, name=name.strip()[:200],
+                                                 locale=conversation.locale)
+    questions = [turn.question for turn in conversation.turns]
+    with force_locale(conversation.locale):
+        subject = questions[0] if questions else _("Question to the assistant")
+        body = "\n\n".join(questions) or _("I would like to talk to a person.")
+    ticket = tickets.open_ticket(tenant, user, requester=contact, subject=_shorten(subject, 120), body=body,
+                                 channel="assistant", locale=conversation.locale,
+                                 transcript=conversation.transcript())
+    conversation = find_conversation(tenant, conversation_id)  # open_ticket committed
     if conversation.turns:
         conversation.turns[-1].outcome = Outcome.HANDED_OVER.value
     conversation.outcome = Outcome.HANDED_OVER.value
-    request = HandoverRequest(conversation=conversation, user_id=getattr(user, "id", None),
-                              contact_id=getattr(contact, "id", None),
-                              name=(name or getattr(user, "name", "") or "").strip()[:200],
-                              email=(email or getattr(user, "email", "") or "").strip()[:254],
-                              phone=(phone or getattr(user, "phone", "") or "").strip()[:40],
-                              transcript=conversation.transcript())
-    db.session.add(request)
+    conversation.ticket_id = ticket.id
+    conversation.contact_id = conversation.contact_id or contact.id
     db.session.commit()
-    return request
+    return ticket
+
+
+def _shorten(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

@@ -13,6 +13,7 @@ from portal.auth.loaders import bearer_user
 from portal.core.errors import error_response, fail, wants_json
 from portal.core.i18n import current_locale
 from portal.extensions import csrf, limiter
+from portal.tickets.services import TicketError
 
 bp = Blueprint("assistant", __name__, template_folder="templates")
 register_api_errors(bp)
@@ -111,12 +112,13 @@ def handover():
         errors = [str(e) for field in (form.name, form.email, form.phone) for e in field.errors]
         return _feedback(" ".join(errors), "error", 400)
     try:
-        services.hand_over(tenant, conversation.key, user=_user(), name=form.name.data or "",
-                           email=form.email.data or "", phone=form.phone.data or "")
-    except services.AssistantError as error:
+        ticket = services.hand_over(tenant, conversation.key, user=_user(), name=form.name.data or "",
+                                    email=form.email.data or "", phone=form.phone.data or "")
+    except (services.AssistantError, TicketError) as error:
         return _feedback(str(error), "error", 400)
     _remember(tenant, None)  # the next question starts a new conversation
-    return _feedback(_("Your conversation has been passed to the support team. A person will reply to you."), "success")
+    return _feedback(_("Your conversation has been passed to the support team as request %(reference)s. "
+                       "A person will reply to you.", reference=ticket.reference), "success")
 
 
 @bp.post("/<tenant>/assistant/new")

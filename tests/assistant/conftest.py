@@ -4,7 +4,6 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from portal.assistant.models import Conversation, HandoverRequest, Turn
 from portal.core.db import SYSTEM, across_tenants, db
 
 
@@ -30,5 +29,3 @@ def stored(app):
 
     return read
 
-
-__all__ = ["Conversation", "HandoverRequest", "Turn"]

@@ -32,12 +32,11 @@ def seed_members(tenant) -> dict:
 
 
 def seed_assistant(tenant) -> dict:
-    from portal.assistant.models import Conversation, HandoverRequest, Turn
+    from portal.assistant.models import Conversation, Turn
 
     conversation = Conversation(tenant_id=tenant.id, locale="fr", key=PRIVATE)
     turn = Turn(tenant_id=tenant.id, conversation=conversation, locale="fr", question=PRIVATE, answer=PRIVATE)
-    request = HandoverRequest(tenant_id=tenant.id, conversation=conversation, name=PRIVATE, transcript=[])
-    db.session.add_all([conversation, turn, request])
+    db.session.add_all([conversation, turn])
     db.session.flush()
     return {}
 

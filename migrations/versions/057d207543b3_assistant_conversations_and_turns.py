@@ -1,8 +1,8 @@
-"""assistant: conversations, turns and hand-over requests
+"""assistant: conversations and turns
 
-Revision ID: 540f305e68cd
-Revises: ef24b2062da7
-Create Date: 2026-11-30 04:31:48.595518
+Revision ID: 057d207543b3
+Revises: 4559834d7eab
+Create Date: 2026-11-30 04:40:17.243227
 
 """
 from alembic import op
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '540f305e68cd'
-down_revision = 'ef24b2062da7'
+revision = '057d207543b3'
+down_revision = '4559834d7eab'
 branch_labels = None
 depends_on = None
 
@@ -26,10 +26,13 @@ def upgrade():
     sa.Column('user_id', sa.Integer(), nullable=True),
     sa.Column('contact_id', sa.Integer(), nullable=True),
     sa.Column('outcome', sa.String(length=20), nullable=False),
+    sa.Column('ticket_id', sa.Integer(), nullable=True),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], name=op.f('fk_assistant_conversations_contact_id_contacts'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_assistant_conversations_tenant_id_tenants'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_assistant_conversations_ticket_id_tickets'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_assistant_conversations_user_id_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_assistant_conversations')),
     sa.UniqueConstraint('key', name=op.f('uq_assistant_conversations_key'))
@@ -38,29 +41,6 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_assistant_conversations_contact_id'), ['contact_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_assistant_conversations_tenant_id'), ['tenant_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_assistant_conversations_user_id'), ['user_id'], unique=False)
-
-    op.create_table('assistant_handover_requests',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('conversation_id', sa.Integer(), nullable=False),
-    sa.Column('user_id', sa.Integer(), nullable=True),
-    sa.Column('contact_id', sa.Integer(), nullable=True),
-    sa.Column('name', sa.String(length=200), nullable=False),
-    sa.Column('email', sa.String(length=254), nullable=False),
-    sa.Column('phone', sa.String(length=40), nullable=False),
-    sa.Column('transcript', sa.JSON(), nullable=False),
-    sa.Column('status', sa.String(length=20), nullable=False),
-    sa.Column('ticket_id', sa.Integer(), nullable=True),
-    sa.Column('tenant_id', sa.Integer(), nullable=False),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.Column('updated_at', sa.DateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['conversation_id'], ['assistant_conversations.id'], name=op.f('fk_assistant_handover_requests_conversation_id_assistant_conversations'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_assistant_handover_requests_tenant_id_tenants'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_assistant_handover_requests_user_id_users'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_assistant_handover_requests'))
-    )
-    with op.batch_alter_table('assistant_handover_requests', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_assistant_handover_requests_conversation_id'), ['conversation_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_assistant_handover_requests_tenant_id'), ['tenant_id'], unique=False)
 
     op.create_table('assistant_turns',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -103,11 +83,6 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_assistant_turns_article_slug'))
 
     op.drop_table('assistant_turns')
-    with op.batch_alter_table('assistant_handover_requests', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_assistant_handover_requests_tenant_id'))
-        batch_op.drop_index(batch_op.f('ix_assistant_handover_requests_conversation_id'))
-
-    op.drop_table('assistant_handover_requests')
     with op.batch_alter_table('assistant_conversations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_assistant_conversations_user_id'))
         batch_op.drop_index(batch_op.f('ix_assistant_conversations_tenant_id'))
