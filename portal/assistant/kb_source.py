@@ -2,6 +2,7 @@
 articles respected, because the knowledge base decides what a tenant publishes)."""
 from __future__ import annotations
 
+import hashlib
 import time
 from typing import Any, Hashable, Iterable
 
@@ -27,11 +28,10 @@ class KbSource:
         cached = self._stamps.get(key)
         if cached and now - cached[0] < self.ttl:
             return cached[1]
-        if hasattr(kb, "content_version"):
-            stamp = kb.content_version(tenant, locale)
-        else:
-            articles = list(kb.iter_published_articles(tenant, locale, audience="public"))
-            stamp = (len(articles), max((str(a.updated_at) for a in articles), default=""))
-        stamp = (tenant.id, settings_stamp(tenant), stamp)
+        # Bodies are rendered lazily by the knowledge base, so listing slugs and dates stays cheap.
+        digest = hashlib.sha1()
+        for article in kb.iter_published_articles(tenant, locale, audience="public"):
+            digest.update(f"{article.slug}|{article.locale}|{article.updated_at}\n".encode())
+        stamp = (tenant.id, settings_stamp(tenant), digest.hexdigest())
         self._stamps[key] = (now, stamp)
         return stamp

@@ -77,7 +77,7 @@ def make_source(config: dict) -> Any:
             if choice == "kb":
                 raise
         else:
-            return KbSource()
+            return KbSource(ttl=config.get("ASSISTANT_VERSION_TTL", 5.0))
     return FolderSource(config["LIBRARY_DIR"], config["TENANTS_DIR"])
 
 

@@ -87,7 +87,7 @@ def read_markdown(path: Path) -> tuple[dict[str, Any], str] | None:
 class FolderSource:
     """Articles from folders of Markdown files: the generic library, then the tenant's own files."""
 
-    def __init__(self, library_dir: Path | str, tenants_dir: Path | str, url_pattern: str = "/{tenant}/kb/{slug}"):
+    def __init__(self, library_dir: Path | str, tenants_dir: Path | str, url_pattern: str = "/{tenant}/kb/articles/{slug}"):
         self.library_dir = Path(library_dir)
         self.tenants_dir = Path(tenants_dir)
         self.url_pattern = url_pattern

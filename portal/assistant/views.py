@@ -23,7 +23,8 @@ SESSION_KEY = "assistant"  # {tenant slug: conversation key} of this browser's c
 def register(app: Flask) -> None:
     app.config.setdefault("ASSISTANT_RATE_LIMIT", "30 per minute")
     app.config.setdefault("ASSISTANT_ANSWERER", "retrieval")
-    app.config.setdefault("ASSISTANT_SOURCE", "auto")
+    app.config.setdefault("ASSISTANT_SOURCE", "auto")  # "kb" (the knowledge base) or "folder" (Markdown files)
+    app.config.setdefault("ASSISTANT_VERSION_TTL", 5.0)  # seconds between checks that the articles changed
     app.register_blueprint(bp)
     app.jinja_env.filters.setdefault("assistant_markdown", render_markdown)
 
@@ -144,7 +145,14 @@ def _feedback(message: str, category: str, status: int = 200):
 @csrf.exempt
 @limiter.limit(_rate_limit)
 def api_ask():
-    """Ask a question: {"message", "lang"?, "conversation_id"?} -> the reply (see the README table)."""
+    """Ask a question, no token needed (one may be sent to be recorded as the asker).
+
+    Body: {"message": str (1-2000 characters), "lang": optional locale, "conversation_id": optional,
+    from an earlier reply}. Reply: {"conversation_id", "answer" (Markdown text, or null when the
+    assistant abstains), "articles": [{"slug", "title", "url"}], "confidence" (0-1), "handoff"
+    (true: offer a person), "lang", "note" (e.g. the article was not in the asked language)}.
+    Rate-limited per client address (ASSISTANT_RATE_LIMIT); errors are JSON with a message.
+    """
     tenant = _tenant()
     if request.headers.get("Authorization") and bearer_user() is None:
         raise ApiError(401, _("This API token is not valid."))

@@ -12,7 +12,7 @@ def test_answer_has_the_documented_shape(api, stored):
     assert data["lang"] == "en" and data["handoff"] is False
     assert isinstance(data["answer"], str) and data["answer"]
     assert data["articles"][0] == {"slug": "too-many-login-attempts", "title": data["articles"][0]["title"],
-                                   "url": "/farajaland/kb/too-many-login-attempts"}
+                                   "url": "/farajaland/kb/articles/too-many-login-attempts"}
     assert 1 <= len(data["articles"]) <= 3
     assert 0.0 <= data["confidence"] <= 1.0
     [turn] = stored(Turn)

@@ -27,7 +27,7 @@ def test_plain_form_asks_and_shows_the_answer_with_its_article(client, stored):
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "the sms verification code never comes" in page
     assert "6-digit verification code" in page  # a passage of the verification-code article
-    assert "/farajaland/kb/verification-code-not-received" in page
+    assert "/farajaland/kb/articles/verification-code-not-received" in page
     assert "This solved it" in page and "Talk to a person" in page
     [turn] = stored(Turn)
     assert turn.article_slug == "verification-code-not-received"
