@@ -26,11 +26,12 @@ from portal.assistant.sources import DocumentSource
 from portal.assistant.text import detect_language, stem, stop_words, words
 
 ALTERNATIVES = 2
+SYNC_REBUILD_LIMIT = 2000  # articles; a bigger index that changed is rebuilt in a thread, the old one answering
 # Article rank = ARTICLE * article BM25 + PASSAGE * its best passage's BM25 + TITLE * weight of the
 # question's words found in the title (a title that says what the question says is the best sign).
 RANKING = {"article": 1.0, "passage": 0.5, "title": 1.0}
 # Logistic calibration of the confidence (see `_confidence`): intercept and feature weights.
-CALIBRATION = {"bias": -5.0, "coverage": 5.5, "passage_coverage": 2.0, "margin": 1.5}
+CALIBRATION = {"bias": -5.4, "coverage": 5.5, "passage_coverage": 2.0, "margin": 1.5}
 # How much a word that no article contains weighs against coverage, relative to the rarest known word.
 UNKNOWN_WORD_WEIGHT = 0.6
 
@@ -109,6 +110,7 @@ class IndexCache:
     def __init__(self, source: DocumentSource):
         self.source = source
         self._entries: dict[tuple[str, str], PassageIndex] = {}
+        self._building: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
 
     @classmethod
@@ -126,12 +128,34 @@ class IndexCache:
         index = self._entries.get(key)
         if index is not None and index.version == version:
             return index
+        if index is not None and len(index) > SYNC_REBUILD_LIMIT:
+            # A big tenant changed an article: keep answering from the old index while the new one builds.
+            self._rebuild_in_background(key, tenant, locale, version)
+            return index
         with self._lock:
             index = self._entries.get(key)
             if index is None or index.version != version:
                 index = PassageIndex(locale, list(self.source.documents(tenant, locale)), version=version)
                 self._entries[key] = index
         return index
+
+    def _rebuild_in_background(self, key: tuple[str, str], tenant: Any, locale: str, version: Hashable) -> None:
+        with self._lock:
+            if key in self._building:
+                return
+            self._building.add(key)
+        documents = list(self.source.documents(tenant, locale))  # read here: the source may need the request's session
+
+        def build() -> None:
+            try:
+                index = PassageIndex(locale, documents, version=version)
+                with self._lock:
+                    self._entries[key] = index
+            finally:
+                with self._lock:
+                    self._building.discard(key)
+
+        threading.Thread(target=build, name=f"assistant-index-{key[0]}-{locale}", daemon=True).start()
 
     def clear(self) -> None:
         with self._lock:

@@ -32,6 +32,13 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
               "recuperer", "recuperation", "retrouver", "renouveler", "new one", "nouveau"),
     "receive": ("receive", "received", "arrive", "arrived", "come", "coming", "came", "reach", "delivered",
                 "recu", "recois", "recevoir", "reception", "arrive pas", "parvenu", "parvient", "venu", "vient"),
+    # Negations carry the meaning here ("not received" is the opposite of "received"), so they are phrases.
+    "not_received": ("not received", "never received", "not receive", "did not receive", "did not get", "didnt get",
+                     "never got", "not getting", "never arrive", "never arrived", "never arrives", "not arrive",
+                     "not arriving", "never comes", "never came", "not coming", "does not come", "no sms", "no code",
+                     "no message", "pas recu", "jamais recu", "rien recu", "ne recois pas", "recois pas",
+                     "recoit pas", "recevons pas", "arrive pas", "arrive jamais", "arrivent pas", "pas arrive",
+                     "vient pas", "pas de code", "pas de sms", "pas de message", "toujours rien"),
     "not_working": ("not working", "doesnt work", "does not work", "dont work", "broken", "fail", "failed", "failure",
                     "error", "problem", "issue", "bug", "unable", "can not", "impossible", "marche pas",
                     "fonctionne pas", "ne marche", "ne fonctionne", "erreur", "echec", "echoue", "probleme",
@@ -188,8 +195,12 @@ class Lexicon:
         """(start, end, concept) for each concept phrase found in folded `tokens`."""
         keys = [plural_key(t) for t in tokens]
         found = []
+        by_first = self.by_first
         for i, key in enumerate(keys):
-            for phrase, concept in self.by_first.get(key, ()):
+            entries = by_first.get(key)
+            if not entries:
+                continue
+            for phrase, concept in entries:
                 n = len(phrase)
                 if tuple(keys[i:i + n]) == phrase:
                     found.append((i, i + n, concept))

@@ -58,10 +58,30 @@ LANGUAGE_MARKERS: dict[str, frozenset[str]] = {
 }
 
 
+def _folding_table() -> dict[int, str]:
+    table = {}
+    for code in range(0xC0, 0x250):  # Latin-1 and Latin Extended-A/B: the accented letters of most locales
+        char = chr(code)
+        base = "".join(c for c in unicodedata.normalize("NFKD", char.lower()) if not unicodedata.combining(c))
+        if base != char:
+            table[code] = base
+    table.update({ord("œ"): "oe", ord("æ"): "ae", ord("ß"): "ss"})
+    return table
+
+
+_FOLD = _folding_table()
+
+
 def fold(text: str) -> str:
     """Lowercase and strip accents ("Réinitialisé" -> "reinitialise")."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).replace("œ", "oe").replace("æ", "ae")
+    text = text.lower()
+    if text.isascii():
+        return text
+    text = text.translate(_FOLD)
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFKD", text)  # accents on letters outside the table
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def words(text: str) -> list[str]:
@@ -106,7 +126,7 @@ def stem(word: str, locale: str) -> str:
 
 def plural_key(word: str) -> str:
     """A light, language-neutral singular used to match lexicon phrases ("passwords" ~ "password")."""
-    if len(word) > 3 and word[-1] in "sx" and not word.endswith("ss"):
+    if len(word) > 3 and (word[-1] == "s" or word[-1] == "x") and word[-2] != "s":
         return word[:-1]
     return word
 
