@@ -9,8 +9,10 @@ where `expected: []` means the content has no answer. The engine is built over t
   whatever the confidence;
 - answered@1: share of answerable questions answered (confidence over the tenant threshold) with
   an expected article first, which is what a user sees;
-- abstention: share of unanswerable questions where the assistant abstained (for the baseline,
+- abstention: share of unanswerable questions where the assistant abstained (for the baselines,
   where the search returned nothing).
+Baselines: the knowledge base's search service ("kb search", issue 3) and a plain SQLite FTS5
+search over the same articles ("plain fts").
 """
 from __future__ import annotations
 
@@ -59,6 +61,40 @@ class FtsBaseline:
         rows = self.db.execute("SELECT slug FROM a WHERE a MATCH ? AND locale = ? ORDER BY bm25(a, 0, 0, 5.0, 1.0) "
                                "LIMIT 3", (" OR ".join(terms), locale)).fetchall()
         return [r[0] for r in rows]
+
+
+class KbSearchBaseline:
+    """The knowledge base's own full-text search (issue 3), on a throwaway SQLite database holding
+    the same demo content, imported as `flask demo load` does."""
+
+    def __init__(self, content: Path, slug: str):
+        import tempfile
+
+        from portal import create_app
+        from portal.core.db import db, tenant_scope
+        from portal.kb import importer
+        from portal.tenancy.services import get_tenant, sync_tenants
+
+        self.folder = tempfile.TemporaryDirectory()
+        self.app = create_app({"TESTING": True, "SECRET_KEY": "evaluation-only-key", "WTF_CSRF_ENABLED": False,
+                               "SQLALCHEMY_DATABASE_URI": f"sqlite:///{self.folder.name}/eval.sqlite3",
+                               "RATELIMIT_STORAGE_URI": "memory://"})
+        self.context = self.app.app_context()
+        self.context.push()
+        db.create_all()
+        sync_tenants(content / "tenants")
+        importer.import_folder(content / "library" / "kb")
+        self.tenant = get_tenant(slug)
+        self.scope = tenant_scope(db.session, self.tenant.id)
+        self.scope.__enter__()
+        if (content / "tenants" / slug / "kb").is_dir():
+            importer.import_folder(content / "tenants" / slug / "kb", self.tenant)
+        db.session.commit()
+
+    def search(self, question: str, locale: str) -> list[str]:
+        from portal.kb.search import search
+
+        return [hit.slug for hit in search(self.tenant, locale, question, limit=3, log=False).hits]
 
 
 def evaluate(items, rank, threshold=None):
@@ -112,11 +148,13 @@ def main() -> None:
         answer = answerer.answer(tenant, item["question"])  # the language is detected, as in a chat
         return [h.slug for h in answer.hits], answer.confidence
 
-    baseline = FtsBaseline(source, tenant)
     print(f"set: {args.set} ({len(items)} questions), tenant {args.tenant}, threshold {threshold}")
     stats, misses = evaluate(items, assistant, threshold)
     show("assistant", stats)
-    show("fts", evaluate(items, lambda item: (baseline.search(item["question"], item["lang"]), None))[0])
+    kb_search = KbSearchBaseline(content, args.tenant)
+    show("kb search", evaluate(items, lambda item: (kb_search.search(item["question"], item["lang"]), None))[0])
+    fts = FtsBaseline(source, tenant)
+    show("plain fts", evaluate(items, lambda item: (fts.search(item["question"], item["lang"]), None))[0])
     if args.verbose:
         for item, slugs, confidence in misses:
             print(f"  miss {item['id']}: {item['question']!r} expected {item['expected']} got {slugs} "

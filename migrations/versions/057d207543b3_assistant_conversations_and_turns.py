@@ -1,7 +1,7 @@
 """assistant: conversations and turns
 
 Revision ID: 057d207543b3
-Revises: 4559834d7eab
+Revises: 3f777531e7c7
 Create Date: 2026-11-30 04:40:17.243227
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '057d207543b3'
-down_revision = '4559834d7eab'
+down_revision = '3f777531e7c7'
 branch_labels = None
 depends_on = None
 

@@ -8,6 +8,13 @@ from portal.core.db import SYSTEM, across_tenants, db
 
 
 @pytest.fixture
+def app(make_app):
+    """The assistant reads the demo content straight from library/ and tenants/ (the same Markdown the
+    knowledge base imports), which keeps these tests fast; test_kb_source.py covers the knowledge base."""
+    return make_app(ASSISTANT_SOURCE="folder")
+
+
+@pytest.fixture
 def api(client):
     """POST to the assistant API of a tenant; returns the response."""
 
