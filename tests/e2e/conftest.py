@@ -79,8 +79,9 @@ def live_server(tmp_path_factory):
     app = create_app(config)
     with app.app_context():
         db.create_all()
-        sync_tenants(REPO / "tenants")
-        sync_tenants(TEST_TENANTS)
+        for folder in (REPO / "tenants", TEST_TENANTS):
+            report = sync_tenants(folder)
+            assert not report.problems, report.problems
     result = app.test_cli_runner().invoke(args=["demo", "load"])
     assert result.exit_code == 0, result.output
     server = _serve(app)
