@@ -46,6 +46,13 @@ class LiveServer:
     url: str
     app: object
 
+    def api_token(self, email: str) -> str:
+        """A new API token for a demo account."""
+        with self.app.app_context():
+            token = auth_services.issue_api_token(auth_services.get_user_by_email(email), name="e2e")
+            db.session.commit()
+            return token
+
     def __call__(self, path: str) -> str:
         return self.url + path
 
