@@ -1,12 +1,14 @@
 """The API keeps its published contract: schemathesis generates calls from /api/v1/openapi.json and
 sends them to a live server; no call may give a 5xx or a response that the description does not allow."""
 import json
+import os
 import urllib.request
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from portal import DOMAINS
 from portal.api.openapi import openapi_document
@@ -15,7 +17,10 @@ from portal.api.openapi import openapi_document
 CALLERS = ("l1@farajaland.demo", "expert@crvs.demo")
 METHODS = ("get", "put", "post", "delete", "patch")
 OPERATIONS = [(method, path) for path, item in openapi_document(DOMAINS)["paths"].items() for method in item if method in METHODS]
-EXAMPLES = 30
+# Not checked: that every schema-valid request succeeds. Some valid-looking values are refused with a
+# clear 400 because they depend on the country's data (a language it does not offer, say).
+EXCLUDED_CHECKS = [positive_data_acceptance]
+EXAMPLES = int(os.environ.get("API_FUZZ_EXAMPLES", "30"))
 
 
 @pytest.fixture(scope="session")
@@ -41,7 +46,7 @@ def test_operation_conforms_to_its_description(api_schema, bearer, method, path,
     @settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     def run(case):
         for token in bearer.values():
-            case.call_and_validate(headers={"Authorization": f"Bearer {token}"})
+            case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, excluded_checks=EXCLUDED_CHECKS)
 
     run()
 
