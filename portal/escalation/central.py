@@ -199,7 +199,7 @@ def expert_view(actor: User, row: ConsoleRow) -> ExpertView:
     return ExpertView(
         row=row,
         shares_contact=share,
-        requester_name=contact.name if share or not contact.user_id else contact.display_name if contact.name else "",
+        requester_name=contact.name,
         requester_email=(contact.email or "") if share else services.mask_email(contact.email),
         requester_phone=(contact.phone or "") if share else services.mask_phone(contact.phone),
         messages=shown,
@@ -558,7 +558,7 @@ def upgrade_board(actor: User) -> list[BoardRow]:
     with across_tenants(db.session, actor):
         affected = db.session.execute(select(ProblemTicket.tenant_id, ProblemTicket.problem_id).where(ProblemTicket.resolved_at.is_(None))).all()
         reported = dict(db.session.execute(select(Deployment.tenant_id, func.max(Deployment.created_at)).group_by(Deployment.tenant_id)).all())
-    problems = {p.id: p for p in db.session.scalars(select(Problem).where(Problem.id.in_({pid for _t, pid in affected} or {-1})))}
+    problems = {p.id: p for p in db.session.scalars(select(Problem).where(Problem.id.in_(sorted({pid for _t, pid in affected}) or [-1])))}
     board = []
     for tenant in list_tenants():
         waiting = [problems[pid] for tid, pid in affected if tid == tenant.id and pid in problems and problems[pid].releases]

@@ -9,6 +9,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
+from functools import lru_cache
 
 import snowballstemmer
 
@@ -22,10 +23,16 @@ STOPWORDS = frozenset(
 _STEMMERS = {lang: snowballstemmer.stemmer(name) for lang, name in (("en", "english"), ("fr", "french"))}
 
 
+@lru_cache(maxsize=50_000)
+def _stem(language: str, word: str) -> str:
+    # The pure-Python Snowball stemmer is slow; support vocabulary is small, so stems are cached.
+    return _STEMMERS[language].stemWord(word)
+
+
 def tokens(text: str, locale: str | None = "en") -> list[str]:
-    stemmer = _STEMMERS.get((locale or "en")[:2], _STEMMERS["en"])
-    words = [w for w in WORD_RE.findall((text or "").lower()) if w not in STOPWORDS]
-    return stemmer.stemWords(words)
+    language = (locale or "en")[:2]
+    language = language if language in _STEMMERS else "en"
+    return [_stem(language, w) for w in WORD_RE.findall((text or "").lower()) if w not in STOPWORDS]
 
 
 def _vectors(documents: Sequence[list[str]]) -> list[dict[str, float]]:

@@ -121,3 +121,22 @@ def test_api_escalation_explains_what_is_missing(client, staff, open_ticket, tok
     assert bad_version.status_code == 422 and "opencrvs_version" in bad_version.get_json()["error"]["fields"]
     assert client.post(url, json=L3_DETAILS, headers=l2).status_code == 201
     assert read_ticket(reference)[1] == "L3"
+
+
+def test_only_level_2_relays_the_central_teams_answers(app, client, auth, staff, to_l3, in_tenant, read_ticket):
+    reference, step = to_l3()
+    auth.login(staff["expert"], tenant=None)
+    client.post(f"/expert/escalations/{step}/reply", data={"body": "Please send the server logs."})
+    auth.logout()
+
+    def reply_id(tenant):
+        from portal.escalation.services import expert_replies
+        from portal.tickets.services import get_ticket_by_reference
+
+        return expert_replies(tenant, get_ticket_by_reference(tenant, reference))[0].id
+
+    url = f"/farajaland/tickets/{reference}/relay/{in_tenant(reply_id)}"
+    auth.login(staff["far_l1"])
+    assert "Please send the server logs." in client.get(f"/farajaland/tickets/{reference}/escalation").get_data(as_text=True)
+    assert client.post(url, data={}).status_code == 403
+    assert not any(public and "server logs" in body for public, body in read_ticket(reference)[2])
