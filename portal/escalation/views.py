@@ -91,7 +91,7 @@ def ticket(reference: str):
     return _ticket_page(_ticket_or_404(reference))
 
 
-@bp.post("/<tenant>/tickets/<reference>/escalate")
+@bp.post("/<tenant>/tickets/<reference>/escalation/up")
 @require(Permission.TICKETS_WORK)
 def escalate(reference: str):
     ticket = _ticket_or_404(reference)
@@ -107,7 +107,7 @@ def escalate(reference: str):
     return redirect(url_for("escalation.ticket", reference=ticket.reference))
 
 
-@bp.post("/<tenant>/tickets/<reference>/deescalate")
+@bp.post("/<tenant>/tickets/<reference>/escalation/down")
 @require(Permission.TICKETS_WORK)
 def deescalate(reference: str):
     ticket = _ticket_or_404(reference)
@@ -122,7 +122,7 @@ def deescalate(reference: str):
     return redirect(url_for("escalation.ticket", reference=ticket.reference))
 
 
-@bp.post("/<tenant>/tickets/<reference>/relay/<int:reply_id>")
+@bp.post("/<tenant>/tickets/<reference>/escalation/relay/<int:reply_id>")
 @require(Permission.TICKETS_ESCALATE_L3)
 def relay(reference: str, reply_id: int):
     ticket = _ticket_or_404(reference)

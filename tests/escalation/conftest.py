@@ -124,10 +124,3 @@ def token_for(app):
 
     return factory
 
-
-@pytest.fixture(autouse=True)
-def _ticket_page(app):
-    """Until the ticket desk's pages are merged, give `tickets.detail` (which its notifications link
-    to) a stand-in so a public reply can be mailed during these tests."""
-    if "tickets.detail" not in app.view_functions:
-        app.add_url_rule("/<tenant>/tickets/<reference>", "tickets.detail", lambda reference: "")

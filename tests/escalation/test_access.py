@@ -44,7 +44,7 @@ def test_staff_cannot_see_another_countrys_escalation(client, auth, staff, to_l3
     auth.login(staff["far_l2"])
     assert client.get(f"/farajaland/tickets/{kal_ref}/escalation").status_code == 404
     assert client.get(f"/kalondo/tickets/{kal_ref}/escalation").status_code == 403
-    assert client.post(f"/farajaland/tickets/{kal_ref}/escalate", data={"up-reason": "x"}).status_code == 404
+    assert client.post(f"/farajaland/tickets/{kal_ref}/escalation/up", data={"up-reason": "x"}).status_code == 404
 
 
 def test_requesters_do_not_see_the_escalation_page(client, auth, staff, to_l3):

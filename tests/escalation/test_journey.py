@@ -19,7 +19,7 @@ def test_an_escalation_travels_to_the_central_team_and_back(app, client, auth, s
     auth.login(staff["far_l1"])
     page = client.get(f"/farajaland/tickets/{reference}/escalation").get_data(as_text=True)
     assert "Escalate to Level 2" in page and 'value="1.8.1"' in page  # the deployed version by default
-    response = client.post(f"/farajaland/tickets/{reference}/escalate", data=_form("up", {"reason": "Needs a technician", "severity": "medium"}))
+    response = client.post(f"/farajaland/tickets/{reference}/escalation/up", data=_form("up", {"reason": "Needs a technician", "severity": "medium"}))
     assert response.status_code == 302
     status, tier, _messages = read_ticket(reference)
     assert (status, tier) == ("escalated", "L2")
@@ -27,13 +27,13 @@ def test_an_escalation_travels_to_the_central_team_and_back(app, client, auth, s
 
     # L2 must give the technical details the core team needs; missing ones are named.
     auth.login(staff["far_l2"])
-    missing = client.post(f"/farajaland/tickets/{reference}/escalate", data=_form("up", {"reason": "Core defect", "severity": "high"}))
+    missing = client.post(f"/farajaland/tickets/{reference}/escalation/up", data=_form("up", {"reason": "Core defect", "severity": "high"}))
     assert missing.status_code == 422
     assert "Give the steps to reproduce the problem." in missing.get_data(as_text=True)
     assert read_ticket(reference)[1] == "L2"
     data = _form("up", L3_DETAILS)
     data["up-attachments"] = (io.BytesIO(b"2026-11-30 outbox: timeout after 30s\n"), "outbox.log")
-    response = client.post(f"/farajaland/tickets/{reference}/escalate", data=data, content_type="multipart/form-data")
+    response = client.post(f"/farajaland/tickets/{reference}/escalation/up", data=data, content_type="multipart/form-data")
     assert response.status_code == 302
     assert read_ticket(reference)[1] == "L3"
     page = client.get(f"/farajaland/tickets/{reference}/escalation").get_data(as_text=True)
@@ -89,7 +89,7 @@ def test_deescalation_needs_a_reason_and_is_shown_in_the_tier_history(client, au
     assert reference in client.get("/expert/?status=returned").get_data(as_text=True)
     auth.logout()
     auth.login(staff["far_l2"])
-    assert client.post(f"/farajaland/tickets/{reference}/deescalate", data={"down-reason": "First line can guide the user."}).status_code == 302
+    assert client.post(f"/farajaland/tickets/{reference}/escalation/down", data={"down-reason": "First line can guide the user."}).status_code == 302
     status, tier, _ = read_ticket(reference)
     assert (status, tier) == ("open", "L1")
     page = client.get(f"/farajaland/tickets/{reference}/escalation").get_data(as_text=True)
@@ -101,7 +101,7 @@ def test_l1_cannot_send_a_ticket_to_the_central_team(client, auth, staff, open_t
     reference = open_ticket(staff["far_req"])
     move_up(reference, staff["far_l1"])
     auth.login(staff["far_l1"])
-    response = client.post(f"/farajaland/tickets/{reference}/escalate", data=_form("up", L3_DETAILS))
+    response = client.post(f"/farajaland/tickets/{reference}/escalation/up", data=_form("up", L3_DETAILS))
     assert response.status_code == 403
 
 
@@ -135,7 +135,7 @@ def test_only_level_2_relays_the_central_teams_answers(app, client, auth, staff,
 
         return expert_replies(tenant, get_ticket_by_reference(tenant, reference))[0].id
 
-    url = f"/farajaland/tickets/{reference}/relay/{in_tenant(reply_id)}"
+    url = f"/farajaland/tickets/{reference}/escalation/relay/{in_tenant(reply_id)}"
     auth.login(staff["far_l1"])
     assert "Please send the server logs." in client.get(f"/farajaland/tickets/{reference}/escalation").get_data(as_text=True)
     assert client.post(url, data={}).status_code == 403
