@@ -54,6 +54,7 @@ class Permission(StrEnum):
     TICKETS_ESCALATE_L3 = "tickets:escalate_l3"
     MEMBERS_MANAGE = "members:manage"
     TENANT_MANAGE = "tenant:manage"
+    DEPLOYMENT_REPORT = "deployment:report"
     INSIGHTS_VIEW = "insights:view"
     EXPERT_CONSOLE = "expert:console"
     TENANTS_ACROSS = "tenants:across"
@@ -62,7 +63,7 @@ class Permission(StrEnum):
 _REQUESTER = {Permission.TICKETS_OPEN}
 _L1 = _REQUESTER | {Permission.KB_READ_STAFF, Permission.KB_EDIT, Permission.TICKETS_WORK, Permission.INSIGHTS_VIEW}
 _L2 = _L1 | {Permission.TICKETS_ASSIGN, Permission.TICKETS_ESCALATE_L3}
-_ADMIN = _L2 | {Permission.MEMBERS_MANAGE, Permission.TENANT_MANAGE}
+_ADMIN = _L2 | {Permission.MEMBERS_MANAGE, Permission.TENANT_MANAGE, Permission.DEPLOYMENT_REPORT}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.REQUESTER: frozenset(_REQUESTER),

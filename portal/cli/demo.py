@@ -64,6 +64,7 @@ def load() -> None:
     click.echo(f"demo accounts: {len(created)} created (password for all: {DEMO_PASSWORD})")
     load_demo_articles()
     load_demo_tickets()
+    click.echo(f"demo escalations: {load_demo_escalations()} created")
 
 
 def load_demo_articles() -> None:
@@ -84,3 +85,49 @@ def load_demo_tickets() -> None:
 
     for tenant in list_tenants():
         click.echo(f"demo tickets in {tenant.slug}: {load_tickets(tenant)} created")
+
+
+# (tenant, requester, subject, body, reason and details) of the demo escalations to L3.
+DEMO_ESCALATIONS = [
+    ("farajaland", "Declarations stuck in the outbox after working offline", "Since Monday, declarations made offline stay in the outbox with “failed to send”.",
+     {"steps": "Go offline, declare a birth, reconnect after 20 minutes.", "expected": "The declaration is sent.", "actual": "It stays in the outbox with failed to send.", "impact": "Field agents of Ibombo and Isamba districts.", "severity": "high", "regression": "yes", "device": "Tecno Spark 10", "os": "Android 13", "browser": "Chrome 120"}),
+    ("farajaland", "Certificate preview is blank for late registrations", "The certificate preview shows a blank page for late birth registrations.",
+     {"steps": "Register a late birth, open the certificate preview.", "expected": "The certificate shows.", "actual": "A blank page.", "impact": "Late registrations cannot be printed.", "severity": "medium", "regression": "no", "os": "Windows 11", "browser": "Edge 119"}),
+    ("kalondo", "Déclarations bloquées dans la boîte d'envoi après le travail hors ligne", "Les déclarations faites hors ligne restent bloquées avec « échec de l'envoi ».",
+     {"steps": "Passer hors ligne, déclarer une naissance, se reconnecter.", "expected": "La déclaration est envoyée.", "actual": "Elle reste dans la boîte d'envoi.", "impact": "Agents de terrain de deux préfectures.", "severity": "high", "regression": "yes", "device": "Samsung Galaxy A14", "os": "Android 14"}),
+]
+
+
+def load_demo_escalations() -> int:
+    """Escalate demo requests to L3 in both demo countries, group the outbox defect of both into
+    one problem, and record the release that fixes it (idempotent: skipped once a problem exists)."""
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from portal.escalation import central
+    from portal.escalation import services as escalation
+    from portal.escalation.models import Problem, Release
+    from portal.tenancy.services import get_tenant
+    from portal.tickets import services as tickets
+
+    if db.session.scalar(select(Problem).limit(1)) is not None:
+        return 0
+    expert = services.get_user_by_email("expert@crvs.demo")
+    steps = {}
+    for slug, subject, body, details in DEMO_ESCALATIONS:
+        tenant = get_tenant(slug)
+        if tenant is None:
+            continue
+        with tenant_scope(db.session, tenant.id):
+            requester = services.get_user_by_email(f"agent@{slug}.demo")
+            ticket = tickets.open_ticket(tenant, requester, requester=requester, subject=subject, body=body, channel="web")
+            data = {"reason": subject, **details}
+            escalation.escalate_ticket(tenant, services.get_user_by_email(f"l1@{slug}.demo"), ticket, data)
+            steps[(slug, subject)] = escalation.escalate_ticket(tenant, services.get_user_by_email(f"l2@{slug}.demo"), ticket, data).id
+    outbox = [sid for (slug, subject), sid in steps.items() if "outbox" in subject or "boîte d'envoi" in subject]
+    central.create_problem(expert, title="Offline declarations are not retried after reconnecting", description="The outbox gives up after one timeout instead of retrying.", severity="high", step_ids=outbox)
+    if db.session.scalar(select(Release).limit(1)) is None:
+        problem = db.session.scalar(select(Problem).order_by(Problem.id))
+        central.record_release(expert, version="1.9.0", released_on=dt.date(2026, 11, 15), notes="Outbox retries with back-off; offline search improvements.", problem_ids=[problem.id])
+    return len(steps)

@@ -5,6 +5,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from packaging.version import InvalidVersion, Version
 from pydantic import ValidationError
 from sqlalchemy import select
 
@@ -77,12 +78,16 @@ def sync_tenants(directory: Path) -> SyncReport:
 def upsert_tenant(settings: TenantSettings, source_path: str | None = None, report: SyncReport | None = None) -> Tenant:
     config = settings.model_dump(mode="json")
     tenant = db.session.scalar(select(Tenant).where(Tenant.slug == settings.slug))
+    if tenant is not None and not _newer_version(settings.opencrvs_version, tenant.opencrvs_version):
+        # The deployed version reported by the country (API or its administrator) wins over the
+        # file: a sync only sets it when the tenant is created or the file names a newer version.
+        config["opencrvs_version"] = tenant.opencrvs_version
     values = dict(
         name=settings.name,
         default_locale=settings.default_locale,
         locales=list(settings.locales),
         timezone=settings.timezone,
-        opencrvs_version=settings.opencrvs_version,
+        opencrvs_version=config["opencrvs_version"],
         config=config,
         source_path=source_path,
     )
@@ -101,6 +106,13 @@ def upsert_tenant(settings: TenantSettings, source_path: str | None = None, repo
         report.unchanged.append(settings.slug)
     db.session.flush()
     return tenant
+
+
+def _newer_version(candidate: str, current: str) -> bool:
+    try:
+        return Version(candidate) > Version(current)
+    except InvalidVersion:
+        return candidate != current
 
 
 def get_tenant(slug: str) -> Tenant | None:

@@ -39,6 +39,29 @@ def seed_assistant(tenant) -> dict:
     db.session.add_all([conversation, turn])
     db.session.flush()
     return {}
+def seed_escalations(tenant) -> dict:
+    """A ticket escalated to L3 with an expert reply, linked to a problem, and a deployment report."""
+    from portal.auth.permissions import GlobalRole
+    from portal.escalation import services as escalation
+    from portal.escalation.models import Deployment, Problem, ProblemTicket
+    from portal.tickets import services as tickets
+
+    l2 = auth_services.create_user(f"{PRIVATE}-l2@example.org", "long-enough-pw", name=PRIVATE)
+    auth_services.add_membership(tenant, l2, Role.L2_TECHNICIAN)
+    expert = auth_services.create_user(f"{PRIVATE}-l3@example.org", "long-enough-pw", global_role=GlobalRole.L3_EXPERT)
+    contact = tickets.find_or_create_contact(tenant, email=f"{PRIVATE}-requester@example.org", phone="+237 6 99 00 11 22")
+    ticket = tickets.open_ticket(tenant, None, requester=contact, subject=PRIVATE, body=PRIVATE)
+    details = {"reason": PRIVATE, "severity": "high", "steps": PRIVATE, "expected": PRIVATE, "actual": PRIVATE, "impact": PRIVATE}
+    escalation.escalate_ticket(tenant, l2, ticket, details)
+    escalation.escalate_ticket(tenant, l2, ticket, details)
+    reply = escalation.post_expert_reply(tenant, expert, ticket, PRIVATE)
+    problem = Problem(title=PRIVATE)
+    db.session.add(problem)
+    db.session.flush()
+    db.session.add(ProblemTicket(tenant_id=tenant.id, problem_id=problem.id, ticket_id=ticket.id))
+    db.session.add(Deployment(tenant_id=tenant.id, version="1.7.3", previous_version="1.7.2", source="api"))
+    return {"reference": ticket.reference, "reply_id": reply.id}
+
 
 
 def seed_kb_articles(tenant) -> dict:
@@ -76,7 +99,7 @@ def seed_tickets(tenant) -> dict:
 
 
 # Each seeder creates private objects in the other tenant and returns URL argument values.
-SEEDERS = [seed_members, seed_kb_articles, seed_tickets, seed_assistant]
+SEEDERS = [seed_members, seed_kb_articles, seed_tickets, seed_assistant, seed_escalations]
 # URL arguments that are not objects of a tenant, with a harmless value.
 NEUTRAL_ARGUMENTS = {"token": "not-a-token", "filename": "css/portal.css"}
 

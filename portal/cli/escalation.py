@@ -1,0 +1,55 @@
+"""Operator jobs of the escalation domain: roll-out, GitHub state sync, and version reports."""
+from __future__ import annotations
+
+import click
+from flask.cli import with_appcontext
+
+from portal.core.db import SYSTEM, db, tenant_scope
+from portal.escalation import central, services
+from portal.tenancy.services import get_tenant
+
+
+@click.group("escalation", help="Problems, releases and roll-out of fixes.")
+def group() -> None:
+    pass
+
+
+@group.command("rollout")
+@with_appcontext
+def rollout() -> None:
+    """Resolve, in every country, the tickets whose problem the deployed version fixes."""
+    done = central.rollout_everywhere(SYSTEM)
+    for slug, references in done.items():
+        click.echo(f"{slug}: resolved {', '.join(references)}")
+    if not done:
+        click.echo("nothing to resolve")
+
+
+@group.command("github-sync")
+@with_appcontext
+def github_sync() -> None:
+    """Read the state of every open problem's GitHub issue."""
+    try:
+        changed = central.refresh_github_states(SYSTEM)
+    except services.EscalationError as exc:
+        raise click.ClickException(exc.message) from None
+    for problem, state in changed:
+        click.echo(f"problem #{problem.id}: GitHub issue #{problem.github_number} is {state}")
+    click.echo(f"{len(changed)} changed")
+
+
+@group.command("report-version")
+@click.option("--tenant", "slug", required=True)
+@click.option("--version", required=True)
+@with_appcontext
+def report_version(slug: str, version: str) -> None:
+    """Record that TENANT now runs VERSION (as its deployment would through the API)."""
+    tenant = get_tenant(slug)
+    if tenant is None:
+        raise click.ClickException(f"no tenant '{slug}'")
+    with tenant_scope(db.session, tenant.id):
+        try:
+            row = services.report_deployment(tenant, None, version, "cli")
+        except services.EscalationError as exc:
+            raise click.ClickException(exc.message) from None
+    click.echo(f"{slug} runs {tenant.opencrvs_version}" + ("" if row else " (unchanged)"))

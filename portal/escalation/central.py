@@ -1,0 +1,599 @@
+"""The central team's work across countries: the console queue, problems, releases, the upgrade board.
+
+THIS is the one module of the escalation domain that reads across tenants, always through
+`across_tenants(db.session, actor)` (the actor must be an L3 expert or a platform administrator;
+anyone else raises CrossTenantDenied) or, for operator jobs and the consequences of a roll-out,
+with SYSTEM. What an expert changes in one country (a reply, returning a ticket) runs in that
+country's scope through `portal.escalation.services`, after the ticket is found here.
+
+L3 reaches a tenant's ticket only through an escalation to L3 (`TierStep.to_tier == "L3"`): never
+a tenant's whole queue.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import func, or_, select
+
+from portal.auth.models import Membership, User
+from portal.auth.permissions import Role
+from portal.core.db import SYSTEM, across_tenants, db, tenant_scope, utcnow
+from portal.core.mail import send_mail
+from portal.escalation import github, services, signals
+from portal.escalation.models import (
+    ExpertReply,
+    Problem,
+    ProblemStatus,
+    ProblemTicket,
+    Release,
+    Severity,
+    TierStep,
+)
+from portal.escalation.services import EscalationError
+from portal.escalation.similarity import rank, tokens
+from portal.escalation.versions import carries_fix, first_fix_for, is_newer, parse_version
+from portal.tenancy.models import Tenant
+from portal.tenancy.services import list_tenants
+from portal.tickets.models import ACTIVE_STATUSES, Message, Ticket, Tier
+
+CONSOLE_STATUSES = ("open", "returned", "resolved", "all")
+
+
+def _require_expert(actor: User | None) -> None:
+    if actor is None or not getattr(actor, "is_expert", False):
+        raise EscalationError(_("Only the central team can do this."), 403)
+
+
+def _latest_l3_steps():
+    """Ids of each ticket's latest escalation to L3 (a ticket appears once in the console)."""
+    return select(func.max(TierStep.id)).where(TierStep.to_tier == Tier.L3.value, TierStep.is_escalation.is_(True)).group_by(TierStep.ticket_id)
+
+
+# -- the console queue -----------------------------------------------------------------------------
+
+
+@dataclass
+class EscalationFilters:
+    tenant: str | None = None
+    severity: str | None = None
+    status: str = "open"
+    q: str | None = None
+    sort: str = "due"  # due (soonest SLA first) or age (oldest first) or recent
+
+
+@dataclass
+class ConsoleRow:
+    step: TierStep
+    ticket: Ticket
+    tenant: Tenant
+
+    @property
+    def age(self) -> dt.timedelta:
+        return utcnow() - self.step.created_at
+
+    @property
+    def sla_state(self) -> str:
+        if self.step.due_at is None:
+            return "none"
+        end = self.step.ended_at or utcnow()
+        if end > self.step.due_at:
+            return "breached"
+        return "met" if self.step.ended_at else "running"
+
+    @property
+    def is_open(self) -> bool:
+        return self.step.ended_at is None and self.ticket.status in ACTIVE_STATUSES
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.step.id,
+            "tenant": self.tenant.slug,
+            "reference": self.ticket.reference,
+            "subject": self.ticket.subject,
+            "status": "open" if self.is_open else ("resolved" if self.ticket.status not in ACTIVE_STATUSES else "returned"),
+            "ticket_status": self.ticket.status,
+            "severity": self.step.severity,
+            "opencrvs_version": self.step.opencrvs_version,
+            "escalated_at": self.step.created_at.isoformat(),
+            "age_hours": round(self.age.total_seconds() / 3600, 1),
+            "due_at": self.step.due_at.isoformat() if self.step.due_at else None,
+            "sla": self.sla_state,
+        }
+
+
+def _console_query(filters: EscalationFilters):
+    stmt = (
+        select(TierStep, Ticket, Tenant)
+        .join(Ticket, Ticket.id == TierStep.ticket_id)
+        .join(Tenant, Tenant.id == TierStep.tenant_id)
+        .where(TierStep.id.in_(_latest_l3_steps()), Tenant.is_active.is_(True))
+    )
+    status = filters.status if filters.status in CONSOLE_STATUSES else "open"
+    if status == "open":
+        stmt = stmt.where(TierStep.ended_at.is_(None), Ticket.status.in_(ACTIVE_STATUSES))
+    elif status == "returned":
+        stmt = stmt.where(TierStep.ended_at.is_not(None), Ticket.status.in_(ACTIVE_STATUSES))
+    elif status == "resolved":
+        stmt = stmt.where(Ticket.status.not_in(ACTIVE_STATUSES))
+    if filters.tenant:
+        stmt = stmt.where(Tenant.slug == filters.tenant)
+    if filters.severity:
+        stmt = stmt.where(TierStep.severity == filters.severity)
+    if filters.q and filters.q.strip():
+        q = filters.q.strip()
+        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(
+            or_(Ticket.reference == q.upper(), Ticket.subject.ilike(pattern, escape="\\"), TierStep.search_text.ilike(pattern, escape="\\"))
+        )
+    if filters.sort == "age":
+        return stmt.order_by(TierStep.created_at, TierStep.id)
+    if filters.sort == "recent":
+        return stmt.order_by(TierStep.created_at.desc(), TierStep.id.desc())
+    return stmt.order_by(TierStep.due_at.is_(None), TierStep.due_at, TierStep.id)
+
+
+def list_escalations(actor: User, filters: EscalationFilters, page: int = 1, per_page: int = 50) -> tuple[list[ConsoleRow], int]:
+    """One page of escalations to L3 from every country, and how many match in all."""
+    _require_expert(actor)
+    page, per_page = max(1, page), max(1, min(per_page, 200))
+    stmt = _console_query(filters)
+    with across_tenants(db.session, actor):
+        total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+        rows = [ConsoleRow(*r) for r in db.session.execute(stmt.offset((page - 1) * per_page).limit(per_page)).all()]
+    return rows, total or 0
+
+
+def console_counts(actor: User) -> dict[str, int]:
+    _require_expert(actor)
+    with across_tenants(db.session, actor):
+        return {s: db.session.scalar(select(func.count()).select_from(_console_query(EscalationFilters(status=s)).order_by(None).subquery())) or 0 for s in CONSOLE_STATUSES}
+
+
+def get_escalation(actor: User, step_id: int) -> ConsoleRow | None:
+    """An escalation to L3 (any country) by id; None for any other step: L3 sees nothing else."""
+    _require_expert(actor)
+    with across_tenants(db.session, actor):
+        step = db.session.get(TierStep, step_id)
+        if step is None or step.to_tier != Tier.L3.value or not step.is_escalation:
+            return None
+        return ConsoleRow(step, step.ticket, step.tenant)
+
+
+@dataclass
+class ExpertView:
+    """What an expert sees of an escalated ticket: contacts masked unless the country shares them."""
+
+    row: ConsoleRow
+    shares_contact: bool
+    requester_name: str
+    requester_email: str
+    requester_phone: str
+    messages: list[tuple[Message, str, bool]]  # message, body to show, is an expert reply
+    history: list[services.TierPeriod]
+    details: list[tuple[str, str]]
+    problems: list[Problem]
+    steps: list[TierStep] = field(default_factory=list)
+
+
+def expert_view(actor: User, row: ConsoleRow) -> ExpertView:
+    _require_expert(actor)
+    tenant, ticket = row.tenant, row.ticket
+    share = services.shares_contact_with_l3(tenant)
+    show = (lambda text: text) if share else services.mask_text
+    with across_tenants(db.session, actor):
+        contact = ticket.contact
+        replies = set(db.session.scalars(select(ExpertReply.message_id).where(ExpertReply.ticket_id == ticket.id)))
+        messages = list(db.session.scalars(select(Message).where(Message.ticket_id == ticket.id).order_by(Message.created_at, Message.id)))
+        shown = [(m, show(m.body), m.id in replies) for m in messages]
+        problems = list(db.session.scalars(select(Problem).join(ProblemTicket, ProblemTicket.problem_id == Problem.id).where(ProblemTicket.ticket_id == ticket.id)))
+        with tenant_scope(db.session, tenant.id):
+            history = services.tier_history(tenant, ticket)
+        for m, _body, _r in shown:  # load what the template reads while the scope is lifted
+            _ = m.author_name, list(m.attachments)
+    return ExpertView(
+        row=row,
+        shares_contact=share,
+        requester_name=contact.name,
+        requester_email=(contact.email or "") if share else services.mask_email(contact.email),
+        requester_phone=(contact.phone or "") if share else services.mask_phone(contact.phone),
+        messages=shown,
+        history=history,
+        details=services.details_summary(row.step),
+        problems=problems,
+    )
+
+
+def expert_attachment(actor: User, step_id: int, attachment_id: int):
+    """An attachment of an escalated ticket, for the central team (None if not on that ticket)."""
+    from portal.tickets.models import Attachment
+
+    row = get_escalation(actor, step_id)
+    if row is None:
+        return None
+    with across_tenants(db.session, actor):
+        attachment = db.session.get(Attachment, attachment_id)
+    return attachment if attachment is not None and attachment.ticket_id == row.ticket.id else None
+
+
+def reply_to_l2(actor: User, step_id: int, body: str, attachments: Iterable[tuple[str, Any]] = ()) -> ExpertReply:
+    """The expert answers the country's L2 team (an internal note they may relay)."""
+    row = _existing(actor, step_id)
+    with tenant_scope(db.session, row.tenant.id):
+        ticket = db.session.get(Ticket, row.ticket.id)
+        return services.post_expert_reply(row.tenant, actor, ticket, body, attachments)
+
+
+def return_to_l2(actor: User, step_id: int, reason: str) -> TierStep:
+    row = _existing(actor, step_id)
+    with tenant_scope(db.session, row.tenant.id):
+        ticket = db.session.get(Ticket, row.ticket.id)
+        if ticket.tier != Tier.L3.value:
+            raise EscalationError(_("This ticket is no longer with the central team."), 409)
+        return services.deescalate_ticket(row.tenant, actor, ticket, reason)
+
+
+def _existing(actor: User, step_id: int) -> ConsoleRow:
+    row = get_escalation(actor, step_id)
+    if row is None:
+        raise EscalationError(_("This escalation does not exist."), 404)
+    return row
+
+
+# -- problems --------------------------------------------------------------------------------------
+
+
+def create_problem(actor: User, *, title: str, description: str = "", severity: str | None = None, external_url: str = "", step_ids: Sequence[int] = ()) -> Problem:
+    """A problem record for one defect; the escalations given are linked to it."""
+    _require_expert(actor)
+    title = (title or "").strip()[:300]
+    if not title:
+        raise EscalationError(_("Give the problem a title."), 422, {"title": _("Give the problem a title.")})
+    url = (external_url or "").strip()[:500]
+    if url and not url.startswith(("https://", "http://")):
+        raise EscalationError(_("The external issue must be a web address."), 422, {"external_url": _("The external issue must be a web address.")})
+    problem = Problem(title=title, description=(description or "").strip(), severity=severity if severity in {s.value for s in Severity} else None, external_url=url, created_by_id=actor.id)
+    db.session.add(problem)
+    db.session.commit()
+    for step_id in step_ids:
+        link_escalation(actor, step_id, problem.id)
+    return problem
+
+
+def update_problem(actor: User, problem: Problem, *, title: str, description: str, external_url: str, status: str | None = None) -> None:
+    _require_expert(actor)
+    if not (title or "").strip():
+        raise EscalationError(_("Give the problem a title."), 422, {"title": _("Give the problem a title.")})
+    url = (external_url or "").strip()[:500]
+    if url and not url.startswith(("https://", "http://")):
+        raise EscalationError(_("The external issue must be a web address."), 422, {"external_url": _("The external issue must be a web address.")})
+    problem.title, problem.description, problem.external_url = title.strip()[:300], (description or "").strip(), url
+    if status in {s.value for s in ProblemStatus} and status != problem.status:
+        problem.status = status
+        problem.closed_at = utcnow() if status == ProblemStatus.CLOSED.value else None
+    db.session.commit()
+
+
+def get_problem(actor: User, problem_id: int) -> Problem | None:
+    _require_expert(actor)
+    return db.session.get(Problem, problem_id)
+
+
+def link_escalation(actor: User, step_id: int, problem_id: int) -> ProblemTicket:
+    """Record the escalated ticket as an occurrence of the problem (idempotent)."""
+    row = _existing(actor, step_id)
+    problem = db.session.get(Problem, problem_id)
+    if problem is None:
+        raise EscalationError(_("This problem does not exist."), 404)
+    with tenant_scope(db.session, row.tenant.id):
+        link = db.session.scalar(select(ProblemTicket).where(ProblemTicket.problem_id == problem.id, ProblemTicket.ticket_id == row.ticket.id))
+        if link is None:
+            link = ProblemTicket(tenant_id=row.tenant.id, problem_id=problem.id, ticket_id=row.ticket.id, linked_by_id=actor.id)
+            db.session.add(link)
+            if problem.status == ProblemStatus.CLOSED.value:
+                problem.status, problem.closed_at = (ProblemStatus.FIX_RELEASED if problem.releases else ProblemStatus.OPEN).value, None
+            db.session.commit()
+    return link
+
+
+def unlink_ticket(actor: User, problem: Problem, link_id: int) -> None:
+    _require_expert(actor)
+    with across_tenants(db.session, actor):
+        link = db.session.get(ProblemTicket, link_id)
+        if link is None or link.problem_id != problem.id:
+            raise EscalationError(_("This ticket is not linked to the problem."), 404)
+        db.session.delete(link)
+        db.session.commit()
+
+
+@dataclass
+class ProblemSummary:
+    problem: Problem
+    tenants: list[str]
+    tickets: int
+    open_tickets: int
+
+
+def list_problems(actor: User, status: str | None = None, q: str | None = None) -> list[ProblemSummary]:
+    _require_expert(actor)
+    stmt = select(Problem).order_by(Problem.status == ProblemStatus.CLOSED.value, Problem.updated_at.desc())
+    if status in {s.value for s in ProblemStatus}:
+        stmt = stmt.where(Problem.status == status)
+    if q and q.strip():
+        stmt = stmt.where(Problem.title.ilike("%" + q.strip().replace("%", "") + "%"))
+    problems = list(db.session.scalars(stmt.limit(500)))
+    with across_tenants(db.session, actor):
+        rows = db.session.execute(
+            select(ProblemTicket.problem_id, Tenant.name, Ticket.status)
+            .join(Tenant, Tenant.id == ProblemTicket.tenant_id)
+            .join(Ticket, Ticket.id == ProblemTicket.ticket_id)
+            .where(ProblemTicket.problem_id.in_([p.id for p in problems] or [-1]))
+        ).all()
+    summary = []
+    for p in problems:
+        mine = [r for r in rows if r[0] == p.id]
+        summary.append(ProblemSummary(p, sorted({r[1] for r in mine}), len(mine), sum(1 for r in mine if r[2] in ACTIVE_STATUSES)))
+    return summary
+
+
+@dataclass
+class TenantFixStatus:
+    tenant: Tenant
+    affected: bool
+    fixed: bool
+    target: str | None
+    links: list[ProblemTicket]
+
+
+@dataclass
+class ProblemDetail:
+    problem: Problem
+    links: list[ProblemTicket]
+    tenants: list[TenantFixStatus]
+    steps_by_ticket: dict[int, int]
+
+
+def problem_detail(actor: User, problem: Problem) -> ProblemDetail:
+    """The problem, its tickets per country, and which countries already run a fixing version."""
+    _require_expert(actor)
+    fixes = services.fixing_versions(problem)
+    with across_tenants(db.session, actor):
+        links = list(db.session.scalars(select(ProblemTicket).where(ProblemTicket.problem_id == problem.id).order_by(ProblemTicket.tenant_id, ProblemTicket.id)))
+        for link in links:
+            _ = link.ticket.reference, link.tenant.slug
+        steps = dict(
+            db.session.execute(
+                select(TierStep.ticket_id, func.max(TierStep.id)).where(TierStep.ticket_id.in_([l.ticket_id for l in links] or [-1]), TierStep.to_tier == Tier.L3.value).group_by(TierStep.ticket_id)
+            ).all()
+        )
+    statuses = []
+    for tenant in list_tenants():
+        mine = [l for l in links if l.tenant_id == tenant.id]
+        statuses.append(TenantFixStatus(tenant, bool(mine), carries_fix(tenant.opencrvs_version, fixes), first_fix_for(tenant.opencrvs_version, fixes), mine))
+    statuses.sort(key=lambda s: (not s.affected, s.fixed, s.tenant.name))
+    return ProblemDetail(problem, links, statuses, steps)
+
+
+@dataclass
+class Suggestion:
+    score: float
+    row: ConsoleRow | None = None
+    problem: Problem | None = None
+
+
+def suggest_duplicates(actor: User, row: ConsoleRow, limit: int = 5) -> tuple[list[Suggestion], list[Suggestion]]:
+    """Escalations (from any country) and problems whose text is close to this escalation's."""
+    _require_expert(actor)
+    query = tokens(row.step.search_text or row.ticket.subject, row.ticket.locale)
+    with across_tenants(db.session, actor):
+        others = [
+            ConsoleRow(*r)
+            for r in db.session.execute(
+                select(TierStep, Ticket, Tenant)
+                .join(Ticket, Ticket.id == TierStep.ticket_id)
+                .join(Tenant, Tenant.id == TierStep.tenant_id)
+                .where(TierStep.id.in_(_latest_l3_steps()), TierStep.ticket_id != row.ticket.id, TierStep.created_at >= utcnow() - dt.timedelta(days=365))
+                .order_by(TierStep.id.desc())
+                .limit(2000)
+            ).all()
+        ]
+        linked = set(db.session.scalars(select(ProblemTicket.problem_id).where(ProblemTicket.ticket_id == row.ticket.id)))
+    problems = [p for p in db.session.scalars(select(Problem).where(Problem.status != ProblemStatus.CLOSED.value).limit(1000)) if p.id not in linked]
+    similar = [Suggestion(score, row=others[i]) for i, score in rank(query, [tokens(o.step.search_text, o.ticket.locale) for o in others])[:limit]]
+    matching = [Suggestion(score, problem=problems[i]) for i, score in rank(query, [tokens(f"{p.title}\n{p.description}") for p in problems], threshold=0.1)[:limit]]
+    return similar, matching
+
+
+def problems_for_select(actor: User) -> list[Problem]:
+    _require_expert(actor)
+    return list(db.session.scalars(select(Problem).where(Problem.status != ProblemStatus.CLOSED.value).order_by(Problem.title)))
+
+
+def refresh_problem_statuses(problem_ids: Iterable[int]) -> None:
+    """Close a problem once a fix is released and every affected country has reached it.
+
+    Runs as SYSTEM: it follows a tenant's roll-out (reported by that tenant's deployment), reads
+    only which links are still unresolved, and returns nothing to the caller.
+    """
+    ids = list(problem_ids)
+    if not ids:
+        return
+    with across_tenants(db.session, SYSTEM):
+        waiting = dict(
+            db.session.execute(
+                select(ProblemTicket.problem_id, func.count(ProblemTicket.id)).where(ProblemTicket.problem_id.in_(ids), ProblemTicket.resolved_at.is_(None)).group_by(ProblemTicket.problem_id)
+            ).all()
+        )
+        for problem in db.session.scalars(select(Problem).where(Problem.id.in_(ids))):
+            if not problem.releases or problem.status == ProblemStatus.CLOSED.value:
+                continue
+            if not waiting.get(problem.id):
+                problem.status, problem.closed_at = ProblemStatus.CLOSED.value, utcnow()
+            else:
+                problem.status = ProblemStatus.FIX_RELEASED.value
+        db.session.commit()
+
+
+@signals.rollout_applied.connect
+def _close_reached_problems(app, tenant, problem_ids, **_extra) -> None:
+    refresh_problem_statuses(problem_ids)
+
+
+# -- GitHub --------------------------------------------------------------------------------------
+
+
+def create_github_issue(actor: User, problem: Problem) -> Problem:
+    """Open an issue for the problem in the configured repository and keep its number, URL, state.
+    The issue names the countries and versions affected, never a requester."""
+    _require_expert(actor)
+    if problem.github_number:
+        raise EscalationError(_("This problem already has a GitHub issue."), 409)
+    detail = problem_detail(actor, problem)
+    lines = [problem.description or problem.title, "", "Affected countries:"]
+    for status in detail.tenants:
+        if status.affected:
+            lines.append(f"- {status.tenant.name}: OpenCRVS {status.tenant.opencrvs_version}, {len(status.links)} report(s)")
+    try:
+        info = github.create_issue(problem.title, "\n".join(lines), labels=["support-escalation"])
+    except github.GitHubError as exc:
+        raise EscalationError(str(exc), 502) from None
+    problem.github_number, problem.github_url, problem.github_state, problem.github_synced_at = info.number, info.url, info.state, utcnow()
+    if not problem.external_url:
+        problem.external_url = info.url
+    db.session.commit()
+    return problem
+
+
+def refresh_github_states(actor: Any, problem: Problem | None = None) -> list[tuple[Problem, str]]:
+    """Read the state of the problems' GitHub issues (one problem, or all open ones); returns the
+    problems whose state changed, with the new state."""
+    if actor is not SYSTEM:
+        _require_expert(actor)
+    problems = [problem] if problem is not None else list(db.session.scalars(select(Problem).where(Problem.github_number.is_not(None), Problem.github_state != "closed")))
+    changed = []
+    for p in problems:
+        if not p.github_number:
+            continue
+        try:
+            info = github.get_issue(p.github_number)
+        except github.GitHubError as exc:
+            raise EscalationError(str(exc), 502) from None
+        if info.state != p.github_state:
+            changed.append((p, info.state))
+        p.github_state, p.github_synced_at = info.state, utcnow()
+        p.github_url = info.url or p.github_url
+    db.session.commit()
+    return changed
+
+
+# -- releases and roll-out -----------------------------------------------------------------------
+
+
+def list_releases() -> list[Release]:
+    releases = list(db.session.scalars(select(Release)))
+    return sorted(releases, key=lambda r: parse_version(r.version) or parse_version("0"), reverse=True)
+
+
+def record_release(actor: User, *, version: str, released_on: dt.date | None, notes: str = "", problem_ids: Sequence[int] = ()) -> Release:
+    """Record a release and the problems it fixes; countries already on a fixing version get their
+    tickets resolved at once, and tenant administrators are told of the release."""
+    _require_expert(actor)
+    value = (version or "").strip().removeprefix("v")
+    if parse_version(value) is None:
+        raise EscalationError(_("“%(value)s” is not a version number such as 1.9.0.", value=value[:40]), 422, {"version": _("Give a version number such as 1.9.0.")})
+    if db.session.scalar(select(Release).where(Release.version == value)):
+        raise EscalationError(_("Release %(version)s is already recorded.", version=value), 409, {"version": _("Already recorded.")})
+    problems = list(db.session.scalars(select(Problem).where(Problem.id.in_(list(problem_ids) or [-1]))))
+    release = Release(version=value, released_on=released_on or utcnow().date(), notes=(notes or "").strip(), created_by_id=actor.id, problems=problems)
+    db.session.add(release)
+    for problem in problems:
+        if problem.status == ProblemStatus.OPEN.value:
+            problem.status = ProblemStatus.FIX_RELEASED.value
+    db.session.commit()
+    rollout_everywhere(SYSTEM)
+    refresh_problem_statuses([p.id for p in problems])
+    signals.release_recorded.send(current_app._get_current_object(), release=release)
+    return release
+
+
+def rollout_everywhere(actor: Any) -> dict[str, list[str]]:
+    """Apply the roll-out in every country (after a release, or as an operator job)."""
+    if actor is not SYSTEM:
+        _require_expert(actor)
+    done: dict[str, list[str]] = {}
+    for tenant in list_tenants():
+        with tenant_scope(db.session, tenant.id):
+            resolved = services.apply_rollout(tenant)
+        if resolved:
+            done[tenant.slug] = [t.reference for t in resolved]
+    return done
+
+
+def releases_newer_than(tenant: Tenant) -> list[Release]:
+    """Releases a tenant does not run yet (newer than its deployed version), newest first."""
+    return [r for r in list_releases() if is_newer(r.version, tenant.opencrvs_version)]
+
+
+@dataclass
+class BoardRow:
+    tenant: Tenant
+    latest: str | None
+    behind: bool
+    awaiting: list[Problem]  # problems with a fix this tenant does not run yet
+    last_reported: dt.datetime | None
+
+
+def upgrade_board(actor: User) -> list[BoardRow]:
+    """Every country's deployed version against the latest release, and the fixes it is waiting for."""
+    _require_expert(actor)
+    from portal.escalation.models import Deployment
+
+    releases = list_releases()
+    latest = releases[0].version if releases else None
+    with across_tenants(db.session, actor):
+        affected = db.session.execute(select(ProblemTicket.tenant_id, ProblemTicket.problem_id).where(ProblemTicket.resolved_at.is_(None))).all()
+        reported = dict(db.session.execute(select(Deployment.tenant_id, func.max(Deployment.created_at)).group_by(Deployment.tenant_id)).all())
+    problems = {p.id: p for p in db.session.scalars(select(Problem).where(Problem.id.in_(sorted({pid for _t, pid in affected}) or [-1])))}
+    board = []
+    for tenant in list_tenants():
+        waiting = [problems[pid] for tid, pid in affected if tid == tenant.id and pid in problems and problems[pid].releases]
+        waiting = sorted({p.id: p for p in waiting}.values(), key=lambda p: p.id)
+        board.append(BoardRow(tenant, latest, is_newer(latest, tenant.opencrvs_version), waiting, reported.get(tenant.id)))
+    return sorted(board, key=lambda r: (parse_version(r.tenant.opencrvs_version) or parse_version("0"), r.tenant.name))
+
+
+def tenant_admins() -> list[tuple[Tenant, User]]:
+    """Every active tenant administrator, with their tenant (read as SYSTEM to tell them of a release)."""
+    with across_tenants(db.session, SYSTEM):
+        rows = db.session.execute(
+            select(Membership.tenant_id, User)
+            .join(User, User.id == Membership.user_id)
+            .where(Membership.role == Role.TENANT_ADMIN.value, Membership.is_active.is_(True), User.is_active_account.is_(True))
+        ).all()
+    tenants = {t.id: t for t in list_tenants()}
+    return [(tenants[tid], user) for tid, user in rows if tid in tenants]
+
+
+@signals.release_recorded.connect
+def _tell_tenant_admins(app, release, **_extra) -> None:
+    for tenant, user in tenant_admins():
+        if not is_newer(release.version, tenant.opencrvs_version):
+            continue
+        with force_locale(tenant.best_locale(user.locale)):
+            subject = _("OpenCRVS %(version)s is released", version=release.version)
+            text = "\n\n".join(
+                [
+                    _("OpenCRVS %(version)s was released on %(date)s. %(country)s runs %(current)s.", version=release.version, date=release.released_on.isoformat(), country=tenant.name, current=tenant.opencrvs_version),
+                    release.notes,
+                    _("It fixes %(count)s problems reported by countries. When your deployment is upgraded, the portal resolves the related requests and tells the requesters.", count=len(release.problems)),
+                ]
+            )
+        try:
+            send_mail(user.email, subject, text)
+        except OSError:
+            current_app.logger.exception("release notice to %s failed", user.email)

@@ -1,0 +1,78 @@
+"""Creating and reading GitHub issues for problems, through the REST API.
+
+Configured from the environment (or the app config in tests): `GITHUB_API_BASE` (default
+https://api.github.com), `GITHUB_REPOSITORY` (`owner/repo`) and `GITHUB_TOKEN`.
+"""
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app
+from flask_babel import gettext as _
+
+TIMEOUT = 10
+
+
+class GitHubError(RuntimeError):
+    """GitHub is not configured or refused the call; the message is safe to show."""
+
+
+@dataclass
+class IssueInfo:
+    number: int
+    url: str
+    state: str
+
+
+def _setting(name: str, default: str = "") -> str:
+    return str(current_app.config.get(name) or os.environ.get(name) or default).strip()
+
+
+def is_configured() -> bool:
+    return bool(_setting("GITHUB_REPOSITORY") and _setting("GITHUB_TOKEN"))
+
+
+def _call(method: str, path: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+    if not is_configured():
+        raise GitHubError(_("GitHub is not configured: set GITHUB_REPOSITORY and GITHUB_TOKEN."))
+    base = _setting("GITHUB_API_BASE", "https://api.github.com").rstrip("/")
+    url = f"{base}/repos/{_setting('GITHUB_REPOSITORY')}{path}"
+    data = json.dumps(payload).encode() if payload is not None else None
+    request = urllib.request.Request(url, data=data, method=method)
+    request.add_header("Accept", "application/vnd.github+json")
+    request.add_header("Authorization", f"Bearer {_setting('GITHUB_TOKEN')}")
+    request.add_header("X-GitHub-Api-Version", "2022-11-28")
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:  # noqa: S310 (configured https base)
+            return json.loads(response.read().decode() or "{}")
+    except urllib.error.HTTPError as exc:
+        current_app.logger.warning("GitHub %s %s answered %s", method, path, exc.code)
+        raise GitHubError(_("GitHub refused the request (HTTP %(code)s).", code=exc.code)) from None
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        current_app.logger.warning("GitHub %s %s failed: %s", method, path, exc)
+        raise GitHubError(_("GitHub could not be reached. Please try again later.")) from None
+
+
+def _info(data: dict[str, Any]) -> IssueInfo:
+    try:
+        return IssueInfo(int(data["number"]), str(data.get("html_url") or ""), str(data.get("state") or "open"))
+    except (KeyError, TypeError, ValueError):
+        raise GitHubError(_("GitHub sent an answer we could not read.")) from None
+
+
+def create_issue(title: str, body: str, labels: list[str] | None = None) -> IssueInfo:
+    payload: dict[str, Any] = {"title": title, "body": body}
+    if labels:
+        payload["labels"] = labels
+    return _info(_call("POST", "/issues", payload))
+
+
+def get_issue(number: int) -> IssueInfo:
+    return _info(_call("GET", f"/issues/{int(number)}"))

@@ -1,0 +1,208 @@
+"""Escalation across tiers, problems shared by several countries, releases and deployed versions.
+
+Tenant-owned rows (`TenantScoped`): the tier steps of a ticket, the expert replies L2 may relay,
+the link of a problem to a tenant's ticket, and a tenant's deployment history. Platform-level rows
+(no tenant): problems, releases and which release fixes which problem. A problem itself holds no
+tenant data: what it touches in a country is reached through `ProblemTicket`, which stays scoped.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.core.db import TenantScoped, TimestampMixin, db, utcnow
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+    @property
+    def label(self) -> str:
+        return str(SEVERITY_LABELS[self])
+
+
+SEVERITY_LABELS = {
+    Severity.CRITICAL: _l("Critical: registration stopped"),
+    Severity.HIGH: _l("High: a main task is blocked for many users"),
+    Severity.MEDIUM: _l("Medium: a workaround exists"),
+    Severity.LOW: _l("Low: minor or cosmetic"),
+}
+
+
+class Environment(StrEnum):
+    PRODUCTION = "production"
+    STAGING = "staging"
+    TRAINING = "training"
+    DEVELOPMENT = "development"
+
+    @property
+    def label(self) -> str:
+        return str(ENVIRONMENT_LABELS[self])
+
+
+ENVIRONMENT_LABELS = {
+    Environment.PRODUCTION: _l("Production"),
+    Environment.STAGING: _l("Staging"),
+    Environment.TRAINING: _l("Training"),
+    Environment.DEVELOPMENT: _l("Development"),
+}
+
+
+class ProblemStatus(StrEnum):
+    OPEN = "open"  # being investigated
+    FIX_RELEASED = "fix_released"  # a release fixes it; countries still upgrading
+    CLOSED = "closed"  # every affected country runs a fixing version, or closed by hand
+
+    @property
+    def label(self) -> str:
+        return str(PROBLEM_STATUS_LABELS[self])
+
+
+PROBLEM_STATUS_LABELS = {
+    ProblemStatus.OPEN: _l("Open"),
+    ProblemStatus.FIX_RELEASED: _l("Fix released"),
+    ProblemStatus.CLOSED: _l("Closed"),
+}
+
+
+class TierStep(TenantScoped, db.Model):
+    """One move of a ticket between tiers (up: escalation, down: de-escalation), with its reason,
+    the technical details given, and the service level of the tier it moved to."""
+
+    __tablename__ = "tier_steps"
+    __table_args__ = (
+        Index("ix_tier_steps_ticket", "ticket_id", "created_at"),
+        # The central console: current L3 steps across tenants, oldest first.
+        Index("ix_tier_steps_open", "to_tier", "ended_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    from_tier: Mapped[str] = mapped_column(String(2))
+    to_tier: Mapped[str] = mapped_column(String(2))
+    is_escalation: Mapped[bool] = mapped_column(default=True)
+    reason: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    severity: Mapped[str | None] = mapped_column(String(10))
+    opencrvs_version: Mapped[str] = mapped_column(String(40), default="")
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    note_message_id: Mapped[int | None] = mapped_column(ForeignKey("ticket_messages.id", ondelete="SET NULL"))
+    due_at: Mapped[dt.datetime | None]
+    ended_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    ticket: Mapped["Ticket"] = relationship()  # noqa: F821
+    actor: Mapped["User | None"] = relationship()  # noqa: F821
+    tenant: Mapped["Tenant"] = relationship()  # noqa: F821
+
+    @property
+    def severity_enum(self) -> Severity | None:
+        return Severity(self.severity) if self.severity else None
+
+
+class ExpertReply(TenantScoped, db.Model):
+    """An L3 expert's answer, posted as an internal note for L2; L2 may relay it to the requester."""
+
+    __tablename__ = "expert_replies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("ticket_messages.id", ondelete="CASCADE"), unique=True)
+    relayed_message_id: Mapped[int | None] = mapped_column(ForeignKey("ticket_messages.id", ondelete="SET NULL"))
+    relayed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    relayed_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    message: Mapped["Message"] = relationship(foreign_keys=[message_id])  # noqa: F821
+
+
+class Problem(TimestampMixin, db.Model):
+    """One defect of the core product, possibly reported by several countries (platform-level)."""
+
+    __tablename__ = "problems"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default=ProblemStatus.OPEN.value)
+    severity: Mapped[str | None] = mapped_column(String(10))
+    external_url: Mapped[str] = mapped_column(String(500), default="")
+    github_number: Mapped[int | None]
+    github_url: Mapped[str] = mapped_column(String(500), default="")
+    github_state: Mapped[str] = mapped_column(String(20), default="")
+    github_synced_at: Mapped[dt.datetime | None]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    closed_at: Mapped[dt.datetime | None]
+
+    releases: Mapped[list["Release"]] = relationship(secondary="release_fixes", back_populates="problems", order_by="Release.released_on")
+
+    @property
+    def status_enum(self) -> ProblemStatus:
+        return ProblemStatus(self.status)
+
+
+class ProblemTicket(TenantScoped, db.Model):
+    """A tenant's ticket that is an occurrence of a problem; `resolved_at` is set by the roll-out."""
+
+    __tablename__ = "problem_tickets"
+    __table_args__ = (UniqueConstraint("problem_id", "ticket_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    problem_id: Mapped[int] = mapped_column(ForeignKey("problems.id", ondelete="CASCADE"), index=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    linked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    resolved_at: Mapped[dt.datetime | None]
+    resolved_version: Mapped[str] = mapped_column(String(40), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    problem: Mapped[Problem] = relationship()
+    ticket: Mapped["Ticket"] = relationship()  # noqa: F821
+    tenant: Mapped["Tenant"] = relationship()  # noqa: F821
+
+
+class Release(TimestampMixin, db.Model):
+    """A release of the core product, with the problems it fixes."""
+
+    __tablename__ = "releases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[str] = mapped_column(String(40), unique=True)
+    released_on: Mapped[dt.date] = mapped_column(Date)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    problems: Mapped[list[Problem]] = relationship(secondary="release_fixes", back_populates="releases")
+
+
+class ReleaseFix(db.Model):
+    """Release R fixes problem P."""
+
+    __tablename__ = "release_fixes"
+
+    release_id: Mapped[int] = mapped_column(ForeignKey("releases.id", ondelete="CASCADE"), primary_key=True)
+    problem_id: Mapped[int] = mapped_column(ForeignKey("problems.id", ondelete="CASCADE"), primary_key=True)
+
+
+class Deployment(TenantScoped, db.Model):
+    """A change of the OpenCRVS version a tenant runs: who reported it, how, from what to what."""
+
+    __tablename__ = "deployments"
+    __table_args__ = (Index("ix_deployments_tenant_time", "tenant_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[str] = mapped_column(String(40))
+    previous_version: Mapped[str] = mapped_column(String(40), default="")
+    source: Mapped[str] = mapped_column(String(20))  # api, admin, demo
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    actor: Mapped["User | None"] = relationship()  # noqa: F821

@@ -1,0 +1,505 @@
+"""Escalation inside one tenant: moving a ticket between tiers, expert replies and their relay,
+the tier history with its service levels, the deployed version, and the roll-out of fixes.
+
+Every function takes the tenant and the acting user and runs in that tenant's scope (the caller
+scopes the session: a request under `/<tenant>/`, or `tenant_scope` in `central.py` and the CLI).
+Reading across tenants is never done here: see `portal/escalation/central.py`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from portal.auth.models import User
+from portal.auth.permissions import Permission
+from portal.auth.services import permissions_in
+from portal.core.db import db, utcnow
+from portal.escalation import signals
+from portal.escalation.models import (
+    Deployment,
+    Environment,
+    ExpertReply,
+    Problem,
+    ProblemTicket,
+    Severity,
+    TierStep,
+)
+from portal.escalation.versions import carries_fix, parse_version
+from portal.tenancy.models import Tenant
+from portal.tickets import services as tickets
+from portal.tickets import signals as ticket_signals
+from portal.tickets.business_time import add_business_hours
+from portal.tickets.models import Attachment, Channel, Message, Status, Ticket, Tier
+from portal.tickets.storage import store_file
+
+TIER_ORDER = (Tier.L1.value, Tier.L2.value, Tier.L3.value)
+# Resolution targets of the central team, in calendar hours (it works across time zones).
+DEFAULT_L3_SLA_HOURS = {"critical": 24, "high": 72, "medium": 240, "low": 480}
+TEXT_LIMIT = 5000
+DETAIL_TEXT_FIELDS = ("device", "os", "browser", "country_config_version", "steps", "expected", "actual", "impact")
+
+
+class EscalationError(tickets.TicketError):
+    """A tier change that cannot be made; `fields` maps form fields to their messages."""
+
+    def __init__(self, message: str, code: int = 422, fields: dict[str, str] | None = None):
+        super().__init__(message, code)
+        self.fields = fields or {}
+
+
+def tier_label(tier: str) -> str:
+    return {
+        Tier.L1.value: _("Level 1 (first line)"),
+        Tier.L2.value: _("Level 2 (national technicians)"),
+        Tier.L3.value: _("Level 3 (central team)"),
+    }.get(tier, tier)
+
+
+def next_tier(ticket: Ticket) -> str | None:
+    index = TIER_ORDER.index(ticket.tier)
+    return TIER_ORDER[index + 1] if index + 1 < len(TIER_ORDER) else None
+
+
+def previous_tier(ticket: Ticket) -> str | None:
+    index = TIER_ORDER.index(ticket.tier)
+    return TIER_ORDER[index - 1] if index > 0 else None
+
+
+def can_escalate(tenant: Tenant, user: User | None, ticket: Ticket) -> bool:
+    """L1 agents send L1 tickets to L2; L2 technicians (and administrators) send L2 tickets to L3."""
+    if user is None or not ticket.status_enum.is_active:
+        return False
+    perms = permissions_in(user, tenant)
+    if ticket.tier == Tier.L1.value:
+        return Permission.TICKETS_WORK in perms
+    if ticket.tier == Tier.L2.value:
+        return Permission.TICKETS_ESCALATE_L3 in perms
+    return False
+
+
+def can_deescalate(tenant: Tenant, user: User | None, ticket: Ticket) -> bool:
+    """L2 takes a ticket back from L3 or hands it back to L1; the central team returns it to L2."""
+    if user is None or ticket.tier == Tier.L1.value or not ticket.status_enum.is_active:
+        return False
+    perms = permissions_in(user, tenant)
+    if ticket.tier == Tier.L3.value and Permission.EXPERT_CONSOLE in perms:
+        return True
+    return Permission.TICKETS_ESCALATE_L3 in perms
+
+
+# -- technical details -----------------------------------------------------------------------------
+
+
+def clean_details(tenant: Tenant, ticket: Ticket, to_tier: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Check the reason and the technical details; raise EscalationError naming each bad field.
+
+    To L3, the core team needs the version, environment, steps, expected and actual result,
+    impact and severity; to L2, a severity is enough besides the reason.
+    """
+    errors: dict[str, str] = {}
+    get = lambda key: str(data.get(key) or "").strip()[:TEXT_LIMIT]  # noqa: E731
+    details: dict[str, Any] = {key: get(key) for key in DETAIL_TEXT_FIELDS}
+    reason = get("reason")
+    if not reason:
+        errors["reason"] = _("Say why the ticket goes to the next level.")
+    severity = get("severity")
+    if severity not in {s.value for s in Severity}:
+        errors["severity"] = _("Choose a severity.")
+    version = get("opencrvs_version") or ticket.opencrvs_version or tenant.opencrvs_version
+    if parse_version(version) is None:
+        errors["opencrvs_version"] = _("“%(value)s” is not a version number such as 1.9.0.", value=version)
+    environment = get("environment") or Environment.PRODUCTION.value
+    if environment not in {e.value for e in Environment}:
+        errors["environment"] = _("Choose an environment.")
+    regression = data.get("regression")
+    if isinstance(regression, str):
+        regression = {"yes": True, "true": True, "1": True, "no": False, "false": False, "0": False}.get(regression.lower())
+    if to_tier == Tier.L3.value:
+        required = {
+            "steps": _("Give the steps to reproduce the problem."),
+            "expected": _("Say what should happen."),
+            "actual": _("Say what happens instead."),
+            "impact": _("Say who is affected and how much."),
+        }
+        for key, message in required.items():
+            if not details[key]:
+                errors[key] = message
+    if errors:
+        raise EscalationError(_("Some details are missing or wrong: please check the marked fields."), 422, errors)
+    details.update(opencrvs_version=version, environment=environment, regression=regression if isinstance(regression, bool) else None)
+    return {"reason": reason, "severity": severity, "details": details}
+
+
+def details_summary(step: TierStep) -> list[tuple[str, str]]:
+    """The details of a step as (label, value) pairs for people to read."""
+    d = step.details or {}
+    regression = {True: _("yes"), False: _("no")}.get(d.get("regression"), _("unknown"))
+    env = d.get("environment")
+    rows = [
+        (_("Severity"), step.severity_enum.label if step.severity_enum else ""),
+        (_("OpenCRVS version"), d.get("opencrvs_version", "")),
+        (_("Country configuration version"), d.get("country_config_version", "")),
+        (_("Environment"), Environment(env).label if env in {e.value for e in Environment} else ""),
+        (_("Device"), d.get("device", "")),
+        (_("Operating system"), d.get("os", "")),
+        (_("Browser"), d.get("browser", "")),
+        (_("Steps to reproduce"), d.get("steps", "")),
+        (_("Expected result"), d.get("expected", "")),
+        (_("Actual result"), d.get("actual", "")),
+        (_("Impact"), d.get("impact", "")),
+        (_("Regression"), regression),
+    ]
+    return [(label, value) for label, value in rows if value]
+
+
+def _note_text(title: str, reason: str, rows: list[tuple[str, str]]) -> str:
+    lines = [title, "", reason]
+    if rows:
+        lines.append("")
+        lines.extend(f"{label}: {value}" for label, value in rows)
+    return "\n".join(lines)
+
+
+def _post(tenant: Tenant, ticket: Ticket, body: str, *, public: bool, author: User | None, files: Iterable[tuple[str, Any]] = ()) -> Message:
+    """A message written by the escalation workflow (not committed): a system notice, or a note by
+    someone the ticket desk does not count as the tenant's staff (an L3 expert)."""
+    now = utcnow()
+    message = Message(
+        tenant_id=tenant.id,
+        ticket_id=ticket.id,
+        author_user_id=author.id if author is not None else None,
+        body=body,
+        is_public=public,
+        is_from_staff=True,
+        channel=(Channel.WEB if author is not None else Channel.SYSTEM).value,
+        created_at=now,
+    )
+    db.session.add(message)
+    db.session.flush()
+    for filename, stream in files:
+        info = store_file(tenant.id, filename, stream)
+        db.session.add(
+            Attachment(
+                tenant_id=tenant.id, ticket_id=ticket.id, message_id=message.id, filename=info.filename,
+                content_type=info.content_type, size=info.size, sha256=info.sha256, storage_path=info.storage_path,
+            )
+        )
+    ticket.last_activity_at = now
+    db.session.flush()
+    return message
+
+
+def _open_step(ticket: Ticket) -> TierStep | None:
+    return db.session.scalar(
+        select(TierStep).where(TierStep.ticket_id == ticket.id, TierStep.ended_at.is_(None)).order_by(TierStep.id.desc()).limit(1)
+    )
+
+
+def _due_at(tenant: Tenant, ticket: Ticket, tier: str, severity: str | None, start: dt.datetime) -> dt.datetime | None:
+    if tier == Tier.L3.value:
+        hours = {**DEFAULT_L3_SLA_HOURS, **current_app.config.get("ESCALATION_L3_SLA_HOURS", {})}
+        return start + dt.timedelta(hours=hours.get(severity or "medium", hours["medium"]))
+    if tier == Tier.L2.value:
+        target = getattr(tenant.settings.sla, ticket.priority)
+        return add_business_hours(start, target.resolution_hours, tenant.settings.support.business_hours, tenant.settings.tz)
+    return ticket.resolution_due_at
+
+
+def _search_text(ticket: Ticket, reason: str, details: dict[str, Any]) -> str:
+    parts = [ticket.subject, reason] + [str(details.get(k) or "") for k in ("steps", "expected", "actual", "impact")]
+    return "\n".join(p for p in parts if p)[:20000]
+
+
+# -- moving between tiers --------------------------------------------------------------------------
+
+
+def _start_step(tenant: Tenant, actor: User, ticket: Ticket, to_tier: str, now: dt.datetime, **values: Any) -> TierStep:
+    """End the ticket's current tier period and start the next one with its service level."""
+    previous = _open_step(ticket)
+    if previous is not None:
+        previous.ended_at = now
+    step = TierStep(
+        tenant_id=tenant.id, ticket_id=ticket.id, from_tier=ticket.tier, to_tier=to_tier, actor_user_id=actor.id, created_at=now,
+        due_at=_due_at(tenant, ticket, to_tier, values.get("severity"), now), **values,
+    )
+    db.session.add(step)
+    db.session.flush()
+    return step
+
+
+def escalate_ticket(
+    tenant: Tenant, actor: User, ticket: Ticket, data: dict[str, Any], attachments: Iterable[tuple[str, Any]] = ()
+) -> TierStep:
+    """Send the ticket one level up (L1 to L2, L2 to L3) with a reason and technical details.
+
+    The details go on the ticket as an internal note (with the logs or screenshots attached), the
+    previous tier's step ends, and the new tier's service level starts. One transaction.
+    """
+    if not can_escalate(tenant, actor, ticket):
+        raise EscalationError(_("You cannot escalate this ticket further."), 403)
+    to_tier = next_tier(ticket)
+    if to_tier is None:
+        raise EscalationError(_("This ticket is already with the central team."), 409)
+    cleaned = clean_details(tenant, ticket, to_tier, data)
+    now = utcnow()
+    try:
+        step = _start_step(
+            tenant, actor, ticket, to_tier, now, is_escalation=True, reason=cleaned["reason"], details=cleaned["details"],
+            severity=cleaned["severity"], opencrvs_version=cleaned["details"]["opencrvs_version"],
+            search_text=_search_text(ticket, cleaned["reason"], cleaned["details"]),
+        )
+        title = _("Escalated to %(tier)s", tier=tier_label(to_tier))
+        note = _post(tenant, ticket, _note_text(title, cleaned["reason"], details_summary(step)), public=False, author=actor, files=attachments)
+        step.note_message_id = note.id
+        if to_tier == Tier.L2.value:
+            tickets.escalate_to_l2(tenant, actor, ticket)  # commits the step and the note with the move
+        else:
+            changes = {"tier": to_tier, "status": Status.ESCALATED.value}
+            if ticket.opencrvs_version != step.opencrvs_version:
+                ticket.opencrvs_version = step.opencrvs_version
+            tickets.update_ticket(tenant, actor, ticket, **changes)
+    except BaseException:
+        db.session.rollback()
+        raise
+    signals.ticket_escalated.send(current_app._get_current_object(), tenant=tenant, ticket=ticket, step=step)
+    return step
+
+
+def deescalate_ticket(tenant: Tenant, actor: User, ticket: Ticket, reason: str) -> TierStep:
+    """Send the ticket one level down with a reason: L3 back to L2, L2 back to L1."""
+    if not can_deescalate(tenant, actor, ticket):
+        raise EscalationError(_("You cannot send this ticket back."), 403)
+    reason = (reason or "").strip()[:TEXT_LIMIT]
+    if not reason:
+        raise EscalationError(_("Say why the ticket goes back."), 422, {"reason": _("Say why the ticket goes back.")})
+    to_tier = previous_tier(ticket)
+    now = utcnow()
+    try:
+        step = _start_step(tenant, actor, ticket, to_tier, now, is_escalation=False, reason=reason, details={}, opencrvs_version=ticket.opencrvs_version)
+        title = _("Sent back to %(tier)s", tier=tier_label(to_tier))
+        step.note_message_id = _post(tenant, ticket, _note_text(title, reason, []), public=False, author=actor).id
+        changes: dict[str, Any] = {"tier": to_tier}
+        if to_tier == Tier.L1.value:
+            changes["group"] = tickets.default_group(tenant, Tier.L1.value) or ticket.group_key
+            changes["status"] = Status.OPEN.value
+            first_up = db.session.scalar(
+                select(TierStep).where(TierStep.ticket_id == ticket.id, TierStep.from_tier == Tier.L1.value, TierStep.is_escalation.is_(True)).order_by(TierStep.id.desc()).limit(1)
+            )
+            escalated_by = db.session.get(User, first_up.actor_user_id) if first_up and first_up.actor_user_id else None
+            if escalated_by is not None and tickets.is_staff(tenant, escalated_by):
+                changes["assignee"] = escalated_by
+        tickets.update_ticket(tenant, actor, ticket, **changes)
+    except BaseException:
+        db.session.rollback()
+        raise
+    return step
+
+
+@dataclass
+class TierPeriod:
+    """A stretch of time a ticket spent at one tier, with that tier's service level."""
+
+    tier: str
+    started_at: dt.datetime
+    ended_at: dt.datetime | None
+    due_at: dt.datetime | None
+    step: TierStep | None
+
+    @property
+    def state(self) -> str:
+        """met, breached, running or none (no target)."""
+        if self.due_at is None:
+            return "none"
+        end = self.ended_at or utcnow()
+        if end > self.due_at:
+            return "breached"
+        return "met" if self.ended_at else "running"
+
+
+def tier_history(tenant: Tenant, ticket: Ticket) -> list[TierPeriod]:
+    """The ticket's tiers in order: first-line from opening, then one period per step."""
+    steps = list(db.session.scalars(select(TierStep).where(TierStep.ticket_id == ticket.id).order_by(TierStep.created_at, TierStep.id)))
+    first_end = steps[0].created_at if steps else (ticket.resolved_at if not ticket.status_enum.is_active else None)
+    periods = [TierPeriod(steps[0].from_tier if steps else ticket.tier, ticket.created_at, first_end, ticket.resolution_due_at, None)]
+    for step in steps:
+        ended = step.ended_at
+        if ended is None and not ticket.status_enum.is_active:
+            ended = ticket.resolved_at or ticket.closed_at
+        periods.append(TierPeriod(step.to_tier, step.created_at, ended, step.due_at, step))
+    return periods
+
+
+def current_l3_step(ticket: Ticket) -> TierStep | None:
+    step = _open_step(ticket)
+    return step if step is not None and step.to_tier == Tier.L3.value else None
+
+
+# -- the conversation between L3 and L2 ------------------------------------------------------------
+
+
+def post_expert_reply(tenant: Tenant, actor: User, ticket: Ticket, body: str, attachments: Iterable[tuple[str, Any]] = ()) -> ExpertReply:
+    """The central team answers: an internal note the tenant's L2 sees and may relay to the requester."""
+    if not getattr(actor, "is_expert", False):
+        raise EscalationError(_("Only the central team can answer here."), 403)
+    body = (body or "").strip()
+    if not body:
+        raise EscalationError(_("The message is empty."), 422, {"body": _("The message is empty.")})
+    if ticket.status == Status.CLOSED.value:
+        raise EscalationError(_("This request is closed. Please open a new one."), 409)
+    try:
+        message = _post(tenant, ticket, body, public=False, author=actor, files=attachments)
+        reply = ExpertReply(tenant_id=tenant.id, ticket_id=ticket.id, message_id=message.id, created_at=message.created_at)
+        db.session.add(reply)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    signals.expert_replied.send(current_app._get_current_object(), tenant=tenant, ticket=ticket, message=message)
+    return reply
+
+
+def expert_replies(tenant: Tenant, ticket: Ticket) -> list[ExpertReply]:
+    return list(db.session.scalars(select(ExpertReply).where(ExpertReply.ticket_id == ticket.id).order_by(ExpertReply.id)))
+
+
+def relay_expert_reply(tenant: Tenant, actor: User, ticket: Ticket, reply_id: int, body: str | None = None) -> Message:
+    """L2 passes the central team's answer (as is, or edited) to the requester as a public reply."""
+    if Permission.TICKETS_ESCALATE_L3 not in permissions_in(actor, tenant):
+        raise EscalationError(_("Only Level 2 can relay the central team's answers."), 403)
+    reply = db.session.get(ExpertReply, reply_id)
+    if reply is None or reply.ticket_id != ticket.id:
+        raise EscalationError(_("This answer does not exist."), 404)
+    if reply.relayed_message_id is not None:
+        raise EscalationError(_("This answer was already sent to the requester."), 409)
+    text = (body or "").strip() or reply.message.body
+    reply.relayed_by_id, reply.relayed_at = actor.id, utcnow()
+    message = tickets.add_message(tenant, actor, ticket, body=text, public=True)  # commits, tells the requester
+    reply.relayed_message_id = message.id
+    db.session.commit()
+    return message
+
+
+# -- privacy ---------------------------------------------------------------------------------------
+
+EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+PHONE_RE = re.compile(r"\+?\d[\d\s().-]{6,}\d")
+
+
+def mask_email(value: str | None) -> str:
+    if not value or "@" not in value:
+        return ""
+    local, domain = value.split("@", 1)
+    return f"{local[:1]}•••@•••{domain[domain.rfind('.'):] if '.' in domain else ''}"
+
+
+def mask_phone(value: str | None) -> str:
+    digits = re.sub(r"\D", "", value or "")
+    return "•••••" + digits[-2:] if digits else ""
+
+
+def mask_text(text: str) -> str:
+    """Email addresses and phone numbers in free text, hidden for readers outside the country."""
+    text = EMAIL_RE.sub(lambda m: mask_email(m.group(0)), text or "")
+    return PHONE_RE.sub(lambda m: mask_phone(m.group(0)), text)
+
+
+def shares_contact_with_l3(tenant: Tenant) -> bool:
+    return tenant.settings.privacy.share_contact_with_l3
+
+
+# -- deployed version and the roll-out of fixes ---------------------------------------------------
+
+
+def report_deployment(tenant: Tenant, actor: User | None, version: str, source: str) -> Deployment | None:
+    """Record that the tenant now runs `version` (reported by its deployment or its administrator),
+    keep the history, and resolve the tickets whose problem this version fixes.
+
+    Returns the history row, or None when the version is unchanged. A version reported here wins
+    over `tenant.toml`: `tenants sync` only raises it when the file names a newer version.
+    """
+    value = (version or "").strip()
+    if parse_version(value) is None:
+        raise EscalationError(_("“%(value)s” is not a version number such as 1.9.0.", value=value[:40]), 422, {"version": _("Give a version number such as 1.9.0.")})
+    value = value.removeprefix("v")
+    if value == tenant.opencrvs_version:
+        apply_rollout(tenant)
+        return None
+    row = Deployment(tenant_id=tenant.id, version=value, previous_version=tenant.opencrvs_version, source=source, actor_user_id=actor.id if actor else None)
+    try:
+        db.session.add(row)
+        tenant.opencrvs_version = value
+        tenant.config = {**tenant.config, "opencrvs_version": value}
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    apply_rollout(tenant)
+    return row
+
+
+def deployment_history(tenant: Tenant, limit: int = 50) -> list[Deployment]:
+    return list(db.session.scalars(select(Deployment).order_by(Deployment.created_at.desc(), Deployment.id.desc()).limit(limit)))
+
+
+def fixing_versions(problem: Problem) -> list[str]:
+    return [r.version for r in problem.releases]
+
+
+def apply_rollout(tenant: Tenant) -> list[Ticket]:
+    """Resolve this tenant's tickets linked to a problem that its deployed version fixes.
+
+    The requester gets a public notice in their language, L2 an internal note; tickets already
+    resolved or closed only have their link marked. Returns the tickets resolved now.
+    """
+    links = list(db.session.scalars(select(ProblemTicket).where(ProblemTicket.resolved_at.is_(None)).order_by(ProblemTicket.id)))
+    resolved: list[Ticket] = []
+    notices: list[tuple[Ticket, Message]] = []
+    touched: set[int] = set()
+    for link in links:
+        problem = link.problem
+        if not carries_fix(tenant.opencrvs_version, fixing_versions(problem)):
+            continue
+        ticket = link.ticket
+        now = utcnow()
+        try:
+            link.resolved_at, link.resolved_version = now, tenant.opencrvs_version
+            touched.add(problem.id)
+            if ticket.status_enum.is_active:
+                with force_locale(tenant.best_locale(ticket.contact.locale or ticket.locale)):
+                    public = _(
+                        "Good news: the problem behind your request is fixed in OpenCRVS %(version)s, which %(country)s now runs. "
+                        "If you still see it, just reply and we will reopen your request.",
+                        version=tenant.opencrvs_version, country=tenant.settings.country.name,
+                    )
+                with force_locale(tenant.default_locale):
+                    internal = _(
+                        "Resolved by the roll-out: this country runs %(version)s, which fixes problem #%(id)s “%(title)s”.",
+                        version=tenant.opencrvs_version, id=problem.id, title=problem.title,
+                    )
+                _post(tenant, ticket, internal, public=False, author=None)
+                message = _post(tenant, ticket, public, public=True, author=None)
+                step = _open_step(ticket)
+                if step is not None:
+                    step.ended_at = now
+                tickets.update_ticket(tenant, None, ticket, status=Status.RESOLVED.value)  # commits
+                notices.append((ticket, message))
+                resolved.append(ticket)
+            else:
+                db.session.commit()
+        except BaseException:
+            db.session.rollback()
+            raise
+    app = current_app._get_current_object()
+    for ticket, message in notices:
+        ticket_signals.message_posted.send(app, tenant=tenant, ticket=ticket, message=message)
+    if touched:
+        signals.rollout_applied.send(app, tenant=tenant, problem_ids=sorted(touched))
+    return resolved

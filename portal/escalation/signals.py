@@ -1,0 +1,15 @@
+"""Signals of the escalation workflow, sent after the change is committed.
+
+- `ticket_escalated(app, tenant=, ticket=, step=)`
+- `expert_replied(app, tenant=, ticket=, message=)`: an L3 answer for the tenant's L2 team.
+- `rollout_applied(app, tenant=, problem_ids=)`: a tenant reached the fix of these problems.
+- `release_recorded(app, release=)`
+"""
+from flask.signals import Namespace
+
+_signals = Namespace()
+
+ticket_escalated = _signals.signal("escalation.ticket-escalated")
+expert_replied = _signals.signal("escalation.expert-replied")
+rollout_applied = _signals.signal("escalation.rollout-applied")
+release_recorded = _signals.signal("escalation.release-recorded")

@@ -1,0 +1,92 @@
+"""Who reaches what: the console is the central team's, and L3 sees only escalations to L3."""
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.mark.parametrize("who", ["far_l1", "far_l2", "far_admin", "far_req"])
+def test_tenant_staff_cannot_reach_the_console(client, auth, staff, to_l3, who):
+    _ref, step = to_l3()
+    auth.login(staff[who])
+    assert client.get("/expert/").status_code == 403
+    assert client.get(f"/expert/escalations/{step}").status_code == 403
+    assert client.get("/expert/problems").status_code == 403
+    assert client.post("/expert/releases", data={"version": "9.9.9"}).status_code == 403
+
+
+def test_signed_out_visitors_are_sent_to_sign_in(client):
+    response = client.get("/expert/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_the_console_lists_escalations_to_l3_from_every_country_and_nothing_else(client, auth, staff, to_l3, open_ticket, move_up):
+    far_ref, _ = to_l3(subject="Outbox never retries")
+    kal_ref, _ = to_l3("kalondo", subject="Déclaration bloquée dans la boîte d'envoi")
+    at_l1 = open_ticket(staff["far_req"], subject="Forgot my PIN")
+    at_l2 = open_ticket(staff["far_req"], subject="Printer misconfigured")
+    l2_step = move_up(at_l2, staff["far_l1"])
+    auth.login(staff["expert"], tenant=None)
+    page = client.get("/expert/").get_data(as_text=True)
+    assert far_ref in page and kal_ref in page
+    assert "Farajaland" in page and "Kalondo" in page
+    assert at_l1 not in page and at_l2 not in page
+    assert "Forgot my PIN" not in page and "Printer misconfigured" not in page
+    # A step that did not go to L3 is not reachable by id either.
+    assert client.get(f"/expert/escalations/{l2_step}").status_code == 404
+    only_kalondo = client.get("/expert/?tenant=kalondo").get_data(as_text=True)
+    assert kal_ref in only_kalondo and far_ref not in only_kalondo
+    searched = client.get("/expert/?q=bloquée").get_data(as_text=True)
+    assert kal_ref in searched and far_ref not in searched
+
+
+def test_staff_cannot_see_another_countrys_escalation(client, auth, staff, to_l3):
+    kal_ref, _ = to_l3("kalondo")
+    auth.login(staff["far_l2"])
+    assert client.get(f"/farajaland/tickets/{kal_ref}/escalation").status_code == 404
+    assert client.get(f"/kalondo/tickets/{kal_ref}/escalation").status_code == 403
+    assert client.post(f"/farajaland/tickets/{kal_ref}/escalation/up", data={"up-reason": "x"}).status_code == 404
+
+
+def test_requesters_do_not_see_the_escalation_page(client, auth, staff, to_l3):
+    ref, _ = to_l3()
+    auth.login(staff["far_req"])
+    assert client.get(f"/farajaland/tickets/{ref}/escalation").status_code == 403
+
+
+def test_contact_details_are_masked_for_l3_unless_the_country_shares_them(app, client, auth, staff, to_l3, in_tenant):
+    ref, step = to_l3()
+    auth.login(staff["expert"], tenant=None)
+    page = client.get(f"/expert/escalations/{step}").get_data(as_text=True)
+    assert "clerk@example.org" not in page and "123 4567" not in page
+    assert "c•••@•••.org" in page and "•••••67" in page
+
+    def share(tenant):
+        settings = dict(tenant.config)
+        settings["privacy"] = {"share_contact_with_l3": True}
+        tenant.config = settings
+        from portal.core.db import db
+
+        db.session.commit()
+
+    in_tenant(share)
+    page = client.get(f"/expert/escalations/{step}").get_data(as_text=True)
+    assert "clerk@example.org" in page
+
+
+def test_api_lists_escalations_for_l3_tokens_only(client, staff, to_l3, token_for):
+    far_ref, _ = to_l3()
+    kal_ref, _ = to_l3("kalondo", severity="critical")
+    assert client.get("/api/v1/escalations").status_code == 401
+    denied = client.get("/api/v1/escalations", headers={"Authorization": f"Bearer {token_for(staff['far_admin'])}"})
+    assert denied.status_code == 403
+    headers = {"Authorization": f"Bearer {token_for(staff['expert'])}"}
+    data = client.get("/api/v1/escalations", headers=headers).get_json()
+    assert {i["reference"] for i in data["items"]} == {far_ref, kal_ref}
+    assert data["total"] == 2
+    critical = client.get("/api/v1/escalations?severity=critical", headers=headers).get_json()
+    assert [i["reference"] for i in critical["items"]] == [kal_ref]
+    assert critical["items"][0]["tenant"] == "kalondo" and critical["items"][0]["opencrvs_version"] == "1.7.4"
+    paged = client.get("/api/v1/escalations?per_page=1&page=2", headers=headers).get_json()
+    assert len(paged["items"]) == 1 and paged["total"] == 2
+    bad = client.get("/api/v1/escalations?severity=apocalyptic", headers=headers)
+    assert bad.status_code == 400 and "severity" in bad.get_json()["error"]["message"]

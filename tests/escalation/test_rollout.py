@@ -1,0 +1,156 @@
+"""Problems shared by countries, releases, deployed versions, and the roll-out that resolves tickets."""
+from __future__ import annotations
+
+import pytest
+
+from portal.core.db import db
+from portal.core.mail import sent_mail
+from portal.escalation import central
+from portal.escalation.models import Problem, ProblemStatus
+from portal.escalation.versions import carries_fix, first_fix_for
+from portal.tenancy.services import get_tenant, sync_tenants
+from tests.conftest import REPO
+
+
+@pytest.mark.parametrize(
+    ("deployed", "fixes", "expected"),
+    [
+        ("1.8.1", ["1.8.2"], False),
+        ("1.8.2", ["1.8.2"], True),
+        ("1.8.10", ["1.8.2"], True),
+        ("1.9.0", ["1.8.2", "1.9.1"], False),  # its own line has the fix later
+        ("1.9.1", ["1.8.2", "1.9.1"], True),
+        ("1.10.0", ["1.8.2", "1.9.1"], True),  # a newer line carries the fixes forward
+        ("1.7.4", ["1.8.2"], False),
+        ("1.9.0", [], False),
+    ],
+)
+def test_which_versions_carry_a_fix(deployed, fixes, expected):
+    assert carries_fix(deployed, fixes) is expected
+
+
+def test_the_version_to_upgrade_to_is_on_the_tenants_line_when_there_is_one():
+    assert first_fix_for("1.8.1", ["1.9.1", "1.8.2"]) == "1.8.2"
+    assert first_fix_for("1.7.4", ["1.9.1", "1.8.2"]) == "1.8.2"
+
+
+@pytest.fixture
+def shared_problem(app, staff, to_l3, open_ticket, move_up):
+    """One defect escalated from both countries and grouped in one problem, plus unrelated escalations."""
+    far_ref, far_step = to_l3(subject="Outbox never retries after a timeout")
+    kal_ref, kal_step = to_l3("kalondo", subject="La boîte d'envoi ne renvoie jamais après un délai")
+    other_ref, _other_step = to_l3(subject="Certificate preview is blank")
+    with app.app_context():
+        from portal.auth.services import get_user_by_email
+
+        expert = get_user_by_email(staff["expert"])
+        problem = central.create_problem(expert, title="Outbox does not retry after a timeout", step_ids=[far_step, kal_step])
+        problem_id = problem.id
+    return {"far": far_ref, "kal": kal_ref, "other": other_ref, "problem": problem_id}
+
+
+def _report(client, token, slug, version):
+    return client.put(f"/{slug}/api/v1/deployment", json={"version": version}, headers={"Authorization": f"Bearer {token}"})
+
+
+def test_a_problem_spanning_two_countries_is_closed_for_each_as_it_upgrades(app, client, auth, staff, shared_problem, read_ticket, token_for):
+    problem = shared_problem["problem"]
+    admins = staff["far_admin"], staff["kal_admin"]
+    auth.login(staff["expert"], tenant=None)
+    page = client.get(f"/expert/problems/{problem}").get_data(as_text=True)
+    assert shared_problem["far"] in page and shared_problem["kal"] in page
+    assert "No release fixes it yet." in page
+
+    # The fix is released on the 1.9 line; nobody runs it yet.
+    response = client.post("/expert/releases", data={"version": "1.9.0", "released_on": "2026-11-30", "notes": "Outbox retries.", "problems": [str(problem)]})
+    assert response.status_code == 302
+    page = client.get(f"/expert/problems/{problem}").get_data(as_text=True)
+    assert page.count("behind: needs 1.9.0") == 2
+    assert read_ticket(shared_problem["far"])[0] == "escalated"
+    with app.app_context():
+        mails = sent_mail()
+        assert all(any(m["To"] == admin and "1.9.0" in m["Subject"] for m in mails) for admin in admins)
+
+    # Farajaland upgrades: only its linked ticket is resolved, with notices to requester and L2.
+    assert _report(client, token_for(staff["far_admin"]), "farajaland", "1.9.0").status_code == 200
+    status, _tier, messages = read_ticket(shared_problem["far"])
+    assert status == "resolved"
+    assert any(public and "fixed in OpenCRVS 1.9.0" in body for public, body in messages)
+    assert any(not public and "Resolved by the roll-out" in body for public, body in messages)
+    assert read_ticket(shared_problem["other"])[0] == "escalated"  # not linked: untouched
+    assert read_ticket(shared_problem["kal"], "kalondo")[0] == "escalated"  # not upgraded: untouched
+    page = client.get(f"/expert/problems/{problem}").get_data(as_text=True)
+    assert "resolved in 1.9.0" in page and page.count("behind: needs 1.9.0") == 1
+    with app.app_context():
+        assert db.session.get(Problem, problem).status == ProblemStatus.FIX_RELEASED.value
+
+    # Kalondo upgrades: its requester is told in French, and the problem closes.
+    assert _report(client, token_for(staff["kal_admin"]), "kalondo", "1.9.0").status_code == 200
+    status, _tier, messages = read_ticket(shared_problem["kal"], "kalondo")
+    assert status == "resolved"
+    assert any(public and "OpenCRVS 1.9.0" in body and "Kalondo" in body for public, body in messages)
+    with app.app_context():
+        assert db.session.get(Problem, problem).status == ProblemStatus.CLOSED.value
+    assert shared_problem["far"] not in client.get("/expert/").get_data(as_text=True)
+
+
+def test_a_release_resolves_at_once_where_the_fix_already_runs(app, client, auth, staff, shared_problem, read_ticket):
+    auth.login(staff["expert"], tenant=None)
+    client.post("/expert/releases", data={"version": "1.8.1", "problems": [str(shared_problem["problem"])]})
+    assert read_ticket(shared_problem["far"])[0] == "resolved"  # Farajaland runs 1.8.1
+    assert read_ticket(shared_problem["kal"], "kalondo")[0] == "escalated"  # Kalondo's 1.7 line has no fix
+    board = client.get("/expert/upgrades").get_data(as_text=True)
+    assert "Kalondo" in board and "Outbox does not retry" in board
+
+
+def test_deployment_api_needs_a_tenant_admin_token_and_a_version(client, staff, token_for):
+    assert _report(client, "crvs_nonsense", "farajaland", "1.9.0").status_code == 401
+    assert _report(client, token_for(staff["far_l2"]), "farajaland", "1.9.0").status_code == 403
+    assert _report(client, token_for(staff["far_admin"]), "kalondo", "1.9.0").status_code == 403
+    admin = token_for(staff["far_admin"])
+    bad = _report(client, admin, "farajaland", "the latest")
+    assert bad.status_code == 422 and "version number" in bad.get_json()["error"]["message"]
+    assert client.put("/farajaland/api/v1/deployment", json={"version": 190}, headers={"Authorization": f"Bearer {admin}"}).status_code == 400
+    ok = _report(client, admin, "farajaland", "v1.9.0")
+    assert ok.get_json() == {"tenant": "farajaland", "version": "1.9.0", "changed": True}
+    assert _report(client, admin, "farajaland", "1.9.0").get_json()["changed"] is False
+
+
+def test_a_reported_version_wins_over_an_older_tenant_file(app, client, auth, staff, token_for):
+    _report(client, token_for(staff["far_admin"]), "farajaland", "1.9.0")
+    with app.app_context():
+        sync_tenants(REPO / "tenants")  # the file still says 1.8.1
+        tenant = get_tenant("farajaland")
+        assert tenant.opencrvs_version == "1.9.0" and tenant.settings.opencrvs_version == "1.9.0"
+    auth.login(staff["far_admin"])
+    page = client.get("/farajaland/deployment").get_data(as_text=True)
+    assert "runs OpenCRVS 1.9.0" in page and "1.8.1" in page  # the history shows the upgrade
+
+
+def test_tenant_admins_see_new_releases_on_their_home_page(app, client, auth, staff):
+    with app.app_context():
+        from portal.auth.services import get_user_by_email
+
+        central.record_release(get_user_by_email(staff["expert"]), version="1.9.1", released_on=None, notes="Hotfix")
+    auth.login(staff["far_admin"])
+    assert "OpenCRVS 1.9.1 is available." in client.get("/farajaland/").get_data(as_text=True)
+    response = client.post("/farajaland/deployment", data={"version": "1.9.1"})
+    assert response.status_code == 302
+    assert "is available" not in client.get("/farajaland/").get_data(as_text=True)
+    auth.logout()
+    auth.login(staff["far_l2"])
+    assert "is available" not in client.get("/farajaland/").get_data(as_text=True)
+    assert client.get("/farajaland/deployment").status_code == 403
+
+
+def test_the_operator_rollout_command_resolves_what_is_due(app, runner, staff, shared_problem, read_ticket):
+    with app.app_context():
+        problem = db.session.get(Problem, shared_problem["problem"])
+        from portal.escalation.models import Release
+        import datetime as dt
+
+        db.session.add(Release(version="1.8.1", released_on=dt.date(2026, 11, 1), problems=[problem]))
+        db.session.commit()
+    result = runner.invoke(args=["escalation", "rollout"])
+    assert shared_problem["far"] in result.output
+    assert read_ticket(shared_problem["far"])[0] == "resolved"
