@@ -31,8 +31,18 @@ def seed_members(tenant) -> dict:
     return {"membership_id": membership.id}
 
 
+def seed_channels(tenant) -> dict:
+    from portal.channels.models import InboundMessage, OutboundMessage
+
+    inbound = InboundMessage(channel="email", provider_id=f"{PRIVATE}@kalondo.example", raw=PRIVATE.encode(), status="quarantined", error=PRIVATE, sender=f"{PRIVATE}@example.org", summary=PRIVATE)
+    db.session.add(inbound)
+    db.session.add(OutboundMessage(channel="email", recipient=f"{PRIVATE}@example.org", payload={"text": PRIVATE}))
+    db.session.flush()
+    return {"inbound_id": inbound.id}
+
+
 # Each seeder creates private objects in the other tenant and returns URL argument values.
-SEEDERS = [seed_members]
+SEEDERS = [seed_members, seed_channels]
 # URL arguments that are not objects of a tenant, with a harmless value.
 NEUTRAL_ARGUMENTS = {"token": "not-a-token", "filename": "css/portal.css"}
 
