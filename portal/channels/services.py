@@ -73,26 +73,28 @@ def process_inbound(tenant: Tenant, inbound: InboundMessage) -> str:
                 inbound.status = InboundStatus.PROCESSED
             inbound.error = inbound.error if inbound.status == InboundStatus.IGNORED else ""
             inbound.processed_at = utcnow()
+            status = inbound.status
             db.session.commit()
         except DeskUnavailable as exc:
             db.session.rollback()
-            _mark(inbound_id, InboundStatus.RECEIVED, str(exc))
+            status = _mark(inbound_id, InboundStatus.RECEIVED, str(exc))
         except MalformedInbound as exc:
             db.session.rollback()
-            _mark(inbound_id, InboundStatus.QUARANTINED, str(exc))
+            status = _mark(inbound_id, InboundStatus.QUARANTINED, str(exc))
         except Exception as exc:
             log.exception("processing inbound message %s failed", inbound_id)
             db.session.rollback()
-            _mark(inbound_id, InboundStatus.QUARANTINED, f"{type(exc).__name__}: {exc}".splitlines()[0][:500])
-        return db.session.get(InboundMessage, inbound_id).status
+            status = _mark(inbound_id, InboundStatus.QUARANTINED, f"{type(exc).__name__}: {exc}".splitlines()[0][:500])
+        return status
 
 
-def _mark(inbound_id: int, status: str, error: str) -> None:
+def _mark(inbound_id: int, status: str, error: str) -> str:
     row = db.session.get(InboundMessage, inbound_id)
     row.status = status
     row.error = error
     row.processed_at = utcnow()
     db.session.commit()
+    return status
 
 
 def reprocess_inbound(tenant: Tenant, actor: Any, inbound_id: int) -> InboundMessage | None:
