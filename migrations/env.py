@@ -55,6 +55,9 @@ def include_object(obj, name, type_, reflected, compare_to):
     # Full-text search tables are made by hand-written DDL (FTS5 on SQLite), not by the models.
     if type_ == "table" and reflected and compare_to is None and "_fts" in name:
         return False
+    # So are PostgreSQL full-text expression indexes (GIN on to_tsvector), named `*_fts`.
+    if type_ == "index" and reflected and compare_to is None and name and name.endswith("_fts"):
+        return False
     return True
 
 

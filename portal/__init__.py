@@ -13,7 +13,7 @@ from portal.config import REPO_ROOT, Config, ConfigError, load_config
 __all__ = ["create_app", "ConfigError"]
 
 # Every domain package that serves pages registers its blueprint(s) from `register(app)`.
-DOMAINS = ("tenancy", "auth", "api", "channels")
+DOMAINS = ("tenancy", "auth", "api", "tickets", "kb", "channels")
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -59,7 +59,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 def _init_extensions(app: Flask) -> None:
     from portal.auth import loaders
     from portal.core.i18n import select_locale
+    from portal.core import assets
     from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+    assets.init_app(app)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(REPO_ROOT / "migrations"), render_as_batch=True, compare_type=True)

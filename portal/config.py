@@ -49,6 +49,13 @@ class Config:
     TENANTS_DIR = str(REPO_ROOT / "tenants")
     LIBRARY_DIR = str(REPO_ROOT / "library")
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    ATTACHMENTS_DIR = None  # default: <instance>/attachments
+    ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
+    # Types accepted for ticket attachments, as detected from the content (never the file name).
+    ATTACHMENT_TYPES = (
+        "image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf",
+        "video/mp4", "video/webm", "text/plain",
+    )
 
 
 def _database_url(instance_path: Path) -> str:
@@ -112,7 +119,7 @@ def load_config(instance_path: Path) -> dict:
         values["SESSION_COOKIE_SECURE"] = True
         values["REMEMBER_COOKIE_SECURE"] = True
         values["PREFERRED_URL_SCHEME"] = "https"
-    for name in ("MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_DEFAULT_SENDER", "TENANTS_DIR"):
+    for name in ("MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_DEFAULT_SENDER", "TENANTS_DIR", "ATTACHMENTS_DIR"):
         if os.environ.get(name):
             values[name] = os.environ[name]
     if os.environ.get("MAIL_PORT"):
@@ -120,6 +127,11 @@ def load_config(instance_path: Path) -> dict:
             values["MAIL_PORT"] = int(os.environ["MAIL_PORT"])
         except ValueError:
             raise ConfigError("MAIL_PORT must be a number") from None
+    if os.environ.get("ATTACHMENT_MAX_BYTES"):
+        try:
+            values["ATTACHMENT_MAX_BYTES"] = int(os.environ["ATTACHMENT_MAX_BYTES"])
+        except ValueError:
+            raise ConfigError("ATTACHMENT_MAX_BYTES must be a number of bytes") from None
     if os.environ.get("MAIL_USE_TLS", "").lower() in ("1", "true", "yes"):
         values["MAIL_USE_TLS"] = True
     return values

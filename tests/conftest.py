@@ -9,11 +9,12 @@ import os
 import re
 import tempfile
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from portal import create_app
 from portal.auth import services as auth_services
@@ -29,23 +30,37 @@ def _worker() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory):
-    base = os.environ.get("TEST_DATABASE_URL", "").strip()
-    if not base:
-        path = tmp_path_factory.mktemp("db") / f"portal-{_worker()}.sqlite3"
-        yield f"sqlite:///{path}"
-        return
-    url = make_url(base.replace("postgresql://", "postgresql+psycopg://", 1) if base.startswith("postgresql://") else base)
-    name = re.sub(r"\W", "_", f"{url.database}_{_worker()}")
+@contextmanager
+def throwaway_postgres_database(url: URL, name: str):
+    """Create database `name` on the server of `url`, yield its URL, drop it afterwards."""
     admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def fresh_database(tmp_path_factory, suffix: str = ""):
+    """Yield the URL of a new empty database for this worker (SQLite file, or a PostgreSQL database
+    named after TEST_DATABASE_URL's), and drop it afterwards."""
+    base = os.environ.get("TEST_DATABASE_URL", "").strip()
+    if not base:
+        path = tmp_path_factory.mktemp("db") / f"portal-{_worker()}{suffix}.sqlite3"
+        yield f"sqlite:///{path}"
+        return
+    url = make_url(base.replace("postgresql://", "postgresql+psycopg://", 1) if base.startswith("postgresql://") else base)
+    with throwaway_postgres_database(url, re.sub(r"\W", "_", f"{url.database}_{_worker()}{suffix}")) as worker_url:
+        yield worker_url
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    yield from fresh_database(tmp_path_factory)
 
 
 def make_test_config(database_url: str, tmp_path: Path, **overrides) -> dict:
@@ -102,6 +117,10 @@ def make_app(database_url, _schema, tmp_path):
     yield factory
     if apps:
         _empty_tables(apps[0])
+    for app in apps:  # close every pooled connection now, not when the garbage collector gets to it
+        with app.app_context():
+            for engine in db.engines.values():
+                engine.dispose()
 
 
 @pytest.fixture

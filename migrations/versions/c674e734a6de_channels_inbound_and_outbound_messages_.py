@@ -1,7 +1,7 @@
 """channels: inbound and outbound messages, instant-channel threads
 
 Revision ID: c674e734a6de
-Revises: ef24b2062da7
+Revises: 3f777531e7c7
 Create Date: 2026-11-30 04:25:15.635920
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c674e734a6de'
-down_revision = 'ef24b2062da7'
+down_revision = '3f777531e7c7'
 branch_labels = None
 depends_on = None
 

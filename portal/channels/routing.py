@@ -4,6 +4,7 @@ service contracts (`portal.tickets.services`, `portal.assistant.services`)."""
 from __future__ import annotations
 
 import importlib
+import io
 import re
 from typing import Any
 
@@ -13,14 +14,14 @@ from sqlalchemy import select
 
 from portal.channels.base import Channel, InstantMessage
 from portal.channels.emailparse import ParsedEmail
-from portal.channels.models import ChannelThread, InboundMessage, OutboundMessage
+from portal.channels.models import ChannelThread, InboundMessage, InboundStatus, OutboundMessage
 from portal.channels.services import DeskUnavailable, enqueue_text
 from portal.core.db import db, utcnow
 from portal.tenancy.models import Tenant
 
 # What a requester writes to reach a person, in the languages the demo countries use.
 HANDOVER_WORDS = frozenset({"agent", "human", "person", "someone", "operator", "humain", "personne", "conseiller", "opérateur", "operateur", "agent humain"})
-CLOSED_STATES = ("closed", "resolved", "cancelled")
+CLOSED_STATES = ("closed",)  # a resolved ticket is reopened by the requester's message
 
 
 def _service(module: str):
@@ -72,6 +73,11 @@ def ticket_for_email(tenant: Tenant, parsed: ParsedEmail):
     return tickets.get_ticket_by_reference(tenant, match.group(1)) if match else None
 
 
+def _files(attachments) -> list[tuple[str, io.BytesIO]]:
+    """Attachments as the ticket desk takes them: (filename, binary stream) pairs."""
+    return [(a.filename, io.BytesIO(a.data)) for a in attachments]
+
+
 def _is_open(ticket: Any) -> bool:
     return ticket is not None and str(getattr(ticket, "status", "open")) not in CLOSED_STATES
 
@@ -81,13 +87,16 @@ def route_email(tenant: Tenant, inbound: InboundMessage, parsed: ParsedEmail) ->
     locale = tenant.best_locale(parsed.language)
     contact = tickets.find_or_create_contact(tenant, email=parsed.sender, name=parsed.sender_name, locale=locale)
     ticket = ticket_for_email(tenant, parsed)
-    if ticket is not None:
-        message = tickets.add_message(tenant, None, ticket, body=parsed.text, public=True, channel="email", author_contact=contact, attachments=parsed.attachments)
+    # The desk commits the ticket: the inbound row is marked in the same commit, so a crash
+    # afterwards can never make a second ticket of the same message.
+    inbound.status = InboundStatus.PROCESSED
+    if _is_open(ticket):
+        message = tickets.add_message(tenant, None, ticket, body=parsed.text, public=True, channel="email", author_contact=contact, attachments=_files(parsed.attachments))
+        inbound.ticket_message_id = message.id
     else:
-        ticket = tickets.open_ticket(tenant, None, requester=contact, subject=(parsed.subject or parsed.text[:80]).strip(), body=parsed.text, channel="email", attachments=parsed.attachments, locale=locale)
-        message = None
+        subject = (parsed.subject or parsed.text[:80]).strip()
+        ticket = tickets.open_ticket(tenant, None, requester=contact, subject=subject, body=parsed.text or subject, channel="email", attachments=_files(parsed.attachments), locale=locale)
     inbound.ticket_id = ticket.id
-    inbound.ticket_message_id = getattr(message, "id", None)
 
 
 def route_instant(tenant: Tenant, channel: Channel, inbound: InboundMessage, chat: InstantMessage) -> None:
@@ -97,8 +106,9 @@ def route_instant(tenant: Tenant, channel: Channel, inbound: InboundMessage, cha
     contact = tickets.find_or_create_contact(tenant, name=chat.name, locale=thread.locale, **{f"{channel.name}_id": chat.address})
     thread.contact_id = contact.id
     ticket = _ticket_by_id(thread.ticket_id)
+    inbound.status = InboundStatus.PROCESSED  # committed with the ticket change (see route_email)
     if _is_open(ticket):
-        message = tickets.add_message(tenant, None, ticket, body=chat.text, public=True, channel=channel.name, author_contact=contact, attachments=chat.attachments)
+        message = tickets.add_message(tenant, None, ticket, body=chat.text or "📎", public=True, channel=channel.name, author_contact=contact, attachments=_files(chat.attachments))
         inbound.ticket_id, inbound.ticket_message_id = ticket.id, message.id
         return
     assistant = _service("portal.assistant.services")
@@ -113,7 +123,7 @@ def route_instant(tenant: Tenant, channel: Channel, inbound: InboundMessage, cha
         enqueue_text(tenant, channel.name, chat.address, text, locale=thread.locale)
         return
     subject = chat.text[:80] or _("Message from %(name)s", name=chat.name or chat.address)
-    ticket = tickets.open_ticket(tenant, None, requester=contact, subject=subject, body=chat.text or subject, channel=channel.name, attachments=chat.attachments, locale=thread.locale)
+    ticket = tickets.open_ticket(tenant, None, requester=contact, subject=subject, body=chat.text or subject, channel=channel.name, attachments=_files(chat.attachments), locale=thread.locale)
     if assistant is not None and thread.conversation_id:
         assistant.hand_over(tenant, thread.conversation_id, contact=contact)
     thread.ticket_id = ticket.id

@@ -26,6 +26,8 @@ STATUS_LABELS = {
 
 
 def register(app: Flask) -> None:
+    from portal.channels import outgoing  # noqa: F401  (agent replies into the outbox)
+
     app.register_blueprint(bp)
 
 

@@ -8,12 +8,11 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from portal import create_app
 from portal.core.db import db
-from tests.conftest import make_test_config
+from tests.conftest import make_test_config, throwaway_postgres_database
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -24,15 +23,8 @@ def empty_database(database_url, tmp_path):
     if url.get_backend_name() == "sqlite":
         yield f"sqlite:///{tmp_path / 'migrated.sqlite3'}"
         return
-    name = f"{url.database}_mig"
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with throwaway_postgres_database(url, f"{url.database}_mig") as migrated_url:
+        yield migrated_url
 
 
 def test_migrations_create_exactly_the_models_schema_and_go_back_down(empty_database, tmp_path):

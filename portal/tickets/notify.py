@@ -1,0 +1,58 @@
+"""Default subscribers: tell people by email what happened on a ticket.
+
+Kept small and separate on purpose: a durable outbox per channel (WhatsApp, Telegram, email) will
+replace `email_requester` by disconnecting it and listening to the same signals.
+"""
+from __future__ import annotations
+
+from flask import current_app, render_template, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from portal.core.mail import send_mail
+from portal.tickets import signals
+
+
+def ticket_link(tenant, ticket) -> str | None:
+    try:
+        return url_for("tickets.detail", tenant=tenant.slug, reference=ticket.reference, _external=True)
+    except RuntimeError:  # outside a request (CLI) and no SERVER_NAME: the mail goes without a link
+        return None
+
+
+def _send(to: str, subject: str, template: str, **context) -> None:
+    try:
+        send_mail(to, subject, render_template(template, **context))
+    except OSError:
+        current_app.logger.exception("ticket notification to %s failed", to)
+
+
+@signals.message_posted.connect
+def email_requester(app, tenant, ticket, message, **_extra) -> None:
+    """Email a public staff message to the requester, in the requester's language."""
+    contact = ticket.contact
+    if not contact.email or not message.is_public:
+        return
+    locale = tenant.best_locale(contact.locale or ticket.locale)
+    with force_locale(locale):
+        subject = _("[%(reference)s] %(subject)s", reference=ticket.reference, subject=ticket.subject)
+        _send(contact.email, subject, "tickets/email/reply.txt", ticket=ticket, message=message, link=ticket_link(tenant, ticket), tenant=tenant)
+
+
+@signals.colleague_mentioned.connect
+def email_mentioned(app, tenant, ticket, message, user, **_extra) -> None:
+    with force_locale(tenant.best_locale(user.locale)):
+        subject = _("[%(reference)s] You were mentioned", reference=ticket.reference)
+        _send(user.email, subject, "tickets/email/mention.txt", ticket=ticket, message=message, link=ticket_link(tenant, ticket), tenant=tenant)
+
+
+@signals.sla_breached.connect
+def email_on_breach(app, tenant, ticket, kind, **_extra) -> None:
+    """Tell the assignee, or else the members of the ticket's group, that a target was missed."""
+    from portal.tickets.services import group_members
+
+    people = [ticket.assignee] if ticket.assignee is not None else group_members(tenant, ticket.group_key)
+    for user in people:
+        with force_locale(tenant.best_locale(user.locale)):
+            subject = _("[%(reference)s] Service level missed", reference=ticket.reference)
+            _send(user.email, subject, "tickets/email/breach.txt", ticket=ticket, kind=kind, link=ticket_link(tenant, ticket), tenant=tenant)

@@ -1,0 +1,1004 @@
+"""Ticket desk operations: opening, conversation, status, assignment, SLAs, queues and search.
+
+Every function takes the tenant and the acting user (None for a channel or a system job) and never
+reads the request. State changes are committed here with their audit events in the same
+transaction; signals (notifications) are sent only after the commit, except `message_posted`, sent just
+before it so that the channel outbox is written in the same transaction as the reply.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import force_locale
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from portal.auth.models import Membership, User
+from portal.auth.permissions import Permission, Role
+from portal.auth.services import normalize_email, permissions_in
+from portal.core.db import db, utcnow
+from portal.core.placeholders import render_placeholders
+from portal.tenancy.models import Tenant
+from portal.tickets import signals
+from portal.tickets.business_time import add_business_hours, business_hours_between
+from portal.tickets.models import (
+    ACTIVE_STATUSES,
+    GENERIC_CATEGORIES,
+    TRANSITIONS,
+    Attachment,
+    CannedResponse,
+    Category,
+    Channel,
+    Contact,
+    Counter,
+    Mention,
+    Message,
+    Priority,
+    Status,
+    Ticket,
+    TicketEvent,
+    Tier,
+)
+from portal.tickets.storage import store_file
+
+STAFF_ROLES = (Role.L1_AGENT.value, Role.L2_TECHNICIAN.value, Role.TENANT_ADMIN.value)
+REFERENCE_RE = re.compile(r"^[A-Za-z]{2,5}-\d{1,9}$")
+MENTION_RE = re.compile(r"(?<![\w.])@([\w.+-]+@[\w-]+(?:\.[\w-]+)+)")
+
+
+class TicketError(ValueError):
+    """A change that cannot be made; the message is translated and safe to show."""
+
+    def __init__(self, message: str, code: int = 400):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Pending:
+    """Signals to send with the transaction: `message_posted` inside it (its subscribers write the
+    channel outbox, which must commit or roll back with the reply), the others once it is committed."""
+
+    items: list[tuple[Any, dict]] = field(default_factory=list)
+    in_transaction: list[tuple[Any, dict]] = field(default_factory=list)
+
+    def add(self, signal, **kwargs) -> None:
+        self.items.append((signal, kwargs))
+
+    def add_in_transaction(self, signal, **kwargs) -> None:
+        self.in_transaction.append((signal, kwargs))
+
+    def commit_and_send(self) -> None:
+        app = current_app._get_current_object()
+        for signal, kwargs in self.in_transaction:
+            signal.send(app, **kwargs)
+        db.session.commit()
+        for signal, kwargs in self.items:
+            signal.send(app, **kwargs)
+
+
+def is_staff(tenant: Tenant, user: User | None) -> bool:
+    return user is not None and Permission.TICKETS_WORK in permissions_in(user, tenant)
+
+
+def _label(actor: User | None) -> str:
+    return actor.display_name if actor is not None else "system"
+
+
+def _record(ticket: Ticket, actor: User | None, name: str, old: Any, new: Any, label: str | None = None) -> None:
+    db.session.add(
+        TicketEvent(
+            tenant_id=ticket.tenant_id,
+            ticket_id=ticket.id,
+            actor_user_id=actor.id if actor is not None else None,
+            actor_label=label or _label(actor),
+            field=name,
+            old_value=None if old is None else str(old),
+            new_value=None if new is None else str(new),
+        )
+    )
+
+
+def next_number(tenant: Tenant, name: str) -> int:
+    """Advance the tenant's counter `name` by one, atomically, and return the new value.
+
+    One UPDATE ... RETURNING: PostgreSQL locks the counter row until the transaction ends and
+    SQLite takes its write lock, so concurrent callers wait their turn and never share a number.
+    """
+    stmt = (
+        update(Counter)
+        .where(Counter.tenant_id == tenant.id, Counter.name == name)
+        .values(value=Counter.value + 1)
+        .returning(Counter.value)
+    )
+    value = db.session.execute(stmt, execution_options={"synchronize_session": False}).scalar()
+    if value is not None:
+        return value
+    try:
+        with db.session.begin_nested():
+            db.session.execute(insert(Counter).values(tenant_id=tenant.id, name=name, value=0))
+    except IntegrityError:
+        pass  # created meanwhile by a concurrent transaction
+    return db.session.execute(stmt, execution_options={"synchronize_session": False}).scalar_one()
+
+
+def format_reference(tenant: Tenant, number: int) -> str:
+    return f"{tenant.settings.country.code}-{number:06d}"
+
+
+# -- contacts and categories -------------------------------------------------------------------
+
+
+def find_or_create_contact(
+    tenant: Tenant,
+    *,
+    email: str | None = None,
+    phone: str | None = None,
+    name: str = "",
+    user: User | None = None,
+    locale: str | None = None,
+    whatsapp_id: str | None = None,
+    telegram_id: str | None = None,
+) -> Contact:
+    """The tenant's contact for this user, email, phone, WhatsApp or Telegram id (first match, in
+    that order), completed with what is newly known; created if none matches. Flushed, not committed."""
+    email = normalize_email(email or (user.email if user is not None else "")) or None
+    phone = (phone or "").strip() or None
+    keys = [
+        (Contact.user_id, user.id if user is not None else None),
+        (Contact.email, email),
+        (Contact.phone, phone),
+        (Contact.whatsapp_id, whatsapp_id),
+        (Contact.telegram_id, telegram_id),
+    ]
+    contact = None
+    for column, value in keys:
+        if value:
+            contact = db.session.scalar(select(Contact).where(column == value).order_by(Contact.id).limit(1))
+            if contact is not None:
+                break
+    if contact is None:
+        contact = Contact(tenant_id=tenant.id)
+        db.session.add(contact)
+    if user is not None and contact.user_id is None:
+        contact.user_id = user.id
+    for attr, value in (("email", email), ("phone", phone), ("whatsapp_id", whatsapp_id), ("telegram_id", telegram_id)):
+        if value and not getattr(contact, attr):
+            setattr(contact, attr, value)
+    name = name or (user.name if user is not None else "")
+    if name and not contact.name:
+        contact.name = name
+    locale = locale or (user.locale if user is not None else None)
+    if locale:
+        contact.locale = tenant.best_locale(locale)
+    db.session.flush()
+    return contact
+
+
+def seed_categories(tenant: Tenant) -> list[Category]:
+    """Create the generic categories the tenant does not have yet, routed as tenant.toml says."""
+    existing = {c.key for c in db.session.scalars(select(Category))}
+    routing = tenant.settings.tiers.routing
+    for position, (key, en, fr) in enumerate(GENERIC_CATEGORIES):
+        if key not in existing:
+            db.session.add(Category(tenant_id=tenant.id, key=key, names={"en": en, "fr": fr}, group_key=routing.get(key), position=position))
+    db.session.flush()
+    return list_categories(tenant, active_only=False)
+
+
+def list_categories(tenant: Tenant, active_only: bool = True) -> list[Category]:
+    """The tenant's categories in their order (the generic ones are created on first use)."""
+    if not db.session.scalar(select(func.count(Category.id))):
+        seed_categories(tenant)
+    stmt = select(Category).order_by(Category.position, Category.key)
+    if active_only:
+        stmt = stmt.where(Category.is_active.is_(True))
+    return list(db.session.scalars(stmt))
+
+
+def get_category(tenant: Tenant, key: str | int | Category | None) -> Category | None:
+    if key is None or key == "" or isinstance(key, Category):
+        return key or None
+    if isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
+        return db.session.get(Category, int(key))
+    found = db.session.scalar(select(Category).where(Category.key == key))
+    if found is None and not db.session.scalar(select(func.count(Category.id))):
+        seed_categories(tenant)
+        found = db.session.scalar(select(Category).where(Category.key == key))
+    return found
+
+
+def update_category(tenant: Tenant, actor: User, category: Category, *, names: dict[str, str], group_key: str | None, is_active: bool) -> None:
+    """Rename a category, route it to another group or retire it."""
+    if group_key and group_key not in tenant.settings.tiers.groups:
+        raise TicketError(_("There is no group “%(group)s”.", group=group_key), 422)
+    category.names = {**category.names, **{k: v for k, v in names.items() if v}}
+    category.group_key = group_key or None
+    category.is_active = is_active
+    db.session.commit()
+
+
+# -- groups and assignment ---------------------------------------------------------------------
+
+
+def staff_members(tenant: Tenant) -> list[User]:
+    """The tenant's active L1, L2 and administrator members, by name."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(Membership, Membership.user_id == User.id)
+            .where(Membership.role.in_(STAFF_ROLES), Membership.is_active.is_(True), User.is_active_account.is_(True))
+            .order_by(User.name, User.email)
+        )
+    )
+
+
+def group_members(tenant: Tenant, group_key: str | None) -> list[User]:
+    group = tenant.settings.tiers.groups.get(group_key or "")
+    if group is None:
+        return []
+    emails = {normalize_email(e) for e in group.members}
+    return sorted((u for u in staff_members(tenant) if u.email in emails), key=lambda u: u.email)
+
+
+def groups_of(tenant: Tenant, user: User) -> list[str]:
+    email = normalize_email(user.email)
+    return [key for key, g in tenant.settings.tiers.groups.items() if email in {normalize_email(e) for e in g.members}]
+
+
+def default_group(tenant: Tenant, tier: str = Tier.L1.value) -> str | None:
+    return next((key for key, g in tenant.settings.tiers.groups.items() if g.tier == tier), None)
+
+
+def pick_assignee(tenant: Tenant, group_key: str | None) -> User | None:
+    """The next member of the group per `tiers.assignment` (None when manual or the group is empty)."""
+    mode = tenant.settings.tiers.assignment
+    members = group_members(tenant, group_key)
+    if mode == "manual" or not members:
+        return None
+    if mode == "round_robin":
+        turn = next_number(tenant, f"rr:{group_key}")
+        return members[(turn - 1) % len(members)]
+    loads = dict(
+        db.session.execute(
+            select(Ticket.assignee_id, func.count(Ticket.id))
+            .where(Ticket.assignee_id.in_([m.id for m in members]), Ticket.status.in_(ACTIVE_STATUSES))
+            .group_by(Ticket.assignee_id)
+        ).all()
+    )
+    return min(members, key=lambda m: (loads.get(m.id, 0), m.email))
+
+
+# -- SLA -------------------------------------------------------------------------------------
+
+
+def _set_due_times(tenant: Tenant, ticket: Ticket) -> None:
+    settings = tenant.settings
+    target = getattr(settings.sla, ticket.priority)
+    hours, tz = settings.support.business_hours, settings.tz
+    start = ticket.created_at
+    ticket.first_response_due_at = add_business_hours(start, target.first_response_hours, hours, tz)
+    ticket.resolution_due_at = add_business_hours(start, target.resolution_hours, hours, tz)
+
+
+def _leave_waiting(tenant: Tenant, ticket: Ticket, now: dt.datetime) -> None:
+    """The resolution clock stops while the requester is asked for something: move the due time."""
+    if ticket.waiting_since is None:
+        return
+    settings = tenant.settings
+    hours, tz = settings.support.business_hours, settings.tz
+    paused = business_hours_between(ticket.waiting_since, now, hours, tz)
+    if ticket.resolution_due_at is not None and paused > 0 and not ticket.resolution_breached:
+        ticket.resolution_due_at = add_business_hours(ticket.resolution_due_at, paused, hours, tz)
+    ticket.waiting_since = None
+
+
+# -- opening and the conversation ---------------------------------------------------------------
+
+
+def _transcript_note(transcript: Sequence[dict[str, Any]]) -> str:
+    lines = []
+    for turn in transcript:
+        who = str(turn.get("role") or turn.get("author") or "?")
+        text = str(turn.get("text") or turn.get("content") or "").strip()
+        lines.append(f"{who}: {text}")
+    return "\n\n".join(lines)
+
+
+def open_ticket(
+    tenant: Tenant,
+    actor: User | None,
+    *,
+    requester: Contact | User,
+    subject: str,
+    body: str,
+    channel: str = "web",
+    category: str | int | Category | None = None,
+    priority: str = "normal",
+    attachments: Iterable[tuple[str, Any]] = (),
+    locale: str | None = None,
+    office: str | None = None,
+    transcript: Sequence[dict[str, Any]] | None = None,
+    opencrvs_version: str | None = None,
+    kb_suggestion_opened: bool = False,
+) -> Ticket:
+    """Open a ticket for `requester` (a Contact, or a User whose contact is found or made).
+
+    Numbers it, routes it to the category's group, assigns it per the tenant's policy, sets the SLA
+    due times, stores the body as the requester's first message (and an assistant transcript as
+    the first internal note), records the audit trail, commits and sends `ticket_opened`.
+    `attachments` are (filename, binary stream) pairs.
+    """
+    subject = (subject or "").strip()
+    body = (body or "").strip()
+    if not subject:
+        raise TicketError(_("Please give your request a subject."), 422)
+    if not body:
+        raise TicketError(_("Please describe the problem."), 422)
+    try:
+        priority = Priority(priority).value
+        channel = Channel(channel).value
+    except ValueError:
+        raise TicketError(_("Unknown priority or channel."), 422) from None
+    if isinstance(requester, User):
+        requester = find_or_create_contact(tenant, user=requester, locale=locale)
+    cat = get_category(tenant, category)
+    if category not in (None, "") and cat is None:
+        raise TicketError(_("Unknown category."), 422)
+    files = list(attachments)
+    try:
+        number = next_number(tenant, "reference")
+        now = utcnow()
+        group_key = (cat.group_key if cat else None) or default_group(tenant)
+        ticket = Ticket(
+            tenant_id=tenant.id,
+            number=number,
+            reference=format_reference(tenant, number),
+            subject=subject[:300],
+            priority=priority,
+            channel=channel,
+            category_id=cat.id if cat else None,
+            group_key=group_key,
+            contact_id=requester.id,
+            requester_user_id=requester.user_id,
+            opencrvs_version=opencrvs_version or tenant.opencrvs_version,
+            office=(office or "").strip()[:200],
+            locale=tenant.best_locale(locale or requester.locale),
+            transcript=list(transcript) if transcript else None,
+            kb_suggestion_opened=bool(kb_suggestion_opened),
+            created_at=now,
+            last_activity_at=now,
+        )
+        _set_due_times(tenant, ticket)
+        db.session.add(ticket)
+        db.session.flush()
+        _record(ticket, actor, "created", None, ticket.reference, label=None if actor else requester.display_name)
+        first = Message(
+            tenant_id=tenant.id,
+            ticket_id=ticket.id,
+            author_contact_id=requester.id,
+            author_user_id=requester.user_id,
+            body=body,
+            is_public=True,
+            channel=channel,
+            created_at=now,
+        )
+        db.session.add(first)
+        db.session.flush()
+        _attach(tenant, ticket, first, files)
+        if transcript:
+            db.session.add(
+                Message(tenant_id=tenant.id, ticket_id=ticket.id, body=_transcript_note(transcript), is_public=False, channel=Channel.ASSISTANT.value, created_at=now)
+            )
+        assignee = pick_assignee(tenant, group_key)
+        if assignee is not None:
+            ticket.assignee_id = assignee.id
+            _record(ticket, None, "assignee", None, assignee.email)
+        pending = _Pending()
+        pending.add(signals.ticket_opened, tenant=tenant, ticket=ticket)
+        pending.commit_and_send()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return ticket
+
+
+def _attach(tenant: Tenant, ticket: Ticket, message: Message, files: Iterable[tuple[str, Any]]) -> list[Attachment]:
+    stored = []
+    for filename, stream in files:
+        info = store_file(tenant.id, filename, stream)
+        row = Attachment(
+            tenant_id=tenant.id,
+            ticket_id=ticket.id,
+            message_id=message.id,
+            filename=info.filename,
+            content_type=info.content_type,
+            size=info.size,
+            sha256=info.sha256,
+            storage_path=info.storage_path,
+        )
+        db.session.add(row)
+        stored.append(row)
+    db.session.flush()
+    return stored
+
+
+def _mentions(tenant: Tenant, body: str) -> list[User]:
+    emails = {normalize_email(m) for m in MENTION_RE.findall(body)}
+    if not emails:
+        return []
+    return [u for u in staff_members(tenant) if u.email in emails]
+
+
+def add_message(
+    tenant: Tenant,
+    actor: User | None,
+    ticket: Ticket,
+    *,
+    body: str,
+    public: bool = True,
+    channel: str | None = None,
+    author_contact: Contact | None = None,
+    attachments: Iterable[tuple[str, Any]] = (),
+    in_reply_to: Message | None = None,
+) -> Message:
+    """Post to a ticket: a staff reply or internal note (actor is staff), or the requester's message
+    (actor is the requester's user, or `author_contact` for a channel).
+
+    A first staff reply stops the first-response clock and opens a new ticket; a requester's message
+    reopens a ticket that was waiting on them or resolved. A closed ticket takes no more messages.
+    Colleagues named as @email are mentioned. Sends `message_posted` for a staff public reply.
+    """
+    body = (body or "").strip()
+    if not body:
+        raise TicketError(_("The message is empty."), 422)
+    status = Status(ticket.status)
+    if status is Status.CLOSED:
+        raise TicketError(_("This request is closed. Please open a new one."), 409)
+    staff = author_contact is None and actor is not None and actor.id != ticket.requester_user_id and is_staff(tenant, actor)
+    if author_contact is None and not staff:
+        if actor is None or actor.id != ticket.requester_user_id:
+            raise TicketError(_("Only the requester and the support team can write here."), 403)
+        author_contact = ticket.contact
+    if not public and not staff:
+        raise TicketError(_("Only the support team can write internal notes."), 403)
+    now = utcnow()
+    message = Message(
+        tenant_id=tenant.id,
+        ticket_id=ticket.id,
+        author_user_id=actor.id if actor is not None else (author_contact.user_id if author_contact else None),
+        author_contact_id=author_contact.id if author_contact is not None else None,
+        body=body,
+        is_public=public,
+        is_from_staff=staff,
+        channel=Channel(channel or (Channel.WEB if actor is not None else ticket.channel)).value,
+        in_reply_to_id=in_reply_to.id if in_reply_to is not None else None,
+        created_at=now,
+    )
+    pending = _Pending()
+    try:
+        db.session.add(message)
+        db.session.flush()
+        _attach(tenant, ticket, message, attachments)
+        ticket.last_activity_at = now
+        if staff and public:
+            if ticket.first_responded_at is None:
+                ticket.first_responded_at = now
+                _record(ticket, actor, "first_response", None, now.isoformat(timespec="seconds"))
+            if status is Status.NEW:
+                _set_status(tenant, actor, ticket, Status.OPEN, now)
+            pending.add_in_transaction(signals.message_posted, tenant=tenant, ticket=ticket, message=message)
+        elif not staff and status in (Status.WAITING, Status.RESOLVED):
+            _set_status(tenant, actor, ticket, Status.OPEN, now, label=author_contact.display_name if actor is None else None)
+        if staff:
+            for user in _mentions(tenant, body):
+                db.session.add(Mention(tenant_id=tenant.id, message_id=message.id, user_id=user.id))
+                pending.add(signals.colleague_mentioned, tenant=tenant, ticket=ticket, message=message, user=user)
+        pending.commit_and_send()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return message
+
+
+# -- status, assignment and fields ----------------------------------------------------------------
+
+
+def _set_status(tenant: Tenant, actor: User | None, ticket: Ticket, new: Status, now: dt.datetime, label: str | None = None) -> None:
+    old = Status(ticket.status)
+    if new is old:
+        return
+    if new not in TRANSITIONS[old]:
+        raise TicketError(_("A ticket that is “%(old)s” cannot become “%(new)s”.", old=old.label, new=new.label), 409)
+    if old is Status.WAITING:
+        _leave_waiting(tenant, ticket, now)
+    if new is Status.WAITING:
+        ticket.waiting_since = now
+    if new is Status.RESOLVED:
+        ticket.resolved_at = now
+    if new is Status.CLOSED:
+        ticket.closed_at = now
+    if new is Status.OPEN and old in (Status.RESOLVED,):
+        ticket.resolved_at = None
+    ticket.status = new.value
+    ticket.last_activity_at = now
+    _record(ticket, actor, "status", old.value, new.value, label=label)
+
+
+# What the requester is told when staff change the status without writing to them.
+def _status_notice(status: Status) -> str | None:
+    if status is Status.RESOLVED:
+        return _("We consider this request solved. If the problem is still there, just reply and we will reopen it. You can also rate our help on the request's page.")
+    if status is Status.CLOSED:
+        return _("This request is closed. If you need more help, please open a new request.")
+    return None
+
+
+def change_status(tenant: Tenant, actor: User | None, ticket: Ticket, status: str | Status, *, notify: bool = True) -> None:
+    """Move the ticket to `status` if the transition table allows it. A requester may only close
+    their ticket or reopen a resolved one. When staff resolve or close a ticket (and `notify`), the
+    requester gets a short public notice in their language (sent as `message_posted`)."""
+    try:
+        new = Status(status)
+    except ValueError:
+        raise TicketError(_("Unknown status."), 422) from None
+    staff = is_staff(tenant, actor)
+    if not staff:
+        requester = actor is not None and actor.id == ticket.requester_user_id
+        if not requester or new not in (Status.CLOSED, Status.OPEN):
+            raise TicketError(_("You cannot change the status of this request."), 403)
+        if new is Status.OPEN and ticket.status != Status.RESOLVED.value:
+            raise TicketError(_("You cannot change the status of this request."), 403)
+    now = utcnow()
+    pending = _Pending()
+    try:
+        old = ticket.status
+        _set_status(tenant, actor, ticket, new, now)
+        notice = _status_notice(new) if staff and notify and old != new.value else None
+        if notice:
+            with force_locale(ticket.locale or tenant.default_locale):
+                text = _status_notice(new)
+            message = Message(tenant_id=tenant.id, ticket_id=ticket.id, body=text, is_public=True, is_from_staff=True, channel=Channel.SYSTEM.value, created_at=now)
+            db.session.add(message)
+            db.session.flush()
+            pending.add_in_transaction(signals.message_posted, tenant=tenant, ticket=ticket, message=message)
+        pending.commit_and_send()
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def assign(tenant: Tenant, actor: User | None, ticket: Ticket, user: User | None) -> None:
+    """Give the ticket to `user` (a staff member of the tenant) or to nobody (None)."""
+    if user is not None and user.id not in {u.id for u in staff_members(tenant)}:
+        raise TicketError(_("Tickets can only be assigned to the support team."), 422)
+    if (user.id if user else None) == ticket.assignee_id:
+        return
+    old = ticket.assignee.email if ticket.assignee else None
+    ticket.assignee_id = user.id if user else None
+    _record(ticket, actor, "assignee", old, user.email if user else None)
+    db.session.commit()
+
+
+def update_ticket(tenant: Tenant, actor: User | None, ticket: Ticket, **changes: Any) -> list[str]:
+    """Change any of: status, priority, category, assignee (User or None), group, tier, office,
+    subject. Each change is checked and audited; the whole update is one transaction. Returns the
+    names of the fields that changed."""
+    changed: list[str] = []
+    now = utcnow()
+    try:
+        if "priority" in changes and changes["priority"] != ticket.priority:
+            try:
+                priority = Priority(changes["priority"]).value
+            except ValueError:
+                raise TicketError(_("Unknown priority."), 422) from None
+            _record(ticket, actor, "priority", ticket.priority, priority)
+            ticket.priority = priority
+            _set_due_times(tenant, ticket)
+            changed.append("priority")
+        if "category" in changes:
+            cat = get_category(tenant, changes["category"])
+            if changes["category"] not in (None, "") and cat is None:
+                raise TicketError(_("Unknown category."), 422)
+            if (cat.id if cat else None) != ticket.category_id:
+                _record(ticket, actor, "category", ticket.category.key if ticket.category else None, cat.key if cat else None)
+                ticket.category_id = cat.id if cat else None
+                ticket.category = cat
+                changed.append("category")
+        if "group" in changes and (changes["group"] or None) != ticket.group_key:
+            group = changes["group"] or None
+            if group is not None and group not in tenant.settings.tiers.groups:
+                raise TicketError(_("There is no group “%(group)s”.", group=group), 422)
+            _record(ticket, actor, "group", ticket.group_key, group)
+            ticket.group_key = group
+            changed.append("group")
+        if "tier" in changes and changes["tier"] != ticket.tier:
+            try:
+                tier = Tier(changes["tier"]).value
+            except ValueError:
+                raise TicketError(_("Unknown tier."), 422) from None
+            _record(ticket, actor, "tier", ticket.tier, tier)
+            ticket.tier = tier
+            changed.append("tier")
+        for name, limit in (("office", 200), ("subject", 300)):
+            if name in changes and (changes[name] or "").strip() != getattr(ticket, name):
+                value = (changes[name] or "").strip()[:limit]
+                if name == "subject" and not value:
+                    raise TicketError(_("Please give your request a subject."), 422)
+                _record(ticket, actor, name, getattr(ticket, name), value)
+                setattr(ticket, name, value)
+                changed.append(name)
+        if "assignee" in changes:
+            user = changes["assignee"]
+            if (user.id if user else None) != ticket.assignee_id:
+                if user is not None and user.id not in {u.id for u in staff_members(tenant)}:
+                    raise TicketError(_("Tickets can only be assigned to the support team."), 422)
+                _record(ticket, actor, "assignee", ticket.assignee.email if ticket.assignee else None, user.email if user else None)
+                ticket.assignee_id = user.id if user else None
+                changed.append("assignee")
+        if "status" in changes and changes["status"] and changes["status"] != ticket.status:
+            try:
+                new = Status(changes["status"])
+            except ValueError:
+                raise TicketError(_("Unknown status."), 422) from None
+            _set_status(tenant, actor, ticket, new, now)
+            changed.append("status")
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return changed
+
+
+def escalate_to_l2(tenant: Tenant, actor: User | None, ticket: Ticket) -> None:
+    """Hand the ticket to the national technicians: tier L2, the first L2 group, next member."""
+    group = default_group(tenant, Tier.L2.value)
+    try:
+        if ticket.tier != Tier.L2.value:
+            _record(ticket, actor, "tier", ticket.tier, Tier.L2.value)
+            ticket.tier = Tier.L2.value
+        if group and group != ticket.group_key:
+            _record(ticket, actor, "group", ticket.group_key, group)
+            ticket.group_key = group
+        assignee = pick_assignee(tenant, group)
+        if (assignee.id if assignee else None) != ticket.assignee_id:
+            _record(ticket, actor, "assignee", ticket.assignee.email if ticket.assignee else None, assignee.email if assignee else None)
+            ticket.assignee_id = assignee.id if assignee else None
+        if ticket.status != Status.ESCALATED.value:
+            _set_status(tenant, actor, ticket, Status.ESCALATED, utcnow())
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def rate_ticket(tenant: Tenant, actor: User, ticket: Ticket, rating: int, comment: str = "") -> None:
+    """The requester rates a resolved or closed ticket from 1 to 5, with an optional comment."""
+    if actor is None or actor.id != ticket.requester_user_id:
+        raise TicketError(_("Only the requester can rate this request."), 403)
+    if ticket.status not in (Status.RESOLVED.value, Status.CLOSED.value):
+        raise TicketError(_("You can rate a request once it is resolved."), 409)
+    if not isinstance(rating, int) or not 1 <= rating <= 5:
+        raise TicketError(_("Choose a rating from 1 to 5."), 422)
+    _record(ticket, actor, "rating", ticket.rating, rating)
+    ticket.rating = rating
+    ticket.rating_comment = (comment or "").strip()[:2000]
+    db.session.commit()
+
+
+def merge_tickets(tenant: Tenant, actor: User, duplicate: Ticket, target: Ticket) -> None:
+    """Close `duplicate` as merged into `target`; its first message is quoted on the target as an
+    internal note. Nothing is deleted: the duplicate keeps its conversation and links to the target."""
+    if duplicate.id == target.id:
+        raise TicketError(_("A ticket cannot be merged into itself."), 422)
+    if target.merged_into_id is not None or target.status == Status.CLOSED.value:
+        raise TicketError(_("Merge into an open ticket."), 409)
+    if duplicate.merged_into_id is not None:
+        raise TicketError(_("%(ref)s is already merged.", ref=duplicate.reference), 409)
+    now = utcnow()
+    try:
+        first = db.session.scalar(select(Message).where(Message.ticket_id == duplicate.id).order_by(Message.id).limit(1))
+        quoted = "\n".join("> " + line for line in (first.body if first else "").splitlines())
+        note = _("Merged %(ref)s (%(subject)s) into this ticket.", ref=duplicate.reference, subject=duplicate.subject)
+        db.session.add(Message(tenant_id=tenant.id, ticket_id=target.id, author_user_id=actor.id, body=f"{note}\n\n{quoted}", is_public=False, is_from_staff=True, channel=Channel.SYSTEM.value, created_at=now))
+        duplicate.merged_into_id = target.id
+        _record(duplicate, actor, "merged_into", None, target.reference)
+        _record(target, actor, "merged", None, duplicate.reference)
+        if duplicate.status != Status.CLOSED.value:
+            if Status.CLOSED not in TRANSITIONS[Status(duplicate.status)]:
+                raise TicketError(_("%(ref)s cannot be closed.", ref=duplicate.reference), 409)
+            _set_status(tenant, actor, duplicate, Status.CLOSED, now)
+        target.last_activity_at = now
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+BULK_ACTIONS = ("assign", "status", "priority", "category")
+
+
+def bulk_update(tenant: Tenant, actor: User, references: Sequence[str], action: str, value: Any) -> tuple[int, list[str]]:
+    """Apply one change to several tickets; returns (how many changed, problems by reference)."""
+    if action not in BULK_ACTIONS:
+        raise TicketError(_("Unknown action."), 422)
+    done, problems = 0, []
+    key = "assignee" if action == "assign" else action
+    for reference in references:
+        ticket = get_ticket_by_reference(tenant, reference)
+        if ticket is None:
+            continue
+        try:
+            if update_ticket(tenant, actor, ticket, **{key: value}):
+                done += 1
+        except TicketError as exc:
+            problems.append(f"{ticket.reference}: {exc.message}")
+    return done, problems
+
+
+# -- reading ---------------------------------------------------------------------------------------
+
+
+def get_ticket_by_reference(tenant: Tenant, reference: str) -> Ticket | None:
+    """The tenant's ticket with this reference (case-insensitive), or None."""
+    if not reference or not REFERENCE_RE.match(reference.strip()):
+        return None
+    return db.session.scalar(select(Ticket).where(Ticket.reference == reference.strip().upper()))
+
+
+def ticket_for(tenant: Tenant, user: User | None, reference: str) -> Ticket | None:
+    """The ticket if `user` may see it: staff see every ticket of the tenant, requesters their own."""
+    ticket = get_ticket_by_reference(tenant, reference)
+    if ticket is None or user is None:
+        return None
+    if is_staff(tenant, user) or ticket.requester_user_id == user.id:
+        return ticket
+    return None
+
+
+def conversation(ticket: Ticket, include_internal: bool) -> list[Message]:
+    stmt = select(Message).where(Message.ticket_id == ticket.id).order_by(Message.created_at, Message.id)
+    if not include_internal:
+        stmt = stmt.where(Message.is_public.is_(True))
+    return list(db.session.scalars(stmt))
+
+
+def audit_trail(ticket: Ticket) -> list[TicketEvent]:
+    return list(db.session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.created_at, TicketEvent.id)))
+
+
+def merged_into_this(ticket: Ticket) -> list[Ticket]:
+    return list(db.session.scalars(select(Ticket).where(Ticket.merged_into_id == ticket.id).order_by(Ticket.number)))
+
+
+def get_attachment(tenant: Tenant, user: User | None, attachment_id: int) -> Attachment | None:
+    """The attachment if `user` may see its ticket and message (internal-note files: staff only)."""
+    attachment = db.session.get(Attachment, attachment_id)
+    if attachment is None or user is None:
+        return None
+    ticket = attachment.ticket
+    if is_staff(tenant, user):
+        return attachment
+    if ticket.requester_user_id == user.id and (attachment.message is None or attachment.message.is_public):
+        return attachment
+    return None
+
+
+QUEUE_VIEWS = ("unassigned", "mine", "group", "breaching", "waiting", "all")
+
+
+@dataclass
+class QueueFilters:
+    view: str = "all"
+    status: str | None = None
+    category: str | None = None
+    priority: str | None = None
+    assignee: str | None = None  # a user id, or "none"
+    q: str | None = None
+    requester_user_id: int | None = None
+
+
+def _text_condition(q: str):
+    q = q.strip()
+    if REFERENCE_RE.match(q):
+        return Ticket.reference == q.upper()
+    if db.engine.dialect.name == "postgresql":
+        # Matches the GIN expression indexes created in the migration.
+        query = func.plainto_tsquery("simple", q)
+        in_subject = func.to_tsvector("simple", Ticket.subject).op("@@")(query)
+        in_messages = Ticket.id.in_(select(Message.ticket_id).where(func.to_tsvector("simple", Message.body).op("@@")(query)))
+        return or_(in_subject, in_messages)
+    pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return or_(
+        Ticket.subject.ilike(pattern, escape="\\"),
+        Ticket.id.in_(select(Message.ticket_id).where(Message.body.ilike(pattern, escape="\\"))),
+    )
+
+
+def queue_query(tenant: Tenant, user: User, filters: QueueFilters, now: dt.datetime | None = None):
+    """The SELECT for a queue view with filters (newest activity first; breaching: soonest due)."""
+    now = now or utcnow()
+    stmt = select(Ticket).where(Ticket.merged_into_id.is_(None))
+    view = filters.view if filters.view in QUEUE_VIEWS else "all"
+    if view == "unassigned":
+        stmt = stmt.where(Ticket.assignee_id.is_(None))
+    elif view == "mine":
+        stmt = stmt.where(Ticket.assignee_id == user.id)
+    elif view == "group":
+        stmt = stmt.where(Ticket.group_key.in_(groups_of(tenant, user) or ["-"]))
+    elif view == "breaching":
+        stmt = stmt.where(
+            or_(
+                Ticket.first_response_breached.is_(True),
+                Ticket.resolution_breached.is_(True),
+                and_(Ticket.first_responded_at.is_(None), Ticket.first_response_due_at < now),
+                Ticket.resolution_due_at < now,
+            )
+        )
+    elif view == "waiting":
+        stmt = stmt.where(Ticket.status == Status.WAITING.value)
+    if filters.status:
+        stmt = stmt.where(Ticket.status == filters.status)
+    elif view != "all" or not filters.q:
+        stmt = stmt.where(Ticket.status.in_(ACTIVE_STATUSES))
+    if filters.category:
+        cat = get_category(tenant, filters.category)
+        stmt = stmt.where(Ticket.category_id == (cat.id if cat else -1))
+    if filters.priority:
+        stmt = stmt.where(Ticket.priority == filters.priority)
+    if filters.assignee == "none":
+        stmt = stmt.where(Ticket.assignee_id.is_(None))
+    elif filters.assignee and str(filters.assignee).isdigit():
+        stmt = stmt.where(Ticket.assignee_id == int(filters.assignee))
+    if filters.requester_user_id is not None:
+        stmt = stmt.where(Ticket.requester_user_id == filters.requester_user_id)
+    if filters.q and filters.q.strip():
+        stmt = stmt.where(_text_condition(filters.q))
+    if view == "breaching":
+        return stmt.order_by(Ticket.resolution_due_at, Ticket.id)
+    return stmt.order_by(Ticket.last_activity_at.desc(), Ticket.id.desc())
+
+
+def list_queue(tenant: Tenant, user: User, filters: QueueFilters, page: int = 1, per_page: int = 50) -> tuple[list[Ticket], bool]:
+    """One page of the queue, and whether there is a next page (no COUNT over the whole queue)."""
+    page = max(1, page)
+    stmt = queue_query(tenant, user, filters).offset((page - 1) * per_page).limit(per_page + 1)
+    rows = list(db.session.scalars(stmt))
+    return rows[:per_page], len(rows) > per_page
+
+
+def queue_counts(tenant: Tenant, user: User) -> dict[str, int]:
+    """How many active tickets each view holds (for the tabs)."""
+    now = utcnow()
+    active = Ticket.status.in_(ACTIVE_STATUSES) & Ticket.merged_into_id.is_(None)
+    mine_groups = groups_of(tenant, user) or ["-"]
+    overdue = or_(
+        Ticket.first_response_breached.is_(True),
+        Ticket.resolution_breached.is_(True),
+        and_(Ticket.first_responded_at.is_(None), Ticket.first_response_due_at < now),
+        Ticket.resolution_due_at < now,
+    )
+    row = db.session.execute(
+        select(
+            func.count(Ticket.id).filter(Ticket.assignee_id.is_(None)),
+            func.count(Ticket.id).filter(Ticket.assignee_id == user.id),
+            func.count(Ticket.id).filter(Ticket.group_key.in_(mine_groups)),
+            func.count(Ticket.id).filter(overdue),
+            func.count(Ticket.id).filter(Ticket.status == Status.WAITING.value),
+            func.count(Ticket.id),
+        ).where(active)
+    ).one()
+    return dict(zip(QUEUE_VIEWS, row))
+
+
+def tickets_of_requester(tenant: Tenant, user: User) -> list[Ticket]:
+    return list(db.session.scalars(select(Ticket).where(Ticket.requester_user_id == user.id).order_by(Ticket.last_activity_at.desc()).limit(200)))
+
+
+# -- canned responses ------------------------------------------------------------------------------
+
+
+def list_canned(tenant: Tenant, locale: str | None = None) -> list[CannedResponse]:
+    stmt = select(CannedResponse).where(CannedResponse.is_active.is_(True)).order_by(CannedResponse.title)
+    if locale:
+        stmt = stmt.where(CannedResponse.locale == locale)
+    return list(db.session.scalars(stmt))
+
+
+def save_canned(tenant: Tenant, actor: User, *, title: str, locale: str, body: str, canned: CannedResponse | None = None) -> CannedResponse:
+    from portal.core.placeholders import check_placeholders
+
+    if locale not in tenant.locales:
+        raise TicketError(_("This language is not offered here."), 422)
+    problem = check_placeholders(body)
+    if problem:
+        raise TicketError(_("The text has a placeholder error: %(problem)s", problem=problem), 422)
+    if canned is None:
+        canned = CannedResponse(tenant_id=tenant.id)
+        db.session.add(canned)
+    canned.title, canned.locale, canned.body = title.strip()[:200], locale, body
+    db.session.commit()
+    return canned
+
+
+def retire_canned(tenant: Tenant, actor: User, canned: CannedResponse) -> None:
+    canned.is_active = False  # kept: replies already sent cite it
+    db.session.commit()
+
+
+def render_canned(tenant: Tenant, canned: CannedResponse, ticket: Ticket | None = None) -> str:
+    """The canned text filled with the country's values in its language (and the ticket's)."""
+    values = tenant.settings.placeholder_values(canned.locale)
+    if ticket is not None:
+        values["ticket"] = {"reference": ticket.reference, "subject": ticket.subject, "requester": ticket.contact.display_name}
+    return render_placeholders(canned.body, values)
+
+
+# -- SLA check ---------------------------------------------------------------------------------------
+
+
+def check_sla(tenant: Tenant, now: dt.datetime | None = None) -> list[tuple[Ticket, str]]:
+    """Mark tickets whose first response or resolution is overdue, and act per `sla.on_breach`.
+
+    Each flag is set by a conditional UPDATE (`... WHERE breached = false`): when several servers run
+    this at once, only the one whose UPDATE changed the row acts on it, so nobody is told twice.
+    """
+    now = now or utcnow()
+    found: list[tuple[Ticket, str]] = []
+    checks = (
+        ("first_response", Ticket.first_response_breached, Ticket.first_response_due_at, Ticket.first_responded_at.is_(None)),
+        ("resolution", Ticket.resolution_breached, Ticket.resolution_due_at, Ticket.status != Status.WAITING.value),
+    )
+    for kind, flag, due, extra in checks:
+        candidates = db.session.scalars(
+            select(Ticket.id).where(Ticket.status.in_(ACTIVE_STATUSES), flag.is_(False), due < now, extra, Ticket.merged_into_id.is_(None))
+        ).all()
+        for ticket_id in candidates:
+            result = db.session.execute(
+                update(Ticket).where(Ticket.id == ticket_id, flag.is_(False)).values({flag.key: True}),
+                execution_options={"synchronize_session": False},
+            )
+            if result.rowcount != 1:
+                continue
+            ticket = db.session.get(Ticket, ticket_id, populate_existing=True)
+            _record(ticket, None, f"{kind}_breached", "false", "true")
+            if tenant.settings.sla.on_breach == "escalate":
+                _escalate_on_breach(tenant, ticket, now)
+            db.session.commit()
+            found.append((ticket, kind))
+    app = current_app._get_current_object()
+    for ticket, kind in found:
+        signals.sla_breached.send(app, tenant=tenant, ticket=ticket, kind=kind)
+    return found
+
+
+def _escalate_on_breach(tenant: Tenant, ticket: Ticket, now: dt.datetime) -> None:
+    """Raise the priority one step and, at L1, hand the ticket to L2."""
+    order = [p.value for p in Priority]
+    index = order.index(ticket.priority)
+    if index > 0:
+        _record(ticket, None, "priority", ticket.priority, order[index - 1])
+        ticket.priority = order[index - 1]
+    if ticket.tier == Tier.L1.value:
+        group = default_group(tenant, Tier.L2.value)
+        _record(ticket, None, "tier", ticket.tier, Tier.L2.value)
+        ticket.tier = Tier.L2.value
+        if group:
+            _record(ticket, None, "group", ticket.group_key, group)
+            ticket.group_key = group
+            assignee = pick_assignee(tenant, group)
+            if assignee is not None:
+                _record(ticket, None, "assignee", ticket.assignee.email if ticket.assignee else None, assignee.email)
+                ticket.assignee_id = assignee.id
+    if Status.ESCALATED in TRANSITIONS[Status(ticket.status)]:
+        _set_status(tenant, None, ticket, Status.ESCALATED, now)

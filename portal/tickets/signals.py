@@ -1,0 +1,19 @@
+"""Signals other parts of the portal listen to (notifications now, channel outboxes later).
+
+Sent after the change is committed, with keyword arguments:
+- `message_posted(app, tenant=, ticket=, message=)`: a public reply by staff, or a message posted by
+  the system that the requester should read (a status change they should know about). Sent just
+  BEFORE the commit, inside the transaction: subscribers add rows (the channel outbox) that commit or
+  roll back with the message; they must not send anything themselves.
+- `ticket_opened(app, tenant=, ticket=)`.
+- `sla_breached(app, tenant=, ticket=, kind=)`: kind is "first_response" or "resolution".
+- `colleague_mentioned(app, tenant=, ticket=, message=, user=)`.
+"""
+from flask.signals import Namespace
+
+_signals = Namespace()
+
+message_posted = _signals.signal("tickets.message-posted")
+ticket_opened = _signals.signal("tickets.ticket-opened")
+sla_breached = _signals.signal("tickets.sla-breached")
+colleague_mentioned = _signals.signal("tickets.colleague-mentioned")

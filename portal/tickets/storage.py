@@ -1,0 +1,106 @@
+"""Attachment files on disk: type detected from the content, size limited, named by SHA-256.
+
+Files live under ATTACHMENTS_DIR/<tenant id>/<aa>/<sha256>; the same content sent twice is stored
+once. The database row keeps the original name, the detected type, the size and the checksum.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import filetype
+from flask import current_app
+from flask_babel import gettext as _
+
+CHUNK = 64 * 1024
+
+
+class AttachmentRejected(ValueError):
+    """The file is too large or of a type not accepted; the message is safe to show."""
+
+    def __init__(self, message: str, code: int = 415):
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass
+class StoredFile:
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    storage_path: str
+
+
+def attachments_dir() -> Path:
+    configured = current_app.config.get("ATTACHMENTS_DIR")
+    return Path(configured) if configured else Path(current_app.instance_path) / "attachments"
+
+
+def detect_type(head: bytes) -> str | None:
+    """The MIME type told by the first bytes; plain UTF-8 text without control bytes is text/plain."""
+    kind = filetype.guess(head)
+    if kind is not None:
+        return kind.mime
+    if not head:
+        return None
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        # The read may have cut a multi-byte character at the end.
+        try:
+            text = head[:-3].decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    if any(ord(c) < 32 and c not in "\t\n\r\f" for c in text):
+        return None
+    return "text/plain"
+
+
+def safe_filename(name: str) -> str:
+    name = os.path.basename((name or "").replace("\\", "/")).strip().replace("\x00", "")
+    return name[:200] or "attachment"
+
+
+def store_file(tenant_id: int, filename: str, stream: BinaryIO) -> StoredFile:
+    """Check and store one upload; raise AttachmentRejected when it breaks a limit."""
+    config = current_app.config
+    limit = int(config["ATTACHMENT_MAX_BYTES"])
+    head = stream.read(8192)
+    content_type = detect_type(head)
+    if content_type is None or content_type not in config["ATTACHMENT_TYPES"]:
+        raise AttachmentRejected(_("“%(name)s” is not a file type we accept (pictures, PDF, videos and plain text are).", name=safe_filename(filename)))
+    digest = hashlib.sha256()
+    root = attachments_dir() / str(tenant_id)
+    root.mkdir(parents=True, exist_ok=True)
+    size = 0
+    with tempfile.NamedTemporaryFile(dir=root, delete=False) as out:
+        try:
+            chunk = head
+            while chunk:
+                size += len(chunk)
+                if size > limit:
+                    raise AttachmentRejected(
+                        _("“%(name)s” is larger than %(mb)s MB.", name=safe_filename(filename), mb=round(limit / 1024 / 1024, 1)), code=413
+                    )
+                digest.update(chunk)
+                out.write(chunk)
+                chunk = stream.read(CHUNK)
+        except BaseException:
+            out.close()
+            os.unlink(out.name)
+            raise
+    sha = digest.hexdigest()
+    relative = Path(str(tenant_id)) / sha[:2] / sha
+    target = attachments_dir() / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(out.name, target)
+    return StoredFile(safe_filename(filename), content_type, size, sha, str(relative))
+
+
+def open_stored(storage_path: str) -> Path:
+    return attachments_dir() / storage_path
