@@ -14,6 +14,7 @@ from portal.channels.base import Channel, MalformedInbound, SendError, register,
 from portal.channels.emailparse import MalformedEmail, message_id_of, parse_email
 from portal.channels.models import InboundMessage, InboundStatus, OutboundStatus
 from portal.channels.services import IngestResult, ingest, record_status
+from portal.core.mail import send_prepared
 from portal.tenancy.models import Tenant
 from portal.tenancy.services import list_tenants
 
@@ -107,10 +108,14 @@ class EmailChannel(Channel):
 
     def send(self, tenant: Tenant, outbound) -> str:
         cfg = self.config(tenant)
-        if cfg is None or not cfg.smtp_host:
-            raise SendError("email is not set up for this country (channels.email.smtp_host)")
+        if cfg is None:
+            raise SendError("email is switched off for this country (channels.email)")
         msg = self.build(tenant, outbound.recipient, outbound.payload)
         try:
+            if not cfg.smtp_host:
+                # No SMTP server of its own: the portal's system mail settings carry it.
+                send_prepared(msg)
+                return outbound.payload["message_id"]
             with smtplib.SMTP(cfg.smtp_host, cfg.smtp_port, timeout=10) as smtp:
                 if cfg.smtp_starttls:
                     smtp.starttls()

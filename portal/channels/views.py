@@ -9,7 +9,7 @@ from portal.auth.loaders import require
 from portal.auth.permissions import Permission
 from portal.channels import services
 from portal.channels.base import get_channel
-from portal.channels.models import InboundMessage, InboundStatus
+from portal.channels.models import InboundMessage, InboundStatus, OutboundStatus
 from portal.core.db import db, tenant_scope
 from portal.core.errors import error_response
 from portal.extensions import csrf
@@ -25,10 +25,48 @@ STATUS_LABELS = {
 }
 
 
+OUTBOUND_LABELS = {
+    OutboundStatus.PENDING: _l("Waiting to be sent"),
+    OutboundStatus.SENDING: _l("Sending"),
+    OutboundStatus.SENT: _l("Sent"),
+    OutboundStatus.DELIVERED: _l("Delivered"),
+    OutboundStatus.READ: _l("Read"),
+    OutboundStatus.FAILED: _l("Not delivered"),
+}
+
+
 def register(app: Flask) -> None:
     from portal.channels import outgoing  # noqa: F401  (agent replies into the outbox)
 
     app.register_blueprint(bp)
+
+    @app.context_processor
+    def _delivery_helpers():
+        # Used by the ticket page (channels/_delivery.html): delivery status next to each reply.
+        return {"channel_deliveries": _deliveries, "delivery_label": _delivery_label, "whatsapp_window_notice": _window_notice}
+
+
+def _deliveries(ticket) -> dict:
+    return services.deliveries_for_ticket(g.tenant, ticket.id) if g.get("tenant") is not None else {}
+
+
+def _delivery_label(outbound) -> str:
+    label = str(OUTBOUND_LABELS.get(outbound.status, outbound.status))
+    return _("%(status)s by %(channel)s", status=label, channel=outbound.channel) if outbound.channel else label
+
+
+def _window_notice(ticket) -> str | None:
+    from portal.channels.outgoing import reply_route
+    from portal.channels.whatsapp import window_open
+
+    tenant = g.get("tenant")
+    if tenant is None:
+        return None
+    route = reply_route(tenant, ticket)
+    if route is None or route[0] != "whatsapp" or window_open(tenant, route[1]):
+        return None
+    template = get_channel("whatsapp").config(tenant).reply_template
+    return _("The requester last wrote on WhatsApp more than 24 hours ago: WhatsApp only lets your reply go inside the approved template “%(template)s”.", template=template)
 
 
 def _receive(channel_name: str):

@@ -108,3 +108,28 @@ def test_an_internal_note_never_leaves_the_desk(app, runner, make_user, smtp_sin
         return db.session.query(OutboundMessage).count()
 
     assert in_tenant(app, note) == 0
+
+
+def test_the_ticket_page_can_show_delivery_status_and_the_whatsapp_window(app, make_user, fake_api, smtp_sink):
+    from flask import g, render_template_string
+
+    agent = make_user("l1@farajaland.demo", role=Role.L1_AGENT)
+
+    def run(tenant):
+        contact = tickets.find_or_create_contact(tenant, whatsapp_id="260970000077", name="Old Chat")
+        ticket = tickets.open_ticket(tenant, None, requester=contact, subject="Stuck", body="Stuck", channel="whatsapp")
+        reply = tickets.add_message(tenant, get_user_by_email(agent), ticket, body="Try again")
+        out = db.session.scalar(select(OutboundMessage).where(OutboundMessage.ticket_message_id == reply.id))
+        out.record_delivery("failed", "Message undeliverable")
+        db.session.commit()
+        with app.test_request_context("/farajaland/"):
+            g.tenant = tenant
+            return render_template_string(
+                '{% from "channels/_delivery.html" import delivery, window_notice with context %}{% set d = channel_deliveries(ticket) %}'
+                "{{ window_notice(ticket) }}|{{ delivery(d.get(reply.id)) }}",
+                ticket=ticket, reply=reply,
+            )
+
+    html = in_tenant(app, run)
+    assert "more than 24 hours ago" in html and "support_reply" in html
+    assert "Not delivered by whatsapp: Message undeliverable" in html

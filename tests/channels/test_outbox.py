@@ -118,3 +118,19 @@ def test_a_claim_left_by_a_dead_worker_is_taken_again_after_the_lease(app, fake_
         assert services.claim_due(worker="alive") == []
         later = utcnow() + services.CLAIM_LEASE + dt.timedelta(seconds=1)
         assert services.claim_due(worker="alive", now=later) == [outbound_id]
+
+
+def test_a_country_without_its_own_smtp_server_replies_through_the_system_mail(app, runner):
+    from portal.core.mail import sent_mail
+
+    with app.app_context():
+        tenant = get_tenant("kalondo")
+        with tenant_scope(db.session, tenant.id):
+            services.enqueue_text(tenant, "email", "greffier@kalondo.example", "Votre compte est réactivé.", subject="Compte désactivé", reference="KAL-000001", locale="fr")
+            db.session.commit()
+    assert "sent=1" in runner.invoke(args=["outbox", "work", "--once"]).output
+    with app.app_context():
+        [msg] = sent_mail()
+    assert msg["To"] == "greffier@kalondo.example"
+    assert msg["From"].endswith("<assistance@etatcivil.kalondo.example>")
+    assert "KAL-000001" in msg["Subject"]
