@@ -28,8 +28,13 @@ def build_message(to: str, subject: str, text: str, html: str | None = None, sen
 
 def send_mail(to: str, subject: str, text: str, html: str | None = None) -> EmailMessage:
     """Send one message now; raise on an SMTP failure so the caller can tell the user."""
+    return send_prepared(build_message(to, subject, text, html))
+
+
+def send_prepared(msg: EmailMessage) -> EmailMessage:
+    """Send a message built by the caller (the channels' replies) with the system mail settings."""
     config = current_app.config
-    msg = build_message(to, subject, text, html)
+    to = msg["To"]
     if config.get("MAIL_SUPPRESS_SEND"):
         current_app.extensions.setdefault("sent_mail", []).append(msg)
         return msg

@@ -186,6 +186,8 @@ class WhatsAppChannel(_Channel):
     app_secret_env: EnvName
     access_token_env: EnvName
     graph_base: str = "https://graph.facebook.com/v21.0"
+    # The approved template (one body parameter: the reply) used outside the 24-hour window.
+    reply_template: str = "support_reply"
 
 
 class TelegramChannel(_Channel):

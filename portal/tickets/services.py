@@ -2,7 +2,8 @@
 
 Every function takes the tenant and the acting user (None for a channel or a system job) and never
 reads the request. State changes are committed here with their audit events in the same
-transaction; signals (notifications) are sent only after the commit.
+transaction; signals (notifications) are sent only after the commit, except `message_posted`, sent just
+before it so that the channel outbox is written in the same transaction as the reply.
 """
 from __future__ import annotations
 
@@ -66,16 +67,23 @@ class TicketError(ValueError):
 
 @dataclass
 class _Pending:
-    """Signals to send once the transaction is committed."""
+    """Signals to send with the transaction: `message_posted` inside it (its subscribers write the
+    channel outbox, which must commit or roll back with the reply), the others once it is committed."""
 
     items: list[tuple[Any, dict]] = field(default_factory=list)
+    in_transaction: list[tuple[Any, dict]] = field(default_factory=list)
 
     def add(self, signal, **kwargs) -> None:
         self.items.append((signal, kwargs))
 
+    def add_in_transaction(self, signal, **kwargs) -> None:
+        self.in_transaction.append((signal, kwargs))
+
     def commit_and_send(self) -> None:
-        db.session.commit()
         app = current_app._get_current_object()
+        for signal, kwargs in self.in_transaction:
+            signal.send(app, **kwargs)
+        db.session.commit()
         for signal, kwargs in self.items:
             signal.send(app, **kwargs)
 
@@ -512,7 +520,7 @@ def add_message(
                 _record(ticket, actor, "first_response", None, now.isoformat(timespec="seconds"))
             if status is Status.NEW:
                 _set_status(tenant, actor, ticket, Status.OPEN, now)
-            pending.add(signals.message_posted, tenant=tenant, ticket=ticket, message=message)
+            pending.add_in_transaction(signals.message_posted, tenant=tenant, ticket=ticket, message=message)
         elif not staff and status in (Status.WAITING, Status.RESOLVED):
             _set_status(tenant, actor, ticket, Status.OPEN, now, label=author_contact.display_name if actor is None else None)
         if staff:
@@ -594,7 +602,7 @@ def _change_status_telling_requester(tenant: Tenant, actor: User | None, ticket:
     message = Message(tenant_id=tenant.id, ticket_id=ticket.id, body=text, is_public=True, is_from_staff=True, channel=Channel.SYSTEM.value, created_at=now)
     db.session.add(message)
     db.session.flush()
-    pending.add(signals.message_posted, tenant=tenant, ticket=ticket, message=message)
+    pending.add_in_transaction(signals.message_posted, tenant=tenant, ticket=ticket, message=message)
 
 
 def assign(tenant: Tenant, actor: User | None, ticket: Ticket, user: User | None) -> None:

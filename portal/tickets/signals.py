@@ -2,7 +2,9 @@
 
 Sent after the change is committed, with keyword arguments:
 - `message_posted(app, tenant=, ticket=, message=)`: a public reply by staff, or a message posted by
-  the system that the requester should read (a status change they should know about).
+  the system that the requester should read (a status change they should know about). Sent just
+  BEFORE the commit, inside the transaction: subscribers add rows (the channel outbox) that commit or
+  roll back with the message; they must not send anything themselves.
 - `ticket_opened(app, tenant=, ticket=)`.
 - `sla_breached(app, tenant=, ticket=, kind=)`: kind is "first_response" or "resolution".
 - `colleague_mentioned(app, tenant=, ticket=, message=, user=)`.

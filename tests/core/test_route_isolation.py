@@ -62,6 +62,14 @@ def seed_escalations(tenant) -> dict:
     db.session.add(Deployment(tenant_id=tenant.id, version="1.7.3", previous_version="1.7.2", source="api"))
     return {"reference": ticket.reference, "reply_id": reply.id}
 
+def seed_channels(tenant) -> dict:
+    from portal.channels.models import InboundMessage, OutboundMessage
+
+    inbound = InboundMessage(channel="email", provider_id=f"{PRIVATE}@kalondo.example", raw=PRIVATE.encode(), status="quarantined", error=PRIVATE, sender=f"{PRIVATE}@example.org", summary=PRIVATE)
+    db.session.add(inbound)
+    db.session.add(OutboundMessage(channel="email", recipient=f"{PRIVATE}@example.org", payload={"text": PRIVATE}))
+    db.session.flush()
+    return {"inbound_id": inbound.id}
 
 
 def seed_kb_articles(tenant) -> dict:
@@ -99,7 +107,7 @@ def seed_tickets(tenant) -> dict:
 
 
 # Each seeder creates private objects in the other tenant and returns URL argument values.
-SEEDERS = [seed_members, seed_kb_articles, seed_tickets, seed_assistant, seed_escalations]
+SEEDERS = [seed_members, seed_kb_articles, seed_tickets, seed_assistant, seed_escalations, seed_channels]
 # URL arguments that are not objects of a tenant, with a harmless value.
 NEUTRAL_ARGUMENTS = {"token": "not-a-token", "filename": "css/portal.css"}
 

@@ -1,0 +1,137 @@
+"""The channel abstraction: what every channel (email, WhatsApp, Telegram, ...) provides.
+
+A channel is one subclass of `Channel` registered with `@register`; the inbox, the outbox, the
+webhook view and the router only talk to this interface, so adding a channel touches one module.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import httpx
+
+if TYPE_CHECKING:
+    from flask import Request
+
+    from portal.channels.models import InboundMessage, OutboundMessage
+    from portal.tenancy.models import Tenant
+
+HTTP_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+_http: httpx.Client | None = None
+
+
+def http() -> httpx.Client:
+    """One shared HTTP client (thread-safe, keeps connections and the TLS setup between sends)."""
+    global _http
+    if _http is None:
+        _http = httpx.Client(timeout=HTTP_TIMEOUT)
+    return _http
+
+
+class SendError(Exception):
+    """Sending failed. `permanent` failures are not retried (a wrong number, a refused template)."""
+
+    def __init__(self, message: str, *, permanent: bool = False):
+        super().__init__(message)
+        self.permanent = permanent
+
+
+class MalformedInbound(ValueError):
+    """A stored inbound message that cannot be understood: it goes to the quarantine."""
+
+
+@dataclass
+class WebhookEvent:
+    """One event cut out of a webhook body, stored raw in the inbox before any processing."""
+
+    provider_id: str
+    raw: bytes
+    kind: str = "message"
+    sender: str = ""
+    summary: str = ""
+
+
+@dataclass
+class InstantMessage:
+    """An inbound chat message, whatever the channel, as the router sees it."""
+
+    address: str  # where to answer: WhatsApp id, Telegram chat id
+    name: str
+    text: str
+    attachments: list[Any] = field(default_factory=list)  # emailparse.Attachment
+    locale: str | None = None
+
+
+CHANNELS: dict[str, "Channel"] = {}
+
+
+def register(cls: type["Channel"]) -> type["Channel"]:
+    CHANNELS[cls.name] = cls()
+    return cls
+
+
+def get_channel(name: str) -> "Channel":
+    from portal.channels import mail, telegram, whatsapp  # noqa: F401  (each registers itself)
+
+    return CHANNELS[name]
+
+
+def secret(env_name: str | None) -> str:
+    """The value of the environment variable that tenant.toml names ('' when unset)."""
+    return os.environ.get(env_name or "", "") if env_name else ""
+
+
+def valid_hmac_sha256(key: str, body: bytes, signature: str) -> bool:
+    if not key or not signature:
+        return False
+    expected = hmac.new(key.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, signature.removeprefix("sha256="))
+
+
+class Channel:
+    """Base class of every channel."""
+
+    name: ClassVar[str]
+    instant: ClassVar[bool] = False  # chat channels: the assistant answers first
+
+    def config(self, tenant: "Tenant"):
+        """The tenant's settings for this channel, or None when it is not set up or switched off."""
+        cfg = getattr(tenant.settings.channels, self.name, None)
+        return cfg if cfg is not None and cfg.enabled else None
+
+    # -- inbound ---------------------------------------------------------------------------------
+    def verify_webhook(self, tenant: "Tenant", request: "Request") -> bool:
+        raise NotImplementedError
+
+    def split_webhook(self, tenant: "Tenant", body: bytes) -> list[WebhookEvent]:
+        raise NotImplementedError
+
+    def process(self, tenant: "Tenant", inbound: "InboundMessage") -> None:
+        """Understand one stored message and route it; raise MalformedInbound to quarantine it."""
+        raise NotImplementedError
+
+    # -- outbound --------------------------------------------------------------------------------
+    def text_payload(self, tenant: "Tenant", recipient: str, text: str, **context: Any) -> dict[str, Any]:
+        """The outbox payload that carries `text` to `recipient` on this channel."""
+        return {"type": "text", "text": text}
+
+    def send(self, tenant: "Tenant", outbound: "OutboundMessage") -> str:
+        """Hand the message to the provider; return its id for the message. Raise SendError."""
+        raise NotImplementedError
+
+    def post_json(self, url: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> dict[str, Any]:
+        try:
+            response = http().post(url, json=body, headers=headers or {})
+        except httpx.HTTPError as exc:
+            raise SendError(f"{type(exc).__name__}: {exc}") from None
+        if response.status_code >= 400:
+            # 4xx (except throttling) will fail again the same way.
+            permanent = 400 <= response.status_code < 500 and response.status_code != 429
+            raise SendError(f"HTTP {response.status_code}: {response.text[:300]}", permanent=permanent)
+        try:
+            return response.json()
+        except ValueError:
+            return {}

@@ -1,0 +1,268 @@
+"""Turning one RFC 822 message (any charset, any structure) into what the desk needs.
+
+Nothing here touches the database: `parse_email(raw)` returns a `ParsedEmail` or raises
+`MalformedEmail` with a one-line reason.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.header import decode_header, make_header
+from email.message import Message
+from email.utils import getaddresses, parseaddr
+
+from bs4 import BeautifulSoup
+
+MAX_HEADER_BYTES = 64 * 1024
+
+
+class MalformedEmail(ValueError):
+    """The message cannot be understood; the text is a one-line reason for the quarantine list."""
+
+
+@dataclass
+class Attachment:
+    filename: str
+    content_type: str
+    data: bytes
+    content_id: str | None = None
+    inline: bool = False
+
+
+@dataclass
+class ParsedEmail:
+    message_id: str
+    sender: str
+    sender_name: str
+    recipients: list[str]
+    subject: str
+    text: str  # the new part of the message: quotes and signature removed
+    full_text: str  # the whole body as text
+    in_reply_to: list[str] = field(default_factory=list)  # In-Reply-To then References, newest first
+    attachments: list[Attachment] = field(default_factory=list)
+    auto_reason: str | None = None  # why this is an automatic message (never a ticket), if it is
+    bounced_message_ids: list[str] = field(default_factory=list)  # for delivery reports
+    language: str | None = None
+
+
+def message_id_of(raw: bytes) -> str:
+    """The Message-ID, or a digest of the bytes when there is none (idempotency still holds)."""
+    head = raw[:MAX_HEADER_BYTES].split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    match = re.search(rb"^message-id:[ \t]*(.*(?:\r?\n[ \t].*)*)", head, re.IGNORECASE | re.MULTILINE)
+    if match:
+        value = match.group(1).decode("ascii", "replace").strip()
+        ids = _ids(value)
+        if ids:
+            return ids[0]
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def _ids(value: str | None) -> list[str]:
+    return re.findall(r"<([^<>\s]+)>", value or "") or ([value.strip()] if value and value.strip() and " " not in value.strip() else [])
+
+
+def decode_words(value: str) -> str:
+    """RFC 2047 encoded words to text; an undecodable word is kept as written."""
+    value = re.sub(r"\r?\n[ \t]+", " ", value or "")
+    if "=?" not in value:
+        return value.strip()
+    try:
+        return str(make_header(decode_header(value))).strip()
+    except (LookupError, UnicodeDecodeError, ValueError, AssertionError):
+        return value.strip()
+
+
+def _raw_header(msg: Message, name: str) -> str:
+    value = msg.get(name)
+    return re.sub(r"\r?\n[ \t]+", " ", str(value)).strip() if value is not None else ""
+
+
+def _header(msg: Message, name: str) -> str:
+    # The compat32 parser is used because it is several times faster than the default policy;
+    # encoded words (RFC 2047) are decoded here, RFC 2231 parameters by get_filename().
+    return decode_words(_raw_header(msg, name))
+
+
+def _charset_text(data: bytes, charset: str | None) -> str:
+    for candidate in (charset, "utf-8", "windows-1252"):
+        if not candidate:
+            continue
+        try:
+            return data.decode(candidate)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return data.decode("latin-1")
+
+
+def _part_text(part: Message) -> str:
+    data = part.get_payload(decode=True) or b""
+    charset = part.get_content_charset()
+    # Mail that says iso-8859-1 is very often windows-1252 (curly quotes, the euro sign).
+    if charset in ("iso-8859-1", "latin-1", "us-ascii", "ascii"):
+        charset = "windows-1252"
+    return _charset_text(data, charset)
+
+
+BLOCKS = ("p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol", "pre", "hr")
+
+
+def html_to_text(html: str) -> str:
+    """Readable plain text from HTML: no markup, no scripts, no quoted history."""
+    soup = BeautifulSoup(html, "html.parser")
+    for tag in soup(["script", "style", "head", "title", "template"]):
+        tag.decompose()
+    for tag in soup.select("blockquote, .gmail_quote, #divRplyFwdMsg, #appendonsend, .moz-cite-prefix"):
+        tag.decompose()
+    for tag in soup.find_all(BLOCKS):
+        tag.insert_before("\n")
+        tag.insert_after("\n")
+    for img in soup.find_all("img"):
+        img.replace_with(f"[{img.get('alt') or 'image'}]" if img.get("alt") else "")
+    text = soup.get_text()
+    text = re.sub(r"[ \t\u00a0]+", " ", text)
+    text = re.sub(r" *\n *", "\n", text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+# Where the new text ends: the reply header of a quote, a signature, a phone's footer.
+QUOTE_HEADERS = [
+    re.compile(r"^On\b.{0,200}\bwrote:\s*$", re.IGNORECASE | re.DOTALL),
+    re.compile(r"^Le\b.{0,200}\ba écrit\s*:\s*$", re.IGNORECASE | re.DOTALL),
+    re.compile(r"^-{2,}\s*(Original Message|Message d'origine|Forwarded message|Message transféré)\s*-{2,}", re.IGNORECASE),
+    re.compile(r"^_{10,}\s*$"),
+    re.compile(r"^(From|De)\s*:\s.+", re.IGNORECASE),
+]
+SIGNATURE_STARTS = [
+    re.compile(r"^-- ?$"),
+    re.compile(r"^(Sent from my|Envoyé de mon|Envoyé depuis mon|Get Outlook for)\b", re.IGNORECASE),
+]
+
+
+def strip_quotes_and_signature(text: str) -> str:
+    """The new part of a reply: stop at the quote header or signature, drop `>` lines."""
+    lines = text.replace("\r\n", "\n").split("\n")
+    kept: list[str] = []
+    for index, line in enumerate(lines):
+        stripped = line.strip()
+        two = f"{stripped} {lines[index + 1].strip()}" if index + 1 < len(lines) else stripped
+        if any(p.match(stripped) or p.match(two) for p in QUOTE_HEADERS) and kept:
+            break
+        if any(p.match(line.rstrip("\n")) or p.match(stripped) for p in SIGNATURE_STARTS):
+            break
+        if stripped.startswith(">"):
+            continue
+        kept.append(line)
+    result = "\n".join(kept).strip()
+    return result or text.strip()
+
+
+AUTO_SUBJECTS = re.compile(
+    r"^(auto(matic)?[ -]?reply|auto:|out of (the )?office|réponse automatique|absence|delivery status notification|undeliver|mail delivery failed|returned mail)",
+    re.IGNORECASE,
+)
+
+
+def auto_reason(msg: Message, sender: str) -> str | None:
+    """Why this message was sent by a machine (and must never open a ticket or get an answer)."""
+    auto = _header(msg, "Auto-Submitted").lower()
+    if auto and auto != "no":
+        return f"Auto-Submitted: {auto}"
+    precedence = _header(msg, "Precedence").lower()
+    if precedence in ("bulk", "junk", "list", "auto_reply"):
+        return f"Precedence: {precedence}"
+    for name in ("X-Autoreply", "X-Autorespond", "X-Auto-Reply"):
+        if _header(msg, name):
+            return name
+    if msg.get_content_type() == "multipart/report":
+        return "delivery report"
+    local = sender.split("@")[0].lower()
+    if local in ("mailer-daemon", "postmaster"):
+        return "sent by a mail system"
+    if AUTO_SUBJECTS.match(_header(msg, "Subject")):
+        return "automatic subject"
+    return None
+
+
+def _bounced_ids(msg: Message) -> list[str]:
+    ids: list[str] = []
+    for part in msg.walk():
+        ctype = part.get_content_type()
+        if ctype in ("message/rfc822", "text/rfc822-headers", "message/rfc822-headers"):
+            payload = part.get_payload()
+            if isinstance(payload, list) and payload:
+                ids += _ids(_raw_header(payload[0], "Message-ID"))
+            else:
+                text = payload if isinstance(payload, str) else _part_text(part)
+                match = re.search(r"^message-id:\s*(.+)$", text, re.IGNORECASE | re.MULTILINE)
+                if match:
+                    ids += _ids(match.group(1))
+    return ids
+
+
+def _collect(msg: Message) -> tuple[str, str, list[Attachment]]:
+    plain: list[str] = []
+    html: list[str] = []
+    attachments: list[Attachment] = []
+    for part in msg.walk():
+        if part.is_multipart():
+            continue
+        ctype = part.get_content_type()
+        disposition = part.get_content_disposition()
+        filename = part.get_filename()
+        content_id = _raw_header(part, "Content-ID").strip("<>") or None
+        filename = decode_words(filename) if filename else filename
+        if disposition == "attachment" or filename or (ctype.split("/")[0] in ("image", "audio", "video", "application") and ctype != "application/ics"):
+            data = part.get_payload(decode=True) or b""
+            name = filename or (content_id or "attachment")
+            attachments.append(Attachment(name, ctype, data, content_id, inline=disposition == "inline" or bool(content_id and disposition != "attachment")))
+        elif ctype == "text/plain":
+            plain.append(_part_text(part))
+        elif ctype == "text/html":
+            html.append(_part_text(part))
+    return "\n\n".join(plain), "\n\n".join(html), attachments
+
+
+def parse_email(raw: bytes) -> ParsedEmail:
+    """Parse one message; raise MalformedEmail when it cannot become a request."""
+    if not raw or not raw.strip():
+        raise MalformedEmail("empty message")
+    head = raw[:MAX_HEADER_BYTES].lstrip()
+    if not re.match(rb"^[!-9;-~]+:", head):
+        raise MalformedEmail("the message does not start with headers")
+    try:
+        msg = message_from_bytes(raw)
+        name, sender = parseaddr(_raw_header(msg, "From"))
+        name = decode_words(name)
+    except Exception as exc:  # the email package raises many kinds on broken input
+        raise MalformedEmail(f"unreadable headers: {exc}".splitlines()[0][:300]) from None
+    sender = sender.strip().lower()
+    reason = auto_reason(msg, sender)
+    if not reason and (not sender or "@" not in sender):
+        raise MalformedEmail("no valid sender address (From)")
+    try:
+        plain, html, attachments = _collect(msg)
+    except Exception as exc:
+        raise MalformedEmail(f"unreadable body: {exc}".splitlines()[0][:300]) from None
+    full = plain.strip() or (html_to_text(html) if html else "")
+    if not reason and not full.strip() and not attachments:
+        raise MalformedEmail("no readable text and no attachment")
+    references = list(reversed(_ids(_raw_header(msg, "References"))))
+    in_reply_to = _ids(_raw_header(msg, "In-Reply-To"))
+    recipients = [addr.lower() for _, addr in getaddresses([_raw_header(msg, "To"), _raw_header(msg, "Cc"), _raw_header(msg, "Delivered-To")]) if addr]
+    language = (_header(msg, "Content-Language").split(",")[0].strip() or None)
+    return ParsedEmail(
+        message_id=message_id_of(raw),
+        sender=sender,
+        sender_name=name.strip(),
+        recipients=recipients,
+        subject=_header(msg, "Subject"),
+        text=strip_quotes_and_signature(full),
+        full_text=full,
+        in_reply_to=in_reply_to + [r for r in references if r not in in_reply_to],
+        attachments=attachments,
+        auto_reason=reason,
+        bounced_message_ids=_bounced_ids(msg) if reason else [],
+        language=language,
+    )

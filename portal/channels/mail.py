@@ -1,0 +1,157 @@
+"""The email channel: one ingest function (behind the pipe, SMTP and IMAP entry points) and SMTP sending."""
+from __future__ import annotations
+
+import imaplib
+import smtplib
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate, make_msgid
+from typing import Any
+
+from flask import render_template
+from flask_babel import force_locale
+
+from portal.channels.base import Channel, MalformedInbound, SendError, register, secret
+from portal.channels.emailparse import MalformedEmail, message_id_of, parse_email
+from portal.channels.models import InboundMessage, InboundStatus, OutboundStatus
+from portal.channels.services import IngestResult, ingest, record_status
+from portal.core.mail import send_prepared
+from portal.tenancy.models import Tenant
+from portal.tenancy.services import list_tenants
+
+MAX_EMAIL_BYTES = 25 * 1024 * 1024
+
+
+def ingest_email(tenant: Tenant, raw: bytes, *, process: bool = True) -> IngestResult:
+    """The one way an email enters the portal: stored raw (idempotent by Message-ID), then processed."""
+    if len(raw) > MAX_EMAIL_BYTES:
+        raise ValueError("message larger than 25 MB")
+    return ingest(tenant, "email", message_id_of(raw), raw, process=process)
+
+
+def tenant_for_address(address: str) -> Tenant | None:
+    """The tenant whose support address is `address` (the receiving address of an email)."""
+    address = address.strip().lower()
+    for tenant in list_tenants():
+        cfg = tenant.settings.channels.email
+        if cfg is not None and cfg.enabled and cfg.address.lower() == address:
+            return tenant
+    return None
+
+
+@register
+class EmailChannel(Channel):
+    name = "email"
+
+    def process(self, tenant: Tenant, inbound: InboundMessage) -> None:
+        from portal.channels import routing
+
+        try:
+            parsed = parse_email(inbound.raw)
+        except MalformedEmail as exc:
+            raise MalformedInbound(str(exc)) from None
+        inbound.sender = parsed.sender[:320]
+        inbound.summary = (parsed.subject or parsed.text[:120])[:300]
+        if parsed.auto_reason:
+            inbound.kind = "bounce" if parsed.bounced_message_ids else "auto"
+            for message_id in parsed.bounced_message_ids:
+                record_status(tenant, "email", message_id, OutboundStatus.FAILED, "bounced: " + parsed.text[:200])
+            inbound.status = InboundStatus.IGNORED
+            inbound.error = parsed.auto_reason
+            return
+        own = self.config(tenant)
+        if own is not None and parsed.sender == own.address.lower():
+            inbound.status = InboundStatus.IGNORED
+            inbound.error = "sent from the support address itself"
+            return
+        routing.route_email(tenant, inbound, parsed)
+
+    def text_payload(self, tenant: Tenant, recipient: str, text: str, **context: Any) -> dict[str, Any]:
+        """Subject, text and HTML rendered in the requester's locale; a Message-ID fixed now, for threading."""
+        locale = tenant.best_locale(context.get("locale"))
+        reference = context.get("reference") or ""
+        values = {"tenant": tenant, "settings": tenant.settings, "text": text, "reference": reference, "subject": context.get("subject") or ""}
+        with force_locale(locale):
+            subject = render_template("channels/email/subject.txt", **values).strip()
+            body_text = render_template("channels/email/reply.txt", **values)
+            body_html = render_template("channels/email/reply.html", **values)
+        domain = (self.config(tenant).address.split("@")[-1] if self.config(tenant) else "crvs-support")
+        references = list(context.get("references") or [])
+        return {
+            "subject": subject,
+            "text": body_text,
+            "html": body_html,
+            "message_id": make_msgid(domain=domain).strip("<>"),
+            "in_reply_to": context.get("in_reply_to") or (references[0] if references else None),
+            "references": references,
+            "auto": bool(context.get("auto")),
+        }
+
+    def build(self, tenant: Tenant, recipient: str, payload: dict[str, Any]) -> EmailMessage:
+        cfg = self.config(tenant)
+        msg = EmailMessage()
+        msg["From"] = formataddr((tenant.name, cfg.address))
+        msg["To"] = recipient
+        msg["Subject"] = payload["subject"]
+        msg["Date"] = formatdate(localtime=False)
+        msg["Message-ID"] = f"<{payload['message_id']}>"
+        if payload.get("in_reply_to"):
+            msg["In-Reply-To"] = f"<{payload['in_reply_to']}>"
+        if payload.get("references"):
+            # Oldest first, as mail clients write them.
+            msg["References"] = " ".join(f"<{r}>" for r in reversed(payload["references"]))
+        if payload.get("auto"):
+            msg["Auto-Submitted"] = "auto-replied"
+        msg.set_content(payload["text"])
+        if payload.get("html"):
+            msg.add_alternative(payload["html"], subtype="html")
+        return msg
+
+    def send(self, tenant: Tenant, outbound) -> str:
+        cfg = self.config(tenant)
+        if cfg is None:
+            raise SendError("email is switched off for this country (channels.email)")
+        msg = self.build(tenant, outbound.recipient, outbound.payload)
+        try:
+            if not cfg.smtp_host:
+                # No SMTP server of its own: the portal's system mail settings carry it.
+                send_prepared(msg)
+                return outbound.payload["message_id"]
+            with smtplib.SMTP(cfg.smtp_host, cfg.smtp_port, timeout=10) as smtp:
+                if cfg.smtp_starttls:
+                    smtp.starttls()
+                if cfg.smtp_username_env:
+                    smtp.login(secret(cfg.smtp_username_env), secret(cfg.smtp_password_env))
+                smtp.send_message(msg)
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise SendError(f"recipient refused: {exc.recipients}", permanent=True) from None
+        except (smtplib.SMTPException, OSError) as exc:
+            raise SendError(f"{type(exc).__name__}: {exc}") from None
+        return outbound.payload["message_id"]
+
+
+def poll_imap(tenant: Tenant, *, limit: int = 200) -> tuple[int, list[str]]:
+    """Fetch unseen mail of the tenant's IMAP box into the inbox; a message is marked seen only once stored."""
+    cfg = tenant.settings.channels.email
+    if cfg is None or not cfg.enabled or not cfg.imap_host:
+        return 0, []
+    problems: list[str] = []
+    stored = 0
+    client_class = imaplib.IMAP4 if cfg.imap_port == 143 else imaplib.IMAP4_SSL
+    with client_class(cfg.imap_host, cfg.imap_port, timeout=30) as imap:
+        imap.login(secret(cfg.imap_username_env), secret(cfg.imap_password_env))
+        imap.select("INBOX")
+        _, data = imap.uid("SEARCH", None, "UNSEEN")
+        for uid in (data[0] or b"").split()[:limit]:
+            _, parts = imap.uid("FETCH", uid, "(BODY.PEEK[])")
+            raw = next((p[1] for p in parts if isinstance(p, tuple)), None)
+            if raw is None:
+                problems.append(f"{tenant.slug}: message {uid.decode()} could not be fetched")
+                continue
+            try:
+                ingest_email(tenant, raw)
+            except ValueError as exc:
+                problems.append(f"{tenant.slug}: message {uid.decode()}: {exc}")
+                continue
+            imap.uid("STORE", uid, "+FLAGS", "(\\Seen)")
+            stored += 1
+    return stored, problems

@@ -1,0 +1,270 @@
+"""The durable inbox (store raw first, then process, idempotently) and the outbox (send with retries).
+
+Inbound: `store_inbound` commits the raw bytes before anything else runs, so a crash afterwards
+loses nothing; `process_inbound` can run any number of times on the same row. Outbound:
+`enqueue` adds a row to the caller's transaction (commit together with the reply); the worker
+claims due rows so that two workers never hold the same one, sends, and records the outcome.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from portal.channels.base import MalformedInbound, SendError, get_channel
+from portal.channels.models import InboundMessage, InboundStatus, OutboundMessage, OutboundStatus
+from portal.core.db import SYSTEM, across_tenants, db, tenant_scope, utcnow
+from portal.tenancy.models import Tenant
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+BACKOFF_BASE = dt.timedelta(seconds=30)
+BACKOFF_CAP = dt.timedelta(hours=6)
+# A worker that died while sending leaves its claim; after this long another worker may take it.
+CLAIM_LEASE = dt.timedelta(minutes=15)
+# Inbound rows not processed after this long (the process after the webhook answer died) are
+# picked up by the worker.
+INBOUND_GRACE = dt.timedelta(minutes=1)
+
+
+class DeskUnavailable(RuntimeError):
+    """Routing needs the ticket desk, which is not installed: the message waits, still received."""
+
+
+# -- inbox ---------------------------------------------------------------------------------------
+
+
+def store_inbound(tenant: Tenant, channel: str, provider_id: str, raw: bytes, *, kind: str = "message", sender: str = "", summary: str = "") -> tuple[InboundMessage, bool]:
+    """Store one raw message and commit. Returns (row, created); a known provider id is not stored twice."""
+    with tenant_scope(db.session, tenant.id):
+        existing = _inbound_by_provider_id(channel, provider_id)
+        if existing is not None:
+            return existing, False
+        row = InboundMessage(tenant_id=tenant.id, channel=channel, provider_id=provider_id[:500], raw=raw, kind=kind, sender=sender[:320], summary=summary[:300])
+        db.session.add(row)
+        try:
+            db.session.commit()
+        except IntegrityError:  # the same message arrived twice at once
+            db.session.rollback()
+            return _inbound_by_provider_id(channel, provider_id), False
+        return row, True
+
+
+def _inbound_by_provider_id(channel: str, provider_id: str) -> InboundMessage | None:
+    return db.session.scalar(select(InboundMessage).where(InboundMessage.channel == channel, InboundMessage.provider_id == provider_id[:500]))
+
+
+def process_inbound(tenant: Tenant, inbound: InboundMessage) -> str:
+    """Understand and route one stored message, then commit; failures quarantine it, never lose it."""
+    inbound_id = inbound.id
+    with tenant_scope(db.session, tenant.id):
+        inbound.attempts += 1
+        try:
+            get_channel(inbound.channel).process(tenant, inbound)
+            if inbound.status == InboundStatus.RECEIVED:
+                inbound.status = InboundStatus.PROCESSED
+            inbound.error = inbound.error if inbound.status == InboundStatus.IGNORED else ""
+            inbound.processed_at = utcnow()
+            status = inbound.status
+            db.session.commit()
+        except DeskUnavailable as exc:
+            db.session.rollback()
+            status = _mark(inbound_id, InboundStatus.RECEIVED, str(exc))
+        except MalformedInbound as exc:
+            db.session.rollback()
+            status = _mark(inbound_id, InboundStatus.QUARANTINED, str(exc))
+        except Exception as exc:
+            log.exception("processing inbound message %s failed", inbound_id)
+            db.session.rollback()
+            status = _mark(inbound_id, InboundStatus.QUARANTINED, f"{type(exc).__name__}: {exc}".splitlines()[0][:500])
+        return status
+
+
+def _mark(inbound_id: int, status: str, error: str) -> str:
+    row = db.session.get(InboundMessage, inbound_id)
+    row.status = status
+    row.error = error
+    row.processed_at = utcnow()
+    db.session.commit()
+    return status
+
+
+def reprocess_inbound(tenant: Tenant, actor: Any, inbound_id: int) -> InboundMessage | None:
+    """Run a quarantined (or waiting) message through processing again; None if not this tenant's."""
+    with tenant_scope(db.session, tenant.id):
+        inbound = db.session.get(InboundMessage, inbound_id)
+        if inbound is None or inbound.tenant_id != tenant.id:
+            return None
+        if inbound.status in (InboundStatus.QUARANTINED, InboundStatus.RECEIVED):
+            inbound.status = InboundStatus.RECEIVED
+            process_inbound(tenant, inbound)
+        return inbound
+
+
+def list_inbound(tenant: Tenant, *, status: str | None = None, limit: int = 100) -> list[InboundMessage]:
+    with tenant_scope(db.session, tenant.id):
+        query = select(InboundMessage).order_by(InboundMessage.created_at.desc(), InboundMessage.id.desc()).limit(limit)
+        if status:
+            query = query.where(InboundMessage.status == status)
+        return list(db.session.scalars(query))
+
+
+def process_waiting_inbound(limit: int = 100, older_than: dt.timedelta = INBOUND_GRACE) -> int:
+    """Process inbound rows left in `received` (the after-response step died); the worker calls this."""
+    cutoff = utcnow() - older_than
+    with across_tenants(db.session, SYSTEM):
+        rows = db.session.execute(
+            select(InboundMessage.id, InboundMessage.tenant_id)
+            .where(InboundMessage.status == InboundStatus.RECEIVED, InboundMessage.created_at <= cutoff, InboundMessage.attempts < MAX_ATTEMPTS)
+            .order_by(InboundMessage.id).limit(limit)
+        ).all()
+    for inbound_id, tenant_id in rows:
+        tenant = db.session.get(Tenant, tenant_id)
+        with tenant_scope(db.session, tenant_id):
+            inbound = db.session.get(InboundMessage, inbound_id)
+            if inbound is not None and inbound.status == InboundStatus.RECEIVED:
+                process_inbound(tenant, inbound)
+    return len(rows)
+
+
+# -- outbox --------------------------------------------------------------------------------------
+
+
+def enqueue(tenant: Tenant, channel: str, recipient: str, payload: dict[str, Any], *, ticket_id: int | None = None, ticket_message_id: int | None = None, provider_id: str | None = None) -> OutboundMessage:
+    """Add a message to the outbox in the caller's transaction (the caller commits it with its change)."""
+    row = OutboundMessage(tenant_id=tenant.id, channel=channel, recipient=recipient, payload=payload, ticket_id=ticket_id, ticket_message_id=ticket_message_id, provider_id=provider_id, deliveries=[])
+    db.session.add(row)
+    return row
+
+
+def enqueue_text(tenant: Tenant, channel: str, recipient: str, text: str, **context: Any) -> OutboundMessage:
+    """Queue `text` for `recipient` in the payload form that `channel` needs."""
+    payload = get_channel(channel).text_payload(tenant, recipient, text, **context)
+    provider_id = payload.get("message_id") if channel == "email" else None
+    return enqueue(tenant, channel, recipient, payload, ticket_id=context.get("ticket_id"), ticket_message_id=context.get("ticket_message_id"), provider_id=provider_id)
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """30 s, 1 min, 2 min, 4 min, ... capped at 6 hours."""
+    return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_CAP)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def claim_due(limit: int = 20, worker: str | None = None, now: dt.datetime | None = None) -> list[int]:
+    """Claim up to `limit` due messages for this worker and commit; no other worker gets them.
+
+    PostgreSQL: the candidate rows are locked with FOR UPDATE SKIP LOCKED, so concurrent workers
+    pick disjoint rows without waiting. SQLite: the UPDATE only takes rows still pending, and the
+    claim token tells which rows this worker won.
+    """
+    now = now or utcnow()
+    token = f"{worker or worker_name()}:{uuid.uuid4().hex[:8]}"
+    table = OutboundMessage.__table__
+    due = or_(
+        (table.c.status == OutboundStatus.PENDING) & (table.c.next_attempt_at <= now),
+        (table.c.status == OutboundStatus.SENDING) & (table.c.claimed_at <= now - CLAIM_LEASE),
+    )
+    with across_tenants(db.session, SYSTEM):
+        candidates = select(table.c.id).where(due).order_by(table.c.next_attempt_at, table.c.id).limit(limit)
+        if db.engine.dialect.name == "postgresql":
+            candidates = candidates.with_for_update(skip_locked=True)
+        ids = list(db.session.scalars(candidates))
+        if not ids:
+            db.session.commit()
+            return []
+        db.session.execute(
+            update(table).where(table.c.id.in_(ids), due)
+            .values(status=OutboundStatus.SENDING, claimed_by=token, claimed_at=now, attempts=table.c.attempts + 1)
+        )
+        claimed = list(db.session.scalars(select(table.c.id).where(table.c.claimed_by == token, table.c.status == OutboundStatus.SENDING)))
+        db.session.commit()
+    return claimed
+
+
+def deliver(outbound_id: int) -> str:
+    """Send one claimed message and record the outcome (sent, or retry later, or failed)."""
+    with across_tenants(db.session, SYSTEM):
+        row = db.session.get(OutboundMessage, outbound_id)
+        tenant = db.session.get(Tenant, row.tenant_id)
+    with tenant_scope(db.session, tenant.id):
+        try:
+            provider_id = get_channel(row.channel).send(tenant, row)
+        except SendError as exc:
+            _failed_attempt(row, str(exc), permanent=exc.permanent)
+        except Exception as exc:  # a bug or an unexpected library error: retry, and say what it was
+            log.exception("sending outbound message %s failed", outbound_id)
+            _failed_attempt(row, f"{type(exc).__name__}: {exc}", permanent=False)
+        else:
+            row.provider_id = provider_id or row.provider_id
+            row.status = OutboundStatus.SENT
+            row.sent_at = utcnow()
+            row.last_error = ""
+            row.deliveries = [*(row.deliveries or []), {"status": "sent", "at": row.sent_at.isoformat(), "error": ""}]
+        status = row.status
+        db.session.commit()
+    return status
+
+
+def _failed_attempt(row: OutboundMessage, error: str, *, permanent: bool) -> None:
+    row.last_error = error[:1000]
+    if permanent or row.attempts >= MAX_ATTEMPTS:
+        row.record_delivery(OutboundStatus.FAILED, row.last_error)
+    else:
+        row.status = OutboundStatus.PENDING
+        row.next_attempt_at = utcnow() + backoff(row.attempts)
+
+
+def work_once(limit: int = 20, worker: str | None = None) -> dict[str, int]:
+    """One pass of the worker: late inbound processing, then every due outbound message."""
+    counts: dict[str, int] = {"inbound": process_waiting_inbound()}
+    for outbound_id in claim_due(limit, worker):
+        status = deliver(outbound_id)
+        counts[status] = counts.get(status, 0) + 1
+    return counts
+
+
+def record_status(tenant: Tenant, channel: str, provider_id: str, status: str, error: str = "", at: dt.datetime | None = None) -> bool:
+    """A provider's delivery status (sent, delivered, read, failed) for one of our messages."""
+    with tenant_scope(db.session, tenant.id):
+        row = db.session.scalar(select(OutboundMessage).where(OutboundMessage.channel == channel, OutboundMessage.provider_id == provider_id))
+        if row is None:
+            return False
+        row.record_delivery(status, error, at)
+        return True
+
+
+def deliveries_for_ticket(tenant: Tenant, ticket_id: int) -> dict[int, OutboundMessage]:
+    """The outbound message of each ticket message (by message id), for status next to each reply."""
+    with tenant_scope(db.session, tenant.id):
+        rows = db.session.scalars(select(OutboundMessage).where(OutboundMessage.ticket_id == ticket_id).order_by(OutboundMessage.id))
+        return {row.ticket_message_id: row for row in rows if row.ticket_message_id is not None}
+
+
+@dataclass
+class IngestResult:
+    inbound: InboundMessage
+    created: bool
+    status: str
+
+
+def ingest(tenant: Tenant, channel: str, provider_id: str, raw: bytes, *, process: bool = True, **fields: Any) -> IngestResult:
+    """Store then (optionally) process one inbound message: the one inbound path of every channel."""
+    inbound, created = store_inbound(tenant, channel, provider_id, raw, **fields)
+    status = inbound.status
+    if created and process:
+        status = process_inbound(tenant, inbound)
+    return IngestResult(inbound, created, status)
+
+
+__all__ = ["MalformedInbound", "DeskUnavailable", "ingest", "enqueue", "enqueue_text", "work_once", "claim_due", "deliver"]

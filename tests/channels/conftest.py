@@ -1,0 +1,223 @@
+"""Channel fixtures: secrets in the environment, a real SMTP server and a fake Graph/Telegram API on loopback."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from portal.core.db import db
+from portal.tenancy.services import get_tenant
+
+FIXTURES = Path(__file__).parent / "fixtures"
+APP_SECRET = "test-app-secret"
+VERIFY_TOKEN = "test-verify-token"
+ACCESS_TOKEN = "test-access-token"
+TELEGRAM_SECRET = "test-telegram-secret"
+BOT_TOKEN = "123:test-bot"
+
+
+def _port_range() -> range:
+    # Our range is 8400-8499: each xdist worker gets its own slice so parallel runs never collide.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
+    start = 8400 + (index % 4) * 25
+    return range(start, start + 25)
+
+
+def free_port() -> int:
+    for port in _port_range():
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in this worker's slice of 8400-8499")
+
+
+def fixture_bytes(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+@pytest.fixture
+def channel_secrets(monkeypatch):
+    for prefix in ("FARAJALAND", "KALONDO"):
+        monkeypatch.setenv(f"{prefix}_WHATSAPP_APP_SECRET", APP_SECRET)
+        monkeypatch.setenv(f"{prefix}_WHATSAPP_VERIFY_TOKEN", VERIFY_TOKEN)
+        monkeypatch.setenv(f"{prefix}_WHATSAPP_ACCESS_TOKEN", ACCESS_TOKEN)
+    monkeypatch.setenv("FARAJALAND_TELEGRAM_SECRET", TELEGRAM_SECRET)
+    monkeypatch.setenv("FARAJALAND_TELEGRAM_BOT_TOKEN", BOT_TOKEN)
+
+
+@pytest.fixture
+def configure_channel(app):
+    """Change one channel's settings of a tenant, as if tenant.toml said so."""
+
+    def configure(channel: str, slug: str = "farajaland", **values):
+        with app.app_context():
+            tenant = get_tenant(slug)
+            config = json.loads(json.dumps(tenant.config))
+            config["channels"][channel].update(values)
+            tenant.config = config
+            db.session.commit()
+
+    return configure
+
+
+class RecordingHandler:
+    def __init__(self):
+        self.messages = []
+        self.refuse = False
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.refuse:
+            return "451 4.3.0 try again later"
+        self.messages.append(envelope)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_sink(configure_channel):
+    """A real SMTP server on loopback that keeps what it receives; the tenant sends through it."""
+    from aiosmtpd.controller import Controller
+
+    handler = RecordingHandler()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    configure_channel("email", smtp_host="127.0.0.1", smtp_port=port)
+    yield handler
+    controller.stop()
+
+
+class FakeApi:
+    """What the fake Graph API / Telegram Bot API received, and how it should answer next."""
+
+    def __init__(self):
+        self.requests: list[dict] = []
+        self.fail_with: list[int] = []  # HTTP statuses to answer with, one per request, before succeeding
+        self.sent = 0
+        self.lock = threading.Lock()
+
+
+def _handler(api: FakeApi):
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def _answer(self, status: int, body, content_type="application/json"):
+            data = body if isinstance(body, bytes) else json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self):
+            api.requests.append({"method": "GET", "path": self.path, "headers": dict(self.headers)})
+            if self.path.startswith("/media-content/"):
+                return self._answer(200, b"\xff\xd8fake-jpeg", "image/jpeg")
+            if "/getFile" in self.path:
+                return self._answer(200, {"ok": True, "result": {"file_path": "documents/file_1.pdf"}})
+            if "/file/bot" in self.path:
+                return self._answer(200, b"%PDF-telegram", "application/pdf")
+            media_id = self.path.strip("/")
+            return self._answer(200, {"url": f"http://127.0.0.1:{self.server.server_port}/media-content/{media_id}", "mime_type": "image/jpeg", "id": media_id})
+
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+            with api.lock:
+                api.requests.append({"method": "POST", "path": self.path, "headers": dict(self.headers), "json": body})
+                if api.fail_with:
+                    status = api.fail_with.pop(0)
+                    return self._answer(status, {"error": {"message": "fake failure", "code": status}})
+                api.sent += 1
+                number = api.sent
+            if "/sendMessage" in self.path:
+                return self._answer(200, {"ok": True, "result": {"message_id": 500 + number}})
+            return self._answer(200, {"messaging_product": "whatsapp", "messages": [{"id": f"wamid.out.{number}"}]})
+
+    return Handler
+
+
+@pytest.fixture
+def fake_api(configure_channel, channel_secrets):
+    """A fake Graph API and Telegram Bot API on loopback; Farajaland points at it."""
+    api = FakeApi()
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), _handler(api))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    configure_channel("whatsapp", graph_base=base)
+    configure_channel("telegram", api_base=base)
+    api.base = base
+    yield api
+    server.shutdown()
+    server.server_close()
+
+
+def sign(body: bytes, secret: str = APP_SECRET) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def whatsapp_body(*messages, statuses=(), phone_number_id="100200300400500", name="Amina Banda") -> bytes:
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "260975550100", "phone_number_id": phone_number_id},
+        "contacts": [{"profile": {"name": name}, "wa_id": "260971234567"}],
+    }
+    if messages:
+        value["messages"] = list(messages)
+    if statuses:
+        value["statuses"] = list(statuses)
+    return json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "WABA1", "changes": [{"field": "messages", "value": value}]}]}).encode()
+
+
+def wa_text(text: str, wamid: str = "wamid.in.1", sender: str = "260971234567") -> dict:
+    return {"from": sender, "id": wamid, "timestamp": "1790000000", "type": "text", "text": {"body": text}}
+
+
+class FakeDesk:
+    """Stands in for `portal.tickets.services` (same contract) until the ticket desk is on this branch."""
+
+    def __init__(self):
+        self.tickets: dict[int, dict] = {}
+        self.contacts: dict[str, object] = {}
+        self.messages: list[dict] = []
+
+    def find_or_create_contact(self, tenant, *, email=None, phone=None, name="", user=None, locale=None, whatsapp_id=None, telegram_id=None):
+        key = email or whatsapp_id or telegram_id or phone
+        contact = self.contacts.setdefault(key, type("Contact", (), {"id": len(self.contacts) + 1, "name": name, "email": email})())
+        return contact
+
+    def open_ticket(self, tenant, actor, *, requester, subject, body, channel="web", attachments=(), locale=None, **_):
+        number = len(self.tickets) + 42
+        ticket = type("Ticket", (), {"id": number, "reference": f"FAR-{number:06d}", "status": "open", "subject": subject})()
+        self.tickets[number] = {"ticket": ticket, "subject": subject, "body": body, "channel": channel, "attachments": list(attachments), "requester": requester}
+        return ticket
+
+    def add_message(self, tenant, actor, ticket, *, body, public=True, channel=None, author_contact=None, attachments=(), in_reply_to=None):
+        message = type("Message", (), {"id": 1000 + len(self.messages)})()
+        self.messages.append({"ticket": ticket.id, "body": body, "channel": channel, "attachments": list(attachments)})
+        return message
+
+    def get_ticket_by_reference(self, tenant, reference):
+        return next((t["ticket"] for t in self.tickets.values() if t["ticket"].reference == reference), None)
+
+
+@pytest.fixture
+def fake_desk(monkeypatch):
+    from portal.channels import routing
+
+    desk = FakeDesk()
+    monkeypatch.setattr(routing, "_tickets", lambda: desk)
+    monkeypatch.setattr(routing, "_ticket_by_id", lambda ticket_id: desk.tickets.get(ticket_id, {}).get("ticket"))
+    monkeypatch.setattr(routing, "_service", lambda module: None)  # no assistant either
+    return desk

@@ -1,0 +1,78 @@
+"""What the desk reads out of each kind of email (fixtures written for this project)."""
+import pytest
+
+from portal.channels.emailparse import MalformedEmail, html_to_text, parse_email, strip_quotes_and_signature
+from tests.channels.conftest import fixture_bytes
+
+
+@pytest.mark.parametrize(
+    "name, subject, text",
+    [
+        ("plain_utf8_qp.eml", "Code de vérification non reçu", "Je ne reçois pas le code de vérification à 6 chiffres depuis ce matin."),
+        ("latin1_windows1252.eml", "Frais de retard – combien ?", "déclaration tardive – après 30 jours ?\nLe coût était 5 €"),
+        ("utf8_base64.eml", "Certificate preview blank", "The certificate preview is blank on my tablet — Chrome 120."),
+        ("unknown_charset.eml", "Strange charset", "plain ascii still readable"),
+    ],
+)
+def test_any_charset_and_encoded_headers_are_read(name, subject, text):
+    parsed = parse_email(fixture_bytes(name))
+    assert parsed.subject == subject
+    assert text in parsed.text
+    assert parsed.auto_reason is None
+
+
+def test_encoded_sender_name_and_language():
+    assert parse_email(fixture_bytes("latin1_windows1252.eml")).sender_name == "José Mwale"
+    parsed = parse_email(fixture_bytes("plain_utf8_qp.eml"))
+    assert parsed.language == "fr"
+    assert "Agente d'enregistrement" not in parsed.text  # the signature after "-- " is gone
+    assert "Agente d'enregistrement" in parsed.full_text
+
+
+def test_multipart_alternative_prefers_text_and_keeps_attachments_and_inline_images():
+    parsed = parse_email(fixture_bytes("alternative_attachments.eml"))
+    assert parsed.text == 'My declaration is stuck with "failed to send" after working offline. Screenshot below.'
+    files = {a.filename: a for a in parsed.attachments}
+    assert set(files) == {"shot1@x", "déclaration n°1.pdf", "journal_été.txt"}  # RFC 2231 and RFC 2047 names
+    assert files["shot1@x"].inline and files["shot1@x"].content_id == "shot1@x"
+    assert files["déclaration n°1.pdf"].data.startswith(b"%PDF")
+    assert not files["déclaration n°1.pdf"].inline
+
+
+def test_html_only_mail_becomes_safe_text():
+    parsed = parse_email(fixture_bytes("html_only.eml"))
+    assert parsed.text == "The health facility Chikobo Rural Health Centre is missing from the drop-down.\n\nCan you add it?\n\nThanks"
+    assert "<" not in parsed.full_text and "alert" not in parsed.full_text and "old text" not in parsed.full_text
+
+
+@pytest.mark.parametrize("name, expected", [("reply_en.eml", "Thank you, it works now."), ("reply_fr.eml", "Toujours le même problème après la mise à jour.")])
+def test_quoted_replies_and_phone_signatures_are_stripped(name, expected):
+    assert parse_email(fixture_bytes(name)).text == expected
+
+
+def test_threading_headers_newest_first():
+    parsed = parse_email(fixture_bytes("reply_en.eml"))
+    assert parsed.in_reply_to == ["out-1@farajaland.example", "first-1@health.farajaland.example"]
+
+
+@pytest.mark.parametrize(
+    "name, reason",
+    [("auto_reply.eml", "Auto-Submitted: auto-replied"), ("bulk_list.eml", "Precedence: bulk"), ("bounce_dsn.eml", "delivery report")],
+)
+def test_machines_are_recognised(name, reason):
+    assert parse_email(fixture_bytes(name)).auto_reason == reason
+
+
+def test_a_bounce_names_the_message_that_bounced():
+    assert parse_email(fixture_bytes("bounce_dsn.eml")).bounced_message_ids == ["out-bounced-1@farajaland.example"]
+
+
+@pytest.mark.parametrize("name, reason", [("malformed_no_headers.eml", "does not start with headers"), ("malformed_no_sender.eml", "no valid sender")])
+def test_malformed_mail_is_refused_with_a_reason(name, reason):
+    with pytest.raises(MalformedEmail, match=reason):
+        parse_email(fixture_bytes(name))
+
+
+def test_a_quote_header_on_the_first_line_is_not_mistaken_for_the_end():
+    assert strip_quotes_and_signature("On Monday the code never came.\nPlease help.") == "On Monday the code never came.\nPlease help."
+    assert html_to_text("<p>a</p><p>b</p>") == "a\n\nb"

@@ -1,0 +1,242 @@
+"""WhatsApp and Telegram: signed webhooks stored raw, the assistant first, a person on request, replies out."""
+import datetime as dt
+import json
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import select
+
+from portal.channels import routing, services
+from portal.channels.models import ChannelThread, InboundMessage, OutboundMessage
+from portal.core.db import db, tenant_scope, utcnow
+from portal.tenancy.services import get_tenant
+from tests.channels.conftest import ACCESS_TOKEN, BOT_TOKEN, TELEGRAM_SECRET, VERIFY_TOKEN, sign, wa_text, whatsapp_body
+
+WEBHOOK = "/farajaland/channels/whatsapp"
+
+
+def post_whatsapp(client, body, signature=None, **headers):
+    if signature is None:
+        signature = sign(body)
+    if signature:
+        headers["X-Hub-Signature-256"] = signature
+    # buffered: the test client then closes the response, which runs the after-response processing.
+    return client.post(WEBHOOK, data=body, headers=headers, content_type="application/json", buffered=True)
+
+
+def rows(app, model, slug="farajaland"):
+    with app.app_context():
+        with tenant_scope(db.session, get_tenant(slug).id):
+            found = db.session.scalars(select(model).order_by(model.id)).all()
+            db.session.expunge_all()
+            return found
+
+
+def test_the_verification_handshake_echoes_the_challenge_only_with_the_right_token(client, channel_secrets):
+    ok = client.get(WEBHOOK, query_string={"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1158201444"})
+    assert (ok.status_code, ok.get_data(as_text=True)) == (200, "1158201444")
+    wrong = client.get(WEBHOOK, query_string={"hub.mode": "subscribe", "hub.verify_token": "guess", "hub.challenge": "1"})
+    assert wrong.status_code == 403
+
+
+@pytest.mark.parametrize("signature", ["", "sha256=" + "0" * 64, sign(b"another body")])
+def test_a_missing_or_wrong_signature_is_refused_and_nothing_is_stored(app, client, channel_secrets, signature):
+    response = post_whatsapp(client, whatsapp_body(wa_text("hello")), signature=signature)
+    assert response.status_code == 403
+    assert rows(app, InboundMessage) == []
+
+
+def test_without_a_configured_secret_every_post_is_refused(app, client):
+    body = whatsapp_body(wa_text("hello"))
+    assert post_whatsapp(client, body, signature=sign(body, "")).status_code == 403
+    assert rows(app, InboundMessage) == []
+
+
+def test_a_whatsapp_message_becomes_a_ticket_and_the_requester_is_told_on_whatsapp(app, client, runner, fake_api, fake_desk):
+    response = post_whatsapp(client, whatsapp_body(wa_text("My verification code never arrives")))
+    assert response.status_code == 200
+    [inbound] = rows(app, InboundMessage)
+    assert (inbound.status, inbound.provider_id, inbound.sender) == ("processed", "wamid.in.1", "260971234567")
+    [ticket] = fake_desk.tickets.values()
+    assert (ticket["subject"], ticket["channel"]) == ("My verification code never arrives", "whatsapp")
+    assert runner.invoke(args=["outbox", "work", "--once"]).exit_code == 0
+    [sent] = [r for r in fake_api.requests if r["method"] == "POST"]
+    assert sent["path"] == "/100200300400500/messages"
+    assert sent["headers"]["Authorization"] == f"Bearer {ACCESS_TOKEN}"
+    assert sent["json"]["to"] == "260971234567" and sent["json"]["type"] == "text"
+    assert "FAR-000042" in sent["json"]["text"]["body"]
+    # The next message continues the same ticket.
+    post_whatsapp(client, whatsapp_body(wa_text("It says code expired", wamid="wamid.in.2")))
+    assert [m["body"] for m in fake_desk.messages] == ["It says code expired"]
+
+
+def test_the_same_webhook_delivered_twice_is_processed_once(app, client, fake_api, fake_desk):
+    body = whatsapp_body(wa_text("hello"))
+    post_whatsapp(client, body)
+    post_whatsapp(client, body)
+    assert len(rows(app, InboundMessage)) == 1
+    assert len(fake_desk.tickets) == 1
+
+
+def test_media_is_fetched_by_id_and_attached(app, client, fake_api, fake_desk):
+    image = {"from": "260971234567", "id": "wamid.img", "type": "image", "image": {"id": "MEDIA123", "mime_type": "image/jpeg", "caption": "Blank certificate"}}
+    post_whatsapp(client, whatsapp_body(image))
+    [ticket] = fake_desk.tickets.values()
+    [(filename, stream)] = ticket["attachments"]
+    assert (filename, stream.read()) == ("MEDIA123.jpeg", b"\xff\xd8fake-jpeg")
+    assert ticket["body"] == "Blank certificate"
+    gets = [r["path"] for r in fake_api.requests if r["method"] == "GET"]
+    assert gets == ["/MEDIA123", "/media-content/MEDIA123"]
+
+
+@pytest.mark.parametrize(
+    "message, text",
+    [
+        ({"type": "location", "location": {"latitude": -15.4, "longitude": 28.3, "name": "Ibombo office"}}, "📍 Ibombo office (-15.4, 28.3)"),
+        ({"type": "interactive", "interactive": {"type": "button_reply", "button_reply": {"id": "b1", "title": "Still broken"}}}, "Still broken"),
+        ({"type": "audio", "audio": {"id": "AUDIO1", "mime_type": "audio/ogg; codecs=opus"}}, ""),
+        ({"type": "document", "document": {"id": "DOC1", "mime_type": "application/pdf", "filename": "form.pdf", "caption": "the form"}}, "the form"),
+    ],
+)
+def test_every_kind_of_message_reaches_the_desk(app, client, fake_api, fake_desk, message, text):
+    post_whatsapp(client, whatsapp_body({"from": "260971234567", "id": "wamid.k", **message}))
+    [ticket] = fake_desk.tickets.values()
+    assert ticket["body"] == (text or ticket["subject"])
+    if message["type"] in ("audio", "document"):
+        assert len(ticket["attachments"]) == 1
+
+
+def test_a_reaction_is_recorded_without_a_ticket(app, client, fake_api, fake_desk):
+    reaction = {"from": "260971234567", "id": "wamid.r", "type": "reaction", "reaction": {"message_id": "wamid.out.1", "emoji": "👍"}}
+    post_whatsapp(client, whatsapp_body(reaction))
+    [inbound] = rows(app, InboundMessage)
+    assert (inbound.status, inbound.kind, inbound.summary) == ("processed", "reaction", "👍 → wamid.out.1")
+    assert fake_desk.tickets == {}
+
+
+def test_delivery_statuses_are_recorded_on_the_outgoing_message(app, client, runner, fake_api, fake_desk):
+    post_whatsapp(client, whatsapp_body(wa_text("hello")))
+    runner.invoke(args=["outbox", "work", "--once"])
+    [out] = rows(app, OutboundMessage)
+    assert (out.status, out.provider_id) == ("sent", "wamid.out.1")
+    statuses = [{"id": "wamid.out.1", "status": s, "timestamp": "1790000100", "recipient_id": "260971234567"} for s in ("delivered", "read")]
+    post_whatsapp(client, whatsapp_body(statuses=statuses))
+    [out] = rows(app, OutboundMessage)
+    assert out.status == "read"
+    assert [d["status"] for d in out.deliveries] == ["sent", "delivered", "read"]
+    failed = {"id": "wamid.out.1", "status": "failed", "timestamp": "1790000200", "errors": [{"code": 131026, "title": "Message undeliverable"}]}
+    post_whatsapp(client, whatsapp_body(statuses=[failed]))
+    [out] = rows(app, OutboundMessage)
+    assert (out.status, out.last_error) == ("failed", "Message undeliverable")
+
+
+def test_outside_the_24_hour_window_only_the_approved_template_goes(app, runner, fake_api):
+    with app.app_context():
+        tenant = get_tenant("farajaland")
+        with tenant_scope(db.session, tenant.id):
+            db.session.add(ChannelThread(channel="whatsapp", address="260970000001", last_inbound_at=utcnow() - dt.timedelta(hours=25)))
+            db.session.add(ChannelThread(channel="whatsapp", address="260970000002", last_inbound_at=utcnow() - dt.timedelta(hours=23)))
+            for address in ("260970000001", "260970000002"):
+                services.enqueue_text(tenant, "whatsapp", address, "Your certificate is ready.", locale="fr")
+            db.session.commit()
+            from portal.channels.whatsapp import window_open
+
+            assert not window_open(tenant, "260970000001") and window_open(tenant, "260970000002")
+    runner.invoke(args=["outbox", "work", "--once"])
+    sent = {r["json"]["to"]: r["json"] for r in fake_api.requests if r["method"] == "POST"}
+    assert sent["260970000001"]["type"] == "template"
+    assert sent["260970000001"]["template"]["name"] == "support_reply"
+    assert sent["260970000001"]["template"]["language"] == {"code": "fr"}
+    assert sent["260970000001"]["template"]["components"][0]["parameters"][0]["text"] == "Your certificate is ready."
+    assert sent["260970000002"]["type"] == "text"
+
+
+def test_a_graph_api_refusal_is_not_retried_and_the_error_is_kept(app, runner, fake_api):
+    fake_api.fail_with = [400]
+    with app.app_context():
+        tenant = get_tenant("farajaland")
+        with tenant_scope(db.session, tenant.id):
+            services.enqueue_text(tenant, "whatsapp", "260970000009", "hi")
+            db.session.commit()
+    runner.invoke(args=["outbox", "work", "--once"])
+    [out] = rows(app, OutboundMessage)
+    assert out.status == "failed" and "HTTP 400" in out.last_error
+
+
+class FakeAssistant:
+    def __init__(self, confident=True):
+        self.confident = confident
+        self.questions = []
+        self.handed_over = []
+
+    def answer_question(self, tenant, text, *, lang=None, conversation_id=None, channel="web", contact=None, user=None):
+        self.questions.append((text, conversation_id, channel))
+        answer = "Wait 10 minutes, then ask for a new code." if self.confident else "I am not sure."
+        return SimpleNamespace(answer=answer, articles=[], confidence=0.9 if self.confident else 0.1, handoff=not self.confident, lang=lang, conversation_id="conv-1")
+
+    def hand_over(self, tenant, conversation_id, *, user=None, contact=None):
+        self.handed_over.append(conversation_id)
+
+
+@pytest.fixture
+def fake_assistant(monkeypatch, fake_desk):
+    assistant = FakeAssistant()
+    monkeypatch.setattr(routing, "_service", lambda module: assistant if module == "portal.assistant.services" else None)
+    return assistant
+
+
+def test_on_whatsapp_the_assistant_answers_first_and_agent_reaches_a_person(app, client, runner, fake_api, fake_desk, fake_assistant):
+    post_whatsapp(client, whatsapp_body(wa_text("code not received")))
+    assert fake_assistant.questions == [("code not received", None, "whatsapp")]
+    assert fake_desk.tickets == {}
+    fake_assistant.confident = False
+    post_whatsapp(client, whatsapp_body(wa_text("still nothing", wamid="wamid.in.2")))
+    assert fake_assistant.questions[-1] == ("still nothing", "conv-1", "whatsapp")
+    post_whatsapp(client, whatsapp_body(wa_text("Agent", wamid="wamid.in.3")))
+    assert fake_assistant.handed_over == ["conv-1"]
+    assert [t["channel"] for t in fake_desk.tickets.values()] == ["whatsapp"]
+    runner.invoke(args=["outbox", "work", "--once"])
+    bodies = [r["json"]["text"]["body"] for r in fake_api.requests if r["method"] == "POST"]
+    assert bodies[0] == "Wait 10 minutes, then ask for a new code."
+    assert "reply “agent”" in bodies[1]
+    assert "FAR-000042" in bodies[2]
+
+
+TELEGRAM = "/farajaland/channels/telegram"
+
+
+def telegram_update(text, update_id=9001, chat_id=555):
+    return {"update_id": update_id, "message": {"message_id": 1, "from": {"id": chat_id, "first_name": "Jean", "language_code": "fr"}, "chat": {"id": chat_id, "type": "private"}, "text": text}}
+
+
+def test_telegram_checks_its_secret_token(app, client, channel_secrets):
+    for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}):
+        assert client.post(TELEGRAM, json=telegram_update("hi"), headers=headers).status_code == 403
+    assert rows(app, InboundMessage) == []
+    assert client.post("/kalondo/channels/telegram", json=telegram_update("hi"), headers={"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}).status_code == 403
+
+
+def test_a_telegram_message_goes_through_the_same_path_and_gets_its_answer(app, client, runner, fake_api, fake_desk):
+    response = client.post(TELEGRAM, json=telegram_update("Bonjour, mon code PIN est bloqué"), headers={"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}, buffered=True)
+    assert response.status_code == 200
+    [ticket] = fake_desk.tickets.values()
+    assert ticket["channel"] == "telegram"
+    runner.invoke(args=["outbox", "work", "--once"])
+    [sent] = [r for r in fake_api.requests if r["method"] == "POST"]
+    assert sent["path"] == f"/bot{BOT_TOKEN}/sendMessage"
+    assert sent["json"]["chat_id"] == "555" and "FAR-000042" in sent["json"]["text"]
+    [out] = rows(app, OutboundMessage)
+    assert (out.status, out.provider_id) == ("sent", "501")
+
+
+def test_a_message_whose_processing_died_after_the_answer_is_taken_by_the_worker(app, client, runner, fake_api, fake_desk, monkeypatch):
+    from portal.channels import views
+
+    monkeypatch.setattr(views, "_process_later", lambda *args: None)  # the process died after answering
+    post_whatsapp(client, whatsapp_body(wa_text("hello")))
+    [inbound] = rows(app, InboundMessage)
+    assert inbound.status == "received"
+    with app.app_context():
+        assert services.process_waiting_inbound(older_than=dt.timedelta(0)) == 1
+    assert rows(app, InboundMessage)[0].status == "processed"
+    assert len(fake_desk.tickets) == 1
