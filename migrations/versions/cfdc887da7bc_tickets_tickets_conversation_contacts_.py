@@ -135,7 +135,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_tickets_contact_id'), ['contact_id'], unique=False)
         batch_op.create_index('ix_tickets_due', ['status', 'resolution_due_at'], unique=False)
         batch_op.create_index('ix_tickets_group', ['tenant_id', 'group_key', 'status'], unique=False)
-        batch_op.create_index('ix_tickets_queue', ['tenant_id', 'status', 'last_activity_at'], unique=False)
+        batch_op.create_index('ix_tickets_queue', ['tenant_id', 'status', 'last_activity_at'], unique=False, postgresql_include=['merged_into_id', 'assignee_id', 'group_key', 'first_responded_at', 'first_response_due_at', 'resolution_due_at', 'first_response_breached', 'resolution_breached'])
         batch_op.create_index('ix_tickets_requester', ['tenant_id', 'requester_user_id', 'last_activity_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_tenant_id'), ['tenant_id'], unique=False)
 
