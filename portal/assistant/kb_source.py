@@ -13,10 +13,9 @@ VERSION_TTL = 5.0  # seconds between two checks of the knowledge base's version 
 
 
 class KbSource:
-    key: Hashable = ("kb",)
-
     def __init__(self, ttl: float = VERSION_TTL):
         self.ttl = ttl
+        self.key: Hashable = ("kb", ttl)  # sources with another freshness must not share an index cache
         self._stamps: dict[tuple[int, str], tuple[float, Hashable]] = {}
 
     def documents(self, tenant: Any, locale: str) -> Iterable[Document]:

@@ -27,6 +27,20 @@ def register(app: Flask) -> None:
     app.config.setdefault("ASSISTANT_VERSION_TTL", 5.0)  # seconds between checks that the articles changed
     app.register_blueprint(bp)
     app.jinja_env.filters.setdefault("assistant_markdown", render_markdown)
+    app.add_template_global(_recent_turns, "assistant_recent_turns")
+    app.add_template_global(lambda: services.support_contacts(g.tenant, current_locale()), "assistant_contacts")
+
+
+def _recent_turns(limit: int = 3) -> list:
+    """The last turns of this browser's conversation, for the panel on other pages."""
+    tenant = g.get("tenant")
+    conversation = _conversation(tenant) if tenant is not None else None
+    return conversation.turns[-limit:] if conversation else []
+
+
+def _handover_form(**kwargs) -> HandoverForm:
+    # Prefixed ids: the form sits on pages (sign-in, profile) that have their own "email" field.
+    return HandoverForm(prefix="handover", **kwargs)
 
 
 def _rate_limit() -> str:
@@ -79,7 +93,7 @@ def chat():
                     conversation = _conversation(tenant)
                     turn = conversation.turns[-1]
                     html = render_template("assistant/_turn.html", turn=turn, contacts=reply.contacts, last=True,
-                                           handover_form=HandoverForm(formdata=None))
+                                           handover_form=_handover_form(formdata=None))
                     return jsonify({"html": html, "conversation_id": reply.conversation_id, "handoff": reply.handoff})
                 return redirect(url_for("assistant.chat", _anchor="latest"))
         status = 400
@@ -87,7 +101,7 @@ def chat():
             return error_response(400, " ".join(str(e) for e in form.message.errors) or None)
     return render_template("assistant/chat.html", form=form, conversation=conversation,
                            contacts=services.support_contacts(tenant, current_locale()),
-                           handover_form=HandoverForm(formdata=None)), status
+                           handover_form=_handover_form(formdata=None)), status
 
 
 @bp.post("/<tenant>/assistant/solved")
@@ -108,7 +122,7 @@ def handover():
     conversation = _conversation(tenant)
     if conversation is None:
         return _feedback(_("There is no conversation to pass on yet: ask a question first."), "warning", 400)
-    form = HandoverForm()
+    form = _handover_form()
     if not form.validate():
         errors = [str(e) for field in (form.name, form.email, form.phone) for e in field.errors]
         return _feedback(" ".join(errors), "error", 400)

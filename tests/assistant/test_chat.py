@@ -21,6 +21,14 @@ def test_every_tenant_page_has_the_assistant_panel_and_link(client):
     assert "assistant-panel" not in client.get("/").get_data(as_text=True)  # not outside tenants
 
 
+def test_the_panel_shows_the_latest_turns_of_the_conversation_on_other_pages(client):
+    client.post("/farajaland/assistant", data={"message": "forgot my password"})
+    body = client.get("/farajaland/login").get_data(as_text=True)
+    panel = body[body.index("assistant-panel"):]
+    assert "forgot my password" in panel and "/farajaland/kb/articles/forgotten-password" in panel
+    assert body.count('id="email"') <= 1  # the sign-in form keeps its field id to itself
+
+
 def test_plain_form_asks_and_shows_the_answer_with_its_article(client, stored):
     response = client.post("/farajaland/assistant", data={"message": "the sms verification code never comes"})
     assert response.status_code == 302

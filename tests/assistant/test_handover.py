@@ -32,14 +32,14 @@ def test_signed_in_user_hands_over_and_a_ticket_carries_the_transcript(client, a
 
 def test_anonymous_visitor_must_leave_a_way_to_reply(client, stored):
     client.post("/farajaland/assistant", data={"message": "how do I register a marriage"})
-    response = client.post("/farajaland/assistant/handover", data={"name": "Ama"}, headers={"Accept": "application/json"})
+    response = client.post("/farajaland/assistant/handover", data={"handover-name": "Ama"}, headers={"Accept": "application/json"})
     assert response.status_code == 400
     assert "email address or a phone number" in response.get_json()["error"]["message"]
-    response = client.post("/farajaland/assistant/handover", data={"email": "not-an-email"},
+    response = client.post("/farajaland/assistant/handover", data={"handover-email": "not-an-email"},
                            headers={"Accept": "application/json"})
     assert response.status_code == 400
     assert stored(Ticket) == []
-    response = client.post("/farajaland/assistant/handover", data={"name": "Ama", "phone": "+260 97 000 1111"},
+    response = client.post("/farajaland/assistant/handover", data={"handover-name": "Ama", "handover-phone": "+260 97 000 1111"},
                            headers={"Accept": "application/json"})
     assert response.status_code == 200 and "passed to the support team" in response.get_json()["message"]
     [ticket] = stored(Ticket)
@@ -49,6 +49,6 @@ def test_anonymous_visitor_must_leave_a_way_to_reply(client, stored):
 
 
 def test_hand_over_without_a_conversation_is_refused(client, stored):
-    response = client.post("/farajaland/assistant/handover", data={"email": "a@example.org"}, follow_redirects=True)
+    response = client.post("/farajaland/assistant/handover", data={"handover-email": "a@example.org"}, follow_redirects=True)
     assert "ask a question first" in response.get_data(as_text=True)
     assert stored(Ticket) == []
