@@ -31,6 +31,16 @@ def seed_members(tenant) -> dict:
     return {"membership_id": membership.id}
 
 
+def seed_assistant(tenant) -> dict:
+    from portal.assistant.models import Conversation, Turn
+
+    conversation = Conversation(tenant_id=tenant.id, locale="fr", key=PRIVATE)
+    turn = Turn(tenant_id=tenant.id, conversation=conversation, locale="fr", question=PRIVATE, answer=PRIVATE)
+    db.session.add_all([conversation, turn])
+    db.session.flush()
+    return {}
+
+
 def seed_kb_articles(tenant) -> dict:
     """A staff-only tenant article, a draft local copy of a generic article, feedback and a search."""
     from portal.kb import services as kb
@@ -66,7 +76,7 @@ def seed_tickets(tenant) -> dict:
 
 
 # Each seeder creates private objects in the other tenant and returns URL argument values.
-SEEDERS = [seed_members, seed_kb_articles, seed_tickets]
+SEEDERS = [seed_members, seed_kb_articles, seed_tickets, seed_assistant]
 # URL arguments that are not objects of a tenant, with a harmless value.
 NEUTRAL_ARGUMENTS = {"token": "not-a-token", "filename": "css/portal.css"}
 
