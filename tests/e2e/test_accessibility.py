@@ -11,7 +11,7 @@ PAGES = {
         "/", "/farajaland/", "/kalondo/", "/sahilia/", "/farajaland/login", "/farajaland/password/forgot",
         "/farajaland/no/such/page", "/farajaland/kb/", "/farajaland/kb/search?q=verification+code",
         "/farajaland/kb/search?q=zzqxv", "/farajaland/kb/articles/forgotten-password", "/sahilia/kb/",
-        "/farajaland/kb/handbook",
+        "/farajaland/kb/handbook", "/farajaland/assistant", "/sahilia/assistant",
     ],
     "agent@farajaland.demo": ["/farajaland/profile", "/farajaland/tickets/new", "/farajaland/tickets/mine"],
     "l1@farajaland.demo": ["/farajaland/tickets/queue", "/farajaland/tickets/queue?view=all"],

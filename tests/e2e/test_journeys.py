@@ -95,3 +95,21 @@ def test_requester_opens_a_ticket_and_an_l1_agent_replies_and_hands_it_to_level_
 
     requester.goto(f"/farajaland/tickets/{reference}")
     expect(requester.locator("main")).to_contain_text("Please check the phone number in your profile.")
+
+
+def test_requester_asks_the_assistant_and_gets_an_answer_with_its_article(page):
+    page.goto("/farajaland/")
+    page.get_by_role("link", name="Ask the assistant").first.click()
+    page.get_by_label("Your question").fill("I forgot my password, how do I reset it?")
+    page.locator("main").get_by_role("button", name="Ask").click()
+    answer = page.locator("main")
+    expect(answer).to_contain_text("password")
+    expect(answer.locator("a[href*='/kb/articles/']").first).to_be_visible()
+
+
+def test_the_assistant_works_with_javascript_turned_off(new_page):
+    page = new_page(javascript=False)
+    page.goto("/farajaland/assistant")
+    page.get_by_label("Your question").fill("the verification code never arrives")
+    page.locator("main").get_by_role("button", name="Ask").click()
+    expect(page.locator("main")).to_contain_text("code")
