@@ -46,8 +46,8 @@ def _article_pages(client) -> list[str]:
     import re
 
     html = client.get("/farajaland/kb/", follow_redirects=True).get_data(as_text=True)
-    links = re.findall(r'href="(/farajaland/kb/[^"?#]+)"', html)
-    return links[:2]
+    links = re.findall(r'href="(/farajaland/kb/articles/[^"?#]+)"', html)
+    return ["/farajaland/kb/articles/forgotten-password", "/farajaland/kb/search?q=verification+code", "/farajaland/kb/handbook", *links[:1]]
 
 
 if __name__ == "__main__":

@@ -11,12 +11,14 @@ PAGES = {
         "/", "/farajaland/", "/kalondo/", "/sahilia/", "/farajaland/login", "/farajaland/password/forgot",
         "/farajaland/no/such/page", "/farajaland/kb/", "/farajaland/kb/search?q=verification+code",
         "/farajaland/kb/search?q=zzqxv", "/farajaland/kb/articles/forgotten-password", "/sahilia/kb/",
-        "/farajaland/kb/handbook",
+        "/farajaland/kb/handbook", "/farajaland/assistant", "/sahilia/assistant",
     ],
-    "agent@farajaland.demo": ["/farajaland/profile"],
+    "agent@farajaland.demo": ["/farajaland/profile", "/farajaland/tickets/new", "/farajaland/tickets/mine"],
+    "l1@farajaland.demo": ["/farajaland/tickets/queue", "/farajaland/tickets/queue?view=all"],
     "admin@farajaland.demo": [
         "/farajaland/", "/farajaland/members", "/farajaland/kb/manage", "/farajaland/kb/manage/translations",
         "/farajaland/kb/manage/materials", "/farajaland/kb/articles/forgotten-password",
+        "/farajaland/tickets/canned", "/farajaland/tickets/tiers",
     ],
     "expert@crvs.demo": ["/profile"],
 }
@@ -84,3 +86,15 @@ def test_every_form_control_has_a_label(page):
                  .map(el => el.outerHTML)"""
         )
         assert not unlabelled, (path, unlabelled)
+
+
+@pytest.mark.parametrize("email", ["l1@farajaland.demo", "agent@farajaland.demo"])
+def test_no_serious_or_critical_axe_violation_on_a_ticket_page(signed_in_pages, email):
+    page = signed_in_pages[email]
+    page.goto("/farajaland/tickets/queue" if email.startswith("l1") else "/farajaland/tickets/mine")
+    link = page.locator("main a[href*='/tickets/FAR-']").first
+    if not link.count():
+        pytest.skip("no ticket to open in the demo data for this account")
+    link.click()
+    violations = axe_violations(page)
+    assert not blocking(violations), describe(violations)

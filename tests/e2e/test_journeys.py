@@ -1,4 +1,6 @@
 """Journeys through the portal in a real browser, as the people in DOMAIN.md would take them."""
+import re
+
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import sign_in
@@ -69,3 +71,45 @@ def test_french_reader_gets_the_french_article(new_page):
     expect(page.locator("html")).to_have_attribute("lang", "fr")
     page.locator("main a[href*='/kb/articles/']").first.click()
     expect(page.locator("article.kb-article")).to_have_attribute("lang", "fr")
+
+
+def test_requester_opens_a_ticket_and_an_l1_agent_replies_and_hands_it_to_level_2(new_page):
+    requester = new_page()
+    sign_in(requester, "agent@farajaland.demo")
+    requester.goto("/farajaland/tickets/new")
+    requester.get_by_label("Subject").fill("Verification code never arrives at Ibombo")
+    requester.get_by_label("Describe the problem").fill("Since this morning no SMS code arrives when I sign in.")
+    requester.get_by_role("button", name="Send the request").click()
+    expect(requester.locator(".flashes")).to_contain_text("is sent")
+    reference = re.search(r"FAR-\d+", requester.locator("main").inner_text() + requester.locator(".flashes").inner_text()).group(0)
+
+    agent = new_page()
+    sign_in(agent, "l1@farajaland.demo")
+    agent.goto("/farajaland/tickets/queue")
+    agent.get_by_role("link", name=re.compile(reference)).first.click()
+    agent.get_by_label("Your message").fill("Thank you. Please check the phone number in your profile.")
+    agent.locator("form").filter(has=agent.get_by_label("Your message")).get_by_role("button", name="Send").click()
+    expect(agent.locator(".flashes")).to_contain_text("Your message is added.")
+    agent.get_by_role("button", name="Hand to Level 2").click()
+    expect(agent.locator(".flashes")).to_contain_text("is handed to Level 2")
+
+    requester.goto(f"/farajaland/tickets/{reference}")
+    expect(requester.locator("main")).to_contain_text("Please check the phone number in your profile.")
+
+
+def test_requester_asks_the_assistant_and_gets_an_answer_with_its_article(page):
+    page.goto("/farajaland/")
+    page.get_by_role("link", name="Ask the assistant").first.click()
+    page.get_by_label("Your question").fill("I forgot my password, how do I reset it?")
+    page.locator("main").get_by_role("button", name="Ask").click()
+    answer = page.locator("main")
+    expect(answer).to_contain_text("password")
+    expect(answer.locator("a[href*='/kb/articles/']").first).to_be_visible()
+
+
+def test_the_assistant_works_with_javascript_turned_off(new_page):
+    page = new_page(javascript=False)
+    page.goto("/farajaland/assistant")
+    page.get_by_label("Your question").fill("the verification code never arrives")
+    page.locator("main").get_by_role("button", name="Ask").click()
+    expect(page.locator("main")).to_contain_text("code")
