@@ -1,0 +1,435 @@
+"""Insights for one tenant (support team) or across tenants (central team): demand, self-service,
+and a ranked list of recommendations, each with its evidence.
+
+Every figure comes from `facts.aggregate` (rollup + live) or a bounded query on one period. The
+dashboard is a list of `Table`s, so the page, the CSV export and the printable report show the same
+numbers.
+
+Recommendation scoring: every score is a number of tickets in the period that the action addresses,
+so the kinds compare on one scale and rank together (ties: write, then update, then train).
+- write an article: the tickets of one topic (a cluster of ticket subjects, see `topics`) that no
+  agent could answer with an existing article; a topic needs at least `MIN_TOPIC` tickets.
+- update an article: the tickets an agent answered with that article (users did not find it or it did
+  not answer them); at least `MIN_LINKS`.
+- train a role in a district on a category: the excess of tickets over what the tenant's average
+  predicts, `n - G * N_c / N`, where n is the tickets of that role, office and category, G all the
+  tickets of that role and office, N_c the tenant's tickets of the category and N all of them; only
+  when n >= `MIN_TRAIN` and n is at least `TRAIN_RATIO` times the expectation.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
+from sqlalchemy import select
+
+from portal.auth.models import User
+from portal.auth.permissions import Permission
+from portal.auth.services import permissions_in
+from portal.core.db import across_tenants, db, utcnow
+from portal.insights import charts, sources
+from portal.insights.facts import Measures, aggregate, time_percentiles
+from portal.insights.models import TicketArticleLink
+from portal.insights.topics import cluster
+from portal.tickets.models import CHANNEL_LABELS, Category, Channel, Status, Ticket, Tier
+
+DEFAULT_DAYS = 84  # twelve weeks
+MAX_DAYS = 732
+MIN_TOPIC = 3
+MIN_LINKS = 2
+MIN_TRAIN = 3
+TRAIN_RATIO = 1.5
+RISING_RATIO = 1.25
+TOPIC_SAMPLE = 1000  # most recent ticket subjects clustered into topics
+
+
+class InsightsError(ValueError):
+    """Input the user must correct (a bad date, an unknown table); `code` is the HTTP status."""
+
+    def __init__(self, message: str, code: int = 400):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Period:
+    first: dt.date
+    last: dt.date  # inclusive
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+    def previous(self) -> "Period":
+        return Period(self.first - dt.timedelta(days=self.days), self.first - dt.timedelta(days=1))
+
+
+def _parse_day(value: str, name: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise InsightsError(_("%(name)s must be a date written as YYYY-MM-DD.", name=name)) from None
+
+
+def parse_period(start: str | None, end: str | None, today: dt.date | None = None) -> Period:
+    """The period of the `start`/`end` filters (YYYY-MM-DD, inclusive); the last twelve weeks by default."""
+    today = today or utcnow().date()
+    last = _parse_day(end, _("End date")) if end else today
+    first = _parse_day(start, _("Start date")) if start else last - dt.timedelta(days=DEFAULT_DAYS - 1)
+    if first > last:
+        raise InsightsError(_("The start date must not be after the end date."))
+    if (last - first).days + 1 > MAX_DAYS:
+        raise InsightsError(_("Choose a period of at most %(days)s days.", days=MAX_DAYS))
+    return Period(first, last)
+
+
+def parse_month(value: str | None, today: dt.date | None = None) -> Period:
+    """The calendar month `YYYY-MM` (the previous month by default)."""
+    today = today or utcnow().date()
+    if value:
+        try:
+            first = dt.date.fromisoformat(value.strip() + "-01")
+        except ValueError:
+            raise InsightsError(_("The month must be written as YYYY-MM.")) from None
+    else:
+        first = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    following = (first + dt.timedelta(days=32)).replace(day=1)
+    return Period(first, following - dt.timedelta(days=1))
+
+
+@dataclass
+class Table:
+    key: str
+    title: str
+    columns: list[str]
+    rows: list[list[Any]]
+    chart: Markup | None = None
+    note: str = ""
+
+
+@dataclass
+class Recommendation:
+    kind: str  # write | update | train
+    action: str
+    evidence: str
+    score: float
+    anchor: str  # the table on the page that holds the evidence
+    link: str | None = None  # an article address, when there is one
+    examples: list[str] = field(default_factory=list)
+
+    @property
+    def kind_label(self) -> str:
+        return str(KIND_LABELS[self.kind])
+
+
+KIND_LABELS = {"write": _l("Write an article"), "update": _l("Update an article"), "train": _l("Train")}
+KIND_ORDER = {"write": 0, "update": 1, "train": 2}
+
+
+@dataclass
+class Dashboard:
+    period: Period
+    tables: dict[str, Table]
+    recommendations: list[Recommendation]
+    missing: list[str]  # self-service sections whose data source is not available
+    totals: Measures
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f}%" if whole else "–"
+
+
+def _hours(value: float | None) -> str:
+    return f"{value:.1f}" if value is not None else "–"
+
+
+def _week(day: dt.date) -> dt.date:
+    return day - dt.timedelta(days=day.weekday())
+
+
+def _category_names(locale: str, across: bool = False) -> dict[int | None, str]:
+    names: dict[int | None, str] = {None: _("No category")}
+    for cat in db.session.scalars(select(Category)):
+        names[cat.id] = cat.name(locale)
+    return names
+
+
+def _channel_label(channel: str) -> str:
+    try:
+        return str(CHANNEL_LABELS[Channel(channel)])
+    except ValueError:
+        return channel
+
+
+def _count_table(key: str, title: str, label: str, counts: dict[str, int], chart_desc: str) -> Table:
+    total = sum(counts.values())
+    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    rows = [[name, n, _share(n, total)] for name, n in ordered]
+    chart = charts.bar_chart(f"chart-{key}", title, chart_desc, [(name, n) for name, n in ordered[:12]]) if ordered else None
+    return Table(key, title, [label, _("Tickets"), _("Share")], rows, chart)
+
+
+def demand_tables(period: Period, locale: str, category_names: dict, category_key=lambda cid: cid) -> tuple[dict[str, Table], Measures]:
+    """Volume by week and category, categories against the previous period, channels, offices,
+    requester roles, service levels per tier and satisfaction, for the session's scope."""
+    tables: dict[str, Table] = {}
+    by_day_cat = aggregate("demand", ("day", "category_id"), period.first, period.last)
+    weeks = sorted({_week(day) for day in (period.first + dt.timedelta(days=i) for i in range(period.days))})
+    per_week: dict[Any, Counter] = defaultdict(Counter)
+    current: Counter = Counter()
+    for (day, cid), m in by_day_cat.items():
+        name = category_names.get(category_key(cid), category_names.get(None))
+        per_week[name][_week(day)] += m.tickets
+        current[name] += m.tickets
+    previous: Counter = Counter()
+    prev = period.previous()
+    for (cid,), m in aggregate("demand", ("category_id",), prev.first, prev.last).items():
+        previous[category_names.get(category_key(cid), category_names.get(None))] += m.tickets
+    top = [name for name, _n in current.most_common()]
+    week_labels = [w.isoformat() for w in weeks]
+    totals_per_week = [sum(per_week[name][w] for name in top) for w in weeks]
+    tables["weekly"] = Table(
+        "weekly",
+        _("Tickets per week and category"),
+        [_("Week starting"), _("All")] + top,
+        [[label, totals_per_week[i]] + [per_week[name][w] for name in top] for i, (label, w) in enumerate(zip(week_labels, weeks))],
+        charts.line_chart(
+            "chart-weekly",
+            _("Tickets per week"),
+            _("Tickets opened each week from %(first)s to %(last)s, in all and for the biggest categories.", first=period.first, last=period.last),
+            week_labels,
+            [(_("All"), totals_per_week)] + [(name, [per_week[name][w] for w in weeks]) for name in top[:4]],
+        ),
+        note=_("Weeks start on Monday; the first and last weeks may be partial."),
+    )
+    rows = []
+    for name in sorted(set(current) | set(previous), key=lambda n: (-current[n], n)):
+        now, before = current[name], previous[name]
+        change = f"{100 * (now - before) / before:+.0f}%" if before else (_("new") if now else "–")
+        rising = now >= MIN_TOPIC and (before == 0 or now >= RISING_RATIO * before)
+        rows.append([name, now, before, change, _("Rising") if rising else ""])
+    tables["categories"] = Table(
+        "categories",
+        _("Categories against the previous period"),
+        [_("Category"), _("Tickets"), _("Previous period"), _("Change"), _("Trend")],
+        rows,
+        charts.bar_chart("chart-categories", _("Tickets per category"), _("Tickets per category from %(first)s to %(last)s.", first=period.first, last=period.last), [(n, current[n]) for n in top[:12]]),
+        note=_("Previous period: %(first)s to %(last)s. Rising: at least %(n)s tickets and 25%% more than before.", first=prev.first, last=prev.last, n=MIN_TOPIC),
+    )
+    channels = {_channel_label(ch): m.tickets for (ch,), m in aggregate("demand", ("channel",), period.first, period.last).items()}
+    tables["channels"] = _count_table("channels", _("Tickets by channel"), _("Channel"), channels, _("Tickets per channel in the period."))
+    offices = {(office or _("Not given")): m.tickets for (office,), m in aggregate("people", ("office",), period.first, period.last).items()}
+    tables["offices"] = _count_table("offices", _("Tickets by office or district"), _("Office"), offices, _("Tickets per office in the period."))
+    roles = {(role or _("Not known")): m.tickets for (role,), m in aggregate("people", ("role",), period.first, period.last).items()}
+    tables["roles"] = _count_table("roles", _("Tickets by requester role"), _("Role"), roles, _("Tickets per requester job title in the period."))
+
+    by_tier = aggregate("demand", ("tier",), period.first, period.last)
+    times = time_percentiles(period.first, period.last)
+    totals = Measures()
+    sla_rows = []
+    for tier in [t.value for t in Tier]:
+        m = by_tier.get((tier,), Measures())
+        totals.add(m)
+        t = times.get(tier, {})
+        sla_rows.append([tier, m.tickets, m.response_breached, m.resolution_breached, _share(m.sla_met, m.tickets),
+                         _hours(t.get("response_p50")), _hours(t.get("response_p90")), _hours(t.get("resolution_p50")), _hours(t.get("resolution_p90"))])
+    tables["sla"] = Table(
+        "sla",
+        _("Response, resolution and service levels per tier"),
+        [_("Tier"), _("Tickets"), _("First response late"), _("Resolution late"), _("Within targets"),
+         _("Median first response (h)"), _("90th percentile first response (h)"), _("Median resolution (h)"), _("90th percentile resolution (h)")],
+        sla_rows,
+        charts.bar_chart("chart-sla", _("Share of tickets within targets per tier"), _("Percentage of tickets that breached neither target, per tier."),
+                         [(r[0], round(100 * by_tier.get((r[0],), Measures()).sla_met / r[1], 1) if r[1] else 0) for r in sla_rows]),
+        note=_("Times are wall-clock hours from opening; a ticket is within targets when it breached neither its first-response nor its resolution target. Tier is the ticket's current tier."),
+    )
+    sat_rows = []
+    by_cat = aggregate("demand", ("category_id",), period.first, period.last)
+    rated: dict[str, Measures] = defaultdict(Measures)
+    for (cid,), m in by_cat.items():
+        rated[category_names.get(category_key(cid), category_names.get(None))].add(m)
+    for name, m in sorted(rated.items(), key=lambda kv: (-kv[1].rating_count, kv[0])):
+        if m.rating_count:
+            sat_rows.append([name, m.rating_count, f"{m.rating_average:.2f}"])
+    sat_rows.append([_("All"), totals.rating_count, f"{totals.rating_average:.2f}" if totals.rating_count else "–"])
+    tables["satisfaction"] = Table("satisfaction", _("Satisfaction"), [_("Category"), _("Ratings"), _("Average (1 to 5)")], sat_rows)
+    return tables, totals
+
+
+def _article_links(period: Period) -> list[tuple[str, str, int, int]]:
+    """(article, title, tickets linked, of which resolved) for tickets opened in the period."""
+    start = dt.datetime.combine(period.first, dt.time(), dt.timezone.utc)
+    end = dt.datetime.combine(period.last + dt.timedelta(days=1), dt.time(), dt.timezone.utc)
+    rows = db.session.execute(
+        select(TicketArticleLink.article_ref, TicketArticleLink.article_title, Ticket.status)
+        .join(Ticket, Ticket.id == TicketArticleLink.ticket_id)
+        .where(Ticket.created_at >= start, Ticket.created_at < end)
+    )
+    counts: dict[str, list] = {}
+    for ref, title, status in rows:
+        entry = counts.setdefault(ref, [ref, title, 0, 0])
+        entry[1] = entry[1] or title
+        entry[2] += 1
+        entry[3] += status in (Status.RESOLVED.value, Status.CLOSED.value)
+    return sorted((tuple(v) for v in counts.values()), key=lambda v: (-v[2], v[0]))
+
+
+def _unanswered_topics(period: Period, locale: str):
+    """Topics of the period's tickets that no agent linked to an article, biggest first."""
+    start = dt.datetime.combine(period.first, dt.time(), dt.timezone.utc)
+    end = dt.datetime.combine(period.last + dt.timedelta(days=1), dt.time(), dt.timezone.utc)
+    linked = select(TicketArticleLink.ticket_id)
+    rows = db.session.execute(
+        select(Ticket.subject, Ticket.reference)
+        .where(Ticket.created_at >= start, Ticket.created_at < end, Ticket.id.not_in(linked), Ticket.merged_into_id.is_(None))
+        .order_by(Ticket.created_at.desc())
+        .limit(TOPIC_SAMPLE)
+    ).all()
+    return cluster([(subject, reference, 1) for subject, reference in rows], locale)
+
+
+def self_service_tables(period: Period, locale: str) -> tuple[dict[str, Table], list[str], list, list]:
+    tables: dict[str, Table] = {}
+    missing = []
+    links = _article_links(period)
+    tables["articles"] = Table(
+        "articles",
+        _("Tickets answered with an article"),
+        [_("Article"), _("Title"), _("Tickets"), _("Resolved")],
+        [list(row) for row in links],
+        note=_("Articles that agents linked to a ticket as the answer: users did not find them or they did not help."),
+    )
+    topics = [t for t in _unanswered_topics(period, locale) if t.size >= MIN_TOPIC]
+    tables["topics"] = Table(
+        "topics",
+        _("Ticket topics with no article"),
+        [_("Topic"), _("Tickets"), _("Examples")],
+        [[t.label, t.size, " · ".join(t.texts[:3])] for t in topics],
+        note=_("Subjects of the period's tickets that no agent answered with an article, grouped by similar words (at least %(n)s tickets).", n=MIN_TOPIC),
+    )
+    for name, label in (
+        ("search_gaps", _("Searches with no result or no article opened")),
+        ("handover_questions", _("Assistant questions handed over to a person")),
+        ("unhelpful_articles", _("Articles rated not helpful")),
+        ("deflection", _("Deflection rate")),
+    ):
+        getter = getattr(sources, name)
+        if getter(period.first, period.last) is None:
+            missing.append(label)
+    return tables, missing, topics, links
+
+
+def _train_recommendations(period: Period, category_names: dict) -> list[Recommendation]:
+    cells = aggregate("people", ("office", "role", "category_id"), period.first, period.last)
+    total = sum(m.tickets for m in cells.values())
+    by_cat: Counter = Counter()
+    by_group: Counter = Counter()
+    for (office, role, cid), m in cells.items():
+        by_cat[cid] += m.tickets
+        by_group[(office, role)] += m.tickets
+    recs = []
+    for (office, role, cid), m in cells.items():
+        if not office or m.tickets < MIN_TRAIN or cid is None:
+            continue
+        expected = by_group[(office, role)] * by_cat[cid] / total
+        if m.tickets < TRAIN_RATIO * expected:
+            continue
+        category = category_names.get(cid, category_names[None])
+        who = role or _("requesters")
+        recs.append(Recommendation(
+            "train",
+            _("Train %(role)s in %(office)s on %(category)s", role=who, office=office, category=category),
+            _("%(n)s tickets on %(category)s from %(role)s in %(office)s where the country's average predicts %(expected)s (%(ratio)s times as many).",
+              n=m.tickets, category=category, role=who, office=office, expected=f"{expected:.1f}", ratio=f"{m.tickets / expected:.1f}"),
+            round(m.tickets - expected, 1),
+            "offices",
+        ))
+    return recs
+
+
+def recommendations(topics, links, period: Period, category_names: dict) -> list[Recommendation]:
+    """The ranked actions; see the module docstring for the scoring."""
+    recs = [
+        Recommendation("write", _("Write an article about “%(topic)s”", topic=t.label),
+                       _("%(n)s tickets on this topic and no article answered them.", n=t.size), t.size, "topics", examples=t.texts[:3])
+        for t in topics
+    ]
+    recs += [
+        Recommendation("update", _("Update or promote the article “%(title)s”", title=title or ref),
+                       _("%(n)s tickets were answered with this article: users did not find it or it did not help them.", n=n), n, "articles",
+                       link=ref if ref.startswith(("/", "http")) else None)
+        for ref, title, n, _resolved in links if n >= MIN_LINKS
+    ]
+    recs += _train_recommendations(period, category_names)
+    recs.sort(key=lambda r: (-r.score, KIND_ORDER[r.kind], r.action))
+    return recs
+
+
+def tenant_dashboard(tenant, actor: User, period: Period, locale: str) -> Dashboard:
+    """Everything the insights page of `tenant` shows for `period` (session scoped to the tenant)."""
+    if Permission.INSIGHTS_VIEW not in permissions_in(actor, tenant):
+        raise InsightsError(_("You do not have permission to see this page."), 403)
+    names = _category_names(locale)
+    tables, totals = demand_tables(period, locale, names)
+    more, missing, topics, links = self_service_tables(period, locale)
+    tables.update(more)
+    recs = recommendations(topics, links, period, names)
+    tables["recommendations"] = Table(
+        "recommendations", _("Recommendations"), [_("Rank"), _("Action"), _("Kind"), _("Evidence"), _("Score")],
+        [[i + 1, r.action, r.kind_label, r.evidence, r.score] for i, r in enumerate(recs)],
+    )
+    return Dashboard(period, tables, recs, missing, totals)
+
+
+def expert_dashboard(actor: User, period: Period, locale: str) -> Dashboard:
+    """The same demand figures across every tenant, plus one row per tenant (central team only)."""
+    from portal.tenancy.models import Tenant
+
+    with across_tenants(db.session, actor):
+        cats = db.session.scalars(select(Category)).all()
+        key_of = {c.id: c.key for c in cats}
+        names: dict[Any, str] = {None: _("No category")}
+        for c in cats:
+            names.setdefault(c.key, c.name(locale))
+        tables, totals = demand_tables(period, locale, names, category_key=lambda cid: key_of.get(cid))
+        tenants = {t.id: t.name for t in db.session.scalars(select(Tenant))}
+        now = aggregate("demand", ("tenant_id",), period.first, period.last)
+        prev = period.previous()
+        before = aggregate("demand", ("tenant_id",), prev.first, prev.last)
+    rows = []
+    for tid, name in sorted(tenants.items(), key=lambda kv: kv[1]):
+        m = now.get((tid,), Measures())
+        rows.append([name, m.tickets, before.get((tid,), Measures()).tickets, _share(m.sla_met, m.tickets),
+                     f"{m.rating_average:.2f}" if m.rating_count else "–"])
+    tables = {"tenants": Table("tenants", _("Countries"), [_("Country"), _("Tickets"), _("Previous period"), _("Within targets"), _("Average rating")], rows,
+                               charts.bar_chart("chart-tenants", _("Tickets per country"), _("Tickets per country in the period."), [(r[0], r[1]) for r in rows]))} | tables
+    return Dashboard(period, tables, [], [], totals)
+
+
+def link_article(tenant, actor: User, ticket: Ticket, article_ref: str, article_title: str = "") -> TicketArticleLink:
+    """Record (or replace) the article that answers `ticket`, set by a member of the support team."""
+    if Permission.TICKETS_WORK not in permissions_in(actor, tenant):
+        raise InsightsError(_("Only the support team can link articles to tickets."), 403)
+    ref = (article_ref or "").strip()
+    if not ref:
+        raise InsightsError(_("Give the address or the name of the article."), 422)
+    link = db.session.scalar(select(TicketArticleLink).where(TicketArticleLink.ticket_id == ticket.id))
+    if link is None:
+        link = TicketArticleLink(tenant_id=tenant.id, ticket_id=ticket.id)
+        db.session.add(link)
+    link.article_ref = ref[:300]
+    link.article_title = (article_title or "").strip()[:300]
+    link.linked_by_id = actor.id
+    link.created_at = utcnow()
+    db.session.commit()
+    return link
+
+
+def article_link_of(ticket: Ticket) -> TicketArticleLink | None:
+    return db.session.scalar(select(TicketArticleLink).where(TicketArticleLink.ticket_id == ticket.id))
