@@ -59,7 +59,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 def _init_extensions(app: Flask) -> None:
     from portal.auth import loaders
     from portal.core.i18n import select_locale
+    from portal.core import assets
     from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+    assets.init_app(app)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(REPO_ROOT / "migrations"), render_as_batch=True, compare_type=True)

@@ -1,6 +1,7 @@
 """Flask extensions, created unbound and initialised in the app factory."""
 from flask import request
 from flask_babel import Babel
+from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -9,7 +10,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from portal.core.db import db
 
-__all__ = ["db", "migrate", "login_manager", "csrf", "babel", "limiter"]
+__all__ = ["db", "migrate", "login_manager", "csrf", "babel", "limiter", "compress"]
 
 
 def _client_key() -> str:
@@ -21,4 +22,5 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+compress = Compress()
 limiter = Limiter(key_func=_client_key, default_limits=[])

@@ -45,16 +45,22 @@ def throwaway_postgres_database(url: URL, name: str):
         admin.dispose()
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory):
+def fresh_database(tmp_path_factory, suffix: str = ""):
+    """Yield the URL of a new empty database for this worker (SQLite file, or a PostgreSQL database
+    named after TEST_DATABASE_URL's), and drop it afterwards."""
     base = os.environ.get("TEST_DATABASE_URL", "").strip()
     if not base:
-        path = tmp_path_factory.mktemp("db") / f"portal-{_worker()}.sqlite3"
+        path = tmp_path_factory.mktemp("db") / f"portal-{_worker()}{suffix}.sqlite3"
         yield f"sqlite:///{path}"
         return
     url = make_url(base.replace("postgresql://", "postgresql+psycopg://", 1) if base.startswith("postgresql://") else base)
-    with throwaway_postgres_database(url, re.sub(r"\W", "_", f"{url.database}_{_worker()}")) as worker_url:
+    with throwaway_postgres_database(url, re.sub(r"\W", "_", f"{url.database}_{_worker()}{suffix}")) as worker_url:
         yield worker_url
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    yield from fresh_database(tmp_path_factory)
 
 
 def make_test_config(database_url: str, tmp_path: Path, **overrides) -> dict:

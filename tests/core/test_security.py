@@ -1,0 +1,69 @@
+"""Security headers on every kind of response, and cookies scripts cannot read or send cross-site."""
+import pytest
+
+from tests.conftest import PASSWORD
+
+PAGES = ["/", "/farajaland/", "/farajaland/login", "/farajaland/no/such/page", "/api/v1/me", "/static/css/portal.css"]
+
+
+def directives(response) -> dict[str, str]:
+    policy = response.headers["Content-Security-Policy"]
+    return {part.split()[0]: " ".join(part.split()[1:]) for part in policy.split(";") if part.strip()}
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_response_carries_the_security_headers(client, path):
+    with client.get(path) as response:
+        csp = directives(response)
+        assert "unsafe-inline" not in response.headers["Content-Security-Policy"]
+        assert "unsafe-eval" not in response.headers["Content-Security-Policy"]
+        assert csp["default-src"] == "'self'" and csp["script-src"] == "'self'" and csp["style-src"] == "'self'"
+        assert csp["frame-ancestors"] == "'none'" and csp["object-src"] == "'none'"
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert response.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+
+
+def test_hsts_only_over_https(client):
+    assert "Strict-Transport-Security" not in client.get("/farajaland/").headers
+    secure = client.get("/farajaland/", base_url="https://localhost")
+    hsts = secure.headers["Strict-Transport-Security"]
+    assert "max-age=31536000" in hsts and "includeSubDomains" in hsts
+
+
+def _cookies(response) -> dict[str, str]:
+    return {value.split("=", 1)[0]: value for value in response.headers.getlist("Set-Cookie")}
+
+
+def test_session_cookie_is_httponly_and_samesite(client, make_user):
+    email = make_user()
+    response = client.post("/farajaland/login", data={"email": email, "password": PASSWORD})
+    cookie = _cookies(response)["session"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Secure" not in cookie  # plain HTTP in development would otherwise lose the session
+
+
+def test_cookies_are_secure_under_https(client, make_user):
+    email = make_user()
+    response = client.post("/farajaland/login", data={"email": email, "password": PASSWORD}, base_url="https://localhost")
+    cookie = _cookies(response)["session"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    lang = _cookies(client.post("/farajaland/language", data={"lang": "fr"}, base_url="https://localhost"))["lang"]
+    assert "Secure" in lang and "HttpOnly" in lang and "SameSite=Lax" in lang
+
+
+def test_language_cookie_is_httponly_and_samesite(client):
+    cookie = _cookies(client.post("/farajaland/language", data={"lang": "fr"}))["lang"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_pages_for_signed_in_users_are_not_stored_by_caches(client, make_user, auth):
+    auth.login(make_user())
+    assert client.get("/farajaland/profile").headers["Cache-Control"] == "no-store"
+
+
+def test_remember_me_cookie_is_httponly_and_samesite(client, make_user):
+    email = make_user()
+    response = client.post("/farajaland/login", data={"email": email, "password": PASSWORD, "remember": "y"})
+    cookie = _cookies(response)["remember_token"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie

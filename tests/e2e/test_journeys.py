@@ -1,0 +1,50 @@
+"""Journeys through the portal in a real browser, as the people in DOMAIN.md would take them."""
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import sign_in
+
+
+def test_requester_signs_in_from_the_home_page_and_sees_their_profile(page):
+    page.goto("/farajaland/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("How can we help?")
+    page.get_by_role("link", name="Sign in").click()
+    page.locator("input[name=email]").fill("agent@farajaland.demo")
+    page.locator("input[name=password]").fill("demo-password")
+    page.locator("main").get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    page.get_by_role("link", name="Profile").click()
+    expect(page.locator("main")).to_contain_text("agent@farajaland.demo")
+
+
+def test_switching_to_french_translates_the_interface_and_is_remembered(page):
+    page.goto("/farajaland/")
+    page.get_by_role("button", name="Français").click()
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Comment pouvons-nous vous aider ?")
+    page.goto("/farajaland/login")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Se connecter")
+
+
+def test_a_signed_in_agents_french_choice_follows_them_to_another_browser(new_page):
+    first = new_page()
+    sign_in(first, "l1@farajaland.demo")
+    first.get_by_role("button", name="Français").click()
+    expect(first.locator("html")).to_have_attribute("lang", "fr")
+    second = new_page(locale="en-US")
+    sign_in(second, "l1@farajaland.demo")
+    expect(second.locator("html")).to_have_attribute("lang", "fr")
+
+
+def test_the_portal_works_with_javascript_turned_off(new_page):
+    page = new_page(javascript=False)
+    page.goto("/farajaland/")
+    page.get_by_role("link", name="Sign in").click()
+    page.locator("input[name=email]").fill("admin@farajaland.demo")
+    page.locator("input[name=password]").fill("demo-password")
+    page.locator("main").get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name="Members", exact=True).click()
+    expect(page.locator("main")).to_contain_text("agent@farajaland.demo")
+    page.get_by_role("button", name="Français").click()
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    page.get_by_role("button", name="Se déconnecter").click()
+    expect(page.get_by_role("link", name="Se connecter")).to_be_visible()
