@@ -15,10 +15,10 @@ from collections import defaultdict
 from dataclasses import dataclass, fields
 from typing import Iterable
 
-from sqlalchemy import and_, case, func, not_, or_, select
+from sqlalchemy import and_, case, func, or_, select
 
 from portal.auth.models import Membership
-from portal.core.db import db
+from portal.core.db import current_tenant_id, db
 from portal.insights.models import CUBES, RollupRow, RollupState
 from portal.tickets.models import Ticket
 
@@ -112,6 +112,16 @@ def live_query(dims: Iterable[str], start: dt.datetime, end: dt.datetime, extra=
     return stmt
 
 
+def _visible_tenant_ids() -> list[int]:
+    """The current tenant, or every tenant when the session crosses tenants."""
+    tenant_id = current_tenant_id(db.session)
+    if tenant_id is not None and not db.session.info.get("portal.across_tenants"):
+        return [tenant_id]
+    from portal.tenancy.models import Tenant
+
+    return list(db.session.scalars(select(Tenant.id)))
+
+
 def rollup_states() -> dict[int, dt.date]:
     """`rolled_through` per tenant visible to the session (one tenant, or all across tenants)."""
     return {tid: as_date(day) for tid, day in db.session.execute(select(RollupState.tenant_id, RollupState.rolled_through))}
@@ -145,10 +155,16 @@ def aggregate(cube: str, dims: Iterable[str], first: dt.date, last: dt.date) -> 
         if dims:
             stmt = stmt.group_by(*[cols[d] for d in dims])
         collect(db.session.execute(stmt))
-    live_from = [and_(Ticket.tenant_id == tid, Ticket.created_at >= start_of(through + dt.timedelta(days=1))) for tid, through in states.items()]
-    not_rolled = not_(Ticket.tenant_id.in_(list(states))) if states else None
-    condition = or_(*live_from, not_rolled) if states else None
-    collect(db.session.execute(live_query(dims, start_of(first), start_of(last + dt.timedelta(days=1)), condition)))
+    # The live part: per tenant, only the days after its rollup, so the (tenant_id, created_at) index
+    # narrows every scan to those days (usually today alone).
+    end = start_of(last + dt.timedelta(days=1))
+    windows = []
+    for tid in _visible_tenant_ids():
+        begin = max(first, states[tid] + dt.timedelta(days=1)) if tid in states else first
+        if begin <= last:
+            windows.append(and_(Ticket.tenant_id == tid, Ticket.created_at >= start_of(begin)))
+    if windows:
+        collect(db.session.execute(live_query(dims, start_of(first), end, or_(*windows))))
     return dict(out)
 
 

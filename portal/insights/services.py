@@ -153,7 +153,7 @@ def _week(day: dt.date) -> dt.date:
     return day - dt.timedelta(days=day.weekday())
 
 
-def _category_names(locale: str, across: bool = False) -> dict[int | None, str]:
+def _category_names(locale: str) -> dict[int | None, str]:
     names: dict[int | None, str] = {None: _("No category")}
     for cat in db.session.scalars(select(Category)):
         names[cat.id] = cat.name(locale)
@@ -175,7 +175,12 @@ def _count_table(key: str, title: str, label: str, counts: dict[str, int], chart
     return Table(key, title, [label, _("Tickets"), _("Share")], rows, chart)
 
 
-def demand_tables(period: Period, locale: str, category_names: dict, category_key=lambda cid: cid) -> tuple[dict[str, Table], Measures]:
+def people_cells(period: Period) -> dict[tuple, Measures]:
+    """Tickets per (office, requester role, category): one query behind offices, roles and training."""
+    return aggregate("people", ("office", "role", "category_id"), period.first, period.last)
+
+
+def demand_tables(period: Period, locale: str, category_names: dict, people_cells: dict, category_key=lambda cid: cid) -> tuple[dict[str, Table], Measures]:
     """Volume by week and category, categories against the previous period, channels, offices,
     requester roles, service levels per tier and satisfaction, for the session's scope."""
     tables: dict[str, Table] = {}
@@ -224,9 +229,12 @@ def demand_tables(period: Period, locale: str, category_names: dict, category_ke
     )
     channels = {_channel_label(ch): m.tickets for (ch,), m in aggregate("demand", ("channel",), period.first, period.last).items()}
     tables["channels"] = _count_table("channels", _("Tickets by channel"), _("Channel"), channels, _("Tickets per channel in the period."))
-    offices = {(office or _("Not given")): m.tickets for (office,), m in aggregate("people", ("office",), period.first, period.last).items()}
+    offices: Counter = Counter()
+    roles: Counter = Counter()
+    for (office, role, _cid), m in people_cells.items():
+        offices[office or _("Not given")] += m.tickets
+        roles[role or _("Not known")] += m.tickets
     tables["offices"] = _count_table("offices", _("Tickets by office or district"), _("Office"), offices, _("Tickets per office in the period."))
-    roles = {(role or _("Not known")): m.tickets for (role,), m in aggregate("people", ("role",), period.first, period.last).items()}
     tables["roles"] = _count_table("roles", _("Tickets by requester role"), _("Role"), roles, _("Tickets per requester job title in the period."))
 
     by_tier = aggregate("demand", ("tier",), period.first, period.last)
@@ -250,9 +258,8 @@ def demand_tables(period: Period, locale: str, category_names: dict, category_ke
         note=_("Times are wall-clock hours from opening; a ticket is within targets when it breached neither its first-response nor its resolution target. Tier is the ticket's current tier."),
     )
     sat_rows = []
-    by_cat = aggregate("demand", ("category_id",), period.first, period.last)
     rated: dict[str, Measures] = defaultdict(Measures)
-    for (cid,), m in by_cat.items():
+    for (_day, cid), m in by_day_cat.items():
         rated[category_names.get(category_key(cid), category_names.get(None))].add(m)
     for name, m in sorted(rated.items(), key=lambda kv: (-kv[1].rating_count, kv[0])):
         if m.rating_count:
@@ -325,8 +332,7 @@ def self_service_tables(period: Period, locale: str) -> tuple[dict[str, Table], 
     return tables, missing, topics, links
 
 
-def _train_recommendations(period: Period, category_names: dict) -> list[Recommendation]:
-    cells = aggregate("people", ("office", "role", "category_id"), period.first, period.last)
+def _train_recommendations(cells: dict, category_names: dict) -> list[Recommendation]:
     total = sum(m.tickets for m in cells.values())
     by_cat: Counter = Counter()
     by_group: Counter = Counter()
@@ -353,7 +359,7 @@ def _train_recommendations(period: Period, category_names: dict) -> list[Recomme
     return recs
 
 
-def recommendations(topics, links, period: Period, category_names: dict) -> list[Recommendation]:
+def recommendations(topics, links, cells: dict, category_names: dict) -> list[Recommendation]:
     """The ranked actions; see the module docstring for the scoring."""
     recs = [
         Recommendation("write", _("Write an article about “%(topic)s”", topic=t.label),
@@ -366,7 +372,7 @@ def recommendations(topics, links, period: Period, category_names: dict) -> list
                        link=ref if ref.startswith(("/", "http")) else None)
         for ref, title, n, _resolved in links if n >= MIN_LINKS
     ]
-    recs += _train_recommendations(period, category_names)
+    recs += _train_recommendations(cells, category_names)
     recs.sort(key=lambda r: (-r.score, KIND_ORDER[r.kind], r.action))
     return recs
 
@@ -376,10 +382,11 @@ def tenant_dashboard(tenant, actor: User, period: Period, locale: str) -> Dashbo
     if Permission.INSIGHTS_VIEW not in permissions_in(actor, tenant):
         raise InsightsError(_("You do not have permission to see this page."), 403)
     names = _category_names(locale)
-    tables, totals = demand_tables(period, locale, names)
+    cells = people_cells(period)
+    tables, totals = demand_tables(period, locale, names, cells)
     more, missing, topics, links = self_service_tables(period, locale)
     tables.update(more)
-    recs = recommendations(topics, links, period, names)
+    recs = recommendations(topics, links, cells, names)
     tables["recommendations"] = Table(
         "recommendations", _("Recommendations"), [_("Rank"), _("Action"), _("Kind"), _("Evidence"), _("Score")],
         [[i + 1, r.action, r.kind_label, r.evidence, r.score] for i, r in enumerate(recs)],
@@ -397,7 +404,7 @@ def expert_dashboard(actor: User, period: Period, locale: str) -> Dashboard:
         names: dict[Any, str] = {None: _("No category")}
         for c in cats:
             names.setdefault(c.key, c.name(locale))
-        tables, totals = demand_tables(period, locale, names, category_key=lambda cid: key_of.get(cid))
+        tables, totals = demand_tables(period, locale, names, people_cells(period), category_key=lambda cid: key_of.get(cid))
         tenants = {t.id: t.name for t in db.session.scalars(select(Tenant))}
         now = aggregate("demand", ("tenant_id",), period.first, period.last)
         prev = period.previous()
