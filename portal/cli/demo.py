@@ -1,10 +1,13 @@
 """Demo accounts and content, loaded on request only (never by `db upgrade` or `tenants sync`)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from flask.cli import with_appcontext
 
 from portal.auth import services
+from portal.config import REPO_ROOT
 from portal.auth.permissions import GlobalRole, Role
 from portal.core.db import db, tenant_scope
 from portal.tenancy.services import list_tenants
@@ -59,3 +62,17 @@ def load() -> None:
         raise click.ClickException("no tenants yet: run 'flask --app wsgi tenants sync' first")
     created = load_demo_accounts()
     click.echo(f"demo accounts: {len(created)} created (password for all: {DEMO_PASSWORD})")
+    load_demo_articles()
+
+
+def load_demo_articles() -> None:
+    """The generic library from library/kb, then each tenant's own articles from tenants/<slug>/kb."""
+    from portal.cli.kb import echo_report, import_path
+
+    library = REPO_ROOT / "library" / "kb"
+    if library.is_dir():
+        echo_report("generic library", import_path(library, None))
+    for tenant in list_tenants():
+        folder = Path(tenant.source_path).parent / "kb" if tenant.source_path else REPO_ROOT / "tenants" / tenant.slug / "kb"
+        if folder.is_dir():
+            echo_report(f"{tenant.slug} articles", import_path(folder, tenant))

@@ -46,8 +46,24 @@ def seed_insights(tenant) -> dict:
     return {"reference": ticket.reference}
 
 
+def seed_kb_articles(tenant) -> dict:
+    """A staff-only tenant article, a draft local copy of a generic article, feedback and a search."""
+    from portal.kb import services as kb
+    from portal.kb.models import ArticleFeedback, SearchLog
+
+    generic = kb.Draft("Shared generic article", "Generic text.", "other", [], "public", "published")
+    kb.save_generic_article(None, "zz-shared-generic", "fr", generic)
+    kb.save_article(tenant, None, "zz-shared-generic", "fr", kb.Draft(PRIVATE, PRIVATE, "other", [PRIVATE], "public", "draft"))
+    # The slug appears in probed URLs (and so in pages), so only the text carries the marker.
+    kb.save_article(tenant, None, "zz-kalondo-only", "fr", kb.Draft(PRIVATE, PRIVATE, "other", [PRIVATE], "staff", "published"))
+    kb.save_article(tenant, None, "zz-kalondo-only", "fr", kb.Draft(PRIVATE, PRIVATE + " v2", "other", [], "staff", "published"))
+    db.session.add(ArticleFeedback(slug="zz-kalondo-only", locale="fr", is_helpful=False, comment=PRIVATE))
+    db.session.add(SearchLog(locale="fr", query=PRIVATE, result_count=0))
+    return {"slug": "zz-kalondo-only", "locale": "fr", "number": 1}
+
+
 # Each seeder creates private objects in the other tenant and returns URL argument values.
-SEEDERS = [seed_members, seed_insights]
+SEEDERS = [seed_members, seed_kb_articles, seed_insights]
 # URL arguments that are not objects of a tenant, with a harmless value.
 NEUTRAL_ARGUMENTS = {"token": "not-a-token", "filename": "css/portal.css", "table": "offices"}
 
@@ -111,7 +127,7 @@ def test_no_tenant_route_leaks_or_changes_another_tenants_data(app, client, prob
                 with app.test_request_context():
                     url = app.url_map.bind("localhost").build(rule.endpoint, {"tenant": slug, **args}, method=method)
                 response = client.open(url, method=method, headers=headers, data={}, follow_redirects=False)
-                body = response.get_data(as_text=True)
+                body = response.get_data().decode("utf-8", "replace")  # some routes send files (PDF)
                 assert response.status_code < 500, f"{method} {url} gave {response.status_code}"
                 assert PRIVATE not in body, f"{method} {url} shows another tenant's data"
                 if slug == "farajaland" and object_args:

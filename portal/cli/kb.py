@@ -1,0 +1,84 @@
+"""`flask --app wsgi kb ...`: import and export knowledge-base folders, rebuild search indexes."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+
+from portal.core.db import db, tenant_scope
+from portal.kb import importer, search
+from portal.tenancy.services import get_tenant, list_tenants
+
+
+@click.group("kb", help="Knowledge base: import, export and search index.")
+def group() -> None:
+    pass
+
+
+def _target(tenant_slug: str | None, generic: bool):
+    if bool(tenant_slug) == generic:
+        raise click.UsageError("give exactly one of --tenant SLUG or --generic")
+    if generic:
+        return None
+    tenant = get_tenant(tenant_slug)
+    if tenant is None:
+        raise click.ClickException(f"no tenant '{tenant_slug}': run 'flask --app wsgi tenants sync' first")
+    return tenant
+
+
+def import_path(path: Path, tenant) -> importer.ImportReport:
+    """Import a folder into the generic library (tenant None) or a tenant, and commit."""
+    if tenant is None:
+        report = importer.import_folder(path)
+    else:
+        with tenant_scope(db.session, tenant.id):
+            report = importer.import_folder(path, tenant)
+    db.session.commit()
+    return report
+
+
+def echo_report(label: str, report: importer.ImportReport) -> None:
+    click.echo(f"{label}: {len(report.created)} created, {len(report.updated)} updated, {len(report.unchanged)} unchanged")
+    for problem in report.problems:
+        click.echo(f"  error: {problem}", err=True)
+
+
+@group.command("import")
+@click.option("--tenant", "tenant_slug", help="import into this tenant's own articles")
+@click.option("--generic", is_flag=True, help="import into the generic library")
+@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@with_appcontext
+def import_command(tenant_slug: str | None, generic: bool, path: Path) -> None:
+    """Import a folder of Markdown files with YAML front matter (idempotent)."""
+    tenant = _target(tenant_slug, generic)
+    report = import_path(path, tenant)
+    echo_report(str(path), report)
+    if report.problems:
+        raise SystemExit(1)
+
+
+@group.command("export")
+@click.option("--tenant", "tenant_slug", help="export this tenant's own articles")
+@click.option("--generic", is_flag=True, help="export the generic library")
+@click.argument("path", type=click.Path(file_okay=False, path_type=Path))
+@with_appcontext
+def export_command(tenant_slug: str | None, generic: bool, path: Path) -> None:
+    """Write articles as Markdown files with YAML front matter, in the format `kb import` reads."""
+    tenant = _target(tenant_slug, generic)
+    if tenant is None:
+        count = importer.export_folder(path)
+    else:
+        with tenant_scope(db.session, tenant.id):
+            count = importer.export_folder(path, tenant)
+    click.echo(f"{count} files written to {path}")
+
+
+@group.command("reindex")
+@with_appcontext
+def reindex_command() -> None:
+    """Rebuild every tenant's search index (after a tenant.toml change, for example)."""
+    for tenant in list_tenants():
+        count = search.reindex_tenant(tenant)
+        click.echo(f"{tenant.slug}: {count} documents")
+    db.session.commit()

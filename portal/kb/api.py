@@ -1,0 +1,71 @@
+"""`/<tenant>/api/v1/kb`: search and read articles. Public articles need no token; staff ones do."""
+from __future__ import annotations
+
+from flask import Blueprint, Flask, g, request
+from flask_babel import gettext as _
+
+from portal.api.helpers import ApiError, ok, register_api_errors
+from portal.auth.loaders import bearer_user
+from portal.auth.permissions import Permission
+from portal.auth.services import permissions_in
+from portal.core.db import db
+from portal.kb import search, services
+from portal.kb.models import Audience
+
+bp = Blueprint("kb_api", __name__, url_prefix="/<tenant>/api/v1/kb")
+register_api_errors(bp)
+
+
+def register(app: Flask) -> None:
+    from portal.extensions import csrf
+
+    # Bearer tokens only, never cookies: there is nothing to forge.
+    csrf.exempt(bp)
+    app.register_blueprint(bp)
+
+
+def _audience() -> str:
+    user = bearer_user()
+    if user is not None and Permission.KB_READ_STAFF in permissions_in(user, g.tenant):
+        return Audience.STAFF
+    return Audience.PUBLIC
+
+
+def _locale() -> str:
+    lang = request.args.get("lang") or ""
+    if lang and lang not in g.tenant.locales:
+        raise ApiError(400, _("Unknown language “%(lang)s”: this portal offers %(locales)s.", lang=lang, locales=", ".join(g.tenant.locales)))
+    return lang or g.tenant.default_locale
+
+
+@bp.get("/search")
+def search_articles():
+    query = (request.args.get("q") or "").strip()
+    if not query:
+        raise ApiError(400, _("Give the words to search for as the parameter q."))
+    limit = request.args.get("limit", default=10, type=int)
+    if limit is None or not 1 <= limit <= 50:
+        raise ApiError(400, _("limit must be a number from 1 to 50."))
+    category = request.args.get("category") or None
+    results = search.search(g.tenant, _locale(), query, category=category, audience=_audience(), limit=limit, user=bearer_user(), channel="api")
+    db.session.commit()
+    return ok({
+        "results": [
+            {"slug": h.slug, "title": h.title, "locale": h.locale, "snippet": str(h.snippet),
+             "url": f"{h.url}?sid={results.search_id}" if results.search_id else h.url, "score": h.score}
+            for h in results.hits
+        ],
+        "total": results.total,
+        "corrected_query": results.corrected_query,
+    })
+
+
+@bp.get("/articles/<slug>")
+def get_article(slug: str):
+    view = services.get_article(g.tenant, slug, _locale(), audience=_audience())
+    if view is None:
+        raise ApiError(404, _("No article “%(slug)s” here.", slug=slug))
+    return ok({
+        "slug": view.slug, "title": view.title, "locale": view.locale, "body_html": view.body_html,
+        "category": view.category, "updated_at": view.updated_at.isoformat(), "fallback": view.fallback,
+    })

@@ -1,0 +1,39 @@
+"""Forms of the knowledge base: editing an article, and readers' feedback."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, Regexp
+
+from portal.kb.models import Audience, Status
+
+
+class ArticleForm(FlaskForm):
+    slug = StringField(
+        _l("Address name (slug)"),
+        validators=[Optional(), Regexp(r"^[a-z0-9][a-z0-9-]{0,119}$", message=_l("Use lowercase letters, digits and hyphens."))],
+        description=_l("Part of the article's address, for example “verification-code-not-received”."),
+    )
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
+    body = TextAreaField(
+        _l("Text (Markdown)"),
+        validators=[Length(max=100_000)],
+        description=_l("Country values can be inserted with placeholders such as {{ support.email }}."),
+    )
+    # Choices are set by the view (the library's categories, titled in the reader's language).
+    category = SelectField(_l("ArticleCategory"), choices=list, validators=[DataRequired()])
+    tags = StringField(_l("Tags"), validators=[Length(max=500)], description=_l("Words readers might use, separated by commas."))
+    audience = SelectField(_l("Who can read it"), choices=lambda: [(a.value, a.label) for a in Audience])
+    status = SelectField(_l("Status"), choices=lambda: [(s.value, s.label) for s in Status])
+    preview = SubmitField(_l("Preview"))
+    save = SubmitField(_l("Save"))
+
+    def tag_list(self) -> list[str]:
+        return [t.strip() for t in (self.tags.data or "").split(",") if t.strip()]
+
+
+class FeedbackForm(FlaskForm):
+    helpful = RadioField(_l("Did this answer your question?"), choices=lambda: [("yes", _l("Yes")), ("no", _l("No"))], validators=[DataRequired()])
+    comment = TextAreaField(_l("What was missing? (optional)"), validators=[Optional(), Length(max=2000)])
+    send = SubmitField(_l("Send"))

@@ -1,0 +1,133 @@
+"""Turning an article's Markdown into safe HTML filled with a tenant's values.
+
+Placeholders are `{{ dotted.name }}` lookups evaluated by Jinja's sandbox over plain data (the
+tenant's `placeholder_values`): nothing else is evaluated. An unknown placeholder renders as nothing
+for readers and as a visible marker for editors, and is reported so the materials-status page can
+list it. Markdown is CommonMark with tables, raw HTML disabled, and the result goes through an
+allow-list sanitizer (nh3) anyway.
+"""
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import nh3
+from jinja2 import StrictUndefined, Undefined, UndefinedError
+from jinja2.sandbox import SandboxedEnvironment
+from markdown_it import MarkdownIt
+
+PLACEHOLDER_RE = re.compile(r"\{\{\s*(.*?)\s*\}\}")
+DOTTED_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$")
+# Markers for unknown placeholders survive Markdown and sanitizing as private-use characters.
+_OPEN, _CLOSE = "\ue000", "\ue001"
+_MARKER_RE = re.compile(f"{_OPEN}(.*?){_CLOSE}")
+
+_sandbox = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
+
+ALLOWED_TAGS = {
+    "h1", "h2", "h3", "h4", "h5", "h6", "p", "br", "hr", "strong", "em", "code", "pre", "blockquote",
+    "ul", "ol", "li", "a", "img", "table", "thead", "tbody", "tr", "th", "td", "del", "s", "mark", "span",
+}
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title"},
+    "th": {"align"},
+    "td": {"align"},
+    "ol": {"start"},
+}
+URL_SCHEMES = {"http", "https", "mailto", "tel"}
+# A blockquote that opens with a bold label ending with a colon ("**Note:**", "**Remarque :**").
+_NOTE_RE = re.compile(r"<blockquote>\s*<p><strong>([^<]{1,40}?)\s*:</strong>")
+
+
+@dataclass
+class Filled:
+    """Markdown with its placeholders filled, and the names that could not be."""
+
+    text: str
+    unknown: list[str] = field(default_factory=list)
+
+
+def fill_placeholders(text: str, values: dict[str, Any], *, mark_unknown: bool = False) -> Filled:
+    """Replace each `{{ dotted.name }}` with its value from `values` (sandboxed, no code)."""
+    unknown: list[str] = []
+
+    def replace(match: re.Match) -> str:
+        name = match.group(1)
+        value = _lookup(name, values)
+        if value is None:
+            if name not in unknown:
+                unknown.append(name)
+            return f"{_OPEN}{name}{_CLOSE}" if mark_unknown else ""
+        return value
+
+    return Filled(PLACEHOLDER_RE.sub(replace, text), unknown)
+
+
+def _lookup(name: str, values: dict[str, Any]) -> str | None:
+    if not DOTTED_RE.match(name):
+        return None
+    try:
+        value = _compiled(name)(**values)
+    except (UndefinedError, TypeError, AttributeError):
+        return None
+    return _format(value)
+
+
+@lru_cache(maxsize=1024)
+def _compiled(name: str):
+    return _sandbox.compile_expression(name, undefined_to_none=False)
+
+
+def _format(value: Any) -> str | None:
+    if value is None or isinstance(value, (dict, Undefined)):
+        return None
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, list):
+        return ", ".join(str(_format(v) or "") for v in value)
+    return str(value)
+
+
+def unknown_placeholders(text: str, values: dict[str, Any]) -> list[str]:
+    return fill_placeholders(text, values).unknown
+
+
+@lru_cache(maxsize=2048)
+def markdown_to_html(text: str) -> str:
+    """Safe HTML for filled Markdown: sanitized, notes classed, unknown-placeholder markers shown."""
+    raw = _markdown.render(text)
+    clean = nh3.clean(
+        raw,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        link_rel="noopener noreferrer",
+        strip_comments=True,
+    )
+    clean = _NOTE_RE.sub(lambda m: f'<blockquote class="kb-note"><p><strong>{m.group(1)}:</strong>', clean)
+    return _MARKER_RE.sub(lambda m: f'<mark class="kb-unknown">{{{{ {html.escape(m.group(1))} }}}}</mark>', clean)
+
+
+_TAG_RE = re.compile(r"<[^>]+>")
+_SPACE_RE = re.compile(r"\s+")
+
+
+def html_to_text(markup: str) -> str:
+    """Plain text of rendered HTML, for search and snippets."""
+    text = _TAG_RE.sub(" ", markup.replace("</p>", "\n").replace("</li>", "\n"))
+    return _SPACE_RE.sub(" ", html.unescape(text)).strip()
+
+
+def render_article(text: str, values: dict[str, Any], *, editor: bool = False) -> tuple[str, str, list[str]]:
+    """(filled Markdown, safe HTML, unknown placeholder names) for an article body."""
+    filled = fill_placeholders(text, values, mark_unknown=editor)
+    body_html = markdown_to_html(filled.text)
+    markdown_text = filled.text if not editor else fill_placeholders(text, values).text
+    return markdown_text, body_html, filled.unknown

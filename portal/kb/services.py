@@ -1,0 +1,559 @@
+"""The knowledge base's questions and state changes, for pages, the API, the CLI and the assistant.
+
+The one answer to "which articles does this tenant show, and how" is `tenant_view`; everything
+that lists, renders, searches, prints or exports articles for a tenant goes through it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Iterator
+
+from sqlalchemy import func, select
+
+from portal.core.db import db, utcnow
+from portal.kb.models import (
+    Article,
+    ArticleRevision,
+    ArticleTranslation,
+    Audience,
+    ArticleCategory,
+    ArticleFeedback,
+    GenericArticle,
+    GenericRevision,
+    GenericTranslation,
+    HiddenArticle,
+    SearchLog,
+    Status,
+)
+from portal.kb.rendering import fill_placeholders, render_article
+
+KIND_GENERIC, KIND_OVERRIDE, KIND_LOCAL = "generic", "override", "local"
+
+
+class KbError(ValueError):
+    """A request the knowledge base refuses, with a message for the user."""
+
+
+@dataclass
+class ArticleView:
+    """One article as a tenant's readers of one locale see it.
+
+    `body_markdown` has the tenant's values filled in (unknown placeholders left out),
+    `body_html` is the safe rendering of it, `fallback` is true when the article is not written in
+    the asked locale and is shown in the tenant's default one instead.
+    """
+
+    slug: str
+    raw_title: str
+    locale: str
+    asked_locale: str
+    category: str
+    tags: list[str]
+    audience: str
+    status: str
+    updated_at: dt.datetime
+    fallback: bool
+    kind: str
+    raw_body: str
+    values: dict[str, Any]
+    tenant_slug: str
+    editor: bool = False
+
+    @cached_property
+    def _rendered(self) -> tuple[str, str, list[str]]:
+        return render_article(self.raw_body, self.values, editor=self.editor)
+
+    @cached_property
+    def title(self) -> str:
+        return fill_placeholders(self.raw_title, self.values).text
+
+    @property
+    def body_markdown(self) -> str:
+        return self._rendered[0]
+
+    @property
+    def body_html(self) -> str:
+        return self._rendered[1]
+
+    @property
+    def unknown_placeholders(self) -> list[str]:
+        return sorted(set(self._rendered[2]) | set(fill_placeholders(self.raw_title, self.values).unknown))
+
+    @property
+    def url(self) -> str:
+        return article_path(self.tenant_slug, self.slug)
+
+
+def article_path(tenant_slug: str, slug: str) -> str:
+    return f"/{tenant_slug}/kb/articles/{slug}"
+
+
+# -- the tenant's view of its articles --------------------------------------------------------------
+
+
+def _sources(tenant, slug: str | None = None) -> Iterator[tuple[str, Article | None, GenericArticle | None]]:
+    """(slug, tenant article or None, generic article or None) for every article the tenant may show."""
+    generic_q = select(GenericArticle)
+    local_q = select(Article)
+    if slug is not None:
+        generic_q = generic_q.where(GenericArticle.slug == slug)
+        local_q = local_q.where(Article.slug == slug)
+    generics = {g.slug: g for g in db.session.scalars(generic_q)}
+    locals_ = {a.slug: a for a in db.session.scalars(local_q)}
+    hidden = set(db.session.scalars(select(HiddenArticle.generic_id)))
+    for key in sorted(set(generics) | set(locals_)):
+        local, generic = locals_.get(key), generics.get(key)
+        if local is not None and local.generic_id is None:
+            yield key, local, None
+        elif generic is not None and generic.id not in hidden:
+            yield key, local, generic
+
+
+def _build(tenant, key, local, generic, locale, *, audience, include_drafts, editor, values) -> ArticleView | None:
+    # A local copy still in draft does not replace the published generic article for readers.
+    if local is not None and local.generic_id is not None and local.status != Status.PUBLISHED and not include_drafts:
+        local = None
+    meta = local or generic
+    if meta is None:
+        return None
+    if meta.status != Status.PUBLISHED and not include_drafts:
+        return None
+    if audience == Audience.PUBLIC and meta.audience != Audience.PUBLIC:
+        return None
+    for wanted, fallback in ((locale, False), (tenant.default_locale, True)):
+        translation = (local.translation(wanted) if local else None) or (generic.translation(wanted) if generic else None)
+        if translation is not None:
+            break
+    else:
+        return None
+    kind = KIND_LOCAL if generic is None else (KIND_OVERRIDE if isinstance(translation, ArticleTranslation) else KIND_GENERIC)
+    return ArticleView(
+        slug=key,
+        raw_title=translation.title,
+        locale=translation.locale,
+        asked_locale=locale,
+        category=meta.category,
+        tags=list(translation.tags or []),
+        audience=meta.audience,
+        status=meta.status,
+        updated_at=translation.updated_at,
+        fallback=fallback,
+        kind=kind,
+        raw_body=translation.body,
+        values=values,
+        tenant_slug=tenant.slug,
+        editor=editor,
+    )
+
+
+def tenant_view(
+    tenant,
+    locale: str,
+    *,
+    audience: str = Audience.PUBLIC,
+    include_drafts: bool = False,
+    editor: bool = False,
+    slug: str | None = None,
+) -> list[ArticleView]:
+    """Every article `tenant` shows to readers of `locale`, ordered by category and title.
+
+    Generic articles (unless hidden), replaced by the tenant's local copy where it has one, plus
+    the tenant-only articles. `audience="staff"` includes staff-only articles; `include_drafts`
+    (editors) includes drafts; `editor` marks unknown placeholders visibly.
+    """
+    locale = tenant.best_locale(locale)
+    values = tenant.settings.placeholder_values(locale)
+    views = []
+    for key, local, generic in _sources(tenant, slug):
+        view = _build(tenant, key, local, generic, locale, audience=audience, include_drafts=include_drafts, editor=editor, values=values)
+        if view is not None:
+            views.append(view)
+    order = category_order()
+    views.sort(key=lambda v: (order.get(v.category, len(order)), v.title.casefold()))
+    return views
+
+
+def get_article(tenant, slug: str, locale: str, *, audience: str = Audience.PUBLIC, include_drafts: bool = False, editor: bool = False) -> ArticleView | None:
+    """One article of the tenant's view, or None (unknown, hidden, draft or not for this audience)."""
+    views = tenant_view(tenant, locale, audience=audience, include_drafts=include_drafts, editor=editor, slug=slug)
+    return views[0] if views else None
+
+
+def iter_published_articles(tenant, locale: str, audience: str = "public") -> Iterator[ArticleView]:
+    """Yield every published article `tenant` shows to readers of `locale` (public API for the assistant).
+
+    `audience` is "public" (what anyone may read) or "staff" (public and staff-only articles).
+    Each item has: `slug`, `title`, `locale` (the locale it is written in), `category`, `tags`
+    (list of str), `body_markdown` (the tenant's values filled in; unknown placeholders dropped),
+    `body_html` (sanitized HTML), `url` (path such as "/farajaland/kb/articles/<slug>"),
+    `updated_at` (aware UTC datetime) and `fallback` (True when shown in the tenant's default
+    locale because it is not written in `locale`). Must run with the session scoped to `tenant`
+    (any request under `/<tenant>/`, or `tenant_scope(db.session, tenant.id)`).
+    """
+    yield from tenant_view(tenant, locale, audience=audience)
+
+
+# -- categories ---------------------------------------------------------------------------------
+
+
+def list_categories() -> list[ArticleCategory]:
+    return list(db.session.scalars(select(ArticleCategory).order_by(ArticleCategory.position, ArticleCategory.slug)))
+
+
+def category_order() -> dict[str, int]:
+    return {slug: pos for slug, pos in db.session.execute(select(ArticleCategory.slug, ArticleCategory.position))}
+
+
+def save_categories(entries: list[dict[str, Any]]) -> None:
+    """Create or update the ordered categories from `[{"slug", "title": {locale: text}}]`."""
+    existing = {c.slug: c for c in db.session.scalars(select(ArticleCategory))}
+    for position, entry in enumerate(entries):
+        category = existing.get(entry["slug"]) or ArticleCategory(slug=entry["slug"])
+        category.position = position
+        category.titles = dict(entry.get("title") or {})
+        db.session.add(category)
+
+
+def group_by_category(views: list[ArticleView], locale: str) -> list[tuple[str, str, list[ArticleView]]]:
+    """[(category slug, title, articles)] in category order; unknown categories last, by slug."""
+    titles = {c.slug: c.title(locale) for c in list_categories()}
+    groups: dict[str, list[ArticleView]] = {}
+    for view in views:
+        groups.setdefault(view.category, []).append(view)
+    return [(slug, titles.get(slug, slug), items) for slug, items in groups.items()]
+
+
+# -- editing ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Draft:
+    """What an editor submits for one locale of an article."""
+
+    title: str
+    body: str
+    category: str
+    tags: list[str]
+    audience: str
+    status: str
+
+    def meta(self) -> dict[str, Any]:
+        return {"category": self.category, "audience": self.audience, "status": self.status}
+
+
+def _apply_meta(target, draft: Draft) -> None:
+    target.category, target.audience, target.status = draft.category, draft.audience, draft.status
+
+
+def _source_translation(owner):
+    """(article holding it, translation) of `owner`'s source locale; a local copy may translate the generic one."""
+    translation = owner.translation(owner.source_locale)
+    if translation is None and isinstance(owner, Article) and owner.generic is not None:
+        return owner.generic, owner.generic.translation(owner.source_locale)
+    return owner, translation
+
+
+def _write_translation(owner, translations, draft: Draft, locale: str, make, revision_cls, user, note: str) -> bool:
+    """Write one locale of `owner` and record a revision; False when nothing changed."""
+    translation = next((t for t in translations if t.locale == locale), None)
+    meta_changed = owner.meta() != draft.meta()
+    same_text = translation is not None and (translation.title, translation.body, list(translation.tags or [])) == (draft.title, draft.body, list(draft.tags))
+    if same_text and not meta_changed:
+        return False
+    _apply_meta(owner, draft)
+    if translation is None:
+        translation = make(locale=locale, title=draft.title, body=draft.body, tags=list(draft.tags), revision=1)
+        translations.append(translation)
+    else:
+        translation.title, translation.body, translation.tags = draft.title, draft.body, list(draft.tags)
+        translation.revision = (translation.revision or 0) + 1
+    _, source = _source_translation(owner)
+    translation.source_revision = None if locale == owner.source_locale or source is None else source.revision
+    translation.updated_at = utcnow()
+    owner.updated_at = utcnow()
+    db.session.add(owner)
+    db.session.flush()
+    db.session.add(
+        revision_cls(
+            article_id=owner.id, locale=locale, number=translation.revision, title=draft.title, body=draft.body,
+            meta=draft.meta() | {"tags": list(draft.tags)}, author_id=getattr(user, "id", None), note=note,
+        )
+    )
+    return True
+
+
+def save_generic_article(user, slug: str, locale: str, draft: Draft, note: str = "", *, reindex: bool = True) -> bool:
+    """Create or update one locale of a generic article (platform admins); reindexes every tenant.
+
+    `reindex=False` leaves the search index to the caller (bulk imports rebuild it once).
+    """
+    article = db.session.scalar(select(GenericArticle).where(GenericArticle.slug == slug))
+    if article is None:
+        article = GenericArticle(slug=slug, source_locale=locale)
+        article.translations = []
+    changed = _write_translation(article, article.translations, draft, locale, GenericTranslation, GenericRevision, user, note)
+    if changed and reindex:
+        from portal.kb import search
+
+        search.reindex_everywhere(slug)
+    return changed
+
+
+def save_article(tenant, user, slug: str, locale: str, draft: Draft, note: str = "", *, reindex: bool = True) -> bool:
+    """Create or update one locale of the tenant's article `slug`.
+
+    Editing a generic article makes a local copy (override) for the tenant, remembering the
+    generic revision it started from so later upstream changes flag it as outdated.
+    """
+    if locale not in tenant.locales:
+        raise KbError("locale")
+    article = db.session.scalar(select(Article).where(Article.slug == slug))
+    generic = db.session.scalar(select(GenericArticle).where(GenericArticle.slug == slug))
+    if article is None:
+        article = Article(slug=slug, source_locale=generic.source_locale if generic else locale, generic=generic)
+        article.translations = []
+    changed = _write_translation(article, article.translations, draft, locale, ArticleTranslation, ArticleRevision, user, note)
+    if changed and article.generic is not None:
+        upstream = article.generic.translation(locale)
+        article.translation(locale).upstream_revision = upstream.revision if upstream else None
+    if changed and reindex:
+        from portal.kb import search
+
+        search.reindex(tenant, slug)
+    return changed
+
+
+def revert_to_generic(tenant, user, slug: str) -> bool:
+    """Drop the tenant's local copy of a generic article (its history goes with it)."""
+    article = db.session.scalar(select(Article).where(Article.slug == slug, Article.generic_id.is_not(None)))
+    if article is None:
+        return False
+    db.session.delete(article)
+    db.session.flush()
+    from portal.kb import search
+
+    search.reindex(tenant, slug)
+    return True
+
+
+def set_hidden(tenant, user, slug: str, hidden: bool) -> bool:
+    generic = db.session.scalar(select(GenericArticle).where(GenericArticle.slug == slug))
+    if generic is None:
+        return False
+    row = db.session.scalar(select(HiddenArticle).where(HiddenArticle.generic_id == generic.id))
+    if hidden and row is None:
+        db.session.add(HiddenArticle(generic_id=generic.id, user_id=getattr(user, "id", None)))
+    elif not hidden and row is not None:
+        db.session.delete(row)
+    db.session.flush()
+    from portal.kb import search
+
+    search.reindex(tenant, slug)
+    return True
+
+
+# -- editor's reading: sources, history, outdated copies -----------------------------------------
+
+
+def get_generic(slug: str) -> GenericArticle | None:
+    return db.session.scalar(select(GenericArticle).where(GenericArticle.slug == slug))
+
+
+def get_local(slug: str) -> Article | None:
+    return db.session.scalar(select(Article).where(Article.slug == slug))
+
+
+def is_hidden(generic: GenericArticle | None) -> bool:
+    if generic is None:
+        return False
+    return db.session.scalar(select(HiddenArticle.id).where(HiddenArticle.generic_id == generic.id)) is not None
+
+
+def revisions(owner, locale: str) -> list:
+    cls = GenericRevision if isinstance(owner, GenericArticle) else ArticleRevision
+    return list(db.session.scalars(select(cls).where(cls.article_id == owner.id, cls.locale == locale).order_by(cls.number.desc())))
+
+
+def get_revision(owner, locale: str, number: int):
+    cls = GenericRevision if isinstance(owner, GenericArticle) else ArticleRevision
+    return db.session.scalar(select(cls).where(cls.article_id == owner.id, cls.locale == locale, cls.number == number))
+
+
+def restore_revision(tenant, user, owner, locale: str, number: int) -> bool:
+    """Save revision `number` of `owner` in `locale` again, as a new revision."""
+    revision = get_revision(owner, locale, number)
+    if revision is None:
+        return False
+    meta = owner.meta() | {"tags": []} | dict(revision.meta or {})
+    draft = Draft(title=revision.title, body=revision.body, **meta)
+    note = f"restored revision {number}"
+    if isinstance(owner, GenericArticle):
+        return save_generic_article(user, owner.slug, locale, draft, note)
+    return save_article(tenant, user, owner.slug, locale, draft, note)
+
+
+@dataclass
+class Outdated:
+    """A copy written from an older state of its source, with what changed there since."""
+
+    slug: str
+    locale: str
+    reason: str  # "upstream": the generic article changed; "source": the source-locale translation changed
+    since: int
+    current: int
+    diff: list[str]
+
+
+def _diff(old: str, new: str, old_label: str, new_label: str) -> list[str]:
+    return list(difflib.unified_diff(old.splitlines(), new.splitlines(), old_label, new_label, lineterm=""))
+
+
+def outdated_state(owner, locale: str) -> Outdated | None:
+    """Whether `owner`'s `locale` is outdated (its generic source or its source locale changed)."""
+    translation = owner.translation(locale)
+    if translation is None:
+        return None
+    if isinstance(owner, Article) and owner.generic is not None and translation.upstream_revision is not None:
+        upstream = owner.generic.translation(locale)
+        if upstream is not None and upstream.revision > translation.upstream_revision:
+            old = get_revision(owner.generic, locale, translation.upstream_revision)
+            diff = _diff(old.body if old else "", upstream.body, f"r{translation.upstream_revision}", f"r{upstream.revision}")
+            return Outdated(owner.slug, locale, "upstream", translation.upstream_revision, upstream.revision, diff)
+    if translation.source_revision is not None:
+        holder, source = _source_translation(owner)
+        if source is not None and source.revision > translation.source_revision:
+            old = get_revision(holder, owner.source_locale, translation.source_revision)
+            diff = _diff(old.body if old else "", source.body, f"r{translation.source_revision}", f"r{source.revision}")
+            return Outdated(owner.slug, locale, "source", translation.source_revision, source.revision, diff)
+    return None
+
+
+@dataclass
+class TranslationRow:
+    slug: str
+    title: str
+    kind: str
+    missing: list[str]
+    outdated: list[str]
+
+
+def translation_status(tenant) -> list[TranslationRow]:
+    """Per article of the tenant (drafts and staff included): the locales missing and outdated."""
+    rows = []
+    for key, local, generic in _sources(tenant):
+        owners = [o for o in (local, generic) if o is not None]
+        present = {t.locale for o in owners for t in o.translations}
+        missing = [loc for loc in tenant.locales if loc not in present]
+        outdated = sorted({loc for o in owners for loc in tenant.locales if outdated_state(o, loc)})
+        first = next((t.title for o in owners for t in o.translations), key)
+        kind = KIND_LOCAL if generic is None else (KIND_OVERRIDE if local is not None else KIND_GENERIC)
+        if missing or outdated:
+            rows.append(TranslationRow(key, first, kind, missing, outdated))
+    return rows
+
+
+@dataclass
+class MaterialsStatus:
+    unknown: list[tuple[str, str, list[str]]]  # (slug, locale, names)
+    outdated: list[Outdated]
+    missing: list[TranslationRow]
+    hidden: list[str]
+
+
+def materials_status(tenant) -> MaterialsStatus:
+    """What a tenant should fix in its materials: unknown placeholders, outdated copies, gaps."""
+    unknown = []
+    for locale in tenant.locales:
+        for view in tenant_view(tenant, locale, audience=Audience.STAFF, include_drafts=True):
+            if not view.fallback and view.unknown_placeholders:
+                unknown.append((view.slug, view.locale, view.unknown_placeholders))
+    outdated = []
+    for local in db.session.scalars(select(Article).order_by(Article.slug)):
+        for translation in local.translations:
+            state = outdated_state(local, translation.locale)
+            if state is not None:
+                outdated.append(state)
+    hidden_ids = select(HiddenArticle.generic_id)
+    hidden = list(db.session.scalars(select(GenericArticle.slug).where(GenericArticle.id.in_(hidden_ids)).order_by(GenericArticle.slug)))
+    return MaterialsStatus(unknown, outdated, translation_status(tenant), hidden)
+
+
+@dataclass
+class ManagedArticle:
+    slug: str
+    title: str
+    kind: str
+    status: str
+    audience: str
+    category: str
+    hidden: bool
+    locales: list[str]
+    outdated: list[str]
+    helpful: int
+    not_helpful: int
+
+
+def managed_articles(tenant, locale: str) -> list[ManagedArticle]:
+    """Every article an editor of the tenant can act on, hidden generic ones included."""
+    counts = feedback_counts()
+    hidden_ids = set(db.session.scalars(select(HiddenArticle.generic_id)))
+    generics = {g.slug: g for g in db.session.scalars(select(GenericArticle))}
+    locals_ = {a.slug: a for a in db.session.scalars(select(Article))}
+    rows = []
+    for key in sorted(set(generics) | set(locals_)):
+        local, generic = locals_.get(key), generics.get(key)
+        if local is not None and local.generic_id is None:
+            generic = None
+        meta = local or generic
+        owners = [o for o in (local, generic) if o is not None]
+        translation = next((o.translation(loc) for loc in (locale, tenant.default_locale) for o in owners if o.translation(loc)), None)
+        title = translation.title if translation else key
+        kind = KIND_LOCAL if generic is None else (KIND_OVERRIDE if local is not None else KIND_GENERIC)
+        outdated = sorted({loc for o in owners for loc in tenant.locales if outdated_state(o, loc)})
+        yes, no = counts.get(key, (0, 0))
+        rows.append(
+            ManagedArticle(
+                key, title, kind, meta.status, meta.audience, meta.category, generic is not None and generic.id in hidden_ids,
+                sorted({t.locale for o in owners for t in o.translations} & set(tenant.locales)), outdated, yes, no,
+            )
+        )
+    order = category_order()
+    rows.sort(key=lambda r: (order.get(r.category, len(order)), r.title.casefold()))
+    return rows
+
+
+# -- feedback and search log ---------------------------------------------------------------------
+
+
+def record_feedback(tenant, user, slug: str, locale: str, is_helpful: bool, comment: str = "") -> ArticleFeedback:
+    feedback = ArticleFeedback(slug=slug, locale=locale, is_helpful=is_helpful, comment=comment.strip()[:2000], user_id=getattr(user, "id", None))
+    db.session.add(feedback)
+    db.session.flush()
+    return feedback
+
+
+def feedback_counts() -> dict[str, tuple[int, int]]:
+    """{slug: (helpful, not helpful)} for the current tenant."""
+    rows = db.session.execute(select(ArticleFeedback.slug, ArticleFeedback.is_helpful, func.count()).group_by(ArticleFeedback.slug, ArticleFeedback.is_helpful))
+    counts: dict[str, list[int]] = {}
+    for slug, helpful, n in rows:
+        counts.setdefault(slug, [0, 0])[0 if helpful else 1] += n
+    return {k: (v[0], v[1]) for k, v in counts.items()}
+
+
+def feedback_for(slug: str) -> list[ArticleFeedback]:
+    return list(db.session.scalars(select(ArticleFeedback).where(ArticleFeedback.slug == slug).order_by(ArticleFeedback.created_at.desc())))
+
+
+def record_opened(tenant, search_id: int | None, slug: str) -> None:
+    """Note that the reader of search `search_id` opened `slug` (first opening only)."""
+    if not search_id:
+        return
+    log = db.session.get(SearchLog, search_id)
+    if log is not None and log.opened_slug is None:
+        log.opened_slug, log.opened_at = slug, utcnow()
+
+

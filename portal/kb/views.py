@@ -1,0 +1,289 @@
+"""Knowledge-base pages: reading, searching and printing for everyone; editing for the support team."""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import Blueprint, Flask, Response, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal.auth.loaders import can, require
+from portal.auth.permissions import Permission
+from portal.core.db import db
+from portal.core.i18n import current_locale
+from portal.kb import handbook, search, services
+from portal.kb.forms import ArticleForm, FeedbackForm
+from portal.kb.models import Audience
+from portal.kb.rendering import render_article
+
+bp = Blueprint("kb", __name__, template_folder="templates", url_prefix="/<tenant>/kb")
+
+
+def register(app: Flask) -> None:
+    from portal.kb import api
+
+    app.register_blueprint(bp)
+    api.register(app)
+
+
+def reader_audience() -> str:
+    return Audience.STAFF if can(Permission.KB_READ_STAFF) else Audience.PUBLIC
+
+
+def _user():
+    return current_user if current_user.is_authenticated else None
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+
+@bp.get("/")
+def index():
+    locale = current_locale()
+    views = services.tenant_view(g.tenant, locale, audience=reader_audience())
+    return render_template("kb/index.html", groups=services.group_by_category(views, locale), categories=services.list_categories())
+
+
+def search_page():
+    locale = current_locale()
+    query = request.args.get("q", "")
+    category = request.args.get("category") or None
+    results = search.search(g.tenant, locale, query, category=category, audience=reader_audience(), limit=20, user=_user())
+    db.session.commit()
+    return render_template("kb/search.html", results=results, category=category, categories=services.list_categories())
+
+
+bp.add_url_rule("/search", endpoint="search", view_func=search_page, methods=["GET"])
+
+
+@bp.get("/articles/<slug>")
+def article(slug: str):
+    editor = can(Permission.KB_EDIT)
+    view = services.get_article(g.tenant, slug, current_locale(), audience=reader_audience(), include_drafts=editor, editor=editor)
+    if view is None:
+        abort(404)
+    search_id = request.args.get("sid", type=int)
+    if search_id:
+        services.record_opened(g.tenant, search_id, slug)
+        db.session.commit()
+    return render_template("kb/article.html", article=view, form=FeedbackForm(), editor=editor)
+
+
+@bp.post("/articles/<slug>/feedback")
+def feedback(slug: str):
+    view = services.get_article(g.tenant, slug, current_locale(), audience=reader_audience())
+    if view is None:
+        abort(404)
+    form = FeedbackForm()
+    if not form.validate_on_submit():
+        flash(_("Please choose yes or no."), "error")
+        return redirect(url_for("kb.article", slug=slug))
+    services.record_feedback(g.tenant, _user(), slug, view.locale, form.helpful.data == "yes", form.comment.data or "")
+    db.session.commit()
+    flash(_("Thank you for your feedback."), "success")
+    return redirect(url_for("kb.article", slug=slug))
+
+
+def handbook_page():
+    locale = current_locale()
+    return render_template("kb/handbook.html", **handbook.context(g.tenant, locale), pdf=False)
+
+
+bp.add_url_rule("/handbook", endpoint="handbook", view_func=handbook_page, methods=["GET"])
+
+
+@bp.get("/handbook.pdf")
+def handbook_pdf():
+    locale = current_locale()
+    pdf = handbook.render_pdf(g.tenant, locale)
+    filename = f"{g.tenant.slug}-handbook-{locale}.pdf"
+    return Response(pdf, mimetype="application/pdf", headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+# -- editing ------------------------------------------------------------------------------------
+
+
+@bp.get("/manage")
+@require(Permission.KB_EDIT)
+def manage():
+    rows = services.managed_articles(g.tenant, current_locale())
+    return render_template("kb/manage.html", rows=rows)
+
+
+def _category_choices(locale: str):
+    return [(c.slug, c.title(locale)) for c in services.list_categories()] or [("other", _("Other"))]
+
+
+def _owner(slug: str, library: bool):
+    if library:
+        return services.get_generic(slug)
+    return services.get_local(slug) or services.get_generic(slug)
+
+
+def _edit(slug: str | None, locale: str, library: bool):
+    """The edit page of one locale of an article: preview without saving, or save a revision."""
+    tenant = g.tenant
+    if locale not in tenant.locales:
+        abort(404)
+    owner = _owner(slug, library) if slug else None
+    if slug and owner is None:
+        abort(404)
+    form = ArticleForm()
+    form.category.choices = _category_choices(current_locale())
+    if request.method == "GET" and owner is not None:
+        translation = owner.translation(locale) or owner.translation(owner.source_locale)
+        form.process(data={
+            "title": translation.title if translation else "", "body": translation.body if translation else "",
+            "tags": ", ".join(translation.tags or []) if translation else "", **owner.meta(),
+        })
+    preview = None
+    if request.method == "POST" and form.validate_on_submit():
+        target_slug = slug or form.slug.data
+        if not target_slug:
+            form.slug.errors.append(_("An address name is needed."))
+        elif not slug and (services.get_local(target_slug) or (library and services.get_generic(target_slug))):
+            form.slug.errors.append(_("An article with this address name exists already."))
+        else:
+            draft = services.Draft(form.title.data.strip(), form.body.data or "", form.category.data, form.tag_list(), form.audience.data, form.status.data)
+            if form.preview.data:
+                _markdown, html, unknown = render_article(draft.body, tenant.settings.placeholder_values(locale), editor=True)
+                preview = {"html": html, "unknown": unknown}
+            else:
+                if library:
+                    services.save_generic_article(current_user, target_slug, locale, draft, note=_("edited in the browser"))
+                else:
+                    services.save_article(tenant, current_user, target_slug, locale, draft, note=_("edited in the browser"))
+                db.session.commit()
+                flash(_("The article was saved."), "success")
+                return redirect(kb_url("edit", library, slug=target_slug, locale=locale))
+    outdated = services.outdated_state(owner, locale) if owner is not None and owner.translation(locale) else None
+    is_copy = not library and owner is not None and not isinstance(owner, services.Article)
+    return render_template(
+        "kb/edit.html", form=form, slug=slug, locale=locale, library=library, preview=preview, outdated=outdated,
+        makes_copy=is_copy, owner=owner, hidden=services.is_hidden(services.get_generic(slug)) if slug else False,
+    ), (422 if request.method == "POST" and preview is None else 200)
+
+
+def new(library: bool):
+    locale = request.args.get("locale") or g.tenant.default_locale
+    return _guard(library) or _edit(None, locale, library)
+
+
+def _guard(library: bool):
+    permission = Permission.KB_EDIT_GENERIC if library else Permission.KB_EDIT
+    if not current_user.is_authenticated:
+        from portal.extensions import login_manager
+
+        return login_manager.unauthorized()
+    if not can(permission):
+        abort(403)
+    return None
+
+
+def _history_owner(slug: str, locale: str, library: bool):
+    """The article whose history is asked for: 404 before any permission check, as for any object."""
+    owner = services.get_generic(slug) if library else services.get_local(slug)
+    if owner is None or locale not in g.tenant.locales:
+        abort(404)
+    return owner
+
+
+def edit(slug: str, locale: str, library: bool):
+    if _owner(slug, library) is None or locale not in g.tenant.locales:
+        abort(404)
+    return _guard(library) or _edit(slug, locale, library)
+
+
+def history(slug: str, locale: str, library: bool):
+    owner = _history_owner(slug, locale, library)
+    if (denied := _guard(library)) is not None:
+        return denied
+    return render_template("kb/history.html", slug=slug, locale=locale, library=library, revisions=services.revisions(owner, locale))
+
+
+def restore(slug: str, locale: str, number: int, library: bool):
+    owner = _history_owner(slug, locale, library)
+    if (denied := _guard(library)) is not None:
+        return denied
+    if not services.restore_revision(g.tenant, current_user, owner, locale, number):
+        abort(404)
+    db.session.commit()
+    flash(_("Revision %(number)s was restored as a new revision.", number=number), "success")
+    return redirect(kb_url("history", library, slug=slug, locale=locale))
+
+
+def _bound(view, library: bool):
+    @wraps(view)
+    def bound(**values):
+        return view(library=library, **values)
+
+    bound.__name__ = bound.__qualname__ = ("library_" if library else "") + view.__name__
+    return bound
+
+
+# The tenant's articles live under /manage, the generic library under /library (platform admins):
+# the same views, each registered as `kb.<name>` and `kb.library_<name>`.
+for _rule, _name, _view, _methods in (
+    ("/new", "new", new, ["GET", "POST"]),
+    ("/<slug>/<locale>", "edit", edit, ["GET", "POST"]),
+    ("/<slug>/<locale>/history", "history", history, ["GET"]),
+    ("/<slug>/<locale>/restore/<int:number>", "restore", restore, ["POST"]),
+):
+    bp.add_url_rule("/manage" + _rule, _name, _bound(_view, False), methods=_methods)
+    bp.add_url_rule("/library" + _rule, "library_" + _name, _bound(_view, True), methods=_methods)
+
+
+def kb_url(name: str, library: bool, **values) -> str:
+    return url_for(("kb.library_" if library else "kb.") + name, **values)
+
+
+@bp.app_context_processor
+def _kb_helpers():
+    return {"kb_url": kb_url}
+
+
+@bp.post("/manage/<slug>/visibility")
+@require(Permission.KB_EDIT)
+def visibility(slug: str):
+    hide = request.form.get("hide") == "1"
+    if not services.set_hidden(g.tenant, current_user, slug, hide):
+        abort(404)
+    db.session.commit()
+    flash(_("The article is hidden from readers.") if hide else _("The article is shown to readers again."), "success")
+    return redirect(url_for("kb.manage"))
+
+
+@bp.post("/manage/<slug>/revert")
+@require(Permission.KB_EDIT)
+def revert(slug: str):
+    if not services.revert_to_generic(g.tenant, current_user, slug):
+        abort(404)
+    db.session.commit()
+    flash(_("The local copy was removed: readers see the generic article again."), "success")
+    return redirect(url_for("kb.manage"))
+
+
+@bp.get("/manage/<slug>/feedback")
+@require(Permission.KB_EDIT)
+def feedback_list(slug: str):
+    if services.get_local(slug) is None and services.get_generic(slug) is None:
+        abort(404)
+    items = services.feedback_for(slug)
+    return render_template("kb/feedback.html", slug=slug, items=items)
+
+
+@bp.get("/manage/translations")
+@require(Permission.KB_EDIT)
+def translations():
+    rows = services.translation_status(g.tenant)
+    by_locale = {
+        loc: {"missing": [r for r in rows if loc in r.missing], "outdated": [r for r in rows if loc in r.outdated]}
+        for loc in g.tenant.locales
+    }
+    return render_template("kb/translations.html", by_locale=by_locale)
+
+
+@bp.get("/manage/materials")
+@require(Permission.KB_EDIT)
+def materials():
+    return render_template("kb/materials.html", status=services.materials_status(g.tenant))

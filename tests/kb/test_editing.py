@@ -1,0 +1,94 @@
+"""Editors write in the browser with a preview; copies of generic articles are flagged when it changes."""
+from portal.auth.permissions import GlobalRole, Role
+from portal.kb import services
+from tests.kb.conftest import draft
+
+FORM = {"title": "Resetting your password in Farajaland", "body": "Ask {{ support.email }} or {{ support.fax }}.",
+        "category": "access-and-login", "tags": "password, reset", "audience": "public", "status": "published"}
+
+
+def test_preview_shows_the_filled_text_and_unknown_placeholders_without_saving(client, auth, make_user, library):
+    auth.login(make_user(role=Role.L1_AGENT))
+    page = client.post("/farajaland/kb/manage/password-reset/en", data=FORM | {"preview": "Preview"})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "support@farajaland.example" in text and '<mark class="kb-unknown">{{ support.fax }}</mark>' in text
+    assert "Resetting a forgotten password" in client.get("/farajaland/kb/articles/password-reset", headers={"Accept-Language": "en"}).get_data(as_text=True)
+
+
+def test_saving_a_generic_article_makes_a_local_copy_with_history_and_restore(client, auth, make_user, library):
+    auth.login(make_user(role=Role.L1_AGENT, name="Lina Agent"))
+    saved = client.post("/farajaland/kb/manage/password-reset/en", data=FORM | {"save": "Save"})
+    assert saved.status_code == 302
+    article = client.get("/farajaland/kb/articles/password-reset", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Resetting your password in Farajaland" in article and "support@farajaland.example" in article
+    assert '<mark class="kb-unknown">{{ support.fax }}</mark>' in article  # editors see what is missing...
+    auth.logout()
+    reader = client.get("/farajaland/kb/articles/password-reset", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "{{" not in reader and "Ask support@farajaland.example or ." in reader  # ...readers see nothing broken
+    auth.login(make_user(role=Role.L1_AGENT, name="Lina Agent"))
+    client.post("/farajaland/kb/manage/password-reset/en", data=FORM | {"title": "Second title", "save": "Save"})
+    history = client.get("/farajaland/kb/manage/password-reset/en/history").get_data(as_text=True)
+    assert "Revision 2" in history and "Revision 1" in history and "Lina Agent" in history
+    client.post("/farajaland/kb/manage/password-reset/en/restore/1")
+    assert "Resetting your password in Farajaland" in client.get("/farajaland/kb/articles/password-reset", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Revision 3" in client.get("/farajaland/kb/manage/password-reset/en/history").get_data(as_text=True)
+    assert "Local copy" in client.get("/farajaland/kb/manage").get_data(as_text=True)
+
+
+def test_invalid_form_is_refused_with_a_message(client, auth, make_user, library):
+    auth.login(make_user(role=Role.TENANT_ADMIN))
+    page = client.post("/farajaland/kb/manage/new", data=FORM | {"slug": "Bad Slug!", "save": "Save"})
+    assert page.status_code == 422
+    assert "Use lowercase letters, digits and hyphens." in page.get_data(as_text=True)
+    created = client.post("/farajaland/kb/manage/new?locale=fr", data=FORM | {"slug": "nos-bureaux", "title": "Nos bureaux", "save": "Save"})
+    assert created.status_code == 302
+    assert "Nos bureaux" in client.get("/farajaland/kb/articles/nos-bureaux", headers={"Accept-Language": "fr"}).get_data(as_text=True)
+
+
+def test_requesters_cannot_edit_and_tenant_staff_cannot_edit_the_generic_library(client, auth, make_user, library):
+    auth.login(make_user(role=Role.REQUESTER))
+    assert client.get("/farajaland/kb/manage").status_code == 403
+    assert client.post("/farajaland/kb/manage/password-reset/en", data=FORM | {"save": "Save"}).status_code == 403
+    auth.logout()
+    auth.login(make_user(role=Role.TENANT_ADMIN))
+    assert client.post("/farajaland/kb/library/password-reset/en", data=FORM | {"save": "Save"}).status_code == 403
+
+
+def test_a_generic_change_flags_copies_and_translations_outdated_with_a_diff(client, auth, make_user, library, kb_edit):
+    kb_edit("farajaland", services.save_article, None, "password-reset", "en", draft("Our reset", "Local text.", "access-and-login"))
+    kb_edit("farajaland", services.save_article, None, "printing-certificates", "fr", draft("Imprimer", "Texte.", "certificates-and-printing"))
+    auth.login(make_user(global_role=GlobalRole.PLATFORM_ADMIN, tenant=None))
+    body = "Tap **Forgot password** and follow the steps.\nA new line from the core team.\n"
+    saved = client.post("/farajaland/kb/library/password-reset/en", data=FORM | {"title": "Resetting a forgotten password", "body": body, "save": "Save"})
+    assert saved.status_code == 302
+    client.post("/farajaland/kb/library/printing-certificates/en", data=FORM | {"title": "Printing", "body": "New upstream text", "category": "certificates-and-printing", "save": "Save"})
+    edit = client.get("/farajaland/kb/manage/password-reset/en").get_data(as_text=True)
+    assert "The generic article changed since this copy was made." in edit
+    assert "+A new line from the core team." in edit
+    materials = client.get("/farajaland/kb/manage/materials").get_data(as_text=True)
+    assert "password-reset" in materials and "revision 1, now 2" in materials
+    translations = client.get("/farajaland/kb/manage/translations").get_data(as_text=True)
+    assert "Imprimer" in translations.split('id="loc-fr"')[1]  # the French copy follows an older English text
+    # Updating the copy clears the flag.
+    client.post("/farajaland/kb/manage/password-reset/en", data=FORM | {"save": "Save"})
+    assert "The generic article changed" not in client.get("/farajaland/kb/manage/password-reset/en").get_data(as_text=True)
+
+
+def test_materials_status_lists_unknown_placeholders(client, auth, make_user, library, kb_edit):
+    kb_edit("farajaland", services.save_article, None, "fax-line", "en", draft("Fax us", "Fax: {{ support.fax_number }}"))
+    auth.login(make_user(role=Role.TENANT_ADMIN))
+    materials = client.get("/farajaland/kb/manage/materials").get_data(as_text=True)
+    assert "fax-line" in materials and "{{ support.fax_number }}" in materials
+    page = client.get("/farajaland/kb/articles/fax-line").get_data(as_text=True)
+    assert '<mark class="kb-unknown">' in page  # editors see the marker on the article itself
+
+
+def test_hiding_and_reverting_from_the_manage_page(client, auth, make_user, library, kb_edit):
+    kb_edit("farajaland", services.save_article, None, "password-reset", "en", draft("Our reset", "Local text.", "access-and-login"))
+    auth.login(make_user(role=Role.TENANT_ADMIN))
+    client.post("/farajaland/kb/manage/password-reset/revert")
+    assert "Resetting a forgotten password" in client.get("/farajaland/kb/articles/password-reset").get_data(as_text=True)
+    client.post("/farajaland/kb/manage/printing-certificates/visibility", data={"hide": "1"})
+    auth.logout()
+    assert client.get("/farajaland/kb/articles/printing-certificates").status_code == 404

@@ -1,0 +1,89 @@
+"""Readers see the library filled with their country's values, in their language when it exists."""
+from portal.auth.permissions import Role
+from portal.kb import services
+from tests.kb.conftest import draft
+
+
+def test_article_page_shows_the_countrys_values(client, library):
+    page = client.get("/farajaland/kb/articles/code-not-received", headers={"Accept-Language": "en"})
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "The verification code never arrives" in text
+    assert "+260 97 555 0100" in text  # Farajaland's WhatsApp number from tenant.toml
+    kalondo = client.get("/kalondo/kb/articles/code-not-received").get_data(as_text=True)
+    assert "Le code de vérification n&#39;arrive pas" in kalondo or "Le code de vérification n'arrive pas" in kalondo
+    assert "+260 97 555 0100" not in kalondo
+
+
+def test_missing_translation_falls_back_to_the_tenant_default_with_a_notice(client, library):
+    page = client.get("/farajaland/kb/articles/printing-certificates", headers={"Accept-Language": "fr"})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Printing certificates" in text
+    assert 'class="notice"' in text
+    translated = client.get("/farajaland/kb/articles/code-not-received", headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert 'class="notice"' not in translated
+
+
+def test_index_lists_articles_by_category_in_library_order(client, library):
+    text = client.get("/farajaland/kb/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert text.index("Access and login") < text.index("Certificates and printing")
+    assert "Resetting a forgotten password" in text
+    assert "Triage checklist" not in text  # staff only
+
+
+def test_staff_articles_need_a_staff_member(client, auth, make_user, library):
+    assert client.get("/farajaland/kb/articles/staff-triage").status_code == 404
+    auth.login(make_user(role=Role.REQUESTER))
+    assert client.get("/farajaland/kb/articles/staff-triage").status_code == 404
+    auth.logout()
+    auth.login(make_user(role=Role.L1_AGENT))
+    assert "Triage checklist" in client.get("/farajaland/kb/articles/staff-triage").get_data(as_text=True)
+
+
+def test_a_tenant_can_hide_override_and_add_articles_without_touching_another(client, library, kb_edit):
+    kb_edit("farajaland", services.set_hidden, None, "code-not-received", True)
+    kb_edit("farajaland", services.save_article, None, "password-reset", "en", draft("Our own reset page", "Call the Farajaland desk.", "access-and-login"))
+    kb_edit("farajaland", services.save_article, None, "office-hours", "en", draft("Office hours in Farajaland", "Open at 8."))
+    assert client.get("/farajaland/kb/articles/code-not-received").status_code == 404
+    assert "Our own reset page" in client.get("/farajaland/kb/articles/password-reset", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Office hours in Farajaland" in client.get("/farajaland/kb/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    # Kalondo (French only) still sees the generic article, and nothing of Farajaland's own.
+    assert client.get("/kalondo/kb/articles/code-not-received").status_code == 200
+    assert client.get("/kalondo/kb/articles/office-hours").status_code == 404
+
+
+def test_a_draft_local_copy_does_not_replace_the_published_article(client, library, kb_edit):
+    kb_edit("farajaland", services.save_article, None, "code-not-received", "en", draft("Unfinished copy", status="draft"))
+    text = client.get("/farajaland/kb/articles/code-not-received", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "The verification code never arrives" in text and "Unfinished copy" not in text
+
+
+def test_feedback_is_recorded_and_counted_for_editors(client, auth, make_user, library):
+    client.post("/farajaland/kb/articles/password-reset/feedback", data={"helpful": "yes"})
+    client.post("/farajaland/kb/articles/password-reset/feedback", data={"helpful": "no", "comment": "The reset SMS never came"})
+    bad = client.post("/farajaland/kb/articles/password-reset/feedback", data={}, follow_redirects=True)
+    assert "Please choose yes or no." in bad.get_data(as_text=True)
+    auth.login(make_user(role=Role.L1_AGENT))
+    manage = client.get("/farajaland/kb/manage").get_data(as_text=True)
+    assert "1 yes · 1 no" in manage
+    comments = client.get("/farajaland/kb/manage/password-reset/feedback").get_data(as_text=True)
+    assert "The reset SMS never came" in comments
+
+
+def test_iter_published_articles_gives_the_assistant_filled_articles(app, library):
+    from portal.core.db import db, tenant_scope
+    from portal.tenancy.services import get_tenant
+
+    with app.app_context():
+        tenant = get_tenant("farajaland")
+        with tenant_scope(db.session, tenant.id):
+            public = {a.slug: a for a in services.iter_published_articles(tenant, "fr")}
+            staff = {a.slug for a in services.iter_published_articles(tenant, "fr", audience="staff")}
+    assert set(public) == {"code-not-received", "printing-certificates", "password-reset"}
+    assert staff == set(public) | {"staff-triage"}
+    code, printing = public["code-not-received"], public["printing-certificates"]
+    assert (code.locale, code.fallback, printing.locale, printing.fallback) == ("fr", False, "en", True)
+    assert "+260 97 555 0100" in code.body_markdown and "{{" not in code.body_markdown
+    assert "<p>" in code.body_html and code.url == "/farajaland/kb/articles/code-not-received"
+    assert code.category == "access-and-login" and code.tags == ["sms", "code"] and code.updated_at.tzinfo is not None

@@ -1,0 +1,75 @@
+"""Searching a tenant's articles: stemming, title boost, typos, categories, snippets and the log."""
+import re
+
+from sqlalchemy import select
+
+from portal.core.db import SYSTEM, across_tenants, db
+from portal.kb import services
+from portal.kb.models import SearchLog
+from tests.kb.conftest import draft
+
+
+def results(client, url):
+    response = client.get(url)
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def found(client, url) -> list[str]:
+    """The slugs of the results, in order."""
+    text = results(client, url)
+    return re.findall(r'/kb/articles/([a-z0-9-]+)\?sid=', text)
+
+
+def test_stemming_finds_other_forms_of_a_word_in_english_and_french(client, library):
+    assert found(client, "/farajaland/kb/search?q=printed+certificate") == ["printing-certificates"]
+    assert found(client, "/kalondo/kb/search?q=codes+vérifications") == ["code-not-received"]
+
+
+def test_title_matches_rank_first_and_snippets_are_highlighted_and_escaped(client, library, kb_edit):
+    kb_edit("farajaland", services.save_article, None, "password-in-body", "en",
+            draft("Other things", "Your password <b>must</b> be long; the password is personal.", "other"))
+    text = results(client, "/farajaland/kb/search?q=password")
+    assert text.index("Resetting a forgotten <mark>password</mark>") < text.index("Other things")
+    assert "Your <mark>password</mark> &lt;b&gt;must&lt;/b&gt;" in text  # raw HTML is only ever text...
+    assert "<b>must</b>" not in text  # ...and it is never sent as markup
+
+
+def test_typos_are_corrected_against_the_tenants_words(client, library):
+    assert found(client, "/farajaland/kb/search?q=pasword") == ["password-reset"]
+    assert "Showing results for “password”" in results(client, "/farajaland/kb/search?q=pasword")
+
+
+def test_category_filter_and_staff_articles(client, auth, make_user, library):
+    from portal.auth.permissions import Role
+
+    text = results(client, "/farajaland/kb/search?q=code&category=certificates-and-printing")
+    assert "verification code never arrives" not in text
+    assert found(client, "/farajaland/kb/search?q=triage") == []
+    auth.login(make_user(role=Role.L1_AGENT))
+    assert found(client, "/farajaland/kb/search?q=triage") == ["staff-triage"]
+
+
+def test_search_is_per_tenant(client, library, kb_edit):
+    kb_edit("kalondo", services.save_article, None, "kalondo-campagne", "fr", draft("Campagne mobile au Kalondo", "Les campagnes mobiles."))
+    assert found(client, "/kalondo/kb/search?q=campagne") == ["kalondo-campagne"]
+    assert found(client, "/farajaland/kb/search?q=campagne") == []
+
+
+def test_every_search_and_the_article_opened_are_logged(app, client, library):
+    text = results(client, "/farajaland/kb/search?q=password")
+    link = text[text.index("/farajaland/kb/articles/password-reset?sid="):].split('"')[0]
+    client.get(link)
+    with app.app_context(), across_tenants(db.session, SYSTEM):
+        log = db.session.scalars(select(SearchLog)).one()
+    assert (log.query, log.locale, log.result_count, log.opened_slug) == ("password", "en", 1, "password-reset")
+    assert log.opened_at is not None
+
+
+def test_hidden_and_edited_articles_are_reindexed(client, library, kb_edit):
+    kb_edit("farajaland", services.set_hidden, None, "password-reset", True)
+    assert found(client, "/farajaland/kb/search?q=password") == []
+    kb_edit("farajaland", services.set_hidden, None, "password-reset", False)
+    kb_edit("farajaland", services.save_article, None, "password-reset", "en", draft("Lost passphrase help", "Ask your administrator."))
+    text = results(client, "/farajaland/kb/search?q=passphrase")
+    assert "Lost <mark>passphrase</mark> help" in text
