@@ -63,6 +63,7 @@ def load() -> None:
     created = load_demo_accounts()
     click.echo(f"demo accounts: {len(created)} created (password for all: {DEMO_PASSWORD})")
     load_demo_articles()
+    load_demo_insights()
 
 
 def load_demo_articles() -> None:
@@ -76,3 +77,12 @@ def load_demo_articles() -> None:
         folder = Path(tenant.source_path).parent / "kb" if tenant.source_path else REPO_ROOT / "tenants" / tenant.slug / "kb"
         if folder.is_dir():
             echo_report(f"{tenant.slug} articles", import_path(folder, tenant))
+
+
+def load_demo_insights() -> None:
+    """Weeks of tickets, searches and feedback for the insights page (portal.insights.demo)."""
+    from portal.insights.demo import load_demo_activity
+
+    for tenant in list_tenants():
+        with tenant_scope(db.session, tenant.id):
+            click.echo(f"{tenant.slug} insights activity: {load_demo_activity(tenant)} tickets created")

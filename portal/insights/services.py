@@ -6,11 +6,12 @@ dashboard is a list of `Table`s, so the page, the CSV export and the printable r
 numbers.
 
 Recommendation scoring: every score is a number of tickets in the period that the action addresses,
-so the kinds compare on one scale and rank together (ties: write, then update, then train).
-- write an article: the tickets of one topic (a cluster of ticket subjects, see `topics`) that no
-  agent could answer with an existing article; a topic needs at least `MIN_TOPIC` tickets.
-- update an article: the tickets an agent answered with that article (users did not find it or it did
-  not answer them); at least `MIN_LINKS`.
+(or failed searches and votes: each a user who did not get an answer), so the kinds compare on one scale and rank together (ties: write, then update, then train).
+- write an article: the tickets and failed searches of one topic (a cluster of ticket subjects that
+  no agent answered with an existing article and of searches with no result, see `topics`; a search
+  counts as often as it was made); a topic needs a weight of at least `MIN_TOPIC`.
+- update an article: its "not helpful" votes + the tickets an agent answered with it (users did not
+  find it or it did not answer them) + one per outdated translation; at least `MIN_LINKS`.
 - train a role in a district on a category: the excess of tickets over what the tenant's average
   predicts, `n - G * N_c / N`, where n is the tickets of that role, office and category, G all the
   tickets of that role and office, N_c the tenant's tickets of the category and N all of them; only
@@ -287,8 +288,9 @@ def _article_links(period: Period) -> list[tuple[str, str, int, int]]:
     return sorted((tuple(v) for v in counts.values()), key=lambda v: (-v[2], v[0]))
 
 
-def _unanswered_topics(period: Period, locale: str):
-    """Topics of the period's tickets that no agent linked to an article, biggest first."""
+def _unanswered_topics(period: Period, locale: str, no_result: list[tuple[str, str, int]]):
+    """Topics of the period's tickets that no agent linked to an article, together with the searches
+    that found nothing, biggest first. Each item is weighted (a search by how often it was made)."""
     start = dt.datetime.combine(period.first, dt.time(), dt.timezone.utc)
     end = dt.datetime.combine(period.last + dt.timedelta(days=1), dt.time(), dt.timezone.utc)
     linked = select(TicketArticleLink.ticket_id)
@@ -298,13 +300,28 @@ def _unanswered_topics(period: Period, locale: str):
         .order_by(Ticket.created_at.desc())
         .limit(TOPIC_SAMPLE)
     ).all()
-    return cluster([(subject, reference, 1) for subject, reference in rows], locale)
+    items = [(subject, ("ticket", reference), 1) for subject, reference in rows]
+    items += [(query, ("search", query), n) for _locale, query, n in no_result]
+    return cluster(items, locale)
 
 
-def self_service_tables(period: Period, locale: str) -> tuple[dict[str, Table], list[str], list, list]:
+def _topic_counts(topic) -> tuple[int, int]:
+    tickets = sum(1 for kind, _ in topic.keys if kind == "ticket")
+    return tickets, topic.weight - tickets
+
+
+# Deflection, precisely: a self-service visit is one signed-in user's UTC day with at least one
+# knowledge-base search; it is deflected when that user opened no ticket that day or the next.
+# Anonymous searches cannot be followed to a ticket and are counted apart.
+DEFLECTION = _l("A visit is a signed-in user's day with at least one search of the help articles; it is deflected when that user opened no ticket that day or the next.")
+
+
+def self_service_tables(tenant, period: Period, locale: str) -> tuple[dict[str, Table], list[str], dict]:
     tables: dict[str, Table] = {}
     missing = []
+    evidence: dict[str, Any] = {}
     links = _article_links(period)
+    evidence["links"] = links
     tables["articles"] = Table(
         "articles",
         _("Tickets answered with an article"),
@@ -312,24 +329,44 @@ def self_service_tables(period: Period, locale: str) -> tuple[dict[str, Table], 
         [list(row) for row in links],
         note=_("Articles that agents linked to a ticket as the answer: users did not find them or they did not help."),
     )
-    topics = [t for t in _unanswered_topics(period, locale) if t.size >= MIN_TOPIC]
+    gaps = sources.search_gaps(period.first, period.last)
+    if gaps is None:
+        missing.append(_("Searches with no result or no article opened"))
+    else:
+        tables["no_result"] = Table("no_result", _("Top searches with no result"), [_("Language"), _("Search"), _("Times")], [list(r) for r in gaps["no_result"]])
+        tables["not_opened"] = Table("not_opened", _("Top searches where no article was opened"), [_("Language"), _("Search"), _("Times")], [list(r) for r in gaps["not_opened"]])
+    if sources.handover_questions(period.first, period.last) is None:
+        missing.append(_("Assistant questions handed over to a person"))
+    topics = [t for t in _unanswered_topics(period, tenant.default_locale, gaps["no_result"] if gaps else []) if t.weight >= MIN_TOPIC]
+    evidence["topics"] = topics
     tables["topics"] = Table(
         "topics",
-        _("Ticket topics with no article"),
-        [_("Topic"), _("Tickets"), _("Examples")],
-        [[t.label, t.size, " · ".join(t.texts[:3])] for t in topics],
-        note=_("Subjects of the period's tickets that no agent answered with an article, grouped by similar words (at least %(n)s tickets).", n=MIN_TOPIC),
+        _("Topics no article answers"),
+        [_("Topic"), _("Tickets"), _("Searches with no result"), _("Examples")],
+        [[t.label, *_topic_counts(t), " · ".join(t.texts[:3])] for t in topics],
+        note=_("Subjects of the period's tickets that no agent answered with an article, and searches that found nothing, grouped by similar words (at least %(n)s in all).", n=MIN_TOPIC),
     )
-    for name, label in (
-        ("search_gaps", _("Searches with no result or no article opened")),
-        ("handover_questions", _("Assistant questions handed over to a person")),
-        ("unhelpful_articles", _("Articles rated not helpful")),
-        ("deflection", _("Deflection rate")),
-    ):
-        getter = getattr(sources, name)
-        if getter(period.first, period.last) is None:
-            missing.append(label)
-    return tables, missing, topics, links
+    unhelpful = sources.unhelpful_articles(period.first, period.last)
+    outdated = sources.outdated_translations(tenant)
+    if unhelpful is None:
+        missing.append(_("Articles rated not helpful"))
+    else:
+        titles = sources.article_titles(tenant, locale, [slug for slug, *_ in unhelpful])
+        evidence["unhelpful"] = [(slug, titles.get(slug, slug), no, yes, comments) for slug, no, yes, comments in unhelpful]
+        tables["unhelpful"] = Table("unhelpful", _("Articles rated not helpful"), [_("Article"), _("Title"), _("Not helpful"), _("Helpful"), _("Latest comments")],
+                                    [[slug, title, no, yes, " · ".join(comments)] for slug, title, no, yes, comments in evidence["unhelpful"]])
+    if outdated is not None:
+        evidence["outdated"] = outdated
+        tables["outdated"] = Table("outdated", _("Outdated translations"), [_("Article"), _("Title"), _("Outdated languages")],
+                                   [[slug, title, ", ".join(locales)] for slug, (title, locales) in sorted(outdated.items())])
+    flow = sources.deflection(period.first, period.last)
+    if flow is None:
+        missing.append(_("Deflection rate"))
+    else:
+        visits, deflected, anonymous = flow
+        tables["deflection"] = Table("deflection", _("Deflection rate"), [_("Visits"), _("Without a ticket"), _("Deflection rate"), _("Anonymous searches (not counted)")],
+                                     [[visits, deflected, _share(deflected, visits), anonymous]], note=str(DEFLECTION))
+    return tables, missing, evidence
 
 
 def _train_recommendations(cells: dict, category_names: dict) -> list[Recommendation]:
@@ -359,19 +396,43 @@ def _train_recommendations(cells: dict, category_names: dict) -> list[Recommenda
     return recs
 
 
-def recommendations(topics, links, cells: dict, category_names: dict) -> list[Recommendation]:
+def recommendations(tenant, evidence: dict, cells: dict, category_names: dict) -> list[Recommendation]:
     """The ranked actions; see the module docstring for the scoring."""
-    recs = [
-        Recommendation("write", _("Write an article about “%(topic)s”", topic=t.label),
-                       _("%(n)s tickets on this topic and no article answered them.", n=t.size), t.size, "topics", examples=t.texts[:3])
-        for t in topics
-    ]
-    recs += [
-        Recommendation("update", _("Update or promote the article “%(title)s”", title=title or ref),
-                       _("%(n)s tickets were answered with this article: users did not find it or it did not help them.", n=n), n, "articles",
-                       link=ref if ref.startswith(("/", "http")) else None)
-        for ref, title, n, _resolved in links if n >= MIN_LINKS
-    ]
+    recs = []
+    for t in evidence["topics"]:
+        tickets_n, searches_n = _topic_counts(t)
+        recs.append(Recommendation("write", _("Write an article about “%(topic)s”", topic=t.label),
+                                   _("%(tickets)s tickets and %(searches)s searches with no result on this topic; no article answered them.", tickets=tickets_n, searches=searches_n),
+                                   t.weight, "topics", examples=t.texts[:3]))
+    # One update recommendation per article, adding up every sign that it fails its readers.
+    articles: dict[str, dict] = {}
+    for ref, title, n, _resolved in evidence["links"]:
+        slug = ref.rstrip("/").rsplit("/", 1)[-1]
+        entry = articles.setdefault(slug, {"title": title or slug, "links": 0, "no": 0, "outdated": [], "comments": [], "ref": ref})
+        entry["links"] += n
+    for slug, title, no, _yes, comments in evidence.get("unhelpful", []):
+        entry = articles.setdefault(slug, {"title": title, "links": 0, "no": 0, "outdated": [], "comments": [], "ref": None})
+        entry.update(no=no, comments=comments)
+        if title != slug:
+            entry["title"] = title
+    for slug, (title, locales) in (evidence.get("outdated") or {}).items():
+        if slug in articles or len(locales):
+            entry = articles.setdefault(slug, {"title": title, "links": 0, "no": 0, "outdated": [], "comments": [], "ref": None})
+            entry["outdated"] = locales
+    for slug, e in articles.items():
+        score = e["links"] + e["no"] + len(e["outdated"])
+        if score < MIN_LINKS:
+            continue
+        parts = []
+        if e["no"]:
+            parts.append(_("%(n)s readers rated it not helpful", n=e["no"]))
+        if e["links"]:
+            parts.append(_("%(n)s tickets were answered with it (users did not find it or it did not help)", n=e["links"]))
+        if e["outdated"]:
+            parts.append(_("its translation is outdated in %(locales)s", locales=", ".join(e["outdated"])))
+        link = e["ref"] if e["ref"] and e["ref"].startswith(("/", "http")) else sources.article_path(tenant, slug)
+        recs.append(Recommendation("update", _("Update the article “%(title)s”", title=e["title"]), "; ".join(parts) + ".", score,
+                                   "unhelpful" if e["no"] else "articles", link=link, examples=e["comments"]))
     recs += _train_recommendations(cells, category_names)
     recs.sort(key=lambda r: (-r.score, KIND_ORDER[r.kind], r.action))
     return recs
@@ -384,9 +445,9 @@ def tenant_dashboard(tenant, actor: User, period: Period, locale: str) -> Dashbo
     names = _category_names(locale)
     cells = people_cells(period)
     tables, totals = demand_tables(period, locale, names, cells)
-    more, missing, topics, links = self_service_tables(period, locale)
+    more, missing, evidence = self_service_tables(tenant, period, locale)
     tables.update(more)
-    recs = recommendations(topics, links, cells, names)
+    recs = recommendations(tenant, evidence, cells, names)
     tables["recommendations"] = Table(
         "recommendations", _("Recommendations"), [_("Rank"), _("Action"), _("Kind"), _("Evidence"), _("Score")],
         [[i + 1, r.action, r.kind_label, r.evidence, r.score] for i, r in enumerate(recs)],

@@ -84,6 +84,22 @@ def insight_data(app):
             auth_services.add_membership(faraja, admin, Role.L1_AGENT)
             for ref in refs[4:6]:
                 insights.link_article(faraja, admin, tickets.get_ticket_by_reference(faraja, ref), *PASSWORD_ARTICLE)
+            # Knowledge base activity: searches (for gaps and deflection) and feedback.
+            from portal.kb.models import ArticleFeedback, SearchLog
+
+            for locale, query, results, opened, user, when in [
+                ("en", "print certificate", 3, None, a, "2026-10-05 08:00"),  # a opened a ticket that day
+                ("en", "password", 2, "reset-password", b, "2026-10-10 08:00"),  # b opened none that day or the next
+                ("en", "Birth certificate printer ", 0, None, None, "2026-10-08 08:00"),
+                ("en", "birth certificate printer", 0, None, None, "2026-10-09 08:00"),
+                ("fr", "imprimer acte", 0, None, None, "2026-10-09 09:00"),
+                ("en", "old search", 0, None, None, "2026-09-01 09:00"),  # outside the period
+            ]:
+                db.session.add(SearchLog(locale=locale, query=query, result_count=results, opened_slug=opened,
+                                         user_id=user.id if user else None, created_at=_at(when)))
+            db.session.add(ArticleFeedback(slug="reset-password", locale="en", is_helpful=False, comment="Code never arrives", created_at=_at("2026-10-11 08:00")))
+            db.session.add(ArticleFeedback(slug="reset-password", locale="en", is_helpful=True, created_at=_at("2026-10-12 08:00")))
+            db.session.commit()
         kalondo = get_tenant("kalondo")
         with tenant_scope(db.session, kalondo.id):
             k = auth_services.create_user("kalondo-agent@example.org")

@@ -62,12 +62,13 @@ def test_satisfaction_and_article_links(admin_page):
 
 def test_topics_and_ranked_recommendations_with_evidence(admin_page):
     topics = rows_of(admin_page, "topics")
-    assert [t[1] for t in topics] == ["4"]
-    assert "certificate" in topics[0][0] and "Certificate printing question" in topics[0][2]
+    assert [t[1:3] for t in topics] == [["4", "2"]]  # four tickets, and a search made twice with no result
+    assert "certificate" in topics[0][0] and "Certificate printing question" in topics[0][3]
     recs = re.findall(r'<li class="recommendation recommendation-(\w+)">.*?<strong>(.*?)</strong>.*?score ([\d.]+)', admin_page, re.S)
-    assert [(kind, score) for kind, _action, score in recs] == [("write", "4"), ("update", "2"), ("train", "1.5"), ("train", "1.5")]
+    assert [(kind, score) for kind, _action, score in recs] == [("write", "6"), ("update", "3"), ("train", "1.5"), ("train", "1.5")]
     actions = [a for _k, a, _s in recs]
-    assert "Resetting your password" in actions[1]
+    assert actions[1] == "Update the article “Resetting your password”"
+    assert "1 readers rated it not helpful; 2 tickets were answered with it" in admin_page
     assert actions[2] == "Train Registrar in Isamba District Office on Access and login"
     assert "3 tickets on Access and login" in admin_page and "predicts 1.5" in admin_page
 
@@ -81,7 +82,14 @@ def test_charts_are_svg_with_text_alternatives(admin_page):
 
 def test_sources_not_yet_recorded_are_named_not_faked(admin_page):
     missing = re.search(r'id="missing-h".*?</ul>', admin_page, re.S).group(0)
-    assert "Deflection rate" in missing and "Searches with no result" in missing
+    assert "Assistant questions handed over" in missing and "Deflection" not in missing
+
+
+def test_search_gaps_feedback_and_deflection(admin_page):
+    assert rows_of(admin_page, "no_result") == [["en", "birth certificate printer", "2"], ["fr", "imprimer acte", "1"]]
+    assert rows_of(admin_page, "not_opened") == [["en", "print certificate", "1"]]
+    assert rows_of(admin_page, "unhelpful") == [["reset-password", "reset-password", "1", "1", "Code never arrives"]]
+    assert rows_of(admin_page, "deflection") == [["2", "1", "50.0%", "3"]]
 
 
 def test_other_tenant_never_appears(admin_page):
