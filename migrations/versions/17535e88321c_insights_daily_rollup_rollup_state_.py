@@ -1,7 +1,7 @@
 """insights: daily rollup, rollup state, ticket article links
 
 Revision ID: 17535e88321c
-Revises: 3f777531e7c7
+Revises: 057d207543b3
 Create Date: 2026-11-30 04:47:24.426165
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '17535e88321c'
-down_revision = '3f777531e7c7'
+down_revision = '057d207543b3'
 branch_labels = None
 depends_on = None
 

@@ -63,6 +63,7 @@ def load() -> None:
     created = load_demo_accounts()
     click.echo(f"demo accounts: {len(created)} created (password for all: {DEMO_PASSWORD})")
     load_demo_articles()
+    load_demo_tickets()
     load_demo_insights()
 
 
@@ -77,6 +78,13 @@ def load_demo_articles() -> None:
         folder = Path(tenant.source_path).parent / "kb" if tenant.source_path else REPO_ROOT / "tenants" / tenant.slug / "kb"
         if folder.is_dir():
             echo_report(f"{tenant.slug} articles", import_path(folder, tenant))
+
+
+def load_demo_tickets() -> None:
+    from portal.tickets.demo import load_demo_tickets as load_tickets
+
+    for tenant in list_tenants():
+        click.echo(f"demo tickets in {tenant.slug}: {load_tickets(tenant)} created")
 
 
 def load_demo_insights() -> None:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from jinja2 import TemplateError
+from jinja2 import ChainableUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
-_env = SandboxedEnvironment(autoescape=False, keep_trailing_newline=True)
+_env = SandboxedEnvironment(autoescape=False, keep_trailing_newline=True, undefined=ChainableUndefined)
 
 
 class PlaceholderError(ValueError):

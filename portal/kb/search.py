@@ -16,6 +16,7 @@ import re
 import threading
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import snowballstemmer
 from markupsafe import Markup
@@ -87,18 +88,6 @@ def pg_config(locale: str) -> str:
     return PG_CONFIGS.get(_language(locale), "simple")
 
 
-def _stemmer(locale: str):
-    name = STEMMERS.get(_language(locale))
-    if not name:
-        return None
-    cache = getattr(_local, "stemmers", None)
-    if cache is None:
-        cache = _local.stemmers = {}
-    if name not in cache:
-        cache[name] = snowballstemmer.stemmer(name)
-    return cache[name]
-
-
 def words(value: str) -> list[str]:
     return _WORD_RE.findall(value.casefold())
 
@@ -106,8 +95,19 @@ def words(value: str) -> list[str]:
 def stems(value: str | list[str], locale: str) -> list[str]:
     """Snowball stems of the words of `value` in the language of `locale` (words themselves if none)."""
     tokens = words(value) if isinstance(value, str) else value
-    stemmer = _stemmer(locale)
-    return stemmer.stemWords(tokens) if stemmer else tokens
+    language = STEMMERS.get(_language(locale))
+    return [_stem(token, language) for token in tokens] if language else list(tokens)
+
+
+@lru_cache(maxsize=200_000)
+def _stem(word: str, language: str) -> str:
+    # Readers use a small vocabulary, so each word is stemmed once per process.
+    cache = getattr(_local, "stemmers", None)
+    if cache is None:
+        cache = _local.stemmers = {}
+    if language not in cache:
+        cache[language] = snowballstemmer.stemmer(language)
+    return cache[language].stemWord(word)
 
 
 def _fold(word: str) -> str:
@@ -256,10 +256,17 @@ def _sqlite_ids(tenant_id, locale, terms, category, audience, limit, offset, any
         filters.append("audpublic")
     match = " AND ".join(f"filters : {f}" for f in filters) + " AND " + match
     conn = db.session.connection()
-    total = conn.execute(text("SELECT count(*) FROM kb_search_fts WHERE kb_search_fts MATCH :m"), {"m": match}).scalar() or 0
+    params = {"m": match, "n": limit, "o": offset, "floor": 0}
+    total = conn.execute(text("SELECT count(*) FROM kb_search_fts WHERE kb_search_fts MATCH :m"), params).scalar() or 0
+    if total > RANK_CANDIDATES:
+        params["floor"] = conn.execute(
+            text("SELECT rowid FROM kb_search_fts WHERE kb_search_fts MATCH :m ORDER BY rowid DESC LIMIT 1 OFFSET :cap"),
+            params | {"cap": RANK_CANDIDATES - 1},
+        ).scalar()
     rows = conn.execute(
-        text("SELECT rowid, bm25(kb_search_fts, 0.0, 5.0, 1.0) AS r FROM kb_search_fts WHERE kb_search_fts MATCH :m ORDER BY r LIMIT :n OFFSET :o"),
-        {"m": match, "n": limit, "o": offset},
+        text("SELECT rowid, bm25(kb_search_fts, 0.0, 5.0, 1.0) AS r FROM kb_search_fts "
+             "WHERE kb_search_fts MATCH :m AND rowid >= :floor ORDER BY r LIMIT :n OFFSET :o"),
+        params,
     ).all()
     return [(row[0], -row[1]) for row in rows], total
 
@@ -280,8 +287,17 @@ def _pg_ids(tenant_id, locale, terms, category, audience, limit, offset, any_ter
             f"WHERE {' AND '.join(where)}")
     conn = db.session.connection()
     total = conn.execute(text(f"SELECT count(*) {base}"), params).scalar() or 0
-    rows = conn.execute(text(f"SELECT f.doc_id, ts_rank(f.vector, q.query) AS r {base} ORDER BY r DESC, f.doc_id LIMIT :n OFFSET :o"), params).all()
+    rows = conn.execute(
+        text(f"SELECT f.doc_id, ts_rank(f.vector, q.query) AS r FROM kb_search_fts f, (SELECT {query} AS query) q "
+             f"WHERE f.doc_id IN (SELECT f.doc_id {base} ORDER BY f.doc_id DESC LIMIT :cap) ORDER BY r DESC, f.doc_id LIMIT :n OFFSET :o"),
+        params | {"cap": RANK_CANDIDATES},
+    ).all()
     return [(row[0], float(row[1])) for row in rows], total
+
+
+# Ranking is computed for at most this many matches (the most recently indexed): a query made
+# only of words nearly every article uses would otherwise rank the whole knowledge base.
+RANK_CANDIDATES = 2000
 
 
 def _ranked_ids(tenant_id, locale, terms, category, audience, limit, offset):

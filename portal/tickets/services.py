@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import force_locale
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from portal.auth.models import Membership, User
 from portal.auth.permissions import Permission, Role
@@ -178,20 +179,23 @@ def find_or_create_contact(
 
 
 def seed_categories(tenant: Tenant) -> list[Category]:
-    """Create the generic categories the tenant does not have yet, routed as tenant.toml says."""
+    """Create (and commit) the generic categories the tenant does not have yet, routed as
+    tenant.toml says. Called on first use, so a new tenant has categories without a setup step."""
     existing = {c.key for c in db.session.scalars(select(Category))}
     routing = tenant.settings.tiers.routing
     for position, (key, en, fr) in enumerate(GENERIC_CATEGORIES):
         if key not in existing:
             db.session.add(Category(tenant_id=tenant.id, key=key, names={"en": en, "fr": fr}, group_key=routing.get(key), position=position))
-    db.session.flush()
+    try:
+        db.session.commit()
+    except IntegrityError:  # seeded meanwhile by a concurrent request
+        db.session.rollback()
     return list_categories(tenant, active_only=False)
 
 
 def list_categories(tenant: Tenant, active_only: bool = True) -> list[Category]:
     """The tenant's categories in their order (the generic ones are created on first use)."""
-    if not db.session.scalar(select(func.count(Category.id))):
-        seed_categories(tenant)
+    ensure_categories(tenant)
     stmt = select(Category).order_by(Category.position, Category.key)
     if active_only:
         stmt = stmt.where(Category.is_active.is_(True))
@@ -203,11 +207,14 @@ def get_category(tenant: Tenant, key: str | int | Category | None) -> Category |
         return key or None
     if isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
         return db.session.get(Category, int(key))
-    found = db.session.scalar(select(Category).where(Category.key == key))
-    if found is None and not db.session.scalar(select(func.count(Category.id))):
+    return db.session.scalar(select(Category).where(Category.key == key))
+
+
+def ensure_categories(tenant: Tenant) -> None:
+    """Seed the generic categories if the tenant has none. Call it before changing anything:
+    seeding commits."""
+    if not db.session.scalar(select(func.count(Category.id))):
         seed_categories(tenant)
-        found = db.session.scalar(select(Category).where(Category.key == key))
-    return found
 
 
 def update_category(tenant: Tenant, actor: User, category: Category, *, names: dict[str, str], group_key: str | None, is_active: bool) -> None:
@@ -241,6 +248,19 @@ def group_members(tenant: Tenant, group_key: str | None) -> list[User]:
         return []
     emails = {normalize_email(e) for e in group.members}
     return sorted((u for u in staff_members(tenant) if u.email in emails), key=lambda u: u.email)
+
+
+def tier_members(tenant: Tenant) -> list[Membership]:
+    """Who works the desk: active L1, L2 and administrator memberships, by tier then email."""
+    rows = db.session.scalars(
+        select(Membership).join(Membership.user).where(Membership.role.in_(STAFF_ROLES)).order_by(Membership.role, User.email)
+    )
+    return list(rows)
+
+
+def membership_office(tenant: Tenant, user: User) -> str:
+    membership = db.session.scalar(select(Membership).where(Membership.user_id == user.id))
+    return membership.office if membership is not None else ""
 
 
 def groups_of(tenant: Tenant, user: User) -> list[str]:
@@ -342,6 +362,7 @@ def open_ticket(
         channel = Channel(channel).value
     except ValueError:
         raise TicketError(_("Unknown priority or channel."), 422) from None
+    ensure_categories(tenant)
     if isinstance(requester, User):
         requester = find_or_create_contact(tenant, user=requester, locale=locale)
     cat = get_category(tenant, category)
@@ -372,6 +393,7 @@ def open_ticket(
             last_activity_at=now,
         )
         _set_due_times(tenant, ticket)
+        _index_words(ticket, f"{ticket.subject}\n{body}", new=True)
         db.session.add(ticket)
         db.session.flush()
         _record(ticket, actor, "created", None, ticket.reference, label=None if actor else requester.display_name)
@@ -483,6 +505,7 @@ def add_message(
         db.session.flush()
         _attach(tenant, ticket, message, attachments)
         ticket.last_activity_at = now
+        _index_words(ticket, body)
         if staff and public:
             if ticket.first_responded_at is None:
                 ticket.first_responded_at = now
@@ -538,36 +561,40 @@ def _status_notice(status: Status) -> str | None:
 
 def change_status(tenant: Tenant, actor: User | None, ticket: Ticket, status: str | Status, *, notify: bool = True) -> None:
     """Move the ticket to `status` if the transition table allows it. A requester may only close
-    their ticket or reopen a resolved one. When staff resolve or close a ticket (and `notify`), the
+    their ticket or reopen a resolved one; staff and the system (actor None) may make any allowed move. When staff resolve or close a ticket (and `notify`), the
     requester gets a short public notice in their language (sent as `message_posted`)."""
     try:
         new = Status(status)
     except ValueError:
         raise TicketError(_("Unknown status."), 422) from None
-    staff = is_staff(tenant, actor)
+    staff = actor is None or is_staff(tenant, actor)  # None: a system job or a channel
     if not staff:
-        requester = actor is not None and actor.id == ticket.requester_user_id
+        requester = actor.id == ticket.requester_user_id
         if not requester or new not in (Status.CLOSED, Status.OPEN):
             raise TicketError(_("You cannot change the status of this request."), 403)
         if new is Status.OPEN and ticket.status != Status.RESOLVED.value:
             raise TicketError(_("You cannot change the status of this request."), 403)
-    now = utcnow()
     pending = _Pending()
     try:
-        old = ticket.status
-        _set_status(tenant, actor, ticket, new, now)
-        notice = _status_notice(new) if staff and notify and old != new.value else None
-        if notice:
-            with force_locale(ticket.locale or tenant.default_locale):
-                text = _status_notice(new)
-            message = Message(tenant_id=tenant.id, ticket_id=ticket.id, body=text, is_public=True, is_from_staff=True, channel=Channel.SYSTEM.value, created_at=now)
-            db.session.add(message)
-            db.session.flush()
-            pending.add(signals.message_posted, tenant=tenant, ticket=ticket, message=message)
+        _change_status_telling_requester(tenant, actor, ticket, new, pending, notify=staff and notify)
         pending.commit_and_send()
     except BaseException:
         db.session.rollback()
         raise
+
+
+def _change_status_telling_requester(tenant: Tenant, actor: User | None, ticket: Ticket, new: Status, pending: _Pending, notify: bool) -> None:
+    now = utcnow()
+    old = ticket.status
+    _set_status(tenant, actor, ticket, new, now)
+    if not notify or old == new.value or _status_notice(new) is None:
+        return
+    with force_locale(ticket.locale or tenant.default_locale):
+        text = _status_notice(new)
+    message = Message(tenant_id=tenant.id, ticket_id=ticket.id, body=text, is_public=True, is_from_staff=True, channel=Channel.SYSTEM.value, created_at=now)
+    db.session.add(message)
+    db.session.flush()
+    pending.add(signals.message_posted, tenant=tenant, ticket=ticket, message=message)
 
 
 def assign(tenant: Tenant, actor: User | None, ticket: Ticket, user: User | None) -> None:
@@ -587,7 +614,8 @@ def update_ticket(tenant: Tenant, actor: User | None, ticket: Ticket, **changes:
     subject. Each change is checked and audited; the whole update is one transaction. Returns the
     names of the fields that changed."""
     changed: list[str] = []
-    now = utcnow()
+    pending = _Pending()
+    ensure_categories(tenant)
     try:
         if "priority" in changes and changes["priority"] != ticket.priority:
             try:
@@ -629,6 +657,8 @@ def update_ticket(tenant: Tenant, actor: User | None, ticket: Ticket, **changes:
                     raise TicketError(_("Please give your request a subject."), 422)
                 _record(ticket, actor, name, getattr(ticket, name), value)
                 setattr(ticket, name, value)
+                if name == "subject":
+                    _index_words(ticket, value)
                 changed.append(name)
         if "assignee" in changes:
             user = changes["assignee"]
@@ -643,9 +673,9 @@ def update_ticket(tenant: Tenant, actor: User | None, ticket: Ticket, **changes:
                 new = Status(changes["status"])
             except ValueError:
                 raise TicketError(_("Unknown status."), 422) from None
-            _set_status(tenant, actor, ticket, new, now)
+            _change_status_telling_requester(tenant, actor, ticket, new, pending, notify=True)
             changed.append("status")
-        db.session.commit()
+        pending.commit_and_send()
     except BaseException:
         db.session.rollback()
         raise
@@ -800,21 +830,27 @@ class QueueFilters:
     requester_user_id: int | None = None
 
 
+def _on_postgresql() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def _index_words(ticket: Ticket, text: str, new: bool = False) -> None:
+    """Add `text` to the ticket's search document (set by SQL at flush, never read back)."""
+    if _on_postgresql():
+        words = func.to_tsvector("simple", text)
+        ticket.search_document = words if new else func.coalesce(Ticket.search_document, func.to_tsvector("simple", "")).op("||")(words)
+    else:
+        ticket.search_document = text.lower() if new else func.coalesce(Ticket.search_document, "") + " " + text.lower()
+
+
 def _text_condition(q: str):
     q = q.strip()
     if REFERENCE_RE.match(q):
         return Ticket.reference == q.upper()
-    if db.engine.dialect.name == "postgresql":
-        # Matches the GIN expression indexes created in the migration.
-        query = func.plainto_tsquery("simple", q)
-        in_subject = func.to_tsvector("simple", Ticket.subject).op("@@")(query)
-        in_messages = Ticket.id.in_(select(Message.ticket_id).where(func.to_tsvector("simple", Message.body).op("@@")(query)))
-        return or_(in_subject, in_messages)
-    pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    return or_(
-        Ticket.subject.ilike(pattern, escape="\\"),
-        Ticket.id.in_(select(Message.ticket_id).where(Message.body.ilike(pattern, escape="\\"))),
-    )
+    if _on_postgresql():
+        return Ticket.search_document.op("@@")(func.plainto_tsquery("simple", q))
+    pattern = "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return Ticket.search_document.like(pattern, escape="\\")
 
 
 def queue_query(tenant: Tenant, user: User, filters: QueueFilters, now: dt.datetime | None = None):
@@ -841,7 +877,8 @@ def queue_query(tenant: Tenant, user: User, filters: QueueFilters, now: dt.datet
         stmt = stmt.where(Ticket.status == Status.WAITING.value)
     if filters.status:
         stmt = stmt.where(Ticket.status == filters.status)
-    elif view != "all" or not filters.q:
+    elif filters.requester_user_id is None and (view != "all" or not filters.q):
+        # Agents see active work unless they search or ask for a status; requesters see everything of theirs.
         stmt = stmt.where(Ticket.status.in_(ACTIVE_STATUSES))
     if filters.category:
         cat = get_category(tenant, filters.category)
@@ -861,10 +898,15 @@ def queue_query(tenant: Tenant, user: User, filters: QueueFilters, now: dt.datet
     return stmt.order_by(Ticket.last_activity_at.desc(), Ticket.id.desc())
 
 
-def list_queue(tenant: Tenant, user: User, filters: QueueFilters, page: int = 1, per_page: int = 50) -> tuple[list[Ticket], bool]:
+def list_queue(tenant: Tenant, user: User, filters: QueueFilters, page: int = 1, per_page: int = 25) -> tuple[list[Ticket], bool]:
     """One page of the queue, and whether there is a next page (no COUNT over the whole queue)."""
     page = max(1, page)
-    stmt = queue_query(tenant, user, filters).offset((page - 1) * per_page).limit(per_page + 1)
+    stmt = (
+        queue_query(tenant, user, filters)
+        .options(selectinload(Ticket.assignee), selectinload(Ticket.category), selectinload(Ticket.contact))
+        .offset((page - 1) * per_page)
+        .limit(per_page + 1)
+    )
     rows = list(db.session.scalars(stmt))
     return rows[:per_page], len(rows) > per_page
 

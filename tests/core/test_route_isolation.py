@@ -46,6 +46,16 @@ def seed_insights(tenant) -> dict:
     return {"reference": ticket.reference}
 
 
+def seed_assistant(tenant) -> dict:
+    from portal.assistant.models import Conversation, Turn
+
+    conversation = Conversation(tenant_id=tenant.id, locale="fr", key=PRIVATE)
+    turn = Turn(tenant_id=tenant.id, conversation=conversation, locale="fr", question=PRIVATE, answer=PRIVATE)
+    db.session.add_all([conversation, turn])
+    db.session.flush()
+    return {}
+
+
 def seed_kb_articles(tenant) -> dict:
     """A staff-only tenant article, a draft local copy of a generic article, feedback and a search."""
     from portal.kb import services as kb
@@ -62,8 +72,26 @@ def seed_kb_articles(tenant) -> dict:
     return {"slug": "zz-kalondo-only", "locale": "fr", "number": 1}
 
 
+def seed_tickets(tenant) -> dict:
+    import io
+
+    from portal.tickets import services as tickets
+
+    contact = tickets.find_or_create_contact(tenant, email=f"{PRIVATE}@example.org", name=PRIVATE, phone="+237 600 000 000")
+    png = b"\x89PNG\r\n\x1a\n" + PRIVATE.encode()
+    ticket = tickets.open_ticket(
+        tenant, None, requester=contact, subject=f"{PRIVATE} subject", body=f"{PRIVATE} body", channel="whatsapp",
+        attachments=[(f"{PRIVATE}.png", io.BytesIO(png))], transcript=[{"role": "user", "text": PRIVATE}],
+    )
+    tickets.add_message(tenant, None, ticket, body=f"{PRIVATE} reply", author_contact=contact)
+    canned = tickets.save_canned(tenant, None, title=PRIVATE, locale=tenant.default_locale, body=f"{PRIVATE} canned")
+    attachment_id = db.session.scalar(select(tickets.Attachment.id).where(tickets.Attachment.ticket_id == ticket.id))
+    category_id = tickets.list_categories(tenant)[0].id
+    return {"reference": ticket.reference, "attachment_id": attachment_id, "canned_id": canned.id, "category_id": category_id}
+
+
 # Each seeder creates private objects in the other tenant and returns URL argument values.
-SEEDERS = [seed_members, seed_kb_articles, seed_insights]
+SEEDERS = [seed_members, seed_kb_articles, seed_insights, seed_tickets, seed_assistant]
 # URL arguments that are not objects of a tenant, with a harmless value.
 NEUTRAL_ARGUMENTS = {"token": "not-a-token", "filename": "css/portal.css", "table": "offices"}
 

@@ -73,3 +73,14 @@ def test_hidden_and_edited_articles_are_reindexed(client, library, kb_edit):
     kb_edit("farajaland", services.save_article, None, "password-reset", "en", draft("Lost passphrase help", "Ask your administrator."))
     text = results(client, "/farajaland/kb/search?q=passphrase")
     assert "Lost <mark>passphrase</mark> help" in text
+
+
+def test_broad_queries_rank_a_bounded_set_but_count_every_match(client, library, monkeypatch):
+    from portal.kb import search
+
+    everything = found(client, "/farajaland/kb/search?q=code")
+    monkeypatch.setattr(search, "RANK_CANDIDATES", 1)
+    text = results(client, "/farajaland/kb/search?q=code")
+    assert len(everything) > 1
+    assert f"{len(everything)} articles found." in text
+    assert len(re.findall(r"\?sid=", text)) == 1

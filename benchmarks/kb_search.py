@@ -1,0 +1,327 @@
+"""Knowledge-base benchmark: search latency at 1k/10k/100k articles, article-page throughput.
+
+Run from the repository root (it makes its own databases and servers, and removes them):
+
+    python benchmarks/kb_search.py [--pg postgresql://postgres@127.0.0.1:5432/crvs_bench] [--sizes 1000,10000,100000]
+                                   [--port 8100] [--seconds 10]
+
+1. Search: synthetic articles (words drawn with a Zipf law from a real-looking vocabulary) are
+   bulk-inserted into one tenant and locale, then queries of one to three words (a tenth with a
+   typo) go through `portal.kb.search.search` as the pages call it; p50 and p95 are printed per
+   size and database. Targets: p95 <= 30 ms at 100k.
+2. Pages: the demo library is loaded into a fresh SQLite portal; an article page is served by
+   gunicorn and compared with a bare Flask endpoint served the same way, with `wrk` when it is
+   installed, otherwise with a keep-alive Python client on threads. Target: >= 40 % of bare Flask.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import random
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+BASE_WORDS = (
+    "code verification sms email login password username account locked deactivated reset security question pin "
+    "device phone browser offline outbox send sync declaration birth death record registration certificate print "
+    "signature preview pdf correction approval reprint duplicate twins informant tracking number message fee late "
+    "delayed payment office district health facility village search jurisdiction assign unassign download validate "
+    "register registrar agent field clerk administrator dashboard report performance completeness timeliness user "
+    "network connection update version screen error failed stuck waiting expired incorrect attempts minute hours"
+).split()
+
+
+def vocabulary(size: int = 4000, seed: int = 7) -> list[str]:
+    rng = random.Random(seed)
+    words = list(BASE_WORDS)
+    syllables = ["ka", "lo", "ra", "mi", "tu", "se", "no", "pa", "di", "re", "vo", "la", "ge", "zi", "ma", "ben", "tor", "al"]
+    while len(words) < size:
+        word = "".join(rng.choice(syllables) for _ in range(rng.randint(2, 4)))
+        if word not in words:
+            words.append(word)
+    return words
+
+
+def zipf_weights(n: int) -> list[float]:
+    return [1.0 / (rank + 1) ** 1.07 for rank in range(n)]
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
+
+
+# -- search ---------------------------------------------------------------------------------------
+
+
+def make_app(database_url: str, instance: Path):
+    os.environ["PORTAL_INSTANCE_PATH"] = str(instance)
+    from portal import create_app
+
+    return create_app({
+        "SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "bench-" + "x" * 40, "TESTING": True,
+        "RATELIMIT_ENABLED": False, "RATELIMIT_STORAGE_URI": "memory://", "WTF_CSRF_ENABLED": False,
+    })
+
+
+def bulk_load(tenant, start: int, stop: int, words: list[str], stem_of: dict[str, str], rng: random.Random) -> None:
+    from sqlalchemy import insert
+
+    from portal.core.db import db, utcnow
+    from portal.kb.models import SearchDocument
+    from portal.kb.search import filter_tokens, scope_token
+
+    weights = zipf_weights(len(words))
+    categories = ["access-and-login", "declarations", "certificates-and-printing", "offline-and-sync", "other"]
+    batch = []
+    for n in range(start, stop):
+        title_words = rng.choices(words, weights, k=rng.randint(4, 8))
+        body_words = rng.choices(words, weights, k=rng.randint(40, 90))
+        category = categories[n % len(categories)]
+        title, body = " ".join(title_words).capitalize(), " ".join(body_words) + "."
+        batch.append({
+            "tenant_id": tenant.id, "slug": f"synthetic-{n}", "locale": "en", "content_locale": "en", "category": category,
+            "audience": "public", "title": title, "body_text": body, "scope": scope_token(tenant.id, "en"),
+            "filters": filter_tokens(tenant.id, "en", category, "public"),
+            "title_index": " ".join(stem_of[w] for w in title_words), "body_index": " ".join(stem_of[w] for w in body_words),
+            "ts_config": "english", "updated_at": utcnow(),
+        })
+        if len(batch) == 2000:
+            db.session.execute(insert(SearchDocument), batch)
+            batch = []
+    if batch:
+        db.session.execute(insert(SearchDocument), batch)
+    db.session.commit()
+
+
+def bench_search(label: str, database_url: str, sizes: list[int], queries: int) -> list[str]:
+    from sqlalchemy import insert
+
+    from portal.core.db import db, tenant_scope
+    from portal.kb import search
+    from portal.kb.models import SearchTerm
+    from portal.tenancy.services import get_tenant, sync_tenants
+
+    lines = []
+    instance = Path(tempfile.mkdtemp(prefix="kb-bench-"))
+    app = make_app(database_url, instance)
+    words = vocabulary()
+    stem_of = dict(zip(words, search.stems(words, "en")))
+    rng = random.Random(42)
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        sync_tenants(REPO / "tenants")
+        tenant = get_tenant("farajaland")
+        with tenant_scope(db.session, tenant.id):
+            db.session.execute(insert(SearchTerm), [{"tenant_id": tenant.id, "locale": "en", "term": w} for w in words])
+            db.session.commit()
+            loaded = 0
+            weights = zipf_weights(len(words))
+            for size in sizes:
+                started = time.perf_counter()
+                bulk_load(tenant, loaded, size, words, stem_of, rng)
+                if db.engine.dialect.name == "postgresql":
+                    with db.engine.connect() as conn:
+                        conn.exec_driver_sql("ANALYZE")
+                load_s = time.perf_counter() - started
+                loaded = size
+                timings = []
+                for i in range(queries):
+                    picked = rng.choices(words[:600], weights[:600], k=rng.randint(1, 3))
+                    if i % 10 == 0:  # a typo
+                        w = picked[0]
+                        picked[0] = w[:2] + w[3:] if len(w) > 4 else w
+                    t0 = time.perf_counter()
+                    result = search.search(tenant, "en", " ".join(picked), log=False)
+                    db.session.rollback()
+                    timings.append((time.perf_counter() - t0) * 1000)
+                    assert result.total >= 0
+                line = (f"search {label:<10} {size:>7} articles: p50 {statistics.median(timings):6.1f} ms  "
+                        f"p95 {percentile(timings, 95):6.1f} ms  ({queries} queries; loaded in {load_s:.0f} s)")
+                print(line, flush=True)
+                lines.append(line)
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+    shutil.rmtree(instance, ignore_errors=True)
+    return lines
+
+
+# -- pages ----------------------------------------------------------------------------------------
+
+
+BARE_APP = '''
+from flask import Flask
+app = Flask(__name__)
+PAGE = "<!doctype html><html><body><h1>Hello</h1><p>" + "text " * 400 + "</p></body></html>"
+
+@app.get("/bare")
+def bare():
+    return PAGE
+'''
+
+
+def run(cmd, env, **kw):
+    return subprocess.run(cmd, cwd=REPO, env=env, check=True, capture_output=True, text=True, **kw)
+
+
+def wait_for(port: int, path: str, timeout: float = 30) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", path)
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"server on {port} did not answer {path}")
+
+
+def load_python(port: int, path: str, seconds: float, threads: int = 8) -> float:
+    count = [0] * threads
+    stop = time.time() + seconds
+
+    def worker(i: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        while time.time() < stop:
+            conn.request("GET", path)
+            response = conn.getresponse()
+            response.read()
+            if response.status == 200:
+                count[i] += 1
+
+    pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    return sum(count) / seconds
+
+
+def load_wrk(port: int, path: str, seconds: float) -> float:
+    out = subprocess.run(["wrk", "-t2", "-c16", f"-d{int(seconds)}s", f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True).stdout
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+
+def bench_pages(port: int, seconds: float) -> list[str]:
+    instance = Path(tempfile.mkdtemp(prefix="kb-bench-pages-"))
+    env = {**os.environ, "PORTAL_INSTANCE_PATH": str(instance), "PYTHONPATH": str(REPO)}
+    env.pop("DATABASE_URL", None)
+    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
+    run(flask + ["db", "upgrade"], env)
+    run(flask + ["tenants", "sync"], env)
+    run(flask + ["demo", "load"], env, timeout=600)
+    (instance / "bare_app.py").write_text(BARE_APP)
+    gunicorn = [sys.executable, "-m", "gunicorn", "-w", "2", "--threads", "1", "--log-level", "warning"]
+    article = "/farajaland/kb/articles/verification-code-not-received"
+    servers = [
+        ("bare Flask", subprocess.Popen(gunicorn + ["-b", f"127.0.0.1:{port + 1}", "--chdir", str(instance), "bare_app:app"], env=env), port + 1, "/bare"),
+        ("article page", subprocess.Popen(gunicorn + ["-b", f"127.0.0.1:{port}", "wsgi:app"], cwd=REPO, env=env), port, article),
+    ]
+    tool = "wrk" if shutil.which("wrk") else "python threads"
+    rates = {}
+    try:
+        for label, _proc, p, path in servers:
+            wait_for(p, path)
+            load_python(p, path, 1)  # warm up
+            rates[label] = load_wrk(p, path, seconds) if tool == "wrk" else load_python(p, path, seconds)
+    finally:
+        for _label, proc, _p, _path in servers:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=20)
+        shutil.rmtree(instance, ignore_errors=True)
+    ratio = rates["article page"] / rates["bare Flask"]
+    lines = [
+        f"pages ({tool}, gunicorn -w 2, {seconds:.0f} s each): bare Flask {rates['bare Flask']:.0f} req/s, "
+        f"article page {rates['article page']:.0f} req/s = {ratio:.0%} of bare Flask",
+    ]
+    print(lines[0], flush=True)
+    return lines
+
+
+def bench_handbook() -> list[str]:
+    """Render the handbook of 200 generated articles as HTML and as PDF."""
+    from portal.core.db import db, tenant_scope
+    from portal.kb import handbook, services
+    from portal.tenancy.services import get_tenant, sync_tenants
+
+    instance = Path(tempfile.mkdtemp(prefix="kb-bench-hb-"))
+    app = make_app(f"sqlite:///{instance / 'hb.sqlite3'}", instance)
+    with app.app_context():
+        db.create_all()
+        sync_tenants(REPO / "tenants")
+        tenant = get_tenant("farajaland")
+        paragraph = "Open the app, check the **outbox**, and contact {{ support.whatsapp }} if it fails. " * 6
+        with tenant_scope(db.session, tenant.id):
+            for n in range(200):
+                body = f"## Steps\n\n1. First step\n2. Second step\n\n{paragraph}\n\n> **Note:** keep your phone charged.\n"
+                services.save_article(tenant, None, f"article-{n}", "en", services.Draft(f"Article {n}", body, "other", [], "public", "published"), reindex=False)
+            db.session.commit()
+            with app.test_request_context():
+                t0 = time.perf_counter()
+                from flask import render_template
+
+                render_template("kb/handbook.html", **handbook.context(tenant, "en"), pdf=False)
+                html_s = time.perf_counter() - t0
+                t0 = time.perf_counter()
+                pdf = handbook.render_pdf(tenant, "en")
+                pdf_s = time.perf_counter() - t0
+        db.engine.dispose()
+    shutil.rmtree(instance, ignore_errors=True)
+    line = f"handbook: 200 articles as HTML in {html_s:.2f} s, as PDF in {pdf_s:.1f} s ({len(pdf) // 1024} KiB)"
+    print(line, flush=True)
+    return [line]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pg", default="", help="PostgreSQL URL of a database to create and drop for the run")
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--port", type=int, default=8100)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--skip", default="", help="comma-separated parts to skip: sqlite,pg,pages,handbook")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    skip = set(filter(None, args.skip.split(",")))
+    if "sqlite" not in skip:
+        folder = Path(tempfile.mkdtemp(prefix="kb-bench-db-"))
+        bench_search("SQLite", f"sqlite:///{folder / 'bench.sqlite3'}", sizes, args.queries)
+        shutil.rmtree(folder, ignore_errors=True)
+    if args.pg and "pg" not in skip:
+        from sqlalchemy import create_engine
+        from sqlalchemy.engine import make_url
+
+        url = make_url(args.pg.replace("postgresql://", "postgresql+psycopg://", 1))
+        admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
+            conn.exec_driver_sql(f'CREATE DATABASE "{url.database}"')
+        try:
+            bench_search("PostgreSQL", url.render_as_string(hide_password=False), sizes, args.queries)
+        finally:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
+            admin.dispose()
+    if "handbook" not in skip:
+        bench_handbook()
+    if "pages" not in skip:
+        bench_pages(args.port, args.seconds)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,37 @@
+"""`flask --app wsgi tickets ...`: periodic ticket jobs."""
+from __future__ import annotations
+
+import click
+from flask.cli import with_appcontext
+
+from portal.core.db import db, tenant_scope
+from portal.tenancy.services import get_tenant, list_tenants
+
+
+@click.group("tickets", help="Ticket desk jobs.")
+def group() -> None:
+    pass
+
+
+@group.command("sla-check")
+@click.option("--tenant", "slug", default=None, help="Only this tenant (slug); default: every tenant.")
+@with_appcontext
+def sla_check(slug: str | None) -> None:
+    """Mark tickets past their first-response or resolution target and notify or escalate.
+
+    Safe to run from cron on several servers at once: each breach is claimed by one conditional
+    UPDATE, so it is acted on once.
+    """
+    from portal.tickets.services import check_sla
+
+    tenants = [get_tenant(slug)] if slug else list_tenants()
+    if slug and tenants[0] is None:
+        raise click.ClickException(f"no tenant '{slug}'")
+    total = 0
+    for tenant in tenants:
+        with tenant_scope(db.session, tenant.id):
+            found = check_sla(tenant)
+        for ticket, kind in found:
+            click.echo(f"{tenant.slug}: {ticket.reference} {kind} breached")
+        total += len(found)
+    click.echo(f"{total} new breaches")

@@ -1,0 +1,89 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, MultipleFileField, RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from portal.tickets.models import Priority, Status, Tier
+
+# Choices are given as callables: wtforms warns about static lists of tuples.
+
+
+class NewTicketForm(FlaskForm):
+    subject = StringField(
+        _l("Subject"),
+        validators=[DataRequired(), Length(max=300)],
+        description=_l("In a few words, for example: “Verification code never arrives”."),
+    )
+    category = SelectField(_l("What is it about?"), validators=[Optional()])
+    office = SelectField(_l("Office or district"), validators=[Optional()])
+    body = TextAreaField(
+        _l("Describe the problem"),
+        validators=[DataRequired(), Length(max=20000)],
+        description=_l("What did you do, what did you expect, what happened instead? Copy any error message."),
+    )
+    attachments = MultipleFileField(_l("Screenshots or files (optional)"), description=_l("Pictures, PDF, short videos or text files."))
+    kb_suggestion_opened = HiddenField(default="0")
+    submit = SubmitField(_l("Send the request"))
+
+
+class ReplyForm(FlaskForm):
+    body = TextAreaField(_l("Your message"), validators=[DataRequired(), Length(max=20000)])
+    attachments = MultipleFileField(_l("Files (optional)"))
+    visibility = RadioField(
+        _l("Who can read it"),
+        choices=lambda: [("public", _l("Public reply (the requester is told)")), ("internal", _l("Internal note (support team only)"))],
+        default="public",
+    )
+    status = SelectField(_l("Then set the status to"), validators=[Optional()])
+    submit = SubmitField(_l("Send"))
+
+
+def status_choices(keep_label=_l("(unchanged)")):
+    return [("", keep_label)] + [(s.value, s.label) for s in Status]
+
+
+def priority_choices():
+    return [(p.value, p.label) for p in Priority]
+
+
+class TicketFieldsForm(FlaskForm):
+    status = SelectField(_l("Status"), validators=[Optional()])
+    priority = SelectField(_l("Priority"), choices=priority_choices)
+    category = SelectField(_l("Category"), validators=[Optional()])
+    assignee = SelectField(_l("Assignee"), validators=[Optional()])
+    group = SelectField(_l("Group"), validators=[Optional()])
+    tier = SelectField(_l("Tier"), choices=lambda: [(t.value, t.value) for t in Tier])
+    office = StringField(_l("Office or district"), validators=[Optional(), Length(max=200)])
+    submit = SubmitField(_l("Save"))
+
+
+class RateForm(FlaskForm):
+    rating = RadioField(
+        _l("How well was your problem solved?"),
+        choices=lambda: [("5", _l("5 — very well")), ("4", "4"), ("3", "3"), ("2", "2"), ("1", _l("1 — not at all"))],
+        validators=[DataRequired()],
+    )
+    comment = TextAreaField(_l("Comment (optional)"), validators=[Optional(), Length(max=2000)])
+    submit = SubmitField(_l("Send my rating"))
+
+
+class MergeForm(FlaskForm):
+    target = StringField(_l("Merge into ticket"), validators=[DataRequired(), Length(max=20)], description=_l("The reference of the ticket to keep, e.g. FAR-000123."))
+    submit = SubmitField(_l("Merge"))
+
+
+class CannedForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    locale = SelectField(_l("Language"))
+    body = TextAreaField(
+        _l("Text"),
+        validators=[DataRequired(), Length(max=20000)],
+        description=_l("You may cite the country's values, e.g. {{ country.name }}, {{ support.email }}, {{ registration.birth_deadline_days }}, and {{ ticket.reference }}."),
+    )
+    submit = SubmitField(_l("Save"))
+
+
+class CategoryForm(FlaskForm):
+    group = SelectField(_l("Routed to group"), validators=[Optional()])
+    is_active = SelectField(_l("In use"), choices=lambda: [("1", _l("Yes")), ("0", _l("No"))])
+    submit = SubmitField(_l("Save"))

@@ -1,0 +1,153 @@
+"""An L1 agent works the queue: views, filters, search, replies, notes, mentions, bulk, merge, audit."""
+from __future__ import annotations
+
+import re
+
+from portal.auth.permissions import Role
+from portal.core.mail import sent_mail
+
+
+def test_new_tickets_are_routed_to_the_category_group_and_assigned_in_turn(client, auth, requester, l1, l2, make_ticket):
+    make_ticket(subject="Outbox stuck", category="offline-and-sync")  # routed to "technical" (L2)
+    make_ticket(subject="Code never arrives", category="access-and-login")  # routed to "first-line"
+    auth.login(l1)
+    mine = client.get("/farajaland/tickets/queue?view=mine").get_data(as_text=True)
+    assert "Code never arrives" in mine and "Outbox stuck" not in mine
+    page = client.get("/farajaland/tickets/FAR-000001").get_data(as_text=True)
+    assert re.search(r'<option selected value="\d+">Tom Tech</option>', page)
+
+
+def test_queue_views_and_filters(client, auth, requester, l1, make_ticket, make_user):
+    make_ticket(subject="Certificate preview is blank", category="certificates-and-printing", priority="urgent")
+    make_ticket(subject="Twins flagged as duplicates", category="validation-and-registration")  # no route: first-line
+    auth.login(make_user(role=Role.L1_AGENT))  # not in a group: sees no "my group" tickets
+    page = client.get("/farajaland/tickets/queue").get_data(as_text=True)
+    assert "Certificate preview is blank" in page and "Twins flagged" in page
+    urgent = client.get("/farajaland/tickets/queue?priority=urgent").get_data(as_text=True)
+    assert "Certificate preview is blank" in urgent and "Twins flagged" not in urgent
+    by_category = client.get("/farajaland/tickets/queue?category=validation-and-registration").get_data(as_text=True)
+    assert "Twins flagged" in by_category and "Certificate preview" not in by_category
+    assert "No tickets here." in client.get("/farajaland/tickets/queue?view=group").get_data(as_text=True)
+    assert "No tickets here." in client.get("/farajaland/tickets/queue?view=waiting").get_data(as_text=True)
+    assert "No tickets here." in client.get("/farajaland/tickets/queue?view=unassigned").get_data(as_text=True)  # both went to first-line
+
+
+def test_text_search_finds_subjects_messages_and_references(client, auth, requester, l1, make_ticket):
+    make_ticket(subject="Certificate preview is blank", body="The PDF opens empty on the tablet")
+    make_ticket(subject="Login locked", body="Too many attempts")
+    auth.login(l1)
+    by_body = client.get("/farajaland/tickets/queue?q=tablet").get_data(as_text=True)
+    assert "Certificate preview is blank" in by_body and "Login locked" not in by_body
+    by_subject = client.get("/farajaland/tickets/queue?q=locked").get_data(as_text=True)
+    assert "Login locked" in by_subject and "Certificate preview" not in by_subject
+    by_reference = client.get("/farajaland/tickets/queue?q=far-000002").get_data(as_text=True)
+    assert "Login locked" in by_reference and "Certificate preview" not in by_reference
+
+
+def test_first_reply_opens_the_ticket_and_stops_the_first_response_clock(client, auth, requester, l1, make_ticket):
+    reference = make_ticket()
+    auth.login(l1)
+    client.post(f"/farajaland/tickets/{reference}/reply", data={"body": "Which phone number is in your profile?", "visibility": "public", "status": "waiting"})
+    page = client.get(f"/farajaland/tickets/{reference}").get_data(as_text=True)
+    assert "Waiting on requester" in page
+    assert "first_response" in page  # in the history
+    waiting = client.get("/farajaland/tickets/queue?view=waiting").get_data(as_text=True)
+    assert reference in waiting
+
+
+def test_mentioning_a_colleague_emails_them(app, client, auth, requester, l1, l2, make_ticket):
+    reference = make_ticket()
+    auth.login(l1)
+    client.post(f"/farajaland/tickets/{reference}/reply", data={"body": "@l2@farajaland.demo can you check the SMS gateway?", "visibility": "internal", "status": ""})
+    with app.app_context():
+        mail = sent_mail()[-1]
+    assert mail["To"] == "l2@farajaland.demo"
+    assert reference in mail["Subject"] and "SMS gateway" in mail.get_content()
+
+
+def test_status_transitions_are_enforced_and_audited(client, auth, requester, l1, make_ticket):
+    reference = make_ticket()
+    auth.login(l1)
+    client.post(f"/farajaland/tickets/{reference}/update", data={"status": "closed", "priority": "normal", "tier": "L1"})
+    response = client.post(f"/farajaland/tickets/{reference}/update", data={"status": "open", "priority": "normal", "tier": "L1"}, follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert "Not a valid choice" in page or "cannot become" in page
+    assert "Closed" in page
+    assert re.search(r"status</span>: New → Closed", page)
+
+
+def test_resolving_tells_the_requester_and_their_reply_reopens(app, client, auth, requester, l1, make_ticket):
+    reference = make_ticket()
+    auth.login(l1)
+    client.post(f"/farajaland/tickets/{reference}/update", data={"status": "resolved", "priority": "normal", "tier": "L1"})
+    with app.app_context():
+        notice = sent_mail()[-1]
+    assert notice["To"] == "clerk@example.org" and "solved" in notice.get_content()
+    auth.logout()
+    auth.login(requester)
+    client.post(f"/farajaland/tickets/{reference}/reply", data={"body": "Still no code, sorry."})
+    assert "Open" in client.get("/farajaland/tickets/mine").get_data(as_text=True)
+
+
+def test_bulk_assign_and_status(client, auth, requester, l1, l2, make_ticket):
+    first, second = make_ticket(subject="One"), make_ticket(subject="Two")
+    auth.login(l1)
+    page = client.get("/farajaland/tickets/queue").get_data(as_text=True)
+    l2_id = re.search(r'<option value="(\d+)">Tom Tech</option>', page).group(1)
+    response = client.post("/farajaland/tickets/bulk", data={"refs": [first, second], "action": "assign", "value": l2_id}, follow_redirects=True)
+    assert "2 tickets changed." in response.get_data(as_text=True)
+    response = client.post("/farajaland/tickets/bulk", data={"refs": [first, second], "action": "priority", "value": "high"}, follow_redirects=True)
+    assert "2 tickets changed." in response.get_data(as_text=True)
+    assert client.get("/farajaland/tickets/queue?priority=high").get_data(as_text=True).count("Tom Tech") >= 2
+
+
+def test_merging_a_duplicate_closes_it_and_links_both(client, auth, requester, l1, make_ticket):
+    kept = make_ticket(subject="No SMS code")
+    duplicate = make_ticket(subject="SMS code again", body="Second time I write about it")
+    auth.login(l1)
+    response = client.post(f"/farajaland/tickets/{duplicate}/merge", data={"target": kept.lower()}, follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert f"{duplicate} is merged into {kept}" in page
+    assert "Second time I write about it" in page  # quoted as a note on the kept ticket
+    assert "This request was merged into" in client.get(f"/farajaland/tickets/{duplicate}").get_data(as_text=True)
+
+
+def test_canned_responses_are_filled_with_the_countrys_values(client, auth, requester, l1, make_ticket):
+    reference = make_ticket()
+    auth.login(l1)
+    client.post("/farajaland/tickets/canned", data={"title": "Code by SMS", "locale": "en", "body": "In {{ country.name }} codes last {{ registration.verification_code_minutes }} minutes. Ref {{ ticket.reference }}."})
+    listing = client.get("/farajaland/tickets/canned").get_data(as_text=True)
+    assert "In Farajaland codes last 10 minutes." in listing
+    canned_id = re.search(r"/farajaland/tickets/canned/(\d+)", listing).group(1)
+    page = client.get(f"/farajaland/tickets/{reference}?canned={canned_id}").get_data(as_text=True)
+    assert f"In Farajaland codes last 10 minutes. Ref {reference}." in page
+    bad = client.post("/farajaland/tickets/canned", data={"title": "Broken", "locale": "en", "body": "{{ country.name "})
+    assert bad.status_code == 400 and "placeholder error" in bad.get_data(as_text=True)
+
+
+def test_hand_to_level_2_escalates_and_routes(client, auth, requester, l1, l2, make_ticket):
+    reference = make_ticket(category="access-and-login")
+    auth.login(l1)
+    page = client.post(f"/farajaland/tickets/{reference}/escalate", follow_redirects=True).get_data(as_text=True)
+    assert "is handed to Level 2" in page
+    assert "Escalated" in page and re.search(r'<option selected value="\d+">Tom Tech</option>', page)
+
+
+def test_requesters_cannot_use_agent_pages(client, auth, requester, make_ticket, l1):
+    reference = make_ticket()
+    auth.login(requester)
+    assert client.get("/farajaland/tickets/queue").status_code == 403
+    assert client.post(f"/farajaland/tickets/{reference}/update", data={"status": "resolved"}).status_code == 403
+    assert client.post("/farajaland/tickets/bulk", data={"refs": [reference], "action": "status", "value": "closed"}).status_code == 403
+
+
+def test_tier_admin_page_shows_levels_groups_and_edits_routing(client, auth, make_user, l1, l2):
+    auth.login(make_user(role=Role.TENANT_ADMIN))
+    page = client.get("/farajaland/tickets/tiers").get_data(as_text=True)
+    assert "First-line support" in page and "Lina First" in page and "Tom Tech" in page
+    category_id = re.search(r"/farajaland/tickets/categories/(\d+)", page).group(1)
+    response = client.post(f"/farajaland/tickets/categories/{category_id}", data={f"c{category_id}-group": "technical", f"c{category_id}-is_active": "1", f"c{category_id}-name-en": "Signing in"}, follow_redirects=True)
+    assert "Signing in" in response.get_data(as_text=True)
+    auth.logout()
+    auth.login(l1)
+    assert client.get("/farajaland/tickets/tiers").status_code == 403

@@ -1,0 +1,123 @@
+"""A requester opens a request on the portal, follows it, replies, closes it and rates it."""
+from __future__ import annotations
+
+import io
+import re
+
+from portal.core.mail import sent_mail
+
+
+def open_request(client, **data):
+    form = {"subject": "Verification code never arrives", "category": "access-and-login", "office": "", "body": "No SMS since Monday.", "kb_suggestion_opened": "0"}
+    form.update(data)
+    return client.post("/farajaland/tickets/new", data=form, content_type="multipart/form-data")
+
+
+def test_anonymous_visitor_must_sign_in_to_open_a_ticket(client):
+    response = client.get("/farajaland/tickets/new")
+    assert response.status_code == 302
+    assert "/login" in response.headers["Location"]
+
+
+def test_requester_opens_a_ticket_and_sees_it_in_my_requests(client, auth, requester, l1):
+    auth.login(requester)
+    page = client.get("/farajaland/tickets/new").get_data(as_text=True)
+    assert "Access and login" in page and "Ibombo District Office" in page
+    response = open_request(client, office="Ibombo District Office")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/farajaland/tickets/FAR-000001")
+    detail = client.get("/farajaland/tickets/FAR-000001").get_data(as_text=True)
+    assert "Verification code never arrives" in detail and "No SMS since Monday." in detail
+    assert "Ibombo District Office" in detail
+    mine = client.get("/farajaland/tickets/mine").get_data(as_text=True)
+    assert "FAR-000001" in mine and "New" in mine
+
+
+def test_a_missing_subject_is_a_clear_400(client, auth, requester):
+    auth.login(requester)
+    response = open_request(client, subject="")
+    assert response.status_code == 400
+    assert "This field is required" in response.get_data(as_text=True)
+
+
+def test_the_form_records_that_a_suggested_article_was_opened(app, client, auth, requester, l1, in_tenant):
+    auth.login(requester)
+    open_request(client, kb_suggestion_opened="1")
+    from portal.tickets.services import get_ticket_by_reference
+
+    assert in_tenant(lambda t: get_ticket_by_reference(t, "FAR-000001").kb_suggestion_opened) is True
+
+
+def test_requester_is_emailed_an_agent_reply_in_their_language(app, client, auth, make_user, l1, make_ticket):
+    make_user("french.clerk@example.org", name="Claire", locale="fr")
+    reference = make_ticket(requester_email="french.clerk@example.org", locale="fr")
+    auth.login(l1)
+    client.post(f"/farajaland/tickets/{reference}/reply", data={"body": "Please check the phone number in your profile.", "visibility": "public", "status": ""})
+    with app.app_context():
+        mail = sent_mail()[-1]
+    assert mail["To"] == "french.clerk@example.org"
+    assert reference in mail["Subject"]
+    text = mail.get_content()
+    assert "Please check the phone number" in text
+    assert "Bonjour" in text or "Votre demande" in text or reference in text
+
+
+def test_internal_notes_are_never_shown_to_the_requester(client, auth, requester, l1, make_ticket):
+    reference = make_ticket()
+    auth.login(l1)
+    client.post(f"/farajaland/tickets/{reference}/reply", data={"body": "Looks like the SMS gateway again", "visibility": "internal", "status": ""})
+    assert "SMS gateway again" in client.get(f"/farajaland/tickets/{reference}").get_data(as_text=True)
+    auth.logout()
+    auth.login(requester)
+    page = client.get(f"/farajaland/tickets/{reference}").get_data(as_text=True)
+    assert "SMS gateway again" not in page
+    assert "Internal note" not in page
+
+
+def test_requester_replies_closes_and_rates(client, auth, requester, l1, make_ticket):
+    reference = make_ticket()
+    auth.login(requester)
+    client.post(f"/farajaland/tickets/{reference}/reply", data={"body": "It happened again this morning."})
+    assert "It happened again this morning." in client.get(f"/farajaland/tickets/{reference}").get_data(as_text=True)
+    client.post(f"/farajaland/tickets/{reference}/close")
+    page = client.get(f"/farajaland/tickets/{reference}").get_data(as_text=True)
+    assert "This request is closed" in page
+    response = client.post(f"/farajaland/tickets/{reference}/rate", data={"rating": "4", "comment": "Quick help"})
+    assert response.status_code == 302
+    page = client.get(f"/farajaland/tickets/{reference}").get_data(as_text=True)
+    assert "You rated this request 4 out of 5" in page
+
+
+def test_a_requester_cannot_see_someone_elses_ticket(client, auth, make_user, l1, make_ticket):
+    reference = make_ticket(requester_email=make_user("other.clerk@example.org"))
+    auth.login(make_user("nosy@example.org"))
+    assert client.get(f"/farajaland/tickets/{reference}").status_code == 404
+    assert client.post(f"/farajaland/tickets/{reference}/reply", data={"body": "hi"}).status_code == 404
+
+
+def test_attachments_are_checked_by_content_and_downloads_by_permission(client, auth, requester, make_user, l1):
+    auth.login(requester)
+    png = b"\x89PNG\r\n\x1a\n" + bytes(100)
+    response = open_request(client, attachments=[(io.BytesIO(png), "screen.png")])
+    assert response.status_code == 302
+    page = client.get("/farajaland/tickets/FAR-000001").get_data(as_text=True)
+    link = re.search(r'href="(/farajaland/tickets/attachments/\d+)"', page).group(1)
+    with client.get(link) as download:
+        assert download.status_code == 200 and download.data == png and download.mimetype == "image/png"
+    # A program renamed as a picture is refused, with the reason.
+    refused = open_request(client, attachments=[(io.BytesIO(b"MZ\x90\x00" + bytes(100)), "holiday.png")])
+    assert refused.status_code == 415
+    assert "is not a file type we accept" in refused.get_data(as_text=True)
+    auth.logout()
+    auth.login(make_user("stranger@example.org"))
+    assert client.get(link).status_code == 404
+
+
+def test_attachments_over_the_size_limit_are_refused(make_app, make_user, auth):
+    app = make_app(ATTACHMENT_MAX_BYTES=1000)
+    client = app.test_client()
+    email = make_user("big@example.org")
+    client.post("/farajaland/login", data={"email": email, "password": "correct-horse-battery"})
+    response = open_request(client, attachments=[(io.BytesIO(b"a" * 5000), "log.txt")])
+    assert response.status_code == 413
+    assert "is larger than" in response.get_data(as_text=True)
