@@ -288,7 +288,7 @@ def _article_links(period: Period) -> list[tuple[str, str, int, int]]:
     return sorted((tuple(v) for v in counts.values()), key=lambda v: (-v[2], v[0]))
 
 
-def _unanswered_topics(period: Period, locale: str, no_result: list[tuple[str, str, int]]):
+def _unanswered_topics(period: Period, locale: str, no_result: list[tuple[str, str, int]], handovers: list[tuple[str, str]]):
     """Topics of the period's tickets that no agent linked to an article, together with the searches
     that found nothing, biggest first. Each item is weighted (a search by how often it was made)."""
     start = dt.datetime.combine(period.first, dt.time(), dt.timezone.utc)
@@ -302,12 +302,15 @@ def _unanswered_topics(period: Period, locale: str, no_result: list[tuple[str, s
     ).all()
     items = [(subject, ("ticket", reference), 1) for subject, reference in rows]
     items += [(query, ("search", query), n) for _locale, query, n in no_result]
+    items += [(question, ("handover", question), 1) for question, _locale in handovers]
     return cluster(items, locale)
 
 
-def _topic_counts(topic) -> tuple[int, int]:
+def _topic_counts(topic) -> tuple[int, int, int]:
+    """(tickets, searches with no result, assistant hand-overs) behind a topic."""
     tickets = sum(1 for kind, _ in topic.keys if kind == "ticket")
-    return tickets, topic.weight - tickets
+    handovers = sum(1 for kind, _ in topic.keys if kind == "handover")
+    return tickets, topic.weight - tickets - handovers, handovers
 
 
 # Deflection, precisely: a self-service visit is one signed-in user's UTC day with at least one
@@ -335,14 +338,19 @@ def self_service_tables(tenant, period: Period, locale: str) -> tuple[dict[str, 
     else:
         tables["no_result"] = Table("no_result", _("Top searches with no result"), [_("Language"), _("Search"), _("Times")], [list(r) for r in gaps["no_result"]])
         tables["not_opened"] = Table("not_opened", _("Top searches where no article was opened"), [_("Language"), _("Search"), _("Times")], [list(r) for r in gaps["not_opened"]])
-    if sources.handover_questions(period.first, period.last) is None:
+    handovers = sources.handover_questions(period.first, period.last)
+    if handovers is None:
         missing.append(_("Assistant questions handed over to a person"))
-    topics = [t for t in _unanswered_topics(period, tenant.default_locale, gaps["no_result"] if gaps else []) if t.weight >= MIN_TOPIC]
+    else:
+        grouped = cluster([(q, q, 1) for q, _locale in handovers], tenant.default_locale)
+        tables["handovers"] = Table("handovers", _("Assistant questions handed over to a person, by topic"), [_("Topic"), _("Questions"), _("Examples")],
+                                    [[t.label, t.size, " · ".join(t.texts[:3])] for t in grouped])
+    topics = [t for t in _unanswered_topics(period, tenant.default_locale, gaps["no_result"] if gaps else [], handovers or []) if t.weight >= MIN_TOPIC]
     evidence["topics"] = topics
     tables["topics"] = Table(
         "topics",
         _("Topics no article answers"),
-        [_("Topic"), _("Tickets"), _("Searches with no result"), _("Examples")],
+        [_("Topic"), _("Tickets"), _("Searches with no result"), _("Assistant hand-overs"), _("Examples")],
         [[t.label, *_topic_counts(t), " · ".join(t.texts[:3])] for t in topics],
         note=_("Subjects of the period's tickets that no agent answered with an article, and searches that found nothing, grouped by similar words (at least %(n)s in all).", n=MIN_TOPIC),
     )
@@ -400,9 +408,10 @@ def recommendations(tenant, evidence: dict, cells: dict, category_names: dict) -
     """The ranked actions; see the module docstring for the scoring."""
     recs = []
     for t in evidence["topics"]:
-        tickets_n, searches_n = _topic_counts(t)
+        tickets_n, searches_n, handovers_n = _topic_counts(t)
         recs.append(Recommendation("write", _("Write an article about “%(topic)s”", topic=t.label),
-                                   _("%(tickets)s tickets and %(searches)s searches with no result on this topic; no article answered them.", tickets=tickets_n, searches=searches_n),
+                                   _("%(tickets)s tickets, %(searches)s searches with no result and %(handovers)s assistant hand-overs on this topic; no article answered them.",
+                                     tickets=tickets_n, searches=searches_n, handovers=handovers_n),
                                    t.weight, "topics", examples=t.texts[:3]))
     # One update recommendation per article, adding up every sign that it fails its readers.
     articles: dict[str, dict] = {}

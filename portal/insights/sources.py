@@ -55,7 +55,14 @@ def handover_questions(first, last, limit: int = 500):
     """Assistant questions that ended in a hand-over to a person, as (question, locale) pairs."""
     if not _installed("assistant"):
         return None
-    return None  # wired in when the assistant's turns land on main
+    from portal.assistant.models import Outcome, Turn
+
+    start, end = _window(first, last)
+    rows = db.session.execute(
+        select(Turn.question, Turn.locale).where(Turn.created_at >= start, Turn.created_at < end, Turn.outcome == Outcome.HANDED_OVER.value)
+        .order_by(Turn.created_at.desc()).limit(limit)
+    )
+    return [(question, locale) for question, locale in rows]
 
 
 def unhelpful_articles(first, last, limit: int = 10):

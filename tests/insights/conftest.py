@@ -99,6 +99,13 @@ def insight_data(app):
                                          user_id=user.id if user else None, created_at=_at(when)))
             db.session.add(ArticleFeedback(slug="reset-password", locale="en", is_helpful=False, comment="Code never arrives", created_at=_at("2026-10-11 08:00")))
             db.session.add(ArticleFeedback(slug="reset-password", locale="en", is_helpful=True, created_at=_at("2026-10-12 08:00")))
+            # Assistant turns: two printing questions handed over, one solved.
+            from portal.assistant.models import Conversation, Turn
+
+            conversation = Conversation(locale="en", user_id=a.id)
+            for question, outcome in [("My certificate printer prints blank", "handed_over"), ("certificate printing broken", "handed_over"),
+                                      ("how to print a certificate", "solved")]:
+                db.session.add(Turn(conversation=conversation, locale="en", question=question, outcome=outcome, created_at=_at("2026-10-07 08:00")))
             db.session.commit()
         kalondo = get_tenant("kalondo")
         with tenant_scope(db.session, kalondo.id):
