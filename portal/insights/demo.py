@@ -72,6 +72,7 @@ def load_demo_activity(tenant) -> int:
                     ticket.status = "resolved"
                     ticket.rating = rng.choice([2, 3, 4, 4, 5, 5])
                     ticket.resolution_breached = ticket.resolved_at - opened > dt.timedelta(hours=96)
+                ticket.last_activity_at = ticket.resolved_at or ticket.first_responded_at
                 if category == "access-and-login" and rng.random() < 0.6:
                     link_article(tenant, staff, ticket, f"/{tenant.slug}/help/forgotten-password", "Forgotten password")
                 made += 1

@@ -150,6 +150,10 @@ def _hours(value: float | None) -> str:
     return f"{value:.1f}" if value is not None else "–"
 
 
+def _distinct(texts: list[str], n: int = 3) -> list[str]:
+    return list(dict.fromkeys(texts))[:n]
+
+
 def _week(day: dt.date) -> dt.date:
     return day - dt.timedelta(days=day.weekday())
 
@@ -344,14 +348,14 @@ def self_service_tables(tenant, period: Period, locale: str) -> tuple[dict[str, 
     else:
         grouped = cluster([(q, q, 1) for q, _locale in handovers], tenant.default_locale)
         tables["handovers"] = Table("handovers", _("Assistant questions handed over to a person, by topic"), [_("Topic"), _("Questions"), _("Examples")],
-                                    [[t.label, t.size, " · ".join(t.texts[:3])] for t in grouped])
+                                    [[t.label, t.size, " · ".join(_distinct(t.texts))] for t in grouped])
     topics = [t for t in _unanswered_topics(period, tenant.default_locale, gaps["no_result"] if gaps else [], handovers or []) if t.weight >= MIN_TOPIC]
     evidence["topics"] = topics
     tables["topics"] = Table(
         "topics",
         _("Topics no article answers"),
         [_("Topic"), _("Tickets"), _("Searches with no result"), _("Assistant hand-overs"), _("Examples")],
-        [[t.label, *_topic_counts(t), " · ".join(t.texts[:3])] for t in topics],
+        [[t.label, *_topic_counts(t), " · ".join(_distinct(t.texts))] for t in topics],
         note=_("Subjects of the period's tickets that no agent answered with an article, and searches that found nothing, grouped by similar words (at least %(n)s in all).", n=MIN_TOPIC),
     )
     unhelpful = sources.unhelpful_articles(period.first, period.last)
@@ -412,7 +416,7 @@ def recommendations(tenant, evidence: dict, cells: dict, category_names: dict) -
         recs.append(Recommendation("write", _("Write an article about “%(topic)s”", topic=t.label),
                                    _("%(tickets)s tickets, %(searches)s searches with no result and %(handovers)s assistant hand-overs on this topic; no article answered them.",
                                      tickets=tickets_n, searches=searches_n, handovers=handovers_n),
-                                   t.weight, "topics", examples=t.texts[:3]))
+                                   t.weight, "topics", examples=_distinct(t.texts)))
     # One update recommendation per article, adding up every sign that it fails its readers.
     articles: dict[str, dict] = {}
     for ref, title, n, _resolved in evidence["links"]:
@@ -441,7 +445,7 @@ def recommendations(tenant, evidence: dict, cells: dict, category_names: dict) -
             parts.append(_("its translation is outdated in %(locales)s", locales=", ".join(e["outdated"])))
         link = e["ref"] if e["ref"] and e["ref"].startswith(("/", "http")) else sources.article_path(tenant, slug)
         recs.append(Recommendation("update", _("Update the article “%(title)s”", title=e["title"]), "; ".join(parts) + ".", score,
-                                   "unhelpful" if e["no"] else "articles", link=link, examples=e["comments"]))
+                                   "unhelpful" if e["no"] else "articles", link=link, examples=_distinct(e["comments"])))
     recs += _train_recommendations(cells, category_names)
     recs.sort(key=lambda r: (-r.score, KIND_ORDER[r.kind], r.action))
     return recs
