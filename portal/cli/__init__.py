@@ -8,7 +8,7 @@ import importlib
 
 from flask import Flask
 
-COMMAND_MODULES = ("tenants", "users", "demo", "translate", "kb", "tickets", "escalation", "channels", "outbox")
+COMMAND_MODULES = ("tenants", "users", "demo", "translate", "kb", "tickets", "escalation", "channels", "outbox", "insights")
 
 
 def register_commands(app: Flask) -> None:

@@ -65,6 +65,7 @@ def load() -> None:
     load_demo_articles()
     load_demo_tickets()
     click.echo(f"demo escalations: {load_demo_escalations()} created")
+    load_demo_insights()
 
 
 def load_demo_articles() -> None:
@@ -131,3 +132,12 @@ def load_demo_escalations() -> int:
         problem = db.session.scalar(select(Problem).order_by(Problem.id))
         central.record_release(expert, version="1.9.0", released_on=dt.date(2026, 11, 15), notes="Outbox retries with back-off; offline search improvements.", problem_ids=[problem.id])
     return len(steps)
+
+
+def load_demo_insights() -> None:
+    """Weeks of tickets, searches and feedback for the insights page (portal.insights.demo)."""
+    from portal.insights.demo import load_demo_activity
+
+    for tenant in list_tenants():
+        with tenant_scope(db.session, tenant.id):
+            click.echo(f"{tenant.slug} insights activity: {load_demo_activity(tenant)} tickets created")

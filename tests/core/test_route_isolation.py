@@ -31,6 +31,21 @@ def seed_members(tenant) -> dict:
     return {"membership_id": membership.id}
 
 
+def seed_insights(tenant) -> dict:
+    import datetime as dt
+
+    from portal.insights.rollup import roll_up
+    from portal.insights.services import link_article
+    from portal.tickets.services import open_ticket
+
+    agent = auth_services.create_user(f"{PRIVATE}-insights@example.org", name=PRIVATE)
+    auth_services.add_membership(tenant, agent, Role.L1_AGENT, job_title=PRIVATE, office=PRIVATE)
+    ticket = open_ticket(tenant, None, requester=agent, subject=PRIVATE, body=PRIVATE, office=PRIVATE)
+    link_article(tenant, agent, ticket, f"/{PRIVATE}", PRIVATE)
+    roll_up(tenant, through=dt.date.today())
+    return {"reference": ticket.reference}
+
+
 def seed_assistant(tenant) -> dict:
     from portal.assistant.models import Conversation, Turn
 
@@ -107,9 +122,9 @@ def seed_tickets(tenant) -> dict:
 
 
 # Each seeder creates private objects in the other tenant and returns URL argument values.
-SEEDERS = [seed_members, seed_kb_articles, seed_tickets, seed_assistant, seed_escalations, seed_channels]
+SEEDERS = [seed_members, seed_kb_articles, seed_tickets, seed_assistant, seed_escalations, seed_channels, seed_insights]
 # URL arguments that are not objects of a tenant, with a harmless value.
-NEUTRAL_ARGUMENTS = {"token": "not-a-token", "filename": "css/portal.css"}
+NEUTRAL_ARGUMENTS = {"token": "not-a-token", "filename": "css/portal.css", "table": "offices"}
 
 
 # Signing out would end the probe's session; it touches no tenant data.

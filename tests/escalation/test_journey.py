@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 
+from portal.channels.services import work_once
 from portal.core.mail import sent_mail
 
 from .conftest import L3_DETAILS
@@ -76,7 +77,8 @@ def test_an_escalation_travels_to_the_central_team_and_back(app, client, auth, s
     messages = read_ticket(reference)[2]
     assert (True, "A fix is coming. Until then, please clear the outbox cache.") in messages
     with app.app_context():
-        assert any(m["To"] == "clerk@example.org" and "clear the outbox cache" in m.get_content() for m in sent_mail())
+        work_once()  # the relayed answer leaves through the outbox
+        assert any(m["To"] == "clerk@example.org" and "clear the outbox cache" in m.get_body(preferencelist=("plain",)).get_content() for m in sent_mail())
 
 
 def test_deescalation_needs_a_reason_and_is_shown_in_the_tier_history(client, auth, staff, to_l3, read_ticket):

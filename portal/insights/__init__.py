@@ -1,0 +1,1 @@
+"""Insights: what users ask for, where self-service fails, and what each country should do about it."""

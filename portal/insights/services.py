@@ -1,0 +1,516 @@
+"""Insights for one tenant (support team) or across tenants (central team): demand, self-service,
+and a ranked list of recommendations, each with its evidence.
+
+Every figure comes from `facts.aggregate` (rollup + live) or a bounded query on one period. The
+dashboard is a list of `Table`s, so the page, the CSV export and the printable report show the same
+numbers.
+
+Recommendation scoring: every score is a number of tickets in the period that the action addresses,
+(or failed searches and votes: each a user who did not get an answer), so the kinds compare on one scale and rank together (ties: write, then update, then train).
+- write an article: the tickets and failed searches of one topic (a cluster of ticket subjects that
+  no agent answered with an existing article and of searches with no result, see `topics`; a search
+  counts as often as it was made); a topic needs a weight of at least `MIN_TOPIC`.
+- update an article: its "not helpful" votes + the tickets an agent answered with it (users did not
+  find it or it did not answer them) + one per outdated translation; at least `MIN_LINKS`.
+- train a role in a district on a category: the excess of tickets over what the tenant's average
+  predicts, `n - G * N_c / N`, where n is the tickets of that role, office and category, G all the
+  tickets of that role and office, N_c the tenant's tickets of the category and N all of them; only
+  when n >= `MIN_TRAIN` and n is at least `TRAIN_RATIO` times the expectation.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
+from sqlalchemy import select
+
+from portal.auth.models import User
+from portal.auth.permissions import Permission
+from portal.auth.services import permissions_in
+from portal.core.db import across_tenants, db, utcnow
+from portal.insights import charts, sources
+from portal.insights.facts import Measures, aggregate, time_percentiles
+from portal.insights.models import TicketArticleLink
+from portal.insights.topics import cluster
+from portal.tickets.models import CHANNEL_LABELS, Category, Channel, Status, Ticket, Tier
+
+DEFAULT_DAYS = 84  # twelve weeks
+MAX_DAYS = 732
+MIN_TOPIC = 3
+MIN_LINKS = 2
+MIN_TRAIN = 3
+TRAIN_RATIO = 1.5
+RISING_RATIO = 1.25
+TOPIC_SAMPLE = 1000  # most recent ticket subjects clustered into topics
+
+
+class InsightsError(ValueError):
+    """Input the user must correct (a bad date, an unknown table); `code` is the HTTP status."""
+
+    def __init__(self, message: str, code: int = 400):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Period:
+    first: dt.date
+    last: dt.date  # inclusive
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+    def previous(self) -> "Period":
+        return Period(self.first - dt.timedelta(days=self.days), self.first - dt.timedelta(days=1))
+
+
+def _parse_day(value: str, name: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise InsightsError(_("%(name)s must be a date written as YYYY-MM-DD.", name=name)) from None
+
+
+def parse_period(start: str | None, end: str | None, today: dt.date | None = None) -> Period:
+    """The period of the `start`/`end` filters (YYYY-MM-DD, inclusive); the last twelve weeks by default."""
+    today = today or utcnow().date()
+    last = _parse_day(end, _("End date")) if end else today
+    first = _parse_day(start, _("Start date")) if start else last - dt.timedelta(days=DEFAULT_DAYS - 1)
+    if first > last:
+        raise InsightsError(_("The start date must not be after the end date."))
+    if (last - first).days + 1 > MAX_DAYS:
+        raise InsightsError(_("Choose a period of at most %(days)s days.", days=MAX_DAYS))
+    return Period(first, last)
+
+
+def parse_month(value: str | None, today: dt.date | None = None) -> Period:
+    """The calendar month `YYYY-MM` (the previous month by default)."""
+    today = today or utcnow().date()
+    if value:
+        try:
+            first = dt.date.fromisoformat(value.strip() + "-01")
+        except ValueError:
+            raise InsightsError(_("The month must be written as YYYY-MM.")) from None
+    else:
+        first = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    following = (first + dt.timedelta(days=32)).replace(day=1)
+    return Period(first, following - dt.timedelta(days=1))
+
+
+@dataclass
+class Table:
+    key: str
+    title: str
+    columns: list[str]
+    rows: list[list[Any]]
+    chart: Markup | None = None
+    note: str = ""
+
+
+@dataclass
+class Recommendation:
+    kind: str  # write | update | train
+    action: str
+    evidence: str
+    score: float
+    anchor: str  # the table on the page that holds the evidence
+    link: str | None = None  # an article address, when there is one
+    examples: list[str] = field(default_factory=list)
+
+    @property
+    def kind_label(self) -> str:
+        return str(KIND_LABELS[self.kind])
+
+
+KIND_LABELS = {"write": _l("Write an article"), "update": _l("Update an article"), "train": _l("Train")}
+KIND_ORDER = {"write": 0, "update": 1, "train": 2}
+
+
+@dataclass
+class Dashboard:
+    period: Period
+    tables: dict[str, Table]
+    recommendations: list[Recommendation]
+    missing: list[str]  # self-service sections whose data source is not available
+    totals: Measures
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f}%" if whole else "–"
+
+
+def _hours(value: float | None) -> str:
+    return f"{value:.1f}" if value is not None else "–"
+
+
+def _distinct(texts: list[str], n: int = 3) -> list[str]:
+    return list(dict.fromkeys(texts))[:n]
+
+
+def _week(day: dt.date) -> dt.date:
+    return day - dt.timedelta(days=day.weekday())
+
+
+def _category_names(locale: str) -> dict[int | None, str]:
+    names: dict[int | None, str] = {None: _("No category")}
+    for cat in db.session.scalars(select(Category)):
+        names[cat.id] = cat.name(locale)
+    return names
+
+
+def _channel_label(channel: str) -> str:
+    try:
+        return str(CHANNEL_LABELS[Channel(channel)])
+    except ValueError:
+        return channel
+
+
+def _count_table(key: str, title: str, label: str, counts: dict[str, int], chart_desc: str) -> Table:
+    total = sum(counts.values())
+    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    rows = [[name, n, _share(n, total)] for name, n in ordered]
+    chart = charts.bar_chart(f"chart-{key}", title, chart_desc, [(name, n) for name, n in ordered[:12]]) if ordered else None
+    return Table(key, title, [label, _("Tickets"), _("Share")], rows, chart)
+
+
+def people_cells(period: Period) -> dict[tuple, Measures]:
+    """Tickets per (office, requester role, category): one query behind offices, roles and training."""
+    return aggregate("people", ("office", "role", "category_id"), period.first, period.last)
+
+
+def demand_tables(period: Period, locale: str, category_names: dict, people_cells: dict, category_key=lambda cid: cid) -> tuple[dict[str, Table], Measures]:
+    """Volume by week and category, categories against the previous period, channels, offices,
+    requester roles, service levels per tier and satisfaction, for the session's scope."""
+    tables: dict[str, Table] = {}
+    by_day_cat = aggregate("demand", ("day", "category_id"), period.first, period.last)
+    weeks = sorted({_week(day) for day in (period.first + dt.timedelta(days=i) for i in range(period.days))})
+    per_week: dict[Any, Counter] = defaultdict(Counter)
+    current: Counter = Counter()
+    for (day, cid), m in by_day_cat.items():
+        name = category_names.get(category_key(cid), category_names.get(None))
+        per_week[name][_week(day)] += m.tickets
+        current[name] += m.tickets
+    previous: Counter = Counter()
+    prev = period.previous()
+    for (cid,), m in aggregate("demand", ("category_id",), prev.first, prev.last).items():
+        previous[category_names.get(category_key(cid), category_names.get(None))] += m.tickets
+    top = [name for name, _n in current.most_common()]
+    week_labels = [w.isoformat() for w in weeks]
+    totals_per_week = [sum(per_week[name][w] for name in top) for w in weeks]
+    tables["weekly"] = Table(
+        "weekly",
+        _("Tickets per week and category"),
+        [_("Week starting"), _("All")] + top,
+        [[label, totals_per_week[i]] + [per_week[name][w] for name in top] for i, (label, w) in enumerate(zip(week_labels, weeks))],
+        charts.line_chart(
+            "chart-weekly",
+            _("Tickets per week"),
+            _("Tickets opened each week from %(first)s to %(last)s, in all and for the biggest categories.", first=period.first, last=period.last),
+            week_labels,
+            [(_("All"), totals_per_week)] + [(name, [per_week[name][w] for w in weeks]) for name in top[:4]],
+        ),
+        note=_("Weeks start on Monday; the first and last weeks may be partial."),
+    )
+    rows = []
+    for name in sorted(set(current) | set(previous), key=lambda n: (-current[n], n)):
+        now, before = current[name], previous[name]
+        change = f"{100 * (now - before) / before:+.0f}%" if before else (_("new") if now else "–")
+        rising = now >= MIN_TOPIC and (before == 0 or now >= RISING_RATIO * before)
+        rows.append([name, now, before, change, _("Rising") if rising else ""])
+    tables["categories"] = Table(
+        "categories",
+        _("Categories against the previous period"),
+        [_("Category"), _("Tickets"), _("Previous period"), _("Change"), _("Trend")],
+        rows,
+        charts.bar_chart("chart-categories", _("Tickets per category"), _("Tickets per category from %(first)s to %(last)s.", first=period.first, last=period.last), [(n, current[n]) for n in top[:12]]),
+        note=_("Previous period: %(first)s to %(last)s. Rising: at least %(n)s tickets and 25%% more than before.", first=prev.first, last=prev.last, n=MIN_TOPIC),
+    )
+    channels = {_channel_label(ch): m.tickets for (ch,), m in aggregate("demand", ("channel",), period.first, period.last).items()}
+    tables["channels"] = _count_table("channels", _("Tickets by channel"), _("Channel"), channels, _("Tickets per channel in the period."))
+    offices: Counter = Counter()
+    roles: Counter = Counter()
+    for (office, role, _cid), m in people_cells.items():
+        offices[office or _("Not given")] += m.tickets
+        roles[role or _("Not known")] += m.tickets
+    tables["offices"] = _count_table("offices", _("Tickets by office or district"), _("Office"), offices, _("Tickets per office in the period."))
+    tables["roles"] = _count_table("roles", _("Tickets by requester role"), _("Role"), roles, _("Tickets per requester job title in the period."))
+
+    by_tier = aggregate("demand", ("tier",), period.first, period.last)
+    times = time_percentiles(period.first, period.last)
+    totals = Measures()
+    sla_rows = []
+    for tier in [t.value for t in Tier]:
+        m = by_tier.get((tier,), Measures())
+        totals.add(m)
+        t = times.get(tier, {})
+        sla_rows.append([tier, m.tickets, m.response_breached, m.resolution_breached, _share(m.sla_met, m.tickets),
+                         _hours(t.get("response_p50")), _hours(t.get("response_p90")), _hours(t.get("resolution_p50")), _hours(t.get("resolution_p90"))])
+    tables["sla"] = Table(
+        "sla",
+        _("Response, resolution and service levels per tier"),
+        [_("Tier"), _("Tickets"), _("First response late"), _("Resolution late"), _("Within targets"),
+         _("Median first response (h)"), _("90th percentile first response (h)"), _("Median resolution (h)"), _("90th percentile resolution (h)")],
+        sla_rows,
+        charts.bar_chart("chart-sla", _("Share of tickets within targets per tier"), _("Percentage of tickets that breached neither target, per tier."),
+                         [(r[0], round(100 * by_tier.get((r[0],), Measures()).sla_met / r[1], 1) if r[1] else 0) for r in sla_rows]),
+        note=_("Times are wall-clock hours from opening; a ticket is within targets when it breached neither its first-response nor its resolution target. Tier is the ticket's current tier."),
+    )
+    sat_rows = []
+    rated: dict[str, Measures] = defaultdict(Measures)
+    for (_day, cid), m in by_day_cat.items():
+        rated[category_names.get(category_key(cid), category_names.get(None))].add(m)
+    for name, m in sorted(rated.items(), key=lambda kv: (-kv[1].rating_count, kv[0])):
+        if m.rating_count:
+            sat_rows.append([name, m.rating_count, f"{m.rating_average:.2f}"])
+    sat_rows.append([_("All"), totals.rating_count, f"{totals.rating_average:.2f}" if totals.rating_count else "–"])
+    tables["satisfaction"] = Table("satisfaction", _("Satisfaction"), [_("Category"), _("Ratings"), _("Average (1 to 5)")], sat_rows)
+    return tables, totals
+
+
+def _article_links(period: Period) -> list[tuple[str, str, int, int]]:
+    """(article, title, tickets linked, of which resolved) for tickets opened in the period."""
+    start = dt.datetime.combine(period.first, dt.time(), dt.timezone.utc)
+    end = dt.datetime.combine(period.last + dt.timedelta(days=1), dt.time(), dt.timezone.utc)
+    rows = db.session.execute(
+        select(TicketArticleLink.article_ref, TicketArticleLink.article_title, Ticket.status)
+        .join(Ticket, Ticket.id == TicketArticleLink.ticket_id)
+        .where(Ticket.created_at >= start, Ticket.created_at < end)
+    )
+    counts: dict[str, list] = {}
+    for ref, title, status in rows:
+        entry = counts.setdefault(ref, [ref, title, 0, 0])
+        entry[1] = entry[1] or title
+        entry[2] += 1
+        entry[3] += status in (Status.RESOLVED.value, Status.CLOSED.value)
+    return sorted((tuple(v) for v in counts.values()), key=lambda v: (-v[2], v[0]))
+
+
+def _unanswered_topics(period: Period, locale: str, no_result: list[tuple[str, str, int]], handovers: list[tuple[str, str]]):
+    """Topics of the period's tickets that no agent linked to an article, together with the searches
+    that found nothing, biggest first. Each item is weighted (a search by how often it was made)."""
+    start = dt.datetime.combine(period.first, dt.time(), dt.timezone.utc)
+    end = dt.datetime.combine(period.last + dt.timedelta(days=1), dt.time(), dt.timezone.utc)
+    linked = select(TicketArticleLink.ticket_id)
+    rows = db.session.execute(
+        select(Ticket.subject, Ticket.reference)
+        .where(Ticket.created_at >= start, Ticket.created_at < end, Ticket.id.not_in(linked), Ticket.merged_into_id.is_(None))
+        .order_by(Ticket.created_at.desc())
+        .limit(TOPIC_SAMPLE)
+    ).all()
+    items = [(subject, ("ticket", reference), 1) for subject, reference in rows]
+    items += [(query, ("search", query), n) for _locale, query, n in no_result]
+    items += [(question, ("handover", question), 1) for question, _locale in handovers]
+    return cluster(items, locale)
+
+
+def _topic_counts(topic) -> tuple[int, int, int]:
+    """(tickets, searches with no result, assistant hand-overs) behind a topic."""
+    tickets = sum(1 for kind, _ in topic.keys if kind == "ticket")
+    handovers = sum(1 for kind, _ in topic.keys if kind == "handover")
+    return tickets, topic.weight - tickets - handovers, handovers
+
+
+# Deflection, precisely: a self-service visit is one signed-in user's UTC day with at least one
+# knowledge-base search; it is deflected when that user opened no ticket that day or the next.
+# Anonymous searches cannot be followed to a ticket and are counted apart.
+DEFLECTION = _l("A visit is a signed-in user's day with at least one search of the help articles; it is deflected when that user opened no ticket that day or the next.")
+
+
+def self_service_tables(tenant, period: Period, locale: str) -> tuple[dict[str, Table], list[str], dict]:
+    tables: dict[str, Table] = {}
+    missing = []
+    evidence: dict[str, Any] = {}
+    links = _article_links(period)
+    evidence["links"] = links
+    tables["articles"] = Table(
+        "articles",
+        _("Tickets answered with an article"),
+        [_("Article"), _("Title"), _("Tickets"), _("Resolved")],
+        [list(row) for row in links],
+        note=_("Articles that agents linked to a ticket as the answer: users did not find them or they did not help."),
+    )
+    gaps = sources.search_gaps(period.first, period.last)
+    if gaps is None:
+        missing.append(_("Searches with no result or no article opened"))
+    else:
+        tables["no_result"] = Table("no_result", _("Top searches with no result"), [_("Language"), _("Search"), _("Times")], [list(r) for r in gaps["no_result"]])
+        tables["not_opened"] = Table("not_opened", _("Top searches where no article was opened"), [_("Language"), _("Search"), _("Times")], [list(r) for r in gaps["not_opened"]])
+    handovers = sources.handover_questions(period.first, period.last)
+    if handovers is None:
+        missing.append(_("Assistant questions handed over to a person"))
+    else:
+        grouped = cluster([(q, q, 1) for q, _locale in handovers], tenant.default_locale)
+        tables["handovers"] = Table("handovers", _("Assistant questions handed over to a person, by topic"), [_("Topic"), _("Questions"), _("Examples")],
+                                    [[t.label, t.size, " · ".join(_distinct(t.texts))] for t in grouped])
+    topics = [t for t in _unanswered_topics(period, tenant.default_locale, gaps["no_result"] if gaps else [], handovers or []) if t.weight >= MIN_TOPIC]
+    evidence["topics"] = topics
+    tables["topics"] = Table(
+        "topics",
+        _("Topics no article answers"),
+        [_("Topic"), _("Tickets"), _("Searches with no result"), _("Assistant hand-overs"), _("Examples")],
+        [[t.label, *_topic_counts(t), " · ".join(_distinct(t.texts))] for t in topics],
+        note=_("Subjects of the period's tickets that no agent answered with an article, and searches that found nothing, grouped by similar words (at least %(n)s in all).", n=MIN_TOPIC),
+    )
+    unhelpful = sources.unhelpful_articles(period.first, period.last)
+    outdated = sources.outdated_translations(tenant)
+    if unhelpful is None:
+        missing.append(_("Articles rated not helpful"))
+    else:
+        titles = sources.article_titles(tenant, locale, [slug for slug, *_ in unhelpful])
+        evidence["unhelpful"] = [(slug, titles.get(slug, slug), no, yes, comments) for slug, no, yes, comments in unhelpful]
+        tables["unhelpful"] = Table("unhelpful", _("Articles rated not helpful"), [_("Article"), _("Title"), _("Not helpful"), _("Helpful"), _("Latest comments")],
+                                    [[slug, title, no, yes, " · ".join(comments)] for slug, title, no, yes, comments in evidence["unhelpful"]])
+    if outdated is not None:
+        evidence["outdated"] = outdated
+        tables["outdated"] = Table("outdated", _("Outdated translations"), [_("Article"), _("Title"), _("Outdated languages")],
+                                   [[slug, title, ", ".join(locales)] for slug, (title, locales) in sorted(outdated.items())])
+    flow = sources.deflection(period.first, period.last)
+    if flow is None:
+        missing.append(_("Deflection rate"))
+    else:
+        visits, deflected, anonymous = flow
+        tables["deflection"] = Table("deflection", _("Deflection rate"), [_("Visits"), _("Without a ticket"), _("Deflection rate"), _("Anonymous searches (not counted)")],
+                                     [[visits, deflected, _share(deflected, visits), anonymous]], note=str(DEFLECTION))
+    return tables, missing, evidence
+
+
+def _train_recommendations(cells: dict, category_names: dict) -> list[Recommendation]:
+    total = sum(m.tickets for m in cells.values())
+    by_cat: Counter = Counter()
+    by_group: Counter = Counter()
+    for (office, role, cid), m in cells.items():
+        by_cat[cid] += m.tickets
+        by_group[(office, role)] += m.tickets
+    recs = []
+    for (office, role, cid), m in cells.items():
+        if not office or m.tickets < MIN_TRAIN or cid is None:
+            continue
+        expected = by_group[(office, role)] * by_cat[cid] / total
+        if m.tickets < TRAIN_RATIO * expected:
+            continue
+        category = category_names.get(cid, category_names[None])
+        who = role or _("requesters")
+        recs.append(Recommendation(
+            "train",
+            _("Train %(role)s in %(office)s on %(category)s", role=who, office=office, category=category),
+            _("%(n)s tickets on %(category)s from %(role)s in %(office)s where the country's average predicts %(expected)s (%(ratio)s times as many).",
+              n=m.tickets, category=category, role=who, office=office, expected=f"{expected:.1f}", ratio=f"{m.tickets / expected:.1f}"),
+            round(m.tickets - expected, 1),
+            "offices",
+        ))
+    return recs
+
+
+def recommendations(tenant, evidence: dict, cells: dict, category_names: dict) -> list[Recommendation]:
+    """The ranked actions; see the module docstring for the scoring."""
+    recs = []
+    for t in evidence["topics"]:
+        tickets_n, searches_n, handovers_n = _topic_counts(t)
+        recs.append(Recommendation("write", _("Write an article about “%(topic)s”", topic=t.label),
+                                   _("%(tickets)s tickets, %(searches)s searches with no result and %(handovers)s assistant hand-overs on this topic; no article answered them.",
+                                     tickets=tickets_n, searches=searches_n, handovers=handovers_n),
+                                   t.weight, "topics", examples=_distinct(t.texts)))
+    # One update recommendation per article, adding up every sign that it fails its readers.
+    articles: dict[str, dict] = {}
+    for ref, title, n, _resolved in evidence["links"]:
+        slug = ref.rstrip("/").rsplit("/", 1)[-1]
+        entry = articles.setdefault(slug, {"title": title or slug, "links": 0, "no": 0, "outdated": [], "comments": [], "ref": ref})
+        entry["links"] += n
+    for slug, title, no, _yes, comments in evidence.get("unhelpful", []):
+        entry = articles.setdefault(slug, {"title": title, "links": 0, "no": 0, "outdated": [], "comments": [], "ref": None})
+        entry.update(no=no, comments=comments)
+        if title != slug:
+            entry["title"] = title
+    for slug, (title, locales) in (evidence.get("outdated") or {}).items():
+        if slug in articles or len(locales):
+            entry = articles.setdefault(slug, {"title": title, "links": 0, "no": 0, "outdated": [], "comments": [], "ref": None})
+            entry["outdated"] = locales
+    for slug, e in articles.items():
+        score = e["links"] + e["no"] + len(e["outdated"])
+        if score < MIN_LINKS:
+            continue
+        parts = []
+        if e["no"]:
+            parts.append(_("%(n)s readers rated it not helpful", n=e["no"]))
+        if e["links"]:
+            parts.append(_("%(n)s tickets were answered with it (users did not find it or it did not help)", n=e["links"]))
+        if e["outdated"]:
+            parts.append(_("its translation is outdated in %(locales)s", locales=", ".join(e["outdated"])))
+        link = e["ref"] if e["ref"] and e["ref"].startswith(("/", "http")) else sources.article_path(tenant, slug)
+        recs.append(Recommendation("update", _("Update the article “%(title)s”", title=e["title"]), "; ".join(parts) + ".", score,
+                                   "unhelpful" if e["no"] else "articles", link=link, examples=_distinct(e["comments"])))
+    recs += _train_recommendations(cells, category_names)
+    recs.sort(key=lambda r: (-r.score, KIND_ORDER[r.kind], r.action))
+    return recs
+
+
+def tenant_dashboard(tenant, actor: User, period: Period, locale: str) -> Dashboard:
+    """Everything the insights page of `tenant` shows for `period` (session scoped to the tenant)."""
+    if Permission.INSIGHTS_VIEW not in permissions_in(actor, tenant):
+        raise InsightsError(_("You do not have permission to see this page."), 403)
+    names = _category_names(locale)
+    cells = people_cells(period)
+    tables, totals = demand_tables(period, locale, names, cells)
+    more, missing, evidence = self_service_tables(tenant, period, locale)
+    tables.update(more)
+    recs = recommendations(tenant, evidence, cells, names)
+    tables["recommendations"] = Table(
+        "recommendations", _("Recommendations"), [_("Rank"), _("Action"), _("Kind"), _("Evidence"), _("Score")],
+        [[i + 1, r.action, r.kind_label, r.evidence, r.score] for i, r in enumerate(recs)],
+    )
+    return Dashboard(period, tables, recs, missing, totals)
+
+
+def expert_dashboard(actor: User, period: Period, locale: str) -> Dashboard:
+    """The same demand figures across every tenant, plus one row per tenant (central team only)."""
+    from portal.tenancy.models import Tenant
+
+    with across_tenants(db.session, actor):
+        cats = db.session.scalars(select(Category)).all()
+        key_of = {c.id: c.key for c in cats}
+        names: dict[Any, str] = {None: _("No category")}
+        for c in cats:
+            names.setdefault(c.key, c.name(locale))
+        tables, totals = demand_tables(period, locale, names, people_cells(period), category_key=lambda cid: key_of.get(cid))
+        tenants = {t.id: t.name for t in db.session.scalars(select(Tenant))}
+        now = aggregate("demand", ("tenant_id",), period.first, period.last)
+        prev = period.previous()
+        before = aggregate("demand", ("tenant_id",), prev.first, prev.last)
+    rows = []
+    for tid, name in sorted(tenants.items(), key=lambda kv: kv[1]):
+        m = now.get((tid,), Measures())
+        rows.append([name, m.tickets, before.get((tid,), Measures()).tickets, _share(m.sla_met, m.tickets),
+                     f"{m.rating_average:.2f}" if m.rating_count else "–"])
+    tables = {"tenants": Table("tenants", _("Countries"), [_("Country"), _("Tickets"), _("Previous period"), _("Within targets"), _("Average rating")], rows,
+                               charts.bar_chart("chart-tenants", _("Tickets per country"), _("Tickets per country in the period."), [(r[0], r[1]) for r in rows]))} | tables
+    return Dashboard(period, tables, [], [], totals)
+
+
+def link_article(tenant, actor: User, ticket: Ticket, article_ref: str, article_title: str = "") -> TicketArticleLink:
+    """Record (or replace) the article that answers `ticket`, set by a member of the support team."""
+    if Permission.TICKETS_WORK not in permissions_in(actor, tenant):
+        raise InsightsError(_("Only the support team can link articles to tickets."), 403)
+    ref = (article_ref or "").strip()
+    if not ref:
+        raise InsightsError(_("Give the address or the name of the article."), 422)
+    link = db.session.scalar(select(TicketArticleLink).where(TicketArticleLink.ticket_id == ticket.id))
+    if link is None:
+        link = TicketArticleLink(tenant_id=tenant.id, ticket_id=ticket.id)
+        db.session.add(link)
+    link.article_ref = ref[:300]
+    link.article_title = (article_title or "").strip()[:300]
+    link.linked_by_id = actor.id
+    link.created_at = utcnow()
+    db.session.commit()
+    return link
+
+
+def article_link_of(ticket: Ticket) -> TicketArticleLink | None:
+    return db.session.scalar(select(TicketArticleLink).where(TicketArticleLink.ticket_id == ticket.id))

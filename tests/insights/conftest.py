@@ -1,0 +1,117 @@
+"""A small data set with known answers: eight Farajaland tickets in the fortnight from 5 to 18 October
+2026, three in the fortnight before, and one Kalondo ticket that must never show in Farajaland.
+
+Expected figures (see test_dashboard.py): categories certificates 5 (previous 1), access 3 (previous
+2); channels web 4, WhatsApp 3, email 1; offices Ibombo 4, Isamba 4; roles Registration agent 4,
+Registrar 4; L1 6 tickets (1 first response late), L2 2 (1 resolution late); response hours L1
+[1, 2, 3, 4, 10], L2 [1, 3]; resolution hours L1 [24, 48], L2 [10]; ratings 5 and 3 (certificates),
+1 (access); tickets 5 and 6 answered with the password article.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from portal.auth import services as auth_services
+from portal.auth.permissions import Role
+from portal.core.db import db, tenant_scope
+from portal.insights import services as insights
+from portal.tenancy.services import get_tenant
+from portal.tickets import services as tickets
+
+UTC = dt.timezone.utc
+START, END = "2026-10-05", "2026-10-18"
+IBOMBO, ISAMBA = "Ibombo District Office", "Isamba District Office"
+
+# (requester, category, subject, channel, tier, created, response h, resolution h, late response, late resolution, rating)
+FARAJALAND = [
+    ("a", "certificates-and-printing", "Cannot print birth certificate", "web", "L1", "2026-10-05 09:00", 1, 24, True, False, 5),
+    ("a", "certificates-and-printing", "Certificate printing fails", "web", "L1", "2026-10-06 09:00", 2, 48, False, False, 3),
+    ("a", "certificates-and-printing", "Printer will not print certificate", "web", "L1", "2026-10-07 09:00", 3, None, False, False, None),
+    ("a", "certificates-and-printing", "Printing certificate shows blank page", "web", "L1", "2026-10-12 09:00", 4, None, False, False, None),
+    ("b", "access-and-login", "Forgot password", "whatsapp", "L2", "2026-10-13 09:00", 1, 10, False, True, 1),
+    ("b", "access-and-login", "Password reset code not received", "whatsapp", "L2", "2026-10-14 09:00", 3, None, False, False, None),
+    ("b", "certificates-and-printing", "Certificate printing question", "email", "L1", "2026-10-14 10:00", 10, None, False, False, None),
+    ("b", "access-and-login", "Locked out of account", "whatsapp", "L1", "2026-10-15 09:00", None, None, False, False, None),
+    # the previous period
+    ("a", "certificates-and-printing", "Reprint a certificate", "web", "L1", "2026-09-25 09:00", None, None, False, False, None),
+    ("b", "access-and-login", "Cannot sign in", "web", "L1", "2026-09-22 09:00", None, None, False, False, None),
+    ("b", "access-and-login", "Account locked", "web", "L1", "2026-09-23 09:00", None, None, False, False, None),
+]
+PASSWORD_ARTICLE = ("/farajaland/help/reset-password", "Resetting your password")
+
+
+def _at(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def add_ticket(tenant, user, category, subject, channel, tier, created, response=None, resolution=None,
+               late_response=False, late_resolution=False, rating=None, office=None):
+    """Open a ticket through the service, then move its clock to the known moments."""
+    ticket = tickets.open_ticket(tenant, None, requester=user, subject=subject, body=subject, channel=channel, category=category, office=office)
+    opened = _at(created)
+    ticket.created_at = opened
+    ticket.tier = tier
+    ticket.first_responded_at = opened + dt.timedelta(hours=response) if response is not None else None
+    if resolution is not None:
+        ticket.resolved_at = opened + dt.timedelta(hours=resolution)
+        ticket.status = "resolved"
+    ticket.first_response_breached = late_response
+    ticket.resolution_breached = late_resolution
+    ticket.rating = rating
+    db.session.commit()
+    return ticket
+
+
+@pytest.fixture
+def insight_data(app):
+    """Load the data set; returns the references of the Farajaland tickets in order."""
+    with app.app_context():
+        faraja = get_tenant("farajaland")
+        with tenant_scope(db.session, faraja.id):
+            a = auth_services.create_user("agent-a@example.org", name="Agent A")
+            auth_services.add_membership(faraja, a, Role.REQUESTER, "Registration agent", IBOMBO)
+            b = auth_services.create_user("registrar-b@example.org", name="Registrar B")
+            auth_services.add_membership(faraja, b, Role.REQUESTER, "Registrar", ISAMBA)
+            db.session.commit()
+            people = {"a": (a, IBOMBO), "b": (b, ISAMBA)}
+            refs = []
+            for who, *rest in FARAJALAND:
+                user, office = people[who]
+                refs.append(add_ticket(faraja, user, *rest, office=office).reference)
+            admin = auth_services.create_user("l1-links@example.org")
+            auth_services.add_membership(faraja, admin, Role.L1_AGENT)
+            for ref in refs[4:6]:
+                insights.link_article(faraja, admin, tickets.get_ticket_by_reference(faraja, ref), *PASSWORD_ARTICLE)
+            # Knowledge base activity: searches (for gaps and deflection) and feedback.
+            from portal.kb.models import ArticleFeedback, SearchLog
+
+            for locale, query, results, opened, user, when in [
+                ("en", "print certificate", 3, None, a, "2026-10-05 08:00"),  # a opened a ticket that day
+                ("en", "password", 2, "reset-password", b, "2026-10-10 08:00"),  # b opened none that day or the next
+                ("en", "Birth certificate printer ", 0, None, None, "2026-10-08 08:00"),
+                ("en", "birth certificate printer", 0, None, None, "2026-10-09 08:00"),
+                ("fr", "imprimer acte", 0, None, None, "2026-10-09 09:00"),
+                ("en", "old search", 0, None, None, "2026-09-01 09:00"),  # outside the period
+            ]:
+                db.session.add(SearchLog(locale=locale, query=query, result_count=results, opened_slug=opened,
+                                         user_id=user.id if user else None, created_at=_at(when)))
+            db.session.add(ArticleFeedback(slug="reset-password", locale="en", is_helpful=False, comment="Code never arrives", created_at=_at("2026-10-11 08:00")))
+            db.session.add(ArticleFeedback(slug="reset-password", locale="en", is_helpful=True, created_at=_at("2026-10-12 08:00")))
+            # Assistant turns: two printing questions handed over, one solved.
+            from portal.assistant.models import Conversation, Turn
+
+            conversation = Conversation(locale="en", user_id=a.id)
+            for question, outcome in [("My certificate printer prints blank", "handed_over"), ("certificate printing broken", "handed_over"),
+                                      ("how to print a certificate", "solved")]:
+                db.session.add(Turn(conversation=conversation, locale="en", question=question, outcome=outcome, created_at=_at("2026-10-07 08:00")))
+            db.session.commit()
+        kalondo = get_tenant("kalondo")
+        with tenant_scope(db.session, kalondo.id):
+            k = auth_services.create_user("kalondo-agent@example.org")
+            auth_services.add_membership(kalondo, k, Role.REQUESTER, "Officier d'état civil", "Centre d'état civil de Mbanga")
+            db.session.commit()
+            add_ticket(kalondo, k, "declarations", "Kalondo secret declaration problem", "web", "L1", "2026-10-06 09:00",
+                       response=5, office="Centre d'état civil de Mbanga")
+    return refs
