@@ -179,6 +179,7 @@ def bulk_load(app, n_tickets: int, messages_per_ticket: int) -> None:
             "group_key", "contact_id", "requester_user_id", "assignee_id", "opencrvs_version", "office", "locale",
             "kb_suggestion_opened", "first_response_due_at", "resolution_due_at", "first_responded_at",
             "first_response_breached", "resolution_breached", "last_activity_at", "rating_comment", "created_at", "updated_at",
+            "search_document",
         ]
         message_cols = ["tenant_id", "ticket_id", "author_user_id", "author_contact_id", "body", "is_public", "is_from_staff", "channel", "created_at"]
         ticket_id = 0
@@ -192,18 +193,22 @@ def bulk_load(app, n_tickets: int, messages_per_ticket: int) -> None:
                 contact_id, user_id = rng.choice(contacts[tid])
                 assignee = rng.choice(staff[tid] + [None])
                 responded = created + dt.timedelta(hours=2) if status != "new" else None
+                subject = sentence(rng, rng.randint(4, 9)).capitalize()
+                bodies = [sentence(rng, rng.randint(10, 40)) for _ in range(messages_per_ticket)]
                 trows.append((
-                    ticket_id, tid, number, f"{code}-{number:06d}", sentence(rng, rng.randint(4, 9)).capitalize(), status,
+                    ticket_id, tid, number, f"{code}-{number:06d}", subject, status,
                     rng.choice(PRIORITIES), "L1", rng.choice(["web", "email", "whatsapp", "telegram", "assistant"]),
                     rng.choice(categories[tid]), rng.choice(["first-line", "technical"]), contact_id, user_id, assignee,
                     "1.8.1", "Ibombo District Office", "en", False, created + dt.timedelta(hours=8), created + dt.timedelta(hours=40),
                     responded, False, False, created + dt.timedelta(hours=rng.randint(0, 72)), "", created, created,
+                    # What to_tsvector('simple', ...) gives for these plain lowercase words (no positions).
+                    " ".join(f"'{w}'" for w in sorted(set(" ".join([subject.lower(), *bodies]).split()))),
                 ))
                 for m in range(messages_per_ticket):
                     staff_msg = m % 2 == 1
                     mrows.append((
                         tid, ticket_id, assignee if staff_msg else user_id, None if staff_msg else contact_id,
-                        sentence(rng, rng.randint(10, 40)), not (staff_msg and m == 3), staff_msg, "web",
+                        bodies[m], not (staff_msg and m == 3), staff_msg, "web",
                         created + dt.timedelta(hours=m),
                     ))
             _copy_rows(cur, "tickets", ticket_cols, trows)
@@ -220,11 +225,13 @@ def bulk_load(app, n_tickets: int, messages_per_ticket: int) -> None:
         load_seconds = time.perf_counter() - start_time
         log(f"COPY load: {ticket_id:,} tickets and {ticket_id * messages_per_ticket:,} messages in {load_seconds:.0f} s")
         started = time.perf_counter()
-        conn.autocommit = True
         cur.execute("SET maintenance_work_mem = '512MB'")
         for name, definition in indexes:
             cur.execute(definition)
-        cur.execute("ANALYZE")
+        conn.commit()
+        cur.execute("ANALYZE tickets")
+        cur.execute("ANALYZE ticket_messages")
+        conn.commit()
         log(f"index rebuild + ANALYZE: {time.perf_counter() - started:.0f} s")
     finally:
         conn.close()
@@ -250,7 +257,7 @@ def report(name: str, samples: list[float], target: float | None = None) -> None
     log(f"{name:<38} n={len(samples):<4} p50={statistics.median(samples):7.1f} ms  p95={p95:7.1f} ms{verdict}")
 
 
-def measure(app, n_requests: int, n_tenants: int) -> None:
+def measure(app, n_requests: int, n_tenants: int, n_create: int) -> None:
     rng = random.Random(7)
     slugs = [f"bench-{i:02d}" for i in range(n_tenants)]
     with app.app_context():
@@ -288,7 +295,7 @@ def measure(app, n_requests: int, n_tenants: int) -> None:
         search_api.append(timed(clients[slug], f"/{slug}/api/v1/tickets?q={words}", {"Authorization": f"Bearer {tokens[slug]}"}))
     report("text search, queue page", search_page, 200)
     report("text search, API", search_api, 200)
-    creation_rate(app, slugs)
+    creation_rate(app, slugs, per_thread=n_create)
 
 
 def creation_rate(app, slugs: list[str], per_thread: int = 200, threads: int = 4) -> None:
@@ -336,6 +343,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200, help="timed requests per measure")
     parser.add_argument("--skip-load", action="store_true", help="reuse the data of an earlier run")
     parser.add_argument("--load-only", action="store_true", help="load the data and stop")
+    parser.add_argument("--create", type=int, default=200, help="tickets created per thread for the creation rate")
     args = parser.parse_args()
     url = args.url.replace("postgresql://", "postgresql+psycopg://", 1)
     if not args.skip_load:
@@ -348,7 +356,7 @@ def main() -> None:
         if args.load_only:
             return
     app = make_bench_app(url)
-    measure(app, args.requests, args.tenants)
+    measure(app, args.requests, args.tenants, args.create)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from portal.config import REPO_ROOT, Config, ConfigError, load_config
 __all__ = ["create_app", "ConfigError"]
 
 # Every domain package that serves pages registers its blueprint(s) from `register(app)`.
-DOMAINS = ("tenancy", "auth", "api", "tickets", "kb", "escalation")
+DOMAINS = ("tenancy", "auth", "api", "tickets", "kb", "assistant", "escalation")
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:

@@ -31,7 +31,7 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "UTC"
-    UI_LOCALES = ("en", "fr")
+    UI_LOCALES = ("en", "fr", "ar")
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_STRATEGY = "moving-window"
     LOGIN_RATE_LIMIT = "20 per minute"

@@ -1,7 +1,7 @@
 """escalation: tier steps, expert replies, problems, releases, deployments
 
 Revision ID: 09540ae0732a
-Revises: 3f777531e7c7
+Revises: 057d207543b3
 Create Date: 2026-11-30 04:49:19.438083
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '09540ae0732a'
-down_revision = '3f777531e7c7'
+down_revision = '057d207543b3'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """kb: generic library, tenant articles, search, feedback
 
 Revision ID: 3f777531e7c7
-Revises: 4559834d7eab
+Revises: cfdc887da7bc
 Create Date: 2026-11-30 04:27:07.466730
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '3f777531e7c7'
-down_revision = '4559834d7eab'
+down_revision = 'cfdc887da7bc'
 branch_labels = None
 depends_on = None
 

@@ -33,9 +33,14 @@ def fill_source_catalog() -> None:
     with path.open("rb") as fh:
         catalog = read_po(fh, locale=SOURCE_LOCALE)
     for message in catalog:
-        if message.id and not message.string or message.fuzzy:
+        if not message.id:
+            continue
+        if message.pluralizable:
+            if message.fuzzy or not all(message.string or ()):
+                message.string = tuple(message.id)
+        elif message.fuzzy or not message.string:
             message.string = message.id
-            message.flags.discard("fuzzy")
+        message.flags.discard("fuzzy")
     with path.open("wb") as fh:
         write_po(fh, catalog, width=100, omit_header=False, sort_output=True)
 

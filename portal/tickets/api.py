@@ -18,7 +18,8 @@ of the tenant; requesters see and reply to their own, and may close them.
 """
 from __future__ import annotations
 
-from flask import Blueprint, Flask, g, url_for
+from flask import Blueprint, Flask, g, request, url_for
+from flask_babel import gettext as _
 
 from portal.api.helpers import ApiError, api_caller, json_body, ok, register_api_errors
 from portal.auth.models import User
@@ -102,7 +103,7 @@ def _caller() -> tuple[User, bool]:
 def _load(reference: str, user: User) -> Ticket:
     ticket = services.ticket_for(g.tenant, user, reference)
     if ticket is None:
-        raise ApiError(404, "ticket not found")
+        raise ApiError(404, _("There is no ticket %(reference)s.", reference=reference))
     return ticket
 
 
@@ -111,7 +112,7 @@ def _int_arg(args, name: str, default: int, low: int, high: int) -> int:
     if raw is None:
         return default
     if not raw.isdigit() or not low <= int(raw) <= high:
-        raise ApiError(400, f"'{name}' must be a whole number from {low} to {high}")
+        raise ApiError(400, _("“%(name)s” must be a whole number from %(low)s to %(high)s.", name=name, low=low, high=high))
     return int(raw)
 
 
@@ -122,18 +123,16 @@ def _service_error(exc: services.TicketError) -> ApiError:
 @bp.get("/<tenant>/api/v1/tickets")
 def list_tickets():
     """List tickets: the queue for staff (filters as the queue page), the caller's own for requesters."""
-    from flask import request
-
     user, staff = _caller()
     args = request.args
     page = _int_arg(args, "page", 1, 1, 100_000)
     per_page = _int_arg(args, "per_page", 25, 1, MAX_PER_PAGE)
     status = args.get("status")
     if status and status not in {s.value for s in Status}:
-        raise ApiError(400, f"unknown status '{status}'")
+        raise ApiError(400, _("Unknown status."))
     view = args.get("view", "all")
     if view not in services.QUEUE_VIEWS:
-        raise ApiError(400, f"unknown view '{view}'")
+        raise ApiError(400, _("Unknown view “%(view)s”.", view=view))
     filters = services.QueueFilters(
         view=view if staff else "all",
         status=status,
@@ -154,13 +153,13 @@ def create_ticket():
     data = json_body()
     for name in ("subject", "body"):
         if not isinstance(data.get(name), str) or not data[name].strip():
-            raise ApiError(422, f"'{name}' is required and must be text")
+            raise ApiError(422, _("“%(name)s” is required and must be text.", name=name))
     requester_data = data.get("requester")
     if requester_data is not None:
         if not staff:
-            raise ApiError(403, "only support staff may open a ticket for someone else")
+            raise ApiError(403, _("Only the support team may open a ticket for someone else."))
         if not isinstance(requester_data, dict) or not (requester_data.get("email") or requester_data.get("phone")):
-            raise ApiError(422, "'requester' needs an 'email' or a 'phone'")
+            raise ApiError(422, _("“requester” needs an “email” or a “phone”."))
         requester = services.find_or_create_contact(
             g.tenant,
             email=str(requester_data.get("email") or "") or None,
@@ -214,11 +213,11 @@ def update_ticket(reference: str):
     data = json_body()
     unknown = set(data) - set(UPDATABLE)
     if unknown:
-        raise ApiError(422, "unknown fields: " + ", ".join(sorted(unknown)))
+        raise ApiError(422, _("Unknown fields: %(fields)s.", fields=", ".join(sorted(unknown))))
     try:
         if not staff:
             if set(data) != {"status"}:
-                raise ApiError(403, "requesters may only change the status")
+                raise ApiError(403, _("You cannot change the status of this request."))
             services.change_status(g.tenant, user, ticket, data["status"])
             return ok(ticket_json(ticket, staff))
         changes = dict(data)
@@ -226,7 +225,7 @@ def update_ticket(reference: str):
             email = changes["assignee"]
             assignee = get_user_by_email(email) if isinstance(email, str) and email else None
             if email and assignee is None:
-                raise ApiError(422, f"no user with the email {email}")
+                raise ApiError(422, _("No user has the email %(email)s.", email=email))
             changes["assignee"] = assignee
         services.update_ticket(g.tenant, user, ticket, **changes)
     except services.TicketError as exc:
@@ -242,10 +241,10 @@ def reply(reference: str):
     data = json_body()
     body = data.get("body")
     if not isinstance(body, str) or not body.strip():
-        raise ApiError(422, "'body' is required and must be text")
+        raise ApiError(422, _("“%(name)s” is required and must be text.", name="body"))
     internal = data.get("internal", False)
     if not isinstance(internal, bool):
-        raise ApiError(422, "'internal' must be true or false")
+        raise ApiError(422, _("“internal” must be true or false."))
     try:
         message = services.add_message(g.tenant, user, ticket, body=body, public=not internal, channel="api")
     except services.TicketError as exc:

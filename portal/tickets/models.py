@@ -1,8 +1,8 @@
 """The ticket desk: tickets, their conversation and audit trail, requesters (contacts), categories,
 canned responses and the counters that number tickets without gaps.
 
-Text search on PostgreSQL uses GIN indexes on `to_tsvector('simple', ...)` created in the migration
-(expression indexes are kept out of the models so autogenerate comparisons stay exact).
+Text search uses `Ticket.search_document`; its PostgreSQL GIN index is created in the migration
+(named `*_fts`, which migration comparisons leave aside).
 """
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.core.db import TenantScoped, TimestampMixin, db, utcnow
@@ -182,7 +183,7 @@ class Ticket(TenantScoped, TimestampMixin, db.Model):
         Index("ix_tickets_queue", "tenant_id", "status", "last_activity_at"),
         Index("ix_tickets_assignee", "tenant_id", "assignee_id", "status"),
         Index("ix_tickets_group", "tenant_id", "group_key", "status"),
-        Index("ix_tickets_activity", "tenant_id", "last_activity_at"),
+        Index("ix_tickets_activity", "tenant_id", "last_activity_at", "id"),
         Index("ix_tickets_requester", "tenant_id", "requester_user_id", "last_activity_at"),
         Index("ix_tickets_due", "status", "resolution_due_at"),
     )
@@ -218,6 +219,9 @@ class Ticket(TenantScoped, TimestampMixin, db.Model):
     last_activity_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     rating: Mapped[int | None]
     rating_comment: Mapped[str] = mapped_column(Text, default="")
+    # Words of the subject and of every message, for text search within the tenant: a tsvector
+    # with a GIN index on PostgreSQL (made in the migration), lowercase text on SQLite.
+    search_document: Mapped[str | None] = mapped_column(TSVECTOR().with_variant(Text(), "sqlite"), deferred=True)
 
     contact: Mapped[Contact] = relationship()
     category: Mapped[Category | None] = relationship()

@@ -393,6 +393,7 @@ def open_ticket(
             last_activity_at=now,
         )
         _set_due_times(tenant, ticket)
+        _index_words(ticket, f"{ticket.subject}\n{body}", new=True)
         db.session.add(ticket)
         db.session.flush()
         _record(ticket, actor, "created", None, ticket.reference, label=None if actor else requester.display_name)
@@ -504,6 +505,7 @@ def add_message(
         db.session.flush()
         _attach(tenant, ticket, message, attachments)
         ticket.last_activity_at = now
+        _index_words(ticket, body)
         if staff and public:
             if ticket.first_responded_at is None:
                 ticket.first_responded_at = now
@@ -655,6 +657,8 @@ def update_ticket(tenant: Tenant, actor: User | None, ticket: Ticket, **changes:
                     raise TicketError(_("Please give your request a subject."), 422)
                 _record(ticket, actor, name, getattr(ticket, name), value)
                 setattr(ticket, name, value)
+                if name == "subject":
+                    _index_words(ticket, value)
                 changed.append(name)
         if "assignee" in changes:
             user = changes["assignee"]
@@ -826,21 +830,27 @@ class QueueFilters:
     requester_user_id: int | None = None
 
 
+def _on_postgresql() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def _index_words(ticket: Ticket, text: str, new: bool = False) -> None:
+    """Add `text` to the ticket's search document (set by SQL at flush, never read back)."""
+    if _on_postgresql():
+        words = func.to_tsvector("simple", text)
+        ticket.search_document = words if new else func.coalesce(Ticket.search_document, func.to_tsvector("simple", "")).op("||")(words)
+    else:
+        ticket.search_document = text.lower() if new else func.coalesce(Ticket.search_document, "") + " " + text.lower()
+
+
 def _text_condition(q: str):
     q = q.strip()
     if REFERENCE_RE.match(q):
         return Ticket.reference == q.upper()
-    if db.engine.dialect.name == "postgresql":
-        # Matches the GIN expression indexes created in the migration.
-        query = func.plainto_tsquery("simple", q)
-        in_subject = func.to_tsvector("simple", Ticket.subject).op("@@")(query)
-        in_messages = Ticket.id.in_(select(Message.ticket_id).where(func.to_tsvector("simple", Message.body).op("@@")(query)))
-        return or_(in_subject, in_messages)
-    pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    return or_(
-        Ticket.subject.ilike(pattern, escape="\\"),
-        Ticket.id.in_(select(Message.ticket_id).where(Message.body.ilike(pattern, escape="\\"))),
-    )
+    if _on_postgresql():
+        return Ticket.search_document.op("@@")(func.plainto_tsquery("simple", q))
+    pattern = "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return Ticket.search_document.like(pattern, escape="\\")
 
 
 def queue_query(tenant: Tenant, user: User, filters: QueueFilters, now: dt.datetime | None = None):
@@ -867,7 +877,8 @@ def queue_query(tenant: Tenant, user: User, filters: QueueFilters, now: dt.datet
         stmt = stmt.where(Ticket.status == Status.WAITING.value)
     if filters.status:
         stmt = stmt.where(Ticket.status == filters.status)
-    elif view != "all" or not filters.q:
+    elif filters.requester_user_id is None and (view != "all" or not filters.q):
+        # Agents see active work unless they search or ask for a status; requesters see everything of theirs.
         stmt = stmt.where(Ticket.status.in_(ACTIVE_STATUSES))
     if filters.category:
         cat = get_category(tenant, filters.category)
@@ -887,7 +898,7 @@ def queue_query(tenant: Tenant, user: User, filters: QueueFilters, now: dt.datet
     return stmt.order_by(Ticket.last_activity_at.desc(), Ticket.id.desc())
 
 
-def list_queue(tenant: Tenant, user: User, filters: QueueFilters, page: int = 1, per_page: int = 50) -> tuple[list[Ticket], bool]:
+def list_queue(tenant: Tenant, user: User, filters: QueueFilters, page: int = 1, per_page: int = 25) -> tuple[list[Ticket], bool]:
     """One page of the queue, and whether there is a next page (no COUNT over the whole queue)."""
     page = max(1, page)
     stmt = (

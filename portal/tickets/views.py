@@ -54,6 +54,16 @@ def _fail(exc: services.TicketError | AttachmentRejected, target: str):
     return redirect(target), 303
 
 
+def _act(back: str, action, done: str):
+    """Run one service call; go back with `done` flashed, or with the reason it was refused."""
+    try:
+        action()
+    except (services.TicketError, AttachmentRejected) as exc:
+        return _fail(exc, back)
+    flash(done, "success")
+    return redirect(back)
+
+
 # -- requesters ----------------------------------------------------------------------------------
 
 
@@ -194,12 +204,7 @@ def reply(reference: str):
 def close(reference: str):
     ticket = load_ticket(reference)
     back = url_for("tickets.detail", reference=ticket.reference)
-    try:
-        services.change_status(g.tenant, current_user, ticket, Status.CLOSED)
-    except services.TicketError as exc:
-        return _fail(exc, back)
-    flash(_("The request is closed."), "success")
-    return redirect(back)
+    return _act(back, lambda: services.change_status(g.tenant, current_user, ticket, Status.CLOSED), _("The request is closed."))
 
 
 @bp.post("/<tenant>/tickets/<reference>/rate")
@@ -211,12 +216,8 @@ def rate(reference: str):
     if not form.validate_on_submit():
         flash(_("Choose a rating from 1 to 5."), "error")
         return redirect(back), 303
-    try:
-        services.rate_ticket(g.tenant, current_user, ticket, int(form.rating.data), form.comment.data or "")
-    except services.TicketError as exc:
-        return _fail(exc, back)
-    flash(_("Thank you for your rating."), "success")
-    return redirect(back)
+    rating = int(form.rating.data)
+    return _act(back, lambda: services.rate_ticket(g.tenant, current_user, ticket, rating, form.comment.data or ""), _("Thank you for your rating."))
 
 
 @bp.get("/<tenant>/tickets/attachments/<int:attachment_id>")
@@ -337,9 +338,8 @@ def update(reference: str):
 @require(Permission.TICKETS_WORK)
 def take(reference: str):
     ticket = load_ticket(reference)
-    services.assign(g.tenant, current_user, ticket, current_user)
-    flash(_("%(reference)s is assigned to you.", reference=ticket.reference), "success")
-    return redirect(url_for("tickets.detail", reference=ticket.reference))
+    back = url_for("tickets.detail", reference=ticket.reference)
+    return _act(back, lambda: services.assign(g.tenant, current_user, ticket, current_user), _("%(reference)s is assigned to you.", reference=ticket.reference))
 
 
 @bp.post("/<tenant>/tickets/<reference>/escalate")
@@ -347,12 +347,7 @@ def take(reference: str):
 def escalate(reference: str):
     ticket = load_ticket(reference)
     back = url_for("tickets.detail", reference=ticket.reference)
-    try:
-        services.escalate_to_l2(g.tenant, current_user, ticket)
-    except services.TicketError as exc:
-        return _fail(exc, back)
-    flash(_("%(reference)s is handed to Level 2.", reference=ticket.reference), "success")
-    return redirect(back)
+    return _act(back, lambda: services.escalate_to_l2(g.tenant, current_user, ticket), _("%(reference)s is handed to Level 2.", reference=ticket.reference))
 
 
 @bp.post("/<tenant>/tickets/<reference>/merge")

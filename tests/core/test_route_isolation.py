@@ -31,6 +31,14 @@ def seed_members(tenant) -> dict:
     return {"membership_id": membership.id}
 
 
+def seed_assistant(tenant) -> dict:
+    from portal.assistant.models import Conversation, Turn
+
+    conversation = Conversation(tenant_id=tenant.id, locale="fr", key=PRIVATE)
+    turn = Turn(tenant_id=tenant.id, conversation=conversation, locale="fr", question=PRIVATE, answer=PRIVATE)
+    db.session.add_all([conversation, turn])
+    db.session.flush()
+    return {}
 def seed_escalations(tenant) -> dict:
     """A ticket escalated to L3 with an expert reply, linked to a problem, and a deployment report."""
     from portal.auth.permissions import GlobalRole
@@ -91,7 +99,7 @@ def seed_tickets(tenant) -> dict:
 
 
 # Each seeder creates private objects in the other tenant and returns URL argument values.
-SEEDERS = [seed_members, seed_kb_articles, seed_tickets, seed_escalations]
+SEEDERS = [seed_members, seed_kb_articles, seed_tickets, seed_assistant, seed_escalations]
 # URL arguments that are not objects of a tenant, with a harmless value.
 NEUTRAL_ARGUMENTS = {"token": "not-a-token", "filename": "css/portal.css"}
 

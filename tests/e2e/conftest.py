@@ -46,6 +46,13 @@ class LiveServer:
     url: str
     app: object
 
+    def api_token(self, email: str) -> str:
+        """A new API token for a demo account."""
+        with self.app.app_context():
+            token = auth_services.issue_api_token(auth_services.get_user_by_email(email), name="e2e")
+            db.session.commit()
+            return token
+
     def __call__(self, path: str) -> str:
         return self.url + path
 
@@ -79,8 +86,9 @@ def live_server(tmp_path_factory):
     app = create_app(config)
     with app.app_context():
         db.create_all()
-        sync_tenants(REPO / "tenants")
-        sync_tenants(TEST_TENANTS)
+        for folder in (REPO / "tenants", TEST_TENANTS):
+            report = sync_tenants(folder)
+            assert not report.problems, report.problems
     result = app.test_cli_runner().invoke(args=["demo", "load"])
     assert result.exit_code == 0, result.output
     server = _serve(app)

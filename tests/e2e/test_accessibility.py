@@ -7,9 +7,17 @@ from tests.e2e.conftest import sign_in
 
 # Who is signed in (None: nobody), and the pages they see.
 PAGES = {
-    None: ["/", "/farajaland/", "/kalondo/", "/sahilia/", "/farajaland/login", "/farajaland/password/forgot", "/farajaland/no/such/page"],
+    None: [
+        "/", "/farajaland/", "/kalondo/", "/sahilia/", "/farajaland/login", "/farajaland/password/forgot",
+        "/farajaland/no/such/page", "/farajaland/kb/", "/farajaland/kb/search?q=verification+code",
+        "/farajaland/kb/search?q=zzqxv", "/farajaland/kb/articles/forgotten-password", "/sahilia/kb/",
+        "/farajaland/kb/handbook",
+    ],
     "agent@farajaland.demo": ["/farajaland/profile"],
-    "admin@farajaland.demo": ["/farajaland/", "/farajaland/members"],
+    "admin@farajaland.demo": [
+        "/farajaland/", "/farajaland/members", "/farajaland/kb/manage", "/farajaland/kb/manage/translations",
+        "/farajaland/kb/manage/materials", "/farajaland/kb/articles/forgotten-password",
+    ],
     "expert@crvs.demo": ["/profile"],
 }
 

@@ -48,3 +48,24 @@ def test_the_portal_works_with_javascript_turned_off(new_page):
     expect(page.locator("html")).to_have_attribute("lang", "fr")
     page.get_by_role("button", name="Se déconnecter").click()
     expect(page.get_by_role("link", name="Se connecter")).to_be_visible()
+
+
+def test_requester_searches_from_home_reads_an_article_and_says_it_helped(page):
+    page.goto("/farajaland/")
+    page.get_by_label("Search the help articles").fill("forgot my password")
+    page.get_by_role("search").get_by_role("button", name="Search").click()
+    results = page.locator("main")
+    expect(results).to_contain_text("password")
+    results.get_by_role("link", name="I forgot my password").first.click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("password")
+    page.get_by_label("Yes").check()
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator(".flashes")).to_contain_text("Thank you for your feedback.")
+
+
+def test_french_reader_gets_the_french_article(new_page):
+    page = new_page(locale="fr-FR")
+    page.goto("/farajaland/kb/")
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    page.locator("main a[href*='/kb/articles/']").first.click()
+    expect(page.locator("article.kb-article")).to_have_attribute("lang", "fr")

@@ -3,7 +3,7 @@ import pytest
 
 from tests.core.page_weight import BUDGET_BYTES
 
-PAGES = ["/farajaland/", "/kalondo/", "/sahilia/", "/farajaland/login"]
+PAGES = ["/farajaland/", "/kalondo/", "/sahilia/", "/farajaland/login", "/farajaland/kb/articles/forgotten-password", "/farajaland/kb/search?q=verification+code"]
 
 
 def transferred(page, path: str) -> tuple[int, dict[str, int]]:

@@ -1,0 +1,357 @@
+"""The answering engine: the `Answerer` interface and the retrieval implementation.
+
+`RetrievalAnswerer` ranks a tenant's articles for a question and returns the most relevant passage
+of the best article, up to two alternatives, and a calibrated confidence. It reads articles through
+a `DocumentSource`, keeps one `PassageIndex` per tenant and locale in memory, and rebuilds it when
+the source's version stamp changes. Another answerer (a local language model, say) only has to
+implement `Answerer.answer`; callers go through `portal.assistant.services`.
+"""
+from __future__ import annotations
+
+import math
+import re
+import threading
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, Hashable
+from urllib.parse import urljoin
+
+import nh3
+import numpy as np
+from markdown_it import MarkdownIt
+
+from portal.assistant.index import CONCEPT_PREFIX, PassageIndex, analyze, plain
+from portal.assistant.lexicon import LEXICON
+from portal.assistant.sources import DocumentSource
+from portal.assistant.text import detect_language, stem, stop_words, words
+
+ALTERNATIVES = 2
+SYNC_REBUILD_LIMIT = 2000  # articles; a bigger index that changed is rebuilt in a thread, the old one answering
+# Article rank = ARTICLE * article BM25 + PASSAGE * its best passage's BM25 + TITLE * weight of the
+# question's words found in the title (a title that says what the question says is the best sign).
+RANKING = {"article": 1.0, "passage": 0.5, "title": 1.0}
+# Logistic calibration of the confidence (see `_confidence`): intercept and feature weights.
+CALIBRATION = {"bias": -5.4, "coverage": 5.5, "passage_coverage": 2.0, "margin": 1.5}
+# How much a word that no article contains weighs against coverage, relative to the rarest known word.
+UNKNOWN_WORD_WEIGHT = 0.6
+
+
+@dataclass
+class Hit:
+    slug: str
+    title: str
+    url: str
+    score: float
+    locale: str
+    fallback: bool = False
+
+
+@dataclass
+class Answer:
+    """What an answerer found: the passage to show, the ranked articles, and how sure it is."""
+
+    lang: str
+    confidence: float = 0.0
+    hits: list[Hit] = field(default_factory=list)
+    heading: str | None = None
+    passage: str | None = None  # Markdown, placeholders filled, links made absolute
+    passage_html: str | None = None  # the same, rendered and sanitized
+    fallback: bool = False  # the best article is in another locale than `lang`
+    unsupported_lang: str | None = None  # asked for a language the tenant does not offer
+
+    @property
+    def best(self) -> Hit | None:
+        return self.hits[0] if self.hits else None
+
+
+class Answerer(ABC):
+    """Answers a question from one tenant's articles. Implementations must be thread-safe."""
+
+    @abstractmethod
+    def answer(self, tenant: Any, question: str, *, lang: str | None = None, hint: str | None = None) -> Answer:
+        """Answer `question` for `tenant`, in `lang` if given, else in the detected language
+        (`hint`, the reader's interface language, breaks ties)."""
+
+
+# -- rendering ---------------------------------------------------------------------------------
+
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
+_RELATIVE_LINK_RE = re.compile(r"\]\((?![a-zA-Z][a-zA-Z0-9+.-]*:|/|#)([^)\s]+)\)")
+_ALLOWED_TAGS = {"p", "ul", "ol", "li", "strong", "em", "a", "code", "pre", "blockquote", "h2", "h3", "h4",
+                 "table", "thead", "tbody", "tr", "th", "td", "br", "hr"}
+
+
+def absolute_links(markdown: str, base_url: str) -> str:
+    """Make links between articles (`[text](other-slug)`) point at the other article's page."""
+    return _RELATIVE_LINK_RE.sub(lambda m: f"]({urljoin(base_url, m.group(1))})", markdown)
+
+
+def render_markdown(markdown: str) -> str:
+    """Markdown to HTML that is safe to insert in a page (no raw HTML, no dangerous URL)."""
+    html = _markdown.render(markdown)
+    return nh3.clean(html, tags=_ALLOWED_TAGS, attributes={"a": {"href"}}, url_schemes={"http", "https", "mailto", "tel"})
+
+
+# -- the retrieval answerer ------------------------------------------------------------------------
+
+
+@dataclass
+class _Unit:
+    """One content word of the question (or a lexicon phrase of grammar words, like "how much")."""
+
+    terms: dict[str, float]
+    weight: float = 0.0
+    credit: float = 1.0  # how much a match counts for coverage (less when the word was a guessed typo)
+
+
+class IndexCache:
+    """One PassageIndex per (tenant, locale), rebuilt when the source's version stamp changes."""
+
+    def __init__(self, source: DocumentSource):
+        self.source = source
+        self._entries: dict[tuple[str, str], PassageIndex] = {}
+        self._building: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def shared(cls, source: DocumentSource) -> "IndexCache":
+        """The process-wide cache for sources that read the same articles (one per worker process)."""
+        with _shared_lock:
+            cache = _shared_caches.get(source.key)
+            if cache is None:
+                cache = _shared_caches[source.key] = cls(source)
+            return cache
+
+    def get(self, tenant: Any, locale: str) -> PassageIndex:
+        version: Hashable = self.source.version(tenant, locale)
+        key = (tenant.slug, locale)
+        index = self._entries.get(key)
+        if index is not None and index.version == version:
+            return index
+        if index is not None and len(index) > SYNC_REBUILD_LIMIT:
+            # A big tenant changed an article: keep answering from the old index while the new one builds.
+            self._rebuild_in_background(key, tenant, locale, version)
+            return index
+        with self._lock:
+            index = self._entries.get(key)
+            if index is None or index.version != version:
+                index = PassageIndex(locale, list(self.source.documents(tenant, locale)), version=version)
+                self._entries[key] = index
+        return index
+
+    def _rebuild_in_background(self, key: tuple[str, str], tenant: Any, locale: str, version: Hashable) -> None:
+        with self._lock:
+            if key in self._building:
+                return
+            self._building.add(key)
+        documents = list(self.source.documents(tenant, locale))  # read here: the source may need the request's session
+
+        def build() -> None:
+            try:
+                index = PassageIndex(locale, documents, version=version)
+                with self._lock:
+                    self._entries[key] = index
+            finally:
+                with self._lock:
+                    self._building.discard(key)
+
+        threading.Thread(target=build, name=f"assistant-index-{key[0]}-{locale}", daemon=True).start()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+_shared_caches: dict[Hashable, IndexCache] = {}
+_shared_lock = threading.Lock()
+
+
+class RetrievalAnswerer(Answerer):
+    """BM25 over passages with stemming, a domain lexicon, typo tolerance and calibrated confidence."""
+
+    def __init__(self, source: DocumentSource, shared: bool = False):
+        self.cache = IndexCache.shared(source) if shared else IndexCache(source)
+
+    def answer(self, tenant: Any, question: str, *, lang: str | None = None, hint: str | None = None) -> Answer:
+        locales = [tenant.default_locale] + [loc for loc in tenant.locales if loc != tenant.default_locale]
+        if lang:
+            locale = tenant.best_locale(lang)
+            result = self._answer_in(tenant, question, locale, locales)
+            if locale.split("_")[0] != lang.replace("-", "_").split("_")[0]:
+                result.unsupported_lang = lang
+            return result
+        indexes = {loc: self.cache.get(tenant, loc) for loc in locales}
+        vocabularies = {loc: index.vocabulary for loc, index in indexes.items()}
+        locale, certainty = detect_language(question, locales, vocabularies, hint=hint)
+        result = self._answer_in(tenant, question, locale, locales)
+        if certainty < 0.15 and len(locales) > 1:
+            # Too close to call (a few words, or a mixed message): keep the language that answers better.
+            for other in locales:
+                if other != locale:
+                    candidate = self._answer_in(tenant, question, other, locales)
+                    if candidate.confidence > result.confidence + 0.05:
+                        result = candidate
+        return result
+
+    # The steps, each small enough to read on its own.
+
+    def _answer_in(self, tenant: Any, question: str, locale: str, locales: list[str]) -> Answer:
+        index = self.cache.get(tenant, locale)
+        result = Answer(lang=locale)
+        if not len(index):
+            return result
+        units = self._units(index, question, locale, [loc for loc in locales if loc != locale])
+        query: dict[str, float] = {}
+        for unit in units:
+            for term, weight in unit.terms.items():
+                query[term] = max(query.get(term, 0.0), weight)
+        if not query:
+            return result
+        passage_scores = index.passage_bm25.scores(query)
+        best_passage = np.zeros(len(index), dtype=np.float32)
+        touched = np.nonzero(passage_scores)[0]
+        np.maximum.at(best_passage, index.passage_article[touched], passage_scores[touched])
+        totals = RANKING["article"] * index.articles.scores(query) + RANKING["passage"] * best_passage
+        if RANKING["title"]:
+            # Only the strongest candidates can be reordered by the title bonus; it stays cheap at 10k articles.
+            candidates = _top(totals, 50)
+            totals[candidates] += RANKING["title"] * self._title_bonus(index, units, candidates)
+        order = _top(totals, ALTERNATIVES + 1)
+        if not order.size or totals[order[0]] <= 0:
+            return result
+        for number in order:
+            doc = index.documents[number]
+            result.hits.append(Hit(doc.slug, doc.title, doc.url, float(totals[number]), doc.locale, doc.fallback))
+        top = int(order[0])
+        passage_number = self._best_passage(index, top, passage_scores)
+        passage = index.passages[passage_number]
+        doc = index.documents[top]
+        result.heading = passage.heading
+        result.passage = absolute_links(passage.markdown, doc.url)
+        result.passage_html = render_markdown(result.passage)
+        result.fallback = doc.fallback
+        second = float(totals[order[1]]) if order.size > 1 else 0.0
+        result.confidence = self._confidence(index, units, top, passage.markdown, doc.locale, float(totals[top]), second)
+        return result
+
+    def _units(self, index: PassageIndex, question: str, locale: str, other_locales: list[str]) -> list[_Unit]:
+        tokens = words(question)
+        stops = stop_words(locale)
+        units: list[_Unit] = []
+        covered: dict[int, _Unit] = {}
+        for position, token in enumerate(tokens):
+            if token in stops or (len(token) < 2 and not token.isdigit()):
+                continue
+            unit = _Unit(terms={})
+            term = stem(token, locale)
+            if index.knows(term):
+                unit.terms[term] = 1.0
+            else:
+                # A word of another of the tenant's languages (mixed messages), else a typo.
+                for other in other_locales:
+                    if index.knows(stem(token, other)):
+                        unit.terms[stem(token, other)] = 0.8
+                        break
+                else:
+                    prefix = index.known_prefix(term)
+                    if prefix:
+                        unit.terms[prefix] = 0.8
+                    elif not LEXICON.is_known(token):
+                        correction = index.correct(token)
+                        if correction:
+                            corrected, unit.credit = correction
+                            tokens[position] = corrected  # a misspelt lexicon word still finds its concept
+                            if index.knows(stem(corrected, locale)):
+                                unit.terms[stem(corrected, locale)] = unit.credit
+                if not unit.terms:
+                    unit.terms[term] = 1.0  # unknown: scores nothing, but counts against coverage
+            covered[position] = unit
+            units.append(unit)
+        for start, end, concept in LEXICON.match(tokens):
+            term = CONCEPT_PREFIX + concept
+            owners = list({id(covered[p]): covered[p] for p in range(start, end) if p in covered}.values())
+            if owners:
+                # A phrase ("user name", "mot de passe") is one idea, worth more than its often common words.
+                weight = 1.0 if end - start > 1 else 0.8
+                head = owners[0]
+                for other in owners[1:]:
+                    head.terms.update({t: max(w, head.terms.get(t, 0.0)) for t, w in other.terms.items()})
+                    units.remove(other)
+                    for p in range(start, end):
+                        if covered.get(p) is other:
+                            covered[p] = head
+                head.terms[term] = max(head.terms.get(term, 0.0), weight)
+            else:  # a phrase made of grammar words only, such as "how much" or "can not"
+                units.append(_Unit(terms={term: 0.5}))
+        for unit in units:
+            if not any(index.knows(t) for t in unit.terms if not t.startswith(CONCEPT_PREFIX)):
+                # An abbreviation or a word the articles never use ("mdp"): its concept is all it means.
+                for term in unit.terms:
+                    if term.startswith(CONCEPT_PREFIX):
+                        unit.terms[term] = 1.0
+        unknown = UNKNOWN_WORD_WEIGHT * index.articles.unknown_idf()
+        for unit in units:
+            known = [index.articles.idf[t] for t in unit.terms if index.knows(t)]
+            unit.weight = max(known) if known else unknown
+            if all(t.startswith(CONCEPT_PREFIX) for t in unit.terms):
+                unit.weight = min(unit.weight, 1.0)
+        return units
+
+    @staticmethod
+    def _title_bonus(index: PassageIndex, units: list[_Unit], candidates: np.ndarray) -> np.ndarray:
+        # Weighted by the share of the question the title covers: a title that says all of it wins.
+        bonus = np.zeros(candidates.size, dtype=np.float32)
+        total = sum(u.weight for u in units) or 1.0
+        for i, number in enumerate(candidates):
+            titles = index.title_terms[number]
+            matched = sum(u.weight for u in units if any(t in titles for t in u.terms))
+            bonus[i] = matched * (0.5 + 0.5 * matched / total)
+        return bonus
+
+    @staticmethod
+    def _best_passage(index: PassageIndex, article: int, passage_scores: np.ndarray) -> int:
+        candidates = np.nonzero(index.passage_article == article)[0]
+        return int(candidates[np.argmax(passage_scores[candidates])])
+
+    @staticmethod
+    def _confidence(index: PassageIndex, units: list[_Unit], article: int, passage_markdown: str,
+                    doc_locale: str, top: float, second: float) -> float:
+        """A logistic map of how much of the question the best article and passage account for.
+
+        Features: coverage (share of the question's words, weighted by rarity, found in the article;
+        words no article contains count fully against it), the same share within the best passage,
+        and the margin of the best article over the runner-up.
+        """
+        total = sum(u.weight for u in units)
+        if total <= 0:
+            return 0.0
+        passage_terms = set(analyze(plain(passage_markdown), doc_locale).terms)
+        in_article = in_passage = 0.0
+        for unit in units:
+            if any(_posting_has(index, term, article) for term in unit.terms):
+                in_article += unit.weight * unit.credit
+            if any(term in passage_terms for term in unit.terms):
+                in_passage += unit.weight * unit.credit
+        features = {
+            "coverage": in_article / total,
+            "passage_coverage": in_passage / total,
+            "margin": (top - second) / top if top > 0 else 0.0,
+        }
+        z = CALIBRATION["bias"] + sum(CALIBRATION[name] * value for name, value in features.items())
+        return 1.0 / (1.0 + math.exp(-z))
+
+
+def _posting_has(index: PassageIndex, term: str, article: int) -> bool:
+    posting = index.articles.postings.get(term)
+    if posting is None:
+        return False
+    ids = posting[0]
+    at = int(np.searchsorted(ids, article))
+    return at < ids.size and ids[at] == article
+
+
+def _top(scores: np.ndarray, k: int) -> np.ndarray:
+    if scores.size <= k:
+        return np.argsort(-scores)
+    part = np.argpartition(-scores, k)[:k]
+    return part[np.argsort(-scores[part])]

@@ -1,0 +1,277 @@
+"""The assistant's service API, shared by the web chat, the JSON API and the messaging channels.
+
+    reply = answer_question(tenant, "code not arriving", channel="whatsapp", contact=contact)
+    reply.answer            # the passage that answers (Markdown text), or None when it abstains
+    reply.articles          # [(slug, title, url)]: the best article first, then up to two alternatives
+    reply.confidence        # in [0, 1]; below tenant.settings.assistant.threshold it abstains
+    reply.handoff           # True when it abstained: offer a person (reply.message says how)
+    reply.lang              # the language it answered in
+    reply.conversation_id   # pass it back with the next message of the same conversation
+    hand_over(tenant, reply.conversation_id, contact=contact)   # "Talk to a person"
+
+Services never read the request: the caller passes the tenant and who is asking.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from babel import Locale, UnknownLocaleError
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from portal.assistant.engine import Answer, Answerer, RetrievalAnswerer
+from portal.assistant.models import Conversation, Outcome, Turn
+from portal.assistant.sources import FolderSource
+from portal.core.db import db
+
+MAX_MESSAGE_LENGTH = 2000
+ANSWERERS = {"retrieval": RetrievalAnswerer}
+
+
+class AssistantError(ValueError):
+    """Bad input for the assistant; the message is translated and meant for the user."""
+
+
+class ConversationNotFound(LookupError):
+    """No conversation with this id in this tenant."""
+
+
+class ArticleRef(NamedTuple):
+    slug: str
+    title: str
+    url: str
+
+
+@dataclass
+class Reply:
+    """What the assistant says back; see the module docstring."""
+
+    answer: str | None
+    articles: list[ArticleRef]
+    confidence: float
+    handoff: bool
+    lang: str
+    conversation_id: str
+    answer_html: str | None = None
+    heading: str | None = None
+    note: str | None = None  # e.g. "this article is not available in French"
+    message: str = ""  # a ready-to-send text: the answer with its link, or the honest "I don't know"
+    contacts: dict[str, str] = field(default_factory=dict)
+    turn_id: int | None = None
+
+
+# -- the answerer ------------------------------------------------------------------------------------
+
+
+def make_source(config: dict) -> Any:
+    """The document source named by ASSISTANT_SOURCE: "kb" (the knowledge base) or "folder"."""
+    choice = config.get("ASSISTANT_SOURCE", "auto")
+    if choice in ("kb", "auto"):
+        try:
+            from portal.assistant.kb_source import KbSource
+        except ImportError:
+            if choice == "kb":
+                raise
+        else:
+            return KbSource(ttl=config.get("ASSISTANT_VERSION_TTL", 5.0))
+    return FolderSource(config["LIBRARY_DIR"], config["TENANTS_DIR"])
+
+
+def get_answerer() -> Answerer:
+    """The app's answerer, chosen by ASSISTANT_ANSWERER (default "retrieval"), built once per app."""
+    answerer = current_app.extensions.get("assistant_answerer")
+    if answerer is None:
+        name = current_app.config.get("ASSISTANT_ANSWERER", "retrieval")
+        if ":" in name:  # "package.module:Class" for an answerer that lives elsewhere
+            module, _sep, attr = name.partition(":")
+            factory = getattr(importlib.import_module(module), attr)
+        else:
+            factory = ANSWERERS[name]
+        answerer = factory(make_source(current_app.config), shared=True)
+        current_app.extensions["assistant_answerer"] = answerer
+    return answerer
+
+
+def language_name(code: str, in_locale: str) -> str:
+    """The name of language `code` as written in `in_locale` ("anglais" for en in fr)."""
+    try:
+        return Locale.parse(code.replace("-", "_")).get_display_name(in_locale) or code
+    except (ValueError, UnknownLocaleError):
+        return code
+
+
+# -- answering -----------------------------------------------------------------------------------
+
+
+def check_message(text: Any) -> str:
+    """The message, stripped; AssistantError if it is empty or too long."""
+    if not isinstance(text, str) or not text.strip():
+        raise AssistantError(_("Please type a question."))
+    text = text.strip()
+    if len(text) > MAX_MESSAGE_LENGTH:
+        raise AssistantError(_("Your message is too long: please keep it under %(n)s characters.", n=MAX_MESSAGE_LENGTH))
+    return text
+
+
+def find_conversation(tenant: Any, conversation_id: str | None) -> Conversation | None:
+    """The tenant's conversation with this public id (None if there is none)."""
+    if not conversation_id:
+        return None
+    return db.session.scalar(select(Conversation).where(Conversation.key == str(conversation_id)[:40]))
+
+
+def support_contacts(tenant: Any, locale: str) -> dict[str, str]:
+    """The ways to reach the support team, in `locale`, for the "I don't know" message."""
+    support = tenant.settings.support
+    contacts = {"email": support.email, "whatsapp": support.whatsapp or "", "phone": support.phone or "",
+                "hours": tenant.settings.hours(locale) or ""}
+    return {key: value for key, value in contacts.items() if value}
+
+
+def answer_question(tenant: Any, text: str, *, lang: str | None = None, conversation_id: str | None = None,
+                    channel: str = "web", contact: Any = None, user: Any = None, hint: str | None = None) -> Reply:
+    """Answer `text` for `tenant` and record the turn.
+
+    `lang`: answer in this language (else it is detected among the tenant's locales; `hint`, the
+    reader's interface language, breaks ties). `conversation_id`: continue that conversation
+    (ConversationNotFound if the tenant has none with this id); without it a new one starts.
+    `channel` ("web", "api", "whatsapp", "telegram"...), `contact` (a ticket-desk contact) and
+    `user` say who is asking. Raises AssistantError for an empty or over-long message.
+    The reply abstains (`handoff` true, `answer` None) when the confidence is below the tenant's
+    threshold (`tenant.settings.assistant.threshold`).
+    """
+    text = check_message(text)
+    conversation = find_conversation(tenant, conversation_id)
+    if conversation_id and conversation is None:
+        raise ConversationNotFound(conversation_id)
+    found = get_answerer().answer(tenant, text, lang=lang, hint=hint)
+    if conversation is None:
+        conversation = Conversation(channel=channel, locale=found.lang, user_id=getattr(user, "id", None),
+                                    contact_id=getattr(contact, "id", None))
+        db.session.add(conversation)
+    conversation.locale = found.lang
+    reply = _reply(tenant, found, conversation)
+    turn = Turn(conversation=conversation, channel=channel, locale=reply.lang, question=text, answer=reply.answer,
+                article_slug=found.best.slug if found.best and not reply.handoff else None,
+                article_title=found.best.title if found.best and not reply.handoff else None,
+                articles=[a._asdict() for a in reply.articles], confidence=reply.confidence,
+                handoff=reply.handoff, fallback=found.fallback, note=reply.note)
+    db.session.add(turn)
+    db.session.commit()
+    reply.conversation_id = conversation.key
+    reply.turn_id = turn.id
+    return reply
+
+
+def _reply(tenant: Any, found: Answer, conversation: Conversation) -> Reply:
+    threshold = tenant.settings.assistant.threshold
+    confidence = round(max(0.0, min(1.0, found.confidence)), 3)
+    answered = found.passage is not None and confidence >= threshold
+    articles = [ArticleRef(h.slug, h.title, h.url) for h in found.hits]
+    reply = Reply(answer=found.passage if answered else None, articles=articles, confidence=confidence,
+                  handoff=not answered, lang=found.lang, conversation_id=conversation.key,
+                  answer_html=found.passage_html if answered else None,
+                  heading=found.heading if answered else None,
+                  contacts=support_contacts(tenant, found.lang))
+    with force_locale(found.lang):
+        notes = []
+        if found.unsupported_lang:
+            notes.append(_("The assistant does not speak %(wanted)s here, so it answers in %(lang)s.",
+                           wanted=language_name(found.unsupported_lang, found.lang),
+                           lang=language_name(found.lang, found.lang)))
+        if answered and found.fallback and found.best:
+            notes.append(_("This article is not available in %(wanted)s yet; here it is in %(lang)s.",
+                           wanted=language_name(found.lang, found.lang),
+                           lang=language_name(found.best.locale, found.lang)))
+        reply.note = " ".join(notes) or None
+        reply.message = _message(reply)
+    return reply
+
+
+def _message(reply: Reply) -> str:
+    """The reply as one plain text, for channels that cannot show a page (WhatsApp, Telegram)."""
+    parts = [reply.note] if reply.note else []
+    if reply.answer:
+        parts.append(reply.answer)
+        parts.append(_("Full article: %(url)s", url=reply.articles[0].url))
+        return "\n\n".join(parts)
+    parts.append(_("I am not sure I can answer this correctly, so I would rather not guess. "
+                   "A person from the support team can help you."))
+    ways = []
+    if reply.contacts.get("whatsapp"):
+        ways.append(_("WhatsApp: %(value)s", value=reply.contacts["whatsapp"]))
+    if reply.contacts.get("phone"):
+        ways.append(_("Phone: %(value)s", value=reply.contacts["phone"]))
+    if reply.contacts.get("email"):
+        ways.append(_("Email: %(value)s", value=reply.contacts["email"]))
+    if reply.contacts.get("hours"):
+        ways.append(_("Opening hours: %(value)s", value=reply.contacts["hours"]))
+    parts.append("\n".join(ways))
+    return "\n\n".join(p for p in parts if p)
+
+
+# -- feedback and hand-over --------------------------------------------------------------------------
+
+
+def mark_solved(tenant: Any, conversation_id: str) -> Conversation:
+    """"This solved it": the last answered turn and the conversation are marked solved."""
+    conversation = find_conversation(tenant, conversation_id)
+    if conversation is None:
+        raise ConversationNotFound(conversation_id)
+    answered = [t for t in conversation.turns if t.answer]
+    if answered:
+        answered[-1].outcome = Outcome.SOLVED.value
+    conversation.outcome = Outcome.SOLVED.value
+    db.session.commit()
+    return conversation
+
+
+def hand_over(tenant: Any, conversation_id: str, *, user: Any = None, contact: Any = None, name: str = "",
+              email: str = "", phone: str = "") -> Any:
+    """"Talk to a person": open a ticket for the conversation, carrying its transcript.
+
+    The requester is `contact` (a channel contact), else `user` (signed in), else the contact found
+    or made from the `email`/`phone` an anonymous visitor left. The ticket comes in on the
+    "assistant" channel, its first message is the questions asked, and the whole transcript is
+    attached as an internal note. The last turn's outcome becomes "handed over". Returns the
+    ticket; a second hand-over of the same conversation returns the same ticket.
+    Raises ConversationNotFound, or AssistantError when there is no way to reply.
+    """
+    from portal.tickets import services as tickets
+    from portal.tickets.models import Ticket
+
+    conversation = find_conversation(tenant, conversation_id)
+    if conversation is None:
+        raise ConversationNotFound(conversation_id)
+    if conversation.ticket_id:
+        return db.session.get(Ticket, conversation.ticket_id)
+    if contact is None:
+        if user is None and not (email.strip() or phone.strip()):
+            raise AssistantError(_("Please leave an email address or a phone number so that we can reply."))
+        contact = tickets.find_or_create_contact(tenant, user=user, email=email.strip() or None,
+                                                 phone=phone.strip() or None, name=name.strip()[:200],
+                                                 locale=conversation.locale)
+    questions = [turn.question for turn in conversation.turns]
+    with force_locale(conversation.locale):
+        subject = questions[0] if questions else _("Question to the assistant")
+        body = "\n\n".join(questions) or _("I would like to talk to a person.")
+    ticket = tickets.open_ticket(tenant, user, requester=contact, subject=_shorten(subject, 120), body=body,
+                                 channel="assistant", locale=conversation.locale,
+                                 transcript=conversation.transcript())
+    conversation = find_conversation(tenant, conversation_id)  # open_ticket committed
+    if conversation.turns:
+        conversation.turns[-1].outcome = Outcome.HANDED_OVER.value
+    conversation.outcome = Outcome.HANDED_OVER.value
+    conversation.ticket_id = ticket.id
+    conversation.contact_id = conversation.contact_id or contact.id
+    db.session.commit()
+    return ticket
+
+
+def _shorten(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

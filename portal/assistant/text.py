@@ -1,0 +1,172 @@
+"""Turning text typed on a phone into index terms: folding, tokens, stop words, stems, language.
+
+Everything is folded (lowercase, accents removed) before stemming, on both sides of the index, so
+"réinitialiser", "reinitialiser" and "RÉINITIALISER" meet. Stems are cached per (language, word):
+the stemmers are pure Python and a tenant's vocabulary is small compared with its text.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import snowballstemmer
+
+# Snowball algorithm per locale base language; a locale not listed is indexed without stemming.
+STEMMERS = {
+    "en": "english", "fr": "french", "es": "spanish", "pt": "portuguese", "it": "italian",
+    "de": "german", "nl": "dutch", "sw": None, "ar": "arabic", "ru": "russian",
+}
+
+_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'"})
+_TOKEN_RE = re.compile(r"[a-z0-9]+")
+_ENGLISH_NEGATIONS = {"can't": "can not", "won't": "will not", "cannot": "can not"}
+
+STOP_WORDS: dict[str, frozenset[str]] = {
+    "en": frozenset(
+        """a about above after again against all am an and any are aren arent as at be because been before
+        being below between both but by can cant could couldnt did didnt do does doesnt doing dont down during
+        each few for from further had hadnt has hasnt have havent having he her here hers herself him himself
+        his how i im ive id if in into is isnt it its itself just let lets me more most my myself no nor not
+        now of off on once only or other ought our ours ourselves out over own same shall she should shouldnt
+        so some such than that thats the their theirs them themselves then there theres these they theyre this
+        those through to too under until up very was wasnt we were werent what whats when where which while who
+        whom why will with wont would wouldnt you your yours yourself yourselves hi hello hey dear please pls plz
+        thanks thank thx sir madam ok okay also still yet get got getting gets anyone someone something
+        anything way need want tell know like really help since morning today yesterday tonight evening
+        afternoon tomorrow already again ever even kindly urgent urgently asap guys bro hii hlo gm put make
+        made go going goes went use using used see try trying tried say says said give gave do done""".split()
+    ),
+    "fr": frozenset(
+        """a ai aie aies ait as au aucun aussi autre aux avec avez avons avoir c ca ce ceci cela celle celles
+        celui ces cet cette ceux chaque comme comment d dans de des donc du elle elles en encore es est et etaient
+        etais etait etant ete etre eu eux fait faut il ils j je jusqu l la le les leur leurs lui m ma mais me meme
+        mes moi mon n ne ni nos notre nous on ont ou par pas peu peut peux plus pour pourquoi puis qu quand que
+        quel quelle quelles quels qui quoi s sa sans se ses si son sont sous suis sur t ta te tes toi ton tous
+        tout toute toutes tres tu un une vos votre vous y bonjour bonsoir salut svp stp merci monsieur madame
+        svp sil plait voila alors deja ici la bas faire fais veux voudrais voulais aide aidez aider besoin
+        savoir sais quoi cest jai jarrive narrive quil bjr bsr slt cc mrc aujourd hui hier matin soir demain
+        depuis encore toujours urgent nest sest ya jsuis chui mme mr mettre mets met mis aller vais va voir
+        vois dire dit donner""".split()
+    ),
+}
+
+# Words that only one language uses often: they weigh more than shared function words when guessing.
+LANGUAGE_MARKERS: dict[str, frozenset[str]] = {
+    "en": frozenset("the is my i to and of not what how why can cant dont doesnt didnt with this it your have".split()),
+    "fr": frozenset("le la les je mon ma mes pas ne est et de du des une un comment pourquoi avec pour quand jai cest svp".split()),
+}
+
+
+def _folding_table() -> dict[int, str]:
+    table = {}
+    for code in range(0xC0, 0x250):  # Latin-1 and Latin Extended-A/B: the accented letters of most locales
+        char = chr(code)
+        base = "".join(c for c in unicodedata.normalize("NFKD", char.lower()) if not unicodedata.combining(c))
+        if base != char:
+            table[code] = base
+    table.update({ord("œ"): "oe", ord("æ"): "ae", ord("ß"): "ss"})
+    return table
+
+
+_FOLD = _folding_table()
+
+
+def fold(text: str) -> str:
+    """Lowercase and strip accents ("Réinitialisé" -> "reinitialise")."""
+    text = text.lower()
+    if text.isascii():
+        return text
+    text = text.translate(_FOLD)
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFKD", text)  # accents on letters outside the table
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def words(text: str) -> list[str]:
+    """Folded word tokens; elisions (l'appli) and English negations (can't) are split first."""
+    text = text.translate(_APOSTROPHES).lower()
+    for contraction, expanded in _ENGLISH_NEGATIONS.items():
+        text = text.replace(contraction, expanded)
+    text = text.replace("n't", " not")
+    return _TOKEN_RE.findall(fold(text))
+
+
+def base_language(locale: str) -> str:
+    return locale.replace("-", "_").split("_")[0].lower()
+
+
+def stop_words(locale: str) -> frozenset[str]:
+    return STOP_WORDS.get(base_language(locale), frozenset())
+
+
+@lru_cache(maxsize=16)
+def _stemmer(locale: str):
+    algorithm = STEMMERS.get(base_language(locale))
+    if algorithm and algorithm in snowballstemmer.algorithms():
+        return snowballstemmer.stemmer(algorithm)
+    return None
+
+
+_stem_cache: dict[tuple[str, str], str] = {}
+
+
+def stem(word: str, locale: str) -> str:
+    """The snowball stem of a folded word in `locale` (the word itself where no stemmer exists)."""
+    key = (locale, word)
+    cached = _stem_cache.get(key)
+    if cached is None:
+        stemmer = _stemmer(base_language(locale))
+        cached = stemmer.stemWord(word) if stemmer and not word.isdigit() else word
+        if len(_stem_cache) < 500_000:
+            _stem_cache[key] = cached
+    return cached
+
+
+def plural_key(word: str) -> str:
+    """A light, language-neutral singular used to match lexicon phrases ("passwords" ~ "password")."""
+    if len(word) > 3 and (word[-1] == "s" or word[-1] == "x") and word[-2] != "s":
+        return word[:-1]
+    return word
+
+
+def detect_language(text: str, locales: list[str], vocabularies: dict[str, set[str]] | None = None,
+                    hint: str | None = None) -> tuple[str, float]:
+    """Guess which of `locales` `text` is written in; return (locale, certainty in [0, 1]).
+
+    Scores stop words and marker words of each language, accented letters and elisions typical of
+    French, and (when given) how many words appear in each locale's own article vocabulary. Mixed
+    messages ("mon OTP n'arrive pas") go to the language of their grammar words. Ties go to `hint`,
+    then to the first locale (the caller passes the tenant default first).
+    """
+    if len(locales) == 1:
+        return locales[0], 1.0
+    tokens = words(text)
+    scores = {locale: 0.0 for locale in locales}
+    for locale in locales:
+        lang = base_language(locale)
+        stops = STOP_WORDS.get(lang, frozenset())
+        markers = LANGUAGE_MARKERS.get(lang, frozenset())
+        vocabulary = (vocabularies or {}).get(locale, set())
+        for token in tokens:
+            if token in markers:
+                scores[locale] += 1.5
+            elif token in stops:
+                scores[locale] += 1.0
+            if vocabulary and len(token) > 2 and token in vocabulary:
+                scores[locale] += 0.4
+    lowered = text.lower()
+    french_signs = len(re.findall(r"[éèêàùçôîœ]", lowered)) + 2 * len(re.findall(r"\b[ldjnmtsc]['’]\w", lowered))
+    english_signs = 2 * len(re.findall(r"\w['’](t|s|m|re|ve|ll)\b", lowered))
+    for locale in locales:
+        if base_language(locale) == "fr":
+            scores[locale] += min(french_signs, 6) * 0.8
+        elif base_language(locale) == "en":
+            scores[locale] += min(english_signs, 4) * 0.8
+    ranked = sorted(locales, key=lambda loc: (scores[loc], loc == hint), reverse=True)
+    best, second = scores[ranked[0]], scores[ranked[1]]
+    if best == second:
+        choice = hint if hint in locales else locales[0]
+        return choice, 0.0
+    return ranked[0], (best - second) / (best + 1.0)

@@ -1,0 +1,180 @@
+"""The web chat (a page, and a panel on every tenant page) and `POST /<tenant>/api/v1/assistant`."""
+from __future__ import annotations
+
+from flask import Blueprint, Flask, current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal.api.helpers import ApiError, json_body, register_api_errors
+from portal.assistant import services
+from portal.assistant.engine import render_markdown
+from portal.assistant.forms import AskForm, HandoverForm
+from portal.auth.loaders import bearer_user
+from portal.core.errors import error_response, fail, wants_json
+from portal.core.i18n import current_locale
+from portal.extensions import csrf, limiter
+from portal.tickets.services import TicketError
+
+bp = Blueprint("assistant", __name__, template_folder="templates")
+register_api_errors(bp)
+SESSION_KEY = "assistant"  # {tenant slug: conversation key} of this browser's conversations
+
+
+def register(app: Flask) -> None:
+    app.config.setdefault("ASSISTANT_RATE_LIMIT", "30 per minute")
+    app.config.setdefault("ASSISTANT_ANSWERER", "retrieval")
+    app.config.setdefault("ASSISTANT_SOURCE", "auto")  # "kb" (the knowledge base) or "folder" (Markdown files)
+    app.config.setdefault("ASSISTANT_VERSION_TTL", 5.0)  # seconds between checks that the articles changed
+    app.register_blueprint(bp)
+    app.jinja_env.filters.setdefault("assistant_markdown", render_markdown)
+
+
+def _rate_limit() -> str:
+    return current_app.config["ASSISTANT_RATE_LIMIT"]
+
+
+def _tenant():
+    tenant = g.tenant
+    if not tenant.settings.assistant.enabled:
+        fail(404, _("The assistant is not available for this country."))
+    return tenant
+
+
+def _user():
+    return current_user._get_current_object() if current_user.is_authenticated else None
+
+
+def _conversation(tenant):
+    return services.find_conversation(tenant, session.get(SESSION_KEY, {}).get(tenant.slug))
+
+
+def _remember(tenant, key: str | None) -> None:
+    keys = dict(session.get(SESSION_KEY, {}))
+    if key:
+        keys[tenant.slug] = key
+    else:
+        keys.pop(tenant.slug, None)
+    session[SESSION_KEY] = keys
+
+
+@bp.route("/<tenant>/assistant", methods=["GET", "POST"])
+@limiter.limit(_rate_limit, methods=["POST"])
+def chat():
+    """The chat page; a POST asks a question (from this page, the panel, or a script)."""
+    tenant = _tenant()
+    form = AskForm()
+    conversation = _conversation(tenant)
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                reply = services.answer_question(tenant, form.message.data, channel="web", user=_user(),
+                                                 conversation_id=conversation.key if conversation else None,
+                                                 hint=current_locale())
+            except services.AssistantError as error:
+                form.message.errors = [str(error)]
+            else:
+                _remember(tenant, reply.conversation_id)
+                if wants_json():
+                    conversation = _conversation(tenant)
+                    turn = conversation.turns[-1]
+                    html = render_template("assistant/_turn.html", turn=turn, contacts=reply.contacts, last=True,
+                                           handover_form=HandoverForm(formdata=None))
+                    return jsonify({"html": html, "conversation_id": reply.conversation_id, "handoff": reply.handoff})
+                return redirect(url_for("assistant.chat", _anchor="latest"))
+        status = 400
+        if wants_json():
+            return error_response(400, " ".join(str(e) for e in form.message.errors) or None)
+    return render_template("assistant/chat.html", form=form, conversation=conversation,
+                           contacts=services.support_contacts(tenant, current_locale()),
+                           handover_form=HandoverForm(formdata=None)), status
+
+
+@bp.post("/<tenant>/assistant/solved")
+def solved():
+    """"This solved it" for this browser's conversation."""
+    tenant = _tenant()
+    conversation = _conversation(tenant)
+    if conversation is None:
+        return _feedback(_("There is no conversation to close yet: ask a question first."), "warning", 400)
+    services.mark_solved(tenant, conversation.key)
+    return _feedback(_("Thank you! We are glad it helped."), "success")
+
+
+@bp.post("/<tenant>/assistant/handover")
+def handover():
+    """"Talk to a person": the conversation and its transcript go to the support team."""
+    tenant = _tenant()
+    conversation = _conversation(tenant)
+    if conversation is None:
+        return _feedback(_("There is no conversation to pass on yet: ask a question first."), "warning", 400)
+    form = HandoverForm()
+    if not form.validate():
+        errors = [str(e) for field in (form.name, form.email, form.phone) for e in field.errors]
+        return _feedback(" ".join(errors), "error", 400)
+    try:
+        ticket = services.hand_over(tenant, conversation.key, user=_user(), name=form.name.data or "",
+                                    email=form.email.data or "", phone=form.phone.data or "")
+    except (services.AssistantError, TicketError) as error:
+        return _feedback(str(error), "error", 400)
+    _remember(tenant, None)  # the next question starts a new conversation
+    return _feedback(_("Your conversation has been passed to the support team as request %(reference)s. "
+                       "A person will reply to you.", reference=ticket.reference), "success")
+
+
+@bp.post("/<tenant>/assistant/new")
+def restart():
+    """Start a new conversation (the old one stays recorded)."""
+    _remember(_tenant(), None)
+    return redirect(url_for("assistant.chat"))
+
+
+def _feedback(message: str, category: str, status: int = 200):
+    if wants_json():
+        if status >= 400:
+            return error_response(status, message)
+        return jsonify({"message": message})
+    flash(message, category)
+    return redirect(url_for("assistant.chat", _anchor="latest"))
+
+
+# -- JSON API ------------------------------------------------------------------------------------------
+
+
+@bp.post("/<tenant>/api/v1/assistant")
+@csrf.exempt
+@limiter.limit(_rate_limit)
+def api_ask():
+    """Ask a question, no token needed (one may be sent to be recorded as the asker).
+
+    Body: {"message": str (1-2000 characters), "lang": optional locale, "conversation_id": optional,
+    from an earlier reply}. Reply: {"conversation_id", "answer" (Markdown text, or null when the
+    assistant abstains), "articles": [{"slug", "title", "url"}], "confidence" (0-1), "handoff"
+    (true: offer a person), "lang", "note" (e.g. the article was not in the asked language)}.
+    Rate-limited per client address (ASSISTANT_RATE_LIMIT); errors are JSON with a message.
+    """
+    tenant = _tenant()
+    if request.headers.get("Authorization") and bearer_user() is None:
+        raise ApiError(401, _("This API token is not valid."))
+    data = json_body()
+    lang, key = data.get("lang"), data.get("conversation_id")
+    if lang is not None and (not isinstance(lang, str) or not lang.strip() or len(lang) > 16):
+        raise ApiError(400, _("“lang” must be a language code such as “en” or “fr”."))
+    if key is not None and not isinstance(key, str):
+        raise ApiError(400, _("“conversation_id” must be the string returned by an earlier answer."))
+    try:
+        reply = services.answer_question(tenant, data.get("message"), lang=lang, conversation_id=key,
+                                         channel="api", user=bearer_user())
+    except services.AssistantError as error:
+        raise ApiError(400, str(error)) from None
+    except services.ConversationNotFound:
+        raise ApiError(404, _("There is no conversation with this id.")) from None
+    return jsonify({
+        "conversation_id": reply.conversation_id,
+        "answer": reply.answer,
+        "articles": [a._asdict() for a in reply.articles],
+        "confidence": reply.confidence,
+        "handoff": reply.handoff,
+        "lang": reply.lang,
+        "note": reply.note,
+    })

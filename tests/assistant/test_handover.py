@@ -1,0 +1,54 @@
+""""Talk to a person": a ticket is opened for the conversation, carrying its transcript."""
+from __future__ import annotations
+
+from portal.assistant.models import Conversation, Outcome, Turn
+from portal.tickets.models import Contact, Message, Ticket
+
+
+def test_signed_in_user_hands_over_and_a_ticket_carries_the_transcript(client, auth, make_user, stored):
+    email = make_user()
+    auth.login(email)
+    client.post("/farajaland/assistant", data={"message": "my declaration is stuck in the outbox"})
+    client.post("/farajaland/assistant", data={"message": "still stuck after reconnecting"})
+    response = client.post("/farajaland/assistant/handover", follow_redirects=True)
+    [ticket] = stored(Ticket)
+    assert f"request {ticket.reference}" in response.get_data(as_text=True)
+    assert ticket.channel == "assistant" and ticket.subject == "my declaration is stuck in the outbox"
+    assert [e["text"] for e in ticket.transcript if e["role"] == "user"] == [
+        "my declaration is stuck in the outbox", "still stuck after reconnecting"]
+    assert ticket.transcript[1]["article"] == "declaration-stuck-in-outbox"
+    [contact] = stored(Contact)
+    assert contact.email == email and ticket.contact_id == contact.id
+    notes = [m for m in stored(Message) if not m.is_public]
+    assert notes and "still stuck after reconnecting" in notes[0].body  # the transcript, for the agent
+    turns = stored(Turn)
+    assert turns[-1].outcome == Outcome.HANDED_OVER
+    [conversation] = stored(Conversation)
+    assert conversation.ticket_id == ticket.id and conversation.outcome == Outcome.HANDED_OVER
+    # The next question starts a new conversation.
+    client.post("/farajaland/assistant", data={"message": "forgot my password"})
+    assert stored(Turn)[-1].conversation_id != turns[0].conversation_id
+
+
+def test_anonymous_visitor_must_leave_a_way_to_reply(client, stored):
+    client.post("/farajaland/assistant", data={"message": "how do I register a marriage"})
+    response = client.post("/farajaland/assistant/handover", data={"name": "Ama"}, headers={"Accept": "application/json"})
+    assert response.status_code == 400
+    assert "email address or a phone number" in response.get_json()["error"]["message"]
+    response = client.post("/farajaland/assistant/handover", data={"email": "not-an-email"},
+                           headers={"Accept": "application/json"})
+    assert response.status_code == 400
+    assert stored(Ticket) == []
+    response = client.post("/farajaland/assistant/handover", data={"name": "Ama", "phone": "+260 97 000 1111"},
+                           headers={"Accept": "application/json"})
+    assert response.status_code == 200 and "passed to the support team" in response.get_json()["message"]
+    [ticket] = stored(Ticket)
+    [contact] = stored(Contact)
+    assert contact.phone == "+260 97 000 1111" and contact.name == "Ama" and ticket.contact_id == contact.id
+    assert ticket.transcript[0] == {**ticket.transcript[0], "role": "user", "text": "how do I register a marriage"}
+
+
+def test_hand_over_without_a_conversation_is_refused(client, stored):
+    response = client.post("/farajaland/assistant/handover", data={"email": "a@example.org"}, follow_redirects=True)
+    assert "ask a question first" in response.get_data(as_text=True)
+    assert stored(Ticket) == []

@@ -1,0 +1,45 @@
+"""The service API other channels call (WhatsApp, Telegram): answer_question and hand_over."""
+from __future__ import annotations
+
+import pytest
+
+from portal.assistant import services
+from portal.assistant.models import Outcome
+from portal.core.db import db, tenant_scope
+from portal.tenancy.services import get_tenant
+from portal.tickets.services import find_or_create_contact
+
+
+def test_a_channel_conversation_is_answered_then_handed_over_to_a_ticket(app):
+    with app.test_request_context():
+        tenant = get_tenant("farajaland")
+        with tenant_scope(db.session, tenant.id):
+            contact = find_or_create_contact(tenant, whatsapp_id="260975550199", name="Field agent")
+            first = services.answer_question(tenant, "code de verification pas recu", channel="whatsapp", contact=contact)
+            assert first.lang == "fr" and not first.handoff
+            assert first.articles[0].slug == "verification-code-not-received"
+            assert first.articles[0].url in first.message  # a ready-to-send text with the link
+            second = services.answer_question(tenant, "ou acheter un generateur pour le bureau", channel="whatsapp",
+                                              contact=contact, conversation_id=first.conversation_id)
+            assert second.conversation_id == first.conversation_id
+            assert second.handoff and second.answer is None
+            assert "+260 97 555 0100" in second.message  # how to reach a person
+            ticket = services.hand_over(tenant, first.conversation_id, contact=contact)
+            assert ticket.contact_id == contact.id and ticket.channel == "assistant"
+            assert services.hand_over(tenant, first.conversation_id, contact=contact).id == ticket.id  # once only
+            conversation = services.find_conversation(tenant, first.conversation_id)
+            assert conversation.outcome == Outcome.HANDED_OVER and conversation.channel == "whatsapp"
+            with pytest.raises(services.ConversationNotFound):
+                services.hand_over(tenant, "unknown", contact=contact)
+            with pytest.raises(services.AssistantError):
+                services.answer_question(tenant, "")
+
+
+def test_a_tenant_threshold_of_one_always_hands_over(app):
+    with app.test_request_context():
+        tenant = get_tenant("farajaland")
+        tenant.config = {**tenant.config, "assistant": {"enabled": True, "threshold": 1.0}}
+        with tenant_scope(db.session, tenant.id):
+            reply = services.answer_question(tenant, "forgot my password")
+        assert reply.handoff and reply.answer is None
+        assert reply.articles[0].slug == "forgotten-password"  # still suggested as possibly related
