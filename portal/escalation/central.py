@@ -391,20 +391,25 @@ def suggest_duplicates(actor: User, row: ConsoleRow, limit: int = 5) -> tuple[li
     _require_expert(actor)
     query = tokens(row.step.search_text or row.ticket.subject, row.ticket.locale)
     with across_tenants(db.session, actor):
-        others = [
-            ConsoleRow(*r)
+        # Rank on plain columns; only the few best matches are loaded as objects.
+        candidates = db.session.execute(
+            select(TierStep.id, TierStep.search_text, Ticket.locale)
+            .join(Ticket, Ticket.id == TierStep.ticket_id)
+            .where(TierStep.id.in_(_latest_l3_steps()), TierStep.ticket_id != row.ticket.id, TierStep.created_at >= utcnow() - dt.timedelta(days=365))
+            .order_by(TierStep.id.desc())
+            .limit(2000)
+        ).all()
+        best = rank(query, [tokens(text, locale) for _id, text, locale in candidates])[:limit]
+        ids = [candidates[i][0] for i, _score in best]
+        loaded = {
+            r[0].id: ConsoleRow(*r)
             for r in db.session.execute(
-                select(TierStep, Ticket, Tenant)
-                .join(Ticket, Ticket.id == TierStep.ticket_id)
-                .join(Tenant, Tenant.id == TierStep.tenant_id)
-                .where(TierStep.id.in_(_latest_l3_steps()), TierStep.ticket_id != row.ticket.id, TierStep.created_at >= utcnow() - dt.timedelta(days=365))
-                .order_by(TierStep.id.desc())
-                .limit(2000)
+                select(TierStep, Ticket, Tenant).join(Ticket, Ticket.id == TierStep.ticket_id).join(Tenant, Tenant.id == TierStep.tenant_id).where(TierStep.id.in_(ids or [-1]))
             ).all()
-        ]
+        }
         linked = set(db.session.scalars(select(ProblemTicket.problem_id).where(ProblemTicket.ticket_id == row.ticket.id)))
+    similar = [Suggestion(score, row=loaded[candidates[i][0]]) for i, score in best]
     problems = [p for p in db.session.scalars(select(Problem).where(Problem.status != ProblemStatus.CLOSED.value).limit(1000)) if p.id not in linked]
-    similar = [Suggestion(score, row=others[i]) for i, score in rank(query, [tokens(o.step.search_text, o.ticket.locale) for o in others])[:limit]]
     matching = [Suggestion(score, problem=problems[i]) for i, score in rank(query, [tokens(f"{p.title}\n{p.description}") for p in problems], threshold=0.1)[:limit]]
     return similar, matching
 
