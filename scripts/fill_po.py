@@ -21,7 +21,7 @@ for message in catalog:
         message.string = given[key] if isinstance(message.id, str) else tuple(given[key])
         message.flags.discard("fuzzy")
 with open(po_path, "wb") as fh:
-    write_po(fh, catalog, width=100, sort_output=True)
+    write_po(fh, catalog, sort_output=True)
 for message in catalog:
     if message.id and (not message.string or (isinstance(message.string, tuple) and not all(message.string))):
         print(json.dumps(message.id if isinstance(message.id, str) else message.id[0], ensure_ascii=False))

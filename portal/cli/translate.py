@@ -42,7 +42,7 @@ def fill_source_catalog() -> None:
             message.string = message.id
         message.flags.discard("fuzzy")
     with path.open("wb") as fh:
-        write_po(fh, catalog, width=100, omit_header=False, sort_output=True)
+        write_po(fh, catalog, sort_output=True)
 
 
 @group.command("update")

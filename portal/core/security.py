@@ -26,8 +26,40 @@ class SessionInterface(SecureCookieSessionInterface):
         return bool(app.config["SESSION_COOKIE_SECURE"] or (request and request.is_secure))
 
 
+def _unstorable(value, depth: int = 0) -> bool:
+    """True if `value` holds text no database column can keep: NUL characters or lone surrogates."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return True
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if depth > 32:
+        return True
+    if isinstance(value, dict):
+        return any(_unstorable(k, depth + 1) or _unstorable(v, depth + 1) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_unstorable(v, depth + 1) for v in value)
+    return False
+
+
 def init_app(app: Flask) -> None:
     app.session_interface = SessionInterface()
+
+    @app.before_request
+    def _refuse_unstorable_text():
+        # PostgreSQL refuses NUL characters in text; refuse them for every database, with a clear 400.
+        values = list(request.args.values()) + list(request.form.values())
+        if request.is_json:
+            values.append(request.get_json(silent=True))
+        if any(_unstorable(v) for v in values):
+            from flask_babel import gettext as _
+
+            from portal.core.errors import error_response
+
+            return error_response(400, _("The request contains characters that are not allowed (such as a NUL character)."))
 
     @app.after_request
     def _headers(response):

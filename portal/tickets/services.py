@@ -1013,6 +1013,9 @@ def check_sla(tenant: Tenant, now: dt.datetime | None = None) -> list[tuple[Tick
                 update(Ticket).where(Ticket.id == ticket_id, flag.is_(False)).values({flag.key: True}),
                 execution_options={"synchronize_session": False},
             )
+            # Commit the claim at once: a transaction never holds one ticket's lock while it waits
+            # for another's, so checkers running side by side cannot deadlock.
+            db.session.commit()
             if result.rowcount != 1:
                 continue
             ticket = db.session.get(Ticket, ticket_id, populate_existing=True)
