@@ -345,30 +345,34 @@ def problem(problem_id: int):
     ), status
 
 
-@bp.post("/expert/problems/<int:problem_id>/github")
-@expert_only
-def problem_github(problem_id: int):
+def _github_action(problem_id: int, act, outcome):
+    """Run a GitHub action on a problem, then show its outcome (or the error) on the problem page."""
     problem = _problem_or_404(problem_id)
     try:
-        central.create_github_issue(current_user, problem)
+        act(current_user, problem)
     except services.EscalationError as exc:
         flash(exc.message, "error")
     else:
-        flash(_("GitHub issue #%(number)s is open.", number=problem.github_number), "success")
+        flash(*outcome(problem))
     return redirect(url_for("escalation.problem", problem_id=problem.id))
+
+
+@bp.post("/expert/problems/<int:problem_id>/github")
+@expert_only
+def problem_github(problem_id: int):
+    return _github_action(
+        problem_id, central.create_github_issue,
+        lambda problem: (_("GitHub issue #%(number)s is open.", number=problem.github_number), "success"),
+    )
 
 
 @bp.post("/expert/problems/<int:problem_id>/refresh")
 @expert_only
 def problem_refresh(problem_id: int):
-    problem = _problem_or_404(problem_id)
-    try:
-        central.refresh_github_states(current_user, problem)
-    except services.EscalationError as exc:
-        flash(exc.message, "error")
-    else:
-        flash(_("The GitHub issue is %(state)s.", state=problem.github_state), "info")
-    return redirect(url_for("escalation.problem", problem_id=problem.id))
+    return _github_action(
+        problem_id, central.refresh_github_states,
+        lambda problem: (_("The GitHub issue is %(state)s.", state=problem.github_state), "info"),
+    )
 
 
 @bp.post("/expert/problems/<int:problem_id>/unlink/<int:link_id>")

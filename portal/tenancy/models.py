@@ -11,7 +11,8 @@ from portal.tenancy.settings import TenantSettings
 
 
 # Parsed settings per tenant row version: the JSON is validated once, not on every request.
-_settings_cache: dict[tuple[int, str], TenantSettings] = {}
+# Parsed settings per tenant, with the row version they were parsed from; a newer version replaces them.
+_settings_cache: dict[int, tuple[str, TenantSettings]] = {}
 
 
 class Tenant(TimestampMixin, db.Model):
@@ -33,11 +34,12 @@ class Tenant(TimestampMixin, db.Model):
 
     @property
     def settings(self) -> TenantSettings:
-        key = (self.id, self.updated_at.isoformat() if self.updated_at else "")
-        settings = _settings_cache.get(key)
-        if settings is None:
-            settings = TenantSettings.model_validate(self.config)
-            _settings_cache[key] = settings
+        key = self.updated_at.isoformat() if self.updated_at else ""
+        cached = _settings_cache.get(self.id)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        settings = TenantSettings.model_validate(self.config)
+        _settings_cache[self.id] = (key, settings)
         return settings
 
     def best_locale(self, wanted: str | None) -> str:

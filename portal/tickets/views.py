@@ -139,18 +139,19 @@ def detail(reference: str):
         rate=RateForm(),
     )
     if staff:
+        colleagues = services.staff_members(g.tenant)
         context.update(
-            fields=_fields_form(ticket),
+            fields=_fields_form(ticket, colleagues),
             merge=MergeForm(),
             events=services.audit_trail(ticket),
             merged=services.merged_into_this(ticket),
             canned=services.list_canned(g.tenant, ticket.locale) or services.list_canned(g.tenant),
-            colleagues=services.staff_members(g.tenant),
+            colleagues=colleagues,
         )
     return render_template("tickets/detail.html", **context)
 
 
-def _fields_form(ticket: models.Ticket) -> TicketFieldsForm:
+def _fields_form(ticket: models.Ticket, colleagues: list) -> TicketFieldsForm:
     form = TicketFieldsForm(
         data={
             "status": ticket.status,
@@ -162,16 +163,16 @@ def _fields_form(ticket: models.Ticket) -> TicketFieldsForm:
             "office": ticket.office,
         }
     )
-    _fill_field_choices(form, ticket)
+    _fill_field_choices(form, ticket, colleagues)
     return form
 
 
-def _fill_field_choices(form: TicketFieldsForm, ticket: models.Ticket) -> None:
+def _fill_field_choices(form: TicketFieldsForm, ticket: models.Ticket, colleagues: list | None = None) -> None:
     locale = current_locale()
     current = Status(ticket.status)
     form.status.choices = [(current.value, current.label)] + [(s.value, s.label) for s in ticket.allowed_statuses()]
     form.category.choices = _category_choices(_("No category"))
-    form.assignee.choices = [("", _("Nobody"))] + [(str(u.id), u.display_name) for u in services.staff_members(g.tenant)]
+    form.assignee.choices = [("", _("Nobody"))] + [(str(u.id), u.display_name) for u in (colleagues if colleagues is not None else services.staff_members(g.tenant))]
     groups = g.tenant.settings.tiers.groups
     form.group.choices = [("", _("No group"))] + [(key, g.tenant.settings.localize(grp.name, locale) or key) for key, grp in groups.items()]
 
