@@ -40,6 +40,23 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
+MAX_ROW_ID = 2**63 - 1  # the largest integer SQLite and PostgreSQL (bigint) accept
+
+
+def row_id(value: Any) -> int | None:
+    """`value` as a row id if it is written with the digits 0-9 and fits the database; else None.
+
+    (`str.isdigit` alone lets through "²", which `int()` refuses, and numbers no database can compare.)
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if 0 <= value <= MAX_ROW_ID else None
+    text = str(value) if value is not None else ""
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:
+        return None
+    number = int(text)
+    return number if number <= MAX_ROW_ID else None
+
+
 class UTCDateTime(types.TypeDecorator):
     """Timezone-aware UTC datetimes on every database (SQLite keeps no zone of its own)."""
 

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
+from werkzeug.routing import IntegerConverter
+
+from portal.core.db import MAX_ROW_ID
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -45,8 +48,17 @@ def _unstorable(value, depth: int = 0) -> bool:
     return False
 
 
+class RowIdConverter(IntegerConverter):
+    """`<int:...>` in our routes is a row id: a number too large for the database matches no route
+    (a 404) instead of reaching a query that the database refuses (a 500)."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=MAX_ROW_ID, signed=False):  # noqa: A002  (werkzeug's names)
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
 def init_app(app: Flask) -> None:
     app.session_interface = SessionInterface()
+    app.url_map.converters["int"] = RowIdConverter
 
     @app.before_request
     def _refuse_unstorable_text():

@@ -23,7 +23,7 @@ from sqlalchemy.orm import selectinload
 from portal.auth.models import Membership, User
 from portal.auth.permissions import Permission, Role
 from portal.auth.services import normalize_email, permissions_in
-from portal.core.db import db, utcnow
+from portal.core.db import db, row_id, utcnow
 from portal.core.placeholders import render_placeholders
 from portal.tenancy.models import Tenant
 from portal.tickets import signals
@@ -214,7 +214,7 @@ def get_category(tenant: Tenant, key: str | int | Category | None) -> Category |
     if key is None or key == "" or isinstance(key, Category):
         return key or None
     if isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
-        return db.session.get(Category, int(key))
+        return db.session.get(Category, row_id(key)) if row_id(key) is not None else None
     return db.session.scalar(select(Category).where(Category.key == key))
 
 
@@ -896,7 +896,7 @@ def queue_query(tenant: Tenant, user: User, filters: QueueFilters, now: dt.datet
     if filters.assignee == "none":
         stmt = stmt.where(Ticket.assignee_id.is_(None))
     elif filters.assignee and str(filters.assignee).isdigit():
-        stmt = stmt.where(Ticket.assignee_id == int(filters.assignee))
+        stmt = stmt.where(Ticket.assignee_id == (row_id(filters.assignee) or -1))
     if filters.requester_user_id is not None:
         stmt = stmt.where(Ticket.requester_user_id == filters.requester_user_id)
     if filters.q and filters.q.strip():

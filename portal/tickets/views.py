@@ -251,7 +251,7 @@ def queue():
         q=(args.get("q") or "").strip()[:200] or None,
     )
     page = args.get("page", "1")
-    page = int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1
+    page = int(page) if page.isascii() and page.isdigit() and 0 < int(page) < 10_000 else 1
     tickets, has_more = services.list_queue(g.tenant, current_user, filters, page=page)
     return render_template(
         "tickets/queue.html",
