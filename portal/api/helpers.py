@@ -1,6 +1,7 @@
 """Helpers every API view uses: who is calling (bearer token only), JSON bodies and errors."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from flask import g, jsonify, request
@@ -36,6 +37,27 @@ def json_body() -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ApiError(400, _("The body must be a JSON object."))
     return data
+
+
+def query_arg(name: str, allowed: Iterable[str] | None = None) -> str | None:
+    """A query parameter given at most once (None when absent), from `allowed` if given; else ApiError 400."""
+    values = request.args.getlist(name)
+    if len(values) > 1:
+        raise ApiError(400, _("Give “%(name)s” only once.", name=name))
+    value = values[0] if values else None
+    if value is not None and allowed is not None and value not in allowed:
+        raise ApiError(400, _("“%(name)s” must be one of: %(values)s.", name=name, values=", ".join(v or '""' for v in allowed)))
+    return value
+
+
+def int_query_arg(name: str, default: int, low: int, high: int) -> int:
+    """A whole-number query parameter from `low` to `high` (`default` when absent); else ApiError 400."""
+    raw = query_arg(name)
+    if raw is None:
+        return default
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
+        raise ApiError(400, _("“%(name)s” must be a whole number from %(low)s to %(high)s.", name=name, low=low, high=high))
+    return int(raw)
 
 
 def register_api_errors(bp) -> None:

@@ -8,7 +8,7 @@ from flask import Blueprint, Flask, abort, flash, g, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal.api.helpers import ApiError, api_caller, json_body, ok, register_api_errors
+from portal.api.helpers import ApiError, api_caller, int_query_arg, json_body, ok, query_arg, register_api_errors
 from portal.auth.loaders import can, require
 from portal.auth.permissions import Permission
 from portal.core.db import db
@@ -23,6 +23,9 @@ bp = Blueprint("escalation", __name__, template_folder="templates")
 api = Blueprint("escalation_api", __name__)
 register_api_errors(api)
 csrf.exempt(api)  # bearer tokens only, never cookies
+
+SORTS = ("due", "age", "recent")
+MAX_PAGE = 100_000  # beyond it, the row offset would not fit the database's integers
 
 
 def register(app: Flask) -> None:
@@ -186,12 +189,12 @@ def _filters(args) -> central.EscalationFilters:
         severity=args.get("severity") if args.get("severity") in {s.value for s in Severity} else None,
         status=args.get("status") if args.get("status") in central.CONSOLE_STATUSES else "open",
         q=(args.get("q") or "").strip()[:200] or None,
-        sort=args.get("sort") if args.get("sort") in ("due", "age", "recent") else "due",
+        sort=args.get("sort") if args.get("sort") in SORTS else "due",
     )
 
 
 def _page_arg() -> int:
-    return request.args.get("page", 1, type=int) or 1
+    return min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
 
 
 @bp.get("/expert/")
@@ -420,12 +423,14 @@ def upgrades():
 def api_escalations():
     """Escalations to L3 from every country (L3 token): filters tenant, severity, status, q; pages."""
     user = api_caller(Permission.EXPERT_CONSOLE)
-    filters = _filters(request.args)
-    page = max(1, request.args.get("page", 1, type=int) or 1)
-    per_page = max(1, min(request.args.get("per_page", 50, type=int) or 50, 200))
-    if request.args.get("severity") and filters.severity is None:
+    # The console page forgives odd filters; the API refuses them, as its description says.
+    if query_arg("severity") and query_arg("severity") not in {s.value for s in Severity}:
         raise ApiError(400, _("Unknown severity: use one of %(values)s.", values=", ".join(s.value for s in Severity)))
-    rows, total = central.list_escalations(user, filters, page=page, per_page=per_page)
+    for name, allowed in (("status", central.CONSOLE_STATUSES), ("sort", SORTS), ("tenant", None), ("q", None)):
+        query_arg(name, allowed)
+    page = int_query_arg("page", 1, 1, MAX_PAGE)
+    per_page = int_query_arg("per_page", 50, 1, 200)
+    rows, total = central.list_escalations(user, _filters(request.args), page=page, per_page=per_page)
     return ok({"items": [r.as_json() for r in rows], "page": page, "per_page": per_page, "total": total})
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, g, request
 from flask_babel import gettext as _
 
-from portal.api.helpers import ApiError, ok, register_api_errors
+from portal.api.helpers import ApiError, int_query_arg, ok, register_api_errors
 from portal.auth.loaders import bearer_user
 from portal.auth.permissions import Permission
 from portal.auth.services import permissions_in
@@ -43,9 +43,7 @@ def search_articles():
     query = (request.args.get("q") or "").strip()
     if not query:
         raise ApiError(400, _("Give the words to search for as the parameter q."))
-    limit = request.args.get("limit", default=10, type=int)
-    if limit is None or not 1 <= limit <= 50:
-        raise ApiError(400, _("limit must be a number from 1 to 50."))
+    limit = int_query_arg("limit", 10, 1, 50)  # "limit=abc" is a 400, not the default
     category = request.args.get("category") or None
     results = search.search(g.tenant, _locale(), query, category=category, audience=_audience(), limit=limit, user=bearer_user(), channel="api")
     db.session.commit()
