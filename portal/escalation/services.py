@@ -34,6 +34,7 @@ from portal.escalation.models import (
 )
 from portal.escalation.versions import carries_fix, parse_version
 from portal.tenancy.models import Tenant
+from portal.tenancy.settings import OPENCRVS_VERSION_PATTERN
 from portal.tickets import services as tickets
 from portal.tickets import signals as ticket_signals
 from portal.tickets.business_time import add_business_hours
@@ -426,7 +427,8 @@ def report_deployment(tenant: Tenant, actor: User | None, version: str, source: 
     over `tenant.toml`: `tenants sync` only raises it when the file names a newer version.
     """
     value = (version or "").strip()
-    if parse_version(value) is None:
+    # The version goes into the tenant's settings too: it must be one they accept ("2" or "1.9rc1" are not).
+    if parse_version(value) is None or not re.fullmatch(OPENCRVS_VERSION_PATTERN, value):
         raise EscalationError(_("“%(value)s” is not a version number such as 1.9.0.", value=value[:40]), 422, {"version": _("Give a version number such as 1.9.0.")})
     value = value.removeprefix("v")
     if value == tenant.opencrvs_version:

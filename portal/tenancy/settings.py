@@ -212,13 +212,17 @@ class Privacy(_Strict):
     share_contact_with_l3: bool = False
 
 
+# The form of an OpenCRVS version in a tenant's settings (a deployment may only report one like it).
+OPENCRVS_VERSION_PATTERN = r"^v?\d+\.\d+(\.\d+)?([-+][0-9A-Za-z.-]+)?$"
+
+
 class TenantSettings(_Strict):
     slug: str
     name: str = Field(min_length=1)
     locales: list[LocaleCode] = Field(min_length=1)
     default_locale: LocaleCode
     timezone: str
-    opencrvs_version: str = Field(pattern=r"^v?\d+\.\d+(\.\d+)?([-+][0-9A-Za-z.-]+)?$")
+    opencrvs_version: str = Field(pattern=OPENCRVS_VERSION_PATTERN)
     country: Country
     support: Support
     registration: Registration
