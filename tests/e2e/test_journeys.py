@@ -1,5 +1,6 @@
 """Journeys through the portal in a real browser, as the people in DOMAIN.md would take them."""
 import re
+import uuid
 
 from playwright.sync_api import expect
 
@@ -117,3 +118,92 @@ def test_the_assistant_works_with_javascript_turned_off(new_page):
     page.get_by_label("Your question").fill("the verification code never arrives")
     page.locator("main").get_by_role("button", name="Ask").click()
     expect(page.locator("main")).to_contain_text("code")
+
+
+def _open_ticket(page, subject: str, body: str) -> str:
+    """Open a ticket through the form as the signed-in requester; returns its reference."""
+    page.goto("/farajaland/tickets/new")
+    page.get_by_label("Subject").fill(subject)
+    page.get_by_label("Describe the problem").fill(body)
+    page.get_by_role("button", name="Send the request").click()
+    expect(page.locator(".flashes")).to_contain_text("is sent")
+    return re.search(r"FAR-\d+", page.locator(".flashes").inner_text() + page.locator("main").inner_text()).group(0)
+
+
+def _escalate(page, reason: str, severity: str, **details: str) -> None:
+    """Fill the escalation form of the ticket page open in `page` and send it."""
+    form = page.locator("form").filter(has=page.get_by_label("Why does it need the next level?"))
+    form.get_by_label("Why does it need the next level?").fill(reason)
+    form.get_by_label("Severity").select_option(label=severity)
+    for label, value in details.items():
+        field = form.get_by_label(label, exact=True)
+        if field.evaluate("el => el.tagName") == "SELECT":
+            field.select_option(label=value)
+        else:
+            field.fill(value)
+    form.get_by_role("button", name="Escalate").click()
+
+
+def test_l1_escalates_through_the_form_and_an_l3_expert_links_it_to_a_problem(new_page):
+    subject = f"Birth declarations vanish from the outbox at Ibombo ({uuid.uuid4().hex[:6]})"
+    requester = new_page()
+    sign_in(requester, "agent@farajaland.demo")
+    reference = _open_ticket(requester, subject, "Three declarations made offline on Monday never reached the office.")
+
+    # Level 1 hands it to Level 2 through the escalation form, with a reason and what they know.
+    agent = new_page()
+    sign_in(agent, "l1@farajaland.demo")
+    agent.goto(f"/farajaland/tickets/{reference}/escalation")
+    expect(agent.get_by_role("heading", name="Escalate to Level 2 (national technicians)")).to_be_visible()
+    _escalate(
+        agent, "The outbox shows nothing to send but the office never received them.", "High: a main task is blocked for many users",
+        **{"Device": "Tecno Spark 10", "Operating system": "Android 13", "Browser": "Chrome 120", "Steps to reproduce": "Declare a birth offline, reconnect."},
+    )
+    expect(agent.locator(".flashes")).to_contain_text("The ticket is now with Level 2 (national technicians).")
+    expect(agent.get_by_role("table", name="Tier history")).to_contain_text("The outbox shows nothing to send")
+
+    # Level 2 must give the central team every detail: what is missing is named next to its field.
+    technician = new_page()
+    sign_in(technician, "l2@farajaland.demo")
+    technician.goto(f"/farajaland/tickets/{reference}/escalation")
+    _escalate(technician, "A core defect: the outbox drops declarations.", "High: a main task is blocked for many users")
+    steps = technician.get_by_label("Steps to reproduce", exact=True)
+    expect(steps).to_have_attribute("aria-invalid", "true")
+    expect(technician.locator("main")).to_contain_text("Give the steps to reproduce the problem.")
+    _escalate(
+        technician, "A core defect: the outbox drops declarations.", "High: a main task is blocked for many users",
+        **{
+            "Environment": "Production", "Did it work in an earlier version?": "Yes: it is a regression",
+            "Steps to reproduce": "Go offline, declare a birth, reconnect after 20 minutes.", "Expected result": "The declaration is sent.",
+            "Actual result": "It disappears from the outbox and never arrives.", "Impact": "Field agents of Ibombo district since Monday.",
+        },
+    )
+    expect(technician.locator(".flashes")).to_contain_text("The ticket is now with Level 3 (central team).")
+
+    # The central expert records the problem, finds the escalation in the console and links it.
+    expert = new_page()
+    sign_in(expert, "expert@crvs.demo", tenant=None)
+    expert.goto("/expert/problems")
+    title = f"Outbox drops offline declarations on reconnect ({reference})"
+    new_problem = expert.locator("form").filter(has=expert.get_by_role("button", name="Save the problem"))
+    new_problem.get_by_label("Title").fill(title)
+    new_problem.get_by_role("button", name="Save the problem").click()
+    expect(expert.locator(".flashes")).to_contain_text("is recorded")
+    problem_id = re.search(r"/expert/problems/(\d+)", expert.url).group(1)
+
+    expert.goto("/expert/")
+    expert.get_by_role("search").get_by_label("Search").fill(reference)
+    expert.get_by_role("search").get_by_role("button", name="Filter").click()
+    expert.locator("main").get_by_role("link", name=reference).click()
+    expect(expert.get_by_role("heading", level=1)).to_have_text(subject)
+    expect(expert.locator("main")).to_contain_text("It disappears from the outbox and never arrives.")
+    expert.get_by_label("Existing problem").select_option(label=f"#{problem_id} {title}")
+    expert.get_by_role("button", name="Link to this problem").click()
+    expect(expert.locator(".flashes")).to_contain_text("The ticket is linked to the problem.")
+    expect(expert).to_have_url(re.compile(rf"/expert/problems/{problem_id}$"))
+    countries = expert.get_by_role("table").filter(has_text="Farajaland")
+    expect(countries).to_contain_text(reference)
+
+    # The escalation page now names the problem.
+    expert.locator("main").get_by_role("link", name=reference).click()
+    expect(expert.locator("main")).to_contain_text(f"#{problem_id} {title}")
