@@ -25,6 +25,7 @@ register_api_errors(api)
 csrf.exempt(api)  # bearer tokens only, never cookies
 
 SORTS = ("due", "age", "recent")
+ESCALATION_TEXT_FIELDS = ("reason", "severity", "opencrvs_version", "environment", *services.DETAIL_TEXT_FIELDS)
 MAX_PAGE = 100_000  # beyond it, the row offset would not fit the database's integers
 
 
@@ -442,7 +443,16 @@ def api_escalate(reference: str):
     if ticket is None:
         raise ApiError(404, _("There is no ticket %(reference)s here.", reference=reference[:20]))
     body = json_body()
-    data = {**(body.get("details") if isinstance(body.get("details"), dict) else {}), **{k: v for k, v in body.items() if k != "details"}}
+    details = body.get("details", {})
+    if not isinstance(details, dict):
+        raise ApiError(400, _("Send “details” as a JSON object."))
+    data = {**details, **{k: v for k, v in body.items() if k != "details"}}
+    # The form sends text only; the API says so too rather than reading 5 as "5".
+    wrong = [k for k in ESCALATION_TEXT_FIELDS if data.get(k) is not None and not isinstance(data[k], str)]
+    if data.get("regression") is not None and not isinstance(data["regression"], (bool, str)):
+        wrong.append("regression")
+    if wrong:
+        raise ApiError(400, _("Send these as text: %(fields)s.", fields=", ".join(wrong)))
     try:
         step = services.escalate_ticket(g.tenant, user, ticket, data)
     except services.EscalationError as exc:

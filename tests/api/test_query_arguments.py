@@ -51,3 +51,17 @@ def test_the_article_search_refuses_a_limit_that_is_not_a_number_it_allows(clien
     response = client.get(f"/farajaland/api/v1/kb/search?q=password&limit={limit}")
     assert response.status_code == 400
     assert "limit" in response.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize("body", [{"reason": 5, "severity": "high"}, {"reason": "x", "severity": "high", "details": 5}, {"reason": "x", "severity": "high", "regression": 1}, {"reason": "x", "severity": "high", "details": {"steps": ["a"]}}])
+def test_escalating_through_the_api_refuses_details_that_are_not_text(client, app, make_user, body):
+    email = make_user(role="l1_agent")
+    with app.app_context():
+        token = auth_services.issue_api_token(auth_services.get_user_by_email(email), name="test")
+        db.session.commit()
+    headers = {"Authorization": f"Bearer {token}"}
+    reference = client.post("/farajaland/api/v1/tickets", json={"subject": "Printer", "body": "Blank page", "requester": {"email": "c@example.org"}}, headers=headers).get_json()["reference"]
+    response = client.post(f"/farajaland/api/v1/tickets/{reference}/escalate", json=body, headers=headers)
+    assert response.status_code == 400
+    assert client.get(f"/farajaland/api/v1/tickets/{reference}", headers=headers).get_json()["tier"] == "L1"
+    assert client.post(f"/farajaland/api/v1/tickets/{reference}/escalate", json={"reason": "x", "severity": "high", "regression": "yes"}, headers=headers).status_code == 201
