@@ -221,13 +221,13 @@ def _search_text(ticket: Ticket, reason: str, details: dict[str, Any]) -> str:
 # -- moving between tiers --------------------------------------------------------------------------
 
 
-def _start_step(tenant: Tenant, actor: User, ticket: Ticket, to_tier: str, now: dt.datetime, **values: Any) -> TierStep:
+def _start_step(tenant: Tenant, actor: User | None, ticket: Ticket, to_tier: str, now: dt.datetime, **values: Any) -> TierStep:
     """End the ticket's current tier period and start the next one with its service level."""
     previous = _open_step(ticket)
     if previous is not None:
         previous.ended_at = now
     step = TierStep(
-        tenant_id=tenant.id, ticket_id=ticket.id, from_tier=ticket.tier, to_tier=to_tier, actor_user_id=actor.id, created_at=now,
+        tenant_id=tenant.id, ticket_id=ticket.id, from_tier=ticket.tier, to_tier=to_tier, actor_user_id=actor.id if actor else None, created_at=now,
         due_at=_due_at(tenant, ticket, to_tier, values.get("severity"), now), **values,
     )
     db.session.add(step)
@@ -260,12 +260,37 @@ def escalate_ticket(
         note = _post(tenant, ticket, _note_text(title, cleaned["reason"], details_summary(step)), public=False, author=actor, files=attachments)
         step.note_message_id = note.id
         if to_tier == Tier.L2.value:
-            tickets.escalate_to_l2(tenant, actor, ticket)  # commits the step and the note with the move
+            tickets.route_to_l2(tenant, actor, ticket)  # commits the step and the note with the move
         else:
-            changes = {"tier": to_tier, "status": Status.ESCALATED.value}
             if ticket.opencrvs_version != step.opencrvs_version:
                 ticket.opencrvs_version = step.opencrvs_version
-            tickets.update_ticket(tenant, actor, ticket, **changes)
+            tickets.change_tier(tenant, actor, ticket, to_tier, status=Status.ESCALATED.value)
+    except BaseException:
+        db.session.rollback()
+        raise
+    signals.ticket_escalated.send(current_app._get_current_object(), tenant=tenant, ticket=ticket, step=step)
+    return step
+
+
+def escalate_on_breach(tenant: Tenant, ticket: Ticket, kind: str) -> TierStep:
+    """The SLA check hands a first-line ticket to L2 because a target was missed (the tenant's
+    `sla.on_breach = "escalate"`): a step like a person's, its reason written by the system."""
+    if ticket.tier != Tier.L1.value:
+        raise EscalationError(_("Only a first-line ticket is handed to Level 2 when a target is missed."), 409)
+    now = utcnow()
+    with force_locale(tenant.default_locale):
+        if kind == "first_response":
+            reason = _("The first-reply target was missed: handed to Level 2 automatically.")
+        else:
+            reason = _("The resolution target was missed: handed to Level 2 automatically.")
+        title = _("Escalated to %(tier)s", tier=tier_label(Tier.L2.value))
+    try:
+        step = _start_step(
+            tenant, None, ticket, Tier.L2.value, now, is_escalation=True, reason=reason, details={"automatic": kind},
+            opencrvs_version=ticket.opencrvs_version or tenant.opencrvs_version, search_text=_search_text(ticket, reason, {}),
+        )
+        step.note_message_id = _post(tenant, ticket, _note_text(title, reason, []), public=False, author=None).id
+        tickets.route_to_l2(tenant, None, ticket)  # commits the step and the note with the move
     except BaseException:
         db.session.rollback()
         raise
@@ -286,7 +311,7 @@ def deescalate_ticket(tenant: Tenant, actor: User, ticket: Ticket, reason: str) 
         step = _start_step(tenant, actor, ticket, to_tier, now, is_escalation=False, reason=reason, details={}, opencrvs_version=ticket.opencrvs_version)
         title = _("Sent back to %(tier)s", tier=tier_label(to_tier))
         step.note_message_id = _post(tenant, ticket, _note_text(title, reason, []), public=False, author=actor).id
-        changes: dict[str, Any] = {"tier": to_tier}
+        changes: dict[str, Any] = {}
         if to_tier == Tier.L1.value:
             changes["group"] = tickets.default_group(tenant, Tier.L1.value) or ticket.group_key
             changes["status"] = Status.OPEN.value
@@ -296,7 +321,7 @@ def deescalate_ticket(tenant: Tenant, actor: User, ticket: Ticket, reason: str) 
             escalated_by = db.session.get(User, first_up.actor_user_id) if first_up and first_up.actor_user_id else None
             if escalated_by is not None and tickets.is_staff(tenant, escalated_by):
                 changes["assignee"] = escalated_by
-        tickets.update_ticket(tenant, actor, ticket, **changes)
+        tickets.change_tier(tenant, actor, ticket, to_tier, **changes)
     except BaseException:
         db.session.rollback()
         raise

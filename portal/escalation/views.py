@@ -17,6 +17,7 @@ from portal.escalation import central, forms, models, notify, services  # noqa: 
 from portal.escalation.models import ProblemStatus, Severity
 from portal.extensions import csrf, login_manager
 from portal.tickets import services as tickets
+from portal.tickets.models import Tier
 from portal.tickets.storage import AttachmentRejected, open_stored
 
 bp = Blueprint("escalation", __name__, template_folder="templates")
@@ -29,6 +30,22 @@ def register(app: Flask) -> None:
     app.register_blueprint(bp)
     app.register_blueprint(api)
     app.add_template_global(_release_notice, "release_notice")
+    app.add_template_global(_ticket_tiers, "ticket_tiers")
+    app.add_template_global(services.tier_label, "tier_label")
+
+
+def _ticket_tiers(ticket) -> dict:
+    """For the ticket page (staff): the ticket's tiers with their service levels, the way up or
+    down (both lead to this domain's forms), and the central team's answers still to relay."""
+    tenant = g.tenant
+    return dict(
+        history=services.tier_history(tenant, ticket),
+        next_tier=services.next_tier(ticket),
+        previous_tier=services.previous_tier(ticket),
+        can_escalate=services.can_escalate(tenant, current_user, ticket),
+        can_deescalate=services.can_deescalate(tenant, current_user, ticket),
+        to_relay=sum(1 for r in services.expert_replies(tenant, ticket) if r.relayed_message_id is None),
+    )
 
 
 def _release_notice(tenant):
@@ -79,7 +96,6 @@ def _ticket_page(ticket, escalate_form=None, back_form=None, status=200):
         replies=replies,
         relay_forms={r.id: forms.RelayForm(prefix=f"relay{r.id}") for r in replies},
         can_relay=can(Permission.TICKETS_ESCALATE_L3),
-        tier_label=services.tier_label,
         details_summary=services.details_summary,
     )
     return render_template("escalation/ticket.html", **context), status
@@ -103,8 +119,11 @@ def escalate(reference: str):
         step = services.escalate_ticket(g.tenant, current_user, ticket, data, _files("up-attachments"))
     except (services.EscalationError, tickets.TicketError, AttachmentRejected) as exc:
         return _ticket_page(ticket, escalate_form=form, status=_fail(form, exc))
-    flash(_("The ticket is now with %(tier)s.", tier=services.tier_label(step.to_tier)), "success")
-    return redirect(url_for("escalation.ticket", reference=ticket.reference))
+    if step.to_tier == Tier.L2.value:
+        flash(_("%(reference)s is handed to Level 2.", reference=ticket.reference), "success")
+    else:
+        flash(_("The ticket is now with %(tier)s.", tier=services.tier_label(step.to_tier)), "success")
+    return redirect(url_for("tickets.detail", reference=ticket.reference))
 
 
 @bp.post("/<tenant>/tickets/<reference>/escalation/down")
@@ -119,7 +138,7 @@ def deescalate(reference: str):
     except services.EscalationError as exc:
         return _ticket_page(ticket, back_form=form, status=_fail(form, exc))
     flash(_("The ticket is back with %(tier)s.", tier=services.tier_label(step.to_tier)), "success")
-    return redirect(url_for("escalation.ticket", reference=ticket.reference))
+    return redirect(url_for("tickets.detail", reference=ticket.reference))
 
 
 @bp.post("/<tenant>/tickets/<reference>/escalation/relay/<int:reply_id>")
@@ -221,7 +240,7 @@ def _expert_page(row, reply_form=None, back_form=None, status=200):
     return render_template(
         "escalation/expert_ticket.html", view=central.expert_view(current_user, row), row=row,
         reply_form=reply_form or forms.ExpertReplyForm(), back_form=back_form or forms.DeescalateForm(prefix="down"),
-        link_form=link_form, problem_form=problem_form, similar=similar, matching=matching, tier_label=services.tier_label,
+        link_form=link_form, problem_form=problem_form, similar=similar, matching=matching,
     ), status
 
 

@@ -13,7 +13,8 @@ of the tenant; requesters see and reply to their own, and may close them.
 - `GET    /<tenant>/api/v1/tickets/<reference>` — one ticket with its messages (internal notes and
   the audit trail for staff only).
 - `PATCH  /<tenant>/api/v1/tickets/<reference>` — staff: `status`, `priority`, `category`,
-  `assignee` (email or null), `group`, `tier`, `office`; requesters: `{"status": "closed"}`.
+  `assignee` (email or null), `group`, `office`; requesters: `{"status": "closed"}`. The tier
+  changes only through `POST .../escalate` (portal/escalation), which asks for a reason.
 - `POST   /<tenant>/api/v1/tickets/<reference>/messages` — reply: `body`, `internal` (staff, default false). 201.
 """
 from __future__ import annotations
@@ -202,7 +203,7 @@ def show_ticket(reference: str):
     return ok(data)
 
 
-UPDATABLE = ("status", "priority", "category", "assignee", "group", "tier", "office")
+UPDATABLE = ("status", "priority", "category", "assignee", "group", "office")
 
 
 @bp.patch("/<tenant>/api/v1/tickets/<reference>")
@@ -211,6 +212,8 @@ def update_ticket(reference: str):
     user, staff = _caller()
     ticket = _load(reference, user)
     data = json_body()
+    if "tier" in data:
+        raise ApiError(422, _("The tier changes only by escalation, with a reason: POST /%(tenant)s/api/v1/tickets/%(reference)s/escalate.", tenant=g.tenant.slug, reference=ticket.reference))
     unknown = set(data) - set(UPDATABLE)
     if unknown:
         raise ApiError(422, _("Unknown fields: %(fields)s.", fields=", ".join(sorted(unknown))))
