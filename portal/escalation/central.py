@@ -43,6 +43,7 @@ from portal.tenancy.services import list_tenants
 from portal.tickets.models import ACTIVE_STATUSES, Message, Ticket, Tier
 
 CONSOLE_STATUSES = ("open", "returned", "resolved", "all")
+CONSOLE_ORDERS = ("due", "age", "recent")
 
 
 def _require_expert(actor: User | None) -> None:
@@ -91,12 +92,21 @@ class ConsoleRow:
     def is_open(self) -> bool:
         return self.step.ended_at is None and self.ticket.status in ACTIVE_STATUSES
 
+    @property
+    def shares_contact(self) -> bool:
+        return services.shares_contact_with_l3(self.tenant)
+
+    @property
+    def subject(self) -> str:
+        """The ticket's subject, with any email or phone hidden unless the country shares them."""
+        return self.ticket.subject if self.shares_contact else services.mask_text(self.ticket.subject)
+
     def as_json(self) -> dict[str, Any]:
         return {
             "id": self.step.id,
             "tenant": self.tenant.slug,
             "reference": self.ticket.reference,
-            "subject": self.ticket.subject,
+            "subject": self.subject,
             "status": "open" if self.is_open else ("resolved" if self.ticket.status not in ACTIVE_STATUSES else "returned"),
             "ticket_status": self.ticket.status,
             "severity": self.step.severity,
@@ -187,6 +197,7 @@ class ExpertView:
     requester_phone: str
     messages: list[tuple[Message, str, bool]]  # message, body to show, is an expert reply
     history: list[services.TierPeriod]
+    reason: str
     details: list[tuple[str, str]]
     problems: list[Problem]
     steps: list[TierStep] = field(default_factory=list)
@@ -215,7 +226,8 @@ def expert_view(actor: User, row: ConsoleRow) -> ExpertView:
         requester_phone=(contact.phone or "") if share else services.mask_phone(contact.phone),
         messages=shown,
         history=history,
-        details=services.details_summary(row.step),
+        reason=show(row.step.reason),
+        details=[(label, show(value)) for label, value in services.details_summary(row.step)],
         problems=problems,
     )
 

@@ -32,6 +32,7 @@ def register(app: Flask) -> None:
     app.add_template_global(_release_notice, "release_notice")
     app.add_template_global(_ticket_tiers, "ticket_tiers")
     app.add_template_global(services.tier_label, "tier_label")
+    app.add_template_filter(services.mask_text, "mask_contact")
 
 
 def _ticket_tiers(ticket) -> dict:
@@ -205,7 +206,7 @@ def _filters(args) -> central.EscalationFilters:
         severity=args.get("severity") if args.get("severity") in {s.value for s in Severity} else None,
         status=args.get("status") if args.get("status") in central.CONSOLE_STATUSES else "open",
         q=(args.get("q") or "").strip()[:200] or None,
-        sort=args.get("sort") if args.get("sort") in ("due", "age", "recent") else "due",
+        sort=args.get("sort") if args.get("sort") in central.CONSOLE_ORDERS else "due",
     )
 
 
@@ -236,7 +237,7 @@ def _expert_page(row, reply_form=None, back_form=None, status=200):
     similar, matching = central.suggest_duplicates(current_user, row)
     link_form = forms.LinkProblemForm()
     link_form.problem_id.choices = [(p.id, f"#{p.id} {p.title}") for p in central.problems_for_select(current_user)]
-    problem_form = forms.ProblemForm(formdata=None, step_id=str(row.step.id), title=row.ticket.subject, severity=row.step.severity or "")
+    problem_form = forms.ProblemForm(formdata=None, step_id=str(row.step.id), title=row.subject, severity=row.step.severity or "")
     return render_template(
         "escalation/expert_ticket.html", view=central.expert_view(current_user, row), row=row,
         reply_form=reply_form or forms.ExpertReplyForm(), back_form=back_form or forms.DeescalateForm(prefix="down"),
@@ -444,6 +445,11 @@ def api_escalations():
     per_page = max(1, min(request.args.get("per_page", 50, type=int) or 50, 200))
     if request.args.get("severity") and filters.severity is None:
         raise ApiError(400, _("Unknown severity: use one of %(values)s.", values=", ".join(s.value for s in Severity)))
+    for name, allowed in (("status", central.CONSOLE_STATUSES), ("sort", central.CONSOLE_ORDERS)):
+        if request.args.get(name) and request.args[name] not in allowed:
+            raise ApiError(400, _("Unknown %(name)s: use one of %(values)s.", name=name, values=", ".join(allowed)))
+    if filters.tenant and filters.tenant not in {t.slug for t in central.list_tenants()}:
+        raise ApiError(400, _("There is no country “%(slug)s”.", slug=filters.tenant[:40]))
     rows, total = central.list_escalations(user, filters, page=page, per_page=per_page)
     return ok({"items": [r.as_json() for r in rows], "page": page, "per_page": per_page, "total": total})
 
