@@ -481,12 +481,14 @@ def fixing_versions(problem: Problem) -> list[str]:
 def apply_rollout(tenant: Tenant) -> list[Ticket]:
     """Resolve this tenant's tickets linked to a problem that its deployed version fixes.
 
-    The requester gets a public notice in their language, L2 an internal note; tickets already
-    resolved or closed only have their link marked. Returns the tickets resolved now.
+    The requester gets a public notice in their language, L2 an internal note (and an email, from
+    `notify.py`); tickets already resolved or closed only have their link marked. Returns the
+    tickets resolved now.
     """
     links = list(db.session.scalars(select(ProblemTicket).where(ProblemTicket.resolved_at.is_(None)).order_by(ProblemTicket.id)))
     resolved: list[Ticket] = []
     notices: list[tuple[Ticket, Message]] = []
+    fixed: list[tuple[Ticket, Problem]] = []
     touched: set[int] = set()
     for link in links:
         problem = link.problem
@@ -516,6 +518,7 @@ def apply_rollout(tenant: Tenant) -> list[Ticket]:
                     step.ended_at = now
                 tickets.update_ticket(tenant, None, ticket, status=Status.RESOLVED.value)  # commits
                 notices.append((ticket, message))
+                fixed.append((ticket, problem))
                 resolved.append(ticket)
             else:
                 db.session.commit()
@@ -526,5 +529,5 @@ def apply_rollout(tenant: Tenant) -> list[Ticket]:
     for ticket, message in notices:
         ticket_signals.message_posted.send(app, tenant=tenant, ticket=ticket, message=message)
     if touched:
-        signals.rollout_applied.send(app, tenant=tenant, problem_ids=sorted(touched))
+        signals.rollout_applied.send(app, tenant=tenant, problem_ids=sorted(touched), fixed=fixed)
     return resolved
