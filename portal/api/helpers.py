@@ -30,6 +30,16 @@ def api_caller(permission: Permission | None = None):
     return user
 
 
+def int_arg(args, name: str, default: int, low: int, high: int) -> int:
+    """A whole-number query argument from `low` to `high` (`default` when absent), else ApiError 400."""
+    raw = args.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise ApiError(400, _("“%(name)s” must be a whole number from %(low)s to %(high)s.", name=name, low=low, high=high))
+    return int(raw)
+
+
 def json_body() -> dict[str, Any]:
     """The request's JSON object, or ApiError 400 with a clear message."""
     data = request.get_json(silent=True)

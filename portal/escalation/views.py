@@ -8,7 +8,7 @@ from flask import Blueprint, Flask, abort, flash, g, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal.api.helpers import ApiError, api_caller, json_body, ok, register_api_errors
+from portal.api.helpers import ApiError, api_caller, int_arg, json_body, ok, register_api_errors
 from portal.auth.loaders import can, require
 from portal.auth.permissions import Permission
 from portal.core.db import db
@@ -441,8 +441,8 @@ def api_escalations():
     """Escalations to L3 from every country (L3 token): filters tenant, severity, status, q; pages."""
     user = api_caller(Permission.EXPERT_CONSOLE)
     filters = _filters(request.args)
-    page = max(1, request.args.get("page", 1, type=int) or 1)
-    per_page = max(1, min(request.args.get("per_page", 50, type=int) or 50, 200))
+    page = int_arg(request.args, "page", 1, 1, 100_000)
+    per_page = int_arg(request.args, "per_page", 50, 1, 200)
     if request.args.get("severity") and filters.severity is None:
         raise ApiError(400, _("Unknown severity: use one of %(values)s.", values=", ".join(s.value for s in Severity)))
     for name, allowed in (("status", central.CONSOLE_STATUSES), ("sort", central.CONSOLE_ORDERS)):

@@ -22,7 +22,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, g, request, url_for
 from flask_babel import gettext as _
 
-from portal.api.helpers import ApiError, api_caller, json_body, ok, register_api_errors
+from portal.api.helpers import ApiError, api_caller, int_arg, json_body, ok, register_api_errors
 from portal.auth.models import User
 from portal.auth.permissions import Permission
 from portal.auth.services import get_user_by_email
@@ -108,15 +108,6 @@ def _load(reference: str, user: User) -> Ticket:
     return ticket
 
 
-def _int_arg(args, name: str, default: int, low: int, high: int) -> int:
-    raw = args.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise ApiError(400, _("“%(name)s” must be a whole number from %(low)s to %(high)s.", name=name, low=low, high=high))
-    return int(raw)
-
-
 def _service_error(exc: services.TicketError) -> ApiError:
     return ApiError(exc.code, exc.message)
 
@@ -126,8 +117,8 @@ def list_tickets():
     """List tickets: the queue for staff (filters as the queue page), the caller's own for requesters."""
     user, staff = _caller()
     args = request.args
-    page = _int_arg(args, "page", 1, 1, 100_000)
-    per_page = _int_arg(args, "per_page", 25, 1, MAX_PER_PAGE)
+    page = int_arg(args, "page", 1, 1, 100_000)
+    per_page = int_arg(args, "per_page", 25, 1, MAX_PER_PAGE)
     status = args.get("status")
     if status and status not in {s.value for s in Status}:
         raise ApiError(400, _("Unknown status."))
