@@ -440,6 +440,9 @@ def upgrades():
 def api_escalations():
     """Escalations to L3 from every country (L3 token): filters tenant, severity, status, q; pages."""
     user = api_caller(Permission.EXPERT_CONSOLE)
+    unknown = set(request.args) - {"status", "tenant", "severity", "q", "sort", "page", "per_page"}
+    if unknown:  # a misspelt filter would otherwise list everything
+        raise ApiError(400, _("Unknown fields: %(fields)s.", fields=", ".join(sorted(name[:40] for name in unknown))))
     filters = _filters(request.args)
     page = int_arg(request.args, "page", 1, 1, 100_000)
     per_page = int_arg(request.args, "per_page", 50, 1, 200)

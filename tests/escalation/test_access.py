@@ -100,7 +100,7 @@ def test_api_lists_escalations_for_l3_tokens_only(client, staff, to_l3, token_fo
     assert [i["reference"] for i in searched["items"]] == [far_ref]
     newest = client.get("/api/v1/escalations?sort=recent", headers=headers).get_json()
     assert [i["reference"] for i in newest["items"]] == [kal_ref, far_ref]
-    for query in ("status=everything", "sort=random", "tenant=atlantis"):
+    for query in ("status=everything", "sort=random", "tenant=atlantis", "severty=critical", "page=first", "per_page=0"):
         refused = client.get(f"/api/v1/escalations?{query}", headers=headers)
         assert refused.status_code == 400, query
     assert client.get("/api/v1/escalations?status=resolved", headers=headers).get_json()["total"] == 0
