@@ -415,7 +415,9 @@ def relay_expert_reply(tenant: Tenant, actor: User, ticket: Ticket, reply_id: in
 # -- privacy ---------------------------------------------------------------------------------------
 
 EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-PHONE_RE = re.compile(r"\+?\d[\d\s().-]{6,}\d")
+PHONE_RE = re.compile(r"(?<!\d:)(?<![\d.])\+?\d[\d\s().-]{6,}\d")  # not the seconds of a time, nor inside a number
+# What looks like a phone number but is what the central team needs to read: a date, a version.
+NOT_PHONE_RE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4}|\d+\.\d+\.\d+")
 
 
 def mask_email(value: str | None) -> str:
@@ -433,7 +435,15 @@ def mask_phone(value: str | None) -> str:
 def mask_text(text: str) -> str:
     """Email addresses and phone numbers in free text, hidden for readers outside the country."""
     text = EMAIL_RE.sub(lambda m: mask_email(m.group(0)), text or "")
-    return PHONE_RE.sub(lambda m: mask_phone(m.group(0)), text)
+    return PHONE_RE.sub(_mask_phone_match, text)
+
+
+def _mask_phone_match(match: re.Match) -> str:
+    text = match.group(0)
+    kept = NOT_PHONE_RE.match(text)
+    if kept:  # keep the date or version, and look again at what follows it
+        return kept.group(0) + PHONE_RE.sub(_mask_phone_match, text[kept.end():])
+    return mask_phone(text) if sum(c.isdigit() for c in text) >= 7 else text
 
 
 def shares_contact_with_l3(tenant: Tenant) -> bool:

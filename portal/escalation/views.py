@@ -120,11 +120,11 @@ def escalate(reference: str):
         step = services.escalate_ticket(g.tenant, current_user, ticket, data, _files("up-attachments"))
     except (services.EscalationError, tickets.TicketError, AttachmentRejected) as exc:
         return _ticket_page(ticket, escalate_form=form, status=_fail(form, exc))
-    if step.to_tier == Tier.L2.value:
-        flash(_("%(reference)s is handed to Level 2.", reference=ticket.reference), "success")
-    else:
-        flash(_("The ticket is now with %(tier)s.", tier=services.tier_label(step.to_tier)), "success")
-    return redirect(url_for("tickets.detail", reference=ticket.reference))
+    now_with = _("The ticket is now with %(tier)s.", tier=services.tier_label(step.to_tier))
+    if step.to_tier == Tier.L2.value:  # the words the ticket page's "Hand to Level 2" always answered with
+        now_with = _("%(reference)s is handed to Level 2.", reference=ticket.reference) + " " + now_with
+    flash(now_with, "success")
+    return redirect(url_for("escalation.ticket", reference=ticket.reference))
 
 
 @bp.post("/<tenant>/tickets/<reference>/escalation/down")
@@ -139,7 +139,7 @@ def deescalate(reference: str):
     except services.EscalationError as exc:
         return _ticket_page(ticket, back_form=form, status=_fail(form, exc))
     flash(_("The ticket is back with %(tier)s.", tier=services.tier_label(step.to_tier)), "success")
-    return redirect(url_for("tickets.detail", reference=ticket.reference))
+    return redirect(url_for("escalation.ticket", reference=ticket.reference))
 
 
 @bp.post("/<tenant>/tickets/<reference>/escalation/relay/<int:reply_id>")

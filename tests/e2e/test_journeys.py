@@ -99,7 +99,7 @@ def test_requester_opens_a_ticket_and_an_l1_agent_replies_and_hands_it_to_level_
     agent.get_by_label("Severity").select_option("high")
     agent.get_by_role("button", name="Escalate", exact=True).click()
     expect(agent.locator(".flashes")).to_contain_text("is handed to Level 2")
-    expect(agent.locator(".escalation-panel")).to_contain_text("Now with Level 2")
+    expect(agent.locator("main")).to_contain_text("Now with Level 2")
 
     requester.goto(f"/farajaland/tickets/{reference}")
     expect(requester.locator("main")).to_contain_text("Please check the phone number in your profile.")

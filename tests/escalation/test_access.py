@@ -148,3 +148,20 @@ def test_platform_administrators_use_the_console(client, auth, make_user, to_l3)
     assert ref in client.get("/expert/").get_data(as_text=True)
     assert client.get(f"/expert/escalations/{step}").status_code == 200
     assert client.get("/expert/upgrades").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("Call me on +260 97 123 4567 or clerk@example.org", "Call me on •••••67 or c•••@•••.org"),
+        ("Phone:0971234567, desk 123-4567", "Phone:•••••67, desk •••••67"),
+        # What the central team needs stays: dates, times and versions are not phone numbers.
+        ("Since 2026-11-30 10:15:02.123456 on OpenCRVS 1.8.1 (2024)", "Since 2026-11-30 10:15:02.123456 on OpenCRVS 1.8.1 (2024)"),
+        ("30/11/2026 then 097 123 4567", "30/11/2026 then •••••67"),
+        ("since 2026-11-30 097 123 4567", "since 2026-11-30 •••••67"),
+    ],
+)
+def test_masking_hides_contacts_but_not_dates_or_versions(text, shown):
+    from portal.escalation.services import mask_text
+
+    assert mask_text(text) == shown

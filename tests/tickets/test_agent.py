@@ -146,6 +146,8 @@ def test_hand_to_level_2_escalates_and_routes(client, auth, requester, l1, l2, m
     data = {"up-reason": "The SMS gateway needs a technician.", "up-severity": "medium"}
     page = client.post(f"{hand_off.group(1)}/up", data=data, follow_redirects=True).get_data(as_text=True)
     assert "is handed to Level 2" in page
+    assert "Escalated" in page and "The SMS gateway needs a technician." in page  # in the tier history
+    page = client.get(f"/farajaland/tickets/{reference}").get_data(as_text=True)
     assert "Escalated" in page and re.search(r'<option selected value="\d+">Tom Tech</option>', page)
     assert "The SMS gateway needs a technician." in page  # the reason, as an internal note
 
