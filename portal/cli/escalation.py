@@ -28,13 +28,14 @@ def rollout() -> None:
 @group.command("github-sync")
 @with_appcontext
 def github_sync() -> None:
-    """Read the state of every open problem's GitHub issue."""
+    """Read the state of the GitHub issue of every problem not closed; a closed issue marks its
+    problem "fixed, awaiting a release" (tickets are resolved only by the roll-out of a release)."""
     try:
         changed = central.refresh_github_states(SYSTEM)
     except services.EscalationError as exc:
         raise click.ClickException(exc.message) from None
     for problem, state in changed:
-        click.echo(f"problem #{problem.id}: GitHub issue #{problem.github_number} is {state}")
+        click.echo(f"problem #{problem.id}: GitHub issue #{problem.github_number} is {state}; the problem is {problem.status_enum.label}")
     click.echo(f"{len(changed)} changed")
 
 

@@ -43,6 +43,7 @@ from portal.tenancy.services import list_tenants
 from portal.tickets.models import ACTIVE_STATUSES, Message, Ticket, Tier
 
 CONSOLE_STATUSES = ("open", "returned", "resolved", "all")
+CONSOLE_ORDERS = ("due", "age", "recent")
 
 
 def _require_expert(actor: User | None) -> None:
@@ -72,6 +73,7 @@ class ConsoleRow:
     step: TierStep
     ticket: Ticket
     tenant: Tenant
+    problems: list[Problem] = field(default_factory=list)  # filled for the console queue
 
     @property
     def age(self) -> dt.timedelta:
@@ -90,12 +92,21 @@ class ConsoleRow:
     def is_open(self) -> bool:
         return self.step.ended_at is None and self.ticket.status in ACTIVE_STATUSES
 
+    @property
+    def shares_contact(self) -> bool:
+        return services.shares_contact_with_l3(self.tenant)
+
+    @property
+    def subject(self) -> str:
+        """The ticket's subject, with any email or phone hidden unless the country shares them."""
+        return self.ticket.subject if self.shares_contact else services.mask_text(self.ticket.subject)
+
     def as_json(self) -> dict[str, Any]:
         return {
             "id": self.step.id,
             "tenant": self.tenant.slug,
             "reference": self.ticket.reference,
-            "subject": self.ticket.subject,
+            "subject": self.subject,
             "status": "open" if self.is_open else ("resolved" if self.ticket.status not in ACTIVE_STATUSES else "returned"),
             "ticket_status": self.ticket.status,
             "severity": self.step.severity,
@@ -104,6 +115,10 @@ class ConsoleRow:
             "age_hours": round(self.age.total_seconds() / 3600, 1),
             "due_at": self.step.due_at.isoformat() if self.step.due_at else None,
             "sla": self.sla_state,
+            "problems": [
+                {"id": p.id, "title": p.title, "status": p.status, "github_url": p.github_url or None, "github_state": p.github_state or None}
+                for p in self.problems
+            ],
         }
 
 
@@ -146,6 +161,12 @@ def list_escalations(actor: User, filters: EscalationFilters, page: int = 1, per
     with across_tenants(db.session, actor):
         total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
         rows = [ConsoleRow(*r) for r in db.session.execute(stmt.offset((page - 1) * per_page).limit(per_page)).all()]
+        linked = db.session.execute(
+            select(ProblemTicket.ticket_id, Problem).join(Problem, Problem.id == ProblemTicket.problem_id)
+            .where(ProblemTicket.ticket_id.in_([r.ticket.id for r in rows] or [-1])).order_by(Problem.id)
+        ).all()
+    for row in rows:
+        row.problems = [problem for ticket_id, problem in linked if ticket_id == row.ticket.id]
     return rows, total or 0
 
 
@@ -176,6 +197,7 @@ class ExpertView:
     requester_phone: str
     messages: list[tuple[Message, str, bool]]  # message, body to show, is an expert reply
     history: list[services.TierPeriod]
+    reason: str
     details: list[tuple[str, str]]
     problems: list[Problem]
     steps: list[TierStep] = field(default_factory=list)
@@ -204,7 +226,8 @@ def expert_view(actor: User, row: ConsoleRow) -> ExpertView:
         requester_phone=(contact.phone or "") if share else services.mask_phone(contact.phone),
         messages=shown,
         history=history,
-        details=services.details_summary(row.step),
+        reason=show(row.step.reason),
+        details=[(label, show(value)) for label, value in services.details_summary(row.step)],
         problems=problems,
     )
 
@@ -296,9 +319,16 @@ def link_escalation(actor: User, step_id: int, problem_id: int) -> ProblemTicket
             link = ProblemTicket(tenant_id=row.tenant.id, problem_id=problem.id, ticket_id=row.ticket.id, linked_by_id=actor.id)
             db.session.add(link)
             if problem.status == ProblemStatus.CLOSED.value:
-                problem.status, problem.closed_at = (ProblemStatus.FIX_RELEASED if problem.releases else ProblemStatus.OPEN).value, None
+                problem.status, problem.closed_at = _reopened_status(problem).value, None
             db.session.commit()
     return link
+
+
+def _reopened_status(problem: Problem) -> ProblemStatus:
+    """Where a closed problem goes back to when a new occurrence is linked."""
+    if problem.releases:
+        return ProblemStatus.FIX_RELEASED
+    return ProblemStatus.AWAITING_RELEASE if problem.issue_is_fixed else ProblemStatus.OPEN
 
 
 def unlink_ticket(actor: User, problem: Problem, link_id: int) -> None:
@@ -467,7 +497,8 @@ def create_github_issue(actor: User, problem: Problem) -> Problem:
         info = github.create_issue(problem.title, "\n".join(lines), labels=["support-escalation"])
     except github.GitHubError as exc:
         raise EscalationError(str(exc), 502) from None
-    problem.github_number, problem.github_url, problem.github_state, problem.github_synced_at = info.number, info.url, info.state, utcnow()
+    problem.github_number, problem.github_url, problem.github_synced_at = info.number, info.url, utcnow()
+    _follow_issue(problem, info)
     if not problem.external_url:
         problem.external_url = info.url
     db.session.commit()
@@ -475,11 +506,14 @@ def create_github_issue(actor: User, problem: Problem) -> Problem:
 
 
 def refresh_github_states(actor: Any, problem: Problem | None = None) -> list[tuple[Problem, str]]:
-    """Read the state of the problems' GitHub issues (one problem, or all open ones); returns the
-    problems whose state changed, with the new state."""
+    """Read the state of the problems' GitHub issues (one problem, or every problem not closed);
+    returns the problems whose issue changed state, with the new state.
+
+    A closed issue moves an open problem to "awaiting release"; it resolves no ticket: tickets are
+    resolved only when their country runs a release that fixes the problem."""
     if actor is not SYSTEM:
         _require_expert(actor)
-    problems = [problem] if problem is not None else list(db.session.scalars(select(Problem).where(Problem.github_number.is_not(None), Problem.github_state != "closed")))
+    problems = [problem] if problem is not None else list(db.session.scalars(select(Problem).where(Problem.github_number.is_not(None), Problem.status != ProblemStatus.CLOSED.value)))
     changed = []
     for p in problems:
         if not p.github_number:
@@ -488,12 +522,25 @@ def refresh_github_states(actor: Any, problem: Problem | None = None) -> list[tu
             info = github.get_issue(p.github_number)
         except github.GitHubError as exc:
             raise EscalationError(str(exc), 502) from None
-        if info.state != p.github_state:
+        if (info.state, info.state_reason) != (p.github_state, p.github_state_reason):
             changed.append((p, info.state))
-        p.github_state, p.github_synced_at = info.state, utcnow()
         p.github_url = info.url or p.github_url
+        p.github_synced_at = utcnow()
+        _follow_issue(p, info)
     db.session.commit()
     return changed
+
+
+def _follow_issue(problem: Problem, info: github.IssueInfo) -> None:
+    """Keep the issue's state, and move the problem when the issue moves: closed as done means the
+    fix is in the code and waits for a release; reopened (or closed as not planned) means it does
+    not. Only a change of the issue moves it, so a status the central team set by hand stays."""
+    was_fixed = problem.issue_is_fixed
+    problem.github_state, problem.github_state_reason = info.state, info.state_reason
+    if problem.issue_is_fixed and not was_fixed and problem.status == ProblemStatus.OPEN.value and not problem.releases:
+        problem.status = ProblemStatus.AWAITING_RELEASE.value
+    elif was_fixed and not problem.issue_is_fixed and problem.status == ProblemStatus.AWAITING_RELEASE.value:
+        problem.status = ProblemStatus.OPEN.value
 
 
 # -- releases and roll-out -----------------------------------------------------------------------
@@ -517,7 +564,7 @@ def record_release(actor: User, *, version: str, released_on: dt.date | None, no
     release = Release(version=value, released_on=released_on or utcnow().date(), notes=(notes or "").strip(), created_by_id=actor.id, problems=problems)
     db.session.add(release)
     for problem in problems:
-        if problem.status == ProblemStatus.OPEN.value:
+        if problem.status in (ProblemStatus.OPEN.value, ProblemStatus.AWAITING_RELEASE.value):
             problem.status = ProblemStatus.FIX_RELEASED.value
     db.session.commit()
     rollout_everywhere(SYSTEM)

@@ -26,7 +26,8 @@ class GitHubError(RuntimeError):
 class IssueInfo:
     number: int
     url: str
-    state: str
+    state: str  # open or closed
+    state_reason: str = ""  # when closed: completed or not_planned; reopened; or nothing
 
 
 def _setting(name: str, default: str = "") -> str:
@@ -53,6 +54,7 @@ def _call(method: str, path: str, payload: dict[str, Any] | None = None) -> dict
         with urllib.request.urlopen(request, timeout=TIMEOUT) as response:  # noqa: S310 (configured https base)
             return json.loads(response.read().decode() or "{}")
     except urllib.error.HTTPError as exc:
+        exc.close()  # it holds the answer's connection
         current_app.logger.warning("GitHub %s %s answered %s", method, path, exc.code)
         raise GitHubError(_("GitHub refused the request (HTTP %(code)s).", code=exc.code)) from None
     except (urllib.error.URLError, OSError, ValueError) as exc:
@@ -62,7 +64,7 @@ def _call(method: str, path: str, payload: dict[str, Any] | None = None) -> dict
 
 def _info(data: dict[str, Any]) -> IssueInfo:
     try:
-        return IssueInfo(int(data["number"]), str(data.get("html_url") or ""), str(data.get("state") or "open"))
+        return IssueInfo(int(data["number"]), str(data.get("html_url") or ""), str(data.get("state") or "open")[:20], str(data.get("state_reason") or "")[:20])
     except (KeyError, TypeError, ValueError):
         raise GitHubError(_("GitHub sent an answer we could not read.")) from None
 

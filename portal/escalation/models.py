@@ -58,6 +58,7 @@ ENVIRONMENT_LABELS = {
 
 class ProblemStatus(StrEnum):
     OPEN = "open"  # being investigated
+    AWAITING_RELEASE = "awaiting_release"  # fixed in the code (its GitHub issue closed as done); no release yet
     FIX_RELEASED = "fix_released"  # a release fixes it; countries still upgrading
     CLOSED = "closed"  # every affected country runs a fixing version, or closed by hand
 
@@ -68,6 +69,7 @@ class ProblemStatus(StrEnum):
 
 PROBLEM_STATUS_LABELS = {
     ProblemStatus.OPEN: _l("Open"),
+    ProblemStatus.AWAITING_RELEASE: _l("Fixed, awaiting a release"),
     ProblemStatus.FIX_RELEASED: _l("Fix released"),
     ProblemStatus.CLOSED: _l("Closed"),
 }
@@ -139,6 +141,7 @@ class Problem(TimestampMixin, db.Model):
     github_number: Mapped[int | None]
     github_url: Mapped[str] = mapped_column(String(500), default="")
     github_state: Mapped[str] = mapped_column(String(20), default="")
+    github_state_reason: Mapped[str] = mapped_column(String(20), default="")  # completed, not_planned, reopened
     github_synced_at: Mapped[dt.datetime | None]
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     closed_at: Mapped[dt.datetime | None]
@@ -148,6 +151,11 @@ class Problem(TimestampMixin, db.Model):
     @property
     def status_enum(self) -> ProblemStatus:
         return ProblemStatus(self.status)
+
+    @property
+    def issue_is_fixed(self) -> bool:
+        """Its GitHub issue is closed as done (not as "not planned"): the fix is in the code."""
+        return self.github_state == "closed" and self.github_state_reason in ("", "completed")
 
 
 class ProblemTicket(TenantScoped, db.Model):

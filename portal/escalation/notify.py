@@ -1,4 +1,5 @@
-"""Default subscribers: tell the country's Level 2 team when the central team answers."""
+"""Default subscribers: tell the country's Level 2 team when the central team answers, and when
+the roll-out of a fix resolves one of its tickets."""
 from __future__ import annotations
 
 from flask import current_app, url_for
@@ -18,19 +19,45 @@ def _l2_people(tenant, ticket):
     return group_members(tenant, default_group(tenant, Tier.L2.value))
 
 
+def _link(endpoint, tenant, ticket) -> str:
+    try:
+        return url_for(endpoint, tenant=tenant.slug, reference=ticket.reference, _external=True)
+    except RuntimeError:  # outside a request (CLI) and no SERVER_NAME: the mail goes without a link
+        return ""
+
+
+def _send(user, subject: str, text: str) -> None:
+    try:
+        send_mail(user.email, subject, text)
+    except OSError:
+        current_app.logger.exception("escalation notice to %s failed", user.email)
+
+
 @signals.expert_replied.connect
 def email_l2(app, tenant, ticket, message, **_extra) -> None:
-    try:
-        link = url_for("escalation.ticket", tenant=tenant.slug, reference=ticket.reference, _external=True)
-    except RuntimeError:
-        link = ""
+    link = _link("escalation.ticket", tenant, ticket)
     for user in _l2_people(tenant, ticket):
         with force_locale(tenant.best_locale(user.locale)):
             subject = _("[%(reference)s] The central team answered", reference=ticket.reference)
             text = "\n\n".join(
                 [_("The central team answered on %(reference)s (%(subject)s). You can relay the answer to the requester.", reference=ticket.reference, subject=ticket.subject), message.body, link]
             )
-        try:
-            send_mail(user.email, subject, text)
-        except OSError:
-            current_app.logger.exception("expert reply notice to %s failed", user.email)
+        _send(user, subject, text)
+
+
+@signals.rollout_applied.connect
+def email_l2_on_rollout(app, tenant, fixed=(), **_extra) -> None:
+    """The country's upgrade fixed the problem behind a ticket: tell whoever holds it (in their language)."""
+    for ticket, problem in fixed:
+        link = _link("tickets.detail", tenant, ticket)
+        for user in _l2_people(tenant, ticket):
+            with force_locale(tenant.best_locale(user.locale)):
+                subject = _("[%(reference)s] Resolved by the upgrade to OpenCRVS %(version)s", reference=ticket.reference, version=tenant.opencrvs_version)
+                text = "\n\n".join([
+                    _(
+                        "%(country)s now runs OpenCRVS %(version)s, which fixes problem #%(id)s “%(title)s”. The request %(reference)s (%(subject)s) is resolved and its requester was told.",
+                        country=tenant.name, version=tenant.opencrvs_version, id=problem.id, title=problem.title, reference=ticket.reference, subject=ticket.subject,
+                    ),
+                    link,
+                ])
+            _send(user, subject, text)

@@ -222,13 +222,13 @@ def _search_text(ticket: Ticket, reason: str, details: dict[str, Any]) -> str:
 # -- moving between tiers --------------------------------------------------------------------------
 
 
-def _start_step(tenant: Tenant, actor: User, ticket: Ticket, to_tier: str, now: dt.datetime, **values: Any) -> TierStep:
+def _start_step(tenant: Tenant, actor: User | None, ticket: Ticket, to_tier: str, now: dt.datetime, **values: Any) -> TierStep:
     """End the ticket's current tier period and start the next one with its service level."""
     previous = _open_step(ticket)
     if previous is not None:
         previous.ended_at = now
     step = TierStep(
-        tenant_id=tenant.id, ticket_id=ticket.id, from_tier=ticket.tier, to_tier=to_tier, actor_user_id=actor.id, created_at=now,
+        tenant_id=tenant.id, ticket_id=ticket.id, from_tier=ticket.tier, to_tier=to_tier, actor_user_id=actor.id if actor else None, created_at=now,
         due_at=_due_at(tenant, ticket, to_tier, values.get("severity"), now), **values,
     )
     db.session.add(step)
@@ -261,12 +261,37 @@ def escalate_ticket(
         note = _post(tenant, ticket, _note_text(title, cleaned["reason"], details_summary(step)), public=False, author=actor, files=attachments)
         step.note_message_id = note.id
         if to_tier == Tier.L2.value:
-            tickets.escalate_to_l2(tenant, actor, ticket)  # commits the step and the note with the move
+            tickets.route_to_l2(tenant, actor, ticket)  # commits the step and the note with the move
         else:
-            changes = {"tier": to_tier, "status": Status.ESCALATED.value}
             if ticket.opencrvs_version != step.opencrvs_version:
                 ticket.opencrvs_version = step.opencrvs_version
-            tickets.update_ticket(tenant, actor, ticket, **changes)
+            tickets.change_tier(tenant, actor, ticket, to_tier, status=Status.ESCALATED.value)
+    except BaseException:
+        db.session.rollback()
+        raise
+    signals.ticket_escalated.send(current_app._get_current_object(), tenant=tenant, ticket=ticket, step=step)
+    return step
+
+
+def escalate_on_breach(tenant: Tenant, ticket: Ticket, kind: str) -> TierStep:
+    """The SLA check hands a first-line ticket to L2 because a target was missed (the tenant's
+    `sla.on_breach = "escalate"`): a step like a person's, its reason written by the system."""
+    if ticket.tier != Tier.L1.value:
+        raise EscalationError(_("Only a first-line ticket is handed to Level 2 when a target is missed."), 409)
+    now = utcnow()
+    with force_locale(tenant.default_locale):
+        if kind == "first_response":
+            reason = _("The first-reply target was missed: handed to Level 2 automatically.")
+        else:
+            reason = _("The resolution target was missed: handed to Level 2 automatically.")
+        title = _("Escalated to %(tier)s", tier=tier_label(Tier.L2.value))
+    try:
+        step = _start_step(
+            tenant, None, ticket, Tier.L2.value, now, is_escalation=True, reason=reason, details={"automatic": kind},
+            opencrvs_version=ticket.opencrvs_version or tenant.opencrvs_version, search_text=_search_text(ticket, reason, {}),
+        )
+        step.note_message_id = _post(tenant, ticket, _note_text(title, reason, []), public=False, author=None).id
+        tickets.route_to_l2(tenant, None, ticket)  # commits the step and the note with the move
     except BaseException:
         db.session.rollback()
         raise
@@ -287,7 +312,7 @@ def deescalate_ticket(tenant: Tenant, actor: User, ticket: Ticket, reason: str) 
         step = _start_step(tenant, actor, ticket, to_tier, now, is_escalation=False, reason=reason, details={}, opencrvs_version=ticket.opencrvs_version)
         title = _("Sent back to %(tier)s", tier=tier_label(to_tier))
         step.note_message_id = _post(tenant, ticket, _note_text(title, reason, []), public=False, author=actor).id
-        changes: dict[str, Any] = {"tier": to_tier}
+        changes: dict[str, Any] = {}
         if to_tier == Tier.L1.value:
             changes["group"] = tickets.default_group(tenant, Tier.L1.value) or ticket.group_key
             changes["status"] = Status.OPEN.value
@@ -297,7 +322,7 @@ def deescalate_ticket(tenant: Tenant, actor: User, ticket: Ticket, reason: str) 
             escalated_by = db.session.get(User, first_up.actor_user_id) if first_up and first_up.actor_user_id else None
             if escalated_by is not None and tickets.is_staff(tenant, escalated_by):
                 changes["assignee"] = escalated_by
-        tickets.update_ticket(tenant, actor, ticket, **changes)
+        tickets.change_tier(tenant, actor, ticket, to_tier, **changes)
     except BaseException:
         db.session.rollback()
         raise
@@ -391,7 +416,9 @@ def relay_expert_reply(tenant: Tenant, actor: User, ticket: Ticket, reply_id: in
 # -- privacy ---------------------------------------------------------------------------------------
 
 EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-PHONE_RE = re.compile(r"\+?\d[\d\s().-]{6,}\d")
+PHONE_RE = re.compile(r"(?<!\d:)(?<![\d.])\+?\d[\d\s().-]{6,}\d")  # not the seconds of a time, nor inside a number
+# What looks like a phone number but is what the central team needs to read: a date, a version.
+NOT_PHONE_RE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4}|\d+\.\d+\.\d+")
 
 
 def mask_email(value: str | None) -> str:
@@ -409,7 +436,15 @@ def mask_phone(value: str | None) -> str:
 def mask_text(text: str) -> str:
     """Email addresses and phone numbers in free text, hidden for readers outside the country."""
     text = EMAIL_RE.sub(lambda m: mask_email(m.group(0)), text or "")
-    return PHONE_RE.sub(lambda m: mask_phone(m.group(0)), text)
+    return PHONE_RE.sub(_mask_phone_match, text)
+
+
+def _mask_phone_match(match: re.Match) -> str:
+    text = match.group(0)
+    kept = NOT_PHONE_RE.match(text)
+    if kept:  # keep the date or version, and look again at what follows it
+        return kept.group(0) + PHONE_RE.sub(_mask_phone_match, text[kept.end():])
+    return mask_phone(text) if sum(c.isdigit() for c in text) >= 7 else text
 
 
 def shares_contact_with_l3(tenant: Tenant) -> bool:
@@ -458,12 +493,14 @@ def fixing_versions(problem: Problem) -> list[str]:
 def apply_rollout(tenant: Tenant) -> list[Ticket]:
     """Resolve this tenant's tickets linked to a problem that its deployed version fixes.
 
-    The requester gets a public notice in their language, L2 an internal note; tickets already
-    resolved or closed only have their link marked. Returns the tickets resolved now.
+    The requester gets a public notice in their language, L2 an internal note (and an email, from
+    `notify.py`); tickets already resolved or closed only have their link marked. Returns the
+    tickets resolved now.
     """
     links = list(db.session.scalars(select(ProblemTicket).where(ProblemTicket.resolved_at.is_(None)).order_by(ProblemTicket.id)))
     resolved: list[Ticket] = []
     notices: list[tuple[Ticket, Message]] = []
+    fixed: list[tuple[Ticket, Problem]] = []
     touched: set[int] = set()
     for link in links:
         problem = link.problem
@@ -493,6 +530,7 @@ def apply_rollout(tenant: Tenant) -> list[Ticket]:
                     step.ended_at = now
                 tickets.update_ticket(tenant, None, ticket, status=Status.RESOLVED.value)  # commits
                 notices.append((ticket, message))
+                fixed.append((ticket, problem))
                 resolved.append(ticket)
             else:
                 db.session.commit()
@@ -503,5 +541,5 @@ def apply_rollout(tenant: Tenant) -> list[Ticket]:
     for ticket, message in notices:
         ticket_signals.message_posted.send(app, tenant=tenant, ticket=ticket, message=message)
     if touched:
-        signals.rollout_applied.send(app, tenant=tenant, problem_ids=sorted(touched))
+        signals.rollout_applied.send(app, tenant=tenant, problem_ids=sorted(touched), fixed=fixed)
     return resolved

@@ -2,7 +2,8 @@
 
 - `ticket_escalated(app, tenant=, ticket=, step=)`
 - `expert_replied(app, tenant=, ticket=, message=)`: an L3 answer for the tenant's L2 team.
-- `rollout_applied(app, tenant=, problem_ids=)`: a tenant reached the fix of these problems.
+- `rollout_applied(app, tenant=, problem_ids=, fixed=)`: a tenant reached the fix of these problems;
+  `fixed` lists the (ticket, problem) pairs whose ticket the roll-out resolved just now.
 - `release_recorded(app, release=)`
 """
 from flask.signals import Namespace

@@ -17,6 +17,7 @@ from portal.escalation import central, forms, models, notify, services  # noqa: 
 from portal.escalation.models import ProblemStatus, Severity
 from portal.extensions import csrf, login_manager
 from portal.tickets import services as tickets
+from portal.tickets.models import Tier
 from portal.tickets.storage import AttachmentRejected, open_stored
 
 bp = Blueprint("escalation", __name__, template_folder="templates")
@@ -24,7 +25,6 @@ api = Blueprint("escalation_api", __name__)
 register_api_errors(api)
 csrf.exempt(api)  # bearer tokens only, never cookies
 
-SORTS = ("due", "age", "recent")
 ESCALATION_TEXT_FIELDS = ("reason", "severity", "opencrvs_version", "environment", *services.DETAIL_TEXT_FIELDS)
 MAX_PAGE = 100_000  # beyond it, the row offset would not fit the database's integers
 
@@ -33,6 +33,23 @@ def register(app: Flask) -> None:
     app.register_blueprint(bp)
     app.register_blueprint(api)
     app.add_template_global(_release_notice, "release_notice")
+    app.add_template_global(_ticket_tiers, "ticket_tiers")
+    app.add_template_global(services.tier_label, "tier_label")
+    app.add_template_filter(services.mask_text, "mask_contact")
+
+
+def _ticket_tiers(ticket) -> dict:
+    """For the ticket page (staff): the ticket's tiers with their service levels, the way up or
+    down (both lead to this domain's forms), and the central team's answers still to relay."""
+    tenant = g.tenant
+    return dict(
+        history=services.tier_history(tenant, ticket),
+        next_tier=services.next_tier(ticket),
+        previous_tier=services.previous_tier(ticket),
+        can_escalate=services.can_escalate(tenant, current_user, ticket),
+        can_deescalate=services.can_deescalate(tenant, current_user, ticket),
+        to_relay=sum(1 for r in services.expert_replies(tenant, ticket) if r.relayed_message_id is None),
+    )
 
 
 def _release_notice(tenant):
@@ -83,7 +100,6 @@ def _ticket_page(ticket, escalate_form=None, back_form=None, status=200):
         replies=replies,
         relay_forms={r.id: forms.RelayForm(prefix=f"relay{r.id}") for r in replies},
         can_relay=can(Permission.TICKETS_ESCALATE_L3),
-        tier_label=services.tier_label,
         details_summary=services.details_summary,
     )
     return render_template("escalation/ticket.html", **context), status
@@ -107,7 +123,10 @@ def escalate(reference: str):
         step = services.escalate_ticket(g.tenant, current_user, ticket, data, _files("up-attachments"))
     except (services.EscalationError, tickets.TicketError, AttachmentRejected) as exc:
         return _ticket_page(ticket, escalate_form=form, status=_fail(form, exc))
-    flash(_("The ticket is now with %(tier)s.", tier=services.tier_label(step.to_tier)), "success")
+    now_with = _("The ticket is now with %(tier)s.", tier=services.tier_label(step.to_tier))
+    if step.to_tier == Tier.L2.value:  # the words the ticket page's "Hand to Level 2" always answered with
+        now_with = _("%(reference)s is handed to Level 2.", reference=ticket.reference) + " " + now_with
+    flash(now_with, "success")
     return redirect(url_for("escalation.ticket", reference=ticket.reference))
 
 
@@ -190,7 +209,7 @@ def _filters(args) -> central.EscalationFilters:
         severity=args.get("severity") if args.get("severity") in {s.value for s in Severity} else None,
         status=args.get("status") if args.get("status") in central.CONSOLE_STATUSES else "open",
         q=(args.get("q") or "").strip()[:200] or None,
-        sort=args.get("sort") if args.get("sort") in SORTS else "due",
+        sort=args.get("sort") if args.get("sort") in central.CONSOLE_ORDERS else "due",
     )
 
 
@@ -221,11 +240,11 @@ def _expert_page(row, reply_form=None, back_form=None, status=200):
     similar, matching = central.suggest_duplicates(current_user, row)
     link_form = forms.LinkProblemForm()
     link_form.problem_id.choices = [(p.id, f"#{p.id} {p.title}") for p in central.problems_for_select(current_user)]
-    problem_form = forms.ProblemForm(formdata=None, step_id=str(row.step.id), title=row.ticket.subject, severity=row.step.severity or "")
+    problem_form = forms.ProblemForm(formdata=None, step_id=str(row.step.id), title=row.subject, severity=row.step.severity or "")
     return render_template(
         "escalation/expert_ticket.html", view=central.expert_view(current_user, row), row=row,
         reply_form=reply_form or forms.ExpertReplyForm(), back_form=back_form or forms.DeescalateForm(prefix="down"),
-        link_form=link_form, problem_form=problem_form, similar=similar, matching=matching, tier_label=services.tier_label,
+        link_form=link_form, problem_form=problem_form, similar=similar, matching=matching,
     ), status
 
 
@@ -427,10 +446,13 @@ def api_escalations():
     # The console page forgives odd filters; the API refuses them, as its description says.
     if query_arg("severity") and query_arg("severity") not in {s.value for s in Severity}:
         raise ApiError(400, _("Unknown severity: use one of %(values)s.", values=", ".join(s.value for s in Severity)))
-    for name, allowed in (("status", central.CONSOLE_STATUSES), ("sort", SORTS), ("tenant", None), ("q", None)):
+    for name, allowed in (("status", central.CONSOLE_STATUSES), ("sort", central.CONSOLE_ORDERS), ("tenant", None), ("q", None)):
         query_arg(name, allowed)
     page = int_query_arg("page", 1, 1, MAX_PAGE)
     per_page = int_query_arg("per_page", 50, 1, 200)
+    tenant = query_arg("tenant")
+    if tenant and tenant not in {t.slug for t in central.list_tenants()}:
+        raise ApiError(400, _("There is no country “%(slug)s”.", slug=tenant[:40]))
     rows, total = central.list_escalations(user, _filters(request.args), page=page, per_page=per_page)
     return ok({"items": [r.as_json() for r in rows], "page": page, "per_page": per_page, "total": total})
 

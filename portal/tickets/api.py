@@ -13,7 +13,8 @@ of the tenant; requesters see and reply to their own, and may close them.
 - `GET    /<tenant>/api/v1/tickets/<reference>` — one ticket with its messages (internal notes and
   the audit trail for staff only).
 - `PATCH  /<tenant>/api/v1/tickets/<reference>` — staff: `status`, `priority`, `category`,
-  `assignee` (email or null), `group`, `tier`, `office`; requesters: `{"status": "closed"}`.
+  `assignee` (email or null), `group`, `office`; requesters: `{"status": "closed"}`. The tier
+  changes only through `POST .../escalate` (portal/escalation), which asks for a reason.
 - `POST   /<tenant>/api/v1/tickets/<reference>/messages` — reply: `body`, `internal` (staff, default false). 201.
 """
 from __future__ import annotations
@@ -21,7 +22,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, g, request, url_for
 from flask_babel import gettext as _
 
-from portal.api.helpers import ApiError, api_caller, json_body, ok, register_api_errors
+from portal.api.helpers import ApiError, api_caller, int_query_arg, json_body, ok, register_api_errors
 from portal.auth.models import User
 from portal.auth.permissions import Permission
 from portal.auth.services import get_user_by_email
@@ -107,15 +108,6 @@ def _load(reference: str, user: User) -> Ticket:
     return ticket
 
 
-def _int_arg(args, name: str, default: int, low: int, high: int) -> int:
-    raw = args.get(name)
-    if raw is None:
-        return default
-    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
-        raise ApiError(400, _("“%(name)s” must be a whole number from %(low)s to %(high)s.", name=name, low=low, high=high))
-    return int(raw)
-
-
 def _service_error(exc: services.TicketError) -> ApiError:
     return ApiError(exc.code, exc.message)
 
@@ -125,8 +117,8 @@ def list_tickets():
     """List tickets: the queue for staff (filters as the queue page), the caller's own for requesters."""
     user, staff = _caller()
     args = request.args
-    page = _int_arg(args, "page", 1, 1, 100_000)
-    per_page = _int_arg(args, "per_page", 25, 1, MAX_PER_PAGE)
+    page = int_query_arg("page", 1, 1, 100_000)
+    per_page = int_query_arg("per_page", 25, 1, MAX_PER_PAGE)
     status = args.get("status")
     if status and status not in {s.value for s in Status}:
         raise ApiError(400, _("Unknown status."))
@@ -202,7 +194,7 @@ def show_ticket(reference: str):
     return ok(data)
 
 
-UPDATABLE = ("status", "priority", "category", "assignee", "group", "tier", "office")
+UPDATABLE = ("status", "priority", "category", "assignee", "group", "office")
 
 
 @bp.patch("/<tenant>/api/v1/tickets/<reference>")
@@ -211,6 +203,8 @@ def update_ticket(reference: str):
     user, staff = _caller()
     ticket = _load(reference, user)
     data = json_body()
+    if "tier" in data:
+        raise ApiError(422, _("The tier changes only by escalation, with a reason: POST /%(tenant)s/api/v1/tickets/%(reference)s/escalate.", tenant=g.tenant.slug, reference=ticket.reference))
     unknown = set(data) - set(UPDATABLE)
     if unknown:
         raise ApiError(422, _("Unknown fields: %(fields)s.", fields=", ".join(sorted(unknown))))

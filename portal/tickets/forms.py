@@ -3,7 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, MultipleFileField, RadioField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from portal.tickets.models import Priority, Status, Tier
+from portal.tickets.models import Priority, Status
 
 # Choices are given as callables: wtforms warns about static lists of tuples.
 
@@ -52,7 +52,6 @@ class TicketFieldsForm(FlaskForm):
     category = SelectField(_l("Category"), validators=[Optional()])
     assignee = SelectField(_l("Assignee"), validators=[Optional()])
     group = SelectField(_l("Group"), validators=[Optional()])
-    tier = SelectField(_l("Tier"), choices=lambda: [(t.value, t.value) for t in Tier])
     office = StringField(_l("Office or district"), validators=[Optional(), Length(max=200)])
     submit = SubmitField(_l("Save"))
 

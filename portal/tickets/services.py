@@ -618,9 +618,26 @@ def assign(tenant: Tenant, actor: User | None, ticket: Ticket, user: User | None
 
 
 def update_ticket(tenant: Tenant, actor: User | None, ticket: Ticket, **changes: Any) -> list[str]:
-    """Change any of: status, priority, category, assignee (User or None), group, tier, office,
-    subject. Each change is checked and audited; the whole update is one transaction. Returns the
-    names of the fields that changed."""
+    """Change any of: status, priority, category, assignee (User or None), group, office, subject.
+    Each change is checked and audited; the whole update is one transaction. Returns the names of
+    the fields that changed.
+
+    Not the tier: a ticket moves between tiers only through `portal.escalation.services`, which
+    asks for a reason and records the step with its service level."""
+    if "tier" in changes:
+        raise TicketError(_("The tier changes only by escalating the ticket or sending it back, with a reason."), 422)
+    return _update_ticket(tenant, actor, ticket, changes)
+
+
+def change_tier(tenant: Tenant, actor: User | None, ticket: Ticket, tier: str, **changes: Any) -> list[str]:
+    """Move the ticket to `tier`, with any other change `update_ticket` accepts, in one transaction.
+
+    For `portal.escalation.services` only: it adds the tier step (reason, details, service level)
+    to the session first, so the step and the move commit together."""
+    return _update_ticket(tenant, actor, ticket, {**changes, "tier": tier})
+
+
+def _update_ticket(tenant: Tenant, actor: User | None, ticket: Ticket, changes: dict[str, Any]) -> list[str]:
     changed: list[str] = []
     pending = _Pending()
     ensure_categories(tenant)
@@ -690,8 +707,11 @@ def update_ticket(tenant: Tenant, actor: User | None, ticket: Ticket, **changes:
     return changed
 
 
-def escalate_to_l2(tenant: Tenant, actor: User | None, ticket: Ticket) -> None:
-    """Hand the ticket to the national technicians: tier L2, the first L2 group, next member."""
+def route_to_l2(tenant: Tenant, actor: User | None, ticket: Ticket) -> None:
+    """Hand the ticket to the national technicians: tier L2, the first L2 group, next member.
+
+    The routing half of an escalation to L2: only `portal.escalation.services` calls it, after
+    adding the tier step (reason, service level) to the session; both commit here."""
     group = default_group(tenant, Tier.L2.value)
     try:
         if ticket.tier != Tier.L2.value:
@@ -1021,7 +1041,7 @@ def check_sla(tenant: Tenant, now: dt.datetime | None = None) -> list[tuple[Tick
             ticket = db.session.get(Ticket, ticket_id, populate_existing=True)
             _record(ticket, None, f"{kind}_breached", "false", "true")
             if tenant.settings.sla.on_breach == "escalate":
-                _escalate_on_breach(tenant, ticket, now)
+                _escalate_on_breach(tenant, ticket, kind, now)
             db.session.commit()
             found.append((ticket, kind))
     app = current_app._get_current_object()
@@ -1030,7 +1050,7 @@ def check_sla(tenant: Tenant, now: dt.datetime | None = None) -> list[tuple[Tick
     return found
 
 
-def _escalate_on_breach(tenant: Tenant, ticket: Ticket, now: dt.datetime) -> None:
+def _escalate_on_breach(tenant: Tenant, ticket: Ticket, kind: str, now: dt.datetime) -> None:
     """Raise the priority one step and, at L1, hand the ticket to L2."""
     order = [p.value for p in Priority]
     index = order.index(ticket.priority)
@@ -1038,15 +1058,10 @@ def _escalate_on_breach(tenant: Tenant, ticket: Ticket, now: dt.datetime) -> Non
         _record(ticket, None, "priority", ticket.priority, order[index - 1])
         ticket.priority = order[index - 1]
     if ticket.tier == Tier.L1.value:
-        group = default_group(tenant, Tier.L2.value)
-        _record(ticket, None, "tier", ticket.tier, Tier.L2.value)
-        ticket.tier = Tier.L2.value
-        if group:
-            _record(ticket, None, "group", ticket.group_key, group)
-            ticket.group_key = group
-            assignee = pick_assignee(tenant, group)
-            if assignee is not None:
-                _record(ticket, None, "assignee", ticket.assignee.email if ticket.assignee else None, assignee.email)
-                ticket.assignee_id = assignee.id
-    if Status.ESCALATED in TRANSITIONS[Status(ticket.status)]:
+        # The tier moves only through the escalation workflow, which records the step and its
+        # service level (imported here: the escalation domain builds on this one).
+        from portal.escalation.services import escalate_on_breach
+
+        escalate_on_breach(tenant, ticket, kind)
+    elif Status.ESCALATED in TRANSITIONS[Status(ticket.status)]:
         _set_status(tenant, None, ticket, Status.ESCALATED, now)

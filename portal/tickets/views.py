@@ -159,7 +159,6 @@ def _fields_form(ticket: models.Ticket, colleagues: list) -> TicketFieldsForm:
             "category": ticket.category.key if ticket.category else "",
             "assignee": str(ticket.assignee_id or ""),
             "group": ticket.group_key or "",
-            "tier": ticket.tier,
             "office": ticket.office,
         }
     )
@@ -326,7 +325,6 @@ def update(reference: str):
             category=form.category.data or None,
             assignee=assignee,
             group=form.group.data or None,
-            tier=form.tier.data,
             office=form.office.data or "",
         )
     except services.TicketError as exc:
@@ -341,14 +339,6 @@ def take(reference: str):
     ticket = load_ticket(reference)
     back = url_for("tickets.detail", reference=ticket.reference)
     return _act(back, lambda: services.assign(g.tenant, current_user, ticket, current_user), _("%(reference)s is assigned to you.", reference=ticket.reference))
-
-
-@bp.post("/<tenant>/tickets/<reference>/escalate")
-@require(Permission.TICKETS_WORK)
-def escalate(reference: str):
-    ticket = load_ticket(reference)
-    back = url_for("tickets.detail", reference=ticket.reference)
-    return _act(back, lambda: services.escalate_to_l2(g.tenant, current_user, ticket), _("%(reference)s is handed to Level 2.", reference=ticket.reference))
 
 
 @bp.post("/<tenant>/tickets/<reference>/merge")

@@ -95,8 +95,12 @@ def test_requester_opens_a_ticket_and_an_l1_agent_replies_and_hands_it_to_level_
     agent.get_by_label("Your message").fill("Thank you. Please check the phone number in your profile.")
     agent.locator("form").filter(has=agent.get_by_label("Your message")).get_by_role("button", name="Send").click()
     expect(agent.locator(".flashes")).to_contain_text("Your message is added.")
-    agent.get_by_role("button", name="Hand to Level 2").click()
+    agent.get_by_role("link", name="Hand to Level 2").click()
+    agent.get_by_label("Why does it need the next level?").fill("The SMS gateway may be down: a technician should check it.")
+    agent.get_by_label("Severity").select_option("high")
+    agent.get_by_role("button", name="Escalate", exact=True).click()
     expect(agent.locator(".flashes")).to_contain_text("is handed to Level 2")
+    expect(agent.locator("main")).to_contain_text("Now with Level 2")
 
     requester.goto(f"/farajaland/tickets/{reference}")
     expect(requester.locator("main")).to_contain_text("Please check the phone number in your profile.")

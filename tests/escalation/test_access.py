@@ -53,12 +53,16 @@ def test_requesters_do_not_see_the_escalation_page(client, auth, staff, to_l3):
     assert client.get(f"/farajaland/tickets/{ref}/escalation").status_code == 403
 
 
-def test_contact_details_are_masked_for_l3_unless_the_country_shares_them(app, client, auth, staff, to_l3, in_tenant):
-    ref, step = to_l3()
+def test_contact_details_are_masked_for_l3_unless_the_country_shares_them(app, client, auth, staff, to_l3, in_tenant, token_for):
+    ref, step = to_l3(subject="Call me back on +260 97 765 4321", reason="The clerk (clerk@example.org) cannot send declarations.")
     auth.login(staff["expert"], tenant=None)
     page = client.get(f"/expert/escalations/{step}").get_data(as_text=True)
-    assert "clerk@example.org" not in page and "123 4567" not in page
-    assert "c•••@•••.org" in page and "•••••67" in page
+    assert "clerk@example.org" not in page and "123 4567" not in page and "765 4321" not in page
+    assert "c•••@•••.org" in page and "•••••67" in page and "•••••21" in page
+    console = client.get("/expert/").get_data(as_text=True)
+    assert ref in console and "765 4321" not in console
+    listed = client.get("/api/v1/escalations", headers={"Authorization": f"Bearer {token_for(staff['expert'])}"}).get_json()
+    assert listed["items"][0]["subject"] == "Call me back on •••••21"
 
     def share(tenant):
         settings = dict(tenant.config)
@@ -70,7 +74,7 @@ def test_contact_details_are_masked_for_l3_unless_the_country_shares_them(app, c
 
     in_tenant(share)
     page = client.get(f"/expert/escalations/{step}").get_data(as_text=True)
-    assert "clerk@example.org" in page
+    assert "clerk@example.org" in page and "+260 97 765 4321" in page
 
 
 def test_api_lists_escalations_for_l3_tokens_only(client, staff, to_l3, token_for):
@@ -90,3 +94,74 @@ def test_api_lists_escalations_for_l3_tokens_only(client, staff, to_l3, token_fo
     assert len(paged["items"]) == 1 and paged["total"] == 2
     bad = client.get("/api/v1/escalations?severity=apocalyptic", headers=headers)
     assert bad.status_code == 400 and "severity" in bad.get_json()["error"]["message"]
+    only_kalondo = client.get("/api/v1/escalations?tenant=kalondo", headers=headers).get_json()
+    assert [i["reference"] for i in only_kalondo["items"]] == [kal_ref]
+    searched = client.get(f"/api/v1/escalations?q={far_ref.lower()}", headers=headers).get_json()
+    assert [i["reference"] for i in searched["items"]] == [far_ref]
+    newest = client.get("/api/v1/escalations?sort=recent", headers=headers).get_json()
+    assert [i["reference"] for i in newest["items"]] == [kal_ref, far_ref]
+    for query in ("status=everything", "sort=random", "tenant=atlantis", "page=first", "per_page=0"):
+        refused = client.get(f"/api/v1/escalations?{query}", headers=headers)
+        assert refused.status_code == 400, query
+    assert client.get("/api/v1/escalations?status=resolved", headers=headers).get_json()["total"] == 0
+
+
+def test_api_status_filter_follows_escalations_sent_back_and_resolved(client, auth, staff, to_l3, token_for, in_tenant):
+    returned_ref, returned_step = to_l3(subject="Sent back")
+    resolved_ref, _ = to_l3(subject="Solved")
+    open_ref, _ = to_l3(subject="Still with L3")
+    auth.login(staff["expert"], tenant=None)
+    client.post(f"/expert/escalations/{returned_step}/return", data={"down-reason": "Configuration, not a defect."})
+
+    def resolve(t):
+        from portal.auth.services import get_user_by_email
+        from portal.tickets.services import change_status, get_ticket_by_reference
+
+        change_status(t, get_user_by_email(staff["far_l2"]), get_ticket_by_reference(t, resolved_ref), "resolved")
+
+    in_tenant(resolve)
+    headers = {"Authorization": f"Bearer {token_for(staff['expert'])}"}
+    by_status = {
+        status: [i["reference"] for i in client.get(f"/api/v1/escalations?status={status}", headers=headers).get_json()["items"]]
+        for status in ("open", "returned", "resolved", "all")
+    }
+    assert by_status["open"] == [open_ref] and by_status["returned"] == [returned_ref] and by_status["resolved"] == [resolved_ref]
+    assert sorted(by_status["all"]) == sorted([open_ref, returned_ref, resolved_ref])
+
+
+def test_the_central_team_does_not_reach_a_countrys_queue(client, auth, staff, to_l3, token_for, open_ticket):
+    ref, step = to_l3()
+    not_escalated = open_ticket(staff["far_req"], subject="Forgot my PIN")
+    auth.login(staff["expert"], tenant=None)
+    assert client.get(f"/expert/escalations/{step}").status_code == 200
+    for path in ("/farajaland/tickets/queue", f"/farajaland/tickets/{ref}", f"/farajaland/tickets/{not_escalated}", f"/farajaland/tickets/{ref}/escalation"):
+        assert client.get(path).status_code in (403, 404), path
+    headers = {"Authorization": f"Bearer {token_for(staff['expert'])}"}
+    assert client.get("/farajaland/api/v1/tickets", headers=headers).status_code == 403
+    assert client.get(f"/farajaland/api/v1/tickets/{not_escalated}", headers=headers).status_code in (403, 404)
+
+
+def test_platform_administrators_use_the_console(client, auth, make_user, to_l3):
+    ref, step = to_l3()
+    admin = make_user("root@crvs.demo", tenant=None, role=None, global_role="platform_admin")
+    auth.login(admin, tenant=None)
+    assert ref in client.get("/expert/").get_data(as_text=True)
+    assert client.get(f"/expert/escalations/{step}").status_code == 200
+    assert client.get("/expert/upgrades").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("Call me on +260 97 123 4567 or clerk@example.org", "Call me on •••••67 or c•••@•••.org"),
+        ("Phone:0971234567, desk 123-4567", "Phone:•••••67, desk •••••67"),
+        # What the central team needs stays: dates, times and versions are not phone numbers.
+        ("Since 2026-11-30 10:15:02.123456 on OpenCRVS 1.8.1 (2024)", "Since 2026-11-30 10:15:02.123456 on OpenCRVS 1.8.1 (2024)"),
+        ("30/11/2026 then 097 123 4567", "30/11/2026 then •••••67"),
+        ("since 2026-11-30 097 123 4567", "since 2026-11-30 •••••67"),
+    ],
+)
+def test_masking_hides_contacts_but_not_dates_or_versions(text, shown):
+    from portal.escalation.services import mask_text
+
+    assert mask_text(text) == shown

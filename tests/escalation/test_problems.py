@@ -47,7 +47,11 @@ def test_the_console_suggests_duplicates_from_other_countries_and_links_them(cli
 
 
 class _FakeGitHub(BaseHTTPRequestHandler):
+    """Issues of one repository, kept in memory: POST opens one, GET reads it; a test closes or
+    reopens them by changing `issues` (as people would on GitHub)."""
+
     calls: list = []
+    issues: dict = {}
 
     def _answer(self, status: int, payload: dict) -> None:
         body = json.dumps(payload).encode()
@@ -57,14 +61,23 @@ class _FakeGitHub(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def _issue(self, number: int) -> dict:
+        return {"number": number, "html_url": f"https://github.example/opencrvs/core/issues/{number}", **self.issues[number]}
+
     def do_POST(self):  # noqa: N802
         length = int(self.headers.get("Content-Length", 0))
         self.calls.append(("POST", self.path, self.headers.get("Authorization"), json.loads(self.rfile.read(length))))
-        self._answer(201, {"number": 42, "html_url": "https://github.example/opencrvs/core/issues/42", "state": "open"})
+        number = 42 + len(self.issues)
+        self.issues[number] = {"state": "open", "state_reason": None}
+        self._answer(201, self._issue(number))
 
     def do_GET(self):  # noqa: N802
         self.calls.append(("GET", self.path, self.headers.get("Authorization"), None))
-        self._answer(200, {"number": 42, "html_url": "https://github.example/opencrvs/core/issues/42", "state": "closed"})
+        number = int(self.path.rsplit("/", 1)[1])
+        if number not in self.issues:
+            self._answer(404, {"message": "Not Found"})
+        else:
+            self._answer(200, self._issue(number))
 
     def log_message(self, *args):
         pass
@@ -72,46 +85,115 @@ class _FakeGitHub(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def fake_github():
-    """A local stand-in for the GitHub REST API, on a port of this branch's range (one per worker)."""
+    """A local stand-in for the GitHub REST API, on this branch's ports 8650-8659 (five per test worker)."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-    base = 8600 + int("".join(c for c in worker if c.isdigit()) or 0) * 10
+    base = 8650 + (int("".join(c for c in worker if c.isdigit()) or 0) % 2) * 5
     server = None
-    for port in range(base, base + 10):
+    for port in range(base, base + 5):
         try:
             server = HTTPServer(("127.0.0.1", port), _FakeGitHub)
             break
         except OSError:
             continue
     assert server is not None, "no free port for the fake GitHub"
-    _FakeGitHub.calls = []
+    _FakeGitHub.calls, _FakeGitHub.issues = [], {}
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", _FakeGitHub.calls
+    yield f"http://127.0.0.1:{server.server_port}", _FakeGitHub
     server.shutdown()
     server.server_close()
 
 
-def test_a_problem_opens_and_follows_a_github_issue(make_app, make_user, fake_github, runner):
-    base, calls = fake_github
-    app = make_app(GITHUB_API_BASE=base, GITHUB_REPOSITORY="opencrvs/opencrvs-core", GITHUB_TOKEN="ghp_test")
-    expert = make_user("expert@crvs.demo", tenant=None, role=None, global_role="l3_expert")
-    client = app.test_client()
-    client.post("/login", data={"email": expert, "password": "correct-horse-battery"})
-    created = client.post("/expert/problems", data={"title": "Outbox does not retry", "description": "Seen in two countries"})
+@pytest.fixture
+def github(app, fake_github):
+    """The app talks to the fake GitHub; returns the fake (its `calls` and `issues`)."""
+    base, hub = fake_github
+    app.config.update(GITHUB_API_BASE=base, GITHUB_REPOSITORY="opencrvs/opencrvs-core", GITHUB_TOKEN="ghp_test")
+    return hub
+
+
+def test_a_problem_opens_and_follows_a_github_issue(app, client, auth, staff, to_l3, github, read_ticket, token_for):
+    far_ref, far_step = to_l3(subject="Outbox never retries after a timeout")
+    kal_ref, kal_step = to_l3("kalondo", subject="La boîte d'envoi ne renvoie jamais")
+    auth.login(staff["expert"], tenant=None)
+    created = client.post("/expert/problems", data={"title": "Outbox does not retry", "description": "Seen in two countries", "step_id": str(far_step)})
     problem_url = created.headers["Location"]
+    problem_id = problem_url.rsplit("/", 1)[1]
+    client.post(f"/expert/escalations/{kal_step}/link", data={"problem_id": problem_id})
     assert "Open a GitHub issue" in client.get(problem_url).get_data(as_text=True)
     assert client.post(f"{problem_url}/github").status_code == 302
-    method, path, authorization, payload = calls[0]
+    method, path, authorization, payload = github.calls[0]
     assert (method, path, authorization) == ("POST", "/repos/opencrvs/opencrvs-core/issues", "Bearer ghp_test")
     assert payload["title"] == "Outbox does not retry" and "Seen in two countries" in payload["body"]
+    assert "Farajaland" in payload["body"] and "clerk@example.org" not in payload["body"]  # countries, never requesters
     page = client.get(problem_url).get_data(as_text=True)
-    assert "GitHub #42" in page and "https://github.example/opencrvs/core/issues/42" in page
+    assert "GitHub #42" in page and "https://github.example/opencrvs/core/issues/42" in page and "GitHub #42: open" in page
     assert client.post(f"{problem_url}/github").status_code == 302  # a second issue is refused
-    assert len([c for c in calls if c[0] == "POST"]) == 1
+    assert len([c for c in github.calls if c[0] == "POST"]) == 1
+
+    # Nothing changed on GitHub: the sync says so and the problem stays open.
     result = app.test_cli_runner().invoke(args=["escalation", "github-sync"])
-    assert "is closed" in result.output
-    assert calls[-1][:2] == ("GET", "/repos/opencrvs/opencrvs-core/issues/42")
-    assert ">closed<" in client.get(problem_url).get_data(as_text=True)
+    assert "0 changed" in result.output
+
+    # The core team merges the fix and closes the issue: the problem waits for a release.
+    github.issues[42] = {"state": "closed", "state_reason": "completed"}
+    result = app.test_cli_runner().invoke(args=["escalation", "github-sync"])
+    assert "GitHub issue #42 is closed" in result.output and "Fixed, awaiting a release" in result.output
+    assert github.calls[-1][:2] == ("GET", "/repos/opencrvs/opencrvs-core/issues/42")
+    page = client.get(problem_url).get_data(as_text=True)
+    assert AWAITING in page and "GitHub #42: closed" in page
+    listing = client.get("/expert/problems").get_data(as_text=True)
+    assert AWAITING in listing and "GitHub #42: closed" in listing
+    console = client.get("/expert/").get_data(as_text=True)
+    assert console.count("GitHub #42: closed") == 2  # on both countries' escalations
+    api = client.get("/api/v1/escalations", headers={"Authorization": f"Bearer {token_for(staff['expert'])}"}).get_json()
+    assert {(i["reference"], i["problems"][0]["status"], i["problems"][0]["github_state"]) for i in api["items"]} == {
+        (far_ref, "awaiting_release", "closed"), (kal_ref, "awaiting_release", "closed")
+    }
+    # A closed issue resolves no ticket: only a country running a fixing release does.
+    assert read_ticket(far_ref)[0] == "escalated" and read_ticket(kal_ref, "kalondo")[0] == "escalated"
+
+    # The release that carries the fix is recorded: the problem follows the countries' upgrades.
+    client.post("/expert/releases", data={"version": "1.9.0", "problems": [problem_id]})
+    assert '<span class="badge problem-fix_released">Fix released</span>' in client.get(problem_url).get_data(as_text=True)
+    assert read_ticket(far_ref)[0] == "escalated"  # Farajaland still runs 1.8.1
+
+
+AWAITING = '<span class="badge problem-awaiting_release">Fixed, awaiting a release</span>'
+OPEN = '<span class="badge problem-open">Open</span>'
+
+
+def test_a_reopened_or_abandoned_issue_puts_the_problem_back_under_investigation(client, auth, staff, github):
+    auth.login(staff["expert"], tenant=None)
+    problem_url = client.post("/expert/problems", data={"title": "Outbox does not retry"}).headers["Location"]
+    client.post(f"{problem_url}/github")
+    github.issues[42] = {"state": "closed", "state_reason": "completed"}
+    refreshed = client.post(f"{problem_url}/refresh", follow_redirects=True).get_data(as_text=True)
+    assert "The GitHub issue is closed." in refreshed and AWAITING in refreshed
+
+    github.issues[42] = {"state": "open", "state_reason": "reopened"}
+    page = client.post(f"{problem_url}/refresh", follow_redirects=True).get_data(as_text=True)
+    assert AWAITING not in page and OPEN in page and "GitHub #42: open" in page
+
+    github.issues[42] = {"state": "closed", "state_reason": "not_planned"}
+    page = client.post(f"{problem_url}/refresh", follow_redirects=True).get_data(as_text=True)
+    assert "GitHub #42: closed, not planned" in page and OPEN in page
+
+    # A status the central team sets by hand stays until the issue moves again.
+    client.post(problem_url, data={"title": "Outbox does not retry", "status": "awaiting_release"})
+    page = client.post(f"{problem_url}/refresh", follow_redirects=True).get_data(as_text=True)
+    assert AWAITING in page
+
+
+def test_github_failures_are_shown_not_raised(client, auth, staff, github, app):
+    auth.login(staff["expert"], tenant=None)
+    problem_url = client.post("/expert/problems", data={"title": "Outbox does not retry"}).headers["Location"]
+    client.post(f"{problem_url}/github")
+    github.issues.clear()  # the issue was deleted on GitHub
+    page = client.post(f"{problem_url}/refresh", follow_redirects=True)
+    assert page.status_code == 200 and "GitHub refused the request (HTTP 404)." in page.get_data(as_text=True)
+    result = app.test_cli_runner().invoke(args=["escalation", "github-sync"])
+    assert result.exit_code != 0 and "HTTP 404" in result.output
 
 
 def test_without_github_settings_the_console_says_so(client, auth, staff):

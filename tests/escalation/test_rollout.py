@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from portal.channels.services import work_once
 from portal.core.db import db
 from portal.core.mail import sent_mail
 from portal.escalation import central
@@ -72,11 +73,21 @@ def test_a_problem_spanning_two_countries_is_closed_for_each_as_it_upgrades(app,
         assert all(any(m["To"] == admin and "1.9.0" in m["Subject"] for m in mails) for admin in admins)
 
     # Farajaland upgrades: only its linked ticket is resolved, with notices to requester and L2.
+    with app.app_context():
+        mails_before = len(sent_mail())
     assert _report(client, token_for(staff["far_admin"]), "farajaland", "1.9.0").status_code == 200
     status, _tier, messages = read_ticket(shared_problem["far"])
     assert status == "resolved"
     assert any(public and "fixed in OpenCRVS 1.9.0" in body for public, body in messages)
     assert any(not public and "Resolved by the roll-out" in body for public, body in messages)
+    with app.app_context():
+        work_once()  # the requester's notice leaves through the channel outbox
+        mails = sent_mail()[mails_before:]
+    to_l2 = [m for m in mails if m["To"] == staff["far_l2"]]
+    assert len(to_l2) == 1 and shared_problem["far"] in to_l2[0]["Subject"] and "1.9.0" in to_l2[0]["Subject"]
+    assert "Outbox does not retry after a timeout" in to_l2[0].get_body(preferencelist=("plain",)).get_content()
+    assert any(m["To"] == staff["far_req"] and "fixed in OpenCRVS 1.9.0" in m.get_body(preferencelist=("plain",)).get_content() for m in mails)
+    assert not any(m["To"] in (staff["kal_l2"], staff["kal_req"]) for m in mails)  # Kalondo is not told yet
     assert read_ticket(shared_problem["other"])[0] == "escalated"  # not linked: untouched
     assert read_ticket(shared_problem["kal"], "kalondo")[0] == "escalated"  # not upgraded: untouched
     page = client.get(f"/expert/problems/{problem}").get_data(as_text=True)
@@ -88,7 +99,8 @@ def test_a_problem_spanning_two_countries_is_closed_for_each_as_it_upgrades(app,
     assert _report(client, token_for(staff["kal_admin"]), "kalondo", "1.9.0").status_code == 200
     status, _tier, messages = read_ticket(shared_problem["kal"], "kalondo")
     assert status == "resolved"
-    assert any(public and "OpenCRVS 1.9.0" in body and "Kalondo" in body for public, body in messages)
+    assert any(public and "Bonne nouvelle" in body and "OpenCRVS 1.9.0" in body and "Kalondo" in body for public, body in messages)
+    assert any(not public and "Résolue par le déploiement" in body for public, body in messages)  # the note for L2, in French
     with app.app_context():
         assert db.session.get(Problem, problem).status == ProblemStatus.CLOSED.value
     assert shared_problem["far"] not in client.get("/expert/").get_data(as_text=True)
@@ -154,3 +166,19 @@ def test_the_operator_rollout_command_resolves_what_is_due(app, runner, staff, s
     result = runner.invoke(args=["escalation", "rollout"])
     assert shared_problem["far"] in result.output
     assert read_ticket(shared_problem["far"])[0] == "resolved"
+
+
+def _board_row(board: str, country: str) -> str:
+    return board.split(f"<td>{country}</td>")[1].split("</tr>")[0]
+
+
+def test_the_upgrade_board_shows_every_countrys_version_and_the_fixes_it_waits_for(client, auth, staff, shared_problem, token_for):
+    auth.login(staff["expert"], tenant=None)
+    client.post("/expert/releases", data={"version": "1.9.0", "problems": [str(shared_problem["problem"])]})
+    _report(client, token_for(staff["far_admin"]), "farajaland", "1.9.0")
+    board = client.get("/expert/upgrades").get_data(as_text=True)
+    farajaland, kalondo = _board_row(board, "Farajaland"), _board_row(board, "République du Kalondo")
+    assert "1.9.0" in farajaland and "up to date" in farajaland and "Outbox does not retry" not in farajaland
+    assert "1.7.4" in kalondo and "behind" in kalondo and "Outbox does not retry" in kalondo
+    assert "from the configuration file" in kalondo and "from the configuration file" not in farajaland  # Farajaland reported its upgrade
+    assert board.index("République du Kalondo") < board.index("Farajaland")  # the furthest behind first

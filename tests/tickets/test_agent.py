@@ -4,7 +4,9 @@ from __future__ import annotations
 import re
 
 from portal.auth.permissions import Role
+from portal.auth.services import get_user_by_email, issue_api_token
 from portal.channels.services import work_once
+from portal.core.db import db
 from portal.core.mail import sent_mail
 
 
@@ -70,8 +72,8 @@ def test_mentioning_a_colleague_emails_them(app, client, auth, requester, l1, l2
 def test_status_transitions_are_enforced_and_audited(client, auth, requester, l1, make_ticket):
     reference = make_ticket()
     auth.login(l1)
-    client.post(f"/farajaland/tickets/{reference}/update", data={"status": "closed", "priority": "normal", "tier": "L1"})
-    response = client.post(f"/farajaland/tickets/{reference}/update", data={"status": "open", "priority": "normal", "tier": "L1"}, follow_redirects=True)
+    client.post(f"/farajaland/tickets/{reference}/update", data={"status": "closed", "priority": "normal"})
+    response = client.post(f"/farajaland/tickets/{reference}/update", data={"status": "open", "priority": "normal"}, follow_redirects=True)
     page = response.get_data(as_text=True)
     assert "Not a valid choice" in page or "cannot become" in page
     assert "Closed" in page
@@ -81,7 +83,7 @@ def test_status_transitions_are_enforced_and_audited(client, auth, requester, l1
 def test_resolving_tells_the_requester_and_their_reply_reopens(app, client, auth, requester, l1, make_ticket):
     reference = make_ticket()
     auth.login(l1)
-    client.post(f"/farajaland/tickets/{reference}/update", data={"status": "resolved", "priority": "normal", "tier": "L1"})
+    client.post(f"/farajaland/tickets/{reference}/update", data={"status": "resolved", "priority": "normal"})
     with app.app_context():
         work_once()  # replies leave through the outbox
         notice = sent_mail()[-1]
@@ -131,9 +133,38 @@ def test_canned_responses_are_filled_with_the_countrys_values(client, auth, requ
 def test_hand_to_level_2_escalates_and_routes(client, auth, requester, l1, l2, make_ticket):
     reference = make_ticket(category="access-and-login")
     auth.login(l1)
-    page = client.post(f"/farajaland/tickets/{reference}/escalate", follow_redirects=True).get_data(as_text=True)
+    # The ticket page leads to the escalation form, which asks why.
+    ticket_page = client.get(f"/farajaland/tickets/{reference}").get_data(as_text=True)
+    hand_off = re.search(r'<a class="button small" href="([^"#]+)#up-title">Hand to Level 2</a>', ticket_page)
+    assert hand_off and hand_off.group(1) == f"/farajaland/tickets/{reference}/escalation"
+    form = client.get(hand_off.group(1)).get_data(as_text=True)
+    assert "Why does it need the next level?" in form
+    refused = client.post(f"{hand_off.group(1)}/up", data={"up-reason": "", "up-severity": "medium"})
+    assert refused.status_code == 422
+    assert "Now with Level 1 (first line)." in client.get(f"/farajaland/tickets/{reference}").get_data(as_text=True)
+
+    data = {"up-reason": "The SMS gateway needs a technician.", "up-severity": "medium"}
+    page = client.post(f"{hand_off.group(1)}/up", data=data, follow_redirects=True).get_data(as_text=True)
     assert "is handed to Level 2" in page
+    assert "Escalated" in page and "The SMS gateway needs a technician." in page  # in the tier history
+    page = client.get(f"/farajaland/tickets/{reference}").get_data(as_text=True)
     assert "Escalated" in page and re.search(r'<option selected value="\d+">Tom Tech</option>', page)
+    assert "The SMS gateway needs a technician." in page  # the reason, as an internal note
+
+
+def test_the_tier_changes_only_by_escalation(client, auth, requester, l1, l2, make_ticket, app):
+    reference = make_ticket()
+    auth.login(l2)
+    page = client.get(f"/farajaland/tickets/{reference}").get_data(as_text=True)
+    assert 'name="tier"' not in page  # no tier in the ticket's fields
+    client.post(f"/farajaland/tickets/{reference}/update", data={"status": "open", "priority": "normal", "tier": "L3"})
+    assert client.post(f"/farajaland/tickets/{reference}/escalate").status_code == 404  # the old shortcut is gone
+    with app.app_context():
+        token = issue_api_token(get_user_by_email(l2), "test")
+        db.session.commit()
+    patch = client.patch(f"/farajaland/api/v1/tickets/{reference}", json={"tier": "L2"}, headers={"Authorization": f"Bearer {token}"})
+    assert patch.status_code == 422 and f"/farajaland/api/v1/tickets/{reference}/escalate" in patch.get_json()["error"]["message"]
+    assert "Now with Level 1 (first line)." in client.get(f"/farajaland/tickets/{reference}").get_data(as_text=True)
 
 
 def test_requesters_cannot_use_agent_pages(client, auth, requester, make_ticket, l1):

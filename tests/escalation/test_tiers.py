@@ -1,0 +1,93 @@
+"""A ticket's tiers as the ticket page shows them: every move recorded, each tier with its service level."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import update
+from sqlalchemy.orm.attributes import flag_modified
+
+from portal.core.db import db, utcnow
+from portal.escalation.models import TierStep
+from portal.tenancy.services import get_tenant
+from portal.tickets import services as tickets
+from portal.tickets.models import Ticket
+
+
+def _panel(page: str) -> str:
+    return page.split('class="escalation-panel')[1].split("</section>")[0]
+
+
+def test_the_ticket_page_shows_each_tier_with_its_service_level(client, auth, staff, to_l3, in_tenant):
+    reference, step_id = to_l3()
+
+    def l2_was_late(t):  # the L2 period ended after its target
+        first_up = db.session.scalar(db.select(TierStep).where(TierStep.to_tier == "L2"))
+        first_up.due_at = first_up.created_at - dt.timedelta(minutes=1)
+        db.session.commit()
+
+    in_tenant(l2_was_late)
+    auth.login(staff["far_l2"])
+    panel = _panel(client.get(f"/farajaland/tickets/{reference}").get_data(as_text=True))
+    assert "Now with Level 3 (central team)." in panel
+    rows = panel.split("<tbody>")[1].split("</tr>")
+    assert "L1" in rows[0] and "met" in rows[0]
+    assert "L2" in rows[1] and "missed" in rows[1]
+    assert "L3" in rows[2] and "running" in rows[2]
+    assert "Send back to Level 2 (national technicians)" in panel  # L2 may take it back
+    assert "answer from the central team" not in panel
+    auth.logout()
+
+    # An answer of the central team waits for L2 on the ticket page, until L2 relays it.
+    auth.login(staff["expert"], tenant=None)
+    client.post(f"/expert/escalations/{step_id}/reply", data={"body": "Please send the server logs."})
+    auth.logout()
+    auth.login(staff["far_l2"])
+    panel = _panel(client.get(f"/farajaland/tickets/{reference}").get_data(as_text=True))
+    assert "1 answer from the central team to relay" in panel
+    page = client.get(f"/farajaland/tickets/{reference}/escalation").get_data(as_text=True)
+    relay_url = page.split('class="relay-form"')[0].rsplit('action="', 1)[1].split('"')[0]
+    client.post(relay_url, data={})
+    assert "to relay" not in _panel(client.get(f"/farajaland/tickets/{reference}").get_data(as_text=True))
+
+
+def test_the_panel_offers_only_the_moves_the_reader_may_make(client, auth, staff, open_ticket, move_up):
+    reference = open_ticket(staff["far_req"])
+    auth.login(staff["far_l1"])
+    panel = _panel(client.get(f"/farajaland/tickets/{reference}").get_data(as_text=True))
+    assert "Hand to Level 2" in panel and "Send back" not in panel
+    move_up(reference, staff["far_l1"])
+    panel = _panel(client.get(f"/farajaland/tickets/{reference}").get_data(as_text=True))
+    assert "Hand to Level 2" not in panel and "Escalate to" not in panel  # L1 does not send to L3
+    assert client.get(f"/farajaland/tickets/{reference}").get_data(as_text=True).count('class="escalation-panel') == 1
+    auth.logout()
+    auth.login(staff["far_req"])
+    assert "escalation-panel" not in client.get(f"/farajaland/tickets/{reference}").get_data(as_text=True)
+
+
+def test_a_missed_target_hands_the_ticket_to_level_2_as_a_recorded_step(app, client, auth, staff, open_ticket, in_tenant, read_ticket):
+    reference = open_ticket(staff["far_req"])
+    staff["far_l2"]  # the technician the ticket goes to
+    with app.app_context():
+        tenant = get_tenant("farajaland")
+        tenant.config = {**tenant.config, "sla": {**tenant.config["sla"], "on_breach": "escalate"}}
+        flag_modified(tenant, "config")
+        tenant.updated_at = utcnow()
+        db.session.commit()
+
+    def overdue_then_check(t):
+        db.session.execute(update(Ticket).values(first_response_due_at=utcnow() - dt.timedelta(hours=1)))
+        db.session.commit()
+        tickets.check_sla(t)
+
+    in_tenant(overdue_then_check)
+    status, tier, messages = read_ticket(reference)
+    assert (status, tier) == ("escalated", "L2")
+    assert any(not public and "The first-reply target was missed" in body for public, body in messages)
+    assert not any(public and "target was missed" in body for public, body in messages)
+    auth.login(staff["far_l2"])
+    page = client.get(f"/farajaland/tickets/{reference}/escalation").get_data(as_text=True)
+    history = page.split("<tbody>")[1].split("</tbody>")[0]
+    assert "Level 2 (national technicians)" in history and "handed to Level 2 automatically" in history
+    # Like any step, it can be undone with a reason.
+    assert client.post(f"/farajaland/tickets/{reference}/escalation/down", data={"down-reason": "First line can answer this."}).status_code == 302
+    assert read_ticket(reference)[:2] == ("open", "L1")
