@@ -318,6 +318,7 @@ def _leave_waiting(tenant: Tenant, ticket: Ticket, now: dt.datetime) -> None:
     settings = tenant.settings
     hours, tz = settings.support.business_hours, settings.tz
     paused = business_hours_between(ticket.waiting_since, now, hours, tz)
+    ticket.waiting_hours = (ticket.waiting_hours or 0.0) + paused
     if ticket.resolution_due_at is not None and paused > 0 and not ticket.resolution_breached:
         ticket.resolution_due_at = add_business_hours(ticket.resolution_due_at, paused, hours, tz)
     ticket.waiting_since = None

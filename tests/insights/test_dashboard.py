@@ -47,16 +47,19 @@ def test_demand_by_channel_office_and_role(admin_page):
 
 
 def test_times_and_service_levels_per_tier(admin_page):
+    """Business hours, late by due time or by the SLA check's flag, resolution without the wait."""
     assert rows_of(admin_page, "sla") == [
-        ["L1", "6", "1", "0", "83.3%", "3.0", "7.6", "36.0", "45.6"],
-        ["L2", "2", "0", "1", "50.0%", "2.0", "2.8", "10.0", "10.0"],
+        ["L1", "6", "2", "0", "66.7%", "4.0", "11.0", "24.0", "36.0"],
+        ["L2", "2", "0", "1", "50.0%", "2.0", "2.8", "6.0", "6.0"],
         ["L3", "0", "0", "0", "–", "–", "–", "–", "–"],
     ]
 
 
-def test_satisfaction_and_article_links(admin_page):
+def test_satisfaction_per_tier_and_category_and_article_links(admin_page):
+    assert rows_of(admin_page, "satisfaction_tiers") == [
+        ["L1", "2", "4.00", "50.0%"], ["L2", "1", "1.00", "0.0%"], ["L3", "0", "–", "–"], ["All", "3", "3.00", "33.3%"]]
     assert rows_of(admin_page, "satisfaction") == [
-        ["Certificates and printing", "2", "4.00"], ["Access and login", "1", "1.00"], ["All", "3", "3.00"]]
+        ["Certificates and printing", "2", "4.00", "50.0%"], ["Access and login", "1", "1.00", "0.0%"], ["All", "3", "3.00", "33.3%"]]
     assert rows_of(admin_page, "articles") == [["/farajaland/help/reset-password", "Resetting your password", "2", "1"]]
 
 
@@ -148,7 +151,7 @@ def test_expert_sees_every_country(client, make_user, auth, insight_data):
     response = client.get(f"/expert/insights{PERIOD}")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    assert rows_of(html, "tenants") == [["Farajaland", "8", "3", "75.0%", "3.00"], ["République du Kalondo", "1", "0", "100.0%", "–"]]
+    assert rows_of(html, "tenants") == [["Farajaland", "8", "3", "62.5%", "3.00"], ["République du Kalondo", "1", "0", "100.0%", "–"]]
     assert ["Declarations", "1", "0", "new", ""] in rows_of(html, "categories")
     exported = client.get(f"/expert/insights/export/tenants.csv{PERIOD}").get_data(as_text=True)
     assert "République du Kalondo,1,0" in exported
