@@ -34,7 +34,7 @@ from sqlalchemy import and_, func, literal, or_, select, true
 
 from portal.auth.models import Membership
 from portal.core.db import current_tenant_id, db
-from portal.insights.models import DirtyWeek, DurationRow, RollupRow, RollupState
+from portal.insights.models import CUBES, DirtyWeek, DurationRow, RollupRow, RollupState
 from portal.tickets.business_time import BusinessClock
 from portal.tickets.models import Ticket
 
@@ -55,8 +55,8 @@ class Measures:
     rating_satisfied: int = 0  # ratings of 4 or 5
 
     def add(self, other: "Measures") -> None:
-        for f in fields(self):
-            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+        for name in MEASURE_NAMES:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
     @property
     def sla_met(self) -> int:
@@ -118,15 +118,22 @@ def clocks_for(tenant_ids: Iterable[int], origin: dt.datetime) -> dict[int, Busi
     return {t.id: BusinessClock(t.settings.support.business_hours, t.settings.tz, origin) for t in tenants}
 
 
+def _add_into(table: dict, key, values) -> None:
+    acc = table.get(key)
+    if acc is None:
+        table[key] = list(values)
+    else:
+        for i, v in enumerate(values):
+            acc[i] += v
+
+
 class TicketTally:
-    """Adds tickets up into the cubes: per (tenant, week, category, channel, tier) the measures,
-    per (tenant, week, office, role, category) the measures, per (tenant, week, tier, kind) the times."""
+    """Adds tickets up into the cubes of the rollup: `cubes[name][(tenant, week, *dimensions)]` is the
+    list of MEASURE_NAMES values, and `times[(tenant, week, tier, kind)]` the business seconds."""
 
     def __init__(self, clocks: dict[int, BusinessClock] | None, people: bool = True):
         self.clocks = clocks  # None: times are not wanted
-        self.people = people
-        self.demand: dict[tuple, list[int]] = {}
-        self.people_cells: dict[tuple, list[int]] = {}
+        self.cubes: dict[str, dict[tuple, list[int]]] = {name: {} for name in CUBES if people or name != "people"}
         self.times: dict[tuple, list[int]] = defaultdict(list)
 
     def add(self, row) -> None:
@@ -135,18 +142,14 @@ class TicketTally:
         week = week_of(created.date())
         response_late = bool(response_flag) or (responded_at is not None and response_due is not None and responded_at > response_due)
         resolution_late = bool(resolution_flag) or (resolved_at is not None and resolution_due is not None and resolved_at > resolution_due)
-        values = (1, responded_at is not None, response_late, resolved_at is not None, resolution_late, response_late or resolution_late,
-                  rating is not None, rating or 0, rating is not None and rating >= 4)
-        cells = [(self.demand, (tenant_id, week, category_id, channel, tier))]
-        if self.people:
-            cells.append((self.people_cells, (tenant_id, week, office or "", role or "", category_id)))
-        for table, key in cells:
-            acc = table.get(key)
-            if acc is None:
-                table[key] = list(map(int, values))
-            else:
-                for i, v in enumerate(values):
-                    acc[i] += v
+        values = (1, int(responded_at is not None), int(response_late), int(resolved_at is not None), int(resolution_late),
+                  int(response_late or resolution_late), int(rating is not None), rating or 0, int(rating is not None and rating >= 4))
+        cubes = self.cubes
+        _add_into(cubes["category"], (tenant_id, week, category_id), values)
+        _add_into(cubes["channel"], (tenant_id, week, channel), values)
+        _add_into(cubes["tier"], (tenant_id, week, tier), values)
+        if "people" in cubes:
+            _add_into(cubes["people"], (tenant_id, week, office or "", role or "", category_id), values)
         if self.clocks is not None:
             clock = self.clocks[tenant_id]
             if responded_at is not None:
@@ -212,27 +215,31 @@ def percentile(values: list[float], p: float) -> float | None:
 
 # -- the figures of a period ----------------------------------------------------------------------
 
-DEMAND_DIMS = ("tenant_id", "week", "category_id", "channel", "tier")
-PEOPLE_DIMS = ("tenant_id", "office", "role", "category_id")
+# The dimensions of the keys of each cube in `Facts` (people without the week: periods are summed in SQL).
+CUBE_KEYS = {
+    "tier": ("tenant_id", "week", "tier"),
+    "category": ("tenant_id", "week", "category_id"),
+    "channel": ("tenant_id", "week", "channel"),
+    "people": ("tenant_id", "office", "role", "category_id"),
+}
 
 
 @dataclass
 class Facts:
-    """Ticket figures of one period: `demand` per DEMAND_DIMS, `people` per PEOPLE_DIMS, and the
-    sorted time parts per (tenant_id, tier, kind)."""
+    """Ticket figures of one period: per cube, the MEASURE_NAMES values per key (see CUBE_KEYS), and
+    the sorted time parts per (tenant_id, tier, kind)."""
 
-    demand: dict[tuple, Measures] = field(default_factory=lambda: defaultdict(Measures))
-    people: dict[tuple, Measures] = field(default_factory=lambda: defaultdict(Measures))
+    cubes: dict[str, dict[tuple, list[int]]] = field(default_factory=lambda: {name: {} for name in CUBE_KEYS})
     times: dict[tuple, list] = field(default_factory=lambda: defaultdict(list))
 
-    def by(self, *dims: str, cube: str = "demand") -> dict[tuple, Measures]:
-        """Measures summed per combination of `dims`."""
-        names = DEMAND_DIMS if cube == "demand" else PEOPLE_DIMS
-        index = [names.index(d) for d in dims]
-        out: dict[tuple, Measures] = defaultdict(Measures)
-        for key, m in (self.demand if cube == "demand" else self.people).items():
-            out[tuple(key[i] for i in index)].add(m)
-        return dict(out)
+    def by(self, *dims: str) -> dict[tuple, Measures]:
+        """Measures summed per combination of `dims`, from the first cube that has them all."""
+        cube = next(name for name, keys in CUBE_KEYS.items() if set(dims) <= set(keys))
+        index = [CUBE_KEYS[cube].index(d) for d in dims]
+        out: dict[tuple, list[int]] = {}
+        for key, values in self.cubes[cube].items():
+            _add_into(out, tuple(key[i] for i in index), values)
+        return {key: Measures(*values) for key, values in out.items()}
 
     def time_percentile(self, tier: str, kind: str, p: float) -> float | None:
         """The `p` percentile of the times of `kind` of the tickets of `tier`, in business hours."""
@@ -305,21 +312,19 @@ def gather(first: dt.date, last: dt.date, *, people: bool = True, times: bool = 
             return or_(*[and_(model.tenant_id == tid, model.week >= a, model.week <= b, model.week.not_in(sorted(skip)) if skip else true())
                          for tid, (a, b, skip) in rolled.items()])
 
-        cubes = ["demand", "people"] if people else ["demand"]
-        dims = {
-            "demand": (RollupRow.tenant_id, RollupRow.week, RollupRow.category_id, RollupRow.channel, RollupRow.tier),
-            "people": (RollupRow.tenant_id, RollupRow.office, RollupRow.role, RollupRow.category_id),
-        }
-        for cube in cubes:
-            stmt = (
-                select(*dims[cube], *[func.sum(getattr(RollupRow, n)) for n in MEASURE_NAMES])
-                .where(RollupRow.cube == cube, in_rollup(RollupRow)).group_by(*dims[cube])
-            )
-            target = facts.demand if cube == "demand" else facts.people
-            width = len(dims[cube])
-            for row in db.session.execute(stmt):
-                key = tuple(as_date(v) if i == 1 and cube == "demand" else v for i, v in enumerate(row[:width]))
-                target[key].add(Measures(*[int(v or 0) for v in row[width:]]))
+        # The narrow cubes row by row (a few rows per week); the people cube summed over the weeks.
+        measures = [func.sum(getattr(RollupRow, n)) for n in MEASURE_NAMES]
+        narrow = (RollupRow.cube, RollupRow.tenant_id, RollupRow.week, RollupRow.category_id, RollupRow.channel, RollupRow.tier)
+        position = {"category": 3, "channel": 4, "tier": 5}
+        for row in db.session.execute(
+            select(*narrow, *measures).where(RollupRow.cube.in_(list(position)), in_rollup(RollupRow)).group_by(*narrow)
+        ):
+            cube = row[0]
+            _add_into(facts.cubes[cube], (row[1], as_date(row[2]), row[position[cube]]), [int(v or 0) for v in row[6:]])
+        if people:
+            dims = (RollupRow.tenant_id, RollupRow.office, RollupRow.role, RollupRow.category_id)
+            for row in db.session.execute(select(*dims, *measures).where(RollupRow.cube == "people", in_rollup(RollupRow)).group_by(*dims)):
+                _add_into(facts.cubes["people"], tuple(row[:4]), [int(v or 0) for v in row[4:]])
         if times:
             for tid, tier, kind, data in db.session.execute(
                 select(DurationRow.tenant_id, DurationRow.tier, DurationRow.kind, DurationRow.seconds).where(in_rollup(DurationRow))
@@ -331,11 +336,10 @@ def gather(first: dt.date, last: dt.date, *, people: bool = True, times: bool = 
         tally = TicketTally(clocks_for({tid for tid, _a, _b in live}, start_of(first)) if times else None, people=people)
         for row in ticket_rows(or_(*windows), with_role=people):
             tally.add(row)
-        for (tid, week, cid, channel, tier), values in tally.demand.items():
-            facts.demand[(tid, week, cid, channel, tier)].add(Measures(*values))
-        for (tid, _week, office, role, cid), values in tally.people_cells.items():
-            facts.people[(tid, office, role, cid)].add(Measures(*values))
+        for name, cells in tally.cubes.items():
+            for key, values in cells.items():
+                _add_into(facts.cubes[name], key if name != "people" else (key[0], *key[2:]), values)
         for (tid, _week, tier, kind), values in tally.times.items():
             facts.times[(tid, tier, kind)].append(sorted(values))
-    facts.demand, facts.people, facts.times = dict(facts.demand), dict(facts.people), dict(facts.times)
+    facts.times = dict(facts.times)
     return facts

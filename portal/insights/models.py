@@ -3,11 +3,11 @@ the article an agent says would have answered a ticket.
 
 The rollup is kept per week (Monday to Sunday, UTC) and per narrow "cube": each row counts the
 tickets created in one week that share the values of the cube's dimensions (the other dimension
-columns stay empty). `demand` is keyed by category, channel and tier and carries the service-level
-and rating measures; `people` is keyed by category, office (district) and requester role, for the
-concentration of tickets behind training recommendations. `insight_durations` keeps, per week and
-tier, every first-response and resolution time in business seconds, sorted, so that medians and
-percentiles stay exact when weeks are combined.
+columns stay empty). `category`, `channel` and `tier` carry every measure (tickets, service levels,
+ratings) for one dimension each, a handful of rows per week; `people` is keyed by office (district),
+requester role and category, for the concentration of tickets behind training recommendations.
+`insight_durations` keeps, per week and tier, every first-response and resolution time in business
+seconds, sorted, so that medians and percentiles stay exact when weeks are combined.
 
 A week is rolled up once it is over and is not computed again unless one of its tickets changes:
 the change marks the week in `insight_dirty_weeks` (see `tracking`), the dashboards count marked
@@ -24,8 +24,10 @@ from portal.core.db import TenantScoped, db, utcnow
 from portal.tickets.models import Ticket
 
 CUBES: dict[str, tuple[str, ...]] = {
-    "demand": ("category_id", "channel", "tier"),
-    "people": ("category_id", "office", "role"),
+    "category": ("category_id",),
+    "channel": ("channel",),
+    "tier": ("tier",),
+    "people": ("office", "role", "category_id"),
 }
 
 

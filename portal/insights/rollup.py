@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, insert, select, text
 
 from portal.core.db import db, utcnow
-from portal.insights.facts import TicketTally, as_date, clocks_for, pack, start_of, ticket_rows, week_of
-from portal.insights.models import DirtyWeek, DurationRow, RollupRow, RollupState
+from portal.insights.facts import MEASURE_NAMES, TicketTally, as_date, clocks_for, pack, start_of, ticket_rows, week_of
+from portal.insights.models import CUBES, DirtyWeek, DurationRow, RollupRow, RollupState
 from portal.tickets.models import Ticket
 
 LOCK_BASE = 0x1A5_0000  # PostgreSQL advisory lock key space of the rollup (+ tenant id)
@@ -48,12 +48,10 @@ def _write(tenant, weeks: list[dt.date]) -> int:
     for row in ticket_rows((Ticket.created_at >= start_of(first)) & (Ticket.created_at < start_of(last + dt.timedelta(days=1))), with_role=True):
         tally.add(row)
     empty = {"category_id": None, "channel": "", "tier": "", "office": "", "role": ""}
-    names = ("tickets", "responded", "response_breached", "resolved", "resolution_breached", "breached", "rating_count", "rating_sum", "rating_satisfied")
     rows = []
-    for (_tid, week, cid, channel, tier), values in tally.demand.items():
-        rows.append({**empty, "tenant_id": tenant.id, "cube": "demand", "week": week, "category_id": cid, "channel": channel, "tier": tier, **dict(zip(names, values))})
-    for (_tid, week, office, role, cid), values in tally.people_cells.items():
-        rows.append({**empty, "tenant_id": tenant.id, "cube": "people", "week": week, "category_id": cid, "office": office, "role": role, **dict(zip(names, values))})
+    for cube, cells in tally.cubes.items():
+        for (_tid, week, *values_of_dims), values in cells.items():
+            rows.append({**empty, "tenant_id": tenant.id, "cube": cube, "week": week, **dict(zip(CUBES[cube], values_of_dims)), **dict(zip(MEASURE_NAMES, values))})
     if rows:
         db.session.execute(insert(RollupRow), rows)
     times = [{"tenant_id": tenant.id, "week": week, "tier": tier, "kind": kind, "count": len(values), "seconds": pack(values)}

@@ -239,7 +239,7 @@ def demand_tables(period: Period, category_names: dict, facts: Facts, previous_f
     tables["channels"] = _count_table("channels", _("Tickets by channel"), _("Channel"), channels, _("Tickets per channel in the period."))
     offices: Counter = Counter()
     roles: Counter = Counter()
-    for (office, role), m in facts.by("office", "role", cube="people").items():
+    for (office, role), m in facts.by("office", "role").items():
         offices[office or _("Not given")] += m.tickets
         roles[role or _("Not known")] += m.tickets
     tables["offices"] = _count_table("offices", _("Tickets by office or district"), _("Office"), offices, _("Tickets per office in the period."))
@@ -468,7 +468,7 @@ def tenant_dashboard(tenant, actor: User, period: Period, locale: str) -> Dashbo
     tables, totals = demand_tables(period, names, facts, gather(prev.first, prev.last, people=False, times=False))
     more, missing, evidence = self_service_tables(tenant, period, locale)
     tables.update(more)
-    cells = facts.by("office", "role", "category_id", cube="people")
+    cells = facts.by("office", "role", "category_id")
     recs = recommendations(tenant, evidence, cells, names)
     tables["recommendations"] = Table(
         "recommendations", _("Recommendations"), [_("Rank"), _("Action"), _("Kind"), _("Evidence"), _("Score")],
