@@ -6,14 +6,13 @@
 Creates (and afterwards drops) a database, loads the tenants, 400 requesters with job titles and
 offices, and the tickets over the last two years (COPY on PostgreSQL, executemany on SQLite), then
 times each page through the Flask test client: with the weekly rollup (`--live`: also before it),
-after a day of changes to 2,000 older tickets (their weeks counted live until the next run), and
-the rollup runs themselves (the first, one with nothing to do, one after the changes).
+after a day of changes to 2,000 older tickets (each writing delta rows), and
+the rollup runs themselves (the first, one with nothing to do, one folding the changes in).
 """
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-import io
 import random
 import sqlite3
 import sys
@@ -33,7 +32,7 @@ from portal import create_app  # noqa: E402
 from portal.auth import services as auth_services  # noqa: E402
 from portal.auth.permissions import GlobalRole, Role  # noqa: E402
 from portal.core.db import SYSTEM, across_tenants, db, tenant_scope, utcnow  # noqa: E402
-from portal.insights.models import DirtyWeek  # noqa: E402
+from portal.insights.models import RollupRow  # noqa: E402
 from portal.insights.rollup import roll_up  # noqa: E402
 from portal.tenancy.services import list_tenants, sync_tenants  # noqa: E402
 from portal.tickets.models import Ticket  # noqa: E402
@@ -119,8 +118,8 @@ def load(tickets: int, db_url: str) -> None:
 
 
 def change_old_tickets(count: int) -> int:
-    """A busy day: `count` tickets opened in the last year are answered, resolved or rated through the
-    ORM, as the desk does; returns the weeks this marks."""
+    """A busy day: `count` tickets opened in the last year are answered, resolved and rated through the
+    ORM, as the desk does; returns the weeks that now have delta rows."""
     rng = random.Random(11)
     start = utcnow() - dt.timedelta(days=365)
     for t in list_tenants():
@@ -132,7 +131,7 @@ def change_old_tickets(count: int) -> int:
                 ticket.resolved_at, ticket.status, ticket.rating = utcnow(), "resolved", rng.randint(1, 5)
             db.session.commit()
     with across_tenants(db.session, SYSTEM):
-        return db.session.scalar(select(func.count(func.distinct(DirtyWeek.week))))
+        return db.session.scalar(select(func.count(func.distinct(RollupRow.week))).where(RollupRow.is_delta.is_(True)))
 
 
 def timed(client, url: str) -> float:
@@ -163,7 +162,7 @@ def roll_up_all(label: str) -> None:
     for t in list_tenants():
         with tenant_scope(db.session, t.id):
             run = roll_up(t)
-            runs.append(f"{t.slug} {run.weeks} weeks, {run.rows:,} rows")
+            runs.append(f"{t.slug} {run.weeks} weeks counted, {run.folded} folded, {run.rows:,} rows")
     print(f"{label}: {time.perf_counter() - started:.1f} s ({'; '.join(runs)})")
 
 
@@ -221,11 +220,12 @@ def main() -> None:
             roll_up_all("rollup again, nothing changed")
         run("with the rollup (the current week and the partial weeks counted live)")
         with app.app_context():
+            started = time.perf_counter()
             weeks = change_old_tickets(args.changes)
-            print(f"\n{args.changes:,} older tickets changed: {weeks} weeks marked")
-        run("after the changes, before the next rollup (marked weeks counted live)")
+            print(f"\n{args.changes:,} older tickets changed ({time.perf_counter() - started:.1f} s, with their delta rows): {weeks} weeks have deltas")
+        run("after the changes, before the next rollup (delta rows added up)")
         with app.app_context():
-            roll_up_all("rollup of the marked weeks")
+            roll_up_all("rollup folding the deltas in")
             db.engine.dispose()
 
 

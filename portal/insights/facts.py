@@ -2,11 +2,11 @@
 
 `gather` answers "how many tickets, breaches, ratings... and which response and resolution times,
 per tenant, week, category, channel, tier, office and role, between two days" the same way whether
-the weeks were rolled up or not. A week comes from the rollup when it lies wholly inside the period,
-is over (up to the tenant's `rolled_through`) and none of its tickets changed since (no mark in
-`insight_dirty_weeks`); every other day of the period (the partial weeks at its ends, the current
-week, marked weeks) is counted from `tickets` directly. The rollup builder uses the very same
-function on each ticket (`TicketTally`), so both parts agree by construction.
+the weeks were rolled up or not. A week comes from the rollup when it lies wholly inside the period
+and is over (up to the tenant's `rolled_through`): its rows, plus the delta rows that later changes
+to its tickets wrote (see `tracking`). Every other day of the period (the partial weeks at its ends,
+the current week) is counted from `tickets` directly. The rollup builder and the deltas use the very
+same function on each ticket (`TicketTally`), so all parts agree by construction.
 
 Definitions, shared with the ticket desk's service levels:
 - Weeks start on Monday; days are UTC calendar days of `Ticket.created_at`. A ticket counts in the
@@ -30,11 +30,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field, fields
 from typing import Iterable
 
-from sqlalchemy import and_, func, literal, or_, select, true
+from sqlalchemy import and_, func, literal, or_, select
 
 from portal.auth.models import Membership
 from portal.core.db import current_tenant_id, db
-from portal.insights.models import CUBES, DirtyWeek, DurationRow, RollupRow, RollupState
+from portal.insights.models import CUBES, DurationRow, RollupRow, RollupState
 from portal.tickets.business_time import BusinessClock
 from portal.tickets.models import Ticket
 
@@ -100,22 +100,24 @@ def ticket_columns(with_role: bool):
     )
 
 
-def ticket_rows(where, with_role: bool):
+def ticket_rows(where, with_role: bool, connection=None):
+    """The columns of `ticket_columns` of the tickets matching `where`, in the session's scope (or on
+    `connection`, unscoped: the change tracker reads rows by id there, in the middle of a flush)."""
     stmt = select(*ticket_columns(with_role)).where(where)
     if with_role:
         stmt = stmt.outerjoin(Membership, and_(Membership.user_id == Ticket.requester_user_id, Membership.tenant_id == Ticket.tenant_id))
-    return db.session.execute(stmt)
+    return (connection or db.session).execute(stmt)
 
 
 def clocks_for(tenant_ids: Iterable[int], origin: dt.datetime) -> dict[int, BusinessClock]:
     """One business clock per tenant, in its opening hours and time zone."""
     from portal.tenancy.models import Tenant
 
-    ids = list(tenant_ids)
-    if not ids:
-        return {}
-    tenants = db.session.scalars(select(Tenant).where(Tenant.id.in_(ids)))
-    return {t.id: BusinessClock(t.settings.support.business_hours, t.settings.tz, origin) for t in tenants}
+    clocks = {}
+    for tenant_id in set(tenant_ids):
+        tenant = db.session.get(Tenant, tenant_id)
+        clocks[tenant_id] = BusinessClock(tenant.settings.support.business_hours, tenant.settings.tz, origin)
+    return clocks
 
 
 def _add_into(table: dict, key, values) -> None:
@@ -176,29 +178,31 @@ def unpack(data: bytes) -> array:
 
 # -- percentiles over sorted parts ----------------------------------------------------------------
 
-def _kth(parts: list, k: int) -> int:
-    """The k-th smallest (0-based) of several sorted integer sequences, without merging them."""
+def _kth(parts: list, removed: list, k: int) -> int:
+    """The k-th smallest (0-based) of the multiset union of sorted integer sequences `parts` less
+    those in `removed` (each a subset of the parts), without merging them."""
     lo = min(p[0] for p in parts)
     hi = max(p[-1] for p in parts)
     while lo < hi:
         mid = (lo + hi) // 2
-        if sum(bisect.bisect_right(p, mid) for p in parts) > k:
+        if sum(bisect.bisect_right(p, mid) for p in parts) - sum(bisect.bisect_right(r, mid) for r in removed) > k:
             hi = mid
         else:
             lo = mid + 1
     return lo
 
 
-def percentile_of_parts(parts: list, p: float) -> float | None:
-    """`percentile` of the union of sorted integer sequences."""
+def percentile_of_parts(parts: list, p: float, removed: list = ()) -> float | None:
+    """`percentile` of the union of sorted integer sequences, less the values in `removed`."""
     parts = [part for part in parts if len(part)]
-    n = sum(len(part) for part in parts)
-    if not n:
+    removed = [part for part in removed if len(part)]
+    n = sum(len(part) for part in parts) - sum(len(part) for part in removed)
+    if n <= 0:
         return None
     pos = p * (n - 1)
     low = int(pos)
-    a = _kth(parts, low)
-    b = _kth(parts, low + 1) if low + 1 < n and pos > low else a
+    a = _kth(parts, removed, low)
+    b = _kth(parts, removed, low + 1) if low + 1 < n and pos > low else a
     return a + (b - a) * (pos - low)
 
 
@@ -227,7 +231,7 @@ CUBE_KEYS = {
 @dataclass
 class Facts:
     """Ticket figures of one period: per cube, the MEASURE_NAMES values per key (see CUBE_KEYS), and
-    the sorted time parts per (tenant_id, tier, kind)."""
+    the sorted time parts per (tenant_id, tier, kind, removed)."""
 
     cubes: dict[str, dict[tuple, list[int]]] = field(default_factory=lambda: {name: {} for name in CUBE_KEYS})
     times: dict[tuple, list] = field(default_factory=lambda: defaultdict(list))
@@ -243,8 +247,11 @@ class Facts:
 
     def time_percentile(self, tier: str, kind: str, p: float) -> float | None:
         """The `p` percentile of the times of `kind` of the tickets of `tier`, in business hours."""
-        parts = [part for (tid, t, k), ps in self.times.items() if t == tier and k == kind for part in ps]
-        seconds = percentile_of_parts(parts, p)
+        parts, removed = [], []
+        for (_tid, t, k, out), ps in self.times.items():
+            if t == tier and k == kind:
+                (removed if out else parts).extend(ps)
+        seconds = percentile_of_parts(parts, p, removed)
         return seconds / 3600 if seconds is not None else None
 
 
@@ -263,41 +270,26 @@ def rollup_states() -> dict[int, dt.date]:
     return {tid: as_date(day) for tid, day in db.session.execute(select(RollupState.tenant_id, RollupState.rolled_through))}
 
 
-def _plan(first: dt.date, last: dt.date, use_rollup: bool = True) -> tuple[dict[int, tuple[dt.date, dt.date, set]], list[tuple[int, dt.date, dt.date]]]:
-    """Which weeks of each tenant come from the rollup ({tenant: (first week, last week, except)})
-    and which days are counted live ([(tenant, first day, last day)])."""
+def _plan(first: dt.date, last: dt.date, use_rollup: bool = True) -> tuple[dict[int, tuple[dt.date, dt.date]], list[tuple[int, dt.date, dt.date]]]:
+    """Which weeks of each tenant come from the rollup ({tenant: (first week, last week)}) and which
+    days are counted live ([(tenant, first day, last day)])."""
     states = rollup_states() if use_rollup else {}
-    dirty: dict[int, set] = defaultdict(set)
-    if states:
-        for tid, week in db.session.execute(
-            select(DirtyWeek.tenant_id, DirtyWeek.week).where(DirtyWeek.week >= week_of(first), DirtyWeek.week <= last).distinct()
-        ):
-            dirty[tid].add(as_date(week))
-    rolled: dict[int, tuple[dt.date, dt.date, set]] = {}
+    rolled: dict[int, tuple[dt.date, dt.date]] = {}
     live: list[tuple[int, dt.date, dt.date]] = []
     for tid in _visible_tenant_ids():
-        weeks: list[dt.date] = []
         through = states.get(tid)
-        if through is not None:
-            week = first if first.weekday() == 0 else week_of(first) + dt.timedelta(days=7)
-            end = min(last, through)
-            while week + dt.timedelta(days=6) <= end:
-                if week not in dirty[tid]:
-                    weeks.append(week)
-                week += dt.timedelta(days=7)
+        week = first if first.weekday() == 0 else week_of(first) + dt.timedelta(days=7)
+        end = min(last, through) if through else None
+        weeks = max(((end - week).days + 1) // 7, 0) if end else 0  # whole weeks from `week` to `end`
         if weeks:
-            rolled[tid] = (weeks[0], weeks[-1], dirty[tid])
-        # Live: every day of the period outside the rolled weeks, as contiguous ranges.
-        covered = set(weeks)
-        start = None
-        for i in range((last - first).days + 2):
-            day = first + dt.timedelta(days=i)
-            inside = day <= last and week_of(day) not in covered
-            if inside and start is None:
-                start = day
-            elif not inside and start is not None:
-                live.append((tid, start, day - dt.timedelta(days=1)))
-                start = None
+            rolled[tid] = (week, week + dt.timedelta(days=7 * (weeks - 1)))
+            if first < week:
+                live.append((tid, first, week - dt.timedelta(days=1)))
+            after = week + dt.timedelta(days=7 * weeks)
+            if after <= last:
+                live.append((tid, after, last))
+        else:
+            live.append((tid, first, last))
     return rolled, live
 
 
@@ -309,8 +301,7 @@ def gather(first: dt.date, last: dt.date, *, people: bool = True, times: bool = 
     rolled, live = _plan(first, last, use_rollup)
     if rolled:
         def in_rollup(model):
-            return or_(*[and_(model.tenant_id == tid, model.week >= a, model.week <= b, model.week.not_in(sorted(skip)) if skip else true())
-                         for tid, (a, b, skip) in rolled.items()])
+            return or_(*[and_(model.tenant_id == tid, model.week >= a, model.week <= b) for tid, (a, b) in rolled.items()])
 
         # The narrow cubes row by row (a few rows per week); the people cube summed over the weeks.
         measures = [func.sum(getattr(RollupRow, n)) for n in MEASURE_NAMES]
@@ -326,10 +317,10 @@ def gather(first: dt.date, last: dt.date, *, people: bool = True, times: bool = 
             for row in db.session.execute(select(*dims, *measures).where(RollupRow.cube == "people", in_rollup(RollupRow)).group_by(*dims)):
                 _add_into(facts.cubes["people"], tuple(row[:4]), [int(v or 0) for v in row[4:]])
         if times:
-            for tid, tier, kind, data in db.session.execute(
-                select(DurationRow.tenant_id, DurationRow.tier, DurationRow.kind, DurationRow.seconds).where(in_rollup(DurationRow))
+            for tid, tier, kind, removed, data in db.session.execute(
+                select(DurationRow.tenant_id, DurationRow.tier, DurationRow.kind, DurationRow.removed, DurationRow.seconds).where(in_rollup(DurationRow))
             ):
-                facts.times[(tid, tier, kind)].append(unpack(data))
+                facts.times[(tid, tier, kind, bool(removed))].append(unpack(data))
     if live:
         windows = [and_(Ticket.tenant_id == tid, Ticket.created_at >= start_of(a), Ticket.created_at < start_of(b + dt.timedelta(days=1)))
                    for tid, a, b in live]
@@ -340,6 +331,8 @@ def gather(first: dt.date, last: dt.date, *, people: bool = True, times: bool = 
             for key, values in cells.items():
                 _add_into(facts.cubes[name], key if name != "people" else (key[0], *key[2:]), values)
         for (tid, _week, tier, kind), values in tally.times.items():
-            facts.times[(tid, tier, kind)].append(sorted(values))
+            facts.times[(tid, tier, kind, False)].append(sorted(values))
+    # Deltas can leave a key with nothing in it (every ticket of it moved elsewhere): no such keys.
+    facts.cubes = {name: {key: values for key, values in cells.items() if any(values)} for name, cells in facts.cubes.items()}
     facts.times = dict(facts.times)
     return facts

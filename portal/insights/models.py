@@ -9,9 +9,11 @@ requester role and category, for the concentration of tickets behind training re
 `insight_durations` keeps, per week and tier, every first-response and resolution time in business
 seconds, sorted, so that medians and percentiles stay exact when weeks are combined.
 
-A week is rolled up once it is over and is not computed again unless one of its tickets changes:
-the change marks the week in `insight_dirty_weeks` (see `tracking`), the dashboards count marked
-weeks live until the next `flask insights rollup` redoes them.
+A week is rolled up once it is over and never counted again: when a ticket of a rolled-up week
+changes (an answer, a resolution, a breach flag, a rating, a new category or tier...), the change
+writes, in its own transaction, delta rows (`is_delta`) that take the ticket's old contribution out
+and put the new one in (see `tracking`); readers simply add all rows up. `flask insights rollup`
+rolls up the weeks that ended and folds the deltas into the weekly rows.
 """
 from __future__ import annotations
 
@@ -54,11 +56,13 @@ class RollupRow(TenantScoped, db.Model):
     rating_count: Mapped[int] = mapped_column(default=0)
     rating_sum: Mapped[int] = mapped_column(default=0)
     rating_satisfied: Mapped[int] = mapped_column(default=0)  # ratings of 4 or 5
+    is_delta: Mapped[bool] = mapped_column(default=False)  # a change since the week was counted (measures may be negative)
 
 
 class DurationRow(TenantScoped, db.Model):
     """Every first-response or resolution time (business seconds) of one week's tickets of one tier,
-    sorted, packed as little-endian 32-bit integers."""
+    sorted, packed as little-endian 32-bit integers; a delta row (`is_delta`) adds times, or takes
+    them out (`removed`)."""
 
     __tablename__ = "insight_durations"
     __table_args__ = (Index("ix_insight_durations_week", "tenant_id", "week"),)
@@ -69,6 +73,8 @@ class DurationRow(TenantScoped, db.Model):
     kind: Mapped[str] = mapped_column(String(12))  # response | resolution
     count: Mapped[int] = mapped_column(default=0)
     seconds: Mapped[bytes] = mapped_column(LargeBinary)
+    is_delta: Mapped[bool] = mapped_column(default=False)
+    removed: Mapped[bool] = mapped_column(default=False)
 
 
 class RollupState(TenantScoped, db.Model):
@@ -80,18 +86,6 @@ class RollupState(TenantScoped, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     rolled_through: Mapped[dt.date] = mapped_column(Date)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-
-
-class DirtyWeek(TenantScoped, db.Model):
-    """A rolled-up week one of whose tickets changed since: counted live until it is rolled up again.
-
-    Rows are only ever inserted (duplicates allowed, so concurrent writers never conflict) and
-    deleted by the rollup up to the highest id it read before recounting."""
-
-    __tablename__ = "insight_dirty_weeks"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    week: Mapped[dt.date] = mapped_column(Date)
 
 
 class TicketArticleLink(TenantScoped, db.Model):

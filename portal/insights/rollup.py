@@ -1,26 +1,29 @@
-"""Filling the weekly rollup: only what changed, idempotent, and safe when several servers run it at once."""
+"""Filling the weekly rollup: weeks that ended, once; deltas folded in; idempotent, and safe when several
+servers run it at once."""
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import delete, func, insert, select
 
 from portal.core.db import db, utcnow
-from portal.insights.facts import MEASURE_NAMES, TicketTally, as_date, clocks_for, pack, start_of, ticket_rows, week_of
-from portal.insights.models import CUBES, DirtyWeek, DurationRow, RollupRow, RollupState
+from portal.insights.facts import MEASURE_NAMES, TicketTally, as_date, clocks_for, pack, start_of, ticket_rows, unpack, week_of
+from portal.insights.models import CUBES, DurationRow, RollupRow, RollupState
+from portal.insights.tracking import lock_tenants
 from portal.tickets.models import Ticket
 
-LOCK_BASE = 0x1A5_0000  # PostgreSQL advisory lock key space of the rollup (+ tenant id)
 CHUNK_WEEKS = 8  # weeks counted per query, to bound the memory of the first run
 WEEK = dt.timedelta(days=7)
 
 
 @dataclass
 class RollupRun:
-    weeks: int  # weeks (re)computed
+    weeks: int  # weeks counted
     rolled_through: dt.date
     rows: int  # rows written
+    folded: int = 0  # weeks whose delta rows were folded in
 
 
 def last_sunday(before: dt.date) -> dt.date:
@@ -61,43 +64,74 @@ def _write(tenant, weeks: list[dt.date]) -> int:
     return len(rows) + len(times)
 
 
+def _fold_deltas() -> int:
+    """Replace the rows of every week that has delta rows by their sums (zero rows dropped), and its
+    times by one sorted list; returns the number of weeks folded."""
+    weeks = set(map(as_date, db.session.scalars(select(RollupRow.week).where(RollupRow.is_delta.is_(True)).distinct())))
+    weeks |= set(map(as_date, db.session.scalars(select(DurationRow.week).where(DurationRow.is_delta.is_(True)).distinct())))
+    if not weeks:
+        return 0
+    tenant_id = None
+    sums: dict[tuple, list[int]] = {}
+    dims = ("category_id", "channel", "tier", "office", "role")
+    for row in db.session.scalars(select(RollupRow).where(RollupRow.week.in_(sorted(weeks)))):
+        tenant_id = row.tenant_id
+        key = (row.cube, as_date(row.week), *[getattr(row, d) for d in dims])
+        values = [getattr(row, n) for n in MEASURE_NAMES]
+        acc = sums.setdefault(key, [0] * len(values))
+        for i, v in enumerate(values):
+            acc[i] += v
+    times: dict[tuple, list] = {}
+    for row in db.session.scalars(select(DurationRow).where(DurationRow.week.in_(sorted(weeks)))):
+        tenant_id = row.tenant_id
+        added, taken = times.setdefault((as_date(row.week), row.tier, row.kind), [[], []])
+        (taken if row.removed else added).extend(unpack(row.seconds))
+    db.session.execute(delete(RollupRow).where(RollupRow.week.in_(sorted(weeks))))
+    db.session.execute(delete(DurationRow).where(DurationRow.week.in_(sorted(weeks))))
+    rows = [{"tenant_id": tenant_id, "cube": cube, "week": week, **dict(zip(dims, values_of_dims)), **dict(zip(MEASURE_NAMES, values))}
+            for (cube, week, *values_of_dims), values in sums.items() if any(values)]
+    if rows:
+        db.session.execute(insert(RollupRow), rows)
+    packed = []
+    for (week, tier, kind), (added, taken) in times.items():
+        values = list((Counter(added) - Counter(taken)).elements())
+        if values:
+            packed.append({"tenant_id": tenant_id, "week": week, "tier": tier, "kind": kind, "count": len(values), "seconds": pack(values)})
+    if packed:
+        db.session.execute(insert(DurationRow), packed)
+    return len(weeks)
+
+
 def roll_up(tenant, *, through: dt.date | None = None, full: bool = False) -> RollupRun:
     """Bring the rollup of `tenant` (the session must be scoped to it) up to the last week that is
-    over on day `through` (default: yesterday, so a week is rolled up from the Monday after it), in
-    one transaction.
+    over on day `through` (default: yesterday, so a week is rolled up from the Monday after it), and
+    fold in the delta rows that changes to tickets of rolled-up weeks wrote, in one transaction.
 
-    Only weeks not yet rolled up and weeks marked as changed are counted (`full` counts every week
-    again, after a change of opening hours for example); the first run starts at the tenant's
-    first ticket. A week's rows are deleted and inserted again, so running twice gives the same
-    rows. On PostgreSQL a transaction-level advisory lock per tenant serialises concurrent runs
-    (SQLite's write lock does). Marks are removed up to the highest one read before counting, so a
-    change committed meanwhile keeps its mark for the next run.
+    Each week is counted once, when it is over (`full` counts every week again, after a change of
+    opening hours for example); the first run starts at the tenant's first ticket. Running twice
+    gives the same rows. The tenant's rollup lock (exclusive here, shared by the changes that write
+    deltas, see `tracking`) serialises concurrent runs and keeps changes out while weeks are counted.
     """
     target = last_sunday((through or utcnow().date() - dt.timedelta(days=1)) + dt.timedelta(days=1))
-    if db.engine.dialect.name == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_BASE + tenant.id})
+    lock_tenants(db.session.connection(), [tenant.id], shared=False)
     state = db.session.scalar(select(RollupState))
-    marked_up_to = db.session.scalar(select(func.max(DirtyWeek.id)))
     rolled_through = as_date(state.rolled_through) if state else None
     target = max(target, rolled_through) if rolled_through else target
-    weeks: set[dt.date] = set()
     if rolled_through is None or full:
         earliest = db.session.scalar(select(func.min(Ticket.created_at)))
         week = week_of(earliest.date()) if earliest else target + dt.timedelta(days=1)
     else:
         week = rolled_through + dt.timedelta(days=1)
-        if marked_up_to is not None:
-            weeks.update(as_date(w) for w in db.session.scalars(select(DirtyWeek.week).where(DirtyWeek.id <= marked_up_to).distinct()))
+    weeks = []
     while week + dt.timedelta(days=6) <= target:
-        weeks.add(week)
+        weeks.append(week)
         week += WEEK
-    written = sum(_write(tenant, run) for run in _runs([w for w in weeks if w <= target]))
-    if marked_up_to is not None:
-        db.session.execute(delete(DirtyWeek).where(DirtyWeek.id <= marked_up_to))
+    folded = 0 if full else _fold_deltas()
+    written = sum(_write(tenant, run) for run in _runs(weeks))
     if state is None:
         state = RollupState(tenant_id=tenant.id, rolled_through=target)
         db.session.add(state)
     state.rolled_through = target
     state.updated_at = utcnow()
     db.session.commit()
-    return RollupRun(len(weeks), target, written)
+    return RollupRun(len(weeks), target, written, folded)

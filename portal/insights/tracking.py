@@ -1,104 +1,176 @@
-"""Marks the rolled-up weeks whose figures a change makes stale, in the transaction of the change.
+"""Keeps the weekly rollup exact when tickets of weeks already rolled up change, in the change's own
+transaction.
 
-A ticket counts in the week it was opened, so a change to a ticket opened in a week that is already
-rolled up (an answer, a resolution, a breach flag, a rating, a new category or tier...) marks that
-week in `insight_dirty_weeks`; so does a new job title of a requester, for the weeks of their
-tickets. Dashboards count marked weeks live and the next rollup counts them again: the figures stay
-exact between runs, and weeks nothing touched are never counted again.
+A ticket counts in the week it was opened, so a change to a ticket opened in a rolled-up week (an
+answer, a resolution, a breach flag, a rating, a new category or tier...) or a requester's new job
+title would make that week's rows stale. Around each flush that touches such tickets, the tracker
+reads the tickets' rows as the rollup counts them before the flush and after it, and writes the
+difference as delta rows (`is_delta`): measures that may be negative, and times added or taken
+out. Readers add every row up, so the figures equal a live count at any moment, and a week is never
+counted again. `flask insights rollup` folds the deltas into the weekly rows now and then.
 
-Changes are noted before the flush (when the old values are still known) and written after it, with
-plain inserts that cannot conflict with a concurrent writer.
+The SLA check sets its breach flags with an SQL update committed at once; it records each in the
+audit trail (a `TicketEvent` "first_response_breached" or "resolution_breached"), and for those
+tickets the "before" row is the current one with that flag still unset.
+
+On PostgreSQL a change takes the tenant's rollup lock in shared mode (the rollup takes it
+exclusively): a rollup never counts a week while a change to it is under way, and a change always
+sees the rollup's `rolled_through` as it is.
 """
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 
-from sqlalchemy import event, insert, inspect, select
+from sqlalchemy import and_, event, insert, inspect, or_, select, text
 from sqlalchemy.orm import Session
 
 from portal.auth.models import Membership
 from portal.core.db import current_tenant_id
-from portal.insights.facts import start_of, week_of
-from portal.insights.models import DirtyWeek, RollupState
+from portal.insights.facts import MEASURE_NAMES, TicketTally, clocks_for, pack, ticket_columns
+from portal.insights.models import CUBES, DurationRow, RollupRow, RollupState
 from portal.tickets.models import Ticket, TicketEvent
+
+LOCK_BASE = 0x1A5_0000  # PostgreSQL advisory lock key space of the rollup (+ tenant id)
 
 # The ticket columns any figure of the rollup depends on.
 TRACKED = (
-    "tenant_id", "created_at", "category_id", "channel", "tier", "office", "requester_user_id",
+    "created_at", "category_id", "channel", "tier", "office", "requester_user_id",
     "first_responded_at", "first_response_due_at", "first_response_breached",
     "resolved_at", "resolution_due_at", "resolution_breached", "rating", "waiting_hours",
 )
-_NOTES = "insights.changes"
+BREACH_EVENTS = {"first_response_breached": 9, "resolution_breached": 12}  # audit field -> its index in `ticket_columns`
+_BEFORE = "insights.before"
 
 
-def _notes(session: Session) -> dict[str, set]:
-    return session.info.setdefault(_NOTES, {"moments": set(), "tickets": set(), "requesters": set()})
+def lock_tenants(connection, tenant_ids, shared: bool) -> None:
+    """Take the rollup lock of each tenant (PostgreSQL; SQLite has one writer at a time anyway)."""
+    if connection.dialect.name != "postgresql":
+        return
+    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    for tenant_id in sorted(set(tenant_ids)):
+        connection.execute(text(f"SELECT {function}(:key)"), {"key": LOCK_BASE + tenant_id})
 
 
 @event.listens_for(Session, "before_flush")
-def _note_changes(session: Session, flush_context, instances) -> None:
-    notes = None
+def _before(session: Session, flush_context, instances) -> None:
+    ids: set[int] = set()
+    requesters: set[tuple[int, int]] = set()
+    flagged: dict[int, list[int]] = {}
+    tenants: set[int] = set()
+    imports = []
     for obj in session.dirty:
         if isinstance(obj, Ticket):
             state = inspect(obj)
-            histories = [state.attrs[name].history for name in TRACKED]
-            if not any(h.has_changes() for h in histories):
-                continue
-            notes = notes or _notes(session)
-            tenants = {obj.tenant_id, *state.attrs.tenant_id.history.deleted}
-            for moment in {obj.created_at, *state.attrs.created_at.history.deleted}:
-                for tenant_id in tenants:
-                    notes["moments"].add((tenant_id, moment))
+            if any(state.attrs[name].history.has_changes() for name in TRACKED):
+                ids.add(obj.id)
+                tenants.add(obj.tenant_id)
         elif isinstance(obj, Membership) and inspect(obj).attrs.job_title.history.has_changes():
-            notes = notes or _notes(session)
-            notes["requesters"].add((obj.tenant_id, obj.user_id))
-    for obj in session.new:
-        if isinstance(obj, Ticket) and obj.created_at is not None:  # opened with a past date: an import
-            (notes := notes or _notes(session))["moments"].add((obj.tenant_id or current_tenant_id(session), obj.created_at))
-        elif isinstance(obj, TicketEvent) and obj.ticket_id is not None:  # also after changes made in SQL (breach flags)
-            (notes := notes or _notes(session))["tickets"].add(obj.ticket_id)
-        elif isinstance(obj, Membership) and obj.job_title:
-            (notes := notes or _notes(session))["requesters"].add((obj.tenant_id or current_tenant_id(session), obj.user_id))
+            requesters.add((obj.tenant_id, obj.user_id))
     for obj in session.deleted:
         if isinstance(obj, Ticket):
-            (notes := notes or _notes(session))["moments"].add((obj.tenant_id, obj.created_at))
+            ids.add(obj.id)
+            tenants.add(obj.tenant_id)
         elif isinstance(obj, Membership):
-            (notes := notes or _notes(session))["requesters"].add((obj.tenant_id, obj.user_id))
+            requesters.add((obj.tenant_id, obj.user_id))
+    for obj in session.new:
+        if isinstance(obj, Ticket) and obj.created_at is not None:  # opened with a past date: an import
+            imports.append(obj)
+            tenants.add(obj.tenant_id or current_tenant_id(session))
+        elif isinstance(obj, Membership) and obj.job_title and obj.user_id is not None:
+            requesters.add((obj.tenant_id or current_tenant_id(session), obj.user_id))
+        elif isinstance(obj, TicketEvent) and obj.field in BREACH_EVENTS and obj.ticket_id is not None:
+            ids.add(obj.ticket_id)
+            flagged.setdefault(obj.ticket_id, []).append(BREACH_EVENTS[obj.field])
+            tenants.add(obj.tenant_id or current_tenant_id(session))
+    if not (ids or requesters or imports):
+        return
+    connection = session.connection()
+    tenants |= {tenant_id for tenant_id, _user in requesters}
+    lock_tenants(connection, tenants - {None}, shared=True)
+    states = RollupState.__table__
+    rolled = {tid: _as_date(day) for tid, day in connection.execute(select(states.c.tenant_id, states.c.rolled_through).where(states.c.tenant_id.in_(tenants - {None})))}
+    if not rolled:
+        return
+    session.info[_BEFORE] = (ids, requesters, imports, flagged, rolled, _rows_by_id(connection, ids, requesters))
+
+
+def _rows_by_id(connection, ids: set, requesters: set) -> dict[int, tuple]:
+    """{ticket id: the row the rollup counts} for the tickets `ids` and those of the (tenant, user)
+    `requesters`, read on the flush's connection (no tenant filter: rows are asked for by id)."""
+    conditions = []
+    if ids:
+        conditions.append(Ticket.id.in_(sorted(ids)))
+    for tenant_id, user_id in requesters:
+        conditions.append((Ticket.tenant_id == tenant_id) & (Ticket.requester_user_id == user_id))
+    if not conditions:
+        return {}
+    stmt = (select(Ticket.id, *ticket_columns(True)).where(or_(*conditions))
+            .outerjoin(Membership, and_(Membership.user_id == Ticket.requester_user_id, Membership.tenant_id == Ticket.tenant_id)))
+    return {row[0]: tuple(row[1:]) for row in connection.execute(stmt)}
 
 
 @event.listens_for(Session, "after_flush")
-def _mark_weeks(session: Session, flush_context) -> None:
-    notes = session.info.pop(_NOTES, None)
-    if not notes:
+def _after(session: Session, flush_context) -> None:
+    noted = session.info.pop(_BEFORE, None)
+    if noted is None:
         return
-    conn = session.connection()
-    states = RollupState.__table__
-    rolled = dict(conn.execute(select(states.c.tenant_id, states.c.rolled_through)).all())
-    if not rolled:
+    ids, requesters, imports, flagged, rolled, before = noted
+    ids = ids | {obj.id for obj in imports}
+    connection = session.connection()
+    after = _rows_by_id(connection, ids, requesters)
+    for ticket_id, positions in flagged.items():  # the SQL update already set the flag: unset it in the "before" row
+        if ticket_id in before:
+            row = list(before[ticket_id])
+            for i in positions:
+                row[i] = False
+            before[ticket_id] = tuple(row)
+
+    def counted(row) -> bool:
+        through = rolled.get(row[0])
+        return through is not None and row[1].date() <= through
+
+    old_rows = [row for row in before.values() if counted(row)]
+    new_rows = [row for row in after.values() if counted(row)]
+    if not old_rows and not new_rows:
         return
-    tickets = Ticket.__table__
-    moments = {(tid, m) for tid, m in notes["moments"] if tid in rolled and m is not None}
-    loaded = {t.id: t for t in session.identity_map.values() if isinstance(t, Ticket) and t.id in notes["tickets"]}
-    moments.update((t.tenant_id, t.created_at) for t in loaded.values())
-    unknown = notes["tickets"] - set(loaded)
-    if unknown:
-        moments.update(conn.execute(select(tickets.c.tenant_id, tickets.c.created_at).where(tickets.c.id.in_(unknown))).all())
-    for tenant_id, user_id in notes["requesters"]:
-        if tenant_id in rolled:
-            moments.update(conn.execute(
-                select(tickets.c.tenant_id, tickets.c.created_at).where(
-                    tickets.c.tenant_id == tenant_id, tickets.c.requester_user_id == user_id,
-                    tickets.c.created_at < start_of(rolled[tenant_id] + dt.timedelta(days=1)))
-            ).all())
-    weeks = {(tid, week_of(m.date())) for tid, m in moments if tid in rolled and m is not None and m.date() <= _as_date(rolled[tid])}
-    if weeks:
-        conn.execute(insert(DirtyWeek.__table__), [{"tenant_id": tid, "week": week} for tid, week in sorted(weeks)])
+    origin = min(row[1] for row in old_rows + new_rows)
+    clocks = clocks_for({row[0] for row in old_rows + new_rows}, origin)
+    old, new = TicketTally(clocks), TicketTally(clocks)
+    for row in old_rows:
+        old.add(row)
+    for row in new_rows:
+        new.add(row)
+    rows = []
+    for cube in CUBES:
+        keys = set(old.cubes[cube]) | set(new.cubes[cube])
+        for key in keys:
+            was, now = old.cubes[cube].get(key, [0] * len(MEASURE_NAMES)), new.cubes[cube].get(key, [0] * len(MEASURE_NAMES))
+            delta = [b - a for a, b in zip(was, now)]
+            if any(delta):
+                tenant_id, week, *dims = key
+                rows.append({"tenant_id": tenant_id, "cube": cube, "week": week, "category_id": None, "channel": "", "tier": "", "office": "", "role": "",
+                             **dict(zip(CUBES[cube], dims)), **dict(zip(MEASURE_NAMES, delta)), "is_delta": True})
+    if rows:
+        connection.execute(insert(RollupRow.__table__), rows)
+    times = []
+    for key in set(old.times) | set(new.times):
+        was, now = Counter(old.times.get(key, [])), Counter(new.times.get(key, []))
+        tenant_id, week, tier, kind = key
+        for values, removed in ((now - was, False), (was - now, True)):
+            if values:
+                listed = list(values.elements())
+                times.append({"tenant_id": tenant_id, "week": week, "tier": tier, "kind": kind, "count": len(listed), "seconds": pack(listed),
+                              "is_delta": True, "removed": removed})
+    if times:
+        connection.execute(insert(DurationRow.__table__), times)
 
 
 @event.listens_for(Session, "after_soft_rollback")
 def _forget(session: Session, previous_transaction) -> None:
-    session.info.pop(_NOTES, None)
+    session.info.pop(_BEFORE, None)
 
 
 def _as_date(value) -> dt.date:
     return value if isinstance(value, dt.date) and not isinstance(value, dt.datetime) else dt.date.fromisoformat(str(value)[:10])
+

@@ -1,9 +1,10 @@
 """The weekly rollup gives the same figures as counting live, whatever changes after a week is rolled
-up; running it again counts nothing that did not change."""
+up (the change writes delta rows); running it again counts no week twice."""
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import Counter, defaultdict
 
 from sqlalchemy import func, select
 
@@ -12,7 +13,7 @@ from portal.auth.permissions import GlobalRole, Role
 from portal.auth.services import get_user_by_email
 from portal.core.db import db, tenant_scope
 from portal.insights.facts import gather
-from portal.insights.models import DirtyWeek, RollupRow, RollupState
+from portal.insights.models import DurationRow, RollupRow, RollupState
 from portal.insights.rollup import roll_up
 from portal.tenancy.services import get_tenant
 from portal.tickets import services as tickets
@@ -22,9 +23,13 @@ FIRST, LAST = dt.date(2026, 9, 21), dt.date(2026, 10, 18)
 
 def figures(use_rollup=True, first=FIRST, last=LAST):
     facts = gather(first, last, use_rollup=use_rollup)
-    times = {}
-    for key, parts in facts.times.items():
-        times[key] = sorted(v for part in parts for v in part)
+    times = defaultdict(Counter)
+    for (tid, tier, kind, removed), parts in facts.times.items():
+        for part in parts:
+            for v in part:
+                times[(tid, tier, kind)][v] += -1 if removed else 1
+    times = {key: sorted(values.elements()) for key, values in times.items() if any(values.values())}
+    assert all(n >= 0 for values in times.values() for n in values)
     return facts.cubes, times
 
 
@@ -34,8 +39,10 @@ def assert_exact():
         assert figures(True, first, last) == figures(False, first, last)
 
 
-def dirty_weeks():
-    return sorted({w for w in db.session.scalars(select(DirtyWeek.week))})
+def delta_weeks():
+    """The weeks that have delta rows (counts or times)."""
+    weeks = set(db.session.scalars(select(RollupRow.week).where(RollupRow.is_delta.is_(True))))
+    return sorted(weeks | set(db.session.scalars(select(DurationRow.week).where(DurationRow.is_delta.is_(True)))))
 
 
 def test_rollup_matches_live_counts_and_counts_only_what_changed(app, insight_data):
@@ -55,20 +62,30 @@ def test_rollup_matches_live_counts_and_counts_only_what_changed(app, insight_da
             assert db.session.scalar(select(func.count(RollupRow.id))) == rows
             assert figures() == live
 
-            # A requester rates a ticket of a rolled-up week: the week is marked and counted live at once.
+            # A requester rates a ticket of a rolled-up week: the change writes deltas for that week.
             a = get_user_by_email("agent-a@example.org")
             tickets.rate_ticket(tenant, a, tickets.get_ticket_by_reference(tenant, insight_data[0]), 2, "Slow")
-            assert dirty_weeks() == [dt.date(2026, 10, 5)]
+            assert delta_weeks() == [dt.date(2026, 10, 5)]
             assert figures() != live
             assert_exact()
-            assert roll_up(tenant, through=dt.date(2026, 10, 13)).weeks == 1
-            assert dirty_weeks() == []
+            # The next run counts no week again: it folds the deltas into the week's rows.
+            run = roll_up(tenant, through=dt.date(2026, 10, 13))
+            assert (run.weeks, run.folded) == (0, 1)
+            assert delta_weeks() == []
             assert_exact()
 
-            # The SLA check flags overdue tickets with an SQL update; their weeks are marked too.
+            # An agent answers and resolves an old ticket, moves it to another category and tier:
+            # counts, times and the people cube all follow.
+            l2 = get_user_by_email("l1-links@example.org")
+            old = tickets.get_ticket_by_reference(tenant, insight_data[8])  # opened 25 September
+            tickets.add_message(tenant, l2, old, body="Here is how to reprint it.")
+            tickets.update_ticket(tenant, l2, old, category="access-and-login", tier="L2", status="resolved")
+            assert delta_weeks() == [dt.date(2026, 9, 21)]
+            assert_exact()
+
+            # The SLA check flags overdue tickets with an SQL update; the deltas follow too.
             flagged = tickets.check_sla(tenant, now=dt.datetime(2026, 11, 30, tzinfo=dt.timezone.utc))
             assert any(t.created_at.date() < dt.date(2026, 10, 5) for t, _kind in flagged)
-            assert dt.date(2026, 9, 21) in dirty_weeks()
             assert_exact()
 
             # A requester's new job title moves their tickets to another role.
@@ -76,7 +93,17 @@ def test_rollup_matches_live_counts_and_counts_only_what_changed(app, insight_da
             membership.job_title = "Local registrar"
             db.session.commit()
             assert_exact()
-            assert roll_up(tenant, through=dt.date(2026, 10, 13)).weeks >= 2
+            assert roll_up(tenant, through=dt.date(2026, 10, 13)).folded >= 2
+            assert delta_weeks() == []
+            assert_exact()
+
+            # A ticket of a rolled-up week deleted, one imported with an old date: both counted.
+            db.session.delete(tickets.get_ticket_by_reference(tenant, insight_data[9]))
+            db.session.commit()
+            assert_exact()
+            from .conftest import add_ticket
+
+            add_ticket(tenant, a, "reports", "Imported old request", "email", "L1", "2026-09-30 10:00", 2, 5)
             assert_exact()
 
             # Everything rolled up, and `full` counts every week again with the same result.
@@ -85,6 +112,7 @@ def test_rollup_matches_live_counts_and_counts_only_what_changed(app, insight_da
             assert_exact()
             before = figures()
             assert roll_up(tenant, full=True, through=dt.date(2026, 10, 31)).weeks == 5  # 21 September to 25 October
+            assert delta_weeks() == []
             assert figures() == before
         # Another tenant's rollup rows never count here.
         kalondo = get_tenant("kalondo")
