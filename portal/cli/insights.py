@@ -19,13 +19,14 @@ def group() -> None:
 @click.option("--tenant", "slug", default=None, help="Only this tenant (slug).")
 @with_appcontext
 def rollup(full: bool, slug: str | None) -> None:
-    """Roll up the weeks that are over and redo the weeks whose tickets changed, for every tenant.
+    """Roll up the weeks that are over and fold in the changes made since to their tickets, for every tenant.
 
-    Cheap when nothing changed: run it every few minutes from cron; it is idempotent and safe on several servers."""
+    Figures are exact whenever it runs (changes write delta rows); run it from cron, hourly or nightly,
+    to keep the rows few. Idempotent and safe on several servers."""
     tenants = [get_tenant(slug)] if slug else list_tenants()
     if slug and tenants[0] is None:
         raise click.ClickException(f"unknown tenant {slug!r}")
     for tenant in tenants:
         with tenant_scope(db.session, tenant.id):
             run = roll_up(tenant, full=full)
-        click.echo(f"{tenant.slug}: {run.weeks} weeks counted, rolled up through {run.rolled_through}, {run.rows} rows written")
+        click.echo(f"{tenant.slug}: {run.weeks} weeks counted, {run.folded} weeks of changes folded in, rolled up through {run.rolled_through}, {run.rows} rows written")
