@@ -25,6 +25,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import sys
+import threading
 from array import array
 from collections import defaultdict
 from dataclasses import dataclass, field, fields
@@ -109,14 +110,24 @@ def ticket_rows(where, with_role: bool, connection=None):
     return (connection or db.session).execute(stmt)
 
 
+# Business clocks kept per thread and tenant: listing the working windows of two years costs more
+# than measuring a ticket, and a change to an old ticket would otherwise list them every time.
+_clocks = threading.local()
+
+
 def clocks_for(tenant_ids: Iterable[int], origin: dt.datetime) -> dict[int, BusinessClock]:
-    """One business clock per tenant, in its opening hours and time zone."""
+    """One business clock per tenant, in its opening hours and time zone, valid from `origin`."""
     from portal.tenancy.models import Tenant
 
+    kept = _clocks.__dict__.setdefault("by_tenant", {})
     clocks = {}
     for tenant_id in set(tenant_ids):
-        tenant = db.session.get(Tenant, tenant_id)
-        clocks[tenant_id] = BusinessClock(tenant.settings.support.business_hours, tenant.settings.tz, origin)
+        settings = db.session.get(Tenant, tenant_id).settings
+        hours, tz = settings.support.business_hours, settings.tz
+        clock = kept.get(tenant_id)
+        if clock is None or clock.hours != hours or clock.tz != tz or clock.origin > origin:
+            clock = kept[tenant_id] = BusinessClock(hours, tz, origin - dt.timedelta(days=366))
+        clocks[tenant_id] = clock
     return clocks
 
 

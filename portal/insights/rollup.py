@@ -112,7 +112,9 @@ def roll_up(tenant, *, through: dt.date | None = None, full: bool = False) -> Ro
     gives the same rows. The tenant's rollup lock (exclusive here, shared by the changes that write
     deltas, see `tracking`) serialises concurrent runs and keeps changes out while weeks are counted.
     """
-    target = last_sunday((through or utcnow().date() - dt.timedelta(days=1)) + dt.timedelta(days=1))
+    today = utcnow().date()
+    # Never the current week: changes to its tickets write no deltas (see `tracking`).
+    target = last_sunday(min(through or today, today - dt.timedelta(days=1)) + dt.timedelta(days=1))
     lock_tenants(db.session.connection(), [tenant.id], shared=False)
     state = db.session.scalar(select(RollupState))
     rolled_through = as_date(state.rolled_through) if state else None

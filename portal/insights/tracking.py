@@ -26,8 +26,8 @@ from sqlalchemy import and_, event, insert, inspect, or_, select, text
 from sqlalchemy.orm import Session
 
 from portal.auth.models import Membership
-from portal.core.db import current_tenant_id
-from portal.insights.facts import MEASURE_NAMES, TicketTally, clocks_for, pack, ticket_columns
+from portal.core.db import current_tenant_id, utcnow
+from portal.insights.facts import MEASURE_NAMES, TicketTally, clocks_for, pack, start_of, ticket_columns, week_of
 from portal.insights.models import CUBES, DurationRow, RollupRow, RollupState
 from portal.tickets.models import Ticket, TicketEvent
 
@@ -59,12 +59,16 @@ def _before(session: Session, flush_context, instances) -> None:
     flagged: dict[int, list[int]] = {}
     tenants: set[int] = set()
     imports = []
+    this_week = start_of(week_of(utcnow().date()))  # never rolled up: changes to its tickets need nothing
     for obj in session.dirty:
         if isinstance(obj, Ticket):
             state = inspect(obj)
-            if any(state.attrs[name].history.has_changes() for name in TRACKED):
-                ids.add(obj.id)
-                tenants.add(obj.tenant_id)
+            if not any(state.attrs[name].history.has_changes() for name in TRACKED):
+                continue
+            if all(moment is not None and moment >= this_week for moment in (obj.created_at, *state.attrs.created_at.history.deleted)):
+                continue
+            ids.add(obj.id)
+            tenants.add(obj.tenant_id)
         elif isinstance(obj, Membership) and inspect(obj).attrs.job_title.history.has_changes():
             requesters.add((obj.tenant_id, obj.user_id))
     for obj in session.deleted:
@@ -74,7 +78,7 @@ def _before(session: Session, flush_context, instances) -> None:
         elif isinstance(obj, Membership):
             requesters.add((obj.tenant_id, obj.user_id))
     for obj in session.new:
-        if isinstance(obj, Ticket) and obj.created_at is not None:  # opened with a past date: an import
+        if isinstance(obj, Ticket) and obj.created_at is not None and obj.created_at < this_week:  # opened with a past date: an import
             imports.append(obj)
             tenants.add(obj.tenant_id or current_tenant_id(session))
         elif isinstance(obj, Membership) and obj.job_title and obj.user_id is not None:

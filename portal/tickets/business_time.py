@@ -82,7 +82,8 @@ class BusinessClock:
 
     def __init__(self, hours: BusinessHours, tz: zoneinfo.ZoneInfo, origin: dt.datetime):
         self.hours, self.tz = hours, tz
-        self._origin = origin.astimezone(UTC) - dt.timedelta(days=1)
+        self.origin = origin.astimezone(UTC)
+        self._origin = self.origin - dt.timedelta(days=1)
         self._opens: list[float] = []
         self._closes: list[float] = []
         self._before: list[float] = []  # business seconds before each window
