@@ -163,12 +163,13 @@ class TicketTally:
         _add_into(cubes["tier"], (tenant_id, week, tier), values)
         if "people" in cubes:
             _add_into(cubes["people"], (tenant_id, week, office or "", role or "", category_id), values)
-        if self.clocks is not None:
+        if self.clocks is not None and (responded_at is not None or resolved_at is not None):
             clock = self.clocks[tenant_id]
+            opened = clock.elapsed(created)
             if responded_at is not None:
-                self.times[(tenant_id, week, tier, "response")].append(round(clock.seconds_between(created, max(responded_at, created))))
+                self.times[(tenant_id, week, tier, "response")].append(max(round(clock.elapsed(max(responded_at, created)) - opened), 0))
             if resolved_at is not None:
-                seconds = clock.seconds_between(created, max(resolved_at, created)) - 3600 * (waiting_hours or 0.0)
+                seconds = clock.elapsed(max(resolved_at, created)) - opened - 3600 * (waiting_hours or 0.0)
                 self.times[(tenant_id, week, tier, "resolution")].append(max(round(seconds), 0))
 
 

@@ -39,7 +39,7 @@ from portal.insights.models import TicketArticleLink
 from portal.insights.topics import cluster
 from portal.tickets.models import CHANNEL_LABELS, Category, Channel, Status, Ticket, Tier
 
-DEFAULT_DAYS = 84  # twelve weeks
+DEFAULT_DAYS = 84  # twelve weeks, from a Monday
 MAX_DAYS = 732
 MIN_TOPIC = 3
 MIN_LINKS = 2
@@ -79,10 +79,12 @@ def _parse_day(value: str, name: str) -> dt.date:
 
 
 def parse_period(start: str | None, end: str | None, today: dt.date | None = None) -> Period:
-    """The period of the `start`/`end` filters (YYYY-MM-DD, inclusive); the last twelve weeks by default."""
+    """The period of the `start`/`end` filters (YYYY-MM-DD, inclusive); by default the twelve weeks
+    (Monday to Sunday) up to the one of the end date, which the weekly rollup answers whole."""
     today = today or utcnow().date()
     last = _parse_day(end, _("End date")) if end else today
-    first = _parse_day(start, _("Start date")) if start else last - dt.timedelta(days=DEFAULT_DAYS - 1)
+    # By default whole weeks: the week of `last` and the eleven before it.
+    first = _parse_day(start, _("Start date")) if start else _week(last) - dt.timedelta(days=DEFAULT_DAYS - 7)
     if first > last:
         raise InsightsError(_("The start date must not be after the end date."))
     if (last - first).days + 1 > MAX_DAYS:

@@ -84,6 +84,7 @@ class BusinessClock:
         self.hours, self.tz = hours, tz
         self.origin = origin.astimezone(UTC)
         self._origin = self.origin - dt.timedelta(days=1)
+        self._origin_ts = self._origin.timestamp()
         self._opens: list[float] = []
         self._closes: list[float] = []
         self._before: list[float] = []  # business seconds before each window
@@ -105,9 +106,9 @@ class BusinessClock:
 
     def elapsed(self, moment: dt.datetime) -> float:
         """Business seconds from the origin to `moment`."""
-        if moment.astimezone(UTC) < self._origin:
-            raise ValueError("moment before the origin of the clock")
         t = moment.timestamp()
+        if t < self._origin_ts:
+            raise ValueError("moment before the origin of the clock")
         if t >= self._opens[-1]:
             self._extend(moment)
         i = bisect.bisect_right(self._opens, t) - 1

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 
 import pytest
 
 from portal.auth.permissions import GlobalRole, Role
+from portal.insights import services as insights
 
 from .conftest import END, START
 
@@ -106,6 +108,12 @@ def test_date_filter_narrows_the_figures(client, make_user, auth, insight_data):
     html = client.get("/farajaland/insights/?start=2026-10-12&end=2026-10-12").get_data(as_text=True)
     assert "1 tickets from 2026-10-12 to 2026-10-12" in html
     assert rows_of(html, "channels") == [["Portal", "1", "100.0%"]]
+
+
+def test_the_default_period_is_twelve_whole_weeks():
+    period = insights.parse_period(None, None, today=dt.date(2026, 11, 26))  # a Thursday
+    assert (period.first, period.last, period.first.weekday()) == (dt.date(2026, 9, 7), dt.date(2026, 11, 26), 0)
+    assert insights.parse_period(None, "2026-11-29").first == dt.date(2026, 9, 7)
 
 
 @pytest.mark.parametrize("query, message", [
