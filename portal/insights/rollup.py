@@ -74,18 +74,19 @@ def _fold_deltas() -> int:
     tenant_id = None
     sums: dict[tuple, list[int]] = {}
     dims = ("category_id", "channel", "tier", "office", "role")
-    for row in db.session.scalars(select(RollupRow).where(RollupRow.week.in_(sorted(weeks)))):
-        tenant_id = row.tenant_id
-        key = (row.cube, as_date(row.week), *[getattr(row, d) for d in dims])
-        values = [getattr(row, n) for n in MEASURE_NAMES]
-        acc = sums.setdefault(key, [0] * len(values))
-        for i, v in enumerate(values):
+    columns = [RollupRow.tenant_id, RollupRow.cube, RollupRow.week, *[getattr(RollupRow, d) for d in dims], *[getattr(RollupRow, n) for n in MEASURE_NAMES]]
+    for tenant_id, cube, week, *rest in db.session.execute(select(*columns).where(RollupRow.week.in_(sorted(weeks)))):
+        key = (cube, as_date(week), *rest[:len(dims)])
+        acc = sums.setdefault(key, [0] * len(MEASURE_NAMES))
+        for i, v in enumerate(rest[len(dims):]):
             acc[i] += v
     times: dict[tuple, list] = {}
-    for row in db.session.scalars(select(DurationRow).where(DurationRow.week.in_(sorted(weeks)))):
-        tenant_id = row.tenant_id
-        added, taken = times.setdefault((as_date(row.week), row.tier, row.kind), [[], []])
-        (taken if row.removed else added).extend(unpack(row.seconds))
+    for tenant_id, week, tier, kind, removed, seconds in db.session.execute(
+        select(DurationRow.tenant_id, DurationRow.week, DurationRow.tier, DurationRow.kind, DurationRow.removed, DurationRow.seconds)
+        .where(DurationRow.week.in_(sorted(weeks)))
+    ):
+        added, taken = times.setdefault((as_date(week), tier, kind), [[], []])
+        (taken if removed else added).extend(unpack(seconds))
     db.session.execute(delete(RollupRow).where(RollupRow.week.in_(sorted(weeks))))
     db.session.execute(delete(DurationRow).where(DurationRow.week.in_(sorted(weeks))))
     rows = [{"tenant_id": tenant_id, "cube": cube, "week": week, **dict(zip(dims, values_of_dims)), **dict(zip(MEASURE_NAMES, values))}
