@@ -65,7 +65,9 @@ def _before(session: Session, flush_context, instances) -> None:
             state = inspect(obj)
             if not any(state.attrs[name].history.has_changes() for name in TRACKED):
                 continue
-            if all(moment is not None and moment >= this_week for moment in (obj.created_at, *state.attrs.created_at.history.deleted)):
+            opened = state.attrs.created_at.history
+            old_unknown = opened.has_changes() and not opened.deleted  # moved without its old date loaded
+            if not old_unknown and all(moment is not None and moment >= this_week for moment in (obj.created_at, *opened.deleted)):
                 continue
             ids.add(obj.id)
             tenants.add(obj.tenant_id)
