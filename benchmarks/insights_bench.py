@@ -124,7 +124,7 @@ def change_old_tickets(count: int) -> int:
     start = utcnow() - dt.timedelta(days=365)
     for t in list_tenants():
         with tenant_scope(db.session, t.id):
-            ids = list(db.session.scalars(select(Ticket.id).where(Ticket.created_at >= start, Ticket.resolved_at.is_(None)).limit(20 * count)))
+            ids = list(db.session.scalars(select(Ticket.id).where(Ticket.created_at >= start, Ticket.resolved_at.is_(None)).order_by(Ticket.id).limit(20 * count)))
             for ticket_id in rng.sample(ids, min(count // 2, len(ids))):
                 ticket = db.session.get(Ticket, ticket_id)
                 ticket.first_responded_at = ticket.first_responded_at or utcnow()
