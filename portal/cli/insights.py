@@ -1,4 +1,4 @@
-"""`flask --app wsgi insights rollup`: fill the daily rollup behind the insights dashboards (cron-safe)."""
+"""`flask --app wsgi insights rollup`: bring the weekly rollup behind the insights dashboards up to date (cron-safe)."""
 from __future__ import annotations
 
 import click
@@ -15,15 +15,18 @@ def group() -> None:
 
 
 @group.command("rollup")
-@click.option("--days", default=35, show_default=True, help="Recent days to recompute (tickets change after they are opened).")
+@click.option("--full", is_flag=True, help="Count every week again (after a change of opening hours, for example).")
 @click.option("--tenant", "slug", default=None, help="Only this tenant (slug).")
 @with_appcontext
-def rollup(days: int, slug: str | None) -> None:
-    """Recompute the rollup up to yesterday for every tenant (idempotent; safe on several servers)."""
+def rollup(full: bool, slug: str | None) -> None:
+    """Roll up the weeks that are over and fold in the changes made since to their tickets, for every tenant.
+
+    Figures are exact whenever it runs (changes write delta rows); run it from cron, hourly or nightly,
+    to keep the rows few. Idempotent and safe on several servers."""
     tenants = [get_tenant(slug)] if slug else list_tenants()
     if slug and tenants[0] is None:
         raise click.ClickException(f"unknown tenant {slug!r}")
     for tenant in tenants:
         with tenant_scope(db.session, tenant.id):
-            first, through, rows = roll_up(tenant, days=days)
-        click.echo(f"{tenant.slug}: {first} to {through}, {rows} rows")
+            run = roll_up(tenant, full=full)
+        click.echo(f"{tenant.slug}: {run.weeks} weeks counted, {run.folded} weeks of changes folded in, rolled up through {run.rolled_through}, {run.rows} rows written")

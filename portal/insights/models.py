@@ -1,37 +1,47 @@
-"""Pre-aggregated ticket counts (the daily rollup), its progress per tenant, and the article an agent
-says would have answered a ticket.
+"""Pre-aggregated ticket figures (the weekly rollup), its progress per tenant, the weeks to redo, and
+the article an agent says would have answered a ticket.
 
-The rollup holds narrow "cubes": each row counts the tickets created on one UTC day that share the
-values of the cube's dimensions (the other dimension columns stay empty). `demand` is keyed by
-category, channel and tier and carries the service-level and rating measures; `people` is keyed by
-category, office (district) and requester role, for the concentration of tickets behind training
-recommendations. Narrow cubes keep the number of rows well below the number of tickets.
+The rollup is kept per week (Monday to Sunday, UTC) and per narrow "cube": each row counts the
+tickets created in one week that share the values of the cube's dimensions (the other dimension
+columns stay empty). `category`, `channel` and `tier` carry every measure (tickets, service levels,
+ratings) for one dimension each, a handful of rows per week; `people` is keyed by office (district),
+requester role and category, for the concentration of tickets behind training recommendations.
+`insight_durations` keeps, per week and tier, every first-response and resolution time in business
+seconds, sorted, so that medians and percentiles stay exact when weeks are combined.
+
+A week is rolled up once it is over and never counted again: when a ticket of a rolled-up week
+changes (an answer, a resolution, a breach flag, a rating, a new category or tier...), the change
+writes, in its own transaction, delta rows (`is_delta`) that take the ticket's old contribution out
+and put the new one in (see `tracking`); readers simply add all rows up. `flask insights rollup`
+rolls up the weeks that ended and folds the deltas into the weekly rows.
 """
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Date, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.core.db import TenantScoped, db, utcnow
 from portal.tickets.models import Ticket
 
 CUBES: dict[str, tuple[str, ...]] = {
-    "demand": ("category_id", "channel", "tier"),
-    "people": ("category_id", "office", "role"),
+    "category": ("category_id",),
+    "channel": ("channel",),
+    "tier": ("tier",),
+    "people": ("office", "role", "category_id"),
 }
 
 
 class RollupRow(TenantScoped, db.Model):
-    """Counts of the tickets created on `day` with the same dimension values in one cube."""
+    """Counts of the tickets created in the week starting `week` with the same dimension values in one cube."""
 
     __tablename__ = "insight_rollups"
-    __table_args__ = (Index("ix_insight_rollups_day", "tenant_id", "cube", "day"),)
+    __table_args__ = (Index("ix_insight_rollups_week", "tenant_id", "cube", "week"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     cube: Mapped[str] = mapped_column(String(20))
-    day: Mapped[dt.date] = mapped_column(Date)
+    week: Mapped[dt.date] = mapped_column(Date)  # its Monday
     category_id: Mapped[int | None]  # no foreign key: a deleted category keeps its history
     channel: Mapped[str] = mapped_column(String(20), default="")
     tier: Mapped[str] = mapped_column(String(2), default="")
@@ -45,10 +55,30 @@ class RollupRow(TenantScoped, db.Model):
     breached: Mapped[int] = mapped_column(default=0)  # either target breached
     rating_count: Mapped[int] = mapped_column(default=0)
     rating_sum: Mapped[int] = mapped_column(default=0)
+    rating_satisfied: Mapped[int] = mapped_column(default=0)  # ratings of 4 or 5
+    is_delta: Mapped[bool] = mapped_column(default=False)  # a change since the week was counted (measures may be negative)
+
+
+class DurationRow(TenantScoped, db.Model):
+    """Every first-response or resolution time (business seconds) of one week's tickets of one tier,
+    sorted, packed as little-endian 32-bit integers; a delta row (`is_delta`) adds times, or takes
+    them out (`removed`)."""
+
+    __tablename__ = "insight_durations"
+    __table_args__ = (Index("ix_insight_durations_week", "tenant_id", "week"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    week: Mapped[dt.date] = mapped_column(Date)
+    tier: Mapped[str] = mapped_column(String(2))
+    kind: Mapped[str] = mapped_column(String(12))  # response | resolution
+    count: Mapped[int] = mapped_column(default=0)
+    seconds: Mapped[bytes] = mapped_column(LargeBinary)
+    is_delta: Mapped[bool] = mapped_column(default=False)
+    removed: Mapped[bool] = mapped_column(default=False)
 
 
 class RollupState(TenantScoped, db.Model):
-    """How far a tenant's rollup goes: days up to `rolled_through` come from the rollup, later ones live."""
+    """How far a tenant's rollup goes: weeks up to `rolled_through` (a Sunday) come from the rollup."""
 
     __tablename__ = "insight_rollup_states"
     __table_args__ = (UniqueConstraint("tenant_id"),)

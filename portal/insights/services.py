@@ -1,7 +1,7 @@
 """Insights for one tenant (support team) or across tenants (central team): demand, self-service,
 and a ranked list of recommendations, each with its evidence.
 
-Every figure comes from `facts.aggregate` (rollup + live) or a bounded query on one period. The
+Every ticket figure comes from `facts.gather` (weekly rollup + live) or a bounded query on one period. The
 dashboard is a list of `Table`s, so the page, the CSV export and the printable report show the same
 numbers.
 
@@ -34,12 +34,12 @@ from portal.auth.permissions import Permission
 from portal.auth.services import permissions_in
 from portal.core.db import across_tenants, db, utcnow
 from portal.insights import charts, sources
-from portal.insights.facts import Measures, aggregate, time_percentiles
+from portal.insights.facts import KINDS, Facts, Measures, gather
 from portal.insights.models import TicketArticleLink
 from portal.insights.topics import cluster
 from portal.tickets.models import CHANNEL_LABELS, Category, Channel, Status, Ticket, Tier
 
-DEFAULT_DAYS = 84  # twelve weeks
+DEFAULT_DAYS = 84  # twelve weeks, from a Monday
 MAX_DAYS = 732
 MIN_TOPIC = 3
 MIN_LINKS = 2
@@ -79,10 +79,12 @@ def _parse_day(value: str, name: str) -> dt.date:
 
 
 def parse_period(start: str | None, end: str | None, today: dt.date | None = None) -> Period:
-    """The period of the `start`/`end` filters (YYYY-MM-DD, inclusive); the last twelve weeks by default."""
+    """The period of the `start`/`end` filters (YYYY-MM-DD, inclusive); by default the twelve weeks
+    (Monday to Sunday) up to the one of the end date, which the weekly rollup answers whole."""
     today = today or utcnow().date()
     last = _parse_day(end, _("End date")) if end else today
-    first = _parse_day(start, _("Start date")) if start else last - dt.timedelta(days=DEFAULT_DAYS - 1)
+    # By default whole weeks: the week of `last` and the eleven before it.
+    first = _parse_day(start, _("Start date")) if start else _week(last) - dt.timedelta(days=DEFAULT_DAYS - 7)
     if first > last:
         raise InsightsError(_("The start date must not be after the end date."))
     if (last - first).days + 1 > MAX_DAYS:
@@ -180,27 +182,28 @@ def _count_table(key: str, title: str, label: str, counts: dict[str, int], chart
     return Table(key, title, [label, _("Tickets"), _("Share")], rows, chart)
 
 
-def people_cells(period: Period) -> dict[tuple, Measures]:
-    """Tickets per (office, requester role, category): one query behind offices, roles and training."""
-    return aggregate("people", ("office", "role", "category_id"), period.first, period.last)
+def _satisfaction_row(label: str, m: Measures) -> list:
+    return [label, m.rating_count, f"{m.rating_average:.2f}" if m.rating_count else "–", _share(m.rating_satisfied, m.rating_count)]
 
 
-def demand_tables(period: Period, locale: str, category_names: dict, people_cells: dict, category_key=lambda cid: cid) -> tuple[dict[str, Table], Measures]:
+def demand_tables(period: Period, category_names: dict, facts: Facts, previous_facts: Facts, category_key=lambda cid: cid) -> tuple[dict[str, Table], Measures]:
     """Volume by week and category, categories against the previous period, channels, offices,
-    requester roles, service levels per tier and satisfaction, for the session's scope."""
+    requester roles, service levels per tier and satisfaction per tier and category."""
     tables: dict[str, Table] = {}
-    by_day_cat = aggregate("demand", ("day", "category_id"), period.first, period.last)
+
+    def category(cid) -> str:
+        return category_names.get(category_key(cid), category_names.get(None))
+
     weeks = sorted({_week(day) for day in (period.first + dt.timedelta(days=i) for i in range(period.days))})
     per_week: dict[Any, Counter] = defaultdict(Counter)
     current: Counter = Counter()
-    for (day, cid), m in by_day_cat.items():
-        name = category_names.get(category_key(cid), category_names.get(None))
-        per_week[name][_week(day)] += m.tickets
-        current[name] += m.tickets
+    for (week, cid), m in facts.by("week", "category_id").items():
+        per_week[category(cid)][week] += m.tickets
+        current[category(cid)] += m.tickets
     previous: Counter = Counter()
     prev = period.previous()
-    for (cid,), m in aggregate("demand", ("category_id",), prev.first, prev.last).items():
-        previous[category_names.get(category_key(cid), category_names.get(None))] += m.tickets
+    for (cid,), m in previous_facts.by("category_id").items():
+        previous[category(cid)] += m.tickets
     top = [name for name, _n in current.most_common()]
     week_labels = [w.isoformat() for w in weeks]
     totals_per_week = [sum(per_week[name][w] for name in top) for w in weeks]
@@ -232,26 +235,26 @@ def demand_tables(period: Period, locale: str, category_names: dict, people_cell
         charts.bar_chart("chart-categories", _("Tickets per category"), _("Tickets per category from %(first)s to %(last)s.", first=period.first, last=period.last), [(n, current[n]) for n in top[:12]]),
         note=_("Previous period: %(first)s to %(last)s. Rising: at least %(n)s tickets and 25%% more than before.", first=prev.first, last=prev.last, n=MIN_TOPIC),
     )
-    channels = {_channel_label(ch): m.tickets for (ch,), m in aggregate("demand", ("channel",), period.first, period.last).items()}
+    channels: Counter = Counter()
+    for (ch,), m in facts.by("channel").items():
+        channels[_channel_label(ch)] += m.tickets
     tables["channels"] = _count_table("channels", _("Tickets by channel"), _("Channel"), channels, _("Tickets per channel in the period."))
     offices: Counter = Counter()
     roles: Counter = Counter()
-    for (office, role, _cid), m in people_cells.items():
+    for (office, role), m in facts.by("office", "role").items():
         offices[office or _("Not given")] += m.tickets
         roles[role or _("Not known")] += m.tickets
     tables["offices"] = _count_table("offices", _("Tickets by office or district"), _("Office"), offices, _("Tickets per office in the period."))
     tables["roles"] = _count_table("roles", _("Tickets by requester role"), _("Role"), roles, _("Tickets per requester job title in the period."))
 
-    by_tier = aggregate("demand", ("tier",), period.first, period.last)
-    times = time_percentiles(period.first, period.last)
+    by_tier = facts.by("tier")
     totals = Measures()
     sla_rows = []
     for tier in [t.value for t in Tier]:
         m = by_tier.get((tier,), Measures())
         totals.add(m)
-        t = times.get(tier, {})
-        sla_rows.append([tier, m.tickets, m.response_breached, m.resolution_breached, _share(m.sla_met, m.tickets),
-                         _hours(t.get("response_p50")), _hours(t.get("response_p90")), _hours(t.get("resolution_p50")), _hours(t.get("resolution_p90"))])
+        sla_rows.append([tier, m.tickets, m.response_breached, m.resolution_breached, _share(m.sla_met, m.tickets)]
+                        + [_hours(facts.time_percentile(tier, kind, p)) for kind in KINDS for p in (0.5, 0.9)])
     tables["sla"] = Table(
         "sla",
         _("Response, resolution and service levels per tier"),
@@ -260,17 +263,23 @@ def demand_tables(period: Period, locale: str, category_names: dict, people_cell
         sla_rows,
         charts.bar_chart("chart-sla", _("Share of tickets within targets per tier"), _("Percentage of tickets that breached neither target, per tier."),
                          [(r[0], round(100 * by_tier.get((r[0],), Measures()).sla_met / r[1], 1) if r[1] else 0) for r in sla_rows]),
-        note=_("Times are wall-clock hours from opening; a ticket is within targets when it breached neither its first-response nor its resolution target. Tier is the ticket's current tier."),
+        note=_("Times are business hours (the country's opening hours, as for the targets) from opening to the first reply, and to the resolution "
+               "less the time spent waiting for the requester. A reply or resolution is late when it came after its due time or the service-level "
+               "check flagged it; a ticket is within targets when neither was late. Tier is the ticket's current tier."),
     )
-    sat_rows = []
+    tables["satisfaction_tiers"] = Table(
+        "satisfaction_tiers", _("Satisfaction per tier"), [_("Tier"), _("Ratings"), _("Average (1 to 5)"), _("Satisfied (4 or 5)")],
+        [_satisfaction_row(tier, by_tier.get((tier,), Measures())) for tier in [t.value for t in Tier]] + [_satisfaction_row(_("All"), totals)],
+        charts.bar_chart("chart-satisfaction-tiers", _("Average rating per tier"), _("Average rating from 1 to 5 that requesters gave their resolved requests, per tier."),
+                         [(tier, round(by_tier[(tier,)].rating_average, 2)) for tier in [t.value for t in Tier] if (tier,) in by_tier and by_tier[(tier,)].rating_count]),
+        note=_("Requesters rate a request from 1 to 5 once it is resolved, on its page or through the link in the resolution message."),
+    )
     rated: dict[str, Measures] = defaultdict(Measures)
-    for (_day, cid), m in by_day_cat.items():
-        rated[category_names.get(category_key(cid), category_names.get(None))].add(m)
-    for name, m in sorted(rated.items(), key=lambda kv: (-kv[1].rating_count, kv[0])):
-        if m.rating_count:
-            sat_rows.append([name, m.rating_count, f"{m.rating_average:.2f}"])
-    sat_rows.append([_("All"), totals.rating_count, f"{totals.rating_average:.2f}" if totals.rating_count else "–"])
-    tables["satisfaction"] = Table("satisfaction", _("Satisfaction"), [_("Category"), _("Ratings"), _("Average (1 to 5)")], sat_rows)
+    for (cid,), m in facts.by("category_id").items():
+        rated[category(cid)].add(m)
+    sat_rows = [_satisfaction_row(name, m) for name, m in sorted(rated.items(), key=lambda kv: (-kv[1].rating_count, kv[0])) if m.rating_count]
+    sat_rows.append(_satisfaction_row(_("All"), totals))
+    tables["satisfaction"] = Table("satisfaction", _("Satisfaction per category"), [_("Category"), _("Ratings"), _("Average (1 to 5)"), _("Satisfied (4 or 5)")], sat_rows)
     return tables, totals
 
 
@@ -456,10 +465,12 @@ def tenant_dashboard(tenant, actor: User, period: Period, locale: str) -> Dashbo
     if Permission.INSIGHTS_VIEW not in permissions_in(actor, tenant):
         raise InsightsError(_("You do not have permission to see this page."), 403)
     names = _category_names(locale)
-    cells = people_cells(period)
-    tables, totals = demand_tables(period, locale, names, cells)
+    prev = period.previous()
+    facts = gather(period.first, period.last)
+    tables, totals = demand_tables(period, names, facts, gather(prev.first, prev.last, people=False, times=False))
     more, missing, evidence = self_service_tables(tenant, period, locale)
     tables.update(more)
+    cells = facts.by("office", "role", "category_id")
     recs = recommendations(tenant, evidence, cells, names)
     tables["recommendations"] = Table(
         "recommendations", _("Recommendations"), [_("Rank"), _("Action"), _("Kind"), _("Evidence"), _("Score")],
@@ -478,11 +489,11 @@ def expert_dashboard(actor: User, period: Period, locale: str) -> Dashboard:
         names: dict[Any, str] = {None: _("No category")}
         for c in cats:
             names.setdefault(c.key, c.name(locale))
-        tables, totals = demand_tables(period, locale, names, people_cells(period), category_key=lambda cid: key_of.get(cid))
-        tenants = {t.id: t.name for t in db.session.scalars(select(Tenant))}
-        now = aggregate("demand", ("tenant_id",), period.first, period.last)
         prev = period.previous()
-        before = aggregate("demand", ("tenant_id",), prev.first, prev.last)
+        facts, previous_facts = gather(period.first, period.last), gather(prev.first, prev.last, people=False, times=False)
+        tables, totals = demand_tables(period, names, facts, previous_facts, category_key=lambda cid: key_of.get(cid))
+        tenants = {t.id: t.name for t in db.session.scalars(select(Tenant))}
+        now, before = facts.by("tenant_id"), previous_facts.by("tenant_id")
     rows = []
     for tid, name in sorted(tenants.items(), key=lambda kv: kv[1]):
         m = now.get((tid,), Measures())

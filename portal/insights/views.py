@@ -24,6 +24,17 @@ bp = Blueprint("insights", __name__, template_folder="templates")
 def register(app: Flask) -> None:
     app.register_blueprint(bp)
 
+    @app.context_processor
+    def _article_link_helpers():
+        # Used by the ticket page (tickets/detail.html): the article an agent links to the ticket.
+        return {"ticket_article_link": _ticket_article_link}
+
+
+def _ticket_article_link(ticket) -> dict:
+    """What insights/_ticket_article_link.html needs for `ticket`: the current link and the form."""
+    link = services.article_link_of(ticket)
+    return {"link": link, "form": ArticleLinkForm(formdata=None, obj=link)}
+
 
 def _locale() -> str:
     return str(get_locale() or "en")
@@ -82,7 +93,7 @@ def link_article(reference: str):
     if form.validate_on_submit():
         services.link_article(g.tenant, current_user, ticket, form.article_ref.data, form.article_title.data)
         flash(_("The article is linked to %(reference)s.", reference=ticket.reference), "success")
-        return redirect(url_for("insights.link_article", reference=ticket.reference))
+        return redirect(url_for("tickets.detail", reference=ticket.reference))
     return render_template("insights/article_link.html", ticket=ticket, link=link, form=form), 422 if form.errors else 200
 
 

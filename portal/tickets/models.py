@@ -221,6 +221,9 @@ class Ticket(TenantScoped, TimestampMixin, db.Model):
     first_response_breached: Mapped[bool] = mapped_column(default=False)
     resolution_breached: Mapped[bool] = mapped_column(default=False)
     waiting_since: Mapped[dt.datetime | None]
+    # Business hours spent waiting for the requester, added up when each wait ends: the resolution
+    # clock stops meanwhile, so reports measure resolution time without them, like the due time.
+    waiting_hours: Mapped[float] = mapped_column(default=0.0, server_default="0")
     resolved_at: Mapped[dt.datetime | None]
     closed_at: Mapped[dt.datetime | None]
     last_activity_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

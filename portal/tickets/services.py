@@ -13,9 +13,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import current_app
+from flask import current_app, url_for
 from flask_babel import gettext as _
 from flask_babel import force_locale
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -318,6 +319,7 @@ def _leave_waiting(tenant: Tenant, ticket: Ticket, now: dt.datetime) -> None:
     settings = tenant.settings
     hours, tz = settings.support.business_hours, settings.tz
     paused = business_hours_between(ticket.waiting_since, now, hours, tz)
+    ticket.waiting_hours = (ticket.waiting_hours or 0.0) + paused
     if ticket.resolution_due_at is not None and paused > 0 and not ticket.resolution_breached:
         ticket.resolution_due_at = add_business_hours(ticket.resolution_due_at, paused, hours, tz)
     ticket.waiting_since = None
@@ -559,7 +561,10 @@ def _set_status(tenant: Tenant, actor: User | None, ticket: Ticket, new: Status,
 
 
 # What the requester is told when staff change the status without writing to them.
-def _status_notice(status: Status) -> str | None:
+def _status_notice(status: Status, rating_link: str | None = None) -> str | None:
+    if status is Status.RESOLVED and rating_link:
+        return _("We consider this request solved. If the problem is still there, just reply and we will reopen it. "
+                 "How well did we help? Rate us from 1 to 5: %(link)s", link=rating_link)
     if status is Status.RESOLVED:
         return _("We consider this request solved. If the problem is still there, just reply and we will reopen it. You can also rate our help on the request's page.")
     if status is Status.CLOSED:
@@ -598,7 +603,7 @@ def _change_status_telling_requester(tenant: Tenant, actor: User | None, ticket:
     if not notify or old == new.value or _status_notice(new) is None:
         return
     with force_locale(ticket.locale or tenant.default_locale):
-        text = _status_notice(new)
+        text = _status_notice(new, _rating_link(tenant, ticket) if new is Status.RESOLVED else None)
     message = Message(tenant_id=tenant.id, ticket_id=ticket.id, body=text, is_public=True, is_from_staff=True, channel=Channel.SYSTEM.value, created_at=now)
     db.session.add(message)
     db.session.flush()
@@ -732,18 +737,57 @@ def route_to_l2(tenant: Tenant, actor: User | None, ticket: Ticket) -> None:
         raise
 
 
-def rate_ticket(tenant: Tenant, actor: User, ticket: Ticket, rating: int, comment: str = "") -> None:
-    """The requester rates a resolved or closed ticket from 1 to 5, with an optional comment."""
-    if actor is None or actor.id != ticket.requester_user_id:
+def rate_ticket(tenant: Tenant, actor: User | None, ticket: Ticket, rating: int, comment: str = "", *, token: str | None = None) -> None:
+    """The requester rates a resolved or closed ticket from 1 to 5, with an optional comment: signed
+    in (`actor` is the requester), or through the link of the resolution message (`token`, see
+    `rating_token`), which also serves requesters who write by email or WhatsApp without an account."""
+    by_link = token is not None and ticket_of_rating_token(tenant, token) == ticket.id
+    if not by_link and (actor is None or actor.id != ticket.requester_user_id):
         raise TicketError(_("Only the requester can rate this request."), 403)
     if ticket.status not in (Status.RESOLVED.value, Status.CLOSED.value):
         raise TicketError(_("You can rate a request once it is resolved."), 409)
     if not isinstance(rating, int) or not 1 <= rating <= 5:
         raise TicketError(_("Choose a rating from 1 to 5."), 422)
-    _record(ticket, actor, "rating", ticket.rating, rating)
+    _record(ticket, actor if not by_link else None, "rating", ticket.rating, rating, label=ticket.contact.display_name if by_link else None)
     ticket.rating = rating
     ticket.rating_comment = (comment or "").strip()[:2000]
     db.session.commit()
+
+
+RATING_LINK_DAYS = 30
+
+
+def _rating_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="ticket-rating")
+
+
+def rating_token(tenant: Tenant, ticket: Ticket) -> str:
+    """A signed token that lets whoever received the resolution message rate `ticket`, for RATING_LINK_DAYS."""
+    return _rating_serializer().dumps([tenant.id, ticket.id])
+
+
+def ticket_of_rating_token(tenant: Tenant, token: str) -> int | None:
+    """The id of the ticket a valid, unexpired rating token of `tenant` names, else None."""
+    try:
+        tenant_id, ticket_id = _rating_serializer().loads(token, max_age=RATING_LINK_DAYS * 86400)
+    except (BadSignature, SignatureExpired, ValueError, TypeError):
+        return None
+    return ticket_id if tenant_id == tenant.id and isinstance(ticket_id, int) else None
+
+
+def ticket_for_rating_token(tenant: Tenant, reference: str, token: str) -> Ticket | None:
+    """The ticket `reference` of `tenant` if `token` is a valid rating token for it."""
+    ticket = get_ticket_by_reference(tenant, reference)
+    return ticket if ticket is not None and ticket_of_rating_token(tenant, token) == ticket.id else None
+
+
+def _rating_link(tenant: Tenant, ticket: Ticket) -> str | None:
+    """The address of the rating page of `ticket`, or None when no address can be built (a job
+    outside a request without SERVER_NAME)."""
+    try:
+        return url_for("tickets.rate_by_link", tenant=tenant.slug, reference=ticket.reference, token=rating_token(tenant, ticket), _external=True)
+    except RuntimeError:
+        return None
 
 
 def merge_tickets(tenant: Tenant, actor: User, duplicate: Ticket, target: Ticket) -> None:

@@ -220,6 +220,24 @@ def rate(reference: str):
     return _act(back, lambda: services.rate_ticket(g.tenant, current_user, ticket, rating, form.comment.data or ""), _("Thank you for your rating."))
 
 
+@bp.route("/<tenant>/tickets/<reference>/rate/<token>", methods=["GET", "POST"])
+def rate_by_link(reference: str, token: str):
+    """The rating page the resolution message links to: no sign-in, the signed token is the key."""
+    ticket = services.ticket_for_rating_token(g.tenant, reference, token)
+    if ticket is None:
+        return error_response(404, _("This rating link is not valid any more. Sign in to rate your request on its page."))
+    form = RateForm()
+    if form.validate_on_submit():
+        try:
+            services.rate_ticket(g.tenant, None, ticket, int(form.rating.data), form.comment.data or "", token=token)
+        except services.TicketError as exc:
+            return render_template("tickets/rate.html", ticket=ticket, form=form, error=str(exc)), exc.code
+        return render_template("tickets/rate.html", ticket=ticket, form=None, done=True)
+    if request.method == "GET" and ticket.rating:
+        form.rating.data, form.comment.data = str(ticket.rating), ticket.rating_comment
+    return render_template("tickets/rate.html", ticket=ticket, form=form), 422 if form.errors else 200
+
+
 @bp.get("/<tenant>/tickets/attachments/<int:attachment_id>")
 @require(Permission.TICKETS_OPEN)
 def attachment(attachment_id: int):

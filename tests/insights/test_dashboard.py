@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 
 import pytest
 
 from portal.auth.permissions import GlobalRole, Role
+from portal.insights import services as insights
 
 from .conftest import END, START
 
@@ -47,16 +49,19 @@ def test_demand_by_channel_office_and_role(admin_page):
 
 
 def test_times_and_service_levels_per_tier(admin_page):
+    """Business hours, late by due time or by the SLA check's flag, resolution without the wait."""
     assert rows_of(admin_page, "sla") == [
-        ["L1", "6", "1", "0", "83.3%", "3.0", "7.6", "36.0", "45.6"],
-        ["L2", "2", "0", "1", "50.0%", "2.0", "2.8", "10.0", "10.0"],
+        ["L1", "6", "2", "0", "66.7%", "4.0", "11.0", "24.0", "36.0"],
+        ["L2", "2", "0", "1", "50.0%", "2.0", "2.8", "6.0", "6.0"],
         ["L3", "0", "0", "0", "–", "–", "–", "–", "–"],
     ]
 
 
-def test_satisfaction_and_article_links(admin_page):
+def test_satisfaction_per_tier_and_category_and_article_links(admin_page):
+    assert rows_of(admin_page, "satisfaction_tiers") == [
+        ["L1", "2", "4.00", "50.0%"], ["L2", "1", "1.00", "0.0%"], ["L3", "0", "–", "–"], ["All", "3", "3.00", "33.3%"]]
     assert rows_of(admin_page, "satisfaction") == [
-        ["Certificates and printing", "2", "4.00"], ["Access and login", "1", "1.00"], ["All", "3", "3.00"]]
+        ["Certificates and printing", "2", "4.00", "50.0%"], ["Access and login", "1", "1.00", "0.0%"], ["All", "3", "3.00", "33.3%"]]
     assert rows_of(admin_page, "articles") == [["/farajaland/help/reset-password", "Resetting your password", "2", "1"]]
 
 
@@ -105,6 +110,12 @@ def test_date_filter_narrows_the_figures(client, make_user, auth, insight_data):
     assert rows_of(html, "channels") == [["Portal", "1", "100.0%"]]
 
 
+def test_the_default_period_is_twelve_whole_weeks():
+    period = insights.parse_period(None, None, today=dt.date(2026, 11, 26))  # a Thursday
+    assert (period.first, period.last, period.first.weekday()) == (dt.date(2026, 9, 7), dt.date(2026, 11, 26), 0)
+    assert insights.parse_period(None, "2026-11-29").first == dt.date(2026, 9, 7)
+
+
 @pytest.mark.parametrize("query, message", [
     ("?start=2026-13-01", "Start date must be a date"),
     ("?start=2026-10-10&end=2026-10-01", "must not be after"),
@@ -148,7 +159,7 @@ def test_expert_sees_every_country(client, make_user, auth, insight_data):
     response = client.get(f"/expert/insights{PERIOD}")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    assert rows_of(html, "tenants") == [["Farajaland", "8", "3", "75.0%", "3.00"], ["République du Kalondo", "1", "0", "100.0%", "–"]]
+    assert rows_of(html, "tenants") == [["Farajaland", "8", "3", "62.5%", "3.00"], ["République du Kalondo", "1", "0", "100.0%", "–"]]
     assert ["Declarations", "1", "0", "new", ""] in rows_of(html, "categories")
     exported = client.get(f"/expert/insights/export/tenants.csv{PERIOD}").get_data(as_text=True)
     assert "République du Kalondo,1,0" in exported

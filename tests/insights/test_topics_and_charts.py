@@ -1,7 +1,12 @@
 from __future__ import annotations
 
 from portal.insights.charts import bar_chart, line_chart
-from portal.insights.facts import percentile
+from collections import Counter
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from portal.insights.facts import pack, percentile, percentile_of_parts, unpack
 from portal.insights.topics import cluster, normalise
 
 
@@ -28,6 +33,19 @@ def test_percentile_interpolates_like_postgresql():
     assert percentile([1, 2, 3, 4, 10], 0.5) == 3
     assert round(percentile([1, 2, 3, 4, 10], 0.9), 6) == 7.6
     assert percentile([], 0.5) is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(parts=st.lists(st.lists(st.integers(0, 10**6), max_size=30), max_size=6), data=st.data(), p=st.sampled_from([0, 0.1, 0.5, 0.9, 1]))
+def test_percentile_of_sorted_parts_less_removed_values_is_exact(parts, data, p):
+    """The weekly time lists combined (less the values that changes took out) give the percentile of
+    the values that remain, exactly as sorting them all would."""
+    everything = [v for part in parts for v in part]
+    removed = data.draw(st.lists(st.sampled_from(everything), max_size=len(everything)) if everything else st.just([]))
+    removed = list((Counter(removed) & Counter(everything)).elements())
+    remaining = list((Counter(everything) - Counter(removed)).elements())
+    stored = [unpack(pack(part)) for part in parts]
+    assert percentile_of_parts(stored, p, [sorted(removed)]) == percentile(remaining, p)
 
 
 def test_charts_carry_their_text_alternative_and_escape_labels():

@@ -4,11 +4,12 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from portal.tenancy.settings import BusinessHours
-from portal.tickets.business_time import add_business_hours, business_hours_between, is_business_time
+from portal.tickets.business_time import BusinessClock, add_business_hours, business_hours_between, is_business_time
 
 LUSAKA = zoneinfo.ZoneInfo("Africa/Lusaka")  # UTC+2, no daylight saving
 PARIS = zoneinfo.ZoneInfo("Europe/Paris")
@@ -76,3 +77,22 @@ def test_more_hours_never_come_earlier_and_add_up(start, a, b, tz):
     first = add_business_hours(start, a, WEEK, tz)
     assert add_business_hours(start, a + b, WEEK, tz) >= first
     assert abs(business_hours_between(start, add_business_hours(first, b, WEEK, tz), WEEK, tz) - (a + b)) < 1e-6
+
+
+@settings(max_examples=100, deadline=None)
+@given(origin=moments, spans=st.lists(st.tuples(st.integers(0, 400 * 3600), st.integers(0, 300 * 3600)), min_size=1, max_size=8), tz=zones, days=day_sets)
+def test_the_clock_measures_like_the_calculator(origin, spans, tz, days):
+    """The reports' clock (many durations in one calendar) agrees with the SLA calculator."""
+    schedule = BusinessHours(start=dt.time(7, 30), end=dt.time(15, 30), days=days, holidays=[dt.date(2026, 12, 25)])
+    clock = BusinessClock(schedule, tz, origin)
+    for offset, length in spans:  # in any order: later moments extend the clock, earlier ones reuse it
+        start = origin + dt.timedelta(seconds=offset)
+        end = start + dt.timedelta(seconds=length)
+        assert abs(clock.seconds_between(start, end) - business_hours_between(start, end, schedule, tz) * 3600) < 1e-3
+
+
+def test_the_clock_refuses_moments_before_its_origin():
+    clock = BusinessClock(WEEK, LUSAKA, local(LUSAKA, 2026, 11, 30, 9, 0))
+    assert clock.seconds_between(local(LUSAKA, 2026, 11, 30, 9, 0), local(LUSAKA, 2026, 12, 1, 9, 0)) == 9 * 3600
+    with pytest.raises(ValueError):
+        clock.elapsed(local(LUSAKA, 2026, 11, 1, 9, 0))

@@ -1,0 +1,79 @@
+"""An agent links, from the ticket page, the help article that answers a request (or would have);
+the insights page counts the tickets answered with each article."""
+from __future__ import annotations
+
+import pytest
+
+from portal.auth.permissions import Role
+from portal.core.db import db, tenant_scope
+from portal.tenancy.services import get_tenant
+from portal.tickets import services as tickets
+
+from .test_dashboard import rows_of
+
+
+@pytest.fixture
+def people(make_user):
+    return {"agent": make_user(role=Role.L1_AGENT, name="Lina Agent"), "requester": make_user(role=Role.REQUESTER, name="Clara Clerk"),
+            "admin": make_user(role=Role.TENANT_ADMIN)}
+
+
+@pytest.fixture
+def ticket(app, people):
+    with app.app_context():
+        tenant = get_tenant("farajaland")
+        with tenant_scope(db.session, tenant.id):
+            from portal.auth.services import get_user_by_email
+
+            user = get_user_by_email(people["requester"])
+            return tickets.open_ticket(tenant, user, requester=tickets.find_or_create_contact(tenant, user=user),
+                                       subject="The reset code never arrives", body="I tried twice.").reference
+
+
+def test_agent_links_the_article_from_the_ticket_page_and_insights_count_it(client, auth, people, ticket, app):
+    auth.login(people["agent"])
+    page = client.get(f"/farajaland/tickets/{ticket}").get_data(as_text=True)
+    assert 'id="article-link-h"' in page
+    assert f'action="/farajaland/insights/tickets/{ticket}/article"' in page
+
+    response = client.post(f"/farajaland/insights/tickets/{ticket}/article",
+                           data={"article_ref": "/farajaland/help/reset-password", "article_title": "Resetting your password"})
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/farajaland/tickets/{ticket}")
+    page = client.get(f"/farajaland/tickets/{ticket}").get_data(as_text=True)
+    assert f"The article is linked to {ticket}." in page
+    assert 'Linked: <a href="/farajaland/help/reset-password">Resetting your password</a>' in page
+    assert 'value="/farajaland/help/reset-password"' in page  # the form shows the current link, to change it
+
+    # The agent resolves the ticket; the insights page counts it under the article.
+    resolved = client.post(f"/farajaland/tickets/{ticket}/update", data={"status": "resolved", "priority": "normal", "tier": "L1"})
+    assert resolved.status_code == 302
+    auth.login(people["admin"])
+    board = client.get("/farajaland/insights/").get_data(as_text=True)
+    assert rows_of(board, "articles") == [["/farajaland/help/reset-password", "Resetting your password", "1", "1"]]
+
+    # Linking another article replaces the first one.
+    auth.login(people["agent"])
+    client.post(f"/farajaland/insights/tickets/{ticket}/article", data={"article_ref": "forgotten-password"})
+    auth.login(people["admin"])
+    board = client.get("/farajaland/insights/").get_data(as_text=True)
+    assert rows_of(board, "articles") == [["forgotten-password", "", "1", "1"]]
+
+
+def test_requesters_neither_see_nor_use_the_form(client, auth, people, ticket):
+    auth.login(people["requester"])
+    page = client.get(f"/farajaland/tickets/{ticket}").get_data(as_text=True)
+    assert "article-link-h" not in page
+    response = client.post(f"/farajaland/insights/tickets/{ticket}/article", data={"article_ref": "reset-password"})
+    assert response.status_code == 403
+
+
+def test_bad_input_is_a_clear_4xx(client, auth, people, ticket, make_user):
+    auth.login(people["agent"])
+    response = client.post(f"/farajaland/insights/tickets/{ticket}/article", data={"article_ref": "  "})
+    assert response.status_code == 422
+    assert "This field is required." in response.get_data(as_text=True)
+    assert client.post(f"/farajaland/insights/tickets/{ticket}/article", data={"article_ref": "x" * 301}).status_code == 422
+    assert client.post("/farajaland/insights/tickets/FAR-999999/article", data={"article_ref": "reset-password"}).status_code == 404
+    # An agent of another country cannot reach this ticket.
+    auth.login(make_user(role=Role.L1_AGENT, tenant="kalondo"), tenant="kalondo")
+    assert client.post(f"/kalondo/insights/tickets/{ticket}/article", data={"article_ref": "reset-password"}).status_code == 404
