@@ -1,7 +1,7 @@
 """insights: weekly rollup with delta rows, business-hour durations; tickets: waiting hours
 
 Revision ID: 5d048d01a9bc
-Revises: 17535e88321c
+Revises: 8ef6d77a9e08
 Create Date: 2026-11-30 07:17:02.995975
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '5d048d01a9bc'
-down_revision = '17535e88321c'
+down_revision = '8ef6d77a9e08'
 branch_labels = None
 depends_on = None
 
