@@ -45,7 +45,7 @@ def test_agent_links_the_article_from_the_ticket_page_and_insights_count_it(clie
     assert 'value="/farajaland/help/reset-password"' in page  # the form shows the current link, to change it
 
     # The agent resolves the ticket; the insights page counts it under the article.
-    resolved = client.post(f"/farajaland/tickets/{ticket}/update", data={"status": "resolved", "priority": "normal", "tier": "L1"})
+    resolved = client.post(f"/farajaland/tickets/{ticket}/update", data={"status": "resolved", "priority": "normal"})
     assert resolved.status_code == 302
     auth.login(people["admin"])
     board = client.get("/farajaland/insights/").get_data(as_text=True)

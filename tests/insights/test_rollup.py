@@ -79,7 +79,8 @@ def test_rollup_matches_live_counts_and_counts_only_what_changed(app, insight_da
             l2 = get_user_by_email("l1-links@example.org")
             old = tickets.get_ticket_by_reference(tenant, insight_data[8])  # opened 25 September
             tickets.add_message(tenant, l2, old, body="Here is how to reprint it.")
-            tickets.update_ticket(tenant, l2, old, category="access-and-login", tier="L2", status="resolved")
+            tickets.change_tier(tenant, l2, old, "L2")  # what the escalation service does underneath
+            tickets.update_ticket(tenant, l2, old, category="access-and-login", status="resolved")
             assert delta_weeks() == [dt.date(2026, 9, 21)]
             assert_exact()
 
