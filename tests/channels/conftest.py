@@ -197,15 +197,21 @@ class FakeDesk:
         contact = self.contacts.setdefault(key, type("Contact", (), {"id": len(self.contacts) + 1, "name": name, "email": email})())
         return contact
 
-    def open_ticket(self, tenant, actor, *, requester, subject, body, channel="web", attachments=(), locale=None, **_):
+    def open_ticket(self, tenant, actor, *, requester, subject, body, channel="web", attachments=(), locale=None, before_commit=None, **_):
         number = len(self.tickets) + 42
         ticket = type("Ticket", (), {"id": number, "reference": f"FAR-{number:06d}", "status": "open", "subject": subject})()
         self.tickets[number] = {"ticket": ticket, "subject": subject, "body": body, "channel": channel, "attachments": list(attachments), "requester": requester}
+        if before_commit is not None:
+            before_commit(ticket, type("Message", (), {"id": 900 + number})())
+        db.session.commit()
         return ticket
 
-    def add_message(self, tenant, actor, ticket, *, body, public=True, channel=None, author_contact=None, attachments=(), in_reply_to=None):
+    def add_message(self, tenant, actor, ticket, *, body, public=True, channel=None, author_contact=None, attachments=(), in_reply_to=None, before_commit=None):
         message = type("Message", (), {"id": 1000 + len(self.messages)})()
         self.messages.append({"ticket": ticket.id, "body": body, "channel": channel, "attachments": list(attachments)})
+        if before_commit is not None:
+            before_commit(ticket, message)
+        db.session.commit()
         return message
 
     def get_ticket_by_reference(self, tenant, reference):
