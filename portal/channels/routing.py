@@ -19,18 +19,23 @@ from portal.channels.services import DeskUnavailable, enqueue_text
 from portal.core.db import db, utcnow
 from portal.tenancy.models import Tenant
 
-# What a requester writes to reach a person, in the languages the demo countries use: a whole
-# message made of one of these, or a short message with one of the phrases below.
-HANDOVER_WORDS = frozenset({
-    "agent", "an agent", "human", "a human", "person", "a person", "someone", "operator", "support", "human agent", "real person",
-    "humain", "un humain", "personne", "une personne", "quelqu'un", "conseiller", "un conseiller", "opérateur", "operateur", "un agent", "agent humain",
-})
-HANDOVER_PHRASES = (
-    r"\b(talk|speak|chat)( to| with)? (someone|somebody|a (real |live )?(person|human|agent|operator)|an (agent|operator)|(the )?support( team)?|(real |live )?(person|human|agent|people))\b",
-    r"\b(want|need|like) (a|an) (real )?(human|person|agent)\b",
-    r"\bparler (à|a|avec) (quelqu'un|quelqu un|une (vraie )?personne|un (agent|humain|conseiller|opérateur)|le support|l'assistance)",
-    r"\b(je veux|je voudrais|j'ai besoin d') ?(un agent|une personne|un humain|un conseiller)\b",
-)
+# What a requester writes to reach a person, by language ("" when the words say nothing of the
+# language): a whole message made of one of these words, or a short message with one of the phrases.
+HANDOVER_WORDS = {
+    "": ("agent", "support", "human agent"),
+    "en": ("an agent", "human", "a human", "person", "a person", "someone", "somebody", "operator", "real person", "live agent"),
+    "fr": ("humain", "un humain", "personne", "une personne", "quelqu'un", "conseiller", "un conseiller", "opérateur", "operateur", "un agent", "agent humain"),
+}
+HANDOVER_PHRASES = {
+    "en": (
+        r"\b(talk|speak|chat)( to| with)? (someone|somebody|a (real |live )?(person|human|agent|operator)|an (agent|operator)|(the )?support( team)?|(real |live )?(person|human|agent|people))\b",
+        r"\b(want|need|like) (a|an) (real )?(human|person|agent)\b",
+    ),
+    "fr": (
+        r"\bparler (à|a|avec) (quelqu'un|quelqu un|une (vraie )?personne|un (agent|humain|conseiller|opérateur)|le support|l'assistance)",
+        r"\b(je veux|je voudrais|j'ai besoin d') ?(un agent|une personne|un humain|un conseiller)\b",
+    ),
+}
 CLOSED_STATES = ("closed",)  # a resolved ticket is reopened by the requester's message
 
 
@@ -119,17 +124,22 @@ def route_email(tenant: Tenant, inbound: InboundMessage, parsed: ParsedEmail) ->
         tickets.open_ticket(tenant, None, requester=contact, subject=subject, body=parsed.text or subject, channel="email", attachments=_files(parsed.attachments), locale=locale, before_commit=_linked(inbound))
 
 
-def asks_for_person(text: str) -> bool:
+def asks_for_person(text: str) -> str | None:
     """Whether a chat message asks for a person rather than asks a question ("agent", "talk to a
-    person", "parler à quelqu'un"). A question that merely mentions an agent ("how does a field
-    agent unassign a record?") is not a request for one."""
-    words = re.sub(r"[^\w'’ ]+", " ", text.lower().replace("’", "'")).split()
+    person", "parler à quelqu'un"): the language it was asked in ("" when the words do not say),
+    or None. A question that merely mentions an agent ("how does a field agent unassign a
+    record?") is not a request for one."""
+    words = re.sub(r"[^\w' ]+", " ", text.lower().replace("’", "'")).split()
     if not words or len(words) > 8:
-        return False
+        return None
     phrase = " ".join(words)
-    if phrase in HANDOVER_WORDS:
-        return True
-    return any(re.search(pattern, phrase) for pattern in HANDOVER_PHRASES)
+    for lang, whole in HANDOVER_WORDS.items():
+        if phrase in whole:
+            return lang
+    for lang, patterns in HANDOVER_PHRASES.items():
+        if any(re.search(pattern, phrase) for pattern in patterns):
+            return lang
+    return None
 
 
 def route_instant(tenant: Tenant, channel: Channel, inbound: InboundMessage, chat: InstantMessage) -> None:
@@ -148,11 +158,16 @@ def route_instant(tenant: Tenant, channel: Channel, inbound: InboundMessage, cha
         tickets.add_message(tenant, None, ticket, body=chat.text or "📎", public=True, channel=channel.name, author_contact=contact, attachments=_files(chat.attachments), before_commit=_linked(inbound))
         return
     assistant = _service("portal.assistant.services")
-    wants_person = asks_for_person(chat.text)
+    person_lang = asks_for_person(chat.text)
+    wants_person = person_lang is not None
+    if person_lang:
+        thread.locale = tenant.best_locale(person_lang)
     unanswered = False
     if assistant is not None and tenant.settings.assistant.enabled and not wants_person and not chat.attachments and chat.text.strip():
         inbound.status = InboundStatus.RECEIVED  # until the answer is in the outbox (see below)
-        reply = assistant.answer_question(tenant, chat.text, lang=thread.locale, conversation_id=thread.conversation_id, channel=channel.name, contact=contact)
+        # The language is detected from the question; the one the channel reports, or the one of
+        # the conversation so far, only breaks ties (a WhatsApp message says nothing of it).
+        reply = assistant.answer_question(tenant, chat.text, hint=chat.locale or thread.locale, conversation_id=thread.conversation_id, channel=channel.name, contact=contact)
         # answer_question committed its turn; the inbound row is marked processed only with the
         # outbox row below, so a crash in between makes the worker ask again, never stay silent.
         thread.conversation_id = reply.conversation_id
