@@ -49,14 +49,11 @@ def _new_inbound(tenant: Tenant, channel: str, provider_id: str, raw: bytes, *, 
 def store_inbound(tenant: Tenant, channel: str, provider_id: str, raw: bytes, *, kind: str = "message", sender: str = "", summary: str = "") -> tuple[InboundMessage, bool]:
     """Store one raw message and commit. Returns (row, created); a known provider id is not stored twice."""
     with tenant_scope(db.session, tenant.id):
-        existing = _inbound_by_provider_id(channel, provider_id)
-        if existing is not None:
-            return existing, False
         row = _new_inbound(tenant, channel, provider_id, raw, kind=kind, sender=sender, summary=summary)
         db.session.add(row)
         try:
-            db.session.commit()
-        except IntegrityError:  # the same message arrived twice at once
+            db.session.commit()  # no lookup first: the unique key tells a copy already stored
+        except IntegrityError:
             db.session.rollback()
             return _inbound_by_provider_id(channel, provider_id), False
         return row, True

@@ -200,3 +200,26 @@ def test_a_message_whose_processing_died_after_the_answer_is_taken_by_the_worker
         assert services.process_waiting_inbound(older_than=dt.timedelta(0)) == 1
     assert rows(app, InboundMessage)[0].status == "processed"
     assert len(fake_desk.tickets) == 1
+
+
+def test_the_webhook_answers_after_one_commit_of_the_raw_event_and_processes_afterwards(app, client, fake_api, fake_desk, monkeypatch):
+    from sqlalchemy import event
+
+    from portal.channels import views
+
+    later = []
+    monkeypatch.setattr(views, "_process_later", lambda app, tenant_id, ids: later.append(ids))
+    with app.app_context():
+        engine = db.engine
+    commits = []
+    listener = lambda conn: commits.append(1)  # noqa: E731
+    event.listen(engine, "commit", listener)
+    try:
+        response = post_whatsapp(client, whatsapp_body(wa_text("hello"), wa_text("second", wamid="wamid.in.2")))
+    finally:
+        event.remove(engine, "commit", listener)
+    assert response.status_code == 200
+    assert len(commits) == 2  # one per event, nothing else before the answer
+    stored = rows(app, InboundMessage)
+    assert [r.status for r in stored] == ["received", "received"]
+    assert later == [[r.id for r in stored]] and fake_desk.tickets == {}
