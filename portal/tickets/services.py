@@ -115,14 +115,17 @@ def next_number(tenant: Tenant, name: str) -> int:
 
     One UPDATE ... RETURNING: PostgreSQL locks the counter row until the transaction ends and
     SQLite takes its write lock, so concurrent callers wait their turn and never share a number.
+    It runs on the session's connection as plain SQL (the tenant is in its WHERE): the ORM's
+    bulk-update path would cost more than the statement for every ticket opened.
     """
+    table = Counter.__table__
     stmt = (
-        update(Counter)
-        .where(Counter.tenant_id == tenant.id, Counter.name == name)
-        .values(value=Counter.value + 1)
-        .returning(Counter.value)
+        update(table)
+        .where(table.c.tenant_id == tenant.id, table.c.name == name)
+        .values(value=table.c.value + 1)
+        .returning(table.c.value)
     )
-    value = db.session.execute(stmt, execution_options={"synchronize_session": False}).scalar()
+    value = db.session.connection().execute(stmt).scalar()
     if value is not None:
         return value
     try:
@@ -130,7 +133,7 @@ def next_number(tenant: Tenant, name: str) -> int:
             db.session.execute(insert(Counter).values(tenant_id=tenant.id, name=name, value=0))
     except IntegrityError:
         pass  # created meanwhile by a concurrent transaction
-    return db.session.execute(stmt, execution_options={"synchronize_session": False}).scalar_one()
+    return db.session.connection().execute(stmt).scalar_one()
 
 
 def format_reference(tenant: Tenant, number: int) -> str:
@@ -256,11 +259,19 @@ def staff_members(tenant: Tenant) -> list[User]:
 
 
 def group_members(tenant: Tenant, group_key: str | None) -> list[User]:
+    """The active staff members of a group of tenant.toml, by email (only they are read)."""
     group = tenant.settings.tiers.groups.get(group_key or "")
-    if group is None:
+    if group is None or not group.members:
         return []
-    emails = {normalize_email(e) for e in group.members}
-    return sorted((u for u in staff_members(tenant) if u.email in emails), key=lambda u: u.email)
+    emails = sorted({normalize_email(e) for e in group.members})
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(Membership, Membership.user_id == User.id)
+            .where(User.email.in_(emails), Membership.role.in_(STAFF_ROLES), Membership.is_active.is_(True), User.is_active_account.is_(True))
+            .order_by(User.email)
+        )
+    )
 
 
 def tier_members(tenant: Tenant) -> list[Membership]:
