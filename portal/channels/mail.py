@@ -23,10 +23,24 @@ MAX_EMAIL_BYTES = 25 * 1024 * 1024
 
 
 def ingest_email(tenant: Tenant, raw: bytes, *, process: bool = True) -> IngestResult:
-    """The one way an email enters the portal: stored raw (idempotent by Message-ID), then processed."""
+    """The one way an email enters the portal: stored raw (idempotent by Message-ID), then processed.
+
+    The message is parsed once, before it is stored, so that its row is written with its sender and
+    subject at once; a message that cannot be parsed is stored all the same (processing then
+    quarantines it with the reason)."""
     if len(raw) > MAX_EMAIL_BYTES:
         raise ValueError("message larger than 25 MB")
-    return ingest(tenant, "email", message_id_of(raw), raw, process=process)
+    try:
+        parsed = parse_email(raw)
+    except Exception:  # malformed, or a fault of the parser: never a reason not to store it
+        parsed, fields = None, {}
+    else:
+        fields = {"sender": parsed.sender, "summary": _summary(parsed)}
+    return ingest(tenant, "email", message_id_of(raw), raw, process=process, prepared=parsed, **fields)
+
+
+def _summary(parsed) -> str:
+    return (parsed.subject or parsed.text[:120])[:300]
 
 
 def tenant_for_address(address: str) -> Tenant | None:
@@ -43,15 +57,17 @@ def tenant_for_address(address: str) -> Tenant | None:
 class EmailChannel(Channel):
     name = "email"
 
-    def process(self, tenant: Tenant, inbound: InboundMessage) -> None:
+    def process(self, tenant: Tenant, inbound: InboundMessage, prepared=None) -> None:
         from portal.channels import routing
 
-        try:
-            parsed = parse_email(inbound.raw)
-        except MalformedEmail as exc:
-            raise MalformedInbound(str(exc)) from None
-        inbound.sender = parsed.sender[:320]
-        inbound.summary = (parsed.subject or parsed.text[:120])[:300]
+        parsed = prepared
+        if parsed is None:
+            try:
+                parsed = parse_email(inbound.raw)
+            except MalformedEmail as exc:
+                raise MalformedInbound(str(exc)) from None
+            inbound.sender = parsed.sender[:320]
+            inbound.summary = _summary(parsed)
         if parsed.auto_reason:
             inbound.kind = "bounce" if parsed.bounced_message_ids else "auto"
             for message_id in parsed.bounced_message_ids:

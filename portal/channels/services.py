@@ -85,7 +85,7 @@ class _Copy:
         return cls(inbound.channel, inbound.provider_id, inbound.raw, inbound.kind, inbound.sender, inbound.summary)
 
 
-def _process(tenant: Tenant, inbound: InboundMessage, copy: _Copy) -> str:
+def _process(tenant: Tenant, inbound: InboundMessage, copy: _Copy, prepared: Any = None, *, counted: bool = False) -> str:
     """Process `inbound` (stored, or only flushed in this transaction) and commit the outcome.
 
     Success is one commit: the channel's router writes the row's outcome before the desk commits
@@ -93,11 +93,12 @@ def _process(tenant: Tenant, inbound: InboundMessage, copy: _Copy) -> str:
     Failure rolls back everything the processing did, then keeps the raw message with the reason,
     re-creating the row if it had not been committed yet: nothing is lost, nothing half done.
     """
-    inbound.attempts += 1
-    inbound.processed_at = utcnow()
-    inbound.error = ""
+    if not counted:  # a new row is inserted with its first attempt already counted
+        inbound.attempts += 1
+        inbound.processed_at = utcnow()
+        inbound.error = ""
     try:
-        get_channel(inbound.channel).process(tenant, inbound)
+        get_channel(inbound.channel).process(tenant, inbound, prepared)
         if "status" in inspect(inbound).unloaded:
             # Expired by a commit during processing: the desk committed the row, marked processed,
             # with its ticket (routing._linked); reading it back would cost a query per message.
@@ -307,7 +308,7 @@ class IngestResult:
     status: str
 
 
-def ingest(tenant: Tenant, channel: str, provider_id: str, raw: bytes, *, process: bool = True, **fields: Any) -> IngestResult:
+def ingest(tenant: Tenant, channel: str, provider_id: str, raw: bytes, *, process: bool = True, prepared: Any = None, **fields: Any) -> IngestResult:
     """Store and process one inbound message: the one inbound path of channels that answer their
     sender only once this returns (the MTA pipe, the SMTP listener, the IMAP poller).
 
@@ -315,13 +316,15 @@ def ingest(tenant: Tenant, channel: str, provider_id: str, raw: bytes, *, proces
     reported as a duplicate) and commits with the processing in one transaction; if processing
     fails, the raw message is still committed, quarantined or waiting, before this returns. A
     crash before that commit leaves the message with its sender, who has not been told it arrived
-    and sends it again. `process=False` only stores it (and commits).
+    and sends it again. `process=False` only stores it (and commits). `prepared` goes to the
+    channel's `process` (what the entry point already made of `raw`).
     """
     if not process:
         inbound, created = store_inbound(tenant, channel, provider_id, raw, **fields)
         return IngestResult(inbound, created, inbound.status)
     with tenant_scope(db.session, tenant.id):
         inbound = _new_inbound(tenant, channel, provider_id, raw, **fields)
+        inbound.attempts, inbound.processed_at, inbound.error = 1, utcnow(), ""
         db.session.add(inbound)
         try:
             # Insert first, ask later: a duplicate is rare, and the unique key answers for it
@@ -332,7 +335,7 @@ def ingest(tenant: Tenant, channel: str, provider_id: str, raw: bytes, *, proces
             existing = _inbound_by_provider_id(channel, provider_id)
             return IngestResult(existing, False, existing.status)
         copy = _Copy.of(inbound)
-        status = _process(tenant, inbound, copy)
+        status = _process(tenant, inbound, copy, prepared, counted=True)
         if inbound not in db.session:  # rolled back, then kept as a new row
             inbound = _inbound_by_provider_id(channel, provider_id)
         return IngestResult(inbound, True, status)

@@ -64,6 +64,10 @@ def test_a_failure_inside_the_desk_keeps_the_raw_message_and_leaves_no_half_tick
     [(status, ticket_id, error)], ticket_ids = state(app)
     assert status == "quarantined" and "attachment folder is full" in error
     assert ticket_id is None and ticket_ids == []  # rolled back with the failure
+    with app.app_context(), tenant_scope(db.session, get_tenant("farajaland").id):
+        row = db.session.scalar(select(InboundMessage))
+        assert row.raw == MESSAGE and row.sender == "amina.banda@health.farajaland.example"  # what an admin sees in the inbox
+        assert row.summary == "Code de vérification non reçu" and row.attempts == 1
     monkeypatch.setattr(tickets, "_attach", original)
     from portal.auth.permissions import Role
 
