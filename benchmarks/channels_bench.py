@@ -8,13 +8,17 @@ Uses a fresh SQLite database in a temporary folder, or the PostgreSQL database n
 are loaded, so new tickets are assigned as in a real desk (round robin), with the demo country's
 SLA and business hours.
 
-Email ingest is the whole path an MTA pipe, the SMTP listener or the IMAP poller takes, one message
+Three figures. Email ingest is the whole path an MTA pipe, the SMTP listener or the IMAP poller takes, one message
 at a time: raw message stored, parsed, requester found or created, then a new ticket opened (or,
 for the share given by --replies, the message threaded into the ticket it answers by In-Reply-To),
 all committed. The figure also gives the statements and commits per message, which the machine's
 load does not change.
 
-The webhook figure is the time until the response is ready: signature check + raw store + commit;
+WhatsApp end to end: webhook + processing after the answer, with the assistant answering from the
+demo articles (half the questions) or handing over as a ticket with an acknowledgement (the other
+half); outbox rows written, not sent.
+
+The webhook ack figure is the time until the response is ready: signature check + raw store + commit;
 processing runs after the response is sent (or by the worker).
 """
 from __future__ import annotations
@@ -87,6 +91,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=1000)
     parser.add_argument("--webhooks", type=int, default=1000)
     parser.add_argument("--replies", type=float, default=0.0, help="share of messages that answer an earlier one (0-1)")
+    parser.add_argument("--chats", type=int, default=300, help="WhatsApp messages processed end to end (0: skip)")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="channels-bench-"))
@@ -94,14 +99,20 @@ def main() -> None:
     from portal import create_app
     from portal.channels.mail import ingest_email
     from portal.cli.demo import load_demo_accounts
-    from portal.core.db import db
+    from sqlalchemy import func, select
+
+    from portal.channels.models import OutboundMessage
+    from portal.core.db import db, tenant_scope
     from portal.tenancy.services import get_tenant, sync_tenants
+    from portal.tickets.models import Ticket
 
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp / 'bench.sqlite3'}"
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    # The assistant reads the demo articles from library/ (the Markdown the knowledge base imports).
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench-" + "x" * 20, "TESTING": True, "WTF_CSRF_ENABLED": False,
-                      "RATELIMIT_ENABLED": False, "RATELIMIT_STORAGE_URI": "memory://", "ATTACHMENTS_DIR": str(tmp / "attachments")})
+                      "RATELIMIT_ENABLED": False, "RATELIMIT_STORAGE_URI": "memory://", "ATTACHMENTS_DIR": str(tmp / "attachments"),
+                      "ASSISTANT_SOURCE": "folder"})
     database = url.split("+")[0].split(":")[0]
     with app.app_context():
         db.drop_all()
@@ -119,11 +130,6 @@ def main() -> None:
             result = ingest_email(tenant, raw)
             statuses[str(result.status)] = statuses.get(str(result.status), 0) + 1
         elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
-        from sqlalchemy import func, select
-
-        from portal.core.db import tenant_scope
-        from portal.tickets.models import Ticket
-
         with tenant_scope(db.session, tenant.id):
             tickets = db.session.scalar(select(func.count(Ticket.id))) - 20
     # CPU time is reported too: on a shared, overloaded machine the wall clock measures the neighbours.
@@ -133,18 +139,42 @@ def main() -> None:
           f"{args.messages - tickets} replies threaded; {statuses}; load average {os.getloadavg()[0]:.1f})")
 
     client = app.test_client()
-    timings, cpu_timings = [], []
     secret = os.environ["FARAJALAND_WHATSAPP_APP_SECRET"]
+
+    def webhook(n: int, sender: str, text: str, buffered: bool = False):
+        body = json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "W", "changes": [{"field": "messages", "value": {
+            "metadata": {"phone_number_id": "100200300400500"}, "contacts": [{"profile": {"name": "A"}, "wa_id": sender}],
+            "messages": [{"from": sender, "id": f"wamid.bench.{n}", "type": "text", "text": {"body": text}}]}}]}]}).encode()
+        signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        # buffered: the test client closes the response, which runs the processing after it.
+        return client.post("/farajaland/channels/whatsapp", data=body, content_type="application/json", headers={"X-Hub-Signature-256": signature}, buffered=buffered)
+
+    if args.chats:
+        # End to end, one message per requester: the assistant answers half of them from the demo
+        # articles (answer in the outbox); it cannot answer the other half, which become tickets
+        # carrying the conversation, with an acknowledgement in the outbox.
+        questions = ["My verification code never arrives", "how do I register a marriage"]
+        with app.app_context():
+            counter.statements = counter.commits = 0
+        start, cpu_start = time.perf_counter(), time.process_time()
+        for n in range(args.chats):
+            assert webhook(10**6 + n, f"26097{n:07d}", questions[n % 2], buffered=True).status_code == 200
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+        with app.app_context():
+            with tenant_scope(db.session, get_tenant("farajaland").id):
+                outbox = db.session.scalar(select(func.count(OutboundMessage.id)))
+                chat_tickets = db.session.scalar(select(func.count(Ticket.id)).where(Ticket.channel == "whatsapp"))
+        print(f"whatsapp end to end ({database}): {args.chats} messages in {elapsed:.2f} s = {args.chats / elapsed:.0f} messages/s wall, "
+              f"{args.chats / cpu:.0f} messages/s of CPU time; {counter.statements / args.chats:.1f} statements and {counter.commits / args.chats:.2f} commits per message "
+              f"(signature + store + assistant + {chat_tickets} tickets handed over; {outbox} replies in the outbox; load average {os.getloadavg()[0]:.1f})")
+
+    timings, cpu_timings = [], []
     from portal.channels import views
 
     views._process_later = lambda *args: None  # processing runs after the answer: not part of the ack time
     for n in range(args.webhooks):
-        body = json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "W", "changes": [{"field": "messages", "value": {
-            "metadata": {"phone_number_id": "100200300400500"}, "contacts": [{"profile": {"name": "A"}, "wa_id": "2609700"}],
-            "messages": [{"from": "2609700", "id": f"wamid.bench.{n}", "type": "text", "text": {"body": f"code not received {n}"}}]}}]}]}).encode()
-        signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
         start, cpu_start = time.perf_counter(), time.process_time()
-        response = client.post("/farajaland/channels/whatsapp", data=body, content_type="application/json", headers={"X-Hub-Signature-256": signature})
+        response = webhook(n, "2609700", f"code not received {n}")
         timings.append((time.perf_counter() - start) * 1000)
         cpu_timings.append((time.process_time() - cpu_start) * 1000)
         assert response.status_code == 200, response.status_code
