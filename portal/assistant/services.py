@@ -231,14 +231,16 @@ def mark_solved(tenant: Any, conversation_id: str) -> Conversation:
 
 
 def hand_over(tenant: Any, conversation_id: str, *, user: Any = None, contact: Any = None, name: str = "",
-              email: str = "", phone: str = "") -> Any:
+              email: str = "", phone: str = "", channel: str = "assistant", before_commit: Any = None) -> Any:
     """"Talk to a person": open a ticket for the conversation, carrying its transcript.
 
     The requester is `contact` (a channel contact), else `user` (signed in), else the contact found
     or made from the `email`/`phone` an anonymous visitor left. The ticket comes in on the
     "assistant" channel, its first message is the questions asked, and the whole transcript is
     attached as an internal note. The last turn's outcome becomes "handed over". Returns the
-    ticket; a second hand-over of the same conversation returns the same ticket.
+    ticket; a second hand-over of the same conversation returns the same ticket. A messaging channel
+    passes its own `channel` (the agent's answer then goes back there) and may pass `before_commit`,
+    given to `open_ticket` so that what the channel writes commits with the ticket.
     Raises ConversationNotFound, or AssistantError when there is no way to reply.
     """
     from portal.tickets import services as tickets
@@ -260,8 +262,8 @@ def hand_over(tenant: Any, conversation_id: str, *, user: Any = None, contact: A
         subject = questions[0] if questions else _("Question to the assistant")
         body = "\n\n".join(questions) or _("I would like to talk to a person.")
     ticket = tickets.open_ticket(tenant, user, requester=contact, subject=_shorten(subject, 120), body=body,
-                                 channel="assistant", locale=conversation.locale,
-                                 transcript=conversation.transcript())
+                                 channel=channel, locale=conversation.locale,
+                                 transcript=conversation.transcript(), before_commit=before_commit)
     conversation = find_conversation(tenant, conversation_id)  # open_ticket committed
     if conversation.turns:
         conversation.turns[-1].outcome = Outcome.HANDED_OVER.value

@@ -109,8 +109,11 @@ class Channel:
     def split_webhook(self, tenant: "Tenant", body: bytes) -> list[WebhookEvent]:
         raise NotImplementedError
 
-    def process(self, tenant: "Tenant", inbound: "InboundMessage") -> None:
-        """Understand one stored message and route it; raise MalformedInbound to quarantine it."""
+    def process(self, tenant: "Tenant", inbound: "InboundMessage", prepared: Any = None) -> None:
+        """Understand one stored message and route it; raise MalformedInbound to quarantine it.
+
+        `prepared` is what the entry point already made of `inbound.raw` (the parsed email), so
+        that it is not parsed twice; None when processing a stored message again."""
         raise NotImplementedError
 
     # -- outbound --------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import imaplib
 import smtplib
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
 from typing import Any
@@ -22,10 +23,24 @@ MAX_EMAIL_BYTES = 25 * 1024 * 1024
 
 
 def ingest_email(tenant: Tenant, raw: bytes, *, process: bool = True) -> IngestResult:
-    """The one way an email enters the portal: stored raw (idempotent by Message-ID), then processed."""
+    """The one way an email enters the portal: stored raw (idempotent by Message-ID), then processed.
+
+    The message is parsed once, before it is stored, so that its row is written with its sender and
+    subject at once; a message that cannot be parsed is stored all the same (processing then
+    quarantines it with the reason)."""
     if len(raw) > MAX_EMAIL_BYTES:
         raise ValueError("message larger than 25 MB")
-    return ingest(tenant, "email", message_id_of(raw), raw, process=process)
+    try:
+        parsed = parse_email(raw)
+    except Exception:  # malformed, or a fault of the parser: never a reason not to store it
+        parsed, fields = None, {}
+    else:
+        fields = {"sender": parsed.sender, "summary": _summary(parsed)}
+    return ingest(tenant, "email", message_id_of(raw), raw, process=process, prepared=parsed, **fields)
+
+
+def _summary(parsed) -> str:
+    return (parsed.subject or parsed.text[:120])[:300]
 
 
 def tenant_for_address(address: str) -> Tenant | None:
@@ -42,15 +57,17 @@ def tenant_for_address(address: str) -> Tenant | None:
 class EmailChannel(Channel):
     name = "email"
 
-    def process(self, tenant: Tenant, inbound: InboundMessage) -> None:
+    def process(self, tenant: Tenant, inbound: InboundMessage, prepared=None) -> None:
         from portal.channels import routing
 
-        try:
-            parsed = parse_email(inbound.raw)
-        except MalformedEmail as exc:
-            raise MalformedInbound(str(exc)) from None
-        inbound.sender = parsed.sender[:320]
-        inbound.summary = (parsed.subject or parsed.text[:120])[:300]
+        parsed = prepared
+        if parsed is None:
+            try:
+                parsed = parse_email(inbound.raw)
+            except MalformedEmail as exc:
+                raise MalformedInbound(str(exc)) from None
+            inbound.sender = parsed.sender[:320]
+            inbound.summary = _summary(parsed)
         if parsed.auto_reason:
             inbound.kind = "bounce" if parsed.bounced_message_ids else "auto"
             for message_id in parsed.bounced_message_ids:
@@ -129,29 +146,109 @@ class EmailChannel(Channel):
         return outbound.payload["message_id"]
 
 
-def poll_imap(tenant: Tenant, *, limit: int = 200) -> tuple[int, list[str]]:
-    """Fetch unseen mail of the tenant's IMAP box into the inbox; a message is marked seen only once stored."""
+@dataclass
+class PollReport:
+    """What one IMAP poll did: new messages stored, copies already stored, problems, and the error
+    that stopped it (login refused, server unreachable, connection lost), if any."""
+
+    stored: int = 0
+    duplicates: int = 0
+    problems: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+def _mailbox(name: str) -> str:
+    """A folder name as an IMAP quoted string (imaplib sends it as given)."""
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _ok(answer: tuple[str, list[Any]], what: str) -> list[Any]:
+    typ, data = answer
+    if typ != "OK":
+        detail = b" ".join(d for d in data if isinstance(d, bytes)).decode("utf-8", "replace")
+        raise imaplib.IMAP4.error(f"{what} refused: {detail or typ}")
+    return data
+
+
+def poll_imap(tenant: Tenant, *, limit: int = 200) -> PollReport:
+    """Fetch the unseen mail of the tenant's IMAP folder into the inbox.
+
+    A message is marked seen (or moved to `imap_move_to`) only once it is stored and committed, so
+    a connection lost in between means it is fetched again next time and recognised by its
+    Message-ID: nothing lost, nothing twice. A message that cannot be stored (too large) is left
+    unseen and reported. The connection is opened for this poll and closed at its end; a poll that
+    fails (login refused, server unreachable, connection lost) reports why, and the next poll
+    connects again.
+    """
+    report = PollReport()
     cfg = tenant.settings.channels.email
     if cfg is None or not cfg.enabled or not cfg.imap_host:
-        return 0, []
-    problems: list[str] = []
-    stored = 0
-    client_class = imaplib.IMAP4 if cfg.imap_port == 143 else imaplib.IMAP4_SSL
-    with client_class(cfg.imap_host, cfg.imap_port, timeout=30) as imap:
-        imap.login(secret(cfg.imap_username_env), secret(cfg.imap_password_env))
-        imap.select("INBOX")
-        _, data = imap.uid("SEARCH", None, "UNSEEN")
-        for uid in (data[0] or b"").split()[:limit]:
-            _, parts = imap.uid("FETCH", uid, "(BODY.PEEK[])")
-            raw = next((p[1] for p in parts if isinstance(p, tuple)), None)
-            if raw is None:
-                problems.append(f"{tenant.slug}: message {uid.decode()} could not be fetched")
-                continue
+        return report
+    use_ssl = cfg.imap_ssl if cfg.imap_ssl is not None else cfg.imap_port != 143
+    client_class = imaplib.IMAP4_SSL if use_ssl else imaplib.IMAP4
+    where = f"{cfg.imap_host}:{cfg.imap_port}"
+    try:
+        imap = client_class(cfg.imap_host, cfg.imap_port, timeout=30)
+        try:
             try:
-                ingest_email(tenant, raw)
-            except ValueError as exc:
-                problems.append(f"{tenant.slug}: message {uid.decode()}: {exc}")
-                continue
-            imap.uid("STORE", uid, "+FLAGS", "(\\Seen)")
-            stored += 1
-    return stored, problems
+                imap.login(secret(cfg.imap_username_env), secret(cfg.imap_password_env))
+            except imaplib.IMAP4.error as exc:
+                report.error = f"IMAP login to {where} refused: {_text(exc)}"
+                return report
+            # Servers announce more (MOVE, UIDPLUS) once logged in than in their greeting.
+            capabilities = set((_ok(imap.capability(), "asking the capabilities")[0] or b"").decode().upper().split())
+            _ok(imap.select(_mailbox(cfg.imap_folder)), f"opening folder {cfg.imap_folder}")
+            uids = (_ok(imap.uid("SEARCH", None, "UNSEEN"), "searching unseen mail")[0] or b"").split()
+            for uid in uids[:limit]:
+                _fetch_one(tenant, imap, uid, cfg, capabilities, report)
+        finally:
+            _close(imap)
+    except (imaplib.IMAP4.error, OSError) as exc:
+        # IMAP4.abort (the connection dropped) is an IMAP4.error; a refused or timed-out socket is an OSError.
+        done = f" after {report.stored + report.duplicates} message(s)" if report.stored + report.duplicates else ""
+        report.error = f"IMAP {where}: {type(exc).__name__}: {_text(exc)}{done}; the rest waits for the next poll"
+    return report
+
+
+def _close(imap: imaplib.IMAP4) -> None:
+    """Log out, or at least close the socket when the connection is already gone (imaplib's own
+    context manager leaves it open when LOGOUT fails that way)."""
+    try:
+        imap.logout()
+    except (imaplib.IMAP4.error, OSError):
+        try:
+            imap.shutdown()
+        except OSError:
+            pass
+
+
+def _text(exc: Exception) -> str:
+    return (str(exc).splitlines() or [""])[0][:200]
+
+
+def _fetch_one(tenant: Tenant, imap: imaplib.IMAP4, uid: bytes, cfg, capabilities: set[str], report: PollReport) -> None:
+    parts = _ok(imap.uid("FETCH", uid, "(BODY.PEEK[])"), f"fetching message {uid.decode()}")
+    raw = next((p[1] for p in parts if isinstance(p, tuple)), None)
+    if raw is None:
+        report.problems.append(f"{tenant.slug}: message {uid.decode()} could not be fetched")
+        return
+    try:
+        result = ingest_email(tenant, raw)
+    except ValueError as exc:
+        report.problems.append(f"{tenant.slug}: message {uid.decode()} left in the box: {exc}")
+        return
+    # Only now, with the message committed, may the box forget it.
+    if cfg.imap_move_to:
+        if "MOVE" in capabilities:
+            _ok(imap.uid("MOVE", uid, _mailbox(cfg.imap_move_to)), f"moving message {uid.decode()}")
+        else:
+            _ok(imap.uid("COPY", uid, _mailbox(cfg.imap_move_to)), f"copying message {uid.decode()}")
+            _ok(imap.uid("STORE", uid, "+FLAGS", "(\\Deleted)"), f"deleting message {uid.decode()}")
+            # UID EXPUNGE (UIDPLUS) removes only this message; a plain EXPUNGE every deleted one.
+            _ok(imap.uid("EXPUNGE", uid) if "UIDPLUS" in capabilities else imap.expunge(), "expunging")
+    else:
+        _ok(imap.uid("STORE", uid, "+FLAGS", "(\\Seen)"), f"marking message {uid.decode()} seen")
+    if result.created:
+        report.stored += 1
+    else:
+        report.duplicates += 1

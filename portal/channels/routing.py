@@ -19,8 +19,23 @@ from portal.channels.services import DeskUnavailable, enqueue_text
 from portal.core.db import db, utcnow
 from portal.tenancy.models import Tenant
 
-# What a requester writes to reach a person, in the languages the demo countries use.
-HANDOVER_WORDS = frozenset({"agent", "human", "person", "someone", "operator", "humain", "personne", "conseiller", "opérateur", "operateur", "agent humain"})
+# What a requester writes to reach a person, by language ("" when the words say nothing of the
+# language): a whole message made of one of these words, or a short message with one of the phrases.
+HANDOVER_WORDS = {
+    "": ("agent", "support", "human agent"),
+    "en": ("an agent", "human", "a human", "person", "a person", "someone", "somebody", "operator", "real person", "live agent"),
+    "fr": ("humain", "un humain", "personne", "une personne", "quelqu'un", "conseiller", "un conseiller", "opérateur", "operateur", "un agent", "agent humain"),
+}
+HANDOVER_PHRASES = {
+    "en": (
+        r"\b(talk|speak|chat)( to| with)? (someone|somebody|a (real |live )?(person|human|agent|operator)|an (agent|operator)|(the )?support( team)?|(real |live )?(person|human|agent|people))\b",
+        r"\b(want|need|like) (a|an) (real )?(human|person|agent)\b",
+    ),
+    "fr": (
+        r"\bparler (à|a|avec) (quelqu'un|quelqu un|une (vraie )?personne|un (agent|humain|conseiller|opérateur)|le support|l'assistance)",
+        r"\b(je veux|je voudrais|j'ai besoin d') ?(un agent|une personne|un humain|un conseiller)\b",
+    ),
+}
 CLOSED_STATES = ("closed",)  # a resolved ticket is reopened by the requester's message
 
 
@@ -82,52 +97,101 @@ def _is_open(ticket: Any) -> bool:
     return ticket is not None and str(getattr(ticket, "status", "open")) not in CLOSED_STATES
 
 
+def _linked(inbound: InboundMessage, then: Any = None):
+    """A `before_commit` for the desk: mark the inbound row processed and linked to the ticket (and
+    run `then`, e.g. queue an acknowledgement) inside the desk's transaction, so that the row, the
+    ticket and the outbox commit together; a crash can then never make a second ticket of one message."""
+
+    def link(ticket: Any, message: Any) -> None:
+        inbound.status = InboundStatus.PROCESSED
+        inbound.ticket_id = ticket.id
+        inbound.ticket_message_id = message.id
+        if then is not None:
+            then(ticket)
+
+    return link
+
+
 def route_email(tenant: Tenant, inbound: InboundMessage, parsed: ParsedEmail) -> None:
     tickets = _tickets()
     locale = tenant.best_locale(parsed.language)
     contact = tickets.find_or_create_contact(tenant, email=parsed.sender, name=parsed.sender_name, locale=locale)
     ticket = ticket_for_email(tenant, parsed)
-    # The desk commits the ticket: the inbound row is marked in the same commit, so a crash
-    # afterwards can never make a second ticket of the same message.
-    inbound.status = InboundStatus.PROCESSED
     if _is_open(ticket):
-        message = tickets.add_message(tenant, None, ticket, body=parsed.text, public=True, channel="email", author_contact=contact, attachments=_files(parsed.attachments))
-        inbound.ticket_message_id = message.id
+        tickets.add_message(tenant, None, ticket, body=parsed.text, public=True, channel="email", author_contact=contact, attachments=_files(parsed.attachments), before_commit=_linked(inbound))
     else:
         subject = (parsed.subject or parsed.text[:80]).strip()
-        ticket = tickets.open_ticket(tenant, None, requester=contact, subject=subject, body=parsed.text or subject, channel="email", attachments=_files(parsed.attachments), locale=locale)
-    inbound.ticket_id = ticket.id
+        tickets.open_ticket(tenant, None, requester=contact, subject=subject, body=parsed.text or subject, channel="email", attachments=_files(parsed.attachments), locale=locale, before_commit=_linked(inbound))
+
+
+def asks_for_person(text: str) -> str | None:
+    """Whether a chat message asks for a person rather than asks a question ("agent", "talk to a
+    person", "parler à quelqu'un"): the language it was asked in ("" when the words do not say),
+    or None. A question that merely mentions an agent ("how does a field agent unassign a
+    record?") is not a request for one."""
+    words = re.sub(r"[^\w' ]+", " ", text.lower().replace("’", "'")).split()
+    if not words or len(words) > 8:
+        return None
+    phrase = " ".join(words)
+    for lang, whole in HANDOVER_WORDS.items():
+        if phrase in whole:
+            return lang
+    for lang, patterns in HANDOVER_PHRASES.items():
+        if any(re.search(pattern, phrase) for pattern in patterns):
+            return lang
+    return None
 
 
 def route_instant(tenant: Tenant, channel: Channel, inbound: InboundMessage, chat: InstantMessage) -> None:
-    """A chat message: continue the open ticket, or let the assistant answer, or hand over to a person."""
+    """A chat message: continue the open ticket, or let the assistant answer, or hand over to a person.
+
+    The assistant answers a question it can answer (its answer goes to the outbox). A request for a
+    person, a question it cannot answer, an attachment, or any message when the assistant is off
+    opens a ticket carrying the conversation so far, and the requester is told their reference.
+    """
     thread = touch_thread(tenant, channel.name, chat.address, chat.name, chat.locale)
     tickets = _tickets()
     contact = tickets.find_or_create_contact(tenant, name=chat.name, locale=thread.locale, **{f"{channel.name}_id": chat.address})
     thread.contact_id = contact.id
     ticket = _ticket_by_id(thread.ticket_id)
-    inbound.status = InboundStatus.PROCESSED  # committed with the ticket change (see route_email)
     if _is_open(ticket):
-        message = tickets.add_message(tenant, None, ticket, body=chat.text or "📎", public=True, channel=channel.name, author_contact=contact, attachments=_files(chat.attachments))
-        inbound.ticket_id, inbound.ticket_message_id = ticket.id, message.id
+        tickets.add_message(tenant, None, ticket, body=chat.text or "📎", public=True, channel=channel.name, author_contact=contact, attachments=_files(chat.attachments), before_commit=_linked(inbound))
         return
     assistant = _service("portal.assistant.services")
-    asks_person = chat.text.strip().strip(".!").lower() in HANDOVER_WORDS
-    if assistant is not None and not asks_person and not chat.attachments and tenant.settings.assistant.enabled:
-        reply = assistant.answer_question(tenant, chat.text, lang=thread.locale, conversation_id=thread.conversation_id, channel=channel.name, contact=contact)
+    person_lang = asks_for_person(chat.text)
+    wants_person = person_lang is not None
+    if person_lang:
+        thread.locale = tenant.best_locale(person_lang)
+    unanswered = False
+    if assistant is not None and tenant.settings.assistant.enabled and not wants_person and not chat.attachments and chat.text.strip():
+        inbound.status = InboundStatus.RECEIVED  # until the answer is in the outbox (see below)
+        # The language is detected from the question; the one the channel reports, or the one of
+        # the conversation so far, only breaks ties (a WhatsApp message says nothing of it).
+        reply = assistant.answer_question(tenant, chat.text, hint=chat.locale or thread.locale, conversation_id=thread.conversation_id, channel=channel.name, contact=contact)
+        # answer_question committed its turn; the inbound row is marked processed only with the
+        # outbox row below, so a crash in between makes the worker ask again, never stay silent.
         thread.conversation_id = reply.conversation_id
+        thread.locale = tenant.best_locale(reply.lang)
+        if not reply.handoff:
+            enqueue_text(tenant, channel.name, chat.address, reply.message, locale=thread.locale)
+            inbound.status = InboundStatus.PROCESSED
+            return
+        unanswered = True
+
+    def acknowledge(ticket: Any) -> None:
+        thread.ticket_id = ticket.id
+        thread.conversation_id = None  # the next question after this ticket starts afresh
         with force_locale(thread.locale):
-            text = reply.answer
-            if reply.handoff:
-                text += "\n\n" + _("To talk to a person from the support team, reply “agent”.")
-        enqueue_text(tenant, channel.name, chat.address, text, locale=thread.locale)
+            if unanswered:
+                text = _("I am not sure I can answer this correctly, so I have passed your question to the support team. A person will answer you here. Your reference is %(reference)s.", reference=ticket.reference)
+            else:
+                text = _("Thank you. A person from the support team will answer you here. Your reference is %(reference)s.", reference=ticket.reference)
+        enqueue_text(tenant, channel.name, chat.address, text, locale=thread.locale, ticket_id=ticket.id)
+
+    if assistant is not None and thread.conversation_id and not chat.attachments:
+        # The conversation with the assistant becomes the ticket, its transcript a note for the agent.
+        assistant.hand_over(tenant, thread.conversation_id, contact=contact, channel=channel.name, before_commit=_linked(inbound, acknowledge))
         return
-    subject = chat.text[:80] or _("Message from %(name)s", name=chat.name or chat.address)
-    ticket = tickets.open_ticket(tenant, None, requester=contact, subject=subject, body=chat.text or subject, channel=channel.name, attachments=_files(chat.attachments), locale=thread.locale)
-    if assistant is not None and thread.conversation_id:
-        assistant.hand_over(tenant, thread.conversation_id, contact=contact)
-    thread.ticket_id = ticket.id
-    inbound.ticket_id = ticket.id
     with force_locale(thread.locale):
-        text = _("Thank you. A person from the support team will answer you here. Your reference is %(reference)s.", reference=ticket.reference)
-    enqueue_text(tenant, channel.name, chat.address, text, locale=thread.locale, ticket_id=ticket.id)
+        subject = chat.text[:80] if chat.text and not wants_person else _("Message from %(name)s", name=chat.name or chat.address)
+    tickets.open_ticket(tenant, None, requester=contact, subject=subject, body=chat.text or subject, channel=channel.name, attachments=_files(chat.attachments), locale=thread.locale, before_commit=_linked(inbound, acknowledge))

@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from portal.channels.base import MalformedInbound, SendError, get_channel
@@ -42,17 +42,18 @@ class DeskUnavailable(RuntimeError):
 # -- inbox ---------------------------------------------------------------------------------------
 
 
+def _new_inbound(tenant: Tenant, channel: str, provider_id: str, raw: bytes, *, kind: str = "message", sender: str = "", summary: str = "") -> InboundMessage:
+    return InboundMessage(tenant_id=tenant.id, channel=channel, provider_id=provider_id[:500], raw=raw, kind=kind, sender=sender[:320], summary=summary[:300])
+
+
 def store_inbound(tenant: Tenant, channel: str, provider_id: str, raw: bytes, *, kind: str = "message", sender: str = "", summary: str = "") -> tuple[InboundMessage, bool]:
     """Store one raw message and commit. Returns (row, created); a known provider id is not stored twice."""
     with tenant_scope(db.session, tenant.id):
-        existing = _inbound_by_provider_id(channel, provider_id)
-        if existing is not None:
-            return existing, False
-        row = InboundMessage(tenant_id=tenant.id, channel=channel, provider_id=provider_id[:500], raw=raw, kind=kind, sender=sender[:320], summary=summary[:300])
+        row = _new_inbound(tenant, channel, provider_id, raw, kind=kind, sender=sender, summary=summary)
         db.session.add(row)
         try:
-            db.session.commit()
-        except IntegrityError:  # the same message arrived twice at once
+            db.session.commit()  # no lookup first: the unique key tells a copy already stored
+        except IntegrityError:
             db.session.rollback()
             return _inbound_by_provider_id(channel, provider_id), False
         return row, True
@@ -64,36 +65,85 @@ def _inbound_by_provider_id(channel: str, provider_id: str) -> InboundMessage | 
 
 def process_inbound(tenant: Tenant, inbound: InboundMessage) -> str:
     """Understand and route one stored message, then commit; failures quarantine it, never lose it."""
-    inbound_id = inbound.id
     with tenant_scope(db.session, tenant.id):
+        return _process(tenant, inbound, _Copy.of(inbound))
+
+
+@dataclass
+class _Copy:
+    """What is needed to keep a message when processing fails and its transaction is rolled back."""
+
+    channel: str
+    provider_id: str
+    raw: bytes
+    kind: str
+    sender: str
+    summary: str
+
+    @classmethod
+    def of(cls, inbound: InboundMessage) -> "_Copy":
+        return cls(inbound.channel, inbound.provider_id, inbound.raw, inbound.kind, inbound.sender, inbound.summary)
+
+
+def _process(tenant: Tenant, inbound: InboundMessage, copy: _Copy, prepared: Any = None, *, counted: bool = False) -> str:
+    """Process `inbound` (stored, or only flushed in this transaction) and commit the outcome.
+
+    Success is one commit: the channel's router writes the row's outcome before the desk commits
+    the ticket, so the row, the ticket and any acknowledgement commit together (or not at all).
+    Failure rolls back everything the processing did, then keeps the raw message with the reason,
+    re-creating the row if it had not been committed yet: nothing is lost, nothing half done.
+    """
+    if not counted:  # a new row is inserted with its first attempt already counted
         inbound.attempts += 1
-        try:
-            get_channel(inbound.channel).process(tenant, inbound)
+        inbound.processed_at = utcnow()
+        inbound.error = ""
+    try:
+        get_channel(inbound.channel).process(tenant, inbound, prepared)
+        if "status" in inspect(inbound).unloaded:
+            # Expired by a commit during processing: the desk committed the row, marked processed,
+            # with its ticket (routing._linked); reading it back would cost a query per message.
+            status = InboundStatus.PROCESSED
+        else:
             if inbound.status == InboundStatus.RECEIVED:
                 inbound.status = InboundStatus.PROCESSED
-            inbound.error = inbound.error if inbound.status == InboundStatus.IGNORED else ""
-            inbound.processed_at = utcnow()
             status = inbound.status
+        if db.session().in_transaction():
             db.session.commit()
-        except DeskUnavailable as exc:
-            db.session.rollback()
-            status = _mark(inbound_id, InboundStatus.RECEIVED, str(exc))
-        except MalformedInbound as exc:
-            db.session.rollback()
-            status = _mark(inbound_id, InboundStatus.QUARANTINED, str(exc))
-        except Exception as exc:
-            log.exception("processing inbound message %s failed", inbound_id)
-            db.session.rollback()
-            status = _mark(inbound_id, InboundStatus.QUARANTINED, f"{type(exc).__name__}: {exc}".splitlines()[0][:500])
-        return status
+    except DeskUnavailable as exc:
+        db.session.rollback()
+        status = _keep(tenant, copy, InboundStatus.RECEIVED, str(exc))
+    except MalformedInbound as exc:
+        db.session.rollback()
+        status = _keep(tenant, copy, InboundStatus.QUARANTINED, str(exc))
+    except Exception as exc:
+        log.exception("processing inbound %s message %s failed", copy.channel, copy.provider_id)
+        db.session.rollback()
+        status = _keep(tenant, copy, InboundStatus.QUARANTINED, f"{type(exc).__name__}: {exc}".splitlines()[0][:500])
+    return status
 
 
-def _mark(inbound_id: int, status: str, error: str) -> str:
-    row = db.session.get(InboundMessage, inbound_id)
+def _keep(tenant: Tenant, copy: _Copy, status: str, error: str) -> str:
+    """Record why processing stopped on the message's row, storing the raw message again if its
+    insert was rolled back with the processing."""
+    row = _inbound_by_provider_id(copy.channel, copy.provider_id)
+    if row is not None and row.status == InboundStatus.PROCESSED:
+        # Its ticket was committed before the failure (or another worker processed it): keep
+        # that outcome, so that processing it again can never open a second ticket.
+        log.warning("inbound %s message %s: %s, after it was processed", copy.channel, copy.provider_id, error)
+        db.session.rollback()
+        return row.status
+    if row is None:
+        row = _new_inbound(tenant, copy.channel, copy.provider_id, copy.raw, kind=copy.kind, sender=copy.sender, summary=copy.summary)
+        db.session.add(row)
     row.status = status
     row.error = error
+    row.attempts = (row.attempts or 0) + 1
     row.processed_at = utcnow()
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # a copy of the same message was stored meanwhile: that one stands
+        db.session.rollback()
+        return _inbound_by_provider_id(copy.channel, copy.provider_id).status
     return status
 
 
@@ -258,13 +308,37 @@ class IngestResult:
     status: str
 
 
-def ingest(tenant: Tenant, channel: str, provider_id: str, raw: bytes, *, process: bool = True, **fields: Any) -> IngestResult:
-    """Store then (optionally) process one inbound message: the one inbound path of every channel."""
-    inbound, created = store_inbound(tenant, channel, provider_id, raw, **fields)
-    status = inbound.status
-    if created and process:
-        status = process_inbound(tenant, inbound)
-    return IngestResult(inbound, created, status)
+def ingest(tenant: Tenant, channel: str, provider_id: str, raw: bytes, *, process: bool = True, prepared: Any = None, **fields: Any) -> IngestResult:
+    """Store and process one inbound message: the one inbound path of channels that answer their
+    sender only once this returns (the MTA pipe, the SMTP listener, the IMAP poller).
+
+    The raw row is inserted first (a second copy of the same provider id waits on it, then is
+    reported as a duplicate) and commits with the processing in one transaction; if processing
+    fails, the raw message is still committed, quarantined or waiting, before this returns. A
+    crash before that commit leaves the message with its sender, who has not been told it arrived
+    and sends it again. `process=False` only stores it (and commits). `prepared` goes to the
+    channel's `process` (what the entry point already made of `raw`).
+    """
+    if not process:
+        inbound, created = store_inbound(tenant, channel, provider_id, raw, **fields)
+        return IngestResult(inbound, created, inbound.status)
+    with tenant_scope(db.session, tenant.id):
+        inbound = _new_inbound(tenant, channel, provider_id, raw, **fields)
+        inbound.attempts, inbound.processed_at, inbound.error = 1, utcnow(), ""
+        db.session.add(inbound)
+        try:
+            # Insert first, ask later: a duplicate is rare, and the unique key answers for it
+            # (a copy being stored by someone else right now makes this wait for their commit).
+            db.session.flush()
+        except IntegrityError:
+            db.session.rollback()
+            existing = _inbound_by_provider_id(channel, provider_id)
+            return IngestResult(existing, False, existing.status)
+        copy = _Copy.of(inbound)
+        status = _process(tenant, inbound, copy, prepared, counted=True)
+        if inbound not in db.session:  # rolled back, then kept as a new row
+            inbound = _inbound_by_provider_id(channel, provider_id)
+        return IngestResult(inbound, True, status)
 
 
 __all__ = ["MalformedInbound", "DeskUnavailable", "ingest", "enqueue", "enqueue_text", "work_once", "claim_due", "deliver"]

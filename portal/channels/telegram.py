@@ -34,7 +34,7 @@ class TelegramChannel(Channel):
         sender = str((message.get("chat") or {}).get("id") or "")
         return [WebhookEvent(provider_id, body, sender=sender, summary=(message.get("text") or message.get("caption") or "")[:300])]
 
-    def process(self, tenant, inbound: InboundMessage) -> None:
+    def process(self, tenant, inbound: InboundMessage, prepared=None) -> None:
         from portal.channels import routing
 
         try:

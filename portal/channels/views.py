@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import inspect as sa_inspect
 
 from portal.auth.loaders import require
 from portal.auth.permissions import Permission
@@ -79,7 +80,7 @@ def _receive(channel_name: str):
     for event in channel.split_webhook(tenant, request.get_data(cache=True)):
         inbound, created = services.store_inbound(tenant, channel_name, event.provider_id, event.raw, kind=event.kind, sender=event.sender, summary=event.summary)
         if created:
-            stored.append(inbound.id)
+            stored.append(sa_inspect(inbound).identity[0])  # the id without reading the committed row back
     response = current_app.response_class("", status=200)
     if stored:
         app, tenant_id = current_app._get_current_object(), tenant.id

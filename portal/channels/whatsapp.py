@@ -63,7 +63,7 @@ class WhatsAppChannel(Channel):
                 events.append(WebhookEvent(f"{status.get('id')}:{status.get('status')}", raw, kind="status", sender=str(status.get("recipient_id") or ""), summary=str(status.get("status"))))
         return events
 
-    def process(self, tenant, inbound: InboundMessage) -> None:
+    def process(self, tenant, inbound: InboundMessage, prepared=None) -> None:
         from portal.channels import routing
 
         cfg = self.config(tenant)

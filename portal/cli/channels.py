@@ -8,7 +8,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from portal.channels.mail import ingest_email, poll_imap, tenant_for_address
+from portal.channels.mail import PollReport, ingest_email, poll_imap, tenant_for_address
 from portal.tenancy.models import Tenant
 from portal.tenancy.services import get_tenant, list_tenants
 
@@ -97,20 +97,42 @@ def smtp_serve(host: str, port: int) -> None:
 
 @group.command("imap-poll")
 @click.option("--tenant", "slug", default=None, help="Only this country (default: every country with IMAP set up).")
+@click.option("--every", type=click.FloatRange(min=0.1), default=None, help="Poll again every this many seconds until stopped (default: poll once, for cron).")
+@click.option("--rounds", type=click.IntRange(min=1), default=None, help="With --every: stop after this many polls.")
 @with_appcontext
-def imap_poll(slug: str | None) -> None:
-    """Fetch unseen mail from each country's IMAP box into the inbox (run it from cron)."""
+def imap_poll(slug: str | None, every: float | None, rounds: int | None) -> None:
+    """Fetch unseen mail from each country's IMAP box into the inbox (from cron, or looping with --every).
+
+    Each poll connects afresh: a box that refused the login or dropped the connection is tried
+    again at the next poll. Exit status 1 when the last poll of some country failed."""
+    if slug and get_tenant(slug) is None:
+        click.echo(f"error: no tenant '{slug}'", err=True)
+        raise SystemExit(2)
+    done = 0
+    while True:
+        failed = _poll_once(slug)
+        done += 1
+        if every is None or (rounds is not None and done >= rounds):
+            break
+        time.sleep(every)
+    if failed:
+        raise SystemExit(1)
+
+
+def _poll_once(slug: str | None) -> bool:
     tenants: list[Tenant] = [get_tenant(slug)] if slug else list_tenants()
     failed = False
     for tenant in filter(None, tenants):
         try:
-            stored, problems = poll_imap(tenant)
-        except Exception as exc:
-            click.echo(f"error: {tenant.slug}: {type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}", err=True)
-            failed = True
-            continue
-        for problem in problems:
+            report = poll_imap(tenant)
+        except Exception as exc:  # a bug or the database: say so, and go on with the other countries
+            current_app.logger.exception("IMAP poll of %s failed", tenant.slug)
+            report = PollReport(error=f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}")
+        for problem in report.problems:
             click.echo(f"error: {problem}", err=True)
-        click.echo(f"{tenant.slug}: {stored} stored")
-    if failed:
-        raise SystemExit(1)
+        if report.error:
+            click.echo(f"error: {tenant.slug}: {report.error}", err=True)
+            failed = True
+        already = f", {report.duplicates} already stored" if report.duplicates else ""
+        click.echo(f"{tenant.slug}: {report.stored} stored{already}")
+    return failed

@@ -16,6 +16,7 @@ from typing import Any, Iterator
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, ForeignKey, MetaData, event, inspect, types
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
@@ -74,6 +75,22 @@ class UTCDateTime(types.TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=dt.timezone.utc)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_write_ahead_log(dbapi_connection, connection_record) -> None:
+    """SQLite files use a write-ahead log: readers no longer wait for a writer, and a commit is one
+    fsync of the log instead of several of the rollback journal (every channel message commits)."""
+    module = type(dbapi_connection).__module__
+    if not module.startswith("sqlite3"):
+        return
+    cursor = dbapi_connection.cursor()
+    try:
+        if cursor.execute("PRAGMA database_list").fetchone()[2]:  # a file, not :memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=FULL")  # each commit is on disk when it returns
+    finally:
+        cursor.close()
 
 
 class Base(DeclarativeBase):

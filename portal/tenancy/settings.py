@@ -175,8 +175,11 @@ class EmailChannel(_Channel):
     smtp_password_env: EnvName | None = None
     imap_host: str | None = None
     imap_port: PositiveInt = 993
+    imap_ssl: bool | None = None  # None: TLS from the first byte, except on port 143
     imap_username_env: EnvName | None = None
     imap_password_env: EnvName | None = None
+    imap_folder: str = "INBOX"
+    imap_move_to: str | None = None  # once stored, move the message to this folder (else it is only marked seen)
 
 
 class WhatsAppChannel(_Channel):

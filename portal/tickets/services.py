@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,14 +116,17 @@ def next_number(tenant: Tenant, name: str) -> int:
 
     One UPDATE ... RETURNING: PostgreSQL locks the counter row until the transaction ends and
     SQLite takes its write lock, so concurrent callers wait their turn and never share a number.
+    It runs on the session's connection as plain SQL (the tenant is in its WHERE): the ORM's
+    bulk-update path would cost more than the statement for every ticket opened.
     """
+    table = Counter.__table__
     stmt = (
-        update(Counter)
-        .where(Counter.tenant_id == tenant.id, Counter.name == name)
-        .values(value=Counter.value + 1)
-        .returning(Counter.value)
+        update(table)
+        .where(table.c.tenant_id == tenant.id, table.c.name == name)
+        .values(value=table.c.value + 1)
+        .returning(table.c.value)
     )
-    value = db.session.execute(stmt, execution_options={"synchronize_session": False}).scalar()
+    value = db.session.connection().execute(stmt).scalar()
     if value is not None:
         return value
     try:
@@ -131,7 +134,7 @@ def next_number(tenant: Tenant, name: str) -> int:
             db.session.execute(insert(Counter).values(tenant_id=tenant.id, name=name, value=0))
     except IntegrityError:
         pass  # created meanwhile by a concurrent transaction
-    return db.session.execute(stmt, execution_options={"synchronize_session": False}).scalar_one()
+    return db.session.connection().execute(stmt).scalar_one()
 
 
 def format_reference(tenant: Tenant, number: int) -> str:
@@ -221,9 +224,14 @@ def get_category(tenant: Tenant, key: str | int | Category | None) -> Category |
 
 def ensure_categories(tenant: Tenant) -> None:
     """Seed the generic categories if the tenant has none. Call it before changing anything:
-    seeding commits."""
+    seeding commits. Categories are retired, never deleted, so once seen they are not counted
+    again in the same session (a channel opening tickets in a loop asks once)."""
+    seen = db.session.info.setdefault("tickets.tenants_with_categories", set())
+    if tenant.id in seen:
+        return
     if not db.session.scalar(select(func.count(Category.id))):
         seed_categories(tenant)
+    seen.add(tenant.id)
 
 
 def update_category(tenant: Tenant, actor: User, category: Category, *, names: dict[str, str], group_key: str | None, is_active: bool) -> None:
@@ -252,11 +260,19 @@ def staff_members(tenant: Tenant) -> list[User]:
 
 
 def group_members(tenant: Tenant, group_key: str | None) -> list[User]:
+    """The active staff members of a group of tenant.toml, by email (only they are read)."""
     group = tenant.settings.tiers.groups.get(group_key or "")
-    if group is None:
+    if group is None or not group.members:
         return []
-    emails = {normalize_email(e) for e in group.members}
-    return sorted((u for u in staff_members(tenant) if u.email in emails), key=lambda u: u.email)
+    emails = sorted({normalize_email(e) for e in group.members})
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(Membership, Membership.user_id == User.id)
+            .where(User.email.in_(emails), Membership.role.in_(STAFF_ROLES), Membership.is_active.is_(True), User.is_active_account.is_(True))
+            .order_by(User.email)
+        )
+    )
 
 
 def tier_members(tenant: Tenant) -> list[Membership]:
@@ -353,13 +369,16 @@ def open_ticket(
     transcript: Sequence[dict[str, Any]] | None = None,
     opencrvs_version: str | None = None,
     kb_suggestion_opened: bool = False,
+    before_commit: Callable[[Ticket, Message], None] | None = None,
 ) -> Ticket:
     """Open a ticket for `requester` (a Contact, or a User whose contact is found or made).
 
     Numbers it, routes it to the category's group, assigns it per the tenant's policy, sets the SLA
     due times, stores the body as the requester's first message (and an assistant transcript as
     the first internal note), records the audit trail, commits and sends `ticket_opened`.
-    `attachments` are (filename, binary stream) pairs.
+    `attachments` are (filename, binary stream) pairs. `before_commit(ticket, first_message)` runs
+    inside the transaction just before the commit: what the caller writes there (a channel's inbox
+    row, an acknowledgement in the outbox) commits with the ticket, or not at all.
     """
     subject = (subject or "").strip()
     body = (body or "").strip()
@@ -383,6 +402,7 @@ def open_ticket(
         number = next_number(tenant, "reference")
         now = utcnow()
         group_key = (cat.group_key if cat else None) or default_group(tenant)
+        assignee = pick_assignee(tenant, group_key)  # before the insert, which then carries it
         ticket = Ticket(
             tenant_id=tenant.id,
             number=number,
@@ -399,6 +419,7 @@ def open_ticket(
             locale=tenant.best_locale(locale or requester.locale),
             transcript=list(transcript) if transcript else None,
             kb_suggestion_opened=bool(kb_suggestion_opened),
+            assignee_id=assignee.id if assignee is not None else None,
             created_at=now,
             last_activity_at=now,
         )
@@ -407,6 +428,8 @@ def open_ticket(
         db.session.add(ticket)
         db.session.flush()
         _record(ticket, actor, "created", None, ticket.reference, label=None if actor else requester.display_name)
+        if assignee is not None:
+            _record(ticket, None, "assignee", None, assignee.email)
         first = Message(
             tenant_id=tenant.id,
             ticket_id=ticket.id,
@@ -424,10 +447,8 @@ def open_ticket(
             db.session.add(
                 Message(tenant_id=tenant.id, ticket_id=ticket.id, body=_transcript_note(transcript), is_public=False, channel=Channel.ASSISTANT.value, created_at=now)
             )
-        assignee = pick_assignee(tenant, group_key)
-        if assignee is not None:
-            ticket.assignee_id = assignee.id
-            _record(ticket, None, "assignee", None, assignee.email)
+        if before_commit is not None:
+            before_commit(ticket, first)
         pending = _Pending()
         pending.add(signals.ticket_opened, tenant=tenant, ticket=ticket)
         pending.commit_and_send()
@@ -475,6 +496,7 @@ def add_message(
     author_contact: Contact | None = None,
     attachments: Iterable[tuple[str, Any]] = (),
     in_reply_to: Message | None = None,
+    before_commit: Callable[[Ticket, Message], None] | None = None,
 ) -> Message:
     """Post to a ticket: a staff reply or internal note (actor is staff), or the requester's message
     (actor is the requester's user, or `author_contact` for a channel).
@@ -482,6 +504,7 @@ def add_message(
     A first staff reply stops the first-response clock and opens a new ticket; a requester's message
     reopens a ticket that was waiting on them or resolved. A closed ticket takes no more messages.
     Colleagues named as @email are mentioned. Sends `message_posted` for a staff public reply.
+    `before_commit(ticket, message)` runs inside the transaction just before the commit (see open_ticket).
     """
     body = (body or "").strip()
     if not body:
@@ -529,6 +552,8 @@ def add_message(
             for user in _mentions(tenant, body):
                 db.session.add(Mention(tenant_id=tenant.id, message_id=message.id, user_id=user.id))
                 pending.add(signals.colleague_mentioned, tenant=tenant, ticket=ticket, message=message, user=user)
+        if before_commit is not None:
+            before_commit(ticket, message)
         pending.commit_and_send()
     except BaseException:
         db.session.rollback()

@@ -1,12 +1,17 @@
-"""Channel fixtures: secrets in the environment, a real SMTP server and a fake Graph/Telegram API on loopback."""
+"""Channel fixtures: secrets in the environment, a real SMTP server, a real IMAP server (pymap) and a fake
+Graph/Telegram API, all on loopback."""
 from __future__ import annotations
 
 import hashlib
 import hmac
+import imaplib
 import json
 import os
 import socket
+import subprocess
+import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -24,22 +29,30 @@ BOT_TOKEN = "123:test-bot"
 
 
 def _port_range() -> range:
-    # Our range is 8400-8499: each xdist worker gets its own slice so parallel runs never collide.
+    """This worker's slice of the ports the servers of these tests may use: CHANNELS_TEST_PORTS
+    ("first-last", default 8400-8499) shared evenly between the xdist workers, so parallel runs
+    never collide and each engineer on a shared machine can keep to their own range."""
+    first, _, last = os.environ.get("CHANNELS_TEST_PORTS", "8400-8499").partition("-")
+    ports = range(int(first), int(last or first) + 1)
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
     index = int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
-    start = 8400 + (index % 4) * 25
-    return range(start, start + 25)
+    workers = max(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")), 1)
+    size = max(len(ports) // workers, 1)
+    start = ports.start + (index * size) % len(ports)
+    return range(start, min(start + size, ports.stop))
 
 
 def free_port() -> int:
     for port in _port_range():
         with socket.socket() as s:
+            # As the servers do: a port whose last connection is still closing (TIME_WAIT) is free.
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:
                 continue
             return port
-    raise RuntimeError("no free port in this worker's slice of 8400-8499")
+    raise RuntimeError(f"no free port in this worker's slice {_port_range()} of CHANNELS_TEST_PORTS")
 
 
 def fixture_bytes(name: str) -> bytes:
@@ -197,15 +210,21 @@ class FakeDesk:
         contact = self.contacts.setdefault(key, type("Contact", (), {"id": len(self.contacts) + 1, "name": name, "email": email})())
         return contact
 
-    def open_ticket(self, tenant, actor, *, requester, subject, body, channel="web", attachments=(), locale=None, **_):
+    def open_ticket(self, tenant, actor, *, requester, subject, body, channel="web", attachments=(), locale=None, before_commit=None, **_):
         number = len(self.tickets) + 42
         ticket = type("Ticket", (), {"id": number, "reference": f"FAR-{number:06d}", "status": "open", "subject": subject})()
         self.tickets[number] = {"ticket": ticket, "subject": subject, "body": body, "channel": channel, "attachments": list(attachments), "requester": requester}
+        if before_commit is not None:
+            before_commit(ticket, type("Message", (), {"id": 900 + number})())
+        db.session.commit()
         return ticket
 
-    def add_message(self, tenant, actor, ticket, *, body, public=True, channel=None, author_contact=None, attachments=(), in_reply_to=None):
+    def add_message(self, tenant, actor, ticket, *, body, public=True, channel=None, author_contact=None, attachments=(), in_reply_to=None, before_commit=None):
         message = type("Message", (), {"id": 1000 + len(self.messages)})()
         self.messages.append({"ticket": ticket.id, "body": body, "channel": channel, "attachments": list(attachments)})
+        if before_commit is not None:
+            before_commit(ticket, message)
+        db.session.commit()
         return message
 
     def get_ticket_by_reference(self, tenant, reference):
@@ -221,3 +240,91 @@ def fake_desk(monkeypatch):
     monkeypatch.setattr(routing, "_ticket_by_id", lambda ticket_id: desk.tickets.get(ticket_id, {}).get("ticket"))
     monkeypatch.setattr(routing, "_service", lambda module: None)  # no assistant either
     return desk
+
+
+IMAP_USER = "imap-user"
+IMAP_PASSWORD = "imap-pass"
+
+
+@pytest.fixture(scope="session")
+def imap_server(tmp_path_factory):
+    """A real IMAP server on loopback: pymap with its in-memory backend, one per test worker."""
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("imap") / "pymap.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-c", "from pymap.main import main; main()", "--host", "127.0.0.1", "--port", str(port), "--no-tls",
+             "dict", "--demo-user", IMAP_USER, "--demo-password", IMAP_PASSWORD],
+            stdout=log, stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                process.wait()
+                raise RuntimeError(f"the IMAP test server did not start: {log_path.read_text()[-500:]}") from None
+            time.sleep(0.05)
+    yield port
+    process.terminate()
+    try:
+        process.wait(5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+class ImapBox:
+    """The test's side of the mailbox: deliver messages, and see what the poller left."""
+
+    def __init__(self, port: int):
+        self.port = port
+
+    def connect(self) -> imaplib.IMAP4:
+        imap = imaplib.IMAP4("127.0.0.1", self.port, timeout=5)
+        imap.login(IMAP_USER, IMAP_PASSWORD)
+        return imap
+
+    def deliver(self, raw: bytes, folder: str = "INBOX", seen: bool = False) -> None:
+        with self.connect() as imap:
+            assert imap.append(f'"{folder}"', "(\\Seen)" if seen else None, None, raw)[0] == "OK"
+
+    def create(self, folder: str) -> None:
+        with self.connect() as imap:
+            assert imap.create(f'"{folder}"')[0] == "OK"
+
+    def messages(self, folder: str = "INBOX") -> list[tuple[bytes, bool]]:
+        """(Message-ID header line, seen) of each message in `folder`, oldest first."""
+        with self.connect() as imap:
+            imap.select(f'"{folder}"', readonly=True)
+            _, data = imap.uid("FETCH", "1:*", "(FLAGS BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+            found = []
+            for part in data:
+                if isinstance(part, tuple):
+                    found.append((part[1].strip(), b"\\Seen" in part[0]))
+            return found
+
+    def empty(self) -> None:
+        with self.connect() as imap:
+            _, folders = imap.list()
+            for line in folders or []:
+                name = line.decode().rsplit(' "/" ', 1)[-1].strip('"')
+                if name != "INBOX":
+                    imap.delete(f'"{name}"')
+            imap.select('"INBOX"')
+            imap.store("1:*", "+FLAGS", "(\\Deleted)")
+            imap.expunge()
+
+
+@pytest.fixture
+def imap_box(imap_server, configure_channel, monkeypatch):
+    """An empty box on the IMAP server, which Farajaland polls (plain IMAP on loopback)."""
+    box = ImapBox(imap_server)
+    box.empty()
+    monkeypatch.setenv("FARA_IMAP_USER", IMAP_USER)
+    monkeypatch.setenv("FARA_IMAP_PASS", IMAP_PASSWORD)
+    configure_channel("email", imap_host="127.0.0.1", imap_port=imap_server, imap_ssl=False, imap_username_env="FARA_IMAP_USER", imap_password_env="FARA_IMAP_PASS")
+    return box

@@ -1,5 +1,4 @@
 """Email in: pipe, SMTP and IMAP over one ingest function; nothing lost, nothing looping."""
-import imaplib
 import smtplib
 
 import pytest
@@ -162,49 +161,3 @@ def test_smtp_listener_stores_mail_for_a_country_address_and_refuses_others(app,
     [row] = inbound_rows(app)
     assert row.status == "processed" and row.summary == "Frais de retard – combien ?"
     assert "5 €" in next(iter(fake_desk.tickets.values()))["body"]
-
-
-class FakeImap:
-    """The part of imaplib.IMAP4 the poller uses, over a dict of messages."""
-
-    boxes: dict = {}
-
-    def __init__(self, host, port, timeout=None):
-        self.messages = FakeImap.boxes
-        self.seen: set = set()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def login(self, user, password):
-        assert (user, password) == ("imap-user", "imap-pass")
-
-    def select(self, box):
-        return "OK", [b"2"]
-
-    def uid(self, command, *args):
-        if command == "SEARCH":
-            return "OK", [b" ".join(uid for uid in self.messages if uid not in self.messages.get("seen", set()) and uid != "seen")]
-        if command == "FETCH":
-            return "OK", [(b"1 (BODY[] {100}", self.messages[args[0]]), b")"]
-        if command == "STORE":
-            self.messages.setdefault("seen", set()).add(args[0])
-            return "OK", []
-        raise AssertionError(command)
-
-
-def test_imap_poller_stores_unseen_mail_and_marks_it_seen(app, runner, fake_desk, configure_channel, monkeypatch):
-    configure_channel("email", imap_host="imap.test", imap_username_env="FARA_IMAP_USER", imap_password_env="FARA_IMAP_PASS")
-    monkeypatch.setenv("FARA_IMAP_USER", "imap-user")
-    monkeypatch.setenv("FARA_IMAP_PASS", "imap-pass")
-    FakeImap.boxes = {b"7": fixture_bytes("plain_utf8_qp.eml"), b"8": fixture_bytes("auto_reply.eml")}
-    monkeypatch.setattr(imaplib, "IMAP4_SSL", FakeImap)
-    result = runner.invoke(args=["channels", "imap-poll"])
-    assert result.exit_code == 0, result.output
-    assert "farajaland: 2 stored" in result.output
-    assert FakeImap.boxes["seen"] == {b"7", b"8"}
-    assert sorted(r.status for r in inbound_rows(app)) == ["ignored", "processed"]
-    assert len(fake_desk.tickets) == 1

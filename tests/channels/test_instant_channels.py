@@ -1,12 +1,11 @@
 """WhatsApp and Telegram: signed webhooks stored raw, the assistant first, a person on request, replies out."""
 import datetime as dt
 import json
-from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
 
-from portal.channels import routing, services
+from portal.channels import services
 from portal.channels.models import ChannelThread, InboundMessage, OutboundMessage
 from portal.core.db import db, tenant_scope, utcnow
 from portal.tenancy.services import get_tenant
@@ -163,45 +162,6 @@ def test_a_graph_api_refusal_is_not_retried_and_the_error_is_kept(app, runner, f
     assert out.status == "failed" and "HTTP 400" in out.last_error
 
 
-class FakeAssistant:
-    def __init__(self, confident=True):
-        self.confident = confident
-        self.questions = []
-        self.handed_over = []
-
-    def answer_question(self, tenant, text, *, lang=None, conversation_id=None, channel="web", contact=None, user=None):
-        self.questions.append((text, conversation_id, channel))
-        answer = "Wait 10 minutes, then ask for a new code." if self.confident else "I am not sure."
-        return SimpleNamespace(answer=answer, articles=[], confidence=0.9 if self.confident else 0.1, handoff=not self.confident, lang=lang, conversation_id="conv-1")
-
-    def hand_over(self, tenant, conversation_id, *, user=None, contact=None):
-        self.handed_over.append(conversation_id)
-
-
-@pytest.fixture
-def fake_assistant(monkeypatch, fake_desk):
-    assistant = FakeAssistant()
-    monkeypatch.setattr(routing, "_service", lambda module: assistant if module == "portal.assistant.services" else None)
-    return assistant
-
-
-def test_on_whatsapp_the_assistant_answers_first_and_agent_reaches_a_person(app, client, runner, fake_api, fake_desk, fake_assistant):
-    post_whatsapp(client, whatsapp_body(wa_text("code not received")))
-    assert fake_assistant.questions == [("code not received", None, "whatsapp")]
-    assert fake_desk.tickets == {}
-    fake_assistant.confident = False
-    post_whatsapp(client, whatsapp_body(wa_text("still nothing", wamid="wamid.in.2")))
-    assert fake_assistant.questions[-1] == ("still nothing", "conv-1", "whatsapp")
-    post_whatsapp(client, whatsapp_body(wa_text("Agent", wamid="wamid.in.3")))
-    assert fake_assistant.handed_over == ["conv-1"]
-    assert [t["channel"] for t in fake_desk.tickets.values()] == ["whatsapp"]
-    runner.invoke(args=["outbox", "work", "--once"])
-    bodies = [r["json"]["text"]["body"] for r in fake_api.requests if r["method"] == "POST"]
-    assert bodies[0] == "Wait 10 minutes, then ask for a new code."
-    assert "reply “agent”" in bodies[1]
-    assert "FAR-000042" in bodies[2]
-
-
 TELEGRAM = "/farajaland/channels/telegram"
 
 
@@ -240,3 +200,26 @@ def test_a_message_whose_processing_died_after_the_answer_is_taken_by_the_worker
         assert services.process_waiting_inbound(older_than=dt.timedelta(0)) == 1
     assert rows(app, InboundMessage)[0].status == "processed"
     assert len(fake_desk.tickets) == 1
+
+
+def test_the_webhook_answers_after_one_commit_of_the_raw_event_and_processes_afterwards(app, client, fake_api, fake_desk, monkeypatch):
+    from sqlalchemy import event
+
+    from portal.channels import views
+
+    later = []
+    monkeypatch.setattr(views, "_process_later", lambda app, tenant_id, ids: later.append(ids))
+    with app.app_context():
+        engine = db.engine
+    commits = []
+    listener = lambda conn: commits.append(1)  # noqa: E731
+    event.listen(engine, "commit", listener)
+    try:
+        response = post_whatsapp(client, whatsapp_body(wa_text("hello"), wa_text("second", wamid="wamid.in.2")))
+    finally:
+        event.remove(engine, "commit", listener)
+    assert response.status_code == 200
+    assert len(commits) == 2  # one per event, nothing else before the answer
+    stored = rows(app, InboundMessage)
+    assert [r.status for r in stored] == ["received", "received"]
+    assert later == [[r.id for r in stored]] and fake_desk.tickets == {}
