@@ -23,15 +23,18 @@ from markdown_it import MarkdownIt
 from portal.assistant.index import CONCEPT_PREFIX, PassageIndex, analyze, plain
 from portal.assistant.lexicon import LEXICON
 from portal.assistant.sources import DocumentSource
-from portal.assistant.text import detect_language, stem, stop_words, words
+from portal.assistant.text import detect_language, expand_chat, stem, stop_words, words
 
 ALTERNATIVES = 2
 SYNC_REBUILD_LIMIT = 2000  # articles; a bigger index that changed is rebuilt in a thread, the old one answering
 # Article rank = ARTICLE * article BM25 + PASSAGE * its best passage's BM25 + TITLE * weight of the
 # question's words found in the title (a title that says what the question says is the best sign).
 RANKING = {"article": 1.0, "passage": 0.5, "title": 1.0}
-# Logistic calibration of the confidence (see `_confidence`): intercept and feature weights.
-CALIBRATION = {"bias": -5.4, "coverage": 5.5, "passage_coverage": 2.0, "margin": 1.5}
+# Logistic calibration of the confidence (see `calibrated`): fitted on the development set, as typed
+# and with typos, by `benchmarks/assistant_calibrate.py` (--balance 1.0); with these weights the
+# default threshold of 0.35 abstains on about 85% of the questions the content cannot answer.
+CALIBRATION = {"bias": -3.09, "coverage": 1.72, "passage_coverage": 0.10, "title_coverage": 3.90, "unknown": -1.11,
+               "margin": 4.22}
 # How much a word that no article contains weighs against coverage, relative to the rarest known word.
 UNKNOWN_WORD_WEIGHT = 0.6
 
@@ -58,6 +61,7 @@ class Answer:
     passage_html: str | None = None  # the same, rendered and sanitized
     fallback: bool = False  # the best article is in another locale than `lang`
     unsupported_lang: str | None = None  # asked for a language the tenant does not offer
+    signals: dict[str, float] = field(default_factory=dict)  # what the confidence was computed from
 
     @property
     def best(self) -> Hit | None:
@@ -212,10 +216,15 @@ class RetrievalAnswerer(Answerer):
         touched = np.nonzero(passage_scores)[0]
         np.maximum.at(best_passage, index.passage_article[touched], passage_scores[touched])
         totals = RANKING["article"] * index.articles.scores(query) + RANKING["passage"] * best_passage
+        # Only the strongest candidates can be reordered by the bonuses; it stays cheap at 10k articles.
+        candidates = _top(totals, 50)
         if RANKING["title"]:
-            # Only the strongest candidates can be reordered by the title bonus; it stays cheap at 10k articles.
-            candidates = _top(totals, 50)
             totals[candidates] += RANKING["title"] * self._title_bonus(index, units, candidates)
+        if RANKING.get("coord"):
+            total_weight = sum(u.weight for u in units) or 1.0
+            cover = np.array([sum(u.weight for u in units if any(_posting_has(index, t, int(n)) for t in u.terms))
+                              for n in candidates], dtype=np.float32) / total_weight
+            totals[candidates] *= cover ** RANKING["coord"]
         order = _top(totals, ALTERNATIVES + 1)
         if not order.size or totals[order[0]] <= 0:
             return result
@@ -231,11 +240,12 @@ class RetrievalAnswerer(Answerer):
         result.passage_html = render_markdown(result.passage)
         result.fallback = doc.fallback
         second = float(totals[order[1]]) if order.size > 1 else 0.0
-        result.confidence = self._confidence(index, units, top, passage.markdown, doc.locale, float(totals[top]), second)
+        result.signals = self._signals(index, units, top, passage.markdown, doc.locale, float(totals[top]), second)
+        result.confidence = calibrated(result.signals)
         return result
 
     def _units(self, index: PassageIndex, question: str, locale: str, other_locales: list[str]) -> list[_Unit]:
-        tokens = words(question)
+        tokens = expand_chat(words(question), locale)
         stops = stop_words(locale)
         units: list[_Unit] = []
         covered: dict[int, _Unit] = {}
@@ -267,7 +277,7 @@ class RetrievalAnswerer(Answerer):
                     unit.terms[term] = 1.0  # unknown: scores nothing, but counts against coverage
             covered[position] = unit
             units.append(unit)
-        for start, end, concept in LEXICON.match(tokens):
+        for start, end, concept in LEXICON.match(tokens, locale):
             term = CONCEPT_PREFIX + concept
             owners = list({id(covered[p]): covered[p] for p in range(start, end) if p in covered}.values())
             if owners:
@@ -314,31 +324,47 @@ class RetrievalAnswerer(Answerer):
         return int(candidates[np.argmax(passage_scores[candidates])])
 
     @staticmethod
-    def _confidence(index: PassageIndex, units: list[_Unit], article: int, passage_markdown: str,
-                    doc_locale: str, top: float, second: float) -> float:
-        """A logistic map of how much of the question the best article and passage account for.
+    def _signals(index: PassageIndex, units: list[_Unit], article: int, passage_markdown: str,
+                 doc_locale: str, top: float, second: float) -> dict[str, float]:
+        """What the confidence is computed from, each in [0, 1] (see `calibrated`).
 
-        Features: coverage (share of the question's words, weighted by rarity, found in the article;
-        words no article contains count fully against it), the same share within the best passage,
-        and the margin of the best article over the runner-up.
+        coverage: share of the question's words (weighted by rarity; a word no article contains
+        weighs fully against it) found in the best article; passage_coverage: the same within the
+        passage shown; title_coverage: within the article's title; unknown: share of the question
+        no article knows at all; margin: lead of the best article over the runner-up.
         """
         total = sum(u.weight for u in units)
         if total <= 0:
-            return 0.0
+            return {}
         passage_terms = set(analyze(plain(passage_markdown), doc_locale).terms)
-        in_article = in_passage = 0.0
+        titles = index.title_terms[article]
+        in_article = in_passage = in_title = unknown = 0.0
         for unit in units:
             if any(_posting_has(index, term, article) for term in unit.terms):
                 in_article += unit.weight * unit.credit
             if any(term in passage_terms for term in unit.terms):
                 in_passage += unit.weight * unit.credit
-        features = {
+            if any(term in titles for term in unit.terms):
+                in_title += unit.weight * unit.credit
+            if not any(index.knows(term) for term in unit.terms):
+                unknown += unit.weight
+        return {
             "coverage": in_article / total,
             "passage_coverage": in_passage / total,
+            "title_coverage": in_title / total,
+            "unknown": unknown / total,
             "margin": (top - second) / top if top > 0 else 0.0,
         }
-        z = CALIBRATION["bias"] + sum(CALIBRATION[name] * value for name, value in features.items())
-        return 1.0 / (1.0 + math.exp(-z))
+
+
+def calibrated(signals: dict[str, float], calibration: dict[str, float] | None = None) -> float:
+    """The confidence: a logistic map of the signals, fitted on the development set
+    (`benchmarks/assistant_calibrate.py` prints the weights)."""
+    if not signals:
+        return 0.0
+    weights = calibration or CALIBRATION
+    z = weights["bias"] + sum(weights.get(name, 0.0) * value for name, value in signals.items())
+    return 1.0 / (1.0 + math.exp(-z))
 
 
 def _posting_has(index: PassageIndex, term: str, article: int) -> bool:

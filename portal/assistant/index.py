@@ -18,9 +18,10 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
 
+from portal.assistant import vocabulary
 from portal.assistant.lexicon import LEXICON
 from portal.assistant.sources import Document
-from portal.assistant.text import base_language, stem, stop_words, words
+from portal.assistant.text import ENDINGS, base_language, stem, stop_words, words
 
 K1 = 1.2
 B = 0.75
@@ -62,7 +63,7 @@ def analyze(text: str, locale: str, weight: float = 1.0, into: Analyzed | None =
             continue
         result.terms[stem(token, locale)] += weight
         result.surface.add(token)
-    for _start, _end, concept in LEXICON.match(tokens):
+    for _start, _end, concept in LEXICON.match(tokens, locale):
         result.terms[CONCEPT_PREFIX + concept] += weight
     return result
 
@@ -216,8 +217,8 @@ class PassageIndex:
         Edit distance first (one edit up to 7 letters, two beyond), then shared letter trigrams for
         long odd spellings. Short words are left alone: "logo" is not a typo of "log".
         """
-        if len(word) < 5 or word.isdigit():
-            return None
+        if len(word) < 5 or word.isdigit() or vocabulary.is_word(word, self.language):
+            return None  # an ordinary word the articles do not use ("click", "ville") is no typo
         allowed = 1 if len(word) <= 7 else 2
         candidates = process.extract(word, self.fuzzy_words, scorer=DamerauLevenshtein.distance,
                                      score_cutoff=allowed, limit=5)
@@ -229,12 +230,14 @@ class PassageIndex:
         return (found, 0.5) if found else None
 
     def known_prefix(self, word: str) -> str | None:
-        """The longest known term that starts `word` and leaves at most a suffix of four letters.
+        """The longest known term that `word` extends by a grammatical ending of the language.
 
-        Catches inflections the stemmer leaves whole ("ouvrent" -> "ouvr").
+        Catches inflections the stemmer leaves whole ("ouvrent" -> "ouvr"), but not another word
+        that happens to start the same way ("director" is not "direct" + an ending).
         """
+        endings = ENDINGS.get(self.language, ())
         for cut in range(1, min(4, len(word) - 4) + 1):
-            if self.knows(word[:-cut]):
+            if word[-cut:] in endings and self.knows(word[:-cut]):
                 return word[:-cut]
         return None
 
