@@ -20,6 +20,7 @@ import nh3
 import numpy as np
 from markdown_it import MarkdownIt
 
+from portal.assistant import vocabulary
 from portal.assistant.index import CONCEPT_PREFIX, PassageIndex, analyze, plain
 from portal.assistant.lexicon import LEXICON
 from portal.assistant.sources import DocumentSource
@@ -33,10 +34,12 @@ RANKING = {"article": 1.0, "passage": 0.5, "title": 1.0}
 # Logistic calibration of the confidence (see `calibrated`): fitted on the development set, as typed
 # and with typos, by `benchmarks/assistant_calibrate.py` (--balance 1.0); with these weights the
 # default threshold of 0.35 abstains on about 85% of the questions the content cannot answer.
-CALIBRATION = {"bias": -3.09, "coverage": 1.72, "passage_coverage": 0.10, "title_coverage": 3.90, "unknown": -1.11,
-               "margin": 4.22}
-# How much a word that no article contains weighs against coverage, relative to the rarest known word.
+CALIBRATION = {"bias": -2.23, "coverage": 1.03, "title_coverage": 3.40, "unknown": -1.44, "margin": 5.22}
+# How much a string that no article contains and the language does not know (an uncorrected typo, mostly)
+# weighs against coverage, relative to the rarest known word (see `_specificity`).
 UNKNOWN_WORD_WEIGHT = 0.6
+TITLE_SHARE_FLOOR = 0.5
+CONCEPT_WEIGHT = 0.8  # a single word's lexicon concept, relative to the word itself
 
 
 @dataclass
@@ -76,6 +79,10 @@ class Answerer(ABC):
         """Answer `question` for `tenant`, in `lang` if given, else in the detected language
         (`hint`, the reader's interface language, breaks ties)."""
 
+    def warm(self, tenant: Any) -> None:
+        """Prepare whatever answering `tenant`'s questions needs (called in the background at start-up),
+        so that the first question does not wait. Nothing to do by default."""
+
 
 # -- rendering ---------------------------------------------------------------------------------
 
@@ -106,6 +113,7 @@ class _Unit:
     terms: dict[str, float]
     weight: float = 0.0
     credit: float = 1.0  # how much a match counts for coverage (less when the word was a guessed typo)
+    word: str = ""  # the word as typed (folded)
 
 
 class IndexCache:
@@ -116,6 +124,7 @@ class IndexCache:
         self._entries: dict[tuple[str, str], PassageIndex] = {}
         self._building: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
+        self._key_locks: dict[tuple[str, str], threading.Lock] = {}
 
     @classmethod
     def shared(cls, source: DocumentSource) -> "IndexCache":
@@ -137,10 +146,15 @@ class IndexCache:
             self._rebuild_in_background(key, tenant, locale, version)
             return index
         with self._lock:
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        # One build per tenant and locale at a time (a question arriving meanwhile waits for it, rather
+        # than building it twice); other tenants are not held up.
+        with key_lock:
             index = self._entries.get(key)
             if index is None or index.version != version:
                 index = PassageIndex(locale, list(self.source.documents(tenant, locale)), version=version)
-                self._entries[key] = index
+                with self._lock:
+                    self._entries[key] = index
         return index
 
     def _rebuild_in_background(self, key: tuple[str, str], tenant: Any, locale: str, version: Hashable) -> None:
@@ -176,6 +190,11 @@ class RetrievalAnswerer(Answerer):
     def __init__(self, source: DocumentSource, shared: bool = False):
         self.cache = IndexCache.shared(source) if shared else IndexCache(source)
 
+    def warm(self, tenant: Any) -> None:
+        for locale in tenant.locales:
+            self.cache.get(tenant, locale)
+            stem("warm", locale)  # loads the language's word list, which stemming needs
+
     def answer(self, tenant: Any, question: str, *, lang: str | None = None, hint: str | None = None) -> Answer:
         locales = [tenant.default_locale] + [loc for loc in tenant.locales if loc != tenant.default_locale]
         if lang:
@@ -205,6 +224,8 @@ class RetrievalAnswerer(Answerer):
         if not len(index):
             return result
         units = self._units(index, question, locale, [loc for loc in locales if loc != locale])
+        # A word and its lexicon concept both count: an idea said in the articles' own words and in
+        # the lexicon's is better matched than one said either way only.
         query: dict[str, float] = {}
         for unit in units:
             for term, weight in unit.terms.items():
@@ -220,11 +241,6 @@ class RetrievalAnswerer(Answerer):
         candidates = _top(totals, 50)
         if RANKING["title"]:
             totals[candidates] += RANKING["title"] * self._title_bonus(index, units, candidates)
-        if RANKING.get("coord"):
-            total_weight = sum(u.weight for u in units) or 1.0
-            cover = np.array([sum(u.weight for u in units if any(_posting_has(index, t, int(n)) for t in u.terms))
-                              for n in candidates], dtype=np.float32) / total_weight
-            totals[candidates] *= cover ** RANKING["coord"]
         order = _top(totals, ALTERNATIVES + 1)
         if not order.size or totals[order[0]] <= 0:
             return result
@@ -252,7 +268,7 @@ class RetrievalAnswerer(Answerer):
         for position, token in enumerate(tokens):
             if token in stops or (len(token) < 2 and not token.isdigit()):
                 continue
-            unit = _Unit(terms={})
+            unit = _Unit(terms={}, word=token)
             term = stem(token, locale)
             if index.knows(term):
                 unit.terms[term] = 1.0
@@ -282,7 +298,7 @@ class RetrievalAnswerer(Answerer):
             owners = list({id(covered[p]): covered[p] for p in range(start, end) if p in covered}.values())
             if owners:
                 # A phrase ("user name", "mot de passe") is one idea, worth more than its often common words.
-                weight = 1.0 if end - start > 1 else 0.8
+                weight = 1.0 if end - start > 1 else CONCEPT_WEIGHT
                 head = owners[0]
                 for other in owners[1:]:
                     head.terms.update({t: max(w, head.terms.get(t, 0.0)) for t, w in other.terms.items()})
@@ -299,10 +315,10 @@ class RetrievalAnswerer(Answerer):
                 for term in unit.terms:
                     if term.startswith(CONCEPT_PREFIX):
                         unit.terms[term] = 1.0
-        unknown = UNKNOWN_WORD_WEIGHT * index.articles.unknown_idf()
+        unknown = index.articles.unknown_idf()
         for unit in units:
             known = [index.articles.idf[t] for t in unit.terms if index.knows(t)]
-            unit.weight = max(known) if known else unknown
+            unit.weight = max(known) if known else unknown * _specificity(unit.word, index.language)
             if all(t.startswith(CONCEPT_PREFIX) for t in unit.terms):
                 unit.weight = min(unit.weight, 1.0)
         return units
@@ -315,7 +331,7 @@ class RetrievalAnswerer(Answerer):
         for i, number in enumerate(candidates):
             titles = index.title_terms[number]
             matched = sum(u.weight for u in units if any(t in titles for t in u.terms))
-            bonus[i] = matched * (0.5 + 0.5 * matched / total)
+            bonus[i] = matched * (TITLE_SHARE_FLOOR + (1 - TITLE_SHARE_FLOOR) * matched / total)
         return bonus
 
     @staticmethod
@@ -331,7 +347,7 @@ class RetrievalAnswerer(Answerer):
         coverage: share of the question's words (weighted by rarity; a word no article contains
         weighs fully against it) found in the best article; passage_coverage: the same within the
         passage shown; title_coverage: within the article's title; unknown: share of the question
-        no article knows at all; margin: lead of the best article over the runner-up.
+        no article knows at all; margin: lead of the best article over the runner-up, times coverage.
         """
         total = sum(u.weight for u in units)
         if total <= 0:
@@ -353,7 +369,8 @@ class RetrievalAnswerer(Answerer):
             "passage_coverage": in_passage / total,
             "title_coverage": in_title / total,
             "unknown": unknown / total,
-            "margin": (top - second) / top if top > 0 else 0.0,
+            # A lead counts as much as the question it rests on: one rare word matched alone leads far.
+            "margin": ((top - second) / top if top > 0 else 0.0) * in_article / total,
         }
 
 
@@ -365,6 +382,19 @@ def calibrated(signals: dict[str, float], calibration: dict[str, float] | None =
     weights = calibration or CALIBRATION
     z = weights["bias"] + sum(weights.get(name, 0.0) * value for name, value in signals.items())
     return 1.0 / (1.0 + math.exp(-z))
+
+
+def _specificity(word: str, language: str) -> float:
+    """How much a word no article contains says about the question, relative to the rarest known word.
+
+    A rare word of the language ("diem", "legitimation") names something the content does not cover;
+    a very common one ("took", "city") is mostly context. A string the language does not know at
+    all is most often a typo that could not be corrected: it counts for a little over half.
+    """
+    frequency = vocabulary.zipf(word, language)
+    if not frequency:
+        return UNKNOWN_WORD_WEIGHT
+    return min(1.0, max(0.3, (7.0 - frequency) / 3.0))
 
 
 def _posting_has(index: PassageIndex, term: str, article: int) -> bool:

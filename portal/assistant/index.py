@@ -214,17 +214,28 @@ class PassageIndex:
     def correct(self, word: str) -> tuple[str, float] | None:
         """The closest known word to a misspelt one, with how much to trust it, or None.
 
-        Edit distance first (one edit up to 7 letters, two beyond), then shared letter trigrams for
-        long odd spellings. Short words are left alone: "logo" is not a typo of "log".
+        Edit distance first, then shared letter trigrams for long odd spellings. Where the language's
+        word list says the string is no word at all, it is surely a typo: from four letters on, one
+        edit (anywhere) or, from six letters, two (keeping the first letter) are accepted. Without a
+        word list the rules are stricter (five letters, one edit up to seven letters, the first letter
+        kept), since "logo" is not a typo of "log". An ordinary word the articles do not use ("click",
+        "ville") is never corrected.
         """
-        if len(word) < 5 or word.isdigit() or vocabulary.is_word(word, self.language):
-            return None  # an ordinary word the articles do not use ("click", "ville") is no typo
-        allowed = 1 if len(word) <= 7 else 2
+        if word.isdigit() or vocabulary.is_word(word, self.language):
+            return None
+        if vocabulary.covers(self.language):
+            if len(word) < 4:
+                return None
+            allowed, keep_first = (1 if len(word) < 6 else 2), 2
+        else:
+            if len(word) < 5:
+                return None
+            allowed, keep_first = (1 if len(word) <= 7 else 2), 1
         candidates = process.extract(word, self.fuzzy_words, scorer=DamerauLevenshtein.distance,
-                                     score_cutoff=allowed, limit=5)
+                                     score_cutoff=allowed, limit=8)
         for candidate, distance, _position in sorted(candidates, key=lambda c: c[1]):
             # Typos rarely touch the first letter; requiring it avoids many false friends.
-            if candidate[0] == word[0]:
+            if distance < keep_first or candidate[0] == word[0]:
                 return candidate, 0.8 if distance <= 1 else 0.6
         found = self._by_trigrams(word)
         return (found, 0.5) if found else None

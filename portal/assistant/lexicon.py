@@ -44,11 +44,11 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     "reset": ("reset", "recover", "recovery", "restore", "renew", "recreate", "new password", "reinitialiser",
               "reinitialisation", "reinitialise", "reinit", "recuperer", "recuperation", "retrouver", "renouveler",
               "restaurer", "remettre a zero", "remise a zero", "nouveau mot de passe"),
-    "too_many": ("too many", "trop de", "many attempts", "plusieurs tentatives", "attempts", "tentatives", "tries",
+    "too_many": ("several times", "many times", "multiple times", "again and again", "plusieurs fois", "trop de fois", "plein de fois", "too many", "trop de", "many attempts", "plusieurs tentatives", "attempts", "tentatives", "tries",
                  "essais", "plusieurs essais"),
     "locked": ("locked", "lock", "locked out", "locked me out", "blocked", "block", "stuck", "frozen", "bloque",
                "bloquee", "blocage", "verrouille", "verrouillage", "verrouillee", "coince", "fige"),
-    "deactivated": ("deactivated", "deactivate", "disabled", "suspended", "inactive", "switched off", "turned off",
+    "deactivated": ("reactivate", "reactivation", "reactiver", "reactive", "deactivated", "deactivate", "disabled", "suspended", "inactive", "switched off", "turned off",
                     "account closed", "desactive", "desactivation", "suspendu", "inactif", "compte desactive",
                     "compte ferme", "plus actif"),
     "first_login": ("first login", "first time", "new account", "new user", "new staff", "new employee",
@@ -72,12 +72,12 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
                 "recu", "recois", "recevoir", "reception", "parvenu", "parvient", "obtenir"),
     # Negations carry the meaning here ("not received" is the opposite of "received"), so they are phrases.
     "not_received": ("not received", "never received", "not receive", "did not receive", "did not get",
-                     "never got", "not getting", "never arrive", "never arrived", "never arrives", "not arrive",
+                     "never got", "not getting any", "never arrive", "never arrived", "never arrives", "not arrive",
                      "not arriving", "never comes", "never came", "not coming", "does not come", "no sms", "no code",
                      "no message", "pas recu", "jamais recu", "rien recu", "ne recois pas", "recois pas",
                      "recoit pas", "recevons pas", "arrive pas", "arrive jamais", "arrivent pas", "pas arrive",
                      "vient pas", "pas de code", "pas de sms", "pas de message", "toujours rien"),
-    "not_working": ("not working", "does not work", "do not work", "broken", "fail", "failed", "failure", "error",
+    "not_working": ("nothing happens", "rien ne se passe", "ne se passe rien", "not working", "does not work", "do not work", "broken", "fail", "failed", "failure", "error",
                     "problem", "issue", "bug", "glitch", "crash", "crashed", "unable", "can not", "impossible",
                     "marche pas", "fonctionne pas", "ne marche", "ne fonctionne", "erreur", "echec", "echoue",
                     "probleme", "bloque", "panne", "souci", "plante", "beug", "bugue", "galere"),
@@ -87,6 +87,13 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
                "apparait", "apparaissent", "apparaitre", "affiche", "afficher", "s'affiche", "voit", "vois"),
     "accept": ("accept", "accepted", "accepts", "accepte", "acceptee", "accepter", "prend",
                "valide"),
+    "weak_pin": ("sequence", "consecutive", "in a row", "same digit", "same digits", "same number", "repeated",
+                 "repeating", "easy to guess", "too simple", "suite", "qui se suivent", "consecutifs", "identiques",
+                 "repetes", "meme chiffre", "memes chiffres", "facile a deviner", "trop simple"),
+    "not_sent": ("unsent", "not sent", "failed to send", "fails to send", "will not send", "wont go", "echec de l'envoi",
+                 "echec d'envoi", "non envoye", "pas envoye", "pas parti", "part pas", "partent pas"),
+    "in_advance": ("in advance", "ahead of time", "beforehand", "before the family comes", "a l'avance", "en avance",
+                   "d'avance", "avant que la famille"),
     "expired": ("expired", "expire", "expiry", "timed out", "timeout", "too late", "no longer valid", "too old",
                 "old code", "perime", "plus valide", "plus valable", "trop tard", "depasse"),
     "wrong": ("wrong", "incorrect", "invalid", "not accepted", "refused", "rejected", "not valid", "not correct",
@@ -94,7 +101,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
               "mauvaise", "refuse", "pas accepte", "non valide", "pas correct", "pas bon", "mal tape", "mal saisi",
               "faute de frappe", "erreur de saisie"),
     "wait_time": ("how long", "how much time", "combien de temps", "patienter"),
-    "slow": ("slow", "loading", "takes long", "takes forever", "taking forever", "spinning", "hangs", "hanging",
+    "slow": ("freeze", "freezes", "freezing", "takes ages", "lag", "gele", "met du temps", "slow", "loading", "takes long", "takes forever", "taking forever", "spinning", "hangs", "hanging",
              "lagging", "very slow", "lent", "lente", "lenteur", "chargement", "charge pas", "tourne", "rame",
              "tourne en rond"),
     "blank": ("blank", "empty", "white page", "white screen", "all white", "nothing shows", "vide", "blanc",
@@ -143,7 +150,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     "registrar": ("registrar", "local registrar", "civil registrar", "registration officer", "officer",
                   "officier", "officier d'etat civil", "officier de l'etat civil", "officier de l etat civil"),
     "draft": ("draft", "in progress", "not sent", "brouillon", "en cours", "non envoye", "pas envoye"),
-    "assign": ("assign", "assigned", "unassign", "assignment", "attribuer", "attribue", "attribution",
+    "assign": ("greyed out", "grayed out", "locked by", "in use by", "grise", "grisee", "grises", "pris par", "assign", "assigned", "unassign", "assignment", "attribuer", "attribue", "attribution",
                "assigner", "assigne", "desassigner", "desattribuer", "affecter", "affecte", "retirer l'attribution"),
     "colleague": ("colleague", "coworker", "co-worker", "another user", "other user", "another agent",
                   "collegue", "autre agent", "autre utilisateur", "quelqu'un d'autre"),
@@ -237,7 +244,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     # -- support ------------------------------------------------------------------------------------------
     "support": ("support", "helpdesk", "help desk", "hotline", "service desk", "call center", "contact",
                 "assistance", "service client", "joindre", "contacter", "reach you", "call", "appeler"),
-    "ticket": ("ticket", "my request", "my ticket", "follow up", "follow-up", "ma demande", "ma requete",
+    "ticket": ("no reply", "no response", "no answer", "nobody answered", "nobody replied", "pas de reponse", "sans reponse", "personne ne repond", "personne n'a repondu", "ticket", "my request", "my ticket", "follow up", "follow-up", "ma demande", "ma requete",
                "relancer"),
     "hours": ("opening hours", "open on", "closed on", "ouvert le", "ferme le", "opening times", "hours", "working hours", "what time",
               "opening days", "working days", "horaires", "ouvert", "ouverture", "ferme", "heures", "quelle heure",
@@ -253,7 +260,8 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
 # A concept that a negation nearby turns into another: "the code never reaches me", "n'arrive plus",
 # "not showing". Negation words are those of every language we stem; phrases already listed in the
 # negated concept ("not received") match as well.
-NEGATED = {"receive": "not_received", "works": "not_working", "appear": "missing_from_list", "accept": "wrong"}
+NEGATED = {"receive": "not_received", "works": "not_working", "appear": "missing_from_list", "accept": "wrong",
+           "send": "not_sent"}
 NEGATIONS = frozenset("not never no nothing nobody none neither nor pas jamais plus rien aucun aucune ni".split())
 NEGATION_BEFORE, NEGATION_AFTER = 3, 2  # tokens: "did not really arrive", "n'arrive toujours pas"
 

@@ -104,7 +104,7 @@ STOP_WORDS: dict[str, frozenset[str]] = {
         made go going goes went use using used see try trying tried say says said give gave do done
         thing things stuff good great nice fine night hiya greetings regards dear kindly assist assistance
         advise advice currently actually anymore maybe perhaps somebody everyone everything
-        boss mam maam sirs lot lots""".split()
+        boss mam maam sirs lot lots per via etc""".split()
     ),
     "fr": frozenset(
         """a ai aie aies ait as au aucun aussi autre aux avec avez avons avoir c ca ce ceci cela celle celles
@@ -173,15 +173,28 @@ def words(text: str) -> list[str]:
     return tokens
 
 
+# Elided articles and pronouns that chat glues to the next word ("jai", "lacte", "narrive", "quil").
+GLUED_ELISIONS: dict[str, tuple[str, ...]] = {"fr": ("qu", "c", "d", "j", "l", "m", "n", "s", "t")}
+
+
 def expand_chat(tokens: list[str], locale: str) -> list[str]:
-    """Write out the chat abbreviations of `locale` in a question's tokens ("pb" -> "probleme")."""
-    table = CHAT_WORDS.get(base_language(locale))
-    if not table:
-        return tokens
+    """Write out the chat abbreviations of `locale` in a question's tokens ("pb" -> "probleme"), and
+    split elisions typed without their apostrophe ("lacte" -> "l acte") where what follows is a word."""
+    language = base_language(locale)
+    table = CHAT_WORDS.get(language, {})
+    elisions = GLUED_ELISIONS.get(language, ())
     expanded = []
     for token in tokens:
         written = table.get(token)
-        expanded.extend(written.split() if written else (token,))
+        if written:
+            expanded.extend(written.split())
+            continue
+        if elisions and len(token) > 2 and not vocabulary.is_word(token, language):
+            head = next((e for e in elisions if token.startswith(e) and vocabulary.is_word(token[len(e):], language)), None)
+            if head:
+                expanded.extend((head, token[len(head):]))
+                continue
+        expanded.append(token)
     return expanded
 
 
