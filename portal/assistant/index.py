@@ -57,14 +57,17 @@ def analyze(text: str, locale: str, weight: float = 1.0, into: Analyzed | None =
     """Add the stems and lexicon concepts of `text` (in `locale`) to `into`, each counted `weight` times."""
     result = into or Analyzed()
     tokens = words(text)
+    language = base_language(locale)
+    stems = [stem(token, language) for token in tokens]
     stops = stop_words(locale)
-    for token in tokens:
+    terms = result.terms
+    for token, term in zip(tokens, stems):
         if token in stops or (len(token) < 2 and not token.isdigit()):
             continue
-        result.terms[stem(token, locale)] += weight
+        terms[term] += weight
         result.surface.add(token)
-    for _start, _end, concept in LEXICON.match(tokens, locale):
-        result.terms[CONCEPT_PREFIX + concept] += weight
+    for _start, _end, concept in LEXICON.match(tokens, locale, stems):
+        terms[CONCEPT_PREFIX + concept] += weight
     return result
 
 

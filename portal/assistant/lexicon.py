@@ -306,11 +306,12 @@ class Lexicon:
         self._tables[language] = table
         return table
 
-    def match(self, tokens: list[str], locale: str) -> list[tuple[int, int, str]]:
-        """(start, end, concept) for each concept phrase found in folded `tokens` written in `locale`."""
+    def match(self, tokens: list[str], locale: str, stems: list[str] | None = None) -> list[tuple[int, int, str]]:
+        """(start, end, concept) for each concept phrase found in folded `tokens` written in `locale`
+        (`stems`: the tokens' stems, when the caller has them already)."""
         language = base_language(locale)
         table = self._table(language)
-        keys = [stem(t, language) for t in tokens]
+        keys = stems if stems is not None else [stem(t, language) for t in tokens]
         found = []
         for i, key in enumerate(keys):
             entries = table.get(key)
