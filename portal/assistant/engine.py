@@ -39,6 +39,10 @@ CALIBRATION = {"bias": -2.23, "coverage": 1.03, "title_coverage": 3.40, "unknown
 # weighs against coverage, relative to the rarest known word (see `_specificity`).
 UNKNOWN_WORD_WEIGHT = 0.6
 TITLE_SHARE_FLOOR = 0.5
+# Choosing the passage: each later section weighs a little less; a fall-back section much less.
+PASSAGE_POSITION_DECAY = 0.03
+FALLBACK_FACTOR = 0.6
+FALLBACK_CONCEPTS = {CONCEPT_PREFIX + c for c in ('support', 'escalate', 'ticket')}
 CONCEPT_WEIGHT = 0.8  # a single word's lexicon concept, relative to the word itself
 
 
@@ -248,7 +252,7 @@ class RetrievalAnswerer(Answerer):
             doc = index.documents[number]
             result.hits.append(Hit(doc.slug, doc.title, doc.url, float(totals[number]), doc.locale, doc.fallback))
         top = int(order[0])
-        passage_number = self._best_passage(index, top, passage_scores)
+        passage_number = self._best_passage(index, top, passage_scores, units)
         passage = index.passages[passage_number]
         doc = index.documents[top]
         result.heading = passage.heading
@@ -335,9 +339,21 @@ class RetrievalAnswerer(Answerer):
         return bonus
 
     @staticmethod
-    def _best_passage(index: PassageIndex, article: int, passage_scores: np.ndarray) -> int:
+    def _best_passage(index: PassageIndex, article: int, passage_scores: np.ndarray, units: list[_Unit]) -> int:
+        """The passage of `article` that answers best: its BM25, slightly favouring earlier sections
+        (articles put the usual fix first) and setting "still not working? contact support" sections
+        back, unless the question is about support itself."""
         candidates = np.nonzero(index.passage_article == article)[0]
-        return int(candidates[np.argmax(passage_scores[candidates])])
+        about_support = any(t in FALLBACK_CONCEPTS for unit in units for t in unit.terms)
+        best, best_score = int(candidates[0]), -1.0
+        for number in candidates:
+            passage = index.passages[number]
+            score = float(passage_scores[number]) * (1.0 - PASSAGE_POSITION_DECAY * min(passage.position, 5))
+            if passage.fallback and not about_support:
+                score *= FALLBACK_FACTOR
+            if score > best_score:
+                best, best_score = int(number), score
+        return best
 
     @staticmethod
     def _signals(index: PassageIndex, units: list[_Unit], article: int, passage_markdown: str,

@@ -21,7 +21,7 @@ from rapidfuzz.distance import DamerauLevenshtein
 from portal.assistant import vocabulary
 from portal.assistant.lexicon import LEXICON
 from portal.assistant.sources import Document
-from portal.assistant.text import ENDINGS, base_language, stem, stop_words, words
+from portal.assistant.text import ENDINGS, FALLBACK_WORDS, base_language, stem, stop_words, words
 
 K1 = 1.2
 B = 0.75
@@ -43,6 +43,8 @@ class Passage:
     article: int
     heading: str
     markdown: str
+    position: int = 0  # its rank in the article (0: the opening text or first section)
+    fallback: bool = False  # a "still not working? contact support" section: shown only when it fits best
 
 
 @dataclass
@@ -108,6 +110,18 @@ def _chunks(text: str) -> list[str]:
     if current:
         chunks.append("\n\n".join(current))
     return chunks
+
+
+def is_fallback(heading: str, locale: str) -> bool:
+    """Whether a section heading announces the last resort ("Still nothing?", "If it still fails",
+    "When to contact support", "Toujours refusé ?"): such a section answers only a question about that."""
+    tokens = words(heading)
+    if not tokens:
+        return False
+    still, conditions = FALLBACK_WORDS.get(base_language(locale), (frozenset(), frozenset()))
+    if tokens[0] in still or (tokens[0] in conditions and any(t in still for t in tokens)):
+        return True
+    return any(concept in ("support", "escalate", "ticket") for _s, _e, concept in LEXICON.match(tokens, locale))
 
 
 class _Bm25:
@@ -176,7 +190,7 @@ class PassageIndex:
                 for term, tf in bag.terms.items():
                     article.terms[term] += tf * weight
             article.surface |= title.surface | tags.surface
-            for heading, markdown in split_passages(doc.body_markdown, doc.title):
+            for position, (heading, markdown) in enumerate(split_passages(doc.body_markdown, doc.title)):
                 passage = Analyzed()
                 analyze(plain(markdown), language, PASSAGE_FIELDS["body"], passage)
                 if heading != doc.title:
@@ -188,7 +202,8 @@ class PassageIndex:
                     if term not in title.terms:
                         article.terms[term] += tf
                 article.surface |= passage.surface
-                self.passages.append(Passage(number, heading, markdown))
+                self.passages.append(Passage(number, heading, markdown, position,
+                                             position > 0 and is_fallback(heading, language)))
                 passage_bags.append(passage.terms)
             article_bags.append(article.terms)
             self.article_terms.append(frozenset(article.terms))

@@ -94,6 +94,15 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
                  "echec d'envoi", "non envoye", "pas envoye", "pas parti", "part pas", "partent pas"),
     "in_advance": ("in advance", "ahead of time", "beforehand", "before the family comes", "a l'avance", "en avance",
                    "d'avance", "avant que la famille"),
+    "opens": ("open", "opens", "opening", "load", "loads", "ouvrir", "ouvre", "s'ouvre", "ouvrent", "charge",
+              "charger"),
+    "not_opening": ("won't open", "will not open", "does not open", "doesn't open", "can not open", "not opening",
+                    "not loading", "ne s'ouvre pas", "s'ouvre pas", "ouvre pas", "n'ouvre pas", "charge pas",
+                    "ne charge pas"),
+    "data_loss": ("lose my work", "lost my work", "lost my data", "lose data", "data gone", "disappeared",
+                  "vanished", "deleted", "erased", "wiped", "perdre mes donnees", "perdu mes donnees",
+                  "perdu mon travail", "disparu", "disparue", "disparus", "efface", "effacee", "supprime",
+                  "supprimee"),
     "expired": ("expired", "expire", "expiry", "timed out", "timeout", "too late", "no longer valid", "too old",
                 "old code", "perime", "plus valide", "plus valable", "trop tard", "depasse"),
     "wrong": ("wrong", "incorrect", "invalid", "not accepted", "refused", "rejected", "not valid", "not correct",
@@ -121,7 +130,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
                       "nouvelle tablette", "nouvel appareil", "autre appareil"),
     "lost_stolen": ("stolen", "theft", "robbed", "lost my phone", "lost phone", "phone lost", "vole", "vol",
                     "perdu mon telephone", "telephone perdu", "perdu mon tel"),
-    "browser": ("browser", "chrome", "firefox", "edge", "navigateur", "cache", "clear data", "incognito",
+    "browser": ("pop-up", "pop up", "popup", "pop-ups", "fenetre contextuelle", "browser", "chrome", "firefox", "edge", "navigateur", "cache", "clear data", "incognito",
                 "private mode", "navigation privee", "effacer les donnees"),
     "storage": ("storage", "memory", "phone is full", "memory full", "espace de stockage", "memoire pleine", "free space", "memoire", "stockage", "espace",),
     "battery": ("battery", "battery saver", "power saving", "batterie", "economie d'energie"),
@@ -231,7 +240,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     "deadline": ("deadline", "time limit", "how many days", "within", "on time", "in time", "time allowed",
                  "delai", "delais", "combien de jours", "date limite", "a temps", "dans les temps",
                  "dans les delais"),
-    "fee": ("fee", "fees", "cost", "costs", "price", "pay", "payment", "paid", "how much", "money",
+    "fee": ("penalite", "penalites", "sanction", "fee", "fees", "cost", "costs", "price", "pay", "payment", "paid", "how much", "money",
             "penalty", "fine", "amount", "receipt", "frais", "combien ca coute", "combien coute", "c'est combien",
             "combien payer", "combien on paie", "combien faut il payer", "cout", "coute", "prix", "payer", "paie", "paye",
             "paiement", "payant", "tarif", "amende", "montant", "argent", "gratuit", "free"),
@@ -261,7 +270,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
 # "not showing". Negation words are those of every language we stem; phrases already listed in the
 # negated concept ("not received") match as well.
 NEGATED = {"receive": "not_received", "works": "not_working", "appear": "missing_from_list", "accept": "wrong",
-           "send": "not_sent"}
+           "send": "not_sent", "opens": "not_opening"}
 NEGATIONS = frozenset("not never no nothing nobody none neither nor pas jamais plus rien aucun aucune ni".split())
 NEGATION_BEFORE, NEGATION_AFTER = 3, 2  # tokens: "did not really arrive", "n'arrive toujours pas"
 

@@ -128,6 +128,13 @@ ENDINGS: dict[str, frozenset[str]] = {
     "fr": frozenset("e es s x ent ez ons ais ait aient er ee ees ant ions iez re ra ront".split()),
 }
 
+# A section heading that opens with the first kind of word ("Still refused?", "Toujours rien ?"), or
+# with the second and holds the first ("If it still fails"), announces a last resort.
+FALLBACK_WORDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "en": (frozenset("still persists keeps continues".split()), frozenset("if when".split())),
+    "fr": (frozenset("toujours encore persiste continue".split()), frozenset("si quand".split())),
+}
+
 # Words that only one language uses often: they weigh more than shared function words when guessing.
 LANGUAGE_MARKERS: dict[str, frozenset[str]] = {
     "en": frozenset("the is my i to and of not what how why can do does did with this it your have".split()),

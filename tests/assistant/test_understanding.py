@@ -57,3 +57,25 @@ def test_a_long_message_with_its_context_still_finds_the_problem(api):
     _slug, data = first(api, "hello, i am a clerk at the district office, since this morning the app shows "
                              "too many login attempts and i cannot get in, how long must i wait")
     assert "too-many-login-attempts" in [article["slug"] for article in data["articles"]]
+
+
+def test_the_answer_is_the_fix_not_the_still_nothing_section():
+    from portal.assistant.engine import RetrievalAnswerer
+    from portal.assistant.sources import ListSource
+
+    body = ("Scanners need a driver.\n\n## Install the scanner driver\n\nOpen the USB stick and run the scanner "
+            "driver installer, then restart the laptop.\n\n## Still not working?\n\nIf the scanner driver still "
+            "does not install, contact support with the scanner model.")
+    source = ListSource({"en": [Article(slug="scanner", title="Document scanner", locale="en", body_markdown=body)]})
+
+    class Tenant:
+        slug, default_locale, locales = "t", "en", ["en"]
+
+        def best_locale(self, lang):
+            return "en"
+
+    found = RetrievalAnswerer(source).answer(Tenant(), "how to install the scanner driver", lang="en")
+    assert found.heading == "Install the scanner driver"
+    asked_for_support = RetrievalAnswerer(source).answer(Tenant(), "scanner driver still not working, contact "
+                                                                   "support?", lang="en")
+    assert asked_for_support.heading == "Still not working?"
