@@ -29,16 +29,17 @@ from portal.assistant.text import detect_language, expand_chat, stem, stop_words
 ALTERNATIVES = 2
 SYNC_REBUILD_LIMIT = 2000  # articles; a bigger index that changed is rebuilt in a thread, the old one answering
 # Article rank = ARTICLE * article BM25 + PASSAGE * its best passage's BM25 + TITLE * weight of the
-# question's words found in the title (a title that says what the question says is the best sign).
+# question's words found in the title or the tags (what the article says it is about is the best sign).
 RANKING = {"article": 1.0, "passage": 0.5, "title": 1.0}
 # Logistic calibration of the confidence (see `calibrated`): fitted on the development set, as typed
 # and with typos, by `benchmarks/assistant_calibrate.py` (--balance 1.0); with these weights the
 # default threshold of 0.35 abstains on about 85% of the questions the content cannot answer.
-CALIBRATION = {"bias": -2.23, "coverage": 1.03, "title_coverage": 3.40, "unknown": -1.44, "margin": 5.22}
+CALIBRATION = {"bias": -2.17, "coverage": 1.17, "title_coverage": 3.44, "unknown": -1.55, "margin": 4.77}
 # How much a string that no article contains and the language does not know (an uncorrected typo, mostly)
 # weighs against coverage, relative to the rarest known word (see `_specificity`).
 UNKNOWN_WORD_WEIGHT = 0.6
 TITLE_SHARE_FLOOR = 0.5
+TAG_WEIGHT = 0.5  # a question word found in the tags only, relative to one in the title
 # Choosing the passage: each later section weighs a little less; a fall-back section much less.
 PASSAGE_POSITION_DECAY = 0.03
 FALLBACK_FACTOR = 0.6
@@ -329,12 +330,13 @@ class RetrievalAnswerer(Answerer):
 
     @staticmethod
     def _title_bonus(index: PassageIndex, units: list[_Unit], candidates: np.ndarray) -> np.ndarray:
-        # Weighted by the share of the question the title covers: a title that says all of it wins.
+        # Weighted by the share of the question the title and tags cover: an article about all of it wins.
         bonus = np.zeros(candidates.size, dtype=np.float32)
         total = sum(u.weight for u in units) or 1.0
         for i, number in enumerate(candidates):
-            titles = index.title_terms[number]
-            matched = sum(u.weight for u in units if any(t in titles for t in u.terms))
+            title, keys = index.title_terms[number], index.key_terms[number]
+            matched = sum(u.weight * (1.0 if any(t in title for t in u.terms) else TAG_WEIGHT)
+                          for u in units if any(t in keys for t in u.terms))
             bonus[i] = matched * (TITLE_SHARE_FLOOR + (1 - TITLE_SHARE_FLOOR) * matched / total)
         return bonus
 

@@ -178,6 +178,7 @@ class PassageIndex:
         passage_bags: list[Counter] = []
         self.article_terms: list[frozenset[str]] = []
         self.title_terms: list[frozenset[str]] = []
+        self.key_terms: list[frozenset[str]] = []  # the title's and the tags': what the article is about
         surface: Counter = Counter()
         for doc in documents:
             number = len(self.documents)
@@ -208,6 +209,7 @@ class PassageIndex:
             article_bags.append(article.terms)
             self.article_terms.append(frozenset(article.terms))
             self.title_terms.append(frozenset(title.terms))
+            self.key_terms.append(frozenset(title.terms) | frozenset(tags.terms))
             surface.update(article.surface)
         self.articles = _Bm25(article_bags)
         self.passage_bm25 = _Bm25(passage_bags)
