@@ -34,7 +34,7 @@ RANKING = {"article": 1.0, "passage": 0.5, "title": 1.0}
 # Logistic calibration of the confidence (see `calibrated`): fitted on the development set, as typed
 # and with typos, by `benchmarks/assistant_calibrate.py` (--balance 1.0); with these weights the
 # default threshold of 0.35 abstains on about 85% of the questions the content cannot answer.
-CALIBRATION = {"bias": -2.17, "coverage": 1.17, "title_coverage": 3.44, "unknown": -1.55, "margin": 4.77}
+CALIBRATION = {"bias": -2.10, "coverage": 1.06, "title_coverage": 3.24, "unknown": -2.41, "margin": 4.71}
 # How much a string that no article contains and the language does not know (an uncorrected typo, mostly)
 # weighs against coverage, relative to the rarest known word (see `_specificity`).
 UNKNOWN_WORD_WEIGHT = 0.6
@@ -292,6 +292,8 @@ class RetrievalAnswerer(Answerer):
                         if correction:
                             corrected, unit.credit = correction
                             tokens[position] = corrected  # a misspelt lexicon word still finds its concept
+                            if corrected in stops:
+                                continue  # a misspelt grammar word: no more meaning than the word itself
                             if index.knows(stem(corrected, locale)):
                                 unit.terms[stem(corrected, locale)] = unit.credit
                 if not unit.terms:

@@ -27,6 +27,7 @@ K1 = 1.2
 B = 0.75
 CONCEPT_PREFIX = "~"
 MAX_PASSAGE_WORDS = 160
+TYPO_CREDIT = {0: 1.0, 1: 0.8, 2: 0.6}  # how far a corrected word is trusted, by edit distance
 
 _HEADING_RE = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _LINK_RE = re.compile(r"\[([^\]]*)\]\([^)]*\)")
@@ -219,6 +220,7 @@ class PassageIndex:
         self.fuzzy_words: list[str] = [w for w, _ in surface.most_common() if len(w) >= 3]
         fuzzy_set = set(self.fuzzy_words)
         self.fuzzy_words += sorted(w for w in LEXICON.surface_words if len(w) >= 3 and w not in fuzzy_set)
+        self._stop_list = sorted(w for w in stop_words(locale) if len(w) >= 2)  # typos of grammar words too
         self._trigrams: dict[str, list[int]] | None = None
 
     def __len__(self) -> int:
@@ -235,30 +237,41 @@ class PassageIndex:
         """The closest known word to a misspelt one, with how much to trust it, or None.
 
         Edit distance first, then shared letter trigrams for long odd spellings. Where the language's
-        word list says the string is no word at all, it is surely a typo: from four letters on, one
-        edit (anywhere) or, from six letters, two (keeping the first letter) are accepted. Without a
-        word list the rules are stricter (five letters, one edit up to seven letters, the first letter
-        kept), since "logo" is not a typo of "log". An ordinary word the articles do not use ("click",
-        "ville") is never corrected.
+        word list says the string is no word at all, it is surely a typo: one edit is accepted from
+        three letters on (anywhere in the word), two from six letters (keeping the first letter).
+        Without a word list the rules are stricter (five letters, one edit up to seven letters, the
+        first letter kept), since "logo" is not a typo of "log". An ordinary word the articles do not
+        use ("click", "ville") is never corrected. The answer may be a grammar word ("whwn" -> "when"),
+        which the caller then drops like any other.
         """
         if word.isdigit() or vocabulary.is_word(word, self.language):
             return None
         if vocabulary.covers(self.language):
-            if len(word) < 4:
+            if len(word) < 3:
                 return None
             allowed, keep_first = (1 if len(word) < 6 else 2), 2
         else:
             if len(word) < 5:
                 return None
             allowed, keep_first = (1 if len(word) <= 7 else 2), 1
-        candidates = process.extract(word, self.fuzzy_words, scorer=DamerauLevenshtein.distance,
-                                     score_cutoff=allowed, limit=8)
-        for candidate, distance, _position in sorted(candidates, key=lambda c: c[1]):
-            # Typos rarely touch the first letter; requiring it avoids many false friends.
-            if distance < keep_first or candidate[0] == word[0]:
-                return candidate, 0.8 if distance <= 1 else 0.6
-        found = self._by_trigrams(word)
-        return (found, 0.5) if found else None
+
+        def closest(words: list[str]) -> tuple[str, int] | None:
+            candidates = process.extract(word, words, scorer=DamerauLevenshtein.distance, score_cutoff=allowed,
+                                         limit=8)
+            for candidate, distance, _position in sorted(candidates, key=lambda c: c[1]):
+                # Typos rarely touch the first letter; requiring it avoids many false friends.
+                if distance < keep_first or candidate[0] == word[0]:
+                    return candidate, distance
+            return None
+
+        found = closest(self.fuzzy_words)
+        grammar = closest(self._stop_list) if self._stop_list else None
+        if grammar and (found is None or grammar[1] < found[1]):
+            return grammar[0], TYPO_CREDIT[min(grammar[1], 2)]
+        if found:
+            return found[0], TYPO_CREDIT[min(found[1], 2)]
+        trigram = self._by_trigrams(word)
+        return (trigram, 0.5) if trigram else None
 
     def known_prefix(self, word: str) -> str | None:
         """The longest known term that `word` extends by a grammatical ending of the language.

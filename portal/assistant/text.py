@@ -104,7 +104,7 @@ STOP_WORDS: dict[str, frozenset[str]] = {
         made go going goes went use using used see try trying tried say says said give gave do done
         thing things stuff good great nice fine night hiya greetings regards dear kindly assist assistance
         advise advice currently actually anymore maybe perhaps somebody everyone everything
-        boss mam maam sirs lot lots per via etc""".split()
+        boss mam maam sirs lot lots per via etc must might may shall cannot able unable whether however""".split()
     ),
     "fr": frozenset(
         """a ai aie aies ait as au aucun aussi autre aux avec avez avons avoir c ca ce ceci cela celle celles
@@ -117,7 +117,9 @@ STOP_WORDS: dict[str, frozenset[str]] = {
         savoir sais quoi cest jai jarrive narrive quil bjr bsr slt cc mrc aujourd hui hier matin soir demain
         depuis encore toujours urgent nest sest ya jsuis chui mme mr mettre mets met mis aller vais va voir
         vois dire dit donner truc trucs chose choses bien bon bonne soir soiree nuit journee cher chere chers
-        frere soeur vraiment genre actuellement combien juste quelqu quelque quelques tout tous svp stp plait""".split()
+        frere soeur vraiment genre actuellement combien sera seront serait etaient aurait avait avais avaient
+        dois doit doivent devons devez pouvez pouvons peuvent veut voulez veulent vont font faites
+        sommes etes ceci celui celle dont lequel laquelle lesquels chez juste quelqu quelque quelques tout tous svp stp plait""".split()
     ),
 }
 
