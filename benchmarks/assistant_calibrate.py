@@ -86,7 +86,8 @@ def main() -> None:
     current = np.array([calibrated(dict(zip(SIGNALS, row[1:])), CALIBRATION) for row in x])
     print(f"{len(y)} questions ({int(answerable.sum())} answerable), right first article: {y[answerable].mean():.2f}")
     print(f"log-loss: current weights {log_loss(current, y):.3f}, refitted (5-fold) {log_loss(held, y):.3f}")
-    print("CALIBRATION = {" + ", ".join([f'"bias": {w[0]:.2f}'] + [f'"{n}": {v:.2f}' for n, v in zip(SIGNALS, w[1:])]) + "}")
+    listed = [f'"bias": {w[0]:.2f}'] + [f'"{name}": {value:.2f}' for name, value in zip(SIGNALS, w[1:])]
+    print("CALIBRATION = {" + ", ".join(listed) + "}")
     print("threshold  answered@1  wrong  abstention   (cross-validated confidences, per language)")
     for threshold in np.arange(0.2, 0.75, 0.05):
         line = [f"{threshold:9.2f}"]

@@ -29,8 +29,12 @@ from portal.assistant.text import detect_language, expand_chat, stem, stop_words
 ALTERNATIVES = 2
 SYNC_REBUILD_LIMIT = 2000  # articles; a bigger index that changed is rebuilt in a thread, the old one answering
 # Article rank = ARTICLE * article BM25 + PASSAGE * its best passage's BM25 + TITLE * weight of the
-# question's words found in the title or the tags (what the article says it is about is the best sign).
+# question's words found in the title or the tags (what the article says it is about is the best sign),
+# times the share of the question they make up (from TITLE_SHARE_FLOOR for a sliver to 1 for all of it).
 RANKING = {"article": 1.0, "passage": 0.5, "title": 1.0}
+TITLE_SHARE_FLOOR = 0.5
+TAG_WEIGHT = 0.5  # a question word found in the tags only, relative to one in the title
+CONCEPT_WEIGHT = 0.8  # a single word's lexicon concept, relative to the word itself (phrases: 1)
 # Logistic calibration of the confidence (see `calibrated`): fitted on the development set, as typed
 # and with typos, by `benchmarks/assistant_calibrate.py` (--balance 1.0); with these weights the
 # default threshold of 0.35 abstains on about 85% of the questions the content cannot answer.
@@ -38,13 +42,10 @@ CALIBRATION = {"bias": -2.10, "coverage": 1.06, "title_coverage": 3.24, "unknown
 # How much a string that no article contains and the language does not know (an uncorrected typo, mostly)
 # weighs against coverage, relative to the rarest known word (see `_specificity`).
 UNKNOWN_WORD_WEIGHT = 0.6
-TITLE_SHARE_FLOOR = 0.5
-TAG_WEIGHT = 0.5  # a question word found in the tags only, relative to one in the title
 # Choosing the passage: each later section weighs a little less; a fall-back section much less.
 PASSAGE_POSITION_DECAY = 0.03
 FALLBACK_FACTOR = 0.6
-FALLBACK_CONCEPTS = {CONCEPT_PREFIX + c for c in ('support', 'escalate', 'ticket')}
-CONCEPT_WEIGHT = 0.8  # a single word's lexicon concept, relative to the word itself
+FALLBACK_CONCEPTS = {CONCEPT_PREFIX + c for c in ("support", "escalate", "ticket")}
 
 
 @dataclass

@@ -39,7 +39,8 @@ _GLUED_NEGATIONS = {
 # Only questions are expanded: an article's "tel" or "no" is a word of its own.
 CHAT_WORDS: dict[str, dict[str, str]] = {
     "en": {
-        "u": "you", "ur": "your", "urs": "yours", "r": "are", "nd": "and", "kk": "ok", "pls": "please", "plz": "please", "pl": "please", "plse": "please", "thx": "thanks",
+        "u": "you", "ur": "your", "urs": "yours", "r": "are", "nd": "and", "kk": "ok", "pls": "please",
+        "plz": "please", "pl": "please", "plse": "please", "thx": "thanks",
         "thnx": "thanks", "tnx": "thanks", "ty": "thank you", "msg": "message", "msgs": "messages",
         "pw": "password", "pwd": "password", "pswd": "password", "passwrd": "password", "acc": "account",
         "acct": "account", "info": "information", "infos": "information", "doc": "document", "docs": "documents",
@@ -119,7 +120,8 @@ STOP_WORDS: dict[str, frozenset[str]] = {
         vois dire dit donner truc trucs chose choses bien bon bonne soir soiree nuit journee cher chere chers
         frere soeur vraiment genre actuellement combien sera seront serait etaient aurait avait avais avaient
         dois doit doivent devons devez pouvez pouvons peuvent veut voulez veulent vont font faites
-        sommes etes ceci celui celle dont lequel laquelle lesquels chez juste quelqu quelque quelques tout tous svp stp plait""".split()
+        sommes etes ceci celui celle dont lequel laquelle lesquels chez juste quelqu quelque quelques tout tous
+        svp stp plait""".split()
     ),
 }
 
@@ -140,7 +142,8 @@ FALLBACK_WORDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
 # Words that only one language uses often: they weigh more than shared function words when guessing.
 LANGUAGE_MARKERS: dict[str, frozenset[str]] = {
     "en": frozenset("the is my i to and of not what how why can do does did with this it your have".split()),
-    "fr": frozenset("le la les je mon ma mes pas ne est et de du des une un comment pourquoi avec pour quand jai cest svp".split()),
+    "fr": frozenset("le la les je mon ma mes pas ne est et de du des une un comment pourquoi avec pour quand jai cest "
+                    "svp".split()),
 }
 
 
@@ -199,7 +202,8 @@ def expand_chat(tokens: list[str], locale: str) -> list[str]:
             expanded.extend(written.split())
             continue
         if elisions and len(token) > 2 and not vocabulary.is_word(token, language):
-            head = next((e for e in elisions if token.startswith(e) and vocabulary.is_word(token[len(e):], language)), None)
+            head = next((e for e in elisions
+                         if token.startswith(e) and vocabulary.is_word(token[len(e):], language)), None)
             if head:
                 expanded.extend((head, token[len(head):]))
                 continue
