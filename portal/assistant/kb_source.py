@@ -41,8 +41,8 @@ class KbSource:
         for model in (GenericArticle, GenericTranslation, Article, ArticleTranslation):
             rows.append(tuple(db.session.execute(
                 select(func.count(model.id), func.max(model.updated_at), func.sum(model.id))).one()))
-        rows.append(tuple(db.session.execute(
-            select(func.count(HiddenArticle.id), func.max(HiddenArticle.id), func.sum(HiddenArticle.generic_id))).one()))
+        hidden = select(func.count(HiddenArticle.id), func.max(HiddenArticle.id), func.sum(HiddenArticle.generic_id))
+        rows.append(tuple(db.session.execute(hidden).one()))
         stamp = (tenant.id, settings_stamp(tenant), tuple(rows))
         self._stamps[key] = (now, stamp)
         return stamp
