@@ -38,10 +38,11 @@ CONCEPT_WEIGHT = 0.8  # a single word's lexicon concept, relative to the word it
 # Logistic calibration of the confidence (see `calibrated`): fitted on the development set, as typed
 # and with typos, by `benchmarks/assistant_calibrate.py` (--balance 1.0); with these weights the
 # default threshold of 0.35 abstains on about 85% of the questions the content cannot answer.
-CALIBRATION = {"bias": -2.10, "coverage": 1.06, "title_coverage": 3.24, "unknown": -2.41, "margin": 4.71}
+CALIBRATION = {"bias": -2.17, "coverage": 1.10, "title_coverage": 3.26, "unknown": -3.15, "margin": 4.72}
 # How much a string that no article contains and the language does not know (an uncorrected typo, mostly)
 # weighs against coverage, relative to the rarest known word (see `_specificity`).
 UNKNOWN_WORD_WEIGHT = 0.6
+SPECIFICITY = (6.0, 3.0, 0.2)  # (Zipf at which a word counts fully, scale, floor) in `_specificity`
 # Choosing the passage: each later section weighs a little less; a fall-back section much less.
 PASSAGE_POSITION_DECAY = 0.03
 FALLBACK_FACTOR = 0.6
@@ -408,14 +409,15 @@ def calibrated(signals: dict[str, float], calibration: dict[str, float] | None =
 def _specificity(word: str, language: str) -> float:
     """How much a word no article contains says about the question, relative to the rarest known word.
 
-    A rare word of the language ("diem", "legitimation") names something the content does not cover;
-    a very common one ("took", "city") is mostly context. A string the language does not know at
-    all is most often a typo that could not be corrected: it counts for a little over half.
+    A rare word of the language ("diem", "legitimation": Zipf 3 or less) names something the content
+    does not cover and counts fully; a common one ("took", "city": Zipf 5 and more) is mostly context
+    and counts for a fifth to a third. A string the language does not know at all is most often a
+    typo that could not be corrected: it counts for a little over half.
     """
     frequency = vocabulary.zipf(word, language)
     if not frequency:
         return UNKNOWN_WORD_WEIGHT
-    return min(1.0, max(0.3, (7.0 - frequency) / 3.0))
+    return min(1.0, max(SPECIFICITY[2], (SPECIFICITY[0] - frequency) / SPECIFICITY[1]))
 
 
 def _posting_has(index: PassageIndex, term: str, article: int) -> bool:
