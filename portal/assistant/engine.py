@@ -2,9 +2,11 @@
 
 `RetrievalAnswerer` ranks a tenant's articles for a question and returns the most relevant passage
 of the best article, up to two alternatives, and a calibrated confidence. It reads articles through
-a `DocumentSource`, keeps one `PassageIndex` per tenant and locale in memory, and rebuilds it when
-the source's version stamp changes. Another answerer (a local language model, say) only has to
-implement `Answerer.answer`; callers go through `portal.assistant.services`.
+a `DocumentSource`, keeps one `PassageIndex` per tenant and locale in memory, builds them in the
+background when a process starts serving (`warm`), and rebuilds one when the source's version stamp
+changes. Another answerer (a local language model, say) only has to implement `Answerer.answer`
+(and, if it has something to prepare, `warm`); callers go through `portal.assistant.services`.
+How a question is read, ranked and scored: evaluation/assistant/README.md.
 """
 from __future__ import annotations
 
