@@ -139,6 +139,8 @@ FALLBACK_WORDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "fr": (frozenset("toujours encore persiste continue".split()), frozenset("si quand".split())),
 }
 
+GENERAL_FREQUENCY_WEIGHT = 0.5  # per word, in `detect_language`, for one much more common in that language
+
 # Words that only one language uses often: they weigh more than shared function words when guessing.
 LANGUAGE_MARKERS: dict[str, frozenset[str]] = {
     "en": frozenset("the is my i to and of not what how why can do does did with this it your have".split()),
@@ -262,8 +264,9 @@ def detect_language(text: str, locales: list[str], vocabularies: dict[str, set[s
                     hint: str | None = None) -> tuple[str, float]:
     """Guess which of `locales` `text` is written in; return (locale, certainty in [0, 1]).
 
-    Scores stop words and marker words of each language, accented letters and elisions typical of
-    French, and (when given) how many words appear in each locale's own article vocabulary. Mixed
+    Scores stop words and marker words of each language, words far more common in one language than
+    the others (general word lists), accented letters and elisions typical of French, and (when
+    given) how many words appear in each locale's own article vocabulary. Mixed
     messages ("mon OTP n'arrive pas") go to the language of their grammar words. Ties go to `hint`,
     then to the first locale (the caller passes the tenant default first).
     """
@@ -275,15 +278,26 @@ def detect_language(text: str, locales: list[str], vocabularies: dict[str, set[s
         lang = base_language(locale)
         stops = STOP_WORDS.get(lang, frozenset())
         markers = LANGUAGE_MARKERS.get(lang, frozenset())
-        vocabulary = (vocabularies or {}).get(locale, set())
+        known = (vocabularies or {}).get(locale, set())
         chat = CHAT_WORDS.get(lang, {})
         for token in tokens:
             if token in markers:
                 scores[locale] += 1.5
             elif token in stops or (len(token) > 1 and token in chat):
                 scores[locale] += 1.0
-            if vocabulary and len(token) > 2 and token in vocabulary:
+            if known and len(token) > 2 and token in known:
                 scores[locale] += 0.4
+    # What the language's word list says: a word much more common in one language than in the others
+    # counts for that one (works for any language the list covers, not only those with stop words here).
+    languages = {locale: base_language(locale) for locale in locales}
+    for token in tokens:
+        if len(token) < 2 or token.isdigit():
+            continue
+        frequency = {locale: vocabulary.zipf(token, language) for locale, language in languages.items()}
+        for locale in locales:
+            lead = frequency[locale] - max(f for other, f in frequency.items() if other != locale)
+            if lead > 0:
+                scores[locale] += GENERAL_FREQUENCY_WEIGHT * min(1.0, lead / 2)
     lowered = text.lower()
     french_signs = len(re.findall(r"[éèêàùçôîœ]", lowered)) + 2 * len(re.findall(r"\b[ldjnmtsc]['’]\w", lowered))
     english_signs = 2 * len(re.findall(r"\w['’](t|s|m|re|ve|ll)\b", lowered))

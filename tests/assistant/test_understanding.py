@@ -79,3 +79,15 @@ def test_the_answer_is_the_fix_not_the_still_nothing_section():
     asked_for_support = RetrievalAnswerer(source).answer(Tenant(), "scanner driver still not working, contact "
                                                                    "support?", lang="en")
     assert asked_for_support.heading == "Still not working?"
+
+
+@pytest.mark.parametrize("text, locales, expected", [
+    ("olvidé mi contraseña y no puedo entrar", ["en", "es"], "es"),
+    ("o código não chega no telefone", ["fr", "pt"], "pt"),
+    ("mon code ne vient pas", ["fr", "pt"], "fr"),
+])
+def test_languages_without_word_lists_of_ours_are_still_told_apart(text, locales, expected):
+    # Another country's languages: general word frequencies tell them apart without any article.
+    from portal.assistant.text import detect_language
+
+    assert detect_language(text, locales)[0] == expected
