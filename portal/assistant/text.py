@@ -129,7 +129,7 @@ STOP_WORDS: dict[str, frozenset[str]] = {
 # of these is the same word.
 ENDINGS: dict[str, frozenset[str]] = {
     "en": frozenset("s es ed d ing ings er ers ly".split()),
-    "fr": frozenset("e es s x ent ez ons ais ait aient er ee ees ant ions iez re ra ront".split()),
+    "fr": frozenset("e es s x ent ez ons ais ait aient er ee ees ant ions iez re ra ront u us ue ues".split()),
 }
 
 # A section heading that opens with the first kind of word ("Still refused?", "Toujours rien ?"), or
