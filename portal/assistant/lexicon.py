@@ -13,8 +13,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     # -- signing in -----------------------------------------------------------------------------------
     "password": ("password", "passwd", "pwd", "pswd", "pass word", "passcode", "mot de passe", "mdp", "motdepasse",
                  "mot-de-passe", "mot de pass", "mots de passe", "credentials", "login details",
-                 "login information", "access details", "identifiants", "codes d'acces", "code d'acces",
-                 "parametres de connexion"),
+                 "login information", "access details", "codes d'acces", "code d'acces", "parametres de connexion"),
     "username": ("username", "user name", "user id", "userid", "login name", "login id", "account name",
                  "identifiant", "nom d'utilisateur", "nom utilisateur", "nom de connexion", "id utilisateur",
                  "nom de compte", "nom d'usager", "identifiant de connexion", "pseudo", "credentials",
