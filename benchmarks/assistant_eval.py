@@ -1,6 +1,6 @@
 """Quality of the assistant on an evaluation set, against a plain full-text search baseline.
 
-    python benchmarks/assistant_eval.py [SET.yaml] [--tenant farajaland] [--content DIR] [--verbose]
+    python benchmarks/assistant_eval.py [SET.yaml] [--tenant farajaland] [--content DIR] [--verbose] [--typos]
 
 The set (default: evaluation/assistant/questions.yaml) is a list of {id, lang, question, expected}
 where `expected: []` means the content has no answer. The engine is built over the demo content
@@ -13,10 +13,13 @@ where `expected: []` means the content has no answer. The engine is built over t
   where the search returned nothing).
 Baselines: the knowledge base's search service ("kb search", issue 3) and a plain SQLite FTS5
 search over the same articles ("plain fts").
+--typos asks every question again with keyboard slips added (`with_typos`, fixed seed), to see how
+much the figures depend on clean spelling.
 """
 from __future__ import annotations
 
 import argparse
+import random
 import sqlite3
 import sys
 from collections import defaultdict
@@ -32,6 +35,30 @@ from portal.assistant.sources import FolderSource, read_markdown  # noqa: E402
 from portal.assistant.text import words  # noqa: E402
 from portal.tenancy.models import Tenant  # noqa: E402
 from portal.tenancy.services import read_tenant_file  # noqa: E402
+
+
+_KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+_NEIGHBOURS = {row[i]: row[max(0, i - 1):i] + row[i + 1:i + 2] for row in _KEYBOARD_ROWS for i in range(len(row))}
+
+
+def with_typos(text: str, rng: random.Random, rate: float = 0.35) -> str:
+    """`text` with keyboard slips in about `rate` of its longer words: a letter dropped, two swapped,
+    a neighbouring key hit, or a letter doubled (never the first letter)."""
+    typed = []
+    for word in text.split():
+        if len(word) > 3 and word.isalpha() and rng.random() < rate:
+            i = rng.randrange(1, len(word) - 1)
+            slip = rng.randrange(4)
+            if slip == 0:
+                word = word[:i] + word[i + 1:]
+            elif slip == 1:
+                word = word[:i] + word[i + 1] + word[i] + word[i + 2:]
+            elif slip == 2 and _NEIGHBOURS.get(word[i]):
+                word = word[:i] + rng.choice(_NEIGHBOURS[word[i]]) + word[i + 1:]
+            else:
+                word = word[:i] + word[i] + word[i:]
+        typed.append(word)
+    return " ".join(typed)
 
 
 def load_tenant(content: Path, slug: str) -> Tenant:
@@ -136,9 +163,13 @@ def main() -> None:
     parser.add_argument("--tenant", default="farajaland")
     parser.add_argument("--content", default=str(REPO), help="folder holding library/ and tenants/")
     parser.add_argument("--verbose", action="store_true", help="list the misses")
+    parser.add_argument("--typos", action="store_true", help="add keyboard slips to every question")
     args = parser.parse_args()
     content = Path(args.content)
     items = yaml.safe_load(Path(args.set).read_text(encoding="utf-8"))
+    if args.typos:
+        rng = random.Random(7)
+        items = [{**item, "question": with_typos(item["question"], rng)} for item in items]
     tenant = load_tenant(content, args.tenant)
     source = FolderSource(content / "library", content / "tenants")
     answerer = RetrievalAnswerer(source)

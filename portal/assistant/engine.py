@@ -2,9 +2,11 @@
 
 `RetrievalAnswerer` ranks a tenant's articles for a question and returns the most relevant passage
 of the best article, up to two alternatives, and a calibrated confidence. It reads articles through
-a `DocumentSource`, keeps one `PassageIndex` per tenant and locale in memory, and rebuilds it when
-the source's version stamp changes. Another answerer (a local language model, say) only has to
-implement `Answerer.answer`; callers go through `portal.assistant.services`.
+a `DocumentSource`, keeps one `PassageIndex` per tenant and locale in memory, builds them in the
+background when a process starts serving (`warm`), and rebuilds one when the source's version stamp
+changes. Another answerer (a local language model, say) only has to implement `Answerer.answer`
+(and, if it has something to prepare, `warm`); callers go through `portal.assistant.services`.
+How a question is read, ranked and scored: evaluation/assistant/README.md.
 """
 from __future__ import annotations
 
@@ -20,20 +22,33 @@ import nh3
 import numpy as np
 from markdown_it import MarkdownIt
 
+from portal.assistant import vocabulary
 from portal.assistant.index import CONCEPT_PREFIX, PassageIndex, analyze, plain
 from portal.assistant.lexicon import LEXICON
 from portal.assistant.sources import DocumentSource
-from portal.assistant.text import detect_language, stem, stop_words, words
+from portal.assistant.text import detect_language, expand_chat, stem, stop_words, words
 
 ALTERNATIVES = 2
 SYNC_REBUILD_LIMIT = 2000  # articles; a bigger index that changed is rebuilt in a thread, the old one answering
 # Article rank = ARTICLE * article BM25 + PASSAGE * its best passage's BM25 + TITLE * weight of the
-# question's words found in the title (a title that says what the question says is the best sign).
+# question's words found in the title or the tags (what the article says it is about is the best sign),
+# times the share of the question they make up (from TITLE_SHARE_FLOOR for a sliver to 1 for all of it).
 RANKING = {"article": 1.0, "passage": 0.5, "title": 1.0}
-# Logistic calibration of the confidence (see `_confidence`): intercept and feature weights.
-CALIBRATION = {"bias": -5.4, "coverage": 5.5, "passage_coverage": 2.0, "margin": 1.5}
-# How much a word that no article contains weighs against coverage, relative to the rarest known word.
+TITLE_SHARE_FLOOR = 0.5
+TAG_WEIGHT = 0.5  # a question word found in the tags only, relative to one in the title
+CONCEPT_WEIGHT = 0.8  # a single word's lexicon concept, relative to the word itself (phrases: 1)
+# Logistic calibration of the confidence (see `calibrated`): fitted on the development set, as typed
+# and with typos, by `benchmarks/assistant_calibrate.py` (--balance 1.0); with these weights the
+# default threshold of 0.35 abstains on about 85% of the questions the content cannot answer.
+CALIBRATION = {"bias": -2.17, "coverage": 1.10, "title_coverage": 3.26, "unknown": -3.15, "margin": 4.72}
+# How much a string that no article contains and the language does not know (an uncorrected typo, mostly)
+# weighs against coverage, relative to the rarest known word (see `_specificity`).
 UNKNOWN_WORD_WEIGHT = 0.6
+SPECIFICITY = (6.0, 3.0, 0.2)  # (Zipf at which a word counts fully, scale, floor) in `_specificity`
+# Choosing the passage: each later section weighs a little less; a fall-back section much less.
+PASSAGE_POSITION_DECAY = 0.03
+FALLBACK_FACTOR = 0.6
+FALLBACK_CONCEPTS = {CONCEPT_PREFIX + c for c in ("support", "escalate", "ticket")}
 
 
 @dataclass
@@ -58,6 +73,7 @@ class Answer:
     passage_html: str | None = None  # the same, rendered and sanitized
     fallback: bool = False  # the best article is in another locale than `lang`
     unsupported_lang: str | None = None  # asked for a language the tenant does not offer
+    signals: dict[str, float] = field(default_factory=dict)  # what the confidence was computed from
 
     @property
     def best(self) -> Hit | None:
@@ -71,6 +87,10 @@ class Answerer(ABC):
     def answer(self, tenant: Any, question: str, *, lang: str | None = None, hint: str | None = None) -> Answer:
         """Answer `question` for `tenant`, in `lang` if given, else in the detected language
         (`hint`, the reader's interface language, breaks ties)."""
+
+    def warm(self, tenant: Any) -> None:
+        """Prepare whatever answering `tenant`'s questions needs (called in the background at start-up),
+        so that the first question does not wait. Nothing to do by default."""
 
 
 # -- rendering ---------------------------------------------------------------------------------
@@ -102,6 +122,7 @@ class _Unit:
     terms: dict[str, float]
     weight: float = 0.0
     credit: float = 1.0  # how much a match counts for coverage (less when the word was a guessed typo)
+    word: str = ""  # the word as typed (folded)
 
 
 class IndexCache:
@@ -112,6 +133,7 @@ class IndexCache:
         self._entries: dict[tuple[str, str], PassageIndex] = {}
         self._building: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
+        self._key_locks: dict[tuple[str, str], threading.Lock] = {}
 
     @classmethod
     def shared(cls, source: DocumentSource) -> "IndexCache":
@@ -133,10 +155,15 @@ class IndexCache:
             self._rebuild_in_background(key, tenant, locale, version)
             return index
         with self._lock:
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        # One build per tenant and locale at a time (a question arriving meanwhile waits for it, rather
+        # than building it twice); other tenants are not held up.
+        with key_lock:
             index = self._entries.get(key)
             if index is None or index.version != version:
                 index = PassageIndex(locale, list(self.source.documents(tenant, locale)), version=version)
-                self._entries[key] = index
+                with self._lock:
+                    self._entries[key] = index
         return index
 
     def _rebuild_in_background(self, key: tuple[str, str], tenant: Any, locale: str, version: Hashable) -> None:
@@ -172,6 +199,11 @@ class RetrievalAnswerer(Answerer):
     def __init__(self, source: DocumentSource, shared: bool = False):
         self.cache = IndexCache.shared(source) if shared else IndexCache(source)
 
+    def warm(self, tenant: Any) -> None:
+        for locale in tenant.locales:
+            self.cache.get(tenant, locale)
+            stem("warm", locale)  # loads the language's word list, which stemming needs
+
     def answer(self, tenant: Any, question: str, *, lang: str | None = None, hint: str | None = None) -> Answer:
         locales = [tenant.default_locale] + [loc for loc in tenant.locales if loc != tenant.default_locale]
         if lang:
@@ -201,6 +233,8 @@ class RetrievalAnswerer(Answerer):
         if not len(index):
             return result
         units = self._units(index, question, locale, [loc for loc in locales if loc != locale])
+        # A word and its lexicon concept both count: an idea said in the articles' own words and in
+        # the lexicon's is better matched than one said either way only.
         query: dict[str, float] = {}
         for unit in units:
             for term, weight in unit.terms.items():
@@ -212,9 +246,9 @@ class RetrievalAnswerer(Answerer):
         touched = np.nonzero(passage_scores)[0]
         np.maximum.at(best_passage, index.passage_article[touched], passage_scores[touched])
         totals = RANKING["article"] * index.articles.scores(query) + RANKING["passage"] * best_passage
+        # Only the strongest candidates can be reordered by the bonuses; it stays cheap at 10k articles.
+        candidates = _top(totals, 50)
         if RANKING["title"]:
-            # Only the strongest candidates can be reordered by the title bonus; it stays cheap at 10k articles.
-            candidates = _top(totals, 50)
             totals[candidates] += RANKING["title"] * self._title_bonus(index, units, candidates)
         order = _top(totals, ALTERNATIVES + 1)
         if not order.size or totals[order[0]] <= 0:
@@ -223,7 +257,7 @@ class RetrievalAnswerer(Answerer):
             doc = index.documents[number]
             result.hits.append(Hit(doc.slug, doc.title, doc.url, float(totals[number]), doc.locale, doc.fallback))
         top = int(order[0])
-        passage_number = self._best_passage(index, top, passage_scores)
+        passage_number = self._best_passage(index, top, passage_scores, units)
         passage = index.passages[passage_number]
         doc = index.documents[top]
         result.heading = passage.heading
@@ -231,18 +265,19 @@ class RetrievalAnswerer(Answerer):
         result.passage_html = render_markdown(result.passage)
         result.fallback = doc.fallback
         second = float(totals[order[1]]) if order.size > 1 else 0.0
-        result.confidence = self._confidence(index, units, top, passage.markdown, doc.locale, float(totals[top]), second)
+        result.signals = self._signals(index, units, top, passage.markdown, doc.locale, float(totals[top]), second)
+        result.confidence = calibrated(result.signals)
         return result
 
     def _units(self, index: PassageIndex, question: str, locale: str, other_locales: list[str]) -> list[_Unit]:
-        tokens = words(question)
+        tokens = expand_chat(words(question), locale)
         stops = stop_words(locale)
         units: list[_Unit] = []
         covered: dict[int, _Unit] = {}
         for position, token in enumerate(tokens):
             if token in stops or (len(token) < 2 and not token.isdigit()):
                 continue
-            unit = _Unit(terms={})
+            unit = _Unit(terms={}, word=token)
             term = stem(token, locale)
             if index.knows(term):
                 unit.terms[term] = 1.0
@@ -261,18 +296,20 @@ class RetrievalAnswerer(Answerer):
                         if correction:
                             corrected, unit.credit = correction
                             tokens[position] = corrected  # a misspelt lexicon word still finds its concept
+                            if corrected in stops:
+                                continue  # a misspelt grammar word: no more meaning than the word itself
                             if index.knows(stem(corrected, locale)):
                                 unit.terms[stem(corrected, locale)] = unit.credit
                 if not unit.terms:
                     unit.terms[term] = 1.0  # unknown: scores nothing, but counts against coverage
             covered[position] = unit
             units.append(unit)
-        for start, end, concept in LEXICON.match(tokens):
+        for start, end, concept in LEXICON.match(tokens, locale):
             term = CONCEPT_PREFIX + concept
             owners = list({id(covered[p]): covered[p] for p in range(start, end) if p in covered}.values())
             if owners:
                 # A phrase ("user name", "mot de passe") is one idea, worth more than its often common words.
-                weight = 1.0 if end - start > 1 else 0.8
+                weight = 1.0 if end - start > 1 else CONCEPT_WEIGHT
                 head = owners[0]
                 for other in owners[1:]:
                     head.terms.update({t: max(w, head.terms.get(t, 0.0)) for t, w in other.terms.items()})
@@ -289,56 +326,100 @@ class RetrievalAnswerer(Answerer):
                 for term in unit.terms:
                     if term.startswith(CONCEPT_PREFIX):
                         unit.terms[term] = 1.0
-        unknown = UNKNOWN_WORD_WEIGHT * index.articles.unknown_idf()
+        unknown = index.articles.unknown_idf()
         for unit in units:
             known = [index.articles.idf[t] for t in unit.terms if index.knows(t)]
-            unit.weight = max(known) if known else unknown
+            unit.weight = max(known) if known else unknown * _specificity(unit.word, index.language)
             if all(t.startswith(CONCEPT_PREFIX) for t in unit.terms):
                 unit.weight = min(unit.weight, 1.0)
         return units
 
     @staticmethod
     def _title_bonus(index: PassageIndex, units: list[_Unit], candidates: np.ndarray) -> np.ndarray:
-        # Weighted by the share of the question the title covers: a title that says all of it wins.
+        # Weighted by the share of the question the title and tags cover: an article about all of it wins.
         bonus = np.zeros(candidates.size, dtype=np.float32)
         total = sum(u.weight for u in units) or 1.0
         for i, number in enumerate(candidates):
-            titles = index.title_terms[number]
-            matched = sum(u.weight for u in units if any(t in titles for t in u.terms))
-            bonus[i] = matched * (0.5 + 0.5 * matched / total)
+            title, keys = index.title_terms[number], index.key_terms[number]
+            matched = sum(u.weight * (1.0 if any(t in title for t in u.terms) else TAG_WEIGHT)
+                          for u in units if any(t in keys for t in u.terms))
+            bonus[i] = matched * (TITLE_SHARE_FLOOR + (1 - TITLE_SHARE_FLOOR) * matched / total)
         return bonus
 
     @staticmethod
-    def _best_passage(index: PassageIndex, article: int, passage_scores: np.ndarray) -> int:
+    def _best_passage(index: PassageIndex, article: int, passage_scores: np.ndarray, units: list[_Unit]) -> int:
+        """The passage of `article` that answers best: its BM25, slightly favouring earlier sections
+        (articles put the usual fix first) and setting "still not working? contact support" sections
+        back, unless the question is about support itself."""
         candidates = np.nonzero(index.passage_article == article)[0]
-        return int(candidates[np.argmax(passage_scores[candidates])])
+        about_support = any(t in FALLBACK_CONCEPTS for unit in units for t in unit.terms)
+        best, best_score = int(candidates[0]), -1.0
+        for number in candidates:
+            passage = index.passages[number]
+            score = float(passage_scores[number]) * (1.0 - PASSAGE_POSITION_DECAY * min(passage.position, 5))
+            if passage.fallback and not about_support:
+                score *= FALLBACK_FACTOR
+            if score > best_score:
+                best, best_score = int(number), score
+        return best
 
     @staticmethod
-    def _confidence(index: PassageIndex, units: list[_Unit], article: int, passage_markdown: str,
-                    doc_locale: str, top: float, second: float) -> float:
-        """A logistic map of how much of the question the best article and passage account for.
+    def _signals(index: PassageIndex, units: list[_Unit], article: int, passage_markdown: str,
+                 doc_locale: str, top: float, second: float) -> dict[str, float]:
+        """What the confidence is computed from, each in [0, 1] (see `calibrated`).
 
-        Features: coverage (share of the question's words, weighted by rarity, found in the article;
-        words no article contains count fully against it), the same share within the best passage,
-        and the margin of the best article over the runner-up.
+        coverage: share of the question's words (weighted by rarity; a word no article contains
+        weighs fully against it) found in the best article; passage_coverage: the same within the
+        passage shown; title_coverage: within the article's title; unknown: share of the question
+        no article knows at all; margin: lead of the best article over the runner-up, times coverage.
         """
         total = sum(u.weight for u in units)
         if total <= 0:
-            return 0.0
+            return {}
         passage_terms = set(analyze(plain(passage_markdown), doc_locale).terms)
-        in_article = in_passage = 0.0
+        titles = index.title_terms[article]
+        in_article = in_passage = in_title = unknown = 0.0
         for unit in units:
             if any(_posting_has(index, term, article) for term in unit.terms):
                 in_article += unit.weight * unit.credit
             if any(term in passage_terms for term in unit.terms):
                 in_passage += unit.weight * unit.credit
-        features = {
+            if any(term in titles for term in unit.terms):
+                in_title += unit.weight * unit.credit
+            if not any(index.knows(term) for term in unit.terms):
+                unknown += unit.weight
+        return {
             "coverage": in_article / total,
             "passage_coverage": in_passage / total,
-            "margin": (top - second) / top if top > 0 else 0.0,
+            "title_coverage": in_title / total,
+            "unknown": unknown / total,
+            # A lead counts as much as the question it rests on: one rare word matched alone leads far.
+            "margin": ((top - second) / top if top > 0 else 0.0) * in_article / total,
         }
-        z = CALIBRATION["bias"] + sum(CALIBRATION[name] * value for name, value in features.items())
-        return 1.0 / (1.0 + math.exp(-z))
+
+
+def calibrated(signals: dict[str, float], calibration: dict[str, float] | None = None) -> float:
+    """The confidence: a logistic map of the signals, fitted on the development set
+    (`benchmarks/assistant_calibrate.py` prints the weights)."""
+    if not signals:
+        return 0.0
+    weights = calibration or CALIBRATION
+    z = weights["bias"] + sum(weights.get(name, 0.0) * value for name, value in signals.items())
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def _specificity(word: str, language: str) -> float:
+    """How much a word no article contains says about the question, relative to the rarest known word.
+
+    A rare word of the language ("diem", "legitimation": Zipf 3 or less) names something the content
+    does not cover and counts fully; a common one ("took", "city": Zipf 5 and more) is mostly context
+    and counts for a fifth to a third. A string the language does not know at all is most often a
+    typo that could not be corrected: it counts for a little over half.
+    """
+    frequency = vocabulary.zipf(word, language)
+    if not frequency:
+        return UNKNOWN_WORD_WEIGHT
+    return min(1.0, max(SPECIFICITY[2], (SPECIFICITY[0] - frequency) / SPECIFICITY[1]))
 
 
 def _posting_has(index: PassageIndex, term: str, article: int) -> bool:

@@ -18,14 +18,16 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
 
+from portal.assistant import vocabulary
 from portal.assistant.lexicon import LEXICON
 from portal.assistant.sources import Document
-from portal.assistant.text import base_language, stem, stop_words, words
+from portal.assistant.text import ENDINGS, FALLBACK_WORDS, base_language, stem, stop_words, words
 
 K1 = 1.2
 B = 0.75
 CONCEPT_PREFIX = "~"
 MAX_PASSAGE_WORDS = 160
+TYPO_CREDIT = {0: 1.0, 1: 0.8, 2: 0.6}  # how far a corrected word is trusted, by edit distance
 
 _HEADING_RE = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _LINK_RE = re.compile(r"\[([^\]]*)\]\([^)]*\)")
@@ -42,6 +44,8 @@ class Passage:
     article: int
     heading: str
     markdown: str
+    position: int = 0  # its rank in the article (0: the opening text or first section)
+    fallback: bool = False  # a "still not working? contact support" section: shown only when it fits best
 
 
 @dataclass
@@ -56,14 +60,17 @@ def analyze(text: str, locale: str, weight: float = 1.0, into: Analyzed | None =
     """Add the stems and lexicon concepts of `text` (in `locale`) to `into`, each counted `weight` times."""
     result = into or Analyzed()
     tokens = words(text)
+    language = base_language(locale)
+    stems = [stem(token, language) for token in tokens]
     stops = stop_words(locale)
-    for token in tokens:
+    terms = result.terms
+    for token, term in zip(tokens, stems):
         if token in stops or (len(token) < 2 and not token.isdigit()):
             continue
-        result.terms[stem(token, locale)] += weight
+        terms[term] += weight
         result.surface.add(token)
-    for _start, _end, concept in LEXICON.match(tokens):
-        result.terms[CONCEPT_PREFIX + concept] += weight
+    for _start, _end, concept in LEXICON.match(tokens, locale, stems):
+        terms[CONCEPT_PREFIX + concept] += weight
     return result
 
 
@@ -104,6 +111,18 @@ def _chunks(text: str) -> list[str]:
     if current:
         chunks.append("\n\n".join(current))
     return chunks
+
+
+def is_fallback(heading: str, locale: str) -> bool:
+    """Whether a section heading announces the last resort ("Still nothing?", "If it still fails",
+    "When to contact support", "Toujours refusé ?"): such a section answers only a question about that."""
+    tokens = words(heading)
+    if not tokens:
+        return False
+    still, conditions = FALLBACK_WORDS.get(base_language(locale), (frozenset(), frozenset()))
+    if tokens[0] in still or (tokens[0] in conditions and any(t in still for t in tokens)):
+        return True
+    return any(concept in ("support", "escalate", "ticket") for _s, _e, concept in LEXICON.match(tokens, locale))
 
 
 class _Bm25:
@@ -160,6 +179,7 @@ class PassageIndex:
         passage_bags: list[Counter] = []
         self.article_terms: list[frozenset[str]] = []
         self.title_terms: list[frozenset[str]] = []
+        self.key_terms: list[frozenset[str]] = []  # the title's and the tags': what the article is about
         surface: Counter = Counter()
         for doc in documents:
             number = len(self.documents)
@@ -172,7 +192,7 @@ class PassageIndex:
                 for term, tf in bag.terms.items():
                     article.terms[term] += tf * weight
             article.surface |= title.surface | tags.surface
-            for heading, markdown in split_passages(doc.body_markdown, doc.title):
+            for position, (heading, markdown) in enumerate(split_passages(doc.body_markdown, doc.title)):
                 passage = Analyzed()
                 analyze(plain(markdown), language, PASSAGE_FIELDS["body"], passage)
                 if heading != doc.title:
@@ -184,11 +204,13 @@ class PassageIndex:
                     if term not in title.terms:
                         article.terms[term] += tf
                 article.surface |= passage.surface
-                self.passages.append(Passage(number, heading, markdown))
+                self.passages.append(Passage(number, heading, markdown, position,
+                                             position > 0 and is_fallback(heading, language)))
                 passage_bags.append(passage.terms)
             article_bags.append(article.terms)
             self.article_terms.append(frozenset(article.terms))
             self.title_terms.append(frozenset(title.terms))
+            self.key_terms.append(frozenset(title.terms) | frozenset(tags.terms))
             surface.update(article.surface)
         self.articles = _Bm25(article_bags)
         self.passage_bm25 = _Bm25(passage_bags)
@@ -198,6 +220,7 @@ class PassageIndex:
         self.fuzzy_words: list[str] = [w for w, _ in surface.most_common() if len(w) >= 3]
         fuzzy_set = set(self.fuzzy_words)
         self.fuzzy_words += sorted(w for w in LEXICON.surface_words if len(w) >= 3 and w not in fuzzy_set)
+        self._stop_list = sorted(w for w in stop_words(locale) if len(w) >= 2)  # typos of grammar words too
         self._trigrams: dict[str, list[int]] | None = None
 
     def __len__(self) -> int:
@@ -213,28 +236,52 @@ class PassageIndex:
     def correct(self, word: str) -> tuple[str, float] | None:
         """The closest known word to a misspelt one, with how much to trust it, or None.
 
-        Edit distance first (one edit up to 7 letters, two beyond), then shared letter trigrams for
-        long odd spellings. Short words are left alone: "logo" is not a typo of "log".
+        Edit distance first, then shared letter trigrams for long odd spellings. Where the language's
+        word list says the string is no word at all, it is surely a typo: one edit is accepted from
+        three letters on (anywhere in the word), two from six letters (keeping the first letter).
+        Without a word list the rules are stricter (five letters, one edit up to seven letters, the
+        first letter kept), since "logo" is not a typo of "log". An ordinary word the articles do not
+        use ("click", "ville") is never corrected. The answer may be a grammar word ("whwn" -> "when"),
+        which the caller then drops like any other.
         """
-        if len(word) < 5 or word.isdigit():
+        if word.isdigit() or vocabulary.is_word(word, self.language):
             return None
-        allowed = 1 if len(word) <= 7 else 2
-        candidates = process.extract(word, self.fuzzy_words, scorer=DamerauLevenshtein.distance,
-                                     score_cutoff=allowed, limit=5)
-        for candidate, distance, _position in sorted(candidates, key=lambda c: c[1]):
-            # Typos rarely touch the first letter; requiring it avoids many false friends.
-            if candidate[0] == word[0]:
-                return candidate, 0.8 if distance <= 1 else 0.6
-        found = self._by_trigrams(word)
-        return (found, 0.5) if found else None
+        if vocabulary.covers(self.language):
+            if len(word) < 3:
+                return None
+            allowed, keep_first = (1 if len(word) < 6 else 2), 2
+        else:
+            if len(word) < 5:
+                return None
+            allowed, keep_first = (1 if len(word) <= 7 else 2), 1
+
+        def closest(words: list[str]) -> tuple[str, int] | None:
+            candidates = process.extract(word, words, scorer=DamerauLevenshtein.distance, score_cutoff=allowed,
+                                         limit=8)
+            for candidate, distance, _position in sorted(candidates, key=lambda c: c[1]):
+                # Typos rarely touch the first letter; requiring it avoids many false friends.
+                if distance < keep_first or candidate[0] == word[0]:
+                    return candidate, distance
+            return None
+
+        found = closest(self.fuzzy_words)
+        grammar = closest(self._stop_list) if self._stop_list else None
+        if grammar and (found is None or grammar[1] < found[1]):
+            return grammar[0], TYPO_CREDIT[min(grammar[1], 2)]
+        if found:
+            return found[0], TYPO_CREDIT[min(found[1], 2)]
+        trigram = self._by_trigrams(word)
+        return (trigram, 0.5) if trigram else None
 
     def known_prefix(self, word: str) -> str | None:
-        """The longest known term that starts `word` and leaves at most a suffix of four letters.
+        """The longest known term that `word` extends by a grammatical ending of the language.
 
-        Catches inflections the stemmer leaves whole ("ouvrent" -> "ouvr").
+        Catches inflections the stemmer leaves whole ("ouvrent" -> "ouvr"), but not another word
+        that happens to start the same way ("director" is not "direct" + an ending).
         """
+        endings = ENDINGS.get(self.language, ())
         for cut in range(1, min(4, len(word) - 4) + 1):
-            if self.knows(word[:-cut]):
+            if word[-cut:] in endings and self.knows(word[:-cut]):
                 return word[:-cut]
         return None
 

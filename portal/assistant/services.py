@@ -14,6 +14,7 @@ Services never read the request: the caller passes the tenant and who is asking.
 from __future__ import annotations
 
 import importlib
+import threading
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -94,6 +95,33 @@ def get_answerer() -> Answerer:
         answerer = factory(make_source(current_app.config), shared=True)
         current_app.extensions["assistant_answerer"] = answerer
     return answerer
+
+
+def warm_up(app: Any) -> threading.Thread:
+    """Build the answerer's indexes of every active tenant whose assistant is on, in a background
+    thread of this process, so that the first question is answered at once. Returns the thread."""
+
+    def run() -> None:
+        from portal.core.db import tenant_scope
+        from portal.tenancy.services import list_tenants
+
+        with app.app_context():
+            try:
+                answerer = get_answerer()
+                for tenant in list_tenants():
+                    if not tenant.settings.assistant.enabled:
+                        continue
+                    with tenant_scope(db.session, tenant.id):
+                        answerer.warm(tenant)
+                    db.session.rollback()
+            except Exception:  # a failed warm-up only means the first question builds the index itself
+                app.logger.exception("assistant warm-up failed")
+            finally:
+                db.session.remove()
+
+    thread = threading.Thread(target=run, name="assistant-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def language_name(code: str, in_locale: str) -> str:

@@ -12,6 +12,8 @@ from functools import lru_cache
 
 import snowballstemmer
 
+from portal.assistant import vocabulary
+
 # Snowball algorithm per locale base language; a locale not listed is indexed without stemming.
 STEMMERS = {
     "en": "english", "fr": "french", "es": "spanish", "pt": "portuguese", "it": "italian",
@@ -21,6 +23,71 @@ STEMMERS = {
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'"})
 _TOKEN_RE = re.compile(r"[a-z0-9]+")
 _ENGLISH_NEGATIONS = {"can't": "can not", "won't": "will not", "cannot": "can not"}
+# English negations typed without the apostrophe: written like the apostrophe forms, so that "dont
+# remember" and "don't remember" meet (no other language of ours spells a word this way).
+_GLUED_NEGATIONS = {
+    "dont": ("do", "not"), "doesnt": ("does", "not"), "didnt": ("did", "not"), "cant": ("can", "not"),
+    "wont": ("will", "not"), "isnt": ("is", "not"), "arent": ("are", "not"), "wasnt": ("was", "not"),
+    "werent": ("were", "not"), "havent": ("have", "not"), "hasnt": ("has", "not"), "hadnt": ("had", "not"),
+    "couldnt": ("could", "not"), "wouldnt": ("would", "not"), "shouldnt": ("should", "not"),
+    "aint": ("is", "not"), "dnt": ("do", "not"), "cnt": ("can", "not"), "dosent": ("does", "not"),
+    "doesn": ("does", "not"), "didn": ("did", "not"), "isn": ("is", "not"), "wasn": ("was", "not"),
+}
+
+# Chat spellings and abbreviations, per language, written out before a question is analysed. They are
+# general texting habits (and common short forms of support words), not the vocabulary of any article.
+# Only questions are expanded: an article's "tel" or "no" is a word of its own.
+CHAT_WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "u": "you", "ur": "your", "urs": "yours", "r": "are", "nd": "and", "kk": "ok", "pls": "please",
+        "plz": "please", "pl": "please", "plse": "please", "thx": "thanks",
+        "thnx": "thanks", "tnx": "thanks", "ty": "thank you", "msg": "message", "msgs": "messages",
+        "pw": "password", "pwd": "password", "pswd": "password", "passwrd": "password", "acc": "account",
+        "acct": "account", "info": "information", "infos": "information", "doc": "document", "docs": "documents",
+        "govt": "government", "dept": "department", "yr": "year", "yrs": "years", "min": "minutes",
+        "mins": "minutes", "hr": "hour", "hrs": "hours", "wk": "week", "wks": "weeks", "tmrw": "tomorrow",
+        "tmr": "tomorrow", "tmw": "tomorrow", "2moro": "tomorrow", "2day": "today", "b4": "before",
+        "bcoz": "because", "becoz": "because", "coz": "because", "cuz": "because", "bcz": "because",
+        "wat": "what", "wht": "what", "wut": "what", "hw": "how", "wen": "when", "whn": "when", "whr": "where",
+        "abt": "about", "pic": "picture", "pics": "pictures", "reg": "registration", "regd": "registered",
+        "cert": "certificate", "certs": "certificates", "temp": "temporary", "admin": "administrator",
+        "admins": "administrators", "ppl": "people", "sth": "something", "smth": "something", "thru": "through",
+        "nxt": "next", "gud": "good", "im": "i am", "ive": "i have", "idk": "i do not know", "dunno": "do not know",
+        "num": "number", "nbr": "number", "tel": "telephone", "ph": "phone", "mob": "mobile",
+        "bday": "birthday", "hosp": "hospital", "dist": "district", "prov": "province", "ofc": "office",
+        "offc": "office", "loc": "location", "addr": "address", "usr": "user", "uname": "username",
+        "mgr": "manager", "shud": "should", "shd": "should", "wud": "would", "cud": "could", "cudnt": "could not",
+        "gt": "get", "hv": "have", "nw": "now", "agn": "again", "nt": "not", "ntwk": "network",
+        "netwrk": "network", "inet": "internet", "sys": "system", "pblm": "problem", "prob": "problem",
+        "prblm": "problem", "probs": "problems", "pg": "page", "appt": "appointment", "approx": "about",
+        "dob": "date of birth",
+    },
+    "fr": {
+        "svp": "s il vous plait", "stp": "s il te plait", "pq": "pourquoi", "pk": "pourquoi",
+        "pkoi": "pourquoi", "prq": "pourquoi", "pourkoi": "pourquoi", "bcp": "beaucoup", "jsp": "je sais pas",
+        "jpp": "je peux pas", "jpeux": "je peux", "jveux": "je veux", "jvais": "je vais", "jsuis": "je suis",
+        "chui": "je suis", "chuis": "je suis", "g": "j ai", "c": "c est", "ct": "c etait", "pr": "pour",
+        "ds": "dans", "ms": "mais", "qd": "quand", "kan": "quand", "qnd": "quand", "qq": "quelque",
+        "qqn": "quelqu un", "qqun": "quelqu un", "qlq": "quelque", "qqch": "quelque chose", "qqc": "quelque chose",
+        "tt": "tout", "ts": "tous", "tjs": "toujours", "tjrs": "toujours", "tjr": "toujours", "tel": "telephone",
+        "dc": "donc", "ke": "que", "k": "que", "koi": "quoi", "kwa": "quoi", "ki": "qui", "pb": "probleme",
+        "pbm": "probleme", "pbs": "problemes", "prob": "probleme", "pblm": "probleme", "prblm": "probleme",
+        "msg": "message", "msgs": "messages", "rdv": "rendez vous", "info": "information", "infos": "informations",
+        "jrs": "jours", "ac": "avec", "avc": "avec", "vs": "vous", "nn": "non", "auj": "aujourd hui",
+        "ajd": "aujourd hui", "aujd": "aujourd hui", "mm": "meme", "ya": "il y a", "yat": "y a t il",
+        "nv": "nouveau", "nvx": "nouveaux", "nouv": "nouveau", "nvl": "nouvelle", "nvle": "nouvelle",
+        "dispo": "disponible", "ordi": "ordinateur", "ordis": "ordinateurs", "admin": "administrateur",
+        "admins": "administrateurs", "doc": "document", "docs": "documents", "enreg": "enregistrement",
+        "decl": "declaration", "cert": "certificat", "certif": "certificat", "num": "numero", "no": "numero",
+        "identif": "identifiant", "cnx": "connexion", "connex": "connexion", "deco": "deconnexion",
+        "pa": "pas", "mnt": "maintenant", "mtn": "maintenant", "maint": "maintenant", "pcq": "parce que",
+        "pck": "parce que", "psk": "parce que", "parceque": "parce que", "dsl": "desole", "cmt": "comment",
+        "cmnt": "comment", "koman": "comment", "vrmt": "vraiment", "svt": "souvent", "jms": "jamais",
+        "jamai": "jamais", "ptit": "petit", "ptite": "petite", "tps": "temps", "qlqn": "quelqu un",
+        "appli": "application", "applis": "applications", "app": "application", "mdp": "mot de passe",
+        "ddn": "date de naissance",
+    },
+}
 
 STOP_WORDS: dict[str, frozenset[str]] = {
     "en": frozenset(
@@ -35,7 +102,10 @@ STOP_WORDS: dict[str, frozenset[str]] = {
         thanks thank thx sir madam ok okay also still yet get got getting gets anyone someone something
         anything way need want tell know like really help since morning today yesterday tonight evening
         afternoon tomorrow already again ever even kindly urgent urgently asap guys bro hii hlo gm put make
-        made go going goes went use using used see try trying tried say says said give gave do done""".split()
+        made go going goes went use using used see try trying tried say says said give gave do done
+        thing things stuff good great nice fine night hiya greetings regards dear kindly assist assistance
+        advise advice currently actually anymore maybe perhaps somebody everyone everything
+        boss mam maam sirs lot lots per via etc must might may shall cannot able unable whether however""".split()
     ),
     "fr": frozenset(
         """a ai aie aies ait as au aucun aussi autre aux avec avez avons avoir c ca ce ceci cela celle celles
@@ -47,14 +117,35 @@ STOP_WORDS: dict[str, frozenset[str]] = {
         svp sil plait voila alors deja ici la bas faire fais veux voudrais voulais aide aidez aider besoin
         savoir sais quoi cest jai jarrive narrive quil bjr bsr slt cc mrc aujourd hui hier matin soir demain
         depuis encore toujours urgent nest sest ya jsuis chui mme mr mettre mets met mis aller vais va voir
-        vois dire dit donner""".split()
+        vois dire dit donner truc trucs chose choses bien bon bonne soir soiree nuit journee cher chere chers
+        frere soeur vraiment genre actuellement combien sera seront serait etaient aurait avait avais avaient
+        dois doit doivent devons devez pouvez pouvons peuvent veut voulez veulent vont font faites
+        sommes etes ceci celui celle dont lequel laquelle lesquels chez juste quelqu quelque quelques tout tous
+        svp stp plait""".split()
     ),
 }
 
+# Inflectional endings a stemmer may leave on a word ("ouvrent"), per language: a known stem plus one
+# of these is the same word.
+ENDINGS: dict[str, frozenset[str]] = {
+    "en": frozenset("s es ed d ing ings er ers ly".split()),
+    "fr": frozenset("e es s x ent ez ons ais ait aient er ee ees ant ions iez re ra ront u us ue ues".split()),
+}
+
+# A section heading that opens with the first kind of word ("Still refused?", "Toujours rien ?"), or
+# with the second and holds the first ("If it still fails"), announces a last resort.
+FALLBACK_WORDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "en": (frozenset("still persists keeps continues".split()), frozenset("if when".split())),
+    "fr": (frozenset("toujours encore persiste continue".split()), frozenset("si quand".split())),
+}
+
+GENERAL_FREQUENCY_WEIGHT = 0.5  # per word, in `detect_language`, for one much more common in that language
+
 # Words that only one language uses often: they weigh more than shared function words when guessing.
 LANGUAGE_MARKERS: dict[str, frozenset[str]] = {
-    "en": frozenset("the is my i to and of not what how why can cant dont doesnt didnt with this it your have".split()),
-    "fr": frozenset("le la les je mon ma mes pas ne est et de du des une un comment pourquoi avec pour quand jai cest svp".split()),
+    "en": frozenset("the is my i to and of not what how why can do does did with this it your have".split()),
+    "fr": frozenset("le la les je mon ma mes pas ne est et de du des une un comment pourquoi avec pour quand jai cest "
+                    "svp".split()),
 }
 
 
@@ -90,7 +181,36 @@ def words(text: str) -> list[str]:
     for contraction, expanded in _ENGLISH_NEGATIONS.items():
         text = text.replace(contraction, expanded)
     text = text.replace("n't", " not")
-    return _TOKEN_RE.findall(fold(text))
+    tokens = _TOKEN_RE.findall(fold(text))
+    if any(t in _GLUED_NEGATIONS for t in tokens):
+        tokens = [part for t in tokens for part in _GLUED_NEGATIONS.get(t, (t,))]
+    return tokens
+
+
+# Elided articles and pronouns that chat glues to the next word ("jai", "lacte", "narrive", "quil").
+GLUED_ELISIONS: dict[str, tuple[str, ...]] = {"fr": ("qu", "c", "d", "j", "l", "m", "n", "s", "t")}
+
+
+def expand_chat(tokens: list[str], locale: str) -> list[str]:
+    """Write out the chat abbreviations of `locale` in a question's tokens ("pb" -> "probleme"), and
+    split elisions typed without their apostrophe ("lacte" -> "l acte") where what follows is a word."""
+    language = base_language(locale)
+    table = CHAT_WORDS.get(language, {})
+    elisions = GLUED_ELISIONS.get(language, ())
+    expanded = []
+    for token in tokens:
+        written = table.get(token)
+        if written:
+            expanded.extend(written.split())
+            continue
+        if elisions and len(token) > 2 and not vocabulary.is_word(token, language):
+            head = next((e for e in elisions
+                         if token.startswith(e) and vocabulary.is_word(token[len(e):], language)), None)
+            if head:
+                expanded.extend((head, token[len(head):]))
+                continue
+        expanded.append(token)
+    return expanded
 
 
 def base_language(locale: str) -> str:
@@ -113,12 +233,21 @@ _stem_cache: dict[tuple[str, str], str] = {}
 
 
 def stem(word: str, locale: str) -> str:
-    """The snowball stem of a folded word in `locale` (the word itself where no stemmer exists)."""
+    """The folded snowball stem of a folded word in `locale` (the word itself where no stemmer exists).
+
+    Snowball's rules expect the accents ("désactivée" -> "désactiv", but "desactivee" -> "desactive"),
+    so the word's usual accented spelling is put back first; the result depends on the folded word
+    only, so a question typed without accents and an article written with them always meet.
+    """
     key = (locale, word)
     cached = _stem_cache.get(key)
     if cached is None:
-        stemmer = _stemmer(base_language(locale))
-        cached = stemmer.stemWord(word) if stemmer and not word.isdigit() else word
+        language = base_language(locale)
+        stemmer = _stemmer(language)
+        if stemmer and not word.isdigit():
+            cached = fold(stemmer.stemWord(vocabulary.accented(word, language)))
+        else:
+            cached = word
         if len(_stem_cache) < 500_000:
             _stem_cache[key] = cached
     return cached
@@ -135,8 +264,9 @@ def detect_language(text: str, locales: list[str], vocabularies: dict[str, set[s
                     hint: str | None = None) -> tuple[str, float]:
     """Guess which of `locales` `text` is written in; return (locale, certainty in [0, 1]).
 
-    Scores stop words and marker words of each language, accented letters and elisions typical of
-    French, and (when given) how many words appear in each locale's own article vocabulary. Mixed
+    Scores stop words and marker words of each language, words far more common in one language than
+    the others (general word lists), accented letters and elisions typical of French, and (when
+    given) how many words appear in each locale's own article vocabulary. Mixed
     messages ("mon OTP n'arrive pas") go to the language of their grammar words. Ties go to `hint`,
     then to the first locale (the caller passes the tenant default first).
     """
@@ -148,14 +278,26 @@ def detect_language(text: str, locales: list[str], vocabularies: dict[str, set[s
         lang = base_language(locale)
         stops = STOP_WORDS.get(lang, frozenset())
         markers = LANGUAGE_MARKERS.get(lang, frozenset())
-        vocabulary = (vocabularies or {}).get(locale, set())
+        known = (vocabularies or {}).get(locale, set())
+        chat = CHAT_WORDS.get(lang, {})
         for token in tokens:
             if token in markers:
                 scores[locale] += 1.5
-            elif token in stops:
+            elif token in stops or (len(token) > 1 and token in chat):
                 scores[locale] += 1.0
-            if vocabulary and len(token) > 2 and token in vocabulary:
+            if known and len(token) > 2 and token in known:
                 scores[locale] += 0.4
+    # What the language's word list says: a word much more common in one language than in the others
+    # counts for that one (works for any language the list covers, not only those with stop words here).
+    languages = {locale: base_language(locale) for locale in locales}
+    for token in tokens:
+        if len(token) < 2 or token.isdigit():
+            continue
+        frequency = {locale: vocabulary.zipf(token, language) for locale, language in languages.items()}
+        for locale in locales:
+            lead = frequency[locale] - max(f for other, f in frequency.items() if other != locale)
+            if lead > 0:
+                scores[locale] += GENERAL_FREQUENCY_WEIGHT * min(1.0, lead / 2)
     lowered = text.lower()
     french_signs = len(re.findall(r"[éèêàùçôîœ]", lowered)) + 2 * len(re.findall(r"\b[ldjnmtsc]['’]\w", lowered))
     english_signs = 2 * len(re.findall(r"\w['’](t|s|m|re|ve|ll)\b", lowered))

@@ -1,6 +1,8 @@
 """The web chat (a page, and a panel on every tenant page) and `POST /<tenant>/api/v1/assistant`."""
 from __future__ import annotations
 
+import threading
+
 from flask import Blueprint, Flask, current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -18,6 +20,7 @@ from portal.tickets.services import TicketError
 bp = Blueprint("assistant", __name__, template_folder="templates")
 register_api_errors(bp)
 SESSION_KEY = "assistant"  # {tenant slug: conversation key} of this browser's conversations
+_warm_up_lock = threading.Lock()
 
 
 def register(app: Flask) -> None:
@@ -25,10 +28,22 @@ def register(app: Flask) -> None:
     app.config.setdefault("ASSISTANT_ANSWERER", "retrieval")
     app.config.setdefault("ASSISTANT_SOURCE", "auto")  # "kb" (the knowledge base) or "folder" (Markdown files)
     app.config.setdefault("ASSISTANT_VERSION_TTL", 5.0)  # seconds between checks that the articles changed
+    # Build the indexes in the background when a process serves its first request (not at import, so
+    # that CLI commands and forking servers start no thread); tests turn it on where they need it.
+    app.config.setdefault("ASSISTANT_WARM_UP", not app.testing)
     app.register_blueprint(bp)
+    app.before_request(_warm_up_once)
     app.jinja_env.filters.setdefault("assistant_markdown", render_markdown)
     app.add_template_global(_recent_turns, "assistant_recent_turns")
     app.add_template_global(lambda: services.support_contacts(g.tenant, current_locale()), "assistant_contacts")
+
+
+def _warm_up_once() -> None:
+    app = current_app._get_current_object()
+    if app.config["ASSISTANT_WARM_UP"] and "assistant_warm_up" not in app.extensions:
+        with _warm_up_lock:
+            if "assistant_warm_up" not in app.extensions:
+                app.extensions["assistant_warm_up"] = services.warm_up(app)
 
 
 def _recent_turns(limit: int = 3) -> list:

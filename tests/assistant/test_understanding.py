@@ -1,0 +1,93 @@
+"""How the assistant reads questions typed on a phone: accents, chat spelling, inflections, negations,
+typos, and questions the content cannot answer. Each asks through the API, as a channel would."""
+from __future__ import annotations
+
+import pytest
+
+from portal.assistant.index import PassageIndex
+from portal.assistant.sources import Article
+
+
+def first(api, message, **extra):
+    data = api({"message": message, **extra}).get_json()
+    return data["articles"][0]["slug"] if data["articles"] else None, data
+
+
+def test_accents_typed_or_not_give_the_same_answer(api):
+    accented, with_accents = first(api, "mon compte est désactivé, que faire ?")
+    plain, without_accents = first(api, "mon compte est desactive, que faire ?")
+    assert accented == plain == "user-account-deactivated"
+    assert with_accents["confidence"] == without_accents["confidence"]
+
+
+@pytest.mark.parametrize("message, slug", [
+    ("jsp pq g pa recu le code pr me connecter", "verification-code-not-received"),  # French chat spelling
+    ("pls my pwd dont work, how do i reset it myself", "forgotten-password"),  # English chat spelling
+    ("la declaration est partie nulle part, elle reste dans la boite d envoi", "declaration-stuck-in-outbox"),
+])
+def test_chat_spelling_and_abbreviations_are_understood(api, message, slug):
+    assert first(api, message)[0] == slug
+
+
+def test_an_inflected_negation_means_not_received(api):
+    # No article says "reaches": the negation next to a word of receiving carries the meaning.
+    slug, data = first(api, "the sms with the login code never reaches me")
+    assert slug == "verification-code-not-received" and not data["handoff"]
+
+
+def test_a_misspelt_word_is_corrected_but_a_real_word_is_not():
+    index = PassageIndex("en", [Article(slug="clock", title="Set the phone clock", locale="en",
+                                        body_markdown="Set the clock to automatic time.")])
+    assert index.correct("clokc") == ("clock", 0.8)
+    assert index.correct("click") is None  # an ordinary English word, absent from the articles
+
+
+@pytest.mark.parametrize("message", [
+    "who won the football match yesterday",
+    "qui a gagné le match de foot hier",
+    "where can i buy a motorbike for field work",
+    "le climatiseur du bureau ne marche plus",
+])
+def test_questions_outside_the_content_are_handed_over(api, message):
+    data = api({"message": message}).get_json()
+    assert data["handoff"] is True and data["answer"] is None
+
+
+def test_a_long_message_with_its_context_still_finds_the_problem(api):
+    _slug, data = first(api, "hello, i am a clerk at the district office, since this morning the app shows "
+                             "too many login attempts and i cannot get in, how long must i wait")
+    assert "too-many-login-attempts" in [article["slug"] for article in data["articles"]]
+
+
+def test_the_answer_is_the_fix_not_the_still_nothing_section():
+    from portal.assistant.engine import RetrievalAnswerer
+    from portal.assistant.sources import ListSource
+
+    body = ("Scanners need a driver.\n\n## Install the scanner driver\n\nOpen the USB stick and run the scanner "
+            "driver installer, then restart the laptop.\n\n## Still not working?\n\nIf the scanner driver still "
+            "does not install, contact support with the scanner model.")
+    source = ListSource({"en": [Article(slug="scanner", title="Document scanner", locale="en", body_markdown=body)]})
+
+    class Tenant:
+        slug, default_locale, locales = "t", "en", ["en"]
+
+        def best_locale(self, lang):
+            return "en"
+
+    found = RetrievalAnswerer(source).answer(Tenant(), "how to install the scanner driver", lang="en")
+    assert found.heading == "Install the scanner driver"
+    asked_for_support = RetrievalAnswerer(source).answer(Tenant(), "scanner driver still not working, contact "
+                                                                   "support?", lang="en")
+    assert asked_for_support.heading == "Still not working?"
+
+
+@pytest.mark.parametrize("text, locales, expected", [
+    ("olvidé mi contraseña y no puedo entrar", ["en", "es"], "es"),
+    ("o código não chega no telefone", ["fr", "pt"], "pt"),
+    ("mon code ne vient pas", ["fr", "pt"], "fr"),
+])
+def test_languages_without_word_lists_of_ours_are_still_told_apart(text, locales, expected):
+    # Another country's languages: general word frequencies tell them apart without any article.
+    from portal.assistant.text import detect_language
+
+    assert detect_language(text, locales)[0] == expected
