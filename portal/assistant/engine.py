@@ -48,6 +48,7 @@ SPECIFICITY = (6.0, 3.0, 0.2)  # (Zipf at which a word counts fully, scale, floo
 # Choosing the passage: each later section weighs a little less; a fall-back section much less.
 PASSAGE_POSITION_DECAY = 0.03
 FALLBACK_FACTOR = 0.6
+LEAD_IN_WORDS = 60  # an opening shorter than this only introduces the next section (see `_with_follow_on`)
 FALLBACK_CONCEPTS = {CONCEPT_PREFIX + c for c in ("support", "escalate", "ticket")}
 
 
@@ -261,7 +262,7 @@ class RetrievalAnswerer(Answerer):
         passage = index.passages[passage_number]
         doc = index.documents[top]
         result.heading = passage.heading
-        result.passage = absolute_links(passage.markdown, doc.url)
+        result.passage = absolute_links(self._with_follow_on(index, passage_number), doc.url)
         result.passage_html = render_markdown(result.passage)
         result.fallback = doc.fallback
         second = float(totals[order[1]]) if order.size > 1 else 0.0
@@ -345,6 +346,21 @@ class RetrievalAnswerer(Answerer):
                           for u in units if any(t in keys for t in u.terms))
             bonus[i] = matched * (TITLE_SHARE_FLOOR + (1 - TITLE_SHARE_FLOOR) * matched / total)
         return bonus
+
+    @staticmethod
+    def _with_follow_on(index: PassageIndex, number: int) -> str:
+        """The passage's text, followed by the article's next section when the passage only leads into
+        it (it ends with a colon, or is the article's short opening, "work through these steps"): an
+        answer should carry the steps, not only announce them."""
+        passage = index.passages[number]
+        text = passage.markdown.rstrip()
+        following = number + 1
+        if following >= len(index.passages) or index.passages[following].article != passage.article:
+            return passage.markdown
+        leads_on = text.endswith(":") or (passage.position == 0 and len(plain(text).split()) < LEAD_IN_WORDS)
+        if not leads_on or index.passages[following].fallback:
+            return passage.markdown
+        return text + "\n\n" + index.passages[following].markdown
 
     @staticmethod
     def _best_passage(index: PassageIndex, article: int, passage_scores: np.ndarray, units: list[_Unit]) -> int:

@@ -84,13 +84,15 @@ def _receive(channel_name: str):
     response = current_app.response_class("", status=200)
     if stored:
         app, tenant_id = current_app._get_current_object(), tenant.id
-        response.call_on_close(lambda: _process_later(app, tenant_id, stored))
+        base_url = request.host_url
+        response.call_on_close(lambda: _process_later(app, tenant_id, stored, base_url))
     return response
 
 
-def _process_later(app: Flask, tenant_id: int, inbound_ids: list[int]) -> None:
+def _process_later(app: Flask, tenant_id: int, inbound_ids: list[int], base_url: str) -> None:
     # Anything left unprocessed here (a crash) stays `received` and the worker takes it later.
-    with app.app_context():
+    # The webhook's own address stays known, so replies carry full links (url_for(..., _external=True)).
+    with app.test_request_context("/", base_url=base_url):
         tenant = db.session.get(Tenant, tenant_id)
         with tenant_scope(db.session, tenant_id):
             for inbound_id in inbound_ids:

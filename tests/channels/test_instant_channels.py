@@ -208,7 +208,7 @@ def test_the_webhook_answers_after_one_commit_of_the_raw_event_and_processes_aft
     from portal.channels import views
 
     later = []
-    monkeypatch.setattr(views, "_process_later", lambda app, tenant_id, ids: later.append(ids))
+    monkeypatch.setattr(views, "_process_later", lambda app, tenant_id, ids, base_url: later.append(ids))
     with app.app_context():
         engine = db.engine
     commits = []
