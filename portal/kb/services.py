@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Iterator
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from portal.core.db import db, utcnow
 from portal.kb.models import (
@@ -331,6 +331,9 @@ def revert_to_generic(tenant, user, slug: str) -> bool:
     article = db.session.scalar(select(Article).where(Article.slug == slug, Article.generic_id.is_not(None)))
     if article is None:
         return False
+    # Deleted here, not left to ON DELETE CASCADE: SQLite enforces no foreign key unless asked, and
+    # a later copy that gets the same id there would meet these revisions.
+    db.session.execute(delete(ArticleRevision).where(ArticleRevision.article_id == article.id))
     db.session.delete(article)
     db.session.flush()
     from portal.kb import search
