@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Iterator
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 
 from portal.core.db import db, utcnow
 from portal.kb.models import (
@@ -180,6 +180,31 @@ def get_article(tenant, slug: str, locale: str, *, audience: str = Audience.PUBL
     """One article of the tenant's view, or None (unknown, hidden, draft or not for this audience)."""
     views = tenant_view(tenant, locale, audience=audience, include_drafts=include_drafts, editor=editor, slug=slug)
     return views[0] if views else None
+
+
+def _article_version_statement():
+    by_slug = GenericArticle.slug == bindparam("slug")
+    return select(
+        select(GenericArticle.id).where(by_slug).scalar_subquery(),
+        select(GenericArticle.updated_at).where(by_slug).scalar_subquery(),
+        select(HiddenArticle.id).join(GenericArticle, HiddenArticle.generic_id == GenericArticle.id).where(by_slug).scalar_subquery(),
+        select(Article.id).where(Article.slug == bindparam("slug")).scalar_subquery(),
+        select(Article.updated_at).where(Article.slug == bindparam("slug")).scalar_subquery(),
+    )
+
+
+# Built once: it runs on every article page view.
+_ARTICLE_VERSION = _article_version_statement()
+
+
+def article_version(slug: str) -> tuple:
+    """What the tenant's view of article `slug` is built from, read in one small query.
+
+    Every change to an article moves its row's `updated_at` (a translation's change included), a
+    local copy comes and goes with its row, hiding with a row of its own; with the tenant's row
+    version (its settings), this changes whenever `get_article` can answer differently.
+    """
+    return tuple(db.session.execute(_ARTICLE_VERSION, {"slug": slug}).one())
 
 
 def iter_published_articles(tenant, locale: str, audience: str = "public") -> Iterator[ArticleView]:
