@@ -7,7 +7,7 @@ from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from portal.core.db import db, utcnow
 from portal.tenancy.models import Tenant
@@ -115,8 +115,12 @@ def _newer_version(candidate: str, current: str) -> bool:
         return candidate != current
 
 
+# Built once: every request under /<tenant>/ runs it.
+_ACTIVE_BY_SLUG = select(Tenant).where(Tenant.slug == bindparam("slug"), Tenant.is_active.is_(True))
+
+
 def get_tenant(slug: str) -> Tenant | None:
-    return db.session.scalar(select(Tenant).where(Tenant.slug == slug, Tenant.is_active.is_(True)))
+    return db.session.scalar(_ACTIVE_BY_SLUG, {"slug": slug})
 
 
 def list_tenants() -> list[Tenant]:
