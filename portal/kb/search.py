@@ -30,6 +30,7 @@ from sqlalchemy import DDL, delete, event, func, insert, select, text
 from portal.core.db import db, tenant_scope, utcnow
 from portal.kb.models import Audience, SearchDocument, SearchLog, SearchTerm
 from portal.kb.rendering import html_to_text
+from portal.tenancy.signals import tenant_synced
 
 # Snowball stemmer and PostgreSQL configuration for each language we can stem.
 STEMMERS = {
@@ -194,6 +195,13 @@ def reindex_tenant(tenant) -> int:
         views = [v for locale in tenant.locales for v in tenant_view(tenant, locale, audience=Audience.STAFF)]
         _index_views(tenant, views)
         return len(views)
+
+
+@tenant_synced.connect
+def _reindex_synced_tenant(sender, tenant, **kwargs) -> None:
+    # A synced tenant.toml may change the values filled into articles, or the locales: without
+    # this, search would show the old values until someone ran `kb reindex`.
+    reindex_tenant(tenant)
 
 
 def reindex_everywhere(slug: str) -> None:

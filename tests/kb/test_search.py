@@ -106,3 +106,22 @@ def test_a_query_of_stop_words_never_matches_articles_without_them(client, libra
     # PostgreSQL drops stop words from a query: what is left must match nothing, not every article.
     kb_edit("farajaland", services.save_article, None, "zebra", "en", draft("Zebra crossing", "Zebra crossing."))
     assert "zebra" not in found(client, "/farajaland/kb/search?q=the+of")
+
+
+def test_tenants_sync_brings_the_search_index_up_to_date(app, client, library, tmp_path):
+    from portal.tenancy.services import sync_tenants
+    from tests.conftest import REPO
+
+    def api_search(q, lang="en"):
+        return [r["slug"] for r in client.get(f"/farajaland/api/v1/kb/search?q={q}&lang={lang}").get_json()["results"]]
+
+    assert api_search("0100") == ["code-not-received"] and api_search("0199") == []
+    changed = tmp_path / "farajaland" / "tenant.toml"
+    changed.parent.mkdir()
+    toml = (REPO / "tenants" / "farajaland" / "tenant.toml").read_text()
+    changed.write_text(toml.replace('whatsapp = "+260 97 555 0100"', 'whatsapp = "+260 97 555 0199"').replace('locales = ["en", "fr"]', 'locales = ["en", "fr", "es"]'))
+    with app.app_context():
+        report = sync_tenants(tmp_path)
+    assert report.updated == ["farajaland"]
+    assert api_search("0199") == ["code-not-received"] and api_search("0100") == []
+    assert "code-not-received" in api_search("0199", lang="es")  # a new locale is indexed too (in the default language)
