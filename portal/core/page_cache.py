@@ -14,7 +14,7 @@ from __future__ import annotations
 import secrets
 import threading
 from collections import OrderedDict
-from typing import Any, Hashable
+from typing import Any, Callable, Hashable
 
 from flask import current_app, g, render_template, request, session
 from flask_login import current_user
@@ -42,13 +42,17 @@ def _store() -> _Pages:
     return store
 
 
-def page_key(*content_version: Hashable) -> tuple | None:
-    """This request's key in the cache, or None when its page must be rendered for it alone."""
+def page_key(content_version: Callable[[], Hashable]) -> tuple | None:
+    """This request's key in the cache, or None when its page must be rendered for it alone.
+
+    `content_version` reads the version of what the page shows; it is called only when the page
+    may be shared.
+    """
     if request.method != "GET" or current_user.is_authenticated or not _NEUTRAL_SESSION_KEYS.issuperset(session.keys()):
         return None
     tenant = g.get("tenant")
     tenant_version = (tenant.id, tenant.updated_at) if tenant is not None else None
-    return (request.endpoint, request.path, current_locale(), tenant_version, *content_version)
+    return (request.endpoint, request.path, current_locale(), tenant_version, content_version())
 
 
 def cached_page(key: tuple | None) -> str | None:

@@ -185,10 +185,8 @@ def get_article(tenant, slug: str, locale: str, *, audience: str = Audience.PUBL
 def _article_version_statement():
     by_slug = GenericArticle.slug == bindparam("slug")
     return select(
-        select(GenericArticle.id).where(by_slug).scalar_subquery(),
         select(GenericArticle.updated_at).where(by_slug).scalar_subquery(),
         select(HiddenArticle.id).join(GenericArticle, HiddenArticle.generic_id == GenericArticle.id).where(by_slug).scalar_subquery(),
-        select(Article.id).where(Article.slug == bindparam("slug")).scalar_subquery(),
         select(Article.updated_at).where(Article.slug == bindparam("slug")).scalar_subquery(),
     )
 
@@ -200,9 +198,10 @@ _ARTICLE_VERSION = _article_version_statement()
 def article_version(slug: str) -> tuple:
     """What the tenant's view of article `slug` is built from, read in one small query.
 
-    Every change to an article moves its row's `updated_at` (a translation's change included), a
-    local copy comes and goes with its row, hiding with a row of its own; with the tenant's row
-    version (its settings), this changes whenever `get_article` can answer differently.
+    Every change to an article moves its row's `updated_at` (a translation's change included); a
+    local copy comes and goes with its row (a new one has a new time), hiding with a row of its
+    own. With the tenant's row version (its settings), this changes whenever `get_article` can
+    answer differently.
     """
     return tuple(db.session.execute(_ARTICLE_VERSION, {"slug": slug}).one())
 

@@ -62,7 +62,7 @@ def article(slug: str):
     editor = can(Permission.KB_EDIT)
     search_id = request.args.get("sid", type=int)
     # Anonymous readers share one rendering per version of the article (see portal.core.page_cache).
-    key = None if editor else page_cache.page_key(services.article_version(slug))
+    key = None if editor else page_cache.page_key(lambda: services.article_version(slug))
     page = page_cache.cached_page(key)
     if page is None:
         view = services.get_article(g.tenant, slug, current_locale(), audience=reader_audience(), include_drafts=editor, editor=editor)
