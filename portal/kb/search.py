@@ -25,7 +25,9 @@ from functools import lru_cache
 import snowballstemmer
 from markupsafe import Markup
 from rapidfuzz import fuzz, process
+from flask import current_app
 from sqlalchemy import DDL, delete, event, func, insert, select, text
+from sqlalchemy.orm import load_only
 
 from portal.core.db import db, tenant_scope, utcnow
 from portal.kb.models import Audience, SearchDocument, SearchLog, SearchTerm
@@ -171,7 +173,7 @@ def add_terms(tenant_id: int, locale: str, found: set[str]) -> None:
     new = sorted(w[:80] for w in found - known)
     if new:
         db.session.execute(insert(SearchTerm), [{"tenant_id": tenant_id, "locale": locale, "term": w} for w in new])
-    _vocabularies.pop((tenant_id, locale), None)
+    _vocabularies().pop((tenant_id, locale), None)
 
 
 def reindex(tenant, slug: str) -> None:
@@ -215,26 +217,38 @@ def reindex_everywhere(slug: str) -> None:
 
 # -- typo tolerance -----------------------------------------------------------------------------
 
-_vocabularies: dict[tuple[int, str], tuple[tuple, list[str], set[str]]] = {}
+def _vocabularies() -> dict[tuple[int, str], tuple[tuple, list[str], set[str]]]:
+    """Each tenant's vocabulary per locale, kept in memory by the app."""
+    return current_app.extensions.setdefault("kb_vocabularies", {})
 
 
 def _vocabulary(tenant_id: int, locale: str) -> tuple[list[str], set[str]]:
     """The tenant's words in `locale`, and their stems (cached until a word is added)."""
     version = tuple(db.session.execute(select(func.count(SearchTerm.id), func.max(SearchTerm.id)).where(SearchTerm.locale == locale)).one())
-    cached = _vocabularies.get((tenant_id, locale))
+    cached = _vocabularies().get((tenant_id, locale))
     if cached is None or cached[0] != version:
         terms = list(db.session.scalars(select(SearchTerm.term).where(SearchTerm.locale == locale)))
         cached = (version, terms, set(terms) | set(stems(terms, locale)))
-        _vocabularies[(tenant_id, locale)] = cached
+        _vocabularies()[(tenant_id, locale)] = cached
     return cached[1], cached[2]
+
+
+def _is_known(word: str, known: set[str], locale: str) -> bool:
+    """Whether `word` needs no correction: the articles use it (or its stem), or it is too short to guess."""
+    return word in known or len(word) < 4 or not word.isalpha() or stems([word], locale)[0] in known
 
 
 def correct(tenant_id: int, locale: str, query_words: list[str]) -> list[str]:
     """Replace each word whose stem the tenant's articles never use by the closest word they do."""
+    cached = _vocabularies().get((tenant_id, locale))
+    # Words are only ever added to a vocabulary: a word the copy in memory knows is known still,
+    # so the usual query (every word known) asks the database nothing.
+    if cached is not None and all(_is_known(word, cached[2], locale) for word in query_words):
+        return list(query_words)
     vocabulary, known = _vocabulary(tenant_id, locale)
     corrected = []
     for word in query_words:
-        if word in known or stems([word], locale)[0] in known or len(word) < 4 or not word.isalpha() or not vocabulary:
+        if _is_known(word, known, locale) or not vocabulary:
             corrected.append(word)
             continue
         best = process.extractOne(word, vocabulary, scorer=fuzz.ratio, score_cutoff=75)
@@ -427,7 +441,9 @@ def search(tenant, locale: str, query: str, *, category: str | None = None, audi
             results.corrected_query = " ".join(corrected)
         found = _ranked(tenant.id, locale, corrected, category, audience, limit, offset)
         results.total, results.total_capped, ranked = found.total, found.capped, found.ranked
-        docs = {d.id: d for d in db.session.scalars(select(SearchDocument).where(SearchDocument.id.in_([i for i, _ in ranked])))}
+        shown = load_only(SearchDocument.tenant_id, SearchDocument.slug, SearchDocument.title, SearchDocument.content_locale,
+                          SearchDocument.category, SearchDocument.body_text)
+        docs = {d.id: d for d in db.session.scalars(select(SearchDocument).options(shown).where(SearchDocument.id.in_([i for i, _ in ranked])))}
         query_stems = set(stems(corrected, locale))
         for doc_id, score in ranked:
             doc = docs.get(doc_id)
