@@ -16,6 +16,7 @@ escaped text with the matched words marked.
 from __future__ import annotations
 
 import html
+import json
 import re
 import threading
 import unicodedata
@@ -285,9 +286,10 @@ class SearchResults:
 # Matches are counted up to COUNT_LIMIT: past it, "more than 1000 articles" tells a reader as much
 # as an exact figure, and counting every article that holds a common word costs a scan of them all.
 COUNT_LIMIT = 1000
-# Ranking is computed for at most RANK_CANDIDATES matches, and as many of those with a query word
-# in their title, taken in index order: a query made only of words nearly every article uses would
-# otherwise rank the whole knowledge base. Title matches are the ones a title boost would put first.
+# Ranking is computed for at most RANK_CANDIDATES matches, and as many more with a query word in
+# their title (PostgreSQL: from its title index; SQLite: among the first COUNT_LIMIT matches),
+# taken in index order: a query made only of words nearly every article uses would otherwise rank
+# the whole knowledge base. Title matches are the ones a title boost would put first.
 RANK_CANDIDATES = 300
 # BM25 parameters and the weight of a title word against a body word (SQLite, ranked in Python).
 TITLE_WEIGHT, BM25_K1, BM25_B = 5.0, 1.2, 0.75
@@ -334,21 +336,24 @@ def _sqlite_matches(tenant_id, locale, terms, category, audience, limit, offset,
     filters = " AND ".join(f"filters : {token}" for token in _filter_tokens(tenant_id, locale, category, audience))
     match = f"{filters} AND {{title body}} : ({(' OR ' if any_term else ' AND ').join(quoted)})"
     conn = db.session.connection()
-    count = text("SELECT count(*) FROM (SELECT rowid FROM kb_search_fts WHERE kb_search_fts MATCH :m LIMIT :n)")
-    total = conn.execute(count, {"m": match, "n": COUNT_LIMIT + 1}).scalar()
-    if not total:
+    # One pass gives the count (up to the limit) and the candidates, in index order.
+    matched = conn.execute(text("SELECT rowid FROM kb_search_fts WHERE kb_search_fts MATCH :m LIMIT :n"), {"m": match, "n": COUNT_LIMIT + 1}).scalars().all()
+    if not matched:
         return _Matches([], 0, False)
-    # The index keeps the stemmed title and body: candidates come with what ranking them needs.
-    candidates = text("SELECT rowid, title, body FROM kb_search_fts WHERE kb_search_fts MATCH :m LIMIT :n")
-    rows = {row[0]: row for row in conn.execute(candidates, {"m": match, "n": RANK_CANDIDATES}).all()}
-    if total > RANK_CANDIDATES:
-        in_title = f"{match} AND title : ({' OR '.join(quoted)})"
-        rows.update((row[0], row) for row in conn.execute(candidates, {"m": in_title, "n": RANK_CANDIDATES}).all())
-    lengths = {doc_id: (title.count(" ") + 1 if title else 0) + (body.count(" ") + 1 if body else 0) for doc_id, title, body in rows.values()}
+    # The index keeps the stemmed (folded) title and body: what ranking needs, read by id.
+    by_ids = text("SELECT rowid, title, body FROM kb_search_fts WHERE rowid IN (SELECT value FROM json_each(:ids))")
+    candidates = matched[:RANK_CANDIDATES]
+    if len(matched) > RANK_CANDIDATES:
+        # Matches past the ranked ones still compete when a query word is in their title.
+        titles = conn.execute(text("SELECT rowid, title FROM kb_search_fts WHERE rowid IN (SELECT value FROM json_each(:ids))"),
+                              {"ids": json.dumps(matched[RANK_CANDIDATES:COUNT_LIMIT])}).all()
+        candidates += [doc_id for doc_id, title in titles if any(f" {s} " in f" {title} " for s in folded)][:RANK_CANDIDATES]
+    rows = conn.execute(by_ids, {"ids": json.dumps(candidates)}).all()
+    lengths = {doc_id: (title.count(" ") + 1 if title else 0) + (body.count(" ") + 1 if body else 0) for doc_id, title, body in rows}
     average = max(1.0, sum(lengths.values()) / len(lengths))
-    scored = sorted((-_bm25(title, body, folded, lengths[doc_id], average), doc_id) for doc_id, title, body in rows.values())
+    scored = sorted((-_bm25(title, body, folded, lengths[doc_id], average), doc_id) for doc_id, title, body in rows)
     page = [(doc_id, -score) for score, doc_id in scored[offset:offset + limit]]
-    return _Matches(page, min(total, COUNT_LIMIT), total > COUNT_LIMIT)
+    return _Matches(page, min(len(matched), COUNT_LIMIT), len(matched) > COUNT_LIMIT)
 
 
 def _pg_matches(tenant_id, locale, terms, category, audience, limit, offset, any_term) -> _Matches:
