@@ -159,8 +159,10 @@ def bench_search(label: str, database_url: str, sizes: list[int], queries: int) 
                 started = time.perf_counter()
                 bulk_load(tenant, loaded, size, words, rng)
                 if db.engine.dialect.name == "postgresql":
+                    # As autovacuum would after such a load: without statistics the planner guesses.
                     with db.engine.connect() as conn:
                         conn.exec_driver_sql("ANALYZE")
+                        conn.commit()
                 load_s = time.perf_counter() - started
                 loaded = size
                 for query in make_queries(words, 20, random.Random(1)):  # warm-up, not timed

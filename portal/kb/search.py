@@ -6,7 +6,7 @@ index over them is maintained by database triggers, so bulk loads and deletes ke
   locale), with the tenant, locale, category and audience as filter tokens in the same index;
 - PostgreSQL: a weighted tsvector per document (title A, body B), built with the text-search
   configuration of its language (english, french, ... or simple) and holding the filter tokens
-  too, plus a title vector, in a table with GIN indexes.
+  too, in a table with a GIN index.
 A search reads at most COUNT_LIMIT matches (the total is capped there) and ranks a bounded set of
 them with a title boost: ts_rank on PostgreSQL, BM25 over the stemmed words on SQLite (FTS5's
 own bm25() would count every article holding each word first). Unknown query words are corrected
@@ -61,8 +61,8 @@ SQLITE_DROP = ["DROP TRIGGER IF EXISTS kb_search_fts_au", "DROP TRIGGER IF EXIST
                "DROP TRIGGER IF EXISTS kb_search_fts_ai", "DROP TABLE IF EXISTS kb_search_fts"]
 # The vector holds the title (weight A), the body (B) and the filter tokens as '~'-prefixed
 # lexemes (no word of a query can be one), so one GIN lookup narrows to the tenant, locale,
-# category and audience; `title_vector` finds the matches with a query word in their title.
-# The indexes skip the pending list (fastupdate off): articles change seldom, searches often.
+# category and audience. The index skips the pending list (fastupdate off): articles change
+# seldom, searches often, and every search would otherwise read the whole pending list.
 PG_VECTOR = (
     "setweight(to_tsvector(NEW.ts_config::regconfig, NEW.title), 'A') || "
     "setweight(to_tsvector(NEW.ts_config::regconfig, NEW.body_text), 'B') || "
@@ -70,13 +70,11 @@ PG_VECTOR = (
 )
 PG_DDL = [
     "CREATE TABLE kb_search_fts (doc_id integer PRIMARY KEY REFERENCES kb_search_documents (id) ON DELETE CASCADE, "
-    "vector tsvector NOT NULL, title_vector tsvector NOT NULL)",
+    "vector tsvector NOT NULL)",
     "CREATE INDEX kb_search_fts_vector ON kb_search_fts USING gin (vector) WITH (fastupdate = off)",
-    "CREATE INDEX kb_search_fts_title ON kb_search_fts USING gin (title_vector) WITH (fastupdate = off)",
     "CREATE FUNCTION kb_search_fts_sync() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-    f"INSERT INTO kb_search_fts (doc_id, vector, title_vector) VALUES (NEW.id, {PG_VECTOR}, "
-    "to_tsvector(NEW.ts_config::regconfig, NEW.title)) "
-    "ON CONFLICT (doc_id) DO UPDATE SET vector = EXCLUDED.vector, title_vector = EXCLUDED.title_vector; RETURN NEW; END $$",
+    f"INSERT INTO kb_search_fts (doc_id, vector) VALUES (NEW.id, {PG_VECTOR}) "
+    "ON CONFLICT (doc_id) DO UPDATE SET vector = EXCLUDED.vector; RETURN NEW; END $$",
     "CREATE TRIGGER kb_search_fts_sync AFTER INSERT OR UPDATE ON kb_search_documents "
     "FOR EACH ROW EXECUTE FUNCTION kb_search_fts_sync()",
 ]
@@ -287,9 +285,9 @@ class SearchResults:
 # as an exact figure, and counting every article that holds a common word costs a scan of them all.
 COUNT_LIMIT = 1000
 # Ranking is computed for at most RANK_CANDIDATES matches, and as many more with a query word in
-# their title (PostgreSQL: from its title index; SQLite: among the first COUNT_LIMIT matches),
-# taken in index order: a query made only of words nearly every article uses would otherwise rank
-# the whole knowledge base. Title matches are the ones a title boost would put first.
+# their title among the first COUNT_LIMIT matches, taken in index order: a query made only of words
+# nearly every article uses would otherwise rank the whole knowledge base. Title matches are the
+# ones a title boost would put first.
 RANK_CANDIDATES = 300
 # BM25 parameters and the weight of a title word against a body word (SQLite, ranked in Python).
 TITLE_WEIGHT, BM25_K1, BM25_B = 5.0, 1.2, 0.75
@@ -367,10 +365,13 @@ def _pg_matches(tenant_id, locale, terms, category, audience, limit, offset, any
         "cfg": pg_config(locale), "q": " ".join(terms), "n": limit, "o": offset, "count": COUNT_LIMIT + 1,
         "rank": RANK_CANDIDATES, "filters": " & ".join(f"'~{t}'" for t in _filter_tokens(tenant_id, locale, category, audience)),
     }
+    # Title matches (the title's lexemes are those of weight A) are taken among the counted matches.
     sql = f"""
         WITH matched AS (SELECT doc_id, vector FROM kb_search_fts WHERE {matching} LIMIT :count),
-        titled AS (SELECT doc_id, vector FROM kb_search_fts WHERE title_vector @@ {any_word} AND {matching} LIMIT :rank),
-        candidates AS ((SELECT doc_id, vector FROM matched LIMIT :rank) UNION ALL SELECT doc_id, vector FROM titled)
+        candidates AS (
+            (SELECT doc_id, vector FROM matched LIMIT :rank)
+            UNION ALL (SELECT doc_id, vector FROM matched WHERE ts_filter(vector, '{{a}}') @@ {any_word} LIMIT :rank)
+        )
         SELECT counted.total, ranked.doc_id, ranked.score
         FROM (SELECT count(*) AS total FROM matched) AS counted
         LEFT JOIN LATERAL (

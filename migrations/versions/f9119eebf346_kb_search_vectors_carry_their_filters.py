@@ -1,4 +1,4 @@
-"""kb: search vectors carry their filters, a title vector, GIN without pending list
+"""kb: search vectors carry their filters, GIN without pending list
 
 Revision ID: f9119eebf346
 Revises: 17535e88321c
@@ -6,8 +6,8 @@ Create Date: 2026-11-30 06:55:01.125722
 
 PostgreSQL only (the SQLite FTS5 table is unchanged): the search table is rebuilt so that the
 tenant, locale, category and audience are lexemes of each vector (the GIN index narrows to them),
-a title vector finds title matches, and the GIN indexes skip the pending list. Existing documents
-are indexed again from kb_search_documents. The statements are written out here, as the migration
+and the GIN index skips the pending list. Existing documents are indexed again from
+kb_search_documents. The statements are written out here, as the migration
 must not change when portal/kb/search.py does.
 """
 from alembic import op
@@ -24,20 +24,17 @@ VECTOR = (
     "setweight(to_tsvector({row}.ts_config::regconfig, {row}.body_text), 'B') || "
     "array_to_tsvector(ARRAY(SELECT '~' || t FROM unnest(string_to_array({row}.filters, ' ')) AS t WHERE t <> ''))"
 )
-TITLE = "to_tsvector({row}.ts_config::regconfig, {row}.title)"
 DROP = [
     'DROP TRIGGER IF EXISTS kb_search_fts_sync ON kb_search_documents',
     'DROP FUNCTION IF EXISTS kb_search_fts_sync()',
     'DROP TABLE IF EXISTS kb_search_fts',
 ]
 NEW = [
-    'CREATE TABLE kb_search_fts (doc_id integer PRIMARY KEY REFERENCES kb_search_documents (id) ON DELETE CASCADE, vector tsvector NOT NULL, title_vector tsvector NOT NULL)',
-    "INSERT INTO kb_search_fts (doc_id, vector, title_vector) SELECT d.id, " + VECTOR.format(row="d") + ", " + TITLE.format(row="d") + " FROM kb_search_documents AS d",
+    'CREATE TABLE kb_search_fts (doc_id integer PRIMARY KEY REFERENCES kb_search_documents (id) ON DELETE CASCADE, vector tsvector NOT NULL)',
+    "INSERT INTO kb_search_fts (doc_id, vector) SELECT d.id, " + VECTOR.format(row="d") + " FROM kb_search_documents AS d",
     'CREATE INDEX kb_search_fts_vector ON kb_search_fts USING gin (vector) WITH (fastupdate = off)',
-    'CREATE INDEX kb_search_fts_title ON kb_search_fts USING gin (title_vector) WITH (fastupdate = off)',
-    "CREATE FUNCTION kb_search_fts_sync() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO kb_search_fts (doc_id, vector, title_vector) VALUES (NEW.id, "
-    + VECTOR.format(row="NEW") + ", " + TITLE.format(row="NEW")
-    + ") ON CONFLICT (doc_id) DO UPDATE SET vector = EXCLUDED.vector, title_vector = EXCLUDED.title_vector; RETURN NEW; END $$",
+    "CREATE FUNCTION kb_search_fts_sync() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO kb_search_fts (doc_id, vector) VALUES (NEW.id, "
+    + VECTOR.format(row="NEW") + ") ON CONFLICT (doc_id) DO UPDATE SET vector = EXCLUDED.vector; RETURN NEW; END $$",
     'CREATE TRIGGER kb_search_fts_sync AFTER INSERT OR UPDATE ON kb_search_documents FOR EACH ROW EXECUTE FUNCTION kb_search_fts_sync()',
 ]
 OLD = [
