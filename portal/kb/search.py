@@ -237,6 +237,12 @@ def _is_known(word: str, known: set[str], locale: str) -> bool:
     return word in known or len(word) < 4 or not word.isalpha() or stems([word], locale)[0] in known
 
 
+def _unknown_words(tenant_id: int, locale: str, query_words: list[str]) -> set[str]:
+    """The words of `query_words` that no article of the tenant uses (per the vocabulary in memory)."""
+    cached = _vocabularies().get((tenant_id, locale))
+    return set() if cached is None else {word for word in query_words if not _is_known(word, cached[2], locale)}
+
+
 def correct(tenant_id: int, locale: str, query_words: list[str]) -> list[str]:
     """Replace each word whose stem the tenant's articles never use by the closest word they do."""
     cached = _vocabularies().get((tenant_id, locale))
@@ -390,8 +396,10 @@ def _pg_matches(tenant_id, locale, terms, category, audience, limit, offset, any
 
 
 def _ranked(tenant_id, locale, terms, category, audience, limit, offset) -> _Matches:
+    """Articles with every word the tenant's articles use (others cannot match), else with any word."""
     finder = _pg_matches if db.session.get_bind().dialect.name == "postgresql" else _sqlite_matches
-    found = finder(tenant_id, locale, terms, category, audience, limit, offset, any_term=False)
+    usable = [term for term in terms if term not in _unknown_words(tenant_id, locale, terms)]
+    found = finder(tenant_id, locale, usable, category, audience, limit, offset, any_term=False) if usable else _Matches([], 0, False)
     if found.total == 0 and len(terms) > 1:
         found = finder(tenant_id, locale, terms, category, audience, limit, offset, any_term=True)
     return found

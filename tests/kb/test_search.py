@@ -40,6 +40,13 @@ def test_typos_are_corrected_against_the_tenants_words(client, library):
     assert "Showing results for “password”" in results(client, "/farajaland/kb/search?q=pasword")
 
 
+def test_words_no_article_uses_are_left_out_instead_of_widening_the_search(client, library):
+    # "code" alone is in two articles, "password" and "code" together in one: the unknown word does
+    # not turn the search into "any of these words".
+    assert found(client, "/farajaland/kb/search?q=password+code+zqxwv") == ["password-reset"]
+    assert found(client, "/farajaland/kb/search?q=zqxwv+vwxqz") == []
+
+
 def test_category_filter_and_staff_articles(client, auth, make_user, library):
     from portal.auth.permissions import Role
 
