@@ -76,16 +76,20 @@ def logout():
     return redirect(_home())
 
 
-@bp.post("/<tenant>/language")
-@bp.post("/language")
+@bp.route("/<tenant>/language", methods=["GET", "POST"])
+@bp.route("/language", methods=["GET", "POST"])
 def language():
-    lang = request.form.get("lang", "")
+    """Keep the reader's choice of language. It is a display preference only, so the footer's form
+    is sent with GET and carries no CSRF token: a page with nothing else to protect needs no
+    session (POST, with a token, still works)."""
+    values = request.form if request.method == "POST" else request.args
+    lang = values.get("lang", "")
     if lang not in offered_locales():
         return error_response(400, _("This language is not offered here."))
     if current_user.is_authenticated:
         current_user.locale = lang
         db.session.commit()
-    response = make_response(redirect(safe_next(request.form.get("next"), _home())))
+    response = make_response(redirect(safe_next(values.get("next"), _home())))
     response.set_cookie(LOCALE_COOKIE, lang, max_age=365 * 24 * 3600, httponly=True, samesite="Lax", secure=request.is_secure)
     return response
 

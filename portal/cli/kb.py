@@ -77,7 +77,7 @@ def export_command(tenant_slug: str | None, generic: bool, path: Path) -> None:
 @group.command("reindex")
 @with_appcontext
 def reindex_command() -> None:
-    """Rebuild every tenant's search index (after a tenant.toml change, for example)."""
+    """Rebuild every tenant's search index (`tenants sync` already does it for the tenants it changes)."""
     for tenant in list_tenants():
         count = search.reindex_tenant(tenant)
         click.echo(f"{tenant.slug}: {count} documents")

@@ -54,6 +54,7 @@ def search_articles():
             for h in results.hits
         ],
         "total": results.total,
+        "total_capped": results.total_capped,
         "corrected_query": results.corrected_query,
     })
 

@@ -4,14 +4,19 @@
 index over them is maintained by database triggers, so bulk loads and deletes keep it right:
 - SQLite: an FTS5 table over stemmed words (Snowball stemmers in Python, language of each
   locale), with the tenant, locale, category and audience as filter tokens in the same index;
-- PostgreSQL: a tsvector per document, built with the text-search configuration of its language
-  (english, french, ... or simple), in a table with a GIN index.
-Both rank with a title boost. Unknown query words are corrected against the tenant's vocabulary
-(rapidfuzz), and snippets are escaped text with the matched words marked.
+- PostgreSQL: a weighted tsvector per document (title A, body B), built with the text-search
+  configuration of its language (english, french, ... or simple) and holding the filter tokens
+  too, in a table with a GIN index.
+A search reads at most COUNT_LIMIT matches (the total is capped there) and ranks a bounded set of
+them with a title boost: ts_rank on PostgreSQL, BM25 over the stemmed words on SQLite (FTS5's
+own bm25() would count every article holding each word first). Unknown query words are corrected
+against the tenant's vocabulary (rapidfuzz); snippets, made for the returned page only, are
+escaped text with the matched words marked.
 """
 from __future__ import annotations
 
 import html
+import json
 import re
 import threading
 import unicodedata
@@ -21,11 +26,14 @@ from functools import lru_cache
 import snowballstemmer
 from markupsafe import Markup
 from rapidfuzz import fuzz, process
+from flask import current_app
 from sqlalchemy import DDL, delete, event, func, insert, select, text
+from sqlalchemy.orm import load_only
 
 from portal.core.db import db, tenant_scope, utcnow
 from portal.kb.models import Audience, SearchDocument, SearchLog, SearchTerm
 from portal.kb.rendering import html_to_text
+from portal.tenancy.signals import tenant_synced
 
 # Snowball stemmer and PostgreSQL configuration for each language we can stem.
 STEMMERS = {
@@ -51,16 +59,22 @@ SQLITE_DDL = [
 ]
 SQLITE_DROP = ["DROP TRIGGER IF EXISTS kb_search_fts_au", "DROP TRIGGER IF EXISTS kb_search_fts_ad",
                "DROP TRIGGER IF EXISTS kb_search_fts_ai", "DROP TABLE IF EXISTS kb_search_fts"]
+# The vector holds the title (weight A), the body (B) and the filter tokens as '~'-prefixed
+# lexemes (no word of a query can be one), so one GIN lookup narrows to the tenant, locale,
+# category and audience. The index skips the pending list (fastupdate off): articles change
+# seldom, searches often, and every search would otherwise read the whole pending list.
+PG_VECTOR = (
+    "setweight(to_tsvector(NEW.ts_config::regconfig, NEW.title), 'A') || "
+    "setweight(to_tsvector(NEW.ts_config::regconfig, NEW.body_text), 'B') || "
+    "array_to_tsvector(ARRAY(SELECT '~' || t FROM unnest(string_to_array(NEW.filters, ' ')) AS t WHERE t <> ''))"
+)
 PG_DDL = [
     "CREATE TABLE kb_search_fts (doc_id integer PRIMARY KEY REFERENCES kb_search_documents (id) ON DELETE CASCADE, "
-    "scope varchar(40) NOT NULL, vector tsvector NOT NULL)",
-    "CREATE INDEX kb_search_fts_vector ON kb_search_fts USING gin (vector)",
-    "CREATE INDEX kb_search_fts_scope ON kb_search_fts (scope)",
+    "vector tsvector NOT NULL)",
+    "CREATE INDEX kb_search_fts_vector ON kb_search_fts USING gin (vector) WITH (fastupdate = off)",
     "CREATE FUNCTION kb_search_fts_sync() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-    "INSERT INTO kb_search_fts (doc_id, scope, vector) VALUES (NEW.id, NEW.scope, "
-    "setweight(to_tsvector(NEW.ts_config::regconfig, NEW.title), 'A') || "
-    "setweight(to_tsvector(NEW.ts_config::regconfig, NEW.body_text), 'B')) "
-    "ON CONFLICT (doc_id) DO UPDATE SET scope = EXCLUDED.scope, vector = EXCLUDED.vector; RETURN NEW; END $$",
+    f"INSERT INTO kb_search_fts (doc_id, vector) VALUES (NEW.id, {PG_VECTOR}) "
+    "ON CONFLICT (doc_id) DO UPDATE SET vector = EXCLUDED.vector; RETURN NEW; END $$",
     "CREATE TRIGGER kb_search_fts_sync AFTER INSERT OR UPDATE ON kb_search_documents "
     "FOR EACH ROW EXECUTE FUNCTION kb_search_fts_sync()",
 ]
@@ -110,8 +124,11 @@ def _stem(word: str, language: str) -> str:
     return cache[language].stemWord(word)
 
 
-def _fold(word: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+def _fold(value: str) -> str:
+    """`value` without diacritics ("vérifié" → "verifie"), as the SQLite index compares words."""
+    if value.isascii():
+        return value
+    return "".join(c for c in unicodedata.normalize("NFKD", value) if not unicodedata.combining(c))
 
 
 def scope_token(tenant_id: int, locale: str) -> str:
@@ -131,7 +148,7 @@ def document_row(tenant_id: int, locale: str, slug: str, content_locale: str, ca
         "tenant_id": tenant_id, "slug": slug, "locale": locale, "content_locale": content_locale,
         "category": category, "audience": audience, "title": title, "body_text": body_text,
         "scope": scope_token(tenant_id, locale), "filters": filter_tokens(tenant_id, locale, category, audience),
-        "title_index": " ".join(stems(title, content_locale)), "body_index": " ".join(stems(body_text, content_locale)),
+        "title_index": _fold(" ".join(stems(title, content_locale))), "body_index": _fold(" ".join(stems(body_text, content_locale))),
         "ts_config": pg_config(content_locale), "updated_at": utcnow(),
     }
 
@@ -155,7 +172,7 @@ def add_terms(tenant_id: int, locale: str, found: set[str]) -> None:
     new = sorted(w[:80] for w in found - known)
     if new:
         db.session.execute(insert(SearchTerm), [{"tenant_id": tenant_id, "locale": locale, "term": w} for w in new])
-    _vocabularies.pop((tenant_id, locale), None)
+    _vocabularies().pop((tenant_id, locale), None)
 
 
 def reindex(tenant, slug: str) -> None:
@@ -181,6 +198,13 @@ def reindex_tenant(tenant) -> int:
         return len(views)
 
 
+@tenant_synced.connect
+def _reindex_synced_tenant(sender, tenant, **kwargs) -> None:
+    # A synced tenant.toml may change the values filled into articles, or the locales: without
+    # this, search would show the old values until someone ran `kb reindex`.
+    reindex_tenant(tenant)
+
+
 def reindex_everywhere(slug: str) -> None:
     """A generic article changed: rebuild its documents in every tenant."""
     from portal.tenancy.services import list_tenants
@@ -192,26 +216,44 @@ def reindex_everywhere(slug: str) -> None:
 
 # -- typo tolerance -----------------------------------------------------------------------------
 
-_vocabularies: dict[tuple[int, str], tuple[tuple, list[str], set[str]]] = {}
+def _vocabularies() -> dict[tuple[int, str], tuple[tuple, list[str], set[str]]]:
+    """Each tenant's vocabulary per locale, kept in memory by the app."""
+    return current_app.extensions.setdefault("kb_vocabularies", {})
 
 
 def _vocabulary(tenant_id: int, locale: str) -> tuple[list[str], set[str]]:
     """The tenant's words in `locale`, and their stems (cached until a word is added)."""
     version = tuple(db.session.execute(select(func.count(SearchTerm.id), func.max(SearchTerm.id)).where(SearchTerm.locale == locale)).one())
-    cached = _vocabularies.get((tenant_id, locale))
+    cached = _vocabularies().get((tenant_id, locale))
     if cached is None or cached[0] != version:
         terms = list(db.session.scalars(select(SearchTerm.term).where(SearchTerm.locale == locale)))
         cached = (version, terms, set(terms) | set(stems(terms, locale)))
-        _vocabularies[(tenant_id, locale)] = cached
+        _vocabularies()[(tenant_id, locale)] = cached
     return cached[1], cached[2]
+
+
+def _is_known(word: str, known: set[str], locale: str) -> bool:
+    """Whether `word` needs no correction: the articles use it (or its stem), or it is too short to guess."""
+    return word in known or len(word) < 4 or not word.isalpha() or stems([word], locale)[0] in known
+
+
+def _unknown_words(tenant_id: int, locale: str, query_words: list[str]) -> set[str]:
+    """The words of `query_words` that no article of the tenant uses (per the vocabulary in memory)."""
+    cached = _vocabularies().get((tenant_id, locale))
+    return set() if cached is None else {word for word in query_words if not _is_known(word, cached[2], locale)}
 
 
 def correct(tenant_id: int, locale: str, query_words: list[str]) -> list[str]:
     """Replace each word whose stem the tenant's articles never use by the closest word they do."""
+    cached = _vocabularies().get((tenant_id, locale))
+    # Words are only ever added to a vocabulary: a word the copy in memory knows is known still,
+    # so the usual query (every word known) asks the database nothing.
+    if cached is not None and all(_is_known(word, cached[2], locale) for word in query_words):
+        return list(query_words)
     vocabulary, known = _vocabulary(tenant_id, locale)
     corrected = []
     for word in query_words:
-        if word in known or stems([word], locale)[0] in known or len(word) < 4 or not word.isalpha() or not vocabulary:
+        if _is_known(word, known, locale) or not vocabulary:
             corrected.append(word)
             continue
         best = process.extractOne(word, vocabulary, scorer=fuzz.ratio, score_cutoff=75)
@@ -241,91 +283,159 @@ class SearchResults:
     hits: list[SearchHit] = field(default_factory=list)
     corrected_query: str | None = None
     search_id: int | None = None
+    # True when more than COUNT_LIMIT articles match: `total` is then COUNT_LIMIT, a lower bound.
+    total_capped: bool = False
 
 
-def _sqlite_ids(tenant_id, locale, terms, category, audience, limit, offset, any_term):
-    stemmed = [s for s in dict.fromkeys(stems(terms, locale)) if s]
-    if not stemmed:
-        return [], 0
-    joiner = " OR " if any_term else " AND "
-    match = "{title body} : (" + joiner.join('"' + _fold(s).replace('"', "") + '"' for s in stemmed) + ")"
-    filters = [scope_token(tenant_id, locale)]
+# Matches are counted up to COUNT_LIMIT: past it, "more than 1000 articles" tells a reader as much
+# as an exact figure, and counting every article that holds a common word costs a scan of them all.
+COUNT_LIMIT = 1000
+# Ranking is computed for at most RANK_CANDIDATES matches, and as many more with a query word in
+# their title among the first COUNT_LIMIT matches, taken in index order: a query made only of words
+# nearly every article uses would otherwise rank the whole knowledge base. Title matches are the
+# ones a title boost would put first.
+RANK_CANDIDATES = 300
+# BM25 parameters and the weight of a title word against a body word (SQLite, ranked in Python).
+TITLE_WEIGHT, BM25_K1, BM25_B = 5.0, 1.2, 0.75
+
+
+@dataclass
+class _Matches:
+    ranked: list[tuple[int, float]]  # (document id, score), best first, the asked page only
+    total: int
+    capped: bool
+
+
+def _filter_tokens(tenant_id: int, locale: str, category: str | None, audience: str) -> list[str]:
+    tokens = [scope_token(tenant_id, locale)]
     if category:
-        filters.append("cat" + re.sub(r"[^a-z0-9]", "", category.lower()))
+        tokens.append("cat" + re.sub(r"[^a-z0-9]", "", category.lower()))
     if audience == Audience.PUBLIC:
-        filters.append("audpublic")
-    match = " AND ".join(f"filters : {f}" for f in filters) + " AND " + match
+        tokens.append("audpublic")
+    return tokens
+
+
+def _bm25(title: str, body: str, terms: list[str], length: int, average_length: float) -> float:
+    """BM25 of one document's stemmed title and body for `terms`, a title word counting TITLE_WEIGHT times.
+
+    Every candidate holds every word (or, in the any-word fallback, one of them), so the inverse
+    document frequency, which would cost a count over the whole index per word, is left out.
+    """
+    # Words are single-space separated: doubling the spaces gives each its own, so `count` sees them all.
+    title_padded, body_padded = f" {title.replace(' ', '  ')} ", f" {body.replace(' ', '  ')} "
+    norm = BM25_K1 * (1 - BM25_B + BM25_B * length / average_length)
+    score = 0.0
+    for term in terms:
+        needle = f" {term} "
+        frequency = TITLE_WEIGHT * title_padded.count(needle) + body_padded.count(needle)
+        score += frequency * (BM25_K1 + 1) / (frequency + norm)
+    return score
+
+
+def _sqlite_matches(tenant_id, locale, terms, category, audience, limit, offset, any_term) -> _Matches:
+    folded = [s for s in dict.fromkeys(_fold(s) for s in stems(terms, locale)) if s and '"' not in s]
+    if not folded:
+        return _Matches([], 0, False)
+    quoted = ['"' + s + '"' for s in folded]
+    filters = " AND ".join(f"filters : {token}" for token in _filter_tokens(tenant_id, locale, category, audience))
+    match = f"{filters} AND {{title body}} : ({(' OR ' if any_term else ' AND ').join(quoted)})"
     conn = db.session.connection()
-    params = {"m": match, "n": limit, "o": offset, "floor": 0}
-    total = conn.execute(text("SELECT count(*) FROM kb_search_fts WHERE kb_search_fts MATCH :m"), params).scalar() or 0
-    if total > RANK_CANDIDATES:
-        params["floor"] = conn.execute(
-            text("SELECT rowid FROM kb_search_fts WHERE kb_search_fts MATCH :m ORDER BY rowid DESC LIMIT 1 OFFSET :cap"),
-            params | {"cap": RANK_CANDIDATES - 1},
-        ).scalar()
-    rows = conn.execute(
-        text("SELECT rowid, bm25(kb_search_fts, 0.0, 5.0, 1.0) AS r FROM kb_search_fts "
-             "WHERE kb_search_fts MATCH :m AND rowid >= :floor ORDER BY r LIMIT :n OFFSET :o"),
-        params,
-    ).all()
-    return [(row[0], -row[1]) for row in rows], total
+    # One pass gives the count (up to the limit) and the candidates, in index order.
+    matched = conn.execute(text("SELECT rowid FROM kb_search_fts WHERE kb_search_fts MATCH :m LIMIT :n"), {"m": match, "n": COUNT_LIMIT + 1}).scalars().all()
+    if not matched:
+        return _Matches([], 0, False)
+    # The index keeps the stemmed (folded) title and body: what ranking needs, read by id.
+    by_ids = text("SELECT rowid, title, body FROM kb_search_fts WHERE rowid IN (SELECT value FROM json_each(:ids))")
+    candidates = matched[:RANK_CANDIDATES]
+    if len(matched) > RANK_CANDIDATES:
+        # Matches past the ranked ones still compete when a query word is in their title.
+        titles = conn.execute(text("SELECT rowid, title FROM kb_search_fts WHERE rowid IN (SELECT value FROM json_each(:ids))"),
+                              {"ids": json.dumps(matched[RANK_CANDIDATES:COUNT_LIMIT])}).all()
+        candidates += [doc_id for doc_id, title in titles if any(f" {s} " in f" {title} " for s in folded)][:RANK_CANDIDATES]
+    rows = conn.execute(by_ids, {"ids": json.dumps(candidates)}).all()
+    lengths = {doc_id: (title.count(" ") + 1 if title else 0) + (body.count(" ") + 1 if body else 0) for doc_id, title, body in rows}
+    average = max(1.0, sum(lengths.values()) / len(lengths))
+    scored = sorted((-_bm25(title, body, folded, lengths[doc_id], average), doc_id) for doc_id, title, body in rows)
+    page = [(doc_id, -score) for score, doc_id in scored[offset:offset + limit]]
+    return _Matches(page, min(len(matched), COUNT_LIMIT), len(matched) > COUNT_LIMIT)
 
 
-def _pg_ids(tenant_id, locale, terms, category, audience, limit, offset, any_term):
-    config = pg_config(locale)
-    query = "plainto_tsquery(CAST(:cfg AS regconfig), :q)"
-    if any_term:
-        query = f"CAST(replace(CAST({query} AS text), '&', '|') AS tsquery)"
-    where = ["f.vector @@ q.query", "f.scope = :scope"]
-    params = {"cfg": config, "q": " ".join(terms), "scope": scope_token(tenant_id, locale), "n": limit, "o": offset}
-    if category:
-        where.append("d.category = :category")
-        params["category"] = category
-    if audience == Audience.PUBLIC:
-        where.append("d.audience = 'public'")
-    base = (f"FROM kb_search_fts f JOIN kb_search_documents d ON d.id = f.doc_id, (SELECT {query} AS query) q "
-            f"WHERE {' AND '.join(where)}")
+def _pg_matches(tenant_id, locale, terms, category, audience, limit, offset, any_term) -> _Matches:
+    every_word = "plainto_tsquery(CAST(:cfg AS regconfig), :q)"
+    any_word = f"CAST(replace(CAST({every_word} AS text), '&', '|') AS tsquery)"
+    query = any_word if any_term else every_word
+    # The scope, category and audience are lexemes of each vector ('~s1en', ...), so the GIN index
+    # narrows to them. A query of stop words only is empty and must match nothing, not everything.
+    matching = f"vector @@ ({query} && CAST(:filters AS tsquery)) AND numnode({query}) > 0"
+    params = {
+        "cfg": pg_config(locale), "q": " ".join(terms), "n": limit, "o": offset, "count": COUNT_LIMIT + 1,
+        "rank": RANK_CANDIDATES, "filters": " & ".join(f"'~{t}'" for t in _filter_tokens(tenant_id, locale, category, audience)),
+    }
+    # Title matches (the title's lexemes are those of weight A) are taken among the counted matches.
+    sql = f"""
+        WITH matched AS (SELECT doc_id, vector FROM kb_search_fts WHERE {matching} LIMIT :count),
+        candidates AS (
+            (SELECT doc_id, vector FROM matched LIMIT :rank)
+            UNION ALL (SELECT doc_id, vector FROM matched WHERE ts_filter(vector, '{{a}}') @@ {any_word} LIMIT :rank)
+        )
+        SELECT counted.total, ranked.doc_id, ranked.score
+        FROM (SELECT count(*) AS total FROM matched) AS counted
+        LEFT JOIN LATERAL (
+            SELECT doc_id, max(ts_rank(vector, {query})) AS score FROM candidates
+            GROUP BY doc_id ORDER BY score DESC, doc_id LIMIT :n OFFSET :o
+        ) AS ranked ON true
+    """
     conn = db.session.connection()
-    total = conn.execute(text(f"SELECT count(*) {base}"), params).scalar() or 0
-    rows = conn.execute(
-        text(f"SELECT f.doc_id, ts_rank(f.vector, q.query) AS r FROM kb_search_fts f, (SELECT {query} AS query) q "
-             f"WHERE f.doc_id IN (SELECT f.doc_id {base} ORDER BY f.doc_id DESC LIMIT :cap) ORDER BY r DESC, f.doc_id LIMIT :n OFFSET :o"),
-        params | {"cap": RANK_CANDIDATES},
-    ).all()
-    return [(row[0], float(row[1])) for row in rows], total
+    # The planner must see this query's words: with a generic plan (psycopg prepares a statement
+    # run five times) it cannot tell a word in every article from a rare one, and picks badly.
+    conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
+    rows = conn.execute(text(sql), params).all()
+    total = rows[0].total
+    ranked = [(row.doc_id, float(row.score)) for row in rows if row.doc_id is not None]
+    return _Matches(ranked, min(total, COUNT_LIMIT), total > COUNT_LIMIT)
 
 
-# Ranking is computed for at most this many matches (the most recently indexed): a query made
-# only of words nearly every article uses would otherwise rank the whole knowledge base.
-RANK_CANDIDATES = 2000
+def _ranked(tenant_id, locale, terms, category, audience, limit, offset) -> _Matches:
+    """Articles with every word the tenant's articles use (others cannot match), else with any word."""
+    finder = _pg_matches if db.session.get_bind().dialect.name == "postgresql" else _sqlite_matches
+    usable = [term for term in terms if term not in _unknown_words(tenant_id, locale, terms)]
+    found = finder(tenant_id, locale, usable, category, audience, limit, offset, any_term=False) if usable else _Matches([], 0, False)
+    if found.total == 0 and len(terms) > 1:
+        found = finder(tenant_id, locale, terms, category, audience, limit, offset, any_term=True)
+    return found
 
 
-def _ranked_ids(tenant_id, locale, terms, category, audience, limit, offset):
-    finder = _pg_ids if db.session.get_bind().dialect.name == "postgresql" else _sqlite_ids
-    ids, total = finder(tenant_id, locale, terms, category, audience, limit, offset, any_term=False)
-    if total == 0 and len(terms) > 1:
-        ids, total = finder(tenant_id, locale, terms, category, audience, limit, offset, any_term=True)
-    return ids, total
+_TOKENS_RE = re.compile(r"(\w+)")
+# Matches are wrapped in these (private-use characters, removed from the text first) and the
+# whole snippet is escaped at once; they then become the <mark> tags.
+_MARK_OPEN, _MARK_CLOSE = "\ue002", "\ue003"
+_MARKERS = str.maketrans("", "", _MARK_OPEN + _MARK_CLOSE)
 
 
 def highlight(value: str, query_stems: set[str], locale: str, width: int = 28) -> Markup:
     """`value` (or a window of `width` words around the first match), escaped, matches in <mark>."""
-    tokens = re.split(r"(\w+)", value)
-    positions = [i for i in range(1, len(tokens), 2) if (stems([tokens[i].casefold()], locale) or [""])[0] in query_stems]
+    tokens = _TOKENS_RE.split(value.translate(_MARKERS))  # words at the odd positions
+    language = STEMMERS.get(_language(locale))
+
+    def matches(token: str) -> bool:
+        word = token.casefold()
+        return (_stem(word, language) if language else word) in query_stems
+
     if width and len(tokens) > width * 2:
-        start = max(0, (positions[0] if positions else 1) - width // 2 * 2)
+        first = next((i for i in range(1, len(tokens), 2) if matches(tokens[i])), 1)
+        start = max(0, first - width // 2 * 2)
         if start % 2 == 0:
             start = max(start - 1, 0)
-        tokens_window = tokens[start:start + width * 2]
-        prefix, suffix = ("… " if start > 1 else ""), (" …" if start + width * 2 < len(tokens) else "")
+        stop = start + width * 2
+        prefix, suffix = ("… " if start > 1 else ""), (" …" if stop < len(tokens) else "")
     else:
-        start, tokens_window, prefix, suffix = 0, tokens, "", ""
-    marked = set(positions)
-    out = []
-    for offset, token in enumerate(tokens_window):
-        escaped = html.escape(token)
-        out.append(f"<mark>{escaped}</mark>" if (start + offset) in marked else escaped)
-    return Markup(prefix + "".join(out).strip() + suffix)
+        start, stop, prefix, suffix = 0, len(tokens), "", ""
+    parts = []
+    for position in range(start, min(stop, len(tokens))):
+        token = tokens[position]
+        parts.append(_MARK_OPEN + token + _MARK_CLOSE if position % 2 and matches(token) else token)
+    snippet = html.escape("".join(parts).strip()).replace(_MARK_OPEN, "<mark>").replace(_MARK_CLOSE, "</mark>")
+    return Markup(prefix + snippet + suffix)
 
 
 def search(tenant, locale: str, query: str, *, category: str | None = None, audience: str = Audience.PUBLIC,
@@ -343,8 +453,11 @@ def search(tenant, locale: str, query: str, *, category: str | None = None, audi
         corrected = correct(tenant.id, locale, terms)
         if corrected != terms:
             results.corrected_query = " ".join(corrected)
-        ranked, results.total = _ranked_ids(tenant.id, locale, corrected, category, audience, limit, offset)
-        docs = {d.id: d for d in db.session.scalars(select(SearchDocument).where(SearchDocument.id.in_([i for i, _ in ranked])))}
+        found = _ranked(tenant.id, locale, corrected, category, audience, limit, offset)
+        results.total, results.total_capped, ranked = found.total, found.capped, found.ranked
+        shown = load_only(SearchDocument.tenant_id, SearchDocument.slug, SearchDocument.title, SearchDocument.content_locale,
+                          SearchDocument.category, SearchDocument.body_text)
+        docs = {d.id: d for d in db.session.scalars(select(SearchDocument).options(shown).where(SearchDocument.id.in_([i for i, _ in ranked])))}
         query_stems = set(stems(corrected, locale))
         for doc_id, score in ranked:
             doc = docs.get(doc_id)

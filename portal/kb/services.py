@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Iterator
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, delete, func, select
 
 from portal.core.db import db, utcnow
 from portal.kb.models import (
@@ -182,6 +182,30 @@ def get_article(tenant, slug: str, locale: str, *, audience: str = Audience.PUBL
     return views[0] if views else None
 
 
+def _article_version_statement():
+    by_slug = GenericArticle.slug == bindparam("slug")
+    return select(
+        select(GenericArticle.updated_at).where(by_slug).scalar_subquery(),
+        select(HiddenArticle.id).join(GenericArticle, HiddenArticle.generic_id == GenericArticle.id).where(by_slug).scalar_subquery(),
+        select(Article.updated_at).where(Article.slug == bindparam("slug")).scalar_subquery(),
+    )
+
+
+# Built once: it runs on every article page view.
+_ARTICLE_VERSION = _article_version_statement()
+
+
+def article_version(slug: str) -> tuple:
+    """What the tenant's view of article `slug` is built from, read in one small query.
+
+    Every change to an article moves its row's `updated_at` (a translation's change included); a
+    local copy comes and goes with its row (a new one has a new time), hiding with a row of its
+    own. With the tenant's row version (its settings), this changes whenever `get_article` can
+    answer differently.
+    """
+    return tuple(db.session.execute(_ARTICLE_VERSION, {"slug": slug}).one())
+
+
 def iter_published_articles(tenant, locale: str, audience: str = "public") -> Iterator[ArticleView]:
     """Yield every published article `tenant` shows to readers of `locale` (public API for the assistant).
 
@@ -331,6 +355,9 @@ def revert_to_generic(tenant, user, slug: str) -> bool:
     article = db.session.scalar(select(Article).where(Article.slug == slug, Article.generic_id.is_not(None)))
     if article is None:
         return False
+    # Deleted here, not left to ON DELETE CASCADE: SQLite enforces no foreign key unless asked, and
+    # a later copy that gets the same id there would meet these revisions.
+    db.session.execute(delete(ArticleRevision).where(ArticleRevision.article_id == article.id))
     db.session.delete(article)
     db.session.flush()
     from portal.kb import search

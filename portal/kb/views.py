@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from portal.auth.loaders import can, require
 from portal.auth.permissions import Permission
+from portal.core import page_cache
 from portal.core.db import db
 from portal.core.i18n import current_locale
 from portal.kb import handbook, search, services
@@ -59,14 +60,19 @@ bp.add_url_rule("/search", endpoint="search", view_func=search_page, methods=["G
 @bp.get("/articles/<slug>")
 def article(slug: str):
     editor = can(Permission.KB_EDIT)
-    view = services.get_article(g.tenant, slug, current_locale(), audience=reader_audience(), include_drafts=editor, editor=editor)
-    if view is None:
-        abort(404)
     search_id = request.args.get("sid", type=int)
+    # Anonymous readers share one rendering per version of the article (see portal.core.page_cache).
+    key = None if editor else page_cache.page_key(lambda: services.article_version(slug))
+    page = page_cache.cached_page(key)
+    if page is None:
+        view = services.get_article(g.tenant, slug, current_locale(), audience=reader_audience(), include_drafts=editor, editor=editor)
+        if view is None:
+            abort(404)
+        page = page_cache.render_cached(key, "kb/article.html", article=view, form=FeedbackForm(), editor=editor)
     if search_id:
         services.record_opened(g.tenant, search_id, slug)
         db.session.commit()
-    return render_template("kb/article.html", article=view, form=FeedbackForm(), editor=editor)
+    return page
 
 
 @bp.post("/articles/<slug>/feedback")

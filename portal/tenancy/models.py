@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, String
+from sqlalchemy import JSON, String, inspect
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.core.db import TimestampMixin, db
@@ -34,6 +34,9 @@ class Tenant(TimestampMixin, db.Model):
 
     @property
     def settings(self) -> TenantSettings:
+        if inspect(self).modified:
+            # Changed in memory and not written yet: `updated_at` does not tell, so parse what it holds.
+            return TenantSettings.model_validate(self.config)
         key = self.updated_at.isoformat() if self.updated_at else ""
         cached = _settings_cache.get(self.id)
         if cached is not None and cached[0] == key:

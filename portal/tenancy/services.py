@@ -5,13 +5,15 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from flask import current_app
 from packaging.version import InvalidVersion, Version
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from portal.core.db import db, utcnow
 from portal.tenancy.models import Tenant
 from portal.tenancy.settings import TenantSettings
+from portal.tenancy.signals import tenant_synced
 
 
 @dataclass
@@ -91,12 +93,14 @@ def upsert_tenant(settings: TenantSettings, source_path: str | None = None, repo
         config=config,
         source_path=source_path,
     )
+    created = changed = tenant is None
     if tenant is None:
         tenant = Tenant(slug=settings.slug, synced_at=utcnow(), **values)
         db.session.add(tenant)
         if report:
             report.created.append(settings.slug)
     elif any(getattr(tenant, k) != v for k, v in values.items()):
+        changed = True
         for key, value in values.items():
             setattr(tenant, key, value)
         tenant.synced_at = utcnow()
@@ -105,6 +109,8 @@ def upsert_tenant(settings: TenantSettings, source_path: str | None = None, repo
     elif report:
         report.unchanged.append(settings.slug)
     db.session.flush()
+    if changed:
+        tenant_synced.send(current_app._get_current_object(), tenant=tenant, created=created)
     return tenant
 
 
@@ -115,8 +121,12 @@ def _newer_version(candidate: str, current: str) -> bool:
         return candidate != current
 
 
+# Built once: every request under /<tenant>/ runs it.
+_ACTIVE_BY_SLUG = select(Tenant).where(Tenant.slug == bindparam("slug"), Tenant.is_active.is_(True))
+
+
 def get_tenant(slug: str) -> Tenant | None:
-    return db.session.scalar(select(Tenant).where(Tenant.slug == slug, Tenant.is_active.is_(True)))
+    return db.session.scalar(_ACTIVE_BY_SLUG, {"slug": slug})
 
 
 def list_tenants() -> list[Tenant]:

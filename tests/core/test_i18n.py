@@ -52,3 +52,15 @@ def test_error_pages_are_localized(client):
     response = client.get("/farajaland/no/such/page", headers={"Accept-Language": "fr"})
     assert response.status_code == 404
     assert "Page introuvable" in response.get_data(as_text=True)
+
+
+def test_the_switcher_is_a_plain_get_form_that_needs_no_session(app):
+    browser = app.test_client()
+    landing = browser.get("/")
+    assert 'class="lang-switch" method="get"' in landing.get_data(as_text=True)
+    assert "Set-Cookie" not in landing.headers  # nothing on the page needs a session or a CSRF token
+    response = browser.get("/farajaland/language?lang=fr&next=/farajaland/kb/")
+    assert response.status_code == 302 and response.headers["Location"] == "/farajaland/kb/"
+    assert html_lang(browser.get("/farajaland/kb/", headers={"Accept-Language": "en"})) == ("fr", "ltr")
+    assert browser.get("/kalondo/language?lang=en").status_code == 400
+    assert browser.get("/farajaland/language?lang=fr&next=https://evil.example/").headers["Location"] == "/farajaland/"

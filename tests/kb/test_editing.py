@@ -92,3 +92,13 @@ def test_hiding_and_reverting_from_the_manage_page(client, auth, make_user, libr
     client.post("/farajaland/kb/manage/printing-certificates/visibility", data={"hide": "1"})
     auth.logout()
     assert client.get("/farajaland/kb/articles/printing-certificates").status_code == 404
+
+
+def test_a_copy_made_again_after_a_revert_starts_a_history_of_its_own(client, auth, make_user, library, kb_edit):
+    kb_edit("farajaland", services.save_article, None, "password-reset", "en", draft("First copy", "One."))
+    kb_edit("farajaland", services.save_article, None, "password-reset", "en", draft("First copy, edited", "Two."))
+    kb_edit("farajaland", services.revert_to_generic, None, "password-reset")
+    kb_edit("farajaland", services.save_article, None, "password-reset", "en", draft("Second copy", "Three."))
+    auth.login(make_user(role=Role.L1_AGENT))
+    history = client.get("/farajaland/kb/manage/password-reset/en/history").get_data(as_text=True)
+    assert "Second copy" in history and "First copy" not in history and "Revision 2" not in history

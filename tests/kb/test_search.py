@@ -40,6 +40,13 @@ def test_typos_are_corrected_against_the_tenants_words(client, library):
     assert "Showing results for “password”" in results(client, "/farajaland/kb/search?q=pasword")
 
 
+def test_words_no_article_uses_are_left_out_instead_of_widening_the_search(client, library):
+    # "code" alone is in two articles, "password" and "code" together in one: the unknown word does
+    # not turn the search into "any of these words".
+    assert found(client, "/farajaland/kb/search?q=password+code+zqxwv") == ["password-reset"]
+    assert found(client, "/farajaland/kb/search?q=zqxwv+vwxqz") == []
+
+
 def test_category_filter_and_staff_articles(client, auth, make_user, library):
     from portal.auth.permissions import Role
 
@@ -75,12 +82,53 @@ def test_hidden_and_edited_articles_are_reindexed(client, library, kb_edit):
     assert "Lost <mark>passphrase</mark> help" in text
 
 
-def test_broad_queries_rank_a_bounded_set_but_count_every_match(client, library, monkeypatch):
+def test_broad_queries_rank_a_bounded_set_with_title_matches_first(client, library, kb_edit, monkeypatch):
     from portal.kb import search
 
-    everything = found(client, "/farajaland/kb/search?q=code")
+    for slug, title, body in (("stamp-one", "First notes", "A stamp on the form."), ("stamp-two", "Second notes", "The stamp again."),
+                              ("stamp-rules", "Stamp rules", "Which ink to use.")):
+        kb_edit("farajaland", services.save_article, None, slug, "en", draft(title, body))
+    assert found(client, "/farajaland/kb/search?q=stamp")[0] == "stamp-rules"
     monkeypatch.setattr(search, "RANK_CANDIDATES", 1)
-    text = results(client, "/farajaland/kb/search?q=code")
-    assert len(everything) > 1
-    assert f"{len(everything)} articles found." in text
-    assert len(re.findall(r"\?sid=", text)) == 1
+    text = results(client, "/farajaland/kb/search?q=stamp")
+    # One body match is ranked, and the title match, indexed last, still comes first...
+    assert found(client, "/farajaland/kb/search?q=stamp") == ["stamp-rules", "stamp-one"]
+    # ...while the count still covers every match.
+    assert "3 articles found." in text
+
+
+def test_totals_past_the_count_limit_are_given_as_a_lower_bound(client, library, monkeypatch):
+    from portal.kb import search
+
+    exact = client.get("/farajaland/api/v1/kb/search?q=code").get_json()
+    assert (exact["total"], exact["total_capped"]) == (2, False)
+    monkeypatch.setattr(search, "COUNT_LIMIT", 1)
+    capped = client.get("/farajaland/api/v1/kb/search?q=code").get_json()
+    assert (capped["total"], capped["total_capped"]) == (1, True)
+    assert len(capped["results"]) == 2  # every match is still ranked and listed
+    assert "More than 1 articles found." in results(client, "/farajaland/kb/search?q=code")
+
+
+def test_a_query_of_stop_words_never_matches_articles_without_them(client, library, kb_edit):
+    # PostgreSQL drops stop words from a query: what is left must match nothing, not every article.
+    kb_edit("farajaland", services.save_article, None, "zebra", "en", draft("Zebra crossing", "Zebra crossing."))
+    assert "zebra" not in found(client, "/farajaland/kb/search?q=the+of")
+
+
+def test_tenants_sync_brings_the_search_index_up_to_date(app, client, library, tmp_path):
+    from portal.tenancy.services import sync_tenants
+    from tests.conftest import REPO
+
+    def api_search(q, lang="en"):
+        return [r["slug"] for r in client.get(f"/farajaland/api/v1/kb/search?q={q}&lang={lang}").get_json()["results"]]
+
+    assert api_search("0100") == ["code-not-received"] and api_search("0199") == []
+    changed = tmp_path / "farajaland" / "tenant.toml"
+    changed.parent.mkdir()
+    toml = (REPO / "tenants" / "farajaland" / "tenant.toml").read_text()
+    changed.write_text(toml.replace('whatsapp = "+260 97 555 0100"', 'whatsapp = "+260 97 555 0199"').replace('locales = ["en", "fr"]', 'locales = ["en", "fr", "es"]'))
+    with app.app_context():
+        report = sync_tenants(tmp_path)
+    assert report.updated == ["farajaland"]
+    assert api_search("0199") == ["code-not-received"] and api_search("0100") == []
+    assert "code-not-received" in api_search("0199", lang="es")  # a new locale is indexed too (in the default language)

@@ -1,0 +1,104 @@
+"""Anonymous readers share one rendering of an article page, and every change shows at once."""
+import re
+
+import pytest
+
+from portal.auth.permissions import Role
+from portal.core.db import db
+from portal.kb import services
+from portal.tenancy.services import get_tenant
+from tests.kb.conftest import draft
+
+ARTICLE = "/farajaland/kb/articles/password-reset"
+EN = {"Accept-Language": "en"}
+
+
+def page(client, url=ARTICLE, **kwargs):
+    response = client.get(url, headers=EN, **kwargs)
+    return response.status_code, response.get_data(as_text=True)
+
+
+@pytest.fixture
+def renders(monkeypatch):
+    """How many times an article was built for a page (not served from the cache)."""
+    calls = []
+    original = services.get_article
+    monkeypatch.setattr(services, "get_article", lambda *a, **k: calls.append(a[1]) or original(*a, **k))
+    return calls
+
+
+def test_the_second_reading_comes_from_the_cache(client, library, renders):
+    first, second = page(client), page(client)
+    assert first[0] == second[0] == 200 and "Resetting a forgotten password" in second[1]
+    assert renders == ["password-reset"]
+    # Another language, article or tenant is a page of its own.
+    client.get(ARTICLE, headers={"Accept-Language": "fr"})
+    client.get("/farajaland/kb/articles/code-not-received", headers=EN)
+    client.get("/kalondo/kb/articles/password-reset")
+    assert len(renders) == 4
+
+
+def test_every_change_to_an_article_shows_at_once(app, client, library, kb_edit, renders):
+    assert "Resetting a forgotten password" in page(client)[1]
+    kb_edit("farajaland", services.save_article, None, "password-reset", "en", draft("Our own reset steps", "Call the desk."))
+    assert "Our own reset steps" in page(client)[1]
+    kb_edit("farajaland", services.save_article, None, "password-reset", "en", draft("Our own reset steps", "Call the desk on Monday."))
+    assert "Call the desk on Monday." in page(client)[1]
+    kb_edit("farajaland", services.revert_to_generic, None, "password-reset")
+    assert "Resetting a forgotten password" in page(client)[1]
+    with app.app_context():
+        services.save_generic_article(None, "password-reset", "en", draft("Resetting a password, new edition", "New steps.", "access-and-login"))
+        db.session.commit()
+    assert "Resetting a password, new edition" in page(client)[1]
+    kb_edit("farajaland", services.set_hidden, None, "password-reset", True)
+    assert page(client)[0] == 404
+    kb_edit("farajaland", services.set_hidden, None, "password-reset", False)
+    assert "Resetting a password, new edition" in page(client)[1]
+    kb_edit("farajaland", services.save_article, None, "password-reset", "en", draft("Unpublished", status="draft"))
+    assert "Unpublished" not in page(client)[1]
+
+
+def test_a_change_of_the_countrys_values_shows_at_once(app, client, library):
+    url = "/farajaland/kb/articles/code-not-received"
+    assert "+260 97 555 0100" in page(client, url)[1]
+    with app.app_context():
+        tenant = get_tenant("farajaland")
+        tenant.config = {**tenant.config, "support": {**tenant.config["support"], "whatsapp": "+260 97 555 0199"}}
+        db.session.commit()
+    text = page(client, url)[1]
+    assert "+260 97 555 0199" in text and "+260 97 555 0100" not in text
+
+
+def token(text: str) -> str:
+    return re.search(r'<form method="post" action="[^"]*/feedback">\s*<input type="hidden" name="csrf_token" value="([^"]+)"', text).group(1)
+
+
+def test_each_reader_gets_a_token_of_their_own_in_the_shared_page(make_app, library):
+    app = make_app(WTF_CSRF_ENABLED=True)
+    alice, bob = app.test_client(), app.test_client()
+    alice_token, bob_token = token(page(alice)[1]), token(page(bob)[1])
+    assert alice_token != bob_token
+    assert "csrf-" not in page(bob)[1]  # no marker is ever sent
+    assert alice.post(ARTICLE + "/feedback", data={"helpful": "yes", "csrf_token": bob_token}).status_code == 400
+    sent = alice.post(ARTICLE + "/feedback", data={"helpful": "yes", "csrf_token": alice_token}, follow_redirects=True)
+    assert "Thank you for your feedback." in sent.get_data(as_text=True)
+
+
+def test_flashed_messages_and_signed_in_readers_are_never_served_a_shared_page(client, auth, make_user, library, renders):
+    page(client)
+    thanked = client.post(ARTICLE + "/feedback", data={"helpful": "yes"}, headers=EN, follow_redirects=True)
+    assert "Thank you for your feedback." in thanked.get_data(as_text=True)
+    assert "Thank you for your feedback." not in page(client)[1]
+    auth.login(make_user(role=Role.L1_AGENT))
+    staff = page(client)[1]
+    assert "/manage/password-reset/en" in staff  # the editor's link, never put in the shared page
+    assert "/manage/password-reset/en" not in page(client.application.test_client())[1]
+
+
+def test_a_search_click_is_recorded_and_served_the_same_page(client, library, renders):
+    text = client.get("/farajaland/kb/search?q=password", headers=EN).get_data(as_text=True)
+    link = text[text.index("/farajaland/kb/articles/password-reset?sid="):].split('"')[0]
+    page(client)
+    status, clicked = page(client, link)
+    assert status == 200 and "sid=" not in clicked.split("<footer")[1]  # links back to the page drop the search id
+    assert len(renders) == 1
