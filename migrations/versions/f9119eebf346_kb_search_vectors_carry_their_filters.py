@@ -1,7 +1,7 @@
 """kb: search vectors carry their filters, GIN without pending list
 
 Revision ID: f9119eebf346
-Revises: 17535e88321c
+Revises: 5d048d01a9bc
 Create Date: 2026-11-30 06:55:01.125722
 
 PostgreSQL only (the SQLite FTS5 table is unchanged): the search table is rebuilt so that the
@@ -15,7 +15,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'f9119eebf346'
-down_revision = '17535e88321c'
+down_revision = '5d048d01a9bc'
 branch_labels = None
 depends_on = None
 
