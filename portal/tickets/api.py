@@ -108,6 +108,13 @@ def _load(reference: str, user: User) -> Ticket:
     return ticket
 
 
+def _require_text(data: dict, names: tuple[str, ...]) -> None:
+    """ApiError 422 when one of `names` is present with something else than text (null means absent)."""
+    wrong = [name for name in names if data.get(name) is not None and not isinstance(data[name], str)]
+    if wrong:
+        raise ApiError(422, _("Send these as text: %(fields)s.", fields=", ".join(wrong)))
+
+
 def _service_error(exc: services.TicketError) -> ApiError:
     return ApiError(exc.code, exc.message)
 
@@ -146,12 +153,14 @@ def create_ticket():
     for name in ("subject", "body"):
         if not isinstance(data.get(name), str) or not data[name].strip():
             raise ApiError(422, _("“%(name)s” is required and must be text.", name=name))
+    _require_text(data, ("category", "priority", "office", "channel", "locale"))
     requester_data = data.get("requester")
     if requester_data is not None:
         if not staff:
             raise ApiError(403, _("Only the support team may open a ticket for someone else."))
         if not isinstance(requester_data, dict) or not (requester_data.get("email") or requester_data.get("phone")):
             raise ApiError(422, _("“requester” needs an “email” or a “phone”."))
+        _require_text(requester_data, ("email", "phone", "name"))
         requester = services.find_or_create_contact(
             g.tenant,
             email=str(requester_data.get("email") or "") or None,
@@ -208,6 +217,7 @@ def update_ticket(reference: str):
     unknown = set(data) - set(UPDATABLE)
     if unknown:
         raise ApiError(422, _("Unknown fields: %(fields)s.", fields=", ".join(sorted(unknown))))
+    _require_text(data, UPDATABLE)
     try:
         if not staff:
             if set(data) != {"status"}:

@@ -64,6 +64,12 @@ def test_json_errors(client, requester, l1, token_for, make_ticket, make_user):
     assert client.post("/farajaland/api/v1/tickets", data="not json", headers=headers).status_code == 400
     assert client.get("/farajaland/api/v1/tickets?per_page=1000", headers=headers).status_code == 400
     assert client.post("/farajaland/api/v1/tickets", json={"subject": "x"}, headers=headers).status_code == 422
+    # Fields that must be text refuse anything else with a 422 naming them, instead of a 500 or a guess.
+    odd = {"subject": "x", "body": "y", "category": [None], "locale": [None], "channel": False}
+    refused = client.post("/farajaland/api/v1/tickets", json=odd, headers=headers)
+    assert refused.status_code == 422 and "category, channel, locale" in refused.get_json()["error"]["message"]
+    assert client.post("/farajaland/api/v1/tickets", json={"subject": "x", "body": "y", "requester": {"email": ["a@b.c"]}}, headers=headers).status_code == 422
+    assert client.patch("/farajaland/api/v1/tickets/FAR-000001", json={"office": 7}, headers=headers).status_code == 422
     stranger = token_for(make_user("stranger@example.org"))
     assert client.get("/farajaland/api/v1/tickets/FAR-000001", headers=stranger).status_code == 404
 
