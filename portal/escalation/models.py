@@ -153,6 +153,15 @@ class Problem(TimestampMixin, db.Model):
         return ProblemStatus(self.status)
 
     @property
+    def github_state_label(self) -> str:
+        """The GitHub issue's state in the reader's language ("closed, not planned", "open"…)."""
+        if self.github_state == "closed":
+            return str(_l("closed, not planned") if self.github_state_reason == "not_planned" else _l("closed"))
+        if self.github_state == "open":
+            return str(_l("open"))
+        return self.github_state or "?"
+
+    @property
     def issue_is_fixed(self) -> bool:
         """Its GitHub issue is closed as done (not as "not planned"): the fix is in the code."""
         return self.github_state == "closed" and self.github_state_reason in ("", "completed")

@@ -394,7 +394,7 @@ def problem_github(problem_id: int):
 def problem_refresh(problem_id: int):
     return _github_action(
         problem_id, central.refresh_github_states,
-        lambda problem: (_("The GitHub issue is %(state)s.", state=problem.github_state), "info"),
+        lambda problem: (_("The GitHub issue is %(state)s.", state=problem.github_state_label), "info"),
     )
 
 
