@@ -6,7 +6,7 @@ from flask.cli import with_appcontext
 
 from portal.core.db import SYSTEM, db, tenant_scope
 from portal.escalation import central, services
-from portal.tenancy.services import get_tenant
+from portal.cli import tenant_or_fail
 
 
 @click.group("escalation", help="Problems, releases and roll-out of fixes.")
@@ -45,9 +45,7 @@ def github_sync() -> None:
 @with_appcontext
 def report_version(slug: str, version: str) -> None:
     """Record that TENANT now runs VERSION (as its deployment would through the API)."""
-    tenant = get_tenant(slug)
-    if tenant is None:
-        raise click.ClickException(f"no tenant '{slug}'")
+    tenant = tenant_or_fail(slug)
     with tenant_scope(db.session, tenant.id):
         try:
             row = services.report_deployment(tenant, None, version, "cli")

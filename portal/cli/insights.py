@@ -6,7 +6,7 @@ from flask.cli import with_appcontext
 
 from portal.core.db import db, tenant_scope
 from portal.insights.rollup import roll_up
-from portal.tenancy.services import get_tenant, list_tenants
+from portal.cli import tenants_or_fail
 
 
 @click.group("insights", help="Insights dashboards.")
@@ -23,9 +23,7 @@ def rollup(full: bool, slug: str | None) -> None:
 
     Figures are exact whenever it runs (changes write delta rows); run it from cron, hourly or nightly,
     to keep the rows few. Idempotent and safe on several servers."""
-    tenants = [get_tenant(slug)] if slug else list_tenants()
-    if slug and tenants[0] is None:
-        raise click.ClickException(f"unknown tenant {slug!r}")
+    tenants = tenants_or_fail(slug)
     for tenant in tenants:
         with tenant_scope(db.session, tenant.id):
             run = roll_up(tenant, full=full)

@@ -8,7 +8,8 @@ from flask.cli import with_appcontext
 
 from portal.core.db import db, tenant_scope
 from portal.kb import importer, search
-from portal.tenancy.services import get_tenant, list_tenants
+from portal.cli import tenant_or_fail
+from portal.tenancy.services import list_tenants
 
 
 @click.group("kb", help="Knowledge base: import, export and search index.")
@@ -21,10 +22,7 @@ def _target(tenant_slug: str | None, generic: bool):
         raise click.UsageError("give exactly one of --tenant SLUG or --generic")
     if generic:
         return None
-    tenant = get_tenant(tenant_slug)
-    if tenant is None:
-        raise click.ClickException(f"no tenant '{tenant_slug}': run 'flask --app wsgi tenants sync' first")
-    return tenant
+    return tenant_or_fail(tenant_slug)
 
 
 def import_path(path: Path, tenant) -> importer.ImportReport:

@@ -5,7 +5,7 @@ import click
 from flask.cli import with_appcontext
 
 from portal.core.db import db, tenant_scope
-from portal.tenancy.services import get_tenant, list_tenants
+from portal.cli import tenants_or_fail
 
 
 @click.group("tickets", help="Ticket desk jobs.")
@@ -24,9 +24,7 @@ def sla_check(slug: str | None) -> None:
     """
     from portal.tickets.services import check_sla
 
-    tenants = [get_tenant(slug)] if slug else list_tenants()
-    if slug and tenants[0] is None:
-        raise click.ClickException(f"no tenant '{slug}'")
+    tenants = tenants_or_fail(slug)
     total = 0
     for tenant in tenants:
         with tenant_scope(db.session, tenant.id):

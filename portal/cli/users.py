@@ -6,7 +6,7 @@ from flask.cli import with_appcontext
 from portal.auth import services
 from portal.auth.permissions import GlobalRole, Role
 from portal.core.db import db, tenant_scope
-from portal.tenancy.services import get_tenant
+from portal.cli import tenant_or_fail
 
 
 @click.group("users", help="Create users and API tokens.")
@@ -28,9 +28,7 @@ def create(email: str, password: str, name: str, tenant_slug: str | None, role: 
         raise click.UsageError("--tenant and --role go together")
     if not tenant_slug and not global_role:
         raise click.UsageError("give --tenant SLUG --role ROLE, or --global-role ROLE")
-    tenant = get_tenant(tenant_slug) if tenant_slug else None
-    if tenant_slug and tenant is None:
-        raise click.ClickException(f"no tenant '{tenant_slug}' (run 'flask --app wsgi tenants sync' first)")
+    tenant = tenant_or_fail(tenant_slug) if tenant_slug else None
     try:
         user = services.create_user(email, password, name=name, global_role=GlobalRole(global_role) if global_role else None)
         if tenant is not None:

@@ -157,3 +157,5 @@ def test_rollup_command_runs_for_every_tenant(app, runner, insight_data):
     again = runner.invoke(args=["insights", "rollup", "--tenant", "farajaland"])
     assert "farajaland: 0 weeks counted" in again.output
     assert runner.invoke(args=["insights", "rollup", "--tenant", "nowhere"]).exit_code != 0
+    unknown = runner.invoke(args=["tickets", "sla-check", "--tenant", "nowhere"])
+    assert unknown.exit_code == 1 and "no tenant 'nowhere' (run 'flask --app wsgi tenants sync' first)" in unknown.output
