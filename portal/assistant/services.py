@@ -19,9 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from babel import Locale, UnknownLocaleError
-from urllib.parse import urljoin
-
-from flask import current_app, has_request_context, request
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -30,6 +28,7 @@ from portal.assistant.engine import Answer, Answerer, RetrievalAnswerer
 from portal.assistant.models import Conversation, Outcome, Turn
 from portal.assistant.sources import FolderSource
 from portal.core.db import db
+from portal.core.urls import absolute_url
 
 MAX_MESSAGE_LENGTH = 2000
 ANSWERERS = {"retrieval": RetrievalAnswerer}
@@ -222,25 +221,12 @@ def _reply(tenant: Any, found: Answer, conversation: Conversation) -> Reply:
     return reply
 
 
-def _external(url: str) -> str:
-    """The article's address as a full link: a chat app cannot follow a path without its site (like
-    `url_for(..., _external=True)`: the request's host, else the configured SERVER_NAME)."""
-    if url.startswith(("http://", "https://")):
-        return url
-    if has_request_context():
-        return urljoin(request.host_url, url)
-    server = current_app.config.get("SERVER_NAME")
-    if server:
-        return urljoin(f"{current_app.config.get('PREFERRED_URL_SCHEME', 'http')}://{server}/", url)
-    return url
-
-
 def _message(reply: Reply) -> str:
     """The reply as one plain text, for channels that cannot show a page (WhatsApp, Telegram)."""
     parts = [reply.note] if reply.note else []
     if reply.answer:
         parts.append(reply.answer)
-        parts.append(_("Full article: %(url)s", url=_external(reply.articles[0].url)))
+        parts.append(_("Full article: %(url)s", url=absolute_url(reply.articles[0].url)))
         return "\n\n".join(parts)
     parts.append(_("I am not sure I can answer this correctly, so I would rather not guess. "
                    "A person from the support team can help you."))

@@ -2,11 +2,12 @@
 the roll-out of a fix resolves one of its tickets."""
 from __future__ import annotations
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from portal.core.mail import send_mail
+from portal.core.urls import external_url
 from portal.escalation import signals
 from portal.tickets.models import Tier
 
@@ -20,10 +21,7 @@ def _l2_people(tenant, ticket):
 
 
 def _link(endpoint, tenant, ticket) -> str:
-    try:
-        return url_for(endpoint, tenant=tenant.slug, reference=ticket.reference, _external=True)
-    except RuntimeError:  # outside a request (CLI) and no SERVER_NAME: the mail goes without a link
-        return ""
+    return external_url(endpoint, tenant=tenant.slug, reference=ticket.reference) or ""
 
 
 def _send(user, subject: str, text: str) -> None:

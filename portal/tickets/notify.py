@@ -5,19 +5,17 @@ replace `email_requester` by disconnecting it and listening to the same signals.
 """
 from __future__ import annotations
 
-from flask import current_app, render_template, url_for
+from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from portal.core.mail import send_mail
+from portal.core.urls import external_url
 from portal.tickets import signals
 
 
 def ticket_link(tenant, ticket) -> str | None:
-    try:
-        return url_for("tickets.detail", tenant=tenant.slug, reference=ticket.reference, _external=True)
-    except RuntimeError:  # outside a request (CLI) and no SERVER_NAME: the mail goes without a link
-        return None
+    return external_url("tickets.detail", tenant=tenant.slug, reference=ticket.reference)
 
 
 def _send(to: str, subject: str, template: str, **context) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import force_locale
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -26,6 +26,7 @@ from portal.auth.permissions import Permission, Role
 from portal.auth.services import normalize_email, permissions_in
 from portal.core.db import db, row_id, utcnow
 from portal.core.placeholders import render_placeholders
+from portal.core.urls import external_url
 from portal.tenancy.models import Tenant
 from portal.tickets import signals
 from portal.tickets.business_time import add_business_hours, business_hours_between
@@ -809,10 +810,7 @@ def ticket_for_rating_token(tenant: Tenant, reference: str, token: str) -> Ticke
 def _rating_link(tenant: Tenant, ticket: Ticket) -> str | None:
     """The address of the rating page of `ticket`, or None when no address can be built (a job
     outside a request without SERVER_NAME)."""
-    try:
-        return url_for("tickets.rate_by_link", tenant=tenant.slug, reference=ticket.reference, token=rating_token(tenant, ticket), _external=True)
-    except RuntimeError:
-        return None
+    return external_url("tickets.rate_by_link", tenant=tenant.slug, reference=ticket.reference, token=rating_token(tenant, ticket))
 
 
 def merge_tickets(tenant: Tenant, actor: User, duplicate: Ticket, target: Ticket) -> None:
