@@ -119,7 +119,7 @@ def load_config(instance_path: Path) -> dict:
         values["SESSION_COOKIE_SECURE"] = True
         values["REMEMBER_COOKIE_SECURE"] = True
         values["PREFERRED_URL_SCHEME"] = "https"
-    for name in ("MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_DEFAULT_SENDER", "TENANTS_DIR", "ATTACHMENTS_DIR"):
+    for name in ("MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_DEFAULT_SENDER", "TENANTS_DIR", "ATTACHMENTS_DIR", "SERVER_NAME"):
         if os.environ.get(name):
             values[name] = os.environ[name]
     if os.environ.get("MAIL_PORT"):

@@ -7,8 +7,12 @@ import time
 
 import itsdangerous.timed
 
+from portal.auth.services import get_user_by_email
 from portal.channels.services import work_once
+from portal.core.db import db, tenant_scope
 from portal.core.mail import sent_mail
+from portal.tenancy.services import get_tenant
+from portal.tickets import services
 
 RESOLVE = {"status": "resolved", "priority": "normal", "tier": "L1"}
 
@@ -78,3 +82,17 @@ def test_bad_links_and_bad_ratings_are_refused_clearly(app, client, auth, l1, ma
     now = time.time()
     monkeypatch.setattr(itsdangerous.timed.TimestampSigner, "get_timestamp", lambda self: int(now + 31 * 86400))
     assert client.get(link).status_code == 404
+
+
+def test_a_job_outside_any_request_sends_full_links_once_the_public_host_is_set(make_app, make_ticket, l1):
+    # A job (the outbox worker, a CLI roll-out) has no request to take the host from: SERVER_NAME gives it.
+    reference = make_ticket(requester_email=None)
+    job = make_app(SERVER_NAME="support.example.org")
+    with job.app_context():
+        tenant = get_tenant("farajaland")
+        with tenant_scope(db.session, tenant.id):
+            ticket = services.get_ticket_by_reference(tenant, reference)
+            services.change_status(tenant, get_user_by_email("l1@farajaland.demo"), ticket, "resolved")
+        work_once()
+        body = sent_mail()[-1].get_body(preferencelist=("plain",)).get_content()
+    assert f"http://support.example.org/farajaland/tickets/{reference}/rate/" in body
