@@ -34,7 +34,7 @@ class ReplyForm(FlaskForm):
         choices=lambda: [("public", _l("Public reply (the requester is told)")), ("internal", _l("Internal note (support team only)"))],
         default="public",
     )
-    status = SelectField(_l("Then set the status to"), validators=[Optional()])
+    status = SelectField(_l("Then set the status to"), choices=lambda: status_choices(), validators=[Optional()])
     submit = SubmitField(_l("Send"))
 
 

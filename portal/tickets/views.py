@@ -12,7 +12,7 @@ from portal.core.db import db
 from portal.core.errors import error_response
 from portal.core.i18n import current_locale
 from portal.tickets import models, notify, services  # noqa: F401  (models for the metadata; notify connects the default subscribers)
-from portal.tickets.forms import CannedForm, CategoryForm, MergeForm, NewTicketForm, RateForm, ReplyForm, TicketFieldsForm, status_choices
+from portal.tickets.forms import CannedForm, CategoryForm, MergeForm, NewTicketForm, RateForm, ReplyForm, TicketFieldsForm
 from portal.tickets.models import CannedResponse, Category, Priority, Status
 from portal.tickets.storage import AttachmentRejected, open_stored
 from portal.tickets.templating import init_templating
@@ -124,7 +124,6 @@ def detail(reference: str):
     ticket = load_ticket(reference)
     staff = can(Permission.TICKETS_WORK)
     reply = ReplyForm()
-    reply.status.choices = status_choices()
     canned_text = None
     if staff and request.args.get("canned", "").isdigit():
         canned = db.session.get(CannedResponse, int(request.args["canned"]))
@@ -182,7 +181,6 @@ def reply(reference: str):
     ticket = load_ticket(reference)
     staff = can(Permission.TICKETS_WORK)
     form = ReplyForm()
-    form.status.choices = status_choices()
     back = url_for("tickets.detail", reference=ticket.reference)
     if not form.validate_on_submit():
         flash(_("Please write a message."), "error")

@@ -14,7 +14,7 @@ from portal.core.mail import sent_mail
 from portal.tenancy.services import get_tenant
 from portal.tickets import services
 
-RESOLVE = {"status": "resolved", "priority": "normal", "tier": "L1"}
+RESOLVE = {"status": "resolved", "priority": "normal"}
 
 
 def rating_link(client, reference) -> str:
