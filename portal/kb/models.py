@@ -20,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.core import versions
 from portal.core.db import TenantScoped, TimestampMixin, db, utcnow
 
 
@@ -245,3 +246,18 @@ class SearchTerm(TenantScoped, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     locale: Mapped[str] = mapped_column(String(16))
     term: Mapped[str] = mapped_column(String(80))
+
+
+# What readers see changes with these rows: the generic library's under one version name, each
+# tenant's own under another (portal.core.versions). Search rows and signals are left out.
+GENERIC_CONTENT = "kb"
+
+
+def tenant_content(tenant_id: int) -> str:
+    return f"kb:{tenant_id}"
+
+
+for _model in (GenericArticle, GenericTranslation, ArticleCategory):
+    versions.watch(_model, lambda row: (GENERIC_CONTENT,))
+for _model in (Article, ArticleTranslation, HiddenArticle):
+    versions.watch(_model, lambda row: (tenant_content(row.tenant_id),))

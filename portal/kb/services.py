@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import time
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Iterator
 
 from sqlalchemy import bindparam, delete, func, select
 
-from portal.core.db import db, utcnow
+from portal.core import versions
+from portal.core.db import current_tenant_id, db, utcnow
 from portal.kb.models import (
+    GENERIC_CONTENT,
     Article,
     ArticleRevision,
     ArticleTranslation,
@@ -27,6 +30,7 @@ from portal.kb.models import (
     HiddenArticle,
     SearchLog,
     Status,
+    tenant_content,
 )
 from portal.kb.rendering import fill_placeholders, render_article
 
@@ -196,13 +200,19 @@ _ARTICLE_VERSION = _article_version_statement()
 
 
 def article_version(slug: str) -> tuple:
-    """What the tenant's view of article `slug` is built from, read in one small query.
+    """A value that changes whenever the tenant's view of article `slug` can change.
 
-    Every change to an article moves its row's `updated_at` (a translation's change included); a
-    local copy comes and goes with its row (a new one has a new time), hiding with a row of its
-    own. With the tenant's row version (its settings), this changes whenever `get_article` can
-    answer differently.
+    Where the deployment keeps version tokens (portal.core.versions), the tokens of the generic
+    library and of the tenant's own articles, with no query; a copy kept by them is also let go
+    after `versions.MAX_AGE`, for changes made outside the application. Elsewhere, read in one
+    small query: every change to an article moves its row's `updated_at` (a translation's change
+    included); a local copy comes and goes with its row (a new one has a new time), hiding with a
+    row of its own. With the tenant's row version (its settings), this changes whenever
+    `get_article` can answer differently.
     """
+    tokens = versions.current(GENERIC_CONTENT, tenant_content(current_tenant_id(db.session)))
+    if tokens is not None:
+        return (*tokens, int(time.monotonic() // versions.MAX_AGE))
     return tuple(db.session.execute(_ARTICLE_VERSION, {"slug": slug}).one())
 
 

@@ -6,6 +6,7 @@ from typing import Any
 from sqlalchemy import JSON, String, inspect
 from sqlalchemy.orm import Mapped, mapped_column
 
+from portal.core import versions
 from portal.core.db import TimestampMixin, db
 from portal.tenancy.settings import TenantSettings
 
@@ -57,3 +58,8 @@ class Tenant(TimestampMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<Tenant {self.slug}>"
+
+
+# The version name of every tenant row (portal.core.versions): tenants change rarely, so one for all.
+TENANTS = "tenants"
+versions.watch(Tenant, lambda row: (TENANTS,))

@@ -1,17 +1,22 @@
 """Loading tenant folders and finding tenants."""
 from __future__ import annotations
 
+import json
+import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from flask import current_app
 from packaging.version import InvalidVersion, Version
 from pydantic import ValidationError
-from sqlalchemy import bindparam, select
+from sqlalchemy import JSON, bindparam, inspect, select
+from sqlalchemy.orm import make_transient_to_detached
 
+from portal.core import versions
 from portal.core.db import db, utcnow
-from portal.tenancy.models import Tenant
+from portal.tenancy.models import TENANTS, Tenant
 from portal.tenancy.settings import TenantSettings
 from portal.tenancy.signals import tenant_synced
 
@@ -123,10 +128,56 @@ def _newer_version(candidate: str, current: str) -> bool:
 
 # Built once: every request under /<tenant>/ runs it.
 _ACTIVE_BY_SLUG = select(Tenant).where(Tenant.slug == bindparam("slug"), Tenant.is_active.is_(True))
+_TENANT_MAPPER = inspect(Tenant)
+_JSON_COLUMNS = frozenset(column.key for column in Tenant.__table__.columns if isinstance(column.type, JSON))
+
+
+@dataclass(frozen=True)
+class _KnownTenant:
+    """A tenant row as read, kept by each process while the tenants' version token is unchanged."""
+
+    tokens: tuple[str, ...]
+    read_at: float
+    values: dict[str, Any]  # column values; JSON columns as text, so no request can change the copy
+
+    def row(self) -> Tenant:
+        """This tenant in the request's session, as if just read from the database (no query)."""
+        session = db.session()
+        key = _TENANT_MAPPER.identity_key_from_primary_key((self.values["id"],))
+        tenant = session.identity_map.get(key)
+        if tenant is None:
+            tenant = _TENANT_MAPPER.class_manager.new_instance()
+            tenant.__dict__.update({k: json.loads(v) if k in _JSON_COLUMNS else v for k, v in self.values.items()})
+            make_transient_to_detached(tenant)
+            session.add(tenant)
+        return tenant
 
 
 def get_tenant(slug: str) -> Tenant | None:
-    return db.session.scalar(_ACTIVE_BY_SLUG, {"slug": slug})
+    """The active tenant `slug`, or None.
+
+    Every request under /<tenant>/ asks, so each process keeps the rows it read, and trusts them while
+    the tenants' version token is unchanged (portal.core.versions): a change made on any server shows
+    on the next request.
+    """
+    tokens = versions.current(TENANTS)
+    if tokens is None:
+        return db.session.scalar(_ACTIVE_BY_SLUG, {"slug": slug})
+    known: dict[str, _KnownTenant] = current_app.extensions.setdefault("known_tenants", {})
+    entry = known.get(slug)
+    if entry is not None and entry.tokens == tokens and versions.fresh(entry.read_at):
+        return entry.row()
+    read_at = time.monotonic()
+    tenant = db.session.scalar(_ACTIVE_BY_SLUG, {"slug": slug})
+    if tenant is None:
+        known.pop(slug, None)  # unknown slugs are not kept: anyone can ask for any number of them
+    else:
+        values = {
+            column.key: json.dumps(getattr(tenant, column.key)) if column.key in _JSON_COLUMNS else getattr(tenant, column.key)
+            for column in Tenant.__table__.columns
+        }
+        known[slug] = _KnownTenant(tokens, read_at, values)
+    return tenant
 
 
 def list_tenants() -> list[Tenant]:

@@ -4,7 +4,7 @@ import re
 import pytest
 
 from portal.auth.permissions import Role
-from portal.core.db import db
+from portal.core.db import db, tenant_scope
 from portal.kb import services
 from portal.tenancy.services import get_tenant
 from tests.kb.conftest import draft
@@ -102,3 +102,92 @@ def test_a_search_click_is_recorded_and_served_the_same_page(client, library, re
     status, clicked = page(client, link)
     assert status == 200 and "sid=" not in clicked.split("<footer")[1]  # links back to the page drop the search id
     assert len(renders) == 1
+
+
+# -- several servers ------------------------------------------------------------------------------
+# Each server keeps its own copies (tenant rows, rendered pages) and trusts them by version tokens
+# kept where all servers see them: beside the SQLite file, or in Redis. Without either (PostgreSQL
+# and no Redis) every request reads the database, which the same tests check.
+
+
+def _redis_url() -> str | None:
+    import redis
+
+    url = "redis://127.0.0.1:6379/0"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=0.5).ping()
+    except redis.RedisError:
+        return None
+    return url
+
+
+@pytest.fixture(params=["database", "redis"])
+def two_servers(request, make_app, library):
+    """Two apps on one database, as two servers (or two workers) of one deployment."""
+    settings = {}
+    if request.param == "redis":
+        url = _redis_url()
+        if url is None:
+            pytest.skip("Redis is not running on 127.0.0.1:6379")
+        import uuid
+
+        settings = {"REDIS_URL": url, "VERSION_TOKENS_PREFIX": f"test-{uuid.uuid4().hex}:"}
+    return make_app(**settings), make_app(**settings)
+
+
+def test_a_change_made_on_one_server_shows_at_once_on_the_other(two_servers, renders):
+    reader_app, editor_app = two_servers
+    reader = reader_app.test_client()
+    assert "Resetting a forgotten password" in page(reader)[1]
+    assert "Resetting a forgotten password" in page(reader)[1]
+    with editor_app.app_context():
+        tenant = get_tenant("farajaland")
+        with tenant_scope(db.session, tenant.id):
+            services.save_article(tenant, None, "password-reset", "en", draft("Reset at the district office", "Bring your ID."))
+            db.session.commit()
+    assert "Reset at the district office" in page(reader)[1]
+    with editor_app.app_context():
+        tenant = get_tenant("farajaland")
+        tenant.name = "Farajaland Republic"
+        db.session.commit()
+    assert "Farajaland Republic" in page(reader)[1]
+    with editor_app.app_context():
+        get_tenant("farajaland").is_active = False
+        db.session.commit()
+    assert page(reader)[0] == 404
+
+
+def test_a_known_tenant_and_an_unchanged_page_cost_no_query(two_servers):
+    from sqlalchemy import event
+
+    reader_app, _ = two_servers
+    reader = reader_app.test_client()
+    page(reader)
+    statements = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    with reader_app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert page(reader)[0] == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    if reader_app.extensions.get("versions") is not None:
+        assert statements == []
+    else:  # PostgreSQL without Redis: the tenant row and the article's version, read each time
+        assert len(statements) == 2
+
+
+def test_a_rolled_back_change_keeps_the_copies(two_servers, renders):
+    reader_app, editor_app = two_servers
+    reader = reader_app.test_client()
+    page(reader)
+    with editor_app.app_context():
+        get_tenant("farajaland").name = "Never saved"
+        db.session.flush()
+        db.session.rollback()
+    assert "Never saved" not in page(reader)[1]
+    assert renders == ["password-reset"]
