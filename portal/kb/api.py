@@ -9,6 +9,7 @@ from portal.auth.loaders import bearer_user
 from portal.auth.permissions import Permission
 from portal.auth.services import permissions_in
 from portal.core.db import db
+from portal.extensions import limiter, public_rate_limit
 from portal.kb import search, services
 from portal.kb.models import Audience
 
@@ -39,6 +40,7 @@ def _locale() -> str:
 
 
 @bp.get("/search")
+@limiter.limit(public_rate_limit)
 def search_articles():
     query = (request.args.get("q") or "").strip()
     if not query:

@@ -12,6 +12,7 @@ from portal.auth.permissions import Permission
 from portal.core import page_cache
 from portal.core.db import db
 from portal.core.i18n import current_locale
+from portal.extensions import limiter, public_rate_limit
 from portal.kb import handbook, search, services
 from portal.kb.forms import ArticleForm, FeedbackForm
 from portal.kb.models import Audience
@@ -54,7 +55,7 @@ def search_page():
     return render_template("kb/search.html", results=results, category=category, categories=services.list_categories())
 
 
-bp.add_url_rule("/search", endpoint="search", view_func=search_page, methods=["GET"])
+bp.add_url_rule("/search", endpoint="search", view_func=limiter.limit(public_rate_limit)(search_page), methods=["GET"])
 
 
 @bp.get("/articles/<slug>")
@@ -76,6 +77,7 @@ def article(slug: str):
 
 
 @bp.post("/articles/<slug>/feedback")
+@limiter.limit(public_rate_limit)
 def feedback(slug: str):
     view = services.get_article(g.tenant, slug, current_locale(), audience=reader_audience())
     if view is None:
@@ -99,6 +101,7 @@ bp.add_url_rule("/handbook", endpoint="handbook", view_func=handbook_page, metho
 
 
 @bp.get("/handbook.pdf")
+@limiter.limit(public_rate_limit)
 def handbook_pdf():
     locale = current_locale()
     pdf = handbook.render_pdf(g.tenant, locale)

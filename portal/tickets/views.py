@@ -11,6 +11,7 @@ from portal.auth.permissions import Permission
 from portal.core.db import db
 from portal.core.errors import error_response
 from portal.core.i18n import current_locale
+from portal.extensions import limiter, public_rate_limit
 from portal.tickets import models, notify, services  # noqa: F401  (models for the metadata; notify connects the default subscribers)
 from portal.tickets.forms import CannedForm, CategoryForm, MergeForm, NewTicketForm, RateForm, ReplyForm, TicketFieldsForm
 from portal.tickets.models import CannedResponse, Category, Priority, Status
@@ -219,6 +220,7 @@ def rate(reference: str):
 
 
 @bp.route("/<tenant>/tickets/<reference>/rate/<token>", methods=["GET", "POST"])
+@limiter.limit(public_rate_limit)
 def rate_by_link(reference: str, token: str):
     """The rating page the resolution message links to: no sign-in, the signed token is the key."""
     ticket = services.ticket_for_rating_token(g.tenant, reference, token)

@@ -67,3 +67,37 @@ def test_remember_me_cookie_is_httponly_and_samesite(client, make_user):
     response = client.post("/farajaland/login", data={"email": email, "password": PASSWORD, "remember": "y"})
     cookie = _cookies(response)["remember_token"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+# -- rate limits on what anyone may call -----------------------------------------------------------
+
+PUBLIC_CALLS = [
+    ("get", "/farajaland/kb/search?q=birth"),
+    ("get", "/farajaland/api/v1/kb/search?q=birth"),
+    ("post", "/farajaland/kb/articles/any-article/feedback"),
+    ("get", "/farajaland/kb/handbook.pdf"),
+    ("get", "/farajaland/tickets/FAR-1/rate/not-a-token"),
+]
+
+
+@pytest.mark.parametrize(("method", "url"), PUBLIC_CALLS)
+def test_public_endpoints_that_cost_work_are_rate_limited_per_client(make_app, method, url):
+    app = make_app(RATELIMIT_ENABLED=True, PUBLIC_RATE_LIMIT="1 per minute")
+    client = app.test_client()
+    first = getattr(client, method)(url, headers={"Accept-Language": "fr"})
+    assert first.status_code != 429
+    refused = getattr(client, method)(url, headers={"Accept-Language": "fr"})
+    assert refused.status_code == 429
+    if "/api/" in url:
+        assert refused.is_json and refused.get_json()["error"]
+    else:
+        assert "Trop de requêtes" in refused.get_data(as_text=True)
+    # Another client is counted apart.
+    other = getattr(client, method)(url, environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    assert other.status_code != 429
+
+
+def test_reading_pages_is_not_rate_limited(make_app):
+    app = make_app(RATELIMIT_ENABLED=True, PUBLIC_RATE_LIMIT="1 per minute")
+    client = app.test_client()
+    assert {client.get("/farajaland/kb/").status_code for _ in range(5)} == {200}
