@@ -1,7 +1,7 @@
 """Security headers on every response, and Secure cookies whenever the request came over HTTPS."""
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, request, session
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.routing import IntegerConverter
 
@@ -103,5 +103,8 @@ def init_app(app: Flask) -> None:
         if request.is_secure:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         if request.endpoint != "static" and "Cache-Control" not in headers:
-            headers["Cache-Control"] = "no-store" if request.cookies or response.headers.get("Set-Cookie") else "no-cache"
+            # The session cookie is set after these hooks: a session changed now (a new CSRF token,
+            # say) means the response will carry one, and no shared cache may keep it.
+            personal = request.cookies or session.modified or "Set-Cookie" in headers
+            headers["Cache-Control"] = "no-store" if personal else "no-cache"
         return response

@@ -101,3 +101,10 @@ def test_reading_pages_is_not_rate_limited(make_app):
     app = make_app(RATELIMIT_ENABLED=True, PUBLIC_RATE_LIMIT="1 per minute")
     client = app.test_client()
     assert {client.get("/farajaland/kb/").status_code for _ in range(5)} == {200}
+
+
+def test_a_page_that_hands_a_new_reader_a_session_cookie_is_never_stored_by_a_cache(make_app):
+    client = make_app(WTF_CSRF_ENABLED=True).test_client()
+    response = client.get("/farajaland/login")  # a form: a CSRF token, so a new session cookie
+    assert "session=" in response.headers.get("Set-Cookie", "")
+    assert response.headers["Cache-Control"] == "no-store"
