@@ -165,7 +165,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
                "boite d envoi", "boite de sortie", "en attente", "file d'attente", "non envoye"),
     "download": ("download", "downloaded", "retrieve", "telecharger", "telechargement", "telecharge"),
     # -- records and their workflow -----------------------------------------------------------------------
-    "record": ("record", "records", "file", "entry", "dossier", "fiche", "acte", "enregistrement"),
+    "record": ("record", "records", "en:file", "entry", "dossier", "fiche", "acte", "enregistrement"),
     "declaration": ("declaration", "en:application", "declare", "declared", "form", "submission", "declarer",
                     "declaree", "formulaire", "dossier"),
     "registration": ("register", "registration", "registered", "regist", "registr", "enregistrer", "enregistrement",
