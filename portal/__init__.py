@@ -32,6 +32,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     else:
         instance_path.mkdir(parents=True, exist_ok=True)
         app.config.from_mapping(test_config)
+    from portal.core.page_cache import SharedPages
+
+    app.wsgi_app = SharedPages(app, app.wsgi_app)  # inside ProxyFix: it sees the client's scheme and host
     if os.environ.get("TRUSTED_PROXIES"):
         hops = int(os.environ["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)

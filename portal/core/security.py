@@ -95,16 +95,21 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _headers(response):
-        headers = response.headers
-        present = {name.lower() for name in headers.keys()}
-        for name, value in _DEFAULT_HEADERS:
-            if name.lower() not in present:
-                headers.add(name, value)
-        if request.is_secure:
-            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        if request.endpoint != "static" and "Cache-Control" not in headers:
-            # The session cookie is set after these hooks: a session changed now (a new CSRF token,
-            # say) means the response will carry one, and no shared cache may keep it.
-            personal = request.cookies or session.modified or "Set-Cookie" in headers
-            headers["Cache-Control"] = "no-store" if personal else "no-cache"
-        return response
+        return secure_headers(response)
+
+
+def secure_headers(response):
+    """The security and caching headers every response carries (in a request context)."""
+    headers = response.headers
+    present = {name.lower() for name in headers.keys()}
+    for name, value in _DEFAULT_HEADERS:
+        if name.lower() not in present:
+            headers.add(name, value)
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    if request.endpoint != "static" and "Cache-Control" not in headers:
+        # The session cookie is set after these hooks: a session changed now (a new CSRF token,
+        # say) means the response will carry one, and no shared cache may keep it.
+        personal = request.cookies or session.modified or "Set-Cookie" in headers
+        headers["Cache-Control"] = "no-store" if personal else "no-cache"
+    return response

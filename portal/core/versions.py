@@ -19,16 +19,19 @@ no new token; callers therefore also let their copies age (`MAX_AGE`).
 """
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from flask import Flask, current_app, has_app_context
+from flask import Flask, current_app, g, has_app_context, has_request_context
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
+
+logger = logging.getLogger(__name__)
 
 # Seconds a copy validated by tokens is trusted at most, for changes made outside the application.
 MAX_AGE = 60.0
@@ -42,23 +45,67 @@ def watch(model: type, names: Callable[[Any], Iterable[str]]) -> None:
 
 
 def current(*names: str) -> tuple[str, ...] | None:
-    """The tokens of `names` now, or None when this deployment has nowhere shared to keep them."""
+    """The tokens of `names` now, or None when this deployment has nowhere shared to keep them.
+
+    Within a request, the first token read of each name is also noted (`seen`): what the request
+    showed was read after them, so a copy of it stays right while they are unchanged.
+    """
     store = current_app.extensions.get("versions")
-    return None if store is None else store.read(names)
+    if store is None:
+        return None
+    tokens = read(store, names)
+    if tokens is None:
+        return None
+    if has_request_context():
+        if "versions_seen" not in g:
+            g.versions_seen, g.versions_bucket = {}, age_bucket()
+        for name, token in zip(names, tokens):
+            g.versions_seen.setdefault(name, token)
+    return tokens
+
+
+def stamp(*names: str) -> tuple | None:
+    """`current(*names)` and the age bucket (`age_bucket`): a value to key a copy by, or None."""
+    tokens = current(*names)
+    return None if tokens is None else (*tokens, age_bucket())
+
+
+def age_bucket() -> int:
+    """Which MAX_AGE-long period of this process's life it is: copies keyed by it are let go after it."""
+    return int(time.monotonic() // MAX_AGE)
+
+
+def seen() -> tuple[dict[str, str], int] | None:
+    """The tokens this request read, by name (see `current`), and the age bucket then; None if none."""
+    if not g.get("versions_seen"):
+        return None
+    return dict(g.versions_seen), g.versions_bucket
 
 
 def renew(*names: str) -> None:
     """Give `names` new tokens now (the session does it after commits; this is for other writers)."""
     store = current_app.extensions.get("versions") if has_app_context() else None
     if store is not None and names:
-        store.renew(names)
+        try:
+            store.renew(names)
+        except Exception:  # noqa: BLE001  (the commit is done; copies then age out within MAX_AGE)
+            logger.exception("version tokens could not be renewed for %s", ", ".join(names))
+
+
+def read(store: Any, names: Iterable[str]) -> tuple[str, ...] | None:
+    """The store's tokens of `names`, or None when it cannot answer (Redis down): read the database then."""
+    try:
+        return store.read(names)
+    except Exception:  # noqa: BLE001
+        logger.warning("version tokens could not be read; reading the database instead", exc_info=True)
+        return None
 
 
 class RedisTokens:
     def __init__(self, url: str, prefix: str) -> None:
         import redis
 
-        self.client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self.client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
         self.prefix = prefix
 
     def read(self, names: Iterable[str]) -> tuple[str, ...]:

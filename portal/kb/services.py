@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import time
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Iterator
@@ -210,9 +209,9 @@ def article_version(slug: str) -> tuple:
     row of its own. With the tenant's row version (its settings), this changes whenever
     `get_article` can answer differently.
     """
-    tokens = versions.current(GENERIC_CONTENT, tenant_content(current_tenant_id(db.session)))
-    if tokens is not None:
-        return (*tokens, int(time.monotonic() // versions.MAX_AGE))
+    stamp = versions.stamp(GENERIC_CONTENT, tenant_content(current_tenant_id(db.session)))
+    if stamp is not None:
+        return stamp
     return tuple(db.session.execute(_ARTICLE_VERSION, {"slug": slug}).one())
 
 

@@ -135,9 +135,10 @@ def two_servers(request, make_app, library):
     return make_app(**settings), make_app(**settings)
 
 
-def test_a_change_made_on_one_server_shows_at_once_on_the_other(two_servers, renders):
+@pytest.mark.parametrize("first_visits", [True, False], ids=["first-visits", "returning-reader"])
+def test_a_change_made_on_one_server_shows_at_once_on_the_other(two_servers, renders, first_visits):
     reader_app, editor_app = two_servers
-    reader = reader_app.test_client()
+    reader = reader_app.test_client(use_cookies=not first_visits)
     assert "Resetting a forgotten password" in page(reader)[1]
     assert "Resetting a forgotten password" in page(reader)[1]
     with editor_app.app_context():
@@ -191,3 +192,90 @@ def test_a_rolled_back_change_keeps_the_copies(two_servers, renders):
         db.session.rollback()
     assert "Never saved" not in page(reader)[1]
     assert renders == ["password-reset"]
+
+
+# -- first visits, served from the shared copy in front of the application -----------------------
+
+
+@pytest.fixture
+def csrf_app(make_app, library):
+    return make_app(WTF_CSRF_ENABLED=True)
+
+
+def first_visit(app, url=ARTICLE, **headers):
+    return app.test_client(use_cookies=False).get(url, headers={"Accept-Language": "en", **headers})
+
+
+def test_first_visits_share_one_rendering_each_with_a_token_and_session_of_their_own(csrf_app, renders):
+    visits = [first_visit(csrf_app) for _ in range(3)]
+    assert renders == ["password-reset"]  # rendered once, then served from the shared copy
+    tokens = {token(v.get_data(as_text=True)) for v in visits}
+    cookies = {v.headers["Set-Cookie"].split(";")[0] for v in visits}
+    assert len(tokens) == 3 and len(cookies) == 3
+    # The third reader's token works with the third reader's cookie, and only with it.
+    reader = csrf_app.test_client()
+    reader.set_cookie("session", visits[2].headers["Set-Cookie"].split(";")[0].split("=", 1)[1])
+    assert reader.post(ARTICLE + "/feedback", data={"helpful": "yes", "csrf_token": token(visits[0].get_data(as_text=True))}).status_code == 400
+    sent = reader.post(ARTICLE + "/feedback", data={"helpful": "yes", "csrf_token": token(visits[2].get_data(as_text=True))}, follow_redirects=True)
+    assert "Thank you for your feedback." in sent.get_data(as_text=True)
+
+
+def test_the_shared_copy_answers_with_the_applications_own_headers(csrf_app, renders):
+    rendered, copied = first_visit(csrf_app), first_visit(csrf_app)
+    assert renders == ["password-reset"]
+
+    def comparable(response):
+        return sorted((k, v) for k, v in response.headers.items() if k not in ("Set-Cookie", "Date"))
+
+    assert comparable(rendered) == comparable(copied)
+    assert copied.headers["Cache-Control"] == "no-store" and "HttpOnly" in copied.headers["Set-Cookie"]
+    assert rendered.get_data(as_text=True).replace(token(rendered.get_data(as_text=True)), "T") == copied.get_data(as_text=True).replace(token(copied.get_data(as_text=True)), "T")
+
+
+def test_the_shared_copy_is_compressed_for_readers_who_accept_it(csrf_app, renders):
+    import gzip
+
+    first_visit(csrf_app)
+    copied = first_visit(csrf_app, **{"Accept-Encoding": "gzip"})
+    assert renders == ["password-reset"]
+    assert copied.headers["Content-Encoding"] == "gzip"
+    assert "Resetting a forgotten password" in gzip.decompress(copied.get_data()).decode()
+
+
+def test_each_language_has_its_own_shared_copy(csrf_app, renders):
+    assert "Resetting a forgotten password" in first_visit(csrf_app).get_data(as_text=True)
+    french = first_visit(csrf_app, **{"Accept-Language": "fr-FR,fr;q=0.9"}).get_data(as_text=True)
+    assert 'lang="fr"' in french and len(renders) == 2
+    assert 'lang="fr"' in first_visit(csrf_app, **{"Accept-Language": "fr"}).get_data(as_text=True)
+    assert 'lang="en"' in first_visit(csrf_app, **{"Accept-Language": "de"}).get_data(as_text=True)  # the default
+    assert len(renders) == 2
+
+
+def test_requests_that_carry_anything_of_their_reader_go_to_the_application(csrf_app, monkeypatch):
+    from portal.core.page_cache import SharedPages
+
+    served = []
+    original = SharedPages._from_copy
+    monkeypatch.setattr(SharedPages, "_from_copy", lambda self, environ: served.append(environ["PATH_INFO"]) or original(self, environ))
+    first_visit(csrf_app)
+    first_visit(csrf_app)
+    assert len(served) == 2
+    csrf_app.test_client(use_cookies=False).get(ARTICLE + "?sid=1")
+    csrf_app.test_client(use_cookies=False).get(ARTICLE, headers={"Authorization": "Bearer x"})
+    csrf_app.test_client(use_cookies=False).head(ARTICLE)
+    with_cookie = csrf_app.test_client()
+    with_cookie.set_cookie("lang", "fr")
+    assert 'lang="fr"' in with_cookie.get(ARTICLE, headers=EN).get_data(as_text=True)
+    assert len(served) == 2  # none of these was even looked up
+
+
+def test_pages_are_served_from_the_database_while_the_token_store_is_down(make_app, library, kb_edit, renders):
+    app = make_app(REDIS_URL="redis://127.0.0.1:9/0")  # nothing listens there
+    reader = app.test_client(use_cookies=False)
+    assert "Resetting a forgotten password" in reader.get(ARTICLE, headers=EN).get_data(as_text=True)
+    with app.app_context():
+        tenant = get_tenant("farajaland")
+        with tenant_scope(db.session, tenant.id):
+            services.save_article(tenant, None, "password-reset", "en", draft("Reset while Redis sleeps", "Call us."))
+            db.session.commit()
+    assert "Reset while Redis sleeps" in reader.get(ARTICLE, headers=EN).get_data(as_text=True)
