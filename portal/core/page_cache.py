@@ -9,11 +9,11 @@ version and a version of the content that the caller reads from the database on 
 an edit shows at once, in every process of every server. Each process (each app) keeps its own
 copies, least recently used first out, which is safe because the key says exactly what a copy shows.
 
-A first visit (a GET with no cookie, no Authorization header and no query string) has nothing of its
-reader in it at all but the new CSRF token. Where the deployment keeps version tokens
-(portal.core.versions), such a page is also kept as a *shared copy* with the tokens its request
-read, and `SharedPages`, in front of the application, serves the next first visit from it while
-those tokens are unchanged: the reader's locale is chosen from Accept-Language as the application
+A GET with no Authorization header, no query string and no cookie but a session holding nothing but
+the CSRF token (a first visit, or an anonymous reader coming back) has nothing of its reader in its
+page but that token. Where the deployment keeps version tokens (portal.core.versions), such a page
+is also kept as a *shared copy* with the tokens its request read, and `SharedPages`, in front of the
+application, serves the next such request from it while those tokens are unchanged: the reader's locale is chosen from Accept-Language as the application
 would, a CSRF token and its session cookie are made by Flask-WTF and Flask, and the headers by the
 same functions as for any response; routing to the view, the tenant, the database session and the
 other hooks are skipped, which is most of the cost of the page.
@@ -30,7 +30,7 @@ from flask import Flask, current_app, g, render_template, request, session
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from werkzeug.datastructures import LanguageAccept
-from werkzeug.http import parse_accept_header
+from werkzeug.http import parse_accept_header, parse_cookie
 
 from portal.core import versions
 from portal.core.i18n import current_locale, default_locale, offered_locales
@@ -106,7 +106,7 @@ def render_cached(key: tuple | None, template: str, **context: Any) -> str:
         store.pages.move_to_end(key)
         while len(store.pages) > MAX_PAGES:
             store.pages.popitem(last=False)
-        if read is not None and _first_visit(request.environ):
+        if read is not None and _shareable(request.environ, current_app.config["SESSION_COOKIE_NAME"]):
             where = _where(request.environ)
             if len(store.offered) >= MAX_PAGES:  # any Host header makes a place: keep them bounded
                 store.offered.clear()
@@ -122,17 +122,17 @@ def _with_token(page: str) -> str:
     return page.replace(_CSRF_MARKER, generate_csrf()) if _CSRF_MARKER in page else page
 
 
-# -- first visits, served in front of the application ---------------------------------------------
+# -- anonymous readers, served in front of the application ----------------------------------------
 
 
-def _first_visit(environ: dict) -> bool:
-    """Nothing of the reader can shape this request's page: no cookie, credentials or query arguments."""
-    return (
-        environ.get("REQUEST_METHOD") == "GET"
-        and not environ.get("HTTP_COOKIE")
-        and not environ.get("HTTP_AUTHORIZATION")
-        and not environ.get("QUERY_STRING")
-    )
+def _shareable(environ: dict, session_cookie: str) -> bool:
+    """Nothing of the reader but their session can shape this request's page: a GET with no
+    credentials, no query arguments and no cookie but the session's (whose content is checked
+    once it is opened: `_NEUTRAL_SESSION_KEYS`)."""
+    if environ.get("REQUEST_METHOD") != "GET" or environ.get("HTTP_AUTHORIZATION") or environ.get("QUERY_STRING"):
+        return False
+    header = environ.get("HTTP_COOKIE")
+    return not header or set(parse_cookie(header).keys()) <= {session_cookie}
 
 
 def _where(environ: dict) -> tuple[str, str, str]:
@@ -140,14 +140,14 @@ def _where(environ: dict) -> tuple[str, str, str]:
 
 
 class SharedPages:
-    """WSGI middleware: first visits of a page that has a shared copy are answered from it (see above)."""
+    """WSGI middleware: anonymous readers of a page that has a shared copy are answered from it (see above)."""
 
     def __init__(self, app: Flask, wsgi_app) -> None:
         self.app = app
         self.wsgi_app = wsgi_app
 
     def __call__(self, environ: dict, start_response):
-        if _first_visit(environ):
+        if _shareable(environ, self.app.config["SESSION_COOKIE_NAME"]):
             response = self._from_copy(environ)
             if response is not None:
                 return response(environ, start_response)
@@ -169,6 +169,8 @@ class SharedPages:
         if copy is None or copy.bucket != versions.age_bucket() or versions.read(tokens, copy.tokens) != tuple(copy.tokens.values()):
             return None
         with app.request_context(environ):
+            if not _NEUTRAL_SESSION_KEYS.issuperset(session.keys()):
+                return None  # signed in, or a message waiting: the application renders for them
             response = app.response_class(_with_token(copy.page), mimetype="text/html")
             secure_headers(response)
             response = compress.after_request(response)

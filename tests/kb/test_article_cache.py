@@ -198,8 +198,17 @@ def test_a_rolled_back_change_keeps_the_copies(two_servers, renders):
 
 
 @pytest.fixture
-def csrf_app(make_app, library):
-    return make_app(WTF_CSRF_ENABLED=True)
+def csrf_app(make_app, library, database_url):
+    """An app that keeps version tokens: beside the SQLite file, or in Redis on PostgreSQL."""
+    settings = {"WTF_CSRF_ENABLED": True}
+    if not database_url.startswith("sqlite"):
+        url = _redis_url()
+        if url is None:
+            pytest.skip("Redis is not running on 127.0.0.1:6379")
+        import uuid
+
+        settings.update(REDIS_URL=url, VERSION_TOKENS_PREFIX=f"test-{uuid.uuid4().hex}:")
+    return make_app(**settings)
 
 
 def first_visit(app, url=ARTICLE, **headers):
@@ -279,3 +288,31 @@ def test_pages_are_served_from_the_database_while_the_token_store_is_down(make_a
             services.save_article(tenant, None, "password-reset", "en", draft("Reset while Redis sleeps", "Call us."))
             db.session.commit()
     assert "Reset while Redis sleeps" in reader.get(ARTICLE, headers=EN).get_data(as_text=True)
+
+
+def test_an_anonymous_reader_coming_back_is_served_from_the_shared_copy_with_their_own_token(csrf_app, renders, monkeypatch):
+    from portal.core.page_cache import SharedPages
+
+    served = []
+    original = SharedPages._from_copy
+
+    def spy(self, environ):
+        response = original(self, environ)
+        if response is not None:
+            served.append(environ["PATH_INFO"])
+        return response
+
+    monkeypatch.setattr(SharedPages, "_from_copy", spy)
+    reader = csrf_app.test_client()
+    first = reader.get(ARTICLE, headers=EN)  # rendered: the shared copy is kept
+    again = reader.get(ARTICLE, headers=EN)
+    assert renders == ["password-reset"] and len(served) == 1
+    assert "Set-Cookie" not in again.headers  # their session is unchanged
+    assert again.headers["Cache-Control"] == "no-store" and "Cookie" in again.headers["Vary"]
+    sent = reader.post(ARTICLE + "/feedback", data={"helpful": "no", "csrf_token": token(again.get_data(as_text=True))}, follow_redirects=True)
+    assert "Thank you for your feedback." in sent.get_data(as_text=True)
+    assert token(first.get_data(as_text=True))
+    assert len(served) == 1  # the thank-you message was in their session: the application showed it
+    reader.get(ARTICLE, headers=EN)
+    assert len(served) == 2  # shown, it is gone: their session is anyone's again
+    assert len(renders) == 3  # the feedback (its article looked up), then the page with their message, for them alone
