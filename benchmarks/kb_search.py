@@ -320,7 +320,7 @@ def bench_pages(port: int, seconds: float, rounds: int = 3) -> list[str]:
     ]
     if "returning reader" in rates:
         back = statistics.median(rates["returning reader"])
-        lines.append(f"pages, a returning reader (session cookie sent, page from the application's own cache): "
+        lines.append(f"pages, an anonymous reader coming back (sends the session cookie the first visit got): "
                      f"{back:.0f} req/s = {back / bare:.0%} of bare Flask")
     if len(cpu) >= 2:
         lines.append("pages, server CPU per request (medians): " + ", ".join(f"{label} {statistics.median(v):.2f} ms" for label, v in cpu.items()))
