@@ -79,14 +79,15 @@ def logout():
 @bp.route("/<tenant>/language", methods=["GET", "POST"])
 @bp.route("/language", methods=["GET", "POST"])
 def language():
-    """Keep the reader's choice of language. It is a display preference only, so the footer's form
-    is sent with GET and carries no CSRF token: a page with nothing else to protect needs no
-    session (POST, with a token, still works)."""
+    """Keep the reader's choice of language. For anyone it is a display preference kept in a cookie,
+    so the footer's form is sent with GET and carries no CSRF token: a page with nothing else to
+    protect needs no session. A signed-in user's choice is also saved on their account, which only
+    a POST (with its CSRF token) does: a link from another site cannot change it."""
     values = request.form if request.method == "POST" else request.args
     lang = values.get("lang", "")
     if lang not in offered_locales():
         return error_response(400, _("This language is not offered here."))
-    if current_user.is_authenticated:
+    if current_user.is_authenticated and request.method == "POST":
         current_user.locale = lang
         db.session.commit()
     response = make_response(redirect(safe_next(values.get("next"), _home())))

@@ -64,3 +64,24 @@ def test_the_switcher_is_a_plain_get_form_that_needs_no_session(app):
     assert html_lang(browser.get("/farajaland/kb/", headers={"Accept-Language": "en"})) == ("fr", "ltr")
     assert browser.get("/kalondo/language?lang=en").status_code == 400
     assert browser.get("/farajaland/language?lang=fr&next=https://evil.example/").headers["Location"] == "/farajaland/"
+
+
+def test_a_link_from_another_site_cannot_change_a_signed_in_users_language(make_app, make_user):
+    app = make_app(WTF_CSRF_ENABLED=True)
+    email = make_user()
+    browser = app.test_client()
+    login_page = browser.get("/farajaland/login").get_data(as_text=True)
+    csrf = login_page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    browser.post("/farajaland/login", data={"email": email, "password": PASSWORD, "csrf_token": csrf})
+    home = browser.get("/farajaland/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert 'class="lang-switch" method="post"' in home and 'name="csrf_token"' in home.split('class="lang-switch"')[1]
+    browser.get("/farajaland/language?lang=fr")  # what a link elsewhere would do
+    other_browser = app.test_client()
+    other_login = other_browser.get("/farajaland/login").get_data(as_text=True)
+    other_csrf = other_login.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    other_browser.post("/farajaland/login", data={"email": email, "password": PASSWORD, "csrf_token": other_csrf})
+    assert html_lang(other_browser.get("/farajaland/", headers={"Accept-Language": "en"})) == ("en", "ltr")
+    assert browser.post("/farajaland/language", data={"lang": "fr"}).status_code == 400  # no token
+    token = home.split('class="lang-switch"')[1].split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    assert browser.post("/farajaland/language", data={"lang": "fr", "csrf_token": token}).status_code == 302
+    assert html_lang(other_browser.get("/farajaland/", headers={"Accept-Language": "en"})) == ("fr", "ltr")
