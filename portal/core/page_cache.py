@@ -48,12 +48,13 @@ MAX_PAGES = 512
 class _SharedCopy:
     page: str  # with the CSRF marker
     tokens: dict[str, str]  # the version tokens its request read, by name
-    bucket: int  # versions.age_bucket() when it was read
+    read_at: float  # when those tokens were read (time.monotonic)
 
 
 class _Pages:
     def __init__(self) -> None:
-        self.pages: OrderedDict[tuple, str] = OrderedDict()
+        # key -> (page, when the version tokens in its key were read, or None if it holds none)
+        self.pages: OrderedDict[tuple, tuple[str, float | None]] = OrderedDict()
         # (scheme, host, path, locale) -> the shared copy; (scheme, host, path) -> the locales on offer
         self.shared: OrderedDict[tuple, _SharedCopy] = OrderedDict()
         self.offered: dict[tuple, tuple[tuple[str, ...], str]] = {}
@@ -86,8 +87,10 @@ def cached_page(key: tuple | None) -> str | None:
         return None
     store = _store()
     with store.lock:
-        page = store.pages.get(key)
+        page, read_at = store.pages.get(key) or (None, None)
         if page is not None:
+            if read_at is not None and not versions.fresh(read_at):
+                return None  # tokens vouch for a copy a minute at most (changes made outside the application)
             store.pages.move_to_end(key)
     return None if page is None else _with_token(page)
 
@@ -102,7 +105,7 @@ def render_cached(key: tuple | None, template: str, **context: Any) -> str:
     store = _store()
     read = versions.seen()
     with store.lock:
-        store.pages[key] = page
+        store.pages[key] = (page, read[1] if read is not None else None)
         store.pages.move_to_end(key)
         while len(store.pages) > MAX_PAGES:
             store.pages.popitem(last=False)
@@ -166,7 +169,7 @@ class SharedPages:
         locales, default = offered
         accepted = parse_accept_header(environ.get("HTTP_ACCEPT_LANGUAGE"), LanguageAccept)
         copy = store.shared.get((*where, accepted.best_match(locales) or default))
-        if copy is None or copy.bucket != versions.age_bucket() or versions.read(tokens, copy.tokens) != tuple(copy.tokens.values()):
+        if copy is None or not versions.fresh(copy.read_at) or versions.read(tokens, copy.tokens) != tuple(copy.tokens.values()):
             return None
         with app.request_context(environ):
             if not _NEUTRAL_SESSION_KEYS.issuperset(session.keys()):

@@ -58,28 +58,19 @@ def current(*names: str) -> tuple[str, ...] | None:
         return None
     if has_request_context():
         if "versions_seen" not in g:
-            g.versions_seen, g.versions_bucket = {}, age_bucket()
+            g.versions_seen, g.versions_read_at = {}, time.monotonic()
         for name, token in zip(names, tokens):
             g.versions_seen.setdefault(name, token)
     return tokens
 
 
-def stamp(*names: str) -> tuple | None:
-    """`current(*names)` and the age bucket (`age_bucket`): a value to key a copy by, or None."""
-    tokens = current(*names)
-    return None if tokens is None else (*tokens, age_bucket())
-
-
-def age_bucket() -> int:
-    """Which MAX_AGE-long period of this process's life it is: copies keyed by it are let go after it."""
-    return int(time.monotonic() // MAX_AGE)
 
 
 def seen() -> tuple[dict[str, str], int] | None:
-    """The tokens this request read, by name (see `current`), and the age bucket then; None if none."""
+    """The tokens this request read, by name (see `current`), and when (time.monotonic); None if none."""
     if not g.get("versions_seen"):
         return None
-    return dict(g.versions_seen), g.versions_bucket
+    return dict(g.versions_seen), g.versions_read_at
 
 
 def renew(*names: str) -> None:

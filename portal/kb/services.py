@@ -202,16 +202,16 @@ def article_version(slug: str) -> tuple:
     """A value that changes whenever the tenant's view of article `slug` can change.
 
     Where the deployment keeps version tokens (portal.core.versions), the tokens of the generic
-    library and of the tenant's own articles, with no query; a copy kept by them is also let go
-    after `versions.MAX_AGE`, for changes made outside the application. Elsewhere, read in one
+    library and of the tenant's own articles, with no query (the page cache lets such copies go
+    after `versions.MAX_AGE`, for changes made outside the application). Elsewhere, read in one
     small query: every change to an article moves its row's `updated_at` (a translation's change
     included); a local copy comes and goes with its row (a new one has a new time), hiding with a
     row of its own. With the tenant's row version (its settings), this changes whenever
     `get_article` can answer differently.
     """
-    stamp = versions.stamp(GENERIC_CONTENT, tenant_content(current_tenant_id(db.session)))
-    if stamp is not None:
-        return stamp
+    tokens = versions.current(GENERIC_CONTENT, tenant_content(current_tenant_id(db.session)))
+    if tokens is not None:
+        return tokens
     return tuple(db.session.execute(_ARTICLE_VERSION, {"slug": slug}).one())
 
 

@@ -316,3 +316,20 @@ def test_an_anonymous_reader_coming_back_is_served_from_the_shared_copy_with_the
     reader.get(ARTICLE, headers=EN)
     assert len(served) == 2  # shown, it is gone: their session is anyone's again
     assert len(renders) == 3  # the feedback (its article looked up), then the page with their message, for them alone
+
+
+def test_a_change_made_outside_the_application_shows_once_copies_age_out(csrf_app, monkeypatch):
+    from sqlalchemy import text
+
+    from portal.core import versions
+
+    reader = csrf_app.test_client(use_cookies=False)
+    assert "Resetting a forgotten password" in first_visit(csrf_app).get_data(as_text=True)
+    with csrf_app.app_context():  # SQL by hand: no version token moves
+        db.session.execute(text("UPDATE kb_generic_translations SET title = 'Edited by hand' WHERE locale = 'en' AND title = 'Resetting a forgotten password'"))
+        db.session.execute(text("UPDATE tenants SET name = 'Farajaland by hand' WHERE slug = 'farajaland'"))
+        db.session.commit()
+    assert "Edited by hand" not in reader.get(ARTICLE, headers=EN).get_data(as_text=True)  # still the copies
+    monkeypatch.setattr(versions, "MAX_AGE", 0.0)  # a minute later
+    page_text = reader.get(ARTICLE, headers=EN).get_data(as_text=True)
+    assert "Edited by hand" in page_text and "Farajaland by hand" in page_text
