@@ -103,6 +103,7 @@ def _record(ticket: Ticket, actor: User | None, name: str, old: Any, new: Any, l
         TicketEvent(
             tenant_id=ticket.tenant_id,
             ticket_id=ticket.id,
+            ticket=ticket,  # a ticket not inserted yet gets its id at the flush that inserts both
             actor_user_id=actor.id if actor is not None else None,
             actor_label=label or _label(actor),
             field=name,
@@ -155,9 +156,11 @@ def find_or_create_contact(
     locale: str | None = None,
     whatsapp_id: str | None = None,
     telegram_id: str | None = None,
+    flush: bool = True,
 ) -> Contact:
     """The tenant's contact for this user, email, phone, WhatsApp or Telegram id (first match, in
-    that order), completed with what is newly known; created if none matches. Flushed, not committed."""
+    that order), completed with what is newly known; created if none matches. Flushed, not committed
+    (`flush=False`: a new contact is left pending, for a caller that inserts it with its ticket)."""
     email = normalize_email(email or (user.email if user is not None else "")) or None
     phone = (phone or "").strip() or None
     keys = [
@@ -187,7 +190,8 @@ def find_or_create_contact(
     locale = locale or (user.locale if user is not None else None)
     if locale:
         contact.locale = tenant.best_locale(locale)
-    db.session.flush()
+    if flush:
+        db.session.flush()
     return contact
 
 
@@ -395,7 +399,11 @@ def open_ticket(
     ensure_categories(tenant)
     if isinstance(requester, User):
         requester = find_or_create_contact(tenant, user=requester, locale=locale)
-    cat = get_category(tenant, category)
+    # The lookups below read configuration (categories, group members) that nothing pending in this
+    # transaction changes: they flush nothing, and one flush inserts the requester (if new), the
+    # ticket, its first message and its audit trail together.
+    with db.session.no_autoflush:
+        cat = get_category(tenant, category)
     if category not in (None, "") and cat is None:
         raise TicketError(_("Unknown category."), 422)
     files = list(attachments)
@@ -403,7 +411,8 @@ def open_ticket(
         number = next_number(tenant, "reference")
         now = utcnow()
         group_key = (cat.group_key if cat else None) or default_group(tenant)
-        assignee = pick_assignee(tenant, group_key)  # before the insert, which then carries it
+        with db.session.no_autoflush:
+            assignee = pick_assignee(tenant, group_key)  # before the insert, which then carries it
         ticket = Ticket(
             tenant_id=tenant.id,
             number=number,
@@ -413,7 +422,7 @@ def open_ticket(
             channel=channel,
             category_id=cat.id if cat else None,
             group_key=group_key,
-            contact_id=requester.id,
+            contact=requester,
             requester_user_id=requester.user_id,
             opencrvs_version=opencrvs_version or tenant.opencrvs_version,
             office=(office or "").strip()[:200],
@@ -427,14 +436,13 @@ def open_ticket(
         _set_due_times(tenant, ticket)
         _index_words(ticket, f"{ticket.subject}\n{body}", new=True)
         db.session.add(ticket)
-        db.session.flush()
         _record(ticket, actor, "created", None, ticket.reference, label=None if actor else requester.display_name)
         if assignee is not None:
             _record(ticket, None, "assignee", None, assignee.email)
         first = Message(
             tenant_id=tenant.id,
-            ticket_id=ticket.id,
-            author_contact_id=requester.id,
+            ticket=ticket,
+            author_contact=requester,
             author_user_id=requester.user_id,
             body=body,
             is_public=True,
