@@ -148,6 +148,40 @@ def tenant_scope(session: Session, tenant_id: int) -> Iterator[None]:
         session.info[_TENANT_KEY] = previous
 
 
+_KEPT_KEY = "portal.kept_loaded"
+
+
+@contextmanager
+def keep_loaded(session: Session, obj: Any) -> Iterator[None]:
+    """Commits in the block expire every object of the session as usual, except `obj`, which stays
+    as loaded.
+
+    For work that commits once per item for one tenant (the email inbox: one commit per message):
+    the tenant would otherwise be read again after each commit, a SELECT per message for a row
+    that does not change under it. Whoever holds `obj` across many such blocks expires it at its
+    own boundary (the IMAP poller at each poll), so that a changed configuration is seen.
+    """
+    session = session() if callable(session) else session  # the scoped session's current one
+    previous = session.expire_on_commit, session.info.get(_KEPT_KEY)
+    session.expire_on_commit = False  # _expire_all_but_kept does the expiring instead
+    session.info[_KEPT_KEY] = (obj, previous[0])
+    try:
+        yield
+    finally:
+        session.expire_on_commit = previous[0]
+        session.info[_KEPT_KEY] = previous[1]
+
+
+@event.listens_for(Session, "after_commit")
+def _expire_all_but_kept(session: Session) -> None:
+    kept = session.info.get(_KEPT_KEY)
+    if kept is None or not kept[1] or session.in_nested_transaction():
+        return  # not kept, or the session does not expire on commit, or a savepoint was released
+    for obj in list(session.identity_map.values()):
+        if obj is not kept[0]:
+            session.expire(obj)
+
+
 SYSTEM = object()  # the actor for jobs started by the operator (CLI, cron), never by a web request
 
 
