@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any, Iterator
 
 from flask_sqlalchemy import SQLAlchemy
@@ -221,18 +222,25 @@ def _scope_statement(state: ORMExecuteState) -> None:
         if _touches_tenant_tables(state):
             raise TenantScopeError("query on tenant-owned data without a current tenant")
         # Tenant tables reached only through a join are not listed in all_mappers: match no row.
-        state.statement = state.statement.options(
-            with_loader_criteria(TenantScoped, lambda cls: cls.tenant_id.is_(None), include_aliases=True)
-        )
+        state.statement = state.statement.options(_NO_TENANT)
         return
     # Always applied, because a tenant table may appear only in a join or a subquery.
-    state.statement = state.statement.options(
-        with_loader_criteria(
-            TenantScoped,
-            lambda cls: cls.tenant_id == tenant_id,
-            include_aliases=True,
-            track_closure_variables=True,
-        )
+    state.statement = state.statement.options(_tenant_criteria(tenant_id))
+
+
+_NO_TENANT = with_loader_criteria(TenantScoped, lambda cls: cls.tenant_id.is_(None), include_aliases=True)
+
+
+@lru_cache(maxsize=1024)
+def _tenant_criteria(tenant_id: int):
+    """The criteria option of one tenant, built once (the option is immutable; building it, lambda
+    analysis included, would otherwise be repeated for every query). Its closure's `tenant_id` is
+    tracked, so it is a bound parameter: one compiled statement serves every tenant."""
+    return with_loader_criteria(
+        TenantScoped,
+        lambda cls: cls.tenant_id == tenant_id,
+        include_aliases=True,
+        track_closure_variables=True,
     )
 
 

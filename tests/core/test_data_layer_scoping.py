@@ -99,3 +99,14 @@ def test_commits_inside_keep_loaded_expire_everything_but_the_kept_object(app, t
         db.session.commit()  # outside the block, commits expire every object again
         assert "config" in inspect(kept).expired_attributes
         assert "config" in inspect(other).expired_attributes
+
+
+def test_one_session_switching_tenants_sees_each_tenant_s_rows_only(app, tenant, other_tenant, two_members):
+    # The criteria option of each tenant is built once and its statement compiled once: the
+    # tenant id must still be a parameter of each execution, not the first one's value.
+    with app.app_context():
+        seen = []
+        for scope in (tenant, other_tenant, tenant, other_tenant):
+            with tenant_scope(db.session, scope.id):
+                seen.append([m.user.email for m in db.session.scalars(select(Membership))])
+        assert seen == [["a@example.org"], ["b@example.org"], ["a@example.org"], ["b@example.org"]]
