@@ -17,7 +17,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import force_locale
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -121,14 +121,8 @@ def next_number(tenant: Tenant, name: str) -> int:
     It runs on the session's connection as plain SQL (the tenant is in its WHERE): the ORM's
     bulk-update path would cost more than the statement for every ticket opened.
     """
-    table = Counter.__table__
-    stmt = (
-        update(table)
-        .where(table.c.tenant_id == tenant.id, table.c.name == name)
-        .values(value=table.c.value + 1)
-        .returning(table.c.value)
-    )
-    value = db.session.connection().execute(stmt).scalar()
+    params = {"counter_tenant_id": tenant.id, "counter_name": name}
+    value = db.session.connection().execute(_ADVANCE_COUNTER, params).scalar()
     if value is not None:
         return value
     try:
@@ -136,7 +130,18 @@ def next_number(tenant: Tenant, name: str) -> int:
             db.session.execute(insert(Counter).values(tenant_id=tenant.id, name=name, value=0))
     except IntegrityError:
         pass  # created meanwhile by a concurrent transaction
-    return db.session.connection().execute(stmt).scalar_one()
+    return db.session.connection().execute(_ADVANCE_COUNTER, params).scalar_one()
+
+
+# Built once: the SQL of a statement is compiled once and cached anyway, but building the statement
+# (columns, comparisons, clauses) would be repeated for every ticket opened.
+_COUNTERS = Counter.__table__
+_ADVANCE_COUNTER = (
+    update(_COUNTERS)
+    .where(_COUNTERS.c.tenant_id == bindparam("counter_tenant_id"), _COUNTERS.c.name == bindparam("counter_name"))
+    .values(value=_COUNTERS.c.value + 1)
+    .returning(_COUNTERS.c.value)
+)
 
 
 def format_reference(tenant: Tenant, number: int) -> str:
@@ -270,14 +275,15 @@ def group_members(tenant: Tenant, group_key: str | None) -> list[User]:
     if group is None or not group.members:
         return []
     emails = sorted({normalize_email(e) for e in group.members})
-    return list(
-        db.session.scalars(
-            select(User)
-            .join(Membership, Membership.user_id == User.id)
-            .where(User.email.in_(emails), Membership.role.in_(STAFF_ROLES), Membership.is_active.is_(True), User.is_active_account.is_(True))
-            .order_by(User.email)
-        )
-    )
+    return list(db.session.scalars(_GROUP_MEMBERS, {"emails": emails}))
+
+
+_GROUP_MEMBERS = (  # built once, like _ADVANCE_COUNTER; the tenant's criteria are added at execution
+    select(User)
+    .join(Membership, Membership.user_id == User.id)
+    .where(User.email.in_(bindparam("emails", expanding=True)), Membership.role.in_(STAFF_ROLES), Membership.is_active.is_(True), User.is_active_account.is_(True))
+    .order_by(User.email)
+)
 
 
 def tier_members(tenant: Tenant) -> list[Membership]:
@@ -305,8 +311,10 @@ def default_group(tenant: Tenant, tier: str = Tier.L1.value) -> str | None:
 def pick_assignee(tenant: Tenant, group_key: str | None) -> User | None:
     """The next member of the group per `tiers.assignment` (None when manual or the group is empty)."""
     mode = tenant.settings.tiers.assignment
+    if mode == "manual":
+        return None
     members = group_members(tenant, group_key)
-    if mode == "manual" or not members:
+    if not members:
         return None
     if mode == "round_robin":
         turn = next_number(tenant, f"rr:{group_key}")
