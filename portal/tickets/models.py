@@ -315,7 +315,6 @@ class TicketEvent(TenantScoped, db.Model):
     new_value: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
-    ticket: Mapped[Ticket] = relationship()
     actor: Mapped["User | None"] = relationship()  # noqa: F821
 
 

@@ -99,18 +99,20 @@ def _label(actor: User | None) -> str:
 
 
 def _record(ticket: Ticket, actor: User | None, name: str, old: Any, new: Any, label: str | None = None) -> None:
-    db.session.add(
-        TicketEvent(
-            tenant_id=ticket.tenant_id,
-            ticket_id=ticket.id,
-            ticket=ticket,  # a ticket not inserted yet gets its id at the flush that inserts both
-            actor_user_id=actor.id if actor is not None else None,
-            actor_label=label or _label(actor),
-            field=name,
-            old_value=None if old is None else str(old),
-            new_value=None if new is None else str(new),
-        )
-    )
+    db.session.add(TicketEvent(**_event_row(ticket, actor, name, old, new, label)))
+
+
+def _event_row(ticket: Ticket, actor: User | None, name: str, old: Any, new: Any, label: str | None = None) -> dict[str, Any]:
+    """The audit event `_record` adds, as the values of its row."""
+    return {
+        "tenant_id": ticket.tenant_id,
+        "ticket_id": ticket.id,
+        "actor_user_id": actor.id if actor is not None else None,
+        "actor_label": label or _label(actor),
+        "field": name,
+        "old_value": None if old is None else str(old),
+        "new_value": None if new is None else str(new),
+    }
 
 
 def next_number(tenant: Tenant, name: str) -> int:
@@ -444,9 +446,6 @@ def open_ticket(
         _set_due_times(tenant, ticket)
         _index_words(ticket, f"{ticket.subject}\n{body}", new=True)
         db.session.add(ticket)
-        _record(ticket, actor, "created", None, ticket.reference, label=None if actor else requester.display_name)
-        if assignee is not None:
-            _record(ticket, None, "assignee", None, assignee.email)
         first = Message(
             tenant_id=tenant.id,
             ticket=ticket,
@@ -459,6 +458,12 @@ def open_ticket(
         )
         db.session.add(first)
         db.session.flush()
+        events = [_event_row(ticket, actor, "created", None, ticket.reference, label=None if actor else requester.display_name)]
+        if assignee is not None:
+            events.append(_event_row(ticket, None, "assignee", None, assignee.email))
+        # The audit trail of a new ticket is only written here, never read back: one INSERT for all
+        # of it, in the ticket's tenant (checked when the ticket was inserted just above).
+        db.session.connection().execute(insert(TicketEvent.__table__), events)
         _attach(tenant, ticket, first, files)
         if transcript:
             db.session.add(

@@ -71,7 +71,7 @@ def test_message_after_message_the_tenant_is_read_once_and_a_new_ticket_takes_th
             event.remove(db.session(), "before_flush", on_flush)
         assert result.created and result.status == "processed"
         assert not [s for s in statements if "FROM tenants" in s]
-        # The inbound row; the new requester, ticket, first message and events; the commit.
+        # The inbound row; the new requester, ticket and first message; the commit.
         assert len(flushes) == 3
     [_, (status, ticket_id, _error)], [_, ticket] = state(app)
     assert (status, ticket_id) == ("processed", ticket)
