@@ -171,16 +171,16 @@ def find_or_create_contact(
     email = normalize_email(email or (user.email if user is not None else "")) or None
     phone = (phone or "").strip() or None
     keys = [
-        (Contact.user_id, user.id if user is not None else None),
-        (Contact.email, email),
-        (Contact.phone, phone),
-        (Contact.whatsapp_id, whatsapp_id),
-        (Contact.telegram_id, telegram_id),
+        ("user_id", user.id if user is not None else None),
+        ("email", email),
+        ("phone", phone),
+        ("whatsapp_id", whatsapp_id),
+        ("telegram_id", telegram_id),
     ]
     contact = None
     for column, value in keys:
         if value:
-            contact = db.session.scalar(select(Contact).where(column == value).order_by(Contact.id).limit(1))
+            contact = db.session.scalar(_CONTACT_BY[column], {"value": value})
             if contact is not None:
                 break
     if contact is None:
@@ -200,6 +200,13 @@ def find_or_create_contact(
     if flush:
         db.session.flush()
     return contact
+
+
+# The first contact with a given user id, email, phone, WhatsApp or Telegram id (built once, like _ADVANCE_COUNTER).
+_CONTACT_BY = {
+    name: select(Contact).where(getattr(Contact, name) == bindparam("value")).order_by(Contact.id).limit(1)
+    for name in ("user_id", "email", "phone", "whatsapp_id", "telegram_id")
+}
 
 
 def seed_categories(tenant: Tenant) -> list[Category]:
