@@ -164,8 +164,9 @@ AUTO_SUBJECTS = re.compile(
 )
 
 
-def auto_reason(msg: Message, sender: str) -> str | None:
-    """Why this message was sent by a machine (and must never open a ticket or get an answer)."""
+def auto_reason(msg: Message, sender: str, subject: str | None = None) -> str | None:
+    """Why this message was sent by a machine (and must never open a ticket or get an answer).
+    `subject`: the decoded Subject, when the caller has it already."""
     auto = _header(msg, "Auto-Submitted").lower()
     if auto and auto != "no":
         return f"Auto-Submitted: {auto}"
@@ -180,7 +181,7 @@ def auto_reason(msg: Message, sender: str) -> str | None:
     local = sender.split("@")[0].lower()
     if local in ("mailer-daemon", "postmaster"):
         return "sent by a mail system"
-    if AUTO_SUBJECTS.match(_header(msg, "Subject")):
+    if AUTO_SUBJECTS.match(subject if subject is not None else _header(msg, "Subject")):
         return "automatic subject"
     return None
 
@@ -238,7 +239,8 @@ def parse_email(raw: bytes) -> ParsedEmail:
     except Exception as exc:  # the email package raises many kinds on broken input
         raise MalformedEmail(f"unreadable headers: {exc}".splitlines()[0][:300]) from None
     sender = sender.strip().lower()
-    reason = auto_reason(msg, sender)
+    subject = _header(msg, "Subject")
+    reason = auto_reason(msg, sender, subject)
     if not reason and (not sender or "@" not in sender):
         raise MalformedEmail("no valid sender address (From)")
     try:
@@ -257,7 +259,7 @@ def parse_email(raw: bytes) -> ParsedEmail:
         sender=sender,
         sender_name=name.strip(),
         recipients=recipients,
-        subject=_header(msg, "Subject"),
+        subject=subject,
         text=strip_quotes_and_signature(full),
         full_text=full,
         in_reply_to=in_reply_to + [r for r in references if r not in in_reply_to],

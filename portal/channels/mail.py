@@ -36,7 +36,8 @@ def ingest_email(tenant: Tenant, raw: bytes, *, process: bool = True) -> IngestR
         parsed, fields = None, {}
     else:
         fields = {"sender": parsed.sender, "summary": _summary(parsed)}
-    return ingest(tenant, "email", message_id_of(raw), raw, process=process, prepared=parsed, **fields)
+    message_id = parsed.message_id if parsed is not None else message_id_of(raw)  # the same value
+    return ingest(tenant, "email", message_id, raw, process=process, prepared=parsed, **fields)
 
 
 def _summary(parsed) -> str:

@@ -115,11 +115,13 @@ def _linked(inbound: InboundMessage, then: Any = None):
 def route_email(tenant: Tenant, inbound: InboundMessage, parsed: ParsedEmail) -> None:
     tickets = _tickets()
     locale = tenant.best_locale(parsed.language)
-    contact = tickets.find_or_create_contact(tenant, email=parsed.sender, name=parsed.sender_name, locale=locale)
     ticket = ticket_for_email(tenant, parsed)
     if _is_open(ticket):
+        contact = tickets.find_or_create_contact(tenant, email=parsed.sender, name=parsed.sender_name, locale=locale)
         tickets.add_message(tenant, None, ticket, body=parsed.text, public=True, channel="email", author_contact=contact, attachments=_files(parsed.attachments), before_commit=_linked(inbound))
     else:
+        # A new requester is inserted with the ticket, in the flush that inserts the ticket.
+        contact = tickets.find_or_create_contact(tenant, email=parsed.sender, name=parsed.sender_name, locale=locale, flush=False)
         subject = (parsed.subject or parsed.text[:80]).strip()
         tickets.open_ticket(tenant, None, requester=contact, subject=subject, body=parsed.text or subject, channel="email", attachments=_files(parsed.attachments), locale=locale, before_commit=_linked(inbound))
 

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.channels.base import MalformedInbound, SendError, get_channel
 from portal.channels.models import InboundMessage, InboundStatus, OutboundMessage, OutboundStatus
-from portal.core.db import SYSTEM, across_tenants, db, tenant_scope, utcnow
+from portal.core.db import SYSTEM, across_tenants, db, keep_loaded, tenant_scope, utcnow
 from portal.tenancy.models import Tenant
 
 log = logging.getLogger(__name__)
@@ -322,7 +322,9 @@ def ingest(tenant: Tenant, channel: str, provider_id: str, raw: bytes, *, proces
     if not process:
         inbound, created = store_inbound(tenant, channel, provider_id, raw, **fields)
         return IngestResult(inbound, created, inbound.status)
-    with tenant_scope(db.session, tenant.id):
+    # The tenant stays loaded through the commit: the next message (the IMAP poller's, the
+    # listener's) does not begin by reading it again.
+    with tenant_scope(db.session, tenant.id), keep_loaded(db.session, tenant):
         inbound = _new_inbound(tenant, channel, provider_id, raw, **fields)
         inbound.attempts, inbound.processed_at, inbound.error = 1, utcnow(), ""
         db.session.add(inbound)

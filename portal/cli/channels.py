@@ -9,6 +9,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from portal.channels.mail import PollReport, ingest_email, poll_imap, tenant_for_address
+from portal.core.db import db
 from portal.tenancy.models import Tenant
 from portal.tenancy.services import get_tenant, list_tenants
 
@@ -120,6 +121,8 @@ def imap_poll(slug: str | None, every: float | None, rounds: int | None) -> None
 
 
 def _poll_once(slug: str | None) -> bool:
+    # Each poll reads the countries afresh (ingest keeps a tenant loaded from one message to the next).
+    db.session.expire_all()
     tenants: list[Tenant] = [get_tenant(slug)] if slug else list_tenants()
     failed = False
     for tenant in filter(None, tenants):

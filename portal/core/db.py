@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any, Iterator
 
 from flask_sqlalchemy import SQLAlchemy
@@ -148,6 +149,40 @@ def tenant_scope(session: Session, tenant_id: int) -> Iterator[None]:
         session.info[_TENANT_KEY] = previous
 
 
+_KEPT_KEY = "portal.kept_loaded"
+
+
+@contextmanager
+def keep_loaded(session: Session, obj: Any) -> Iterator[None]:
+    """Commits in the block expire every object of the session as usual, except `obj`, which stays
+    as loaded.
+
+    For work that commits once per item for one tenant (the email inbox: one commit per message):
+    the tenant would otherwise be read again after each commit, a SELECT per message for a row
+    that does not change under it. Whoever holds `obj` across many such blocks expires it at its
+    own boundary (the IMAP poller at each poll), so that a changed configuration is seen.
+    """
+    session = session() if callable(session) else session  # the scoped session's current one
+    previous = session.expire_on_commit, session.info.get(_KEPT_KEY)
+    session.expire_on_commit = False  # _expire_all_but_kept does the expiring instead
+    session.info[_KEPT_KEY] = (obj, previous[0])
+    try:
+        yield
+    finally:
+        session.expire_on_commit = previous[0]
+        session.info[_KEPT_KEY] = previous[1]
+
+
+@event.listens_for(Session, "after_commit")
+def _expire_all_but_kept(session: Session) -> None:
+    kept = session.info.get(_KEPT_KEY)
+    if kept is None or not kept[1] or session.in_nested_transaction():
+        return  # not kept, or the session does not expire on commit, or a savepoint was released
+    for obj in list(session.identity_map.values()):
+        if obj is not kept[0]:
+            session.expire(obj)
+
+
 SYSTEM = object()  # the actor for jobs started by the operator (CLI, cron), never by a web request
 
 
@@ -187,18 +222,25 @@ def _scope_statement(state: ORMExecuteState) -> None:
         if _touches_tenant_tables(state):
             raise TenantScopeError("query on tenant-owned data without a current tenant")
         # Tenant tables reached only through a join are not listed in all_mappers: match no row.
-        state.statement = state.statement.options(
-            with_loader_criteria(TenantScoped, lambda cls: cls.tenant_id.is_(None), include_aliases=True)
-        )
+        state.statement = state.statement.options(_NO_TENANT)
         return
     # Always applied, because a tenant table may appear only in a join or a subquery.
-    state.statement = state.statement.options(
-        with_loader_criteria(
-            TenantScoped,
-            lambda cls: cls.tenant_id == tenant_id,
-            include_aliases=True,
-            track_closure_variables=True,
-        )
+    state.statement = state.statement.options(_tenant_criteria(tenant_id))
+
+
+_NO_TENANT = with_loader_criteria(TenantScoped, lambda cls: cls.tenant_id.is_(None), include_aliases=True)
+
+
+@lru_cache(maxsize=1024)
+def _tenant_criteria(tenant_id: int):
+    """The criteria option of one tenant, built once (the option is immutable; building it, lambda
+    analysis included, would otherwise be repeated for every query). Its closure's `tenant_id` is
+    tracked, so it is a bound parameter: one compiled statement serves every tenant."""
+    return with_loader_criteria(
+        TenantScoped,
+        lambda cls: cls.tenant_id == tenant_id,
+        include_aliases=True,
+        track_closure_variables=True,
     )
 
 

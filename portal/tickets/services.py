@@ -17,7 +17,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import force_locale
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -99,17 +99,20 @@ def _label(actor: User | None) -> str:
 
 
 def _record(ticket: Ticket, actor: User | None, name: str, old: Any, new: Any, label: str | None = None) -> None:
-    db.session.add(
-        TicketEvent(
-            tenant_id=ticket.tenant_id,
-            ticket_id=ticket.id,
-            actor_user_id=actor.id if actor is not None else None,
-            actor_label=label or _label(actor),
-            field=name,
-            old_value=None if old is None else str(old),
-            new_value=None if new is None else str(new),
-        )
-    )
+    db.session.add(TicketEvent(**_event_row(ticket, actor, name, old, new, label)))
+
+
+def _event_row(ticket: Ticket, actor: User | None, name: str, old: Any, new: Any, label: str | None = None) -> dict[str, Any]:
+    """The audit event `_record` adds, as the values of its row."""
+    return {
+        "tenant_id": ticket.tenant_id,
+        "ticket_id": ticket.id,
+        "actor_user_id": actor.id if actor is not None else None,
+        "actor_label": label or _label(actor),
+        "field": name,
+        "old_value": None if old is None else str(old),
+        "new_value": None if new is None else str(new),
+    }
 
 
 def next_number(tenant: Tenant, name: str) -> int:
@@ -120,14 +123,8 @@ def next_number(tenant: Tenant, name: str) -> int:
     It runs on the session's connection as plain SQL (the tenant is in its WHERE): the ORM's
     bulk-update path would cost more than the statement for every ticket opened.
     """
-    table = Counter.__table__
-    stmt = (
-        update(table)
-        .where(table.c.tenant_id == tenant.id, table.c.name == name)
-        .values(value=table.c.value + 1)
-        .returning(table.c.value)
-    )
-    value = db.session.connection().execute(stmt).scalar()
+    params = {"counter_tenant_id": tenant.id, "counter_name": name}
+    value = db.session.connection().execute(_ADVANCE_COUNTER, params).scalar()
     if value is not None:
         return value
     try:
@@ -135,7 +132,18 @@ def next_number(tenant: Tenant, name: str) -> int:
             db.session.execute(insert(Counter).values(tenant_id=tenant.id, name=name, value=0))
     except IntegrityError:
         pass  # created meanwhile by a concurrent transaction
-    return db.session.connection().execute(stmt).scalar_one()
+    return db.session.connection().execute(_ADVANCE_COUNTER, params).scalar_one()
+
+
+# Built once: the SQL of a statement is compiled once and cached anyway, but building the statement
+# (columns, comparisons, clauses) would be repeated for every ticket opened.
+_COUNTERS = Counter.__table__
+_ADVANCE_COUNTER = (
+    update(_COUNTERS)
+    .where(_COUNTERS.c.tenant_id == bindparam("counter_tenant_id"), _COUNTERS.c.name == bindparam("counter_name"))
+    .values(value=_COUNTERS.c.value + 1)
+    .returning(_COUNTERS.c.value)
+)
 
 
 def format_reference(tenant: Tenant, number: int) -> str:
@@ -155,22 +163,24 @@ def find_or_create_contact(
     locale: str | None = None,
     whatsapp_id: str | None = None,
     telegram_id: str | None = None,
+    flush: bool = True,
 ) -> Contact:
     """The tenant's contact for this user, email, phone, WhatsApp or Telegram id (first match, in
-    that order), completed with what is newly known; created if none matches. Flushed, not committed."""
+    that order), completed with what is newly known; created if none matches. Flushed, not committed
+    (`flush=False`: a new contact is left pending, for a caller that inserts it with its ticket)."""
     email = normalize_email(email or (user.email if user is not None else "")) or None
     phone = (phone or "").strip() or None
     keys = [
-        (Contact.user_id, user.id if user is not None else None),
-        (Contact.email, email),
-        (Contact.phone, phone),
-        (Contact.whatsapp_id, whatsapp_id),
-        (Contact.telegram_id, telegram_id),
+        ("user_id", user.id if user is not None else None),
+        ("email", email),
+        ("phone", phone),
+        ("whatsapp_id", whatsapp_id),
+        ("telegram_id", telegram_id),
     ]
     contact = None
     for column, value in keys:
         if value:
-            contact = db.session.scalar(select(Contact).where(column == value).order_by(Contact.id).limit(1))
+            contact = db.session.scalar(_CONTACT_BY[column], {"value": value})
             if contact is not None:
                 break
     if contact is None:
@@ -187,8 +197,16 @@ def find_or_create_contact(
     locale = locale or (user.locale if user is not None else None)
     if locale:
         contact.locale = tenant.best_locale(locale)
-    db.session.flush()
+    if flush:
+        db.session.flush()
     return contact
+
+
+# The first contact with a given user id, email, phone, WhatsApp or Telegram id (built once, like _ADVANCE_COUNTER).
+_CONTACT_BY = {
+    name: select(Contact).where(getattr(Contact, name) == bindparam("value")).order_by(Contact.id).limit(1)
+    for name in ("user_id", "email", "phone", "whatsapp_id", "telegram_id")
+}
 
 
 def seed_categories(tenant: Tenant) -> list[Category]:
@@ -266,14 +284,15 @@ def group_members(tenant: Tenant, group_key: str | None) -> list[User]:
     if group is None or not group.members:
         return []
     emails = sorted({normalize_email(e) for e in group.members})
-    return list(
-        db.session.scalars(
-            select(User)
-            .join(Membership, Membership.user_id == User.id)
-            .where(User.email.in_(emails), Membership.role.in_(STAFF_ROLES), Membership.is_active.is_(True), User.is_active_account.is_(True))
-            .order_by(User.email)
-        )
-    )
+    return list(db.session.scalars(_GROUP_MEMBERS, {"emails": emails}))
+
+
+_GROUP_MEMBERS = (  # built once, like _ADVANCE_COUNTER; the tenant's criteria are added at execution
+    select(User)
+    .join(Membership, Membership.user_id == User.id)
+    .where(User.email.in_(bindparam("emails", expanding=True)), Membership.role.in_(STAFF_ROLES), Membership.is_active.is_(True), User.is_active_account.is_(True))
+    .order_by(User.email)
+)
 
 
 def tier_members(tenant: Tenant) -> list[Membership]:
@@ -301,8 +320,10 @@ def default_group(tenant: Tenant, tier: str = Tier.L1.value) -> str | None:
 def pick_assignee(tenant: Tenant, group_key: str | None) -> User | None:
     """The next member of the group per `tiers.assignment` (None when manual or the group is empty)."""
     mode = tenant.settings.tiers.assignment
+    if mode == "manual":
+        return None
     members = group_members(tenant, group_key)
-    if mode == "manual" or not members:
+    if not members:
         return None
     if mode == "round_robin":
         turn = next_number(tenant, f"rr:{group_key}")
@@ -395,7 +416,11 @@ def open_ticket(
     ensure_categories(tenant)
     if isinstance(requester, User):
         requester = find_or_create_contact(tenant, user=requester, locale=locale)
-    cat = get_category(tenant, category)
+    # The lookups below read configuration (categories, group members) that nothing pending in this
+    # transaction changes: they flush nothing, and one flush inserts the requester (if new), the
+    # ticket, its first message and its audit trail together.
+    with db.session.no_autoflush:
+        cat = get_category(tenant, category)
     if category not in (None, "") and cat is None:
         raise TicketError(_("Unknown category."), 422)
     files = list(attachments)
@@ -403,7 +428,8 @@ def open_ticket(
         number = next_number(tenant, "reference")
         now = utcnow()
         group_key = (cat.group_key if cat else None) or default_group(tenant)
-        assignee = pick_assignee(tenant, group_key)  # before the insert, which then carries it
+        with db.session.no_autoflush:
+            assignee = pick_assignee(tenant, group_key)  # before the insert, which then carries it
         ticket = Ticket(
             tenant_id=tenant.id,
             number=number,
@@ -413,7 +439,7 @@ def open_ticket(
             channel=channel,
             category_id=cat.id if cat else None,
             group_key=group_key,
-            contact_id=requester.id,
+            contact=requester,
             requester_user_id=requester.user_id,
             opencrvs_version=opencrvs_version or tenant.opencrvs_version,
             office=(office or "").strip()[:200],
@@ -427,14 +453,10 @@ def open_ticket(
         _set_due_times(tenant, ticket)
         _index_words(ticket, f"{ticket.subject}\n{body}", new=True)
         db.session.add(ticket)
-        db.session.flush()
-        _record(ticket, actor, "created", None, ticket.reference, label=None if actor else requester.display_name)
-        if assignee is not None:
-            _record(ticket, None, "assignee", None, assignee.email)
         first = Message(
             tenant_id=tenant.id,
-            ticket_id=ticket.id,
-            author_contact_id=requester.id,
+            ticket=ticket,
+            author_contact=requester,
             author_user_id=requester.user_id,
             body=body,
             is_public=True,
@@ -443,6 +465,12 @@ def open_ticket(
         )
         db.session.add(first)
         db.session.flush()
+        events = [_event_row(ticket, actor, "created", None, ticket.reference, label=None if actor else requester.display_name)]
+        if assignee is not None:
+            events.append(_event_row(ticket, None, "assignee", None, assignee.email))
+        # The audit trail of a new ticket is only written here, never read back: one INSERT for all
+        # of it, in the ticket's tenant (checked when the ticket was inserted just above).
+        db.session.connection().execute(insert(TicketEvent.__table__), events)
         _attach(tenant, ticket, first, files)
         if transcript:
             db.session.add(

@@ -205,7 +205,7 @@ class FakeDesk:
         self.contacts: dict[str, object] = {}
         self.messages: list[dict] = []
 
-    def find_or_create_contact(self, tenant, *, email=None, phone=None, name="", user=None, locale=None, whatsapp_id=None, telegram_id=None):
+    def find_or_create_contact(self, tenant, *, email=None, phone=None, name="", user=None, locale=None, whatsapp_id=None, telegram_id=None, flush=True):
         key = email or whatsapp_id or telegram_id or phone
         contact = self.contacts.setdefault(key, type("Contact", (), {"id": len(self.contacts) + 1, "name": name, "email": email})())
         return contact

@@ -54,6 +54,29 @@ def test_a_new_message_is_stored_and_becomes_a_ticket_in_one_commit(app):
     assert (status, ticket_id, error) == ("processed", ticket, "")
 
 
+def test_message_after_message_the_tenant_is_read_once_and_a_new_ticket_takes_three_flushes(app):
+    with app.app_context():
+        tenant = get_tenant("farajaland")
+        ingest_email(tenant, MESSAGE)
+        statements, flushes = [], []
+        on_statement = lambda conn, cursor, statement, *args: statements.append(statement)  # noqa: E731
+        on_flush = lambda session, context, instances: flushes.append(1)  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", on_statement)
+        event.listen(db.session(), "before_flush", on_flush)
+        try:
+            second = MESSAGE.replace(b"Message-ID: <qp-utf8-1@", b"Message-ID: <qp-utf8-2@").replace(b"amina.banda@", b"amina.b@")
+            result = ingest_email(tenant, second)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", on_statement)
+            event.remove(db.session(), "before_flush", on_flush)
+        assert result.created and result.status == "processed"
+        assert not [s for s in statements if "FROM tenants" in s]
+        # The inbound row; the new requester, ticket and first message; the commit.
+        assert len(flushes) == 3
+    [_, (status, ticket_id, _error)], [_, ticket] = state(app)
+    assert (status, ticket_id) == ("processed", ticket)
+
+
 def test_a_failure_inside_the_desk_keeps_the_raw_message_and_leaves_no_half_ticket(app, client, auth, make_user, monkeypatch):
     def full_disk(*args, **kwargs):
         raise OSError("attachment folder is full")

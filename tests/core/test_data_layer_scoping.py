@@ -79,3 +79,34 @@ def test_crossing_tenants_is_reserved_to_the_central_team(app, make_user, two_me
             assert len(db.session.scalars(select(Membership)).all()) == 2
         with pytest.raises(TenantScopeError):
             db.session.scalars(select(Membership)).all()
+
+
+def test_commits_inside_keep_loaded_expire_everything_but_the_kept_object(app, tenant, other_tenant):
+    from sqlalchemy import inspect
+
+    from portal.core.db import keep_loaded
+    from portal.tenancy.services import get_tenant
+
+    with app.app_context():
+        kept, other = get_tenant(tenant.slug), get_tenant(other_tenant.slug)
+        with keep_loaded(db.session, kept):
+            db.session.commit()
+            with db.session.begin_nested():  # a savepoint released: nothing expires, as without the block
+                pass
+            assert not inspect(kept).expired_attributes
+            assert "config" in inspect(other).expired_attributes
+        other.name  # noqa: B018  (loaded again)
+        db.session.commit()  # outside the block, commits expire every object again
+        assert "config" in inspect(kept).expired_attributes
+        assert "config" in inspect(other).expired_attributes
+
+
+def test_one_session_switching_tenants_sees_each_tenant_s_rows_only(app, tenant, other_tenant, two_members):
+    # The criteria option of each tenant is built once and its statement compiled once: the
+    # tenant id must still be a parameter of each execution, not the first one's value.
+    with app.app_context():
+        seen = []
+        for scope in (tenant, other_tenant, tenant, other_tenant):
+            with tenant_scope(db.session, scope.id):
+                seen.append([m.user.email for m in db.session.scalars(select(Membership))])
+        assert seen == [["a@example.org"], ["b@example.org"], ["a@example.org"], ["b@example.org"]]
