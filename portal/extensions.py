@@ -35,7 +35,7 @@ def public_rate_limit() -> str:
 def init_limiter(app: Flask) -> None:
     """Rate limits are set on the views they guard (`@limiter.limit(...)`, checked by the decorator),
     never application- or blueprint-wide. The check Flask-Limiter adds before every request applies
-    only those, so it is left out: it was a twentieth of the cost of a cached article page."""
+    only those, so it is left out: it was about a tenth of the cost of a cached article page."""
     if app.config.get("RATELIMIT_DEFAULT") or app.config.get("RATELIMIT_APPLICATION"):
         raise RuntimeError("rate limits go on views (@limiter.limit); application-wide limits are not checked")
     limiter.init_app(app)
