@@ -49,6 +49,8 @@ class _SharedCopy:
     page: str  # with the CSRF marker
     tokens: dict[str, str]  # the version tokens its request read, by name
     read_at: float  # when those tokens were read (time.monotonic)
+    locale: str
+    offered: tuple[tuple[str, ...], str]  # the locales on offer and the default when it was rendered
 
 
 class _Pages:
@@ -78,7 +80,7 @@ def page_key(content_version: Callable[[], Hashable]) -> tuple | None:
         return None
     tenant = g.get("tenant")
     tenant_version = (tenant.id, tenant.updated_at) if tenant is not None else None
-    return (request.endpoint, request.path, current_locale(), tenant_version, content_version())
+    return (request.endpoint, request.script_root, request.path, current_locale(), tenant_version, content_version())
 
 
 def cached_page(key: tuple | None) -> str | None:
@@ -113,8 +115,8 @@ def render_cached(key: tuple | None, template: str, **context: Any) -> str:
             where = _where(request.environ)
             if len(store.offered) >= MAX_PAGES:  # any Host header makes a place: keep them bounded
                 store.offered.clear()
-            store.offered[where] = (tuple(offered_locales()), default_locale())
-            store.shared[(*where, current_locale())] = _SharedCopy(page, *read)
+            offered = store.offered[where] = (tuple(offered_locales()), default_locale())
+            store.shared[(*where, current_locale())] = _SharedCopy(page, *read, current_locale(), offered)
             store.shared.move_to_end((*where, current_locale()))
             while len(store.shared) > MAX_PAGES:
                 store.shared.popitem(last=False)
@@ -139,7 +141,13 @@ def _shareable(environ: dict, session_cookie: str) -> bool:
 
 
 def _where(environ: dict) -> tuple[str, str, str]:
-    return environ.get("wsgi.url_scheme", "http"), environ.get("HTTP_HOST", ""), environ.get("PATH_INFO", "")
+    # SCRIPT_NAME is in every link of the page, so it is part of where the page is.
+    path = environ.get("SCRIPT_NAME", "") + "\0" + environ.get("PATH_INFO", "")
+    return environ.get("wsgi.url_scheme", "http"), environ.get("HTTP_HOST", ""), path
+
+
+def _best(accepted: LanguageAccept, locales: tuple[str, ...], default: str) -> str:
+    return accepted.best_match(locales) or default
 
 
 class SharedPages:
@@ -166,10 +174,14 @@ class SharedPages:
         offered = store.offered.get(where)
         if offered is None:
             return None
-        locales, default = offered
         accepted = parse_accept_header(environ.get("HTTP_ACCEPT_LANGUAGE"), LanguageAccept)
-        copy = store.shared.get((*where, accepted.best_match(locales) or default))
-        if copy is None or not versions.fresh(copy.read_at) or versions.read(tokens, copy.tokens) != tuple(copy.tokens.values()):
+        copy = store.shared.get((*where, _best(accepted, *offered)))
+        if (
+            copy is None
+            or _best(accepted, *copy.offered) != copy.locale  # the offer changed since: ask the application
+            or not versions.fresh(copy.read_at)
+            or versions.read(tokens, copy.tokens) != tuple(copy.tokens.values())
+        ):
             return None
         with app.request_context(environ):
             if not _NEUTRAL_SESSION_KEYS.issuperset(session.keys()):

@@ -13,9 +13,11 @@ Where the tokens are kept:
 - otherwise (PostgreSQL without Redis: servers may be many, with nowhere shared to keep tokens),
   nowhere: `current` returns None and callers read the database as before.
 
-Tokens are random, never counters, so a token store that forgets (Redis restarted, files removed)
-gives new tokens, never an old one again. Writes made outside the application (SQL by hand) give
-no new token; callers therefore also let their copies age (`MAX_AGE`).
+Tokens are random, never counters, so a token store that forgets (Redis restarted empty, files
+removed) gives new tokens. A store brought back from an old snapshot could return an old token,
+and writes made outside the application (SQL by hand) give no new token: callers therefore also
+let their copies age (`MAX_AGE`), counted from the oldest read a copy was built on. A store that
+cannot answer is left alone for a few seconds (`RETRY_AFTER`) while everything reads the database.
 """
 from __future__ import annotations
 
@@ -33,6 +35,8 @@ from sqlalchemy.orm import Session
 
 logger = logging.getLogger(__name__)
 
+# Seconds a store that failed is left alone before it is asked again.
+RETRY_AFTER = 5.0
 # Seconds a copy validated by tokens is trusted at most, for changes made outside the application.
 MAX_AGE = 60.0
 
@@ -54,9 +58,10 @@ def current(*names: str) -> tuple[str, ...] | None:
     if store is None:
         return None
     tokens = read(store, names)
-    if tokens is None:
-        return None
     if has_request_context():
+        if tokens is None:
+            g.versions_incomplete = True  # part of the request read the database unvouched
+            return None
         if "versions_seen" not in g:
             g.versions_seen, g.versions_read_at = {}, time.monotonic()
         for name, token in zip(names, tokens):
@@ -64,11 +69,16 @@ def current(*names: str) -> tuple[str, ...] | None:
     return tokens
 
 
+def built_on(read_at: float) -> None:
+    """Note that this request used a copy read at `read_at`: what it makes ages from then."""
+    if has_request_context() and "versions_read_at" in g:
+        g.versions_read_at = min(g.versions_read_at, read_at)
 
 
-def seen() -> tuple[dict[str, str], int] | None:
-    """The tokens this request read, by name (see `current`), and when (time.monotonic); None if none."""
-    if not g.get("versions_seen"):
+def seen() -> tuple[dict[str, str], float] | None:
+    """The tokens this request read, by name (see `current`), and when it first read one (or built
+    on an older copy: `built_on`); None if it read none, or could not read them all."""
+    if not g.get("versions_seen") or g.get("versions_incomplete"):
         return None
     return dict(g.versions_seen), g.versions_read_at
 
@@ -85,14 +95,19 @@ def renew(*names: str) -> None:
 
 def read(store: Any, names: Iterable[str]) -> tuple[str, ...] | None:
     """The store's tokens of `names`, or None when it cannot answer (Redis down): read the database then."""
+    if store.down_until > time.monotonic():
+        return None
     try:
         return store.read(names)
     except Exception:  # noqa: BLE001
-        logger.warning("version tokens could not be read; reading the database instead", exc_info=True)
+        store.down_until = time.monotonic() + RETRY_AFTER
+        logger.warning("version tokens could not be read; reading the database for %s s", RETRY_AFTER, exc_info=True)
         return None
 
 
 class RedisTokens:
+    down_until = 0.0
+
     def __init__(self, url: str, prefix: str) -> None:
         import redis
 
@@ -120,6 +135,8 @@ class RedisTokens:
 
 class FileTokens:
     """One small file per name; written whole to a temporary file, then renamed over the old one."""
+
+    down_until = 0.0
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -167,6 +184,8 @@ class FileTokens:
 
 class LocalTokens:
     """For a database in memory, which only this process sees."""
+
+    down_until = 0.0
 
     def __init__(self) -> None:
         self.tokens: dict[str, str] = {}
@@ -217,6 +236,8 @@ def _note_changes(session: Session, flush_context) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _renew_after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint released: the changes are not committed yet, the outer commit renews
     changed = session.info.pop("versions_changed", None)
     if changed:
         renew(*sorted(changed))

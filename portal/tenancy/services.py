@@ -166,6 +166,7 @@ def get_tenant(slug: str) -> Tenant | None:
     known: dict[str, _KnownTenant] = current_app.extensions.setdefault("known_tenants", {})
     entry = known.get(slug)
     if entry is not None and entry.tokens == tokens and versions.fresh(entry.read_at):
+        versions.built_on(entry.read_at)
         return entry.row()
     read_at = time.monotonic()
     tenant = db.session.scalar(_ACTIVE_BY_SLUG, {"slug": slug})

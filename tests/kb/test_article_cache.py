@@ -333,3 +333,23 @@ def test_a_change_made_outside_the_application_shows_once_copies_age_out(csrf_ap
     monkeypatch.setattr(versions, "MAX_AGE", 0.0)  # a minute later
     page_text = reader.get(ARTICLE, headers=EN).get_data(as_text=True)
     assert "Edited by hand" in page_text and "Farajaland by hand" in page_text
+
+
+def test_a_change_inside_a_savepoint_shows_once_its_transaction_commits(csrf_app):
+    assert "Resetting a forgotten password" in first_visit(csrf_app).get_data(as_text=True)
+    with csrf_app.app_context():
+        tenant = get_tenant("farajaland")
+        with tenant_scope(db.session, tenant.id):
+            services.set_hidden(tenant, None, "code-not-received", True)  # an earlier write, as an import makes
+            with db.session.begin_nested():  # the importer keeps each article in a savepoint
+                services.save_article(tenant, None, "password-reset", "en", draft("Saved in a savepoint", "Steps."))
+            # Released, not committed: readers still see the old article, and must not keep it past the commit.
+            assert "Saved in a savepoint" not in first_visit(csrf_app).get_data(as_text=True)
+            db.session.commit()
+    assert "Saved in a savepoint" in first_visit(csrf_app).get_data(as_text=True)
+
+
+def test_a_page_under_another_script_root_is_a_page_of_its_own(csrf_app):
+    mounted = csrf_app.test_client(use_cookies=False).get(ARTICLE, headers=EN, environ_overrides={"SCRIPT_NAME": "/elsewhere"})
+    assert "/elsewhere/farajaland/" in mounted.get_data(as_text=True)
+    assert "/elsewhere/" not in first_visit(csrf_app).get_data(as_text=True)
