@@ -8,6 +8,7 @@ from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.auth.permissions import GLOBAL_PERMISSIONS, ROLE_PERMISSIONS, GlobalRole, Permission, Role
+from portal.core import versions
 from portal.core.db import TenantScoped, TimestampMixin, db, utcnow
 
 
@@ -99,3 +100,10 @@ class ApiToken(TimestampMixin, db.Model):
     @staticmethod
     def digest_of(token: str) -> str:
         return hashlib.sha256(token.encode()).hexdigest()
+
+
+# Who may be assigned work changes with these rows (portal.core.versions): one name for all tenants,
+# as a user may belong to several.
+STAFF = "staff"
+versions.watch(User, lambda row: (STAFF,))
+versions.watch(Membership, lambda row: (STAFF,))

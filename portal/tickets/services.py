@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,9 +22,10 @@ from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from portal.auth.models import Membership, User
+from portal.auth.models import STAFF, Membership, User
 from portal.auth.permissions import Permission, Role
 from portal.auth.services import normalize_email, permissions_in
+from portal.core import versions
 from portal.core.db import db, row_id, utcnow
 from portal.core.placeholders import render_placeholders
 from portal.core.urls import external_url
@@ -317,12 +319,38 @@ def default_group(tenant: Tenant, tier: str = Tier.L1.value) -> str | None:
     return next((key for key, g in tenant.settings.tiers.groups.items() if g.tier == tier), None)
 
 
-def pick_assignee(tenant: Tenant, group_key: str | None) -> User | None:
+@dataclass(frozen=True)
+class Assignee:
+    """Who a ticket goes to: what assigning needs of a user."""
+
+    id: int
+    email: str
+
+
+def group_assignees(tenant: Tenant, group_key: str | None) -> list[Assignee]:
+    """`group_members` as assignees. Every new ticket asks, so each process keeps the answer while
+    the staff's version token (portal.core.versions) and the tenant's settings are unchanged."""
+    tokens = versions.current(STAFF)
+    key = (tenant.id, group_key, tenant.updated_at)
+    known = current_app.extensions.setdefault("group_assignees", {}) if tokens is not None else {}
+    entry = known.get(key)
+    if entry is not None and entry[0] == tokens and versions.fresh(entry[1]):
+        return entry[2]
+    read_at = time.monotonic()
+    assignees = [Assignee(user.id, user.email) for user in group_members(tenant, group_key)]
+    if tokens is not None:
+        if len(known) >= 512:  # old settings versions of every tenant: start again
+            known.clear()
+        known[key] = (tokens, read_at, assignees)
+    return assignees
+
+
+def pick_assignee(tenant: Tenant, group_key: str | None) -> Assignee | None:
     """The next member of the group per `tiers.assignment` (None when manual or the group is empty)."""
     mode = tenant.settings.tiers.assignment
     if mode == "manual":
         return None
-    members = group_members(tenant, group_key)
+    members = group_assignees(tenant, group_key)
     if not members:
         return None
     if mode == "round_robin":

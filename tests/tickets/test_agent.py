@@ -185,3 +185,28 @@ def test_tier_admin_page_shows_levels_groups_and_edits_routing(client, auth, mak
     auth.logout()
     auth.login(l1)
     assert client.get("/farajaland/tickets/tiers").status_code == 403
+
+
+def test_a_member_taken_off_the_desk_is_no_longer_assigned_from_the_next_ticket(in_tenant, requester, l1, make_ticket):
+    from sqlalchemy import select
+
+    from portal.auth.models import Membership
+    from portal.tickets.models import Ticket
+
+    def assignee_of(reference):
+        return in_tenant(lambda t: db.session.scalar(select(Ticket.assignee_id).where(Ticket.reference == reference)))
+
+    def set_active(active):
+        def run(t):
+            membership = db.session.scalar(select(Membership).where(Membership.user_id == get_user_by_email(l1).id))
+            membership.is_active = active
+            db.session.commit()
+
+        in_tenant(run)
+
+    l1_id = in_tenant(lambda t: get_user_by_email(l1).id)
+    assert assignee_of(make_ticket(subject="Code never arrives", category="access-and-login")) == l1_id
+    set_active(False)
+    assert assignee_of(make_ticket(subject="Code still missing", category="access-and-login")) is None
+    set_active(True)
+    assert assignee_of(make_ticket(subject="Code missing again", category="access-and-login")) == l1_id
