@@ -26,7 +26,7 @@ import os
 import secrets
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Hashable, Iterable
 
 from flask import Flask, current_app, g, has_app_context, has_request_context
 from sqlalchemy import event
@@ -67,6 +67,29 @@ def current(*names: str) -> tuple[str, ...] | None:
         for name, token in zip(names, tokens):
             g.versions_seen.setdefault(name, token)
     return tokens
+
+
+def kept(slot: str, key: Hashable, names: tuple[str, ...], load: Callable[[], Any], limit: int = 512) -> Any:
+    """`load()`, kept by this process under `key` while the tokens of `names` are unchanged (and for
+    MAX_AGE at most); without a token store, `load()` every time. None is never kept: anyone can
+    ask for any number of things that do not exist. Keep only values no caller changes."""
+    tokens = current(*names)
+    if tokens is None:
+        return load()
+    known: dict = current_app.extensions.setdefault(f"versions_kept_{slot}", {})
+    entry = known.get(key)
+    if entry is not None and entry[0] == tokens and fresh(entry[1]):
+        built_on(entry[1])
+        return entry[2]
+    read_at = time.monotonic()
+    value = load()
+    if value is None:
+        known.pop(key, None)
+    else:
+        if len(known) >= limit:
+            known.clear()
+        known[key] = (tokens, read_at, value)
+    return value
 
 
 def built_on(read_at: float) -> None:

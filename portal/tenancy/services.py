@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,27 +131,6 @@ _TENANT_MAPPER = inspect(Tenant)
 _JSON_COLUMNS = frozenset(column.key for column in Tenant.__table__.columns if isinstance(column.type, JSON))
 
 
-@dataclass(frozen=True)
-class _KnownTenant:
-    """A tenant row as read, kept by each process while the tenants' version token is unchanged."""
-
-    tokens: tuple[str, ...]
-    read_at: float
-    values: dict[str, Any]  # column values; JSON columns as text, so no request can change the copy
-
-    def row(self) -> Tenant:
-        """This tenant in the request's session, as if just read from the database (no query)."""
-        session = db.session()
-        key = _TENANT_MAPPER.identity_key_from_primary_key((self.values["id"],))
-        tenant = session.identity_map.get(key)
-        if tenant is None:
-            tenant = _TENANT_MAPPER.class_manager.new_instance()
-            tenant.__dict__.update({k: json.loads(v) if k in _JSON_COLUMNS else v for k, v in self.values.items()})
-            make_transient_to_detached(tenant)
-            session.add(tenant)
-        return tenant
-
-
 def get_tenant(slug: str) -> Tenant | None:
     """The active tenant `slug`, or None.
 
@@ -160,24 +138,29 @@ def get_tenant(slug: str) -> Tenant | None:
     the tenants' version token is unchanged (portal.core.versions): a change made on any server shows
     on the next request.
     """
-    tokens = versions.current(TENANTS)
-    if tokens is None:
-        return db.session.scalar(_ACTIVE_BY_SLUG, {"slug": slug})
-    known: dict[str, _KnownTenant] = current_app.extensions.setdefault("known_tenants", {})
-    entry = known.get(slug)
-    if entry is not None and entry.tokens == tokens and versions.fresh(entry.read_at):
-        versions.built_on(entry.read_at)
-        return entry.row()
-    read_at = time.monotonic()
-    tenant = db.session.scalar(_ACTIVE_BY_SLUG, {"slug": slug})
+    values = versions.kept("tenants", slug, (TENANTS,), lambda: _column_values(db.session.scalar(_ACTIVE_BY_SLUG, {"slug": slug})))
+    return None if values is None else _attached(values)
+
+
+def _column_values(tenant: Tenant | None) -> dict[str, Any] | None:
+    """A tenant row as plain values; JSON columns as text, so no request can change the kept copy."""
     if tenant is None:
-        known.pop(slug, None)  # unknown slugs are not kept: anyone can ask for any number of them
-    else:
-        values = {
-            column.key: json.dumps(getattr(tenant, column.key)) if column.key in _JSON_COLUMNS else getattr(tenant, column.key)
-            for column in Tenant.__table__.columns
-        }
-        known[slug] = _KnownTenant(tokens, read_at, values)
+        return None
+    return {
+        column.key: json.dumps(getattr(tenant, column.key)) if column.key in _JSON_COLUMNS else getattr(tenant, column.key)
+        for column in Tenant.__table__.columns
+    }
+
+
+def _attached(values: dict[str, Any]) -> Tenant:
+    """The tenant in the request's session, as if just read from the database (no query)."""
+    session = db.session()
+    tenant = session.identity_map.get(_TENANT_MAPPER.identity_key_from_primary_key((values["id"],)))
+    if tenant is None:
+        tenant = _TENANT_MAPPER.class_manager.new_instance()
+        tenant.__dict__.update({k: json.loads(v) if k in _JSON_COLUMNS else v for k, v in values.items()})
+        make_transient_to_detached(tenant)
+        session.add(tenant)
     return tenant
 
 

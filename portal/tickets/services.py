@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -327,22 +326,13 @@ class Assignee:
     email: str
 
 
-def group_assignees(tenant: Tenant, group_key: str | None) -> list[Assignee]:
+def group_assignees(tenant: Tenant, group_key: str | None) -> tuple[Assignee, ...]:
     """`group_members` as assignees. Every new ticket asks, so each process keeps the answer while
     the staff's version token (portal.core.versions) and the tenant's settings are unchanged."""
-    tokens = versions.current(STAFF)
-    key = (tenant.id, group_key, tenant.updated_at)
-    known = current_app.extensions.setdefault("group_assignees", {}) if tokens is not None else {}
-    entry = known.get(key)
-    if entry is not None and entry[0] == tokens and versions.fresh(entry[1]):
-        return entry[2]
-    read_at = time.monotonic()
-    assignees = [Assignee(user.id, user.email) for user in group_members(tenant, group_key)]
-    if tokens is not None:
-        if len(known) >= 512:  # old settings versions of every tenant: start again
-            known.clear()
-        known[key] = (tokens, read_at, assignees)
-    return assignees
+    return versions.kept(
+        "assignees", (tenant.id, group_key, tenant.updated_at), (STAFF,),
+        lambda: tuple(Assignee(user.id, user.email) for user in group_members(tenant, group_key)),
+    )
 
 
 def pick_assignee(tenant: Tenant, group_key: str | None) -> Assignee | None:
