@@ -49,17 +49,23 @@ class _SharedCopy:
     page: str  # with the CSRF marker
     tokens: dict[str, str]  # the version tokens its request read, by name
     read_at: float  # when those tokens were read (time.monotonic)
-    locale: str
-    offered: tuple[tuple[str, ...], str]  # the locales on offer and the default when it was rendered
+
+
+@dataclass
+class _SharedPage:
+    """The shared copies of one page (scheme, host, path), one per locale, all rendered under one
+    offer of locales: a render under another offer starts the set again."""
+
+    offered: tuple[tuple[str, ...], str]  # the locales on offer, and the default
+    copies: dict[str, _SharedCopy]
 
 
 class _Pages:
     def __init__(self) -> None:
         # key -> (page, when the version tokens in its key were read, or None if it holds none)
         self.pages: OrderedDict[tuple, tuple[str, float | None]] = OrderedDict()
-        # (scheme, host, path, locale) -> the shared copy; (scheme, host, path) -> the locales on offer
-        self.shared: OrderedDict[tuple, _SharedCopy] = OrderedDict()
-        self.offered: dict[tuple, tuple[tuple[str, ...], str]] = {}
+        # (scheme, host, path) -> its shared copies
+        self.shared: OrderedDict[tuple, _SharedPage] = OrderedDict()
         self.lock = threading.Lock()
 
 
@@ -112,13 +118,13 @@ def render_cached(key: tuple | None, template: str, **context: Any) -> str:
         while len(store.pages) > MAX_PAGES:
             store.pages.popitem(last=False)
         if read is not None and _shareable(request.environ, current_app.config["SESSION_COOKIE_NAME"]):
-            where = _where(request.environ)
-            if len(store.offered) >= MAX_PAGES:  # any Host header makes a place: keep them bounded
-                store.offered.clear()
-            offered = store.offered[where] = (tuple(offered_locales()), default_locale())
-            store.shared[(*where, current_locale())] = _SharedCopy(page, *read, current_locale(), offered)
-            store.shared.move_to_end((*where, current_locale()))
-            while len(store.shared) > MAX_PAGES:
+            where, offered = _where(request.environ), (tuple(offered_locales()), default_locale())
+            shared = store.shared.get(where)
+            if shared is None or shared.offered != offered:
+                shared = store.shared[where] = _SharedPage(offered, {})
+            shared.copies[current_locale()] = _SharedCopy(page, *read)
+            store.shared.move_to_end(where)
+            while len(store.shared) > MAX_PAGES:  # any Host header makes a place: keep them bounded
                 store.shared.popitem(last=False)
     return _with_token(page)
 
@@ -146,10 +152,6 @@ def _where(environ: dict) -> tuple[str, str, str]:
     return environ.get("wsgi.url_scheme", "http"), environ.get("HTTP_HOST", ""), path
 
 
-def _best(accepted: LanguageAccept, locales: tuple[str, ...], default: str) -> str:
-    return accepted.best_match(locales) or default
-
-
 class SharedPages:
     """WSGI middleware: anonymous readers of a page that has a shared copy are answered from it (see above)."""
 
@@ -170,18 +172,14 @@ class SharedPages:
         tokens = app.extensions.get("versions")
         if store is None or tokens is None or not store.shared:
             return None
-        where = _where(environ)
-        offered = store.offered.get(where)
-        if offered is None:
+        shared = store.shared.get(_where(environ))
+        if shared is None:
             return None
+        locales, default = shared.offered
         accepted = parse_accept_header(environ.get("HTTP_ACCEPT_LANGUAGE"), LanguageAccept)
-        copy = store.shared.get((*where, _best(accepted, *offered)))
-        if (
-            copy is None
-            or _best(accepted, *copy.offered) != copy.locale  # the offer changed since: ask the application
-            or not versions.fresh(copy.read_at)
-            or versions.read(tokens, copy.tokens) != tuple(copy.tokens.values())
-        ):
+        # The offer is the tenant's: if it changed, so did the tenants' token, and the copy is refused.
+        copy = shared.copies.get(accepted.best_match(locales) or default)
+        if copy is None or not versions.fresh(copy.read_at) or versions.read(tokens, copy.tokens) != tuple(copy.tokens.values()):
             return None
         with app.request_context(environ):
             if not _NEUTRAL_SESSION_KEYS.issuperset(session.keys()):
