@@ -146,6 +146,20 @@ def tenant(app):
 
 
 @pytest.fixture
+def configure_tenant(app):
+    """Change one table of a tenant's settings and commit, as `tenants sync` would:
+    configure_tenant("farajaland", "sla", on_breach="escalate")."""
+
+    def change(slug, table, **values):
+        with app.app_context():
+            tenant = get_tenant(slug)
+            tenant.config = {**tenant.config, table: {**tenant.config.get(table, {}), **values}}
+            db.session.commit()
+
+    return change
+
+
+@pytest.fixture
 def other_tenant(app):
     with app.app_context():
         return get_tenant("kalondo")

@@ -4,11 +4,9 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import update
-from sqlalchemy.orm.attributes import flag_modified
 
 from portal.core.db import db, utcnow
 from portal.escalation.models import TierStep
-from portal.tenancy.services import get_tenant
 from portal.tickets import services as tickets
 from portal.tickets.models import Ticket
 
@@ -64,15 +62,10 @@ def test_the_panel_offers_only_the_moves_the_reader_may_make(client, auth, staff
     assert "escalation-panel" not in client.get(f"/farajaland/tickets/{reference}").get_data(as_text=True)
 
 
-def test_a_missed_target_hands_the_ticket_to_level_2_as_a_recorded_step(app, client, auth, staff, open_ticket, in_tenant, read_ticket):
+def test_a_missed_target_hands_the_ticket_to_level_2_as_a_recorded_step(app, configure_tenant, client, auth, staff, open_ticket, in_tenant, read_ticket):
     reference = open_ticket(staff["far_req"])
     staff["far_l2"]  # the technician the ticket goes to
-    with app.app_context():
-        tenant = get_tenant("farajaland")
-        tenant.config = {**tenant.config, "sla": {**tenant.config["sla"], "on_breach": "escalate"}}
-        flag_modified(tenant, "config")
-        tenant.updated_at = utcnow()
-        db.session.commit()
+    configure_tenant("farajaland", "sla", on_breach="escalate")
 
     def overdue_then_check(t):
         db.session.execute(update(Ticket).values(first_response_due_at=utcnow() - dt.timedelta(hours=1)))

@@ -5,7 +5,6 @@ import datetime as dt
 import threading
 
 from sqlalchemy import update
-from sqlalchemy.orm.attributes import flag_modified
 
 from portal.core.db import db, tenant_scope, utcnow
 from portal.core.mail import sent_mail
@@ -66,14 +65,9 @@ def test_waiting_on_the_requester_pauses_the_resolution_clock(in_tenant, request
     in_tenant(run)
 
 
-def test_escalation_policy_raises_priority_and_hands_to_level_2(app, in_tenant, requester, l1, l2, make_ticket):
+def test_escalation_policy_raises_priority_and_hands_to_level_2(app, configure_tenant, in_tenant, requester, l1, l2, make_ticket):
     reference = make_ticket(category="access-and-login")
-    with app.app_context():
-        tenant = get_tenant("farajaland")
-        tenant.config = {**tenant.config, "sla": {**tenant.config["sla"], "on_breach": "escalate"}}
-        flag_modified(tenant, "config")
-        tenant.updated_at = utcnow()
-        db.session.commit()
+    configure_tenant("farajaland", "sla", on_breach="escalate")
     make_overdue(in_tenant)
 
     def run(t):
