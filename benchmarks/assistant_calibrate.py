@@ -30,7 +30,7 @@ from assistant_eval import load_tenant, with_typos  # noqa: E402
 from portal.assistant.engine import CALIBRATION, RetrievalAnswerer, calibrated  # noqa: E402
 from portal.assistant.sources import FolderSource  # noqa: E402
 
-SIGNALS = ("coverage", "title_coverage", "unknown", "margin")
+SIGNALS = ("coverage", "title_coverage", "unknown", "margin", "semantic")
 
 
 def fit(x: np.ndarray, y: np.ndarray, weights: np.ndarray, l2: float, iterations: int = 50) -> np.ndarray:

@@ -4,7 +4,8 @@
 
 Builds a tenant (Farajaland's settings, English and French) with N articles per locale, made from
 the demo library: each copy gets its own slug, a title and paragraphs with words of its own, so
-the vocabulary and the posting lists grow as they would with real content. Then asks questions
+the vocabulary and the posting lists grow as they would with real content. Waits for the sentence
+vectors (made in the background for an index this big), then asks questions
 (the development set, plus variants with typos) without giving the language, so detection, typo
 correction and confidence are all timed. Prints the index build time and p50/p95/max answer time.
 """
@@ -76,7 +77,10 @@ def main() -> None:
     for locale in tenant.locales:
         answerer.cache.get(tenant, locale)
     build = time.perf_counter() - started
+    answerer.cache.settle()  # the sentence vectors of a big index are made in the background
+    vectors = time.perf_counter() - started - build
     passages = sum(len(answerer.cache.get(tenant, loc).passages) for loc in tenant.locales)
+    assert all(answerer.cache.get(tenant, loc).semantic is not None for loc in tenant.locales)
 
     dev = yaml.safe_load((REPO / "evaluation/assistant/dev.yaml").read_text(encoding="utf-8"))
     questions = [item["question"] for item in dev]
@@ -93,7 +97,7 @@ def main() -> None:
     cpu.sort()
     p95 = times[int(0.95 * (len(times) - 1))]
     print(f"{args.articles} articles per locale ({', '.join(tenant.locales)}), {passages} passages; "
-          f"index build {build:.1f} s")
+          f"index build {build:.1f} s, then sentence vectors {vectors:.1f} s (in the background)")
     print(f"{len(times)} questions, language detected: p50 {statistics.median(times):.1f} ms  "
           f"p95 {p95:.1f} ms  max {times[-1]:.1f} ms  (target: p95 <= 50 ms)")
     print(f"CPU time per answer (what a busy machine cannot steal): p50 {statistics.median(cpu):.1f} ms  "

@@ -1,7 +1,9 @@
 """The answering engine: the `Answerer` interface and the retrieval implementation.
 
-`RetrievalAnswerer` ranks a tenant's articles for a question and returns the most relevant passage
-of the best article, up to two alternatives, and a calibrated confidence. It reads articles through
+`RetrievalAnswerer` ranks a tenant's articles for a question, by its words (BM25 with stemming, a
+domain lexicon and typo tolerance) and by its meaning (sentence vectors, `semantic`), and returns the
+most relevant passage of the best article, up to two alternatives, and a calibrated confidence. It
+reads articles through
 a `DocumentSource`, keeps one `PassageIndex` per tenant and locale in memory, builds them in the
 background when a process starts serving (`warm`), and rebuilds one when the source's version stamp
 changes. Another answerer (a local language model, say) only has to implement `Answerer.answer`
@@ -22,7 +24,7 @@ import nh3
 import numpy as np
 from markdown_it import MarkdownIt
 
-from portal.assistant import vocabulary
+from portal.assistant import semantic, vocabulary
 from portal.assistant.index import CONCEPT_PREFIX, PassageIndex, analyze, plain
 from portal.assistant.lexicon import LEXICON
 from portal.assistant.sources import DocumentSource
@@ -40,7 +42,8 @@ CONCEPT_WEIGHT = 0.8  # a single word's lexicon concept, relative to the word it
 # Logistic calibration of the confidence (see `calibrated`): fitted on the development set, as typed
 # and with typos, by `benchmarks/assistant_calibrate.py` (--balance 1.0); with these weights the
 # default threshold of 0.35 abstains on about 85% of the questions the content cannot answer.
-CALIBRATION = {"bias": -2.17, "coverage": 1.10, "title_coverage": 3.26, "unknown": -3.15, "margin": 4.72}
+CALIBRATION = {"bias": -4.31, "coverage": 0.63, "title_coverage": 2.15, "unknown": -2.31, "margin": 5.62,
+               "semantic": 7.07}
 # How much a string that no article contains and the language does not know (an uncorrected typo, mostly)
 # weighs against coverage, relative to the rarest known word (see `_specificity`).
 UNKNOWN_WORD_WEIGHT = 0.6
@@ -50,6 +53,11 @@ PASSAGE_POSITION_DECAY = 0.03
 FALLBACK_FACTOR = 0.6
 LEAD_IN_WORDS = 60  # an opening shorter than this only introduces the next section (see `_with_follow_on`)
 FALLBACK_CONCEPTS = {CONCEPT_PREFIX + c for c in ("support", "escalate", "ticket")}
+# Meaning beside words (see `semantic`): the final rank is the lexical rank scaled so that the best
+# article scores 1, plus SEMANTIC_WEIGHT times the article's best cosine with the question. The
+# articles compared are the lexical best and the nearest by title vector, SEMANTIC_CANDIDATES of each.
+SEMANTIC_WEIGHT = 1.0
+SEMANTIC_CANDIDATES = 50
 
 
 @dataclass
@@ -127,22 +135,29 @@ class _Unit:
 
 
 class IndexCache:
-    """One PassageIndex per (tenant, locale), rebuilt when the source's version stamp changes."""
+    """One PassageIndex per (tenant, locale), rebuilt when the source's version stamp changes.
 
-    def __init__(self, source: DocumentSource):
+    With an encoder, each index also gets its sentence vectors (`index.semantic`): at once for an
+    index of up to SYNC_REBUILD_LIMIT articles, else in a thread while words alone answer.
+    """
+
+    def __init__(self, source: DocumentSource, encoder: semantic.Encoder | None = None):
         self.source = source
+        self.encoder = encoder
         self._entries: dict[tuple[str, str], PassageIndex] = {}
         self._building: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
         self._key_locks: dict[tuple[str, str], threading.Lock] = {}
+        self._threads: list[threading.Thread] = []
 
     @classmethod
-    def shared(cls, source: DocumentSource) -> "IndexCache":
+    def shared(cls, source: DocumentSource, encoder: semantic.Encoder | None = None) -> "IndexCache":
         """The process-wide cache for sources that read the same articles (one per worker process)."""
+        key = (source.key, encoder is not None)
         with _shared_lock:
-            cache = _shared_caches.get(source.key)
+            cache = _shared_caches.get(key)
             if cache is None:
-                cache = _shared_caches[source.key] = cls(source)
+                cache = _shared_caches[key] = cls(source, encoder)
             return cache
 
     def get(self, tenant: Any, locale: str) -> PassageIndex:
@@ -160,12 +175,33 @@ class IndexCache:
         # One build per tenant and locale at a time (a question arriving meanwhile waits for it, rather
         # than building it twice); other tenants are not held up.
         with key_lock:
-            index = self._entries.get(key)
+            previous = index = self._entries.get(key)
             if index is None or index.version != version:
                 index = PassageIndex(locale, list(self.source.documents(tenant, locale)), version=version)
+                if len(index) <= SYNC_REBUILD_LIMIT:
+                    self._add_semantic(index, previous)
+                else:
+                    self._start(f"assistant-vectors-{key[0]}-{locale}", self._add_semantic, index, previous)
                 with self._lock:
                     self._entries[key] = index
         return index
+
+    def _add_semantic(self, index: PassageIndex, previous: PassageIndex | None) -> None:
+        if self.encoder is not None and len(index):
+            index.semantic = semantic.build(index, self.encoder, previous.semantic if previous else None)
+
+    def _start(self, name: str, target: Any, *args: Any) -> None:
+        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+        with self._lock:
+            self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+        thread.start()
+
+    def settle(self, timeout: float | None = None) -> None:
+        """Wait for the builds running in the background (benchmarks and tests; a server never waits)."""
+        with self._lock:
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join(timeout)
 
     def _rebuild_in_background(self, key: tuple[str, str], tenant: Any, locale: str, version: Hashable) -> None:
         with self._lock:
@@ -177,13 +213,14 @@ class IndexCache:
         def build() -> None:
             try:
                 index = PassageIndex(locale, documents, version=version)
+                self._add_semantic(index, self._entries.get(key))
                 with self._lock:
                     self._entries[key] = index
             finally:
                 with self._lock:
                     self._building.discard(key)
 
-        threading.Thread(target=build, name=f"assistant-index-{key[0]}-{locale}", daemon=True).start()
+        self._start(f"assistant-index-{key[0]}-{locale}", build)
 
     def clear(self) -> None:
         with self._lock:
@@ -195,10 +232,15 @@ _shared_lock = threading.Lock()
 
 
 class RetrievalAnswerer(Answerer):
-    """BM25 over passages with stemming, a domain lexicon, typo tolerance and calibrated confidence."""
+    """BM25 over passages with stemming, a domain lexicon and typo tolerance, joined with sentence
+    embeddings (`semantic`), and a calibrated confidence. `encoder=None` answers from words alone."""
 
-    def __init__(self, source: DocumentSource, shared: bool = False):
-        self.cache = IndexCache.shared(source) if shared else IndexCache(source)
+    def __init__(self, source: DocumentSource, shared: bool = False,
+                 encoder: semantic.Encoder | None | str = "default"):
+        if encoder == "default":
+            encoder = semantic.default_encoder()
+        self.encoder = encoder
+        self.cache = IndexCache.shared(source, encoder) if shared else IndexCache(source, encoder)
 
     def warm(self, tenant: Any) -> None:
         for locale in tenant.locales:
@@ -207,33 +249,35 @@ class RetrievalAnswerer(Answerer):
 
     def answer(self, tenant: Any, question: str, *, lang: str | None = None, hint: str | None = None) -> Answer:
         locales = [tenant.default_locale] + [loc for loc in tenant.locales if loc != tenant.default_locale]
+        meaning = _Meaning(self.encoder, question)
         if lang:
             locale = tenant.best_locale(lang)
-            result = self._answer_in(tenant, question, locale, locales)
+            result = self._answer_in(tenant, question, locale, locales, meaning)
             if locale.split("_")[0] != lang.replace("-", "_").split("_")[0]:
                 result.unsupported_lang = lang
             return result
         indexes = {loc: self.cache.get(tenant, loc) for loc in locales}
         vocabularies = {loc: index.vocabulary for loc, index in indexes.items()}
         locale, certainty = detect_language(question, locales, vocabularies, hint=hint)
-        result = self._answer_in(tenant, question, locale, locales)
+        result = self._answer_in(tenant, question, locale, locales, meaning)
         if certainty < 0.15 and len(locales) > 1:
             # Too close to call (a few words, or a mixed message): keep the language that answers better.
             for other in locales:
                 if other != locale:
-                    candidate = self._answer_in(tenant, question, other, locales)
+                    candidate = self._answer_in(tenant, question, other, locales, meaning)
                     if candidate.confidence > result.confidence + 0.05:
                         result = candidate
         return result
 
     # The steps, each small enough to read on its own.
 
-    def _answer_in(self, tenant: Any, question: str, locale: str, locales: list[str]) -> Answer:
+    def _answer_in(self, tenant: Any, question: str, locale: str, locales: list[str],
+                   meaning: "_Meaning") -> Answer:
         index = self.cache.get(tenant, locale)
         result = Answer(lang=locale)
         if not len(index):
             return result
-        units = self._units(index, question, locale, [loc for loc in locales if loc != locale])
+        units, tokens = self._units(index, question, locale, [loc for loc in locales if loc != locale])
         # A word and its lexicon concept both count: an idea said in the articles' own words and in
         # the lexicon's is better matched than one said either way only.
         query: dict[str, float] = {}
@@ -248,12 +292,21 @@ class RetrievalAnswerer(Answerer):
         np.maximum.at(best_passage, index.passage_article[touched], passage_scores[touched])
         totals = RANKING["article"] * index.articles.scores(query) + RANKING["passage"] * best_passage
         # Only the strongest candidates can be reordered by the bonuses; it stays cheap at 10k articles.
-        candidates = _top(totals, 50)
+        candidates = _top(totals, SEMANTIC_CANDIDATES)
         if RANKING["title"]:
             totals[candidates] += RANKING["title"] * self._title_bonus(index, units, candidates)
-        order = _top(totals, ALTERNATIVES + 1)
-        if not order.size or totals[order[0]] <= 0:
+        if totals.max(initial=0.0) <= 0:
             return result
+        closeness = np.zeros(len(index), dtype=np.float32)
+        vectors = index.semantic
+        vector = meaning.of(tokens, index.language) if vectors is not None else None
+        if vector is not None:
+            candidates = np.union1d(candidates, vectors.nearest(vector, SEMANTIC_CANDIDATES))
+            closeness[candidates] = vectors.scores(vector, candidates)
+            ranked = np.full(len(index), -np.inf, dtype=np.float32)
+            ranked[candidates] = totals[candidates] / totals.max() + SEMANTIC_WEIGHT * closeness[candidates]
+            totals = ranked
+        order = _top(totals, ALTERNATIVES + 1)
         for number in order:
             doc = index.documents[number]
             result.hits.append(Hit(doc.slug, doc.title, doc.url, float(totals[number]), doc.locale, doc.fallback))
@@ -267,10 +320,15 @@ class RetrievalAnswerer(Answerer):
         result.fallback = doc.fallback
         second = float(totals[order[1]]) if order.size > 1 else 0.0
         result.signals = self._signals(index, units, top, passage.markdown, doc.locale, float(totals[top]), second)
+        if vector is not None:
+            result.signals["semantic"] = float(closeness[top])
         result.confidence = calibrated(result.signals)
         return result
 
-    def _units(self, index: PassageIndex, question: str, locale: str, other_locales: list[str]) -> list[_Unit]:
+    def _units(self, index: PassageIndex, question: str, locale: str,
+               other_locales: list[str]) -> tuple[list[_Unit], list[str]]:
+        """The question's content words as weighted units of index terms, and its tokens as read
+        (chat abbreviations spelt out, typos corrected), which the sentence encoder is given."""
         tokens = expand_chat(words(question), locale)
         stops = stop_words(locale)
         units: list[_Unit] = []
@@ -333,7 +391,7 @@ class RetrievalAnswerer(Answerer):
             unit.weight = max(known) if known else unknown * _specificity(unit.word, index.language)
             if all(t.startswith(CONCEPT_PREFIX) for t in unit.terms):
                 unit.weight = min(unit.weight, 1.0)
-        return units
+        return units, tokens
 
     @staticmethod
     def _title_bonus(index: PassageIndex, units: list[_Unit], candidates: np.ndarray) -> np.ndarray:
@@ -412,6 +470,23 @@ class RetrievalAnswerer(Answerer):
             # A lead counts as much as the question it rests on: one rare word matched alone leads far.
             "margin": ((top - second) / top if top > 0 else 0.0) * in_article / total,
         }
+
+
+class _Meaning:
+    """The question's sentence vector, encoded only when an index has vectors, once per reading."""
+
+    def __init__(self, encoder: semantic.Encoder | None, question: str):
+        self._encoder, self._vectors = encoder, {}
+
+    def of(self, tokens: list[str], language: str) -> np.ndarray | None:
+        """The vector of the question as read in `language`: its words, chat spellings spelt out,
+        typos corrected and accents put back ("desactive" -> "désactivé"), which the encoder knows."""
+        if self._encoder is None:
+            return None
+        text = " ".join(vocabulary.accented(token, language) for token in tokens)
+        if text not in self._vectors:
+            self._vectors[text] = self._encoder.encode([text])[0]
+        return self._vectors[text]
 
 
 def calibrated(signals: dict[str, float], calibration: dict[str, float] | None = None) -> float:

@@ -222,6 +222,7 @@ class PassageIndex:
         self.fuzzy_words += sorted(w for w in LEXICON.surface_words if len(w) >= 3 and w not in fuzzy_set)
         self._stop_list = sorted(w for w in stop_words(locale) if len(w) >= 2)  # typos of grammar words too
         self._trigrams: dict[str, list[int]] | None = None
+        self.semantic = None  # the articles' sentence vectors (semantic.SemanticIndex), set by the index cache
 
     def __len__(self) -> int:
         return len(self.documents)

@@ -93,7 +93,10 @@ def get_answerer() -> Answerer:
             factory = getattr(importlib.import_module(module), attr)
         else:
             factory = ANSWERERS[name]
-        answerer = factory(make_source(current_app.config), shared=True)
+        options = {}
+        if factory is RetrievalAnswerer and not current_app.config.get("ASSISTANT_SEMANTIC", True):
+            options["encoder"] = None  # words only: saves the encoder's memory (about 80 MB a process)
+        answerer = factory(make_source(current_app.config), shared=True, **options)
         current_app.extensions["assistant_answerer"] = answerer
     return answerer
 

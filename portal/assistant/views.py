@@ -28,6 +28,7 @@ def register(app: Flask) -> None:
     app.config.setdefault("ASSISTANT_ANSWERER", "retrieval")
     app.config.setdefault("ASSISTANT_SOURCE", "auto")  # "kb" (the knowledge base) or "folder" (Markdown files)
     app.config.setdefault("ASSISTANT_VERSION_TTL", 5.0)  # seconds between checks that the articles changed
+    app.config.setdefault("ASSISTANT_SEMANTIC", True)  # sentence vectors beside words (see assistant.semantic)
     # Build the indexes in the background when a process serves its first request (not at import, so
     # that CLI commands and forking servers start no thread); tests turn it on where they need it.
     app.config.setdefault("ASSISTANT_WARM_UP", not app.testing)

@@ -1,0 +1,109 @@
+"""Meaning beside words: questions that say the problem in other words than the article still find it
+(sentence vectors, portal/assistant/semantic.py), and the vectors cost little to keep up to date."""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from portal.assistant import engine, semantic
+from portal.assistant.engine import RetrievalAnswerer
+from portal.assistant.sources import Article, ListSource
+
+
+@pytest.mark.parametrize("message, slug", [
+    # Each is answered wrongly from words alone: "login" and "name" lead to the login-attempts article,
+    # "identifiant" to the wrong-credentials one, "support" and "print" to others again.
+    ("i dont remember my login name", "forgotten-username"),
+    ("can we print the certs before the parents come to collect", "printing-in-advance-and-issuing-later"),
+    ("j'ai oublie mon identifiant de connexion", "forgotten-username"),
+    ("comment suivre ma demande au support", "what-happens-after-you-contact-support"),
+])
+def test_a_question_in_other_words_finds_the_article_that_means_it(api, message, slug):
+    data = api({"message": message}).get_json()
+    assert data["articles"][0]["slug"] == slug
+    assert data["handoff"] is False and data["answer"]
+
+
+def test_words_alone_when_the_encoder_is_switched_off(make_app):
+    app = make_app(ASSISTANT_SOURCE="folder", ASSISTANT_SEMANTIC=False)
+    data = app.test_client().post("/farajaland/api/v1/assistant",
+                                  json={"message": "forgot my password", "lang": "en"}).get_json()
+    assert data["articles"][0]["slug"] == "forgotten-password"
+    with app.app_context():
+        from portal.assistant.services import get_answerer
+
+        assert get_answerer().encoder is None
+
+
+class Tenant:
+    slug, default_locale, locales = "meaning", "en", ["en"]
+
+    def best_locale(self, lang):
+        return "en"
+
+
+class CountingEncoder:
+    """The real encoder, counting the texts it is given (and able to hold a build back)."""
+
+    def __init__(self):
+        self.texts: list[str] = []
+        self.gate = threading.Event()
+        self.gate.set()
+
+    def encode(self, texts):
+        self.gate.wait(10)
+        self.texts.extend(texts)
+        return semantic.default_encoder().encode(texts)
+
+
+def articles(scanner_body: str) -> list[Article]:
+    return [
+        Article(slug="scanner", title="Document scanner", locale="en", body_markdown=scanner_body),
+        Article(slug="newborn", title="Declaring a birth", locale="en",
+                body_markdown="Open a new birth declaration.\n\n## Mother's details\n\nType the mother's name."),
+    ]
+
+
+def test_a_rebuild_encodes_only_the_texts_that_changed():
+    encoder = CountingEncoder()
+    source = ListSource({"en": articles("Install the scanner driver from the USB stick.")}, version=1)
+    answerer = RetrievalAnswerer(source, encoder=encoder)
+    first = answerer.answer(Tenant(), "my baby was born yesterday what do i do", lang="en")
+    assert first.best.slug == "newborn" and "semantic" in first.signals
+    encoded = len(encoder.texts)
+
+    source.articles["en"][0].body_markdown = "Install the scanner driver, then restart the laptop."
+    source._version = 2
+    encoder.texts.clear()
+    answerer.answer(Tenant(), "scanner", lang="en")
+    # the changed passage and the question; nothing of the other article, nor the unchanged title
+    assert len(encoder.texts) == 2 < encoded
+    assert any("restart the laptop" in text for text in encoder.texts)
+
+
+def test_a_big_index_answers_from_words_while_its_vectors_are_made(monkeypatch):
+    monkeypatch.setattr(engine, "SYNC_REBUILD_LIMIT", 1)
+    encoder = CountingEncoder()
+    encoder.gate.clear()  # the background build waits until the test lets it go
+    answerer = RetrievalAnswerer(ListSource({"en": articles("Install the scanner driver.")}), encoder=encoder)
+
+    found = answerer.answer(Tenant(), "install the scanner driver", lang="en")
+    assert found.best.slug == "scanner" and "semantic" not in found.signals
+
+    encoder.gate.set()
+    answerer.cache.settle(timeout=30)
+    found = answerer.answer(Tenant(), "install the scanner driver", lang="en")
+    assert found.best.slug == "scanner" and found.signals["semantic"] > 0.3
+
+
+def test_an_articles_score_is_its_closest_vector():
+    index = semantic.SemanticIndex(
+        titles=np.array([[1, 0], [0, 1], [0.6, 0.8]], dtype=np.float32),
+        passages=np.array([[0, 1], [0.8, 0.6], [1, 0]], dtype=np.float16),
+        passage_start=np.array([0, 2, 2, 3]),  # article 1 has no passage of its own
+        keys={})
+    question = np.array([0.0, 1.0], dtype=np.float32)
+    assert np.allclose(index.scores(question, np.array([2, 0, 1])), [0.8, 1.0, 1.0])
+    assert np.allclose(index.scores(question, np.array([0])), [1.0])
