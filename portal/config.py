@@ -134,4 +134,9 @@ def load_config(instance_path: Path) -> dict:
             raise ConfigError("ATTACHMENT_MAX_BYTES must be a number of bytes") from None
     if os.environ.get("MAIL_USE_TLS", "").lower() in ("1", "true", "yes"):
         values["MAIL_USE_TLS"] = True
+    semantic = os.environ.get("ASSISTANT_SEMANTIC", "").strip().lower()
+    if semantic:
+        if semantic not in ("1", "true", "yes", "0", "false", "no"):
+            raise ConfigError("ASSISTANT_SEMANTIC must be true or false")
+        values["ASSISTANT_SEMANTIC"] = semantic in ("1", "true", "yes")
     return values

@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 PASSAGE_WORDS = 60  # the first words of a passage say what it is about; encoding costs grow with length
 BATCH = 64
+DIM = 512  # the vectors' size
 
 
 class Encoder(Protocol):
@@ -37,7 +38,7 @@ class Encoder(Protocol):
 
 
 class UniversalSentenceEncoder:
-    """The multilingual Universal Sentence Encoder, loaded on first use (about 80 MB in memory)."""
+    """The multilingual Universal Sentence Encoder, loaded on first use (about 120 MB of memory per process)."""
 
     def __init__(self, threads: int = 1):
         self.threads = threads  # one BLAS thread: a server answers several requests at once
@@ -57,8 +58,12 @@ class UniversalSentenceEncoder:
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
-            return np.zeros((0, 512), dtype=np.float32)
-        return np.asarray(self._loaded().encode(list(texts)), dtype=np.float32)
+            return np.zeros((0, DIM), dtype=np.float32)
+        model = self._loaded()
+        # One encoding at a time per process: each call sets the BLAS thread count and puts it back,
+        # which two threads must not interleave (a question waits at most one batch of a build).
+        with self._lock:
+            return np.asarray(model.encode(list(texts)), dtype=np.float32)
 
 
 _default: UniversalSentenceEncoder | None = None
@@ -134,7 +139,7 @@ def build(index: PassageIndex, encoder: Encoder, previous: SemanticIndex | None 
     matrices = []
     keys: dict[bytes, tuple[int, int]] = {}
     for kind, texts in enumerate((title_texts, passage_texts)):
-        matrix = np.zeros((len(texts), 512), dtype=np.float32 if kind == 0 else np.float16)
+        matrix = np.zeros((len(texts), DIM), dtype=np.float32 if kind == 0 else np.float16)
         missing = []
         for row, text in enumerate(texts):
             key = _key(text)

@@ -95,7 +95,7 @@ def get_answerer() -> Answerer:
             factory = ANSWERERS[name]
         options = {}
         if factory is RetrievalAnswerer and not current_app.config.get("ASSISTANT_SEMANTIC", True):
-            options["encoder"] = None  # words only: saves the encoder's memory (about 80 MB a process)
+            options["encoder"] = None  # words only: saves the encoder's memory (about 120 MB a process)
         answerer = factory(make_source(current_app.config), shared=True, **options)
         current_app.extensions["assistant_answerer"] = answerer
     return answerer

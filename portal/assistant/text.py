@@ -198,10 +198,14 @@ def expand_chat(tokens: list[str], locale: str) -> list[str]:
     table = CHAT_WORDS.get(language, {})
     elisions = GLUED_ELISIONS.get(language, ())
     expanded = []
-    for token in tokens:
+    for position, token in enumerate(tokens):
         written = table.get(token)
         if written:
-            expanded.extend(written.split())
+            parts = written.split()
+            if parts[0] == token and tokens[position + 1:position + len(parts)] == parts[1:]:
+                expanded.append(token)  # already written out: "c est" is "c'est", not "c" for "c est"
+            else:
+                expanded.extend(parts)
             continue
         if elisions and len(token) > 2 and not vocabulary.is_word(token, language):
             head = next((e for e in elisions

@@ -91,3 +91,11 @@ def test_languages_without_word_lists_of_ours_are_still_told_apart(text, locales
     from portal.assistant.text import detect_language
 
     assert detect_language(text, locales)[0] == expected
+
+
+def test_chat_spelling_is_written_out_once():
+    from portal.assistant.text import expand_chat
+
+    assert expand_chat(["c", "bloque"], "fr") == ["c", "est", "bloque"]
+    assert expand_chat(["c", "est", "bloque"], "fr") == ["c", "est", "bloque"]
+    assert expand_chat(["mon", "mdp"], "fr")[-3:] == ["mot", "de", "passe"]

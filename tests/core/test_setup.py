@@ -56,6 +56,7 @@ def run_cli(*args, **env):
         ({"PORTAL_ENV": "production", "DATABASE_URL": "sqlite:///x.db"}, "configuration error: SECRET_KEY must be set when PORTAL_ENV=production"),
         ({"SECRET_KEY": "short"}, "configuration error: SECRET_KEY is too short"),
         ({"REDIS_URL": "localhost:6379"}, "configuration error: REDIS_URL must start with redis://"),
+        ({"ASSISTANT_SEMANTIC": "maybe"}, "configuration error: ASSISTANT_SEMANTIC must be true or false"),
     ],
 )
 def test_a_wrong_setting_stops_start_up_with_one_clear_line(env, message, tmp_path):
