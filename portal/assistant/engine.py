@@ -17,7 +17,7 @@ import re
 import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, Hashable
+from typing import Any, Callable, Hashable
 from urllib.parse import urljoin
 
 import nh3
@@ -119,6 +119,80 @@ def render_markdown(markdown: str) -> str:
     """Markdown to HTML that is safe to insert in a page (no raw HTML, no dangerous URL)."""
     html = _markdown.render(markdown)
     return nh3.clean(html, tags=_ALLOWED_TAGS, attributes={"a": {"href"}}, url_schemes={"http", "https", "mailto", "tel"})
+
+
+def chat_text(markdown: str, address: Callable[[str], str] = str) -> str:
+    """Markdown as plain text for a chat (WhatsApp, Telegram), where markup would show as typed:
+    no emphasis marks, links as "text (address)" (`address` makes a site-relative one full), lists
+    as "•" or numbered lines, and each table row as one line, "row — column: cell; column: cell"
+    (a table's pipes are unreadable on a phone)."""
+    blocks: list[tuple[str, int]] = []  # (text, its list or table; 0: a paragraph of its own)
+    group = 0  # lines of one list or table are joined by one line break, other blocks by a blank line
+    lists: list[int | None] = []  # per open list: the next number, or None for bullets
+    marker: str | None = None
+    table: list[list[str]] | None = None
+    for token in _markdown.parse(markdown):
+        kind = token.type
+        if kind in ("bullet_list_open", "ordered_list_open", "table_open") and not lists:
+            group += 1
+        if kind in ("bullet_list_open", "ordered_list_open"):
+            lists.append(int(token.attrs.get("start") or 1) if kind == "ordered_list_open" else None)
+        elif kind in ("bullet_list_close", "ordered_list_close"):
+            lists.pop()
+        elif kind == "list_item_open":
+            number = lists[-1]
+            marker = "  " * (len(lists) - 1) + ("•" if number is None else f"{number}.")
+            if number is not None:
+                lists[-1] = number + 1
+        elif kind == "table_open":
+            table = []
+        elif kind == "tr_open" and table is not None:
+            table.append([])
+        elif kind == "table_close" and table:
+            header, *rows = table
+            for row in rows:
+                cells = "; ".join(f"{name}: {cell}" for name, cell in zip(header[1:], row[1:]) if cell)
+                blocks.append((f"• {row[0]} — {cells}" if cells else f"• {row[0]}", group))
+            table = None
+        elif kind == "inline":
+            text = _inline_text(token, address)
+            if table is not None:
+                table[-1].append(text)
+            elif marker is not None:
+                blocks.append((f"{marker} {text}", group))
+                marker = None
+            else:
+                blocks.append(("  " * len(lists) + text, group if lists else 0))
+        elif kind in ("fence", "code_block"):
+            blocks.append((token.content.rstrip("\n"), 0))
+    text = ""
+    for i, (block, joined) in enumerate(blocks):
+        if i:
+            text += "\n" if joined and joined == blocks[i - 1][1] else "\n\n"
+        text += block
+    return text
+
+
+def _inline_text(token: Any, address: Callable[[str], str]) -> str:
+    parts: list[str] = []
+    links: list[tuple[str, int]] = []  # open links: (address, where their text starts)
+    for child in token.children or ():
+        kind = child.type
+        if kind in ("text", "code_inline"):
+            parts.append(child.content)
+        elif kind == "softbreak":
+            parts.append(" ")
+        elif kind == "hardbreak":
+            parts.append("\n")
+        elif kind == "image":
+            parts.append(child.content)
+        elif kind == "link_open":
+            links.append((address(str(child.attrs.get("href") or "")), len(parts)))
+        elif kind == "link_close" and links:
+            address, start = links.pop()
+            if address and "".join(parts[start:]).strip() != address:
+                parts.append(f" ({address})")
+    return "".join(parts).strip()
 
 
 # -- the retrieval answerer ------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from portal.assistant.engine import Answer, Answerer, RetrievalAnswerer
+from portal.assistant.engine import Answer, Answerer, RetrievalAnswerer, chat_text
 from portal.assistant.models import Conversation, Outcome, Turn
 from portal.assistant.sources import FolderSource
 from portal.core.db import db
@@ -228,7 +228,7 @@ def _message(reply: Reply) -> str:
     """The reply as one plain text, for channels that cannot show a page (WhatsApp, Telegram)."""
     parts = [reply.note] if reply.note else []
     if reply.answer:
-        parts.append(reply.answer)
+        parts.append(chat_text(reply.answer, absolute_url))
         parts.append(_("Full article: %(url)s", url=absolute_url(reply.articles[0].url)))
         return "\n\n".join(parts)
     parts.append(_("I am not sure I can answer this correctly, so I would rather not guess. "

@@ -43,3 +43,31 @@ def test_a_tenant_threshold_of_one_always_hands_over(app):
             reply = services.answer_question(tenant, "forgot my password")
         assert reply.handoff and reply.answer is None
         assert reply.articles[0].slug == "forgotten-password"  # still suggested as possibly related
+
+
+def test_a_channel_gets_plain_text_tables_as_lines_and_full_links(app):
+    with app.test_request_context(base_url="https://support.example"):
+        tenant = get_tenant("farajaland")
+        with tenant_scope(db.session, tenant.id):
+            contact = find_or_create_contact(tenant, whatsapp_id="260975550198", name="Registrar")
+            deadlines = services.answer_question(tenant, "combien de jours pour declarer une naissance",
+                                                 channel="whatsapp", contact=contact)
+            fees = services.answer_question(tenant, "what are the fees for a late birth registration",
+                                            channel="whatsapp", contact=contact)
+    assert deadlines.articles[0].slug == "birth-and-death-registration-deadlines"
+    assert "• Naissance — Dans les délais: Dans les 30 jours" in deadlines.message
+    assert fees.articles[0].slug == "registration-and-certificate-fees"
+    assert "• Late — Birth: 5.0 FRD; Death: 5.0 FRD" in fees.message
+    assert "(https://support.example/farajaland/kb/articles/birth-and-death-registration-deadlines)" in fees.message
+    for reply in (deadlines, fees):
+        assert "|" not in reply.message and "**" not in reply.message and "](" not in reply.message
+        assert "|" in reply.answer  # the web chat still gets the Markdown, shown as a table
+
+
+def test_chat_text_writes_out_emphasis_lists_and_links():
+    from portal.assistant.engine import chat_text
+
+    text = chat_text("Tap **Send** in [the outbox](/x/outbox).\n\n1. Open it\n2. Retry\n   - twice\n\nDone _then_.",
+                     lambda address: "https://h" + address)
+    assert text == ("Tap Send in the outbox (https://h/x/outbox).\n\n1. Open it\n2. Retry\n  • twice\n\n"
+                    "Done then.")
