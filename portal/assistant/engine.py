@@ -189,9 +189,9 @@ def _inline_text(token: Any, address: Callable[[str], str]) -> str:
         elif kind == "link_open":
             links.append((address(str(child.attrs.get("href") or "")), len(parts)))
         elif kind == "link_close" and links:
-            address, start = links.pop()
-            if address and "".join(parts[start:]).strip() != address:
-                parts.append(f" ({address})")
+            target, start = links.pop()
+            if target and "".join(parts[start:]).strip() != target:
+                parts.append(f" ({target})")
     return "".join(parts).strip()
 
 
