@@ -12,6 +12,7 @@ How a question is read, ranked and scored: evaluation/assistant/README.md.
 """
 from __future__ import annotations
 
+import logging
 import math
 import re
 import threading
@@ -29,6 +30,8 @@ from portal.assistant.index import CONCEPT_PREFIX, PassageIndex, analyze, plain
 from portal.assistant.lexicon import LEXICON
 from portal.assistant.sources import DocumentSource
 from portal.assistant.text import detect_language, expand_chat, stem, stop_words, words
+
+log = logging.getLogger(__name__)
 
 ALTERNATIVES = 2
 SYNC_REBUILD_LIMIT = 2000  # articles; a bigger index that changed is rebuilt in a thread, the old one answering
@@ -261,8 +264,12 @@ class IndexCache:
         return index
 
     def _add_semantic(self, index: PassageIndex, previous: PassageIndex | None) -> None:
-        if self.encoder is not None and len(index):
+        if self.encoder is None or not len(index):
+            return
+        try:
             index.semantic = semantic.build(index, self.encoder, previous.semantic if previous else None)
+        except Exception:  # an encoder that fails costs the meaning signal, never the answer
+            log.exception("assistant: sentence vectors not made for %s; answering from words", index.locale)
 
     def _start(self, name: str, target: Any, *args: Any) -> None:
         thread = threading.Thread(target=target, args=args, name=name, daemon=True)
@@ -559,7 +566,11 @@ class _Meaning:
             return None
         text = " ".join(vocabulary.accented(token, language) for token in tokens)
         if text not in self._vectors:
-            self._vectors[text] = self._encoder.encode([text])[0]
+            try:
+                self._vectors[text] = self._encoder.encode([text])[0]
+            except Exception:
+                log.exception("assistant: the question could not be encoded; answering from words")
+                self._vectors[text] = None
         return self._vectors[text]
 
 

@@ -107,3 +107,15 @@ def test_an_articles_score_is_its_closest_vector():
     question = np.array([0.0, 1.0], dtype=np.float32)
     assert np.allclose(index.scores(question, np.array([2, 0, 1])), [0.8, 1.0, 1.0])
     assert np.allclose(index.scores(question, np.array([0])), [1.0])
+
+
+class BrokenEncoder:
+    def encode(self, texts):
+        raise RuntimeError("no vectors today")
+
+
+def test_an_encoder_that_fails_costs_the_meaning_signal_not_the_answer(caplog):
+    answerer = RetrievalAnswerer(ListSource({"en": articles("Install the scanner driver.")}), encoder=BrokenEncoder())
+    found = answerer.answer(Tenant(), "install the scanner driver", lang="en")
+    assert found.best.slug == "scanner" and "semantic" not in found.signals and found.confidence > 0
+    assert "answering from words" in caplog.text
