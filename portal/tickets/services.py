@@ -360,12 +360,15 @@ def pick_assignee(tenant: Tenant, group_key: str | None) -> Assignee | None:
 
 
 def _set_due_times(tenant: Tenant, ticket: Ticket) -> None:
+    """Due times from the priority's targets, counted in business hours from the ticket's opening; the
+    business hours it has already spent waiting on the requester are not on the resolution clock."""
     settings = tenant.settings
     target = getattr(settings.sla, ticket.priority)
     hours, tz = settings.support.business_hours, settings.tz
     start = ticket.created_at
     ticket.first_response_due_at = add_business_hours(start, target.first_response_hours, hours, tz)
-    ticket.resolution_due_at = add_business_hours(start, target.resolution_hours, hours, tz)
+    waited = ticket.waiting_hours or 0.0
+    ticket.resolution_due_at = add_business_hours(start, target.resolution_hours + waited, hours, tz)
 
 
 def _leave_waiting(tenant: Tenant, ticket: Ticket, now: dt.datetime) -> None:

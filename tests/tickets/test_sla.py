@@ -65,6 +65,25 @@ def test_waiting_on_the_requester_pauses_the_resolution_clock(in_tenant, request
     in_tenant(run)
 
 
+def test_a_priority_change_keeps_the_time_spent_waiting_off_the_clock(in_tenant, requester, l1, make_ticket):
+    reference = make_ticket()
+
+    def run(t):
+        ticket = services.get_ticket_by_reference(t, reference)
+        hours, tz = t.settings.support.business_hours, t.settings.tz
+        services.change_status(t, None, ticket, "waiting")
+        ticket.waiting_since = utcnow() - dt.timedelta(days=7)
+        db.session.commit()
+        services.change_status(t, None, ticket, "open")
+        waited = ticket.waiting_hours
+        assert waited > 0
+        services.update_ticket(t, None, ticket, priority="high")
+        target = t.settings.sla.high.resolution_hours
+        assert ticket.resolution_due_at == add_business_hours(ticket.created_at, target + waited, hours, tz)
+
+    in_tenant(run)
+
+
 def test_escalation_policy_raises_priority_and_hands_to_level_2(app, configure_tenant, in_tenant, requester, l1, l2, make_ticket):
     reference = make_ticket(category="access-and-login")
     configure_tenant("farajaland", "sla", on_breach="escalate")
