@@ -134,6 +134,14 @@ def load_config(instance_path: Path) -> dict:
             raise ConfigError("ATTACHMENT_MAX_BYTES must be a number of bytes") from None
     if os.environ.get("MAIL_USE_TLS", "").lower() in ("1", "true", "yes"):
         values["MAIL_USE_TLS"] = True
+    for name in ("JOBS_SLA_CHECK_SECONDS", "JOBS_ROLLUP_SECONDS", "JOBS_GITHUB_SYNC_SECONDS"):
+        if os.environ.get(name):
+            try:
+                values[name] = int(os.environ[name])
+            except ValueError:
+                raise ConfigError(f"{name} must be a whole number of seconds") from None
+            if values[name] < 1:
+                raise ConfigError(f"{name} must be a whole number of seconds") from None
     semantic = os.environ.get("ASSISTANT_SEMANTIC", "").strip().lower()
     if semantic:
         if semantic not in ("1", "true", "yes", "0", "false", "no"):

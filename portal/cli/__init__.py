@@ -9,7 +9,8 @@ import importlib
 import click
 from flask import Flask
 
-COMMAND_MODULES = ("tenants", "users", "demo", "translate", "kb", "tickets", "escalation", "channels", "outbox", "insights")
+COMMAND_MODULES = ("tenants", "users", "demo", "translate", "kb", "tickets", "escalation", "channels", "outbox", "insights",
+                   "jobs")
 
 
 def register_commands(app: Flask) -> None:

@@ -31,12 +31,18 @@ def github_sync() -> None:
     """Read the state of the GitHub issue of every problem not closed; a closed issue marks its
     problem "fixed, awaiting a release" (tickets are resolved only by the roll-out of a release)."""
     try:
-        changed = central.refresh_github_states(SYSTEM)
+        lines = sync_github_states()
     except services.EscalationError as exc:
         raise click.ClickException(exc.message) from None
-    for problem, state in changed:
-        click.echo(f"problem #{problem.id}: GitHub issue #{problem.github_number} is {state}; the problem is {problem.status_enum.label}")
-    click.echo(f"{len(changed)} changed")
+    for line in lines:
+        click.echo(line)
+
+
+def sync_github_states() -> list[str]:
+    """The github-sync job (also run by `jobs run`); EscalationError when GitHub is not set up."""
+    changed = central.refresh_github_states(SYSTEM)
+    return [f"problem #{problem.id}: GitHub issue #{problem.github_number} is {state}; the problem is "
+            f"{problem.status_enum.label}" for problem, state in changed] + [f"{len(changed)} changed"]
 
 
 @group.command("report-version")

@@ -23,8 +23,16 @@ def rollup(full: bool, slug: str | None) -> None:
 
     Figures are exact whenever it runs (changes write delta rows); run it from cron, hourly or nightly,
     to keep the rows few. Idempotent and safe on several servers."""
-    tenants = tenants_or_fail(slug)
-    for tenant in tenants:
+    for line in roll_up_every_tenant(slug, full=full):
+        click.echo(line)
+
+
+def roll_up_every_tenant(slug: str | None = None, full: bool = False) -> list[str]:
+    """The rollup job (also run by `jobs run`): a line per tenant."""
+    lines = []
+    for tenant in tenants_or_fail(slug):
         with tenant_scope(db.session, tenant.id):
             run = roll_up(tenant, full=full)
-        click.echo(f"{tenant.slug}: {run.weeks} weeks counted, {run.folded} weeks of changes folded in, rolled up through {run.rolled_through}, {run.rows} rows written")
+        lines.append(f"{tenant.slug}: {run.weeks} weeks counted, {run.folded} weeks of changes folded in, rolled up "
+                     f"through {run.rolled_through}, {run.rows} rows written")
+    return lines

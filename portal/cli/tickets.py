@@ -22,14 +22,19 @@ def sla_check(slug: str | None) -> None:
     Safe to run from cron on several servers at once: each breach is claimed by one conditional
     UPDATE, so it is acted on once.
     """
+    for line in check_every_sla(slug):
+        click.echo(line)
+
+
+def check_every_sla(slug: str | None = None) -> list[str]:
+    """The sla-check job (also run by `jobs run`): what it did, a line each."""
     from portal.tickets.services import check_sla
 
-    tenants = tenants_or_fail(slug)
+    lines = []
     total = 0
-    for tenant in tenants:
+    for tenant in tenants_or_fail(slug):
         with tenant_scope(db.session, tenant.id):
             found = check_sla(tenant)
-        for ticket, kind in found:
-            click.echo(f"{tenant.slug}: {ticket.reference} {kind} breached")
+        lines += [f"{tenant.slug}: {ticket.reference} {kind} breached" for ticket, kind in found]
         total += len(found)
-    click.echo(f"{total} new breaches")
+    return lines + [f"{total} new breaches"]

@@ -57,6 +57,7 @@ def run_cli(*args, **env):
         ({"SECRET_KEY": "short"}, "configuration error: SECRET_KEY is too short"),
         ({"REDIS_URL": "localhost:6379"}, "configuration error: REDIS_URL must start with redis://"),
         ({"ASSISTANT_SEMANTIC": "maybe"}, "configuration error: ASSISTANT_SEMANTIC must be true or false"),
+        ({"JOBS_SLA_CHECK_SECONDS": "soon"}, "configuration error: JOBS_SLA_CHECK_SECONDS must be a whole number of seconds"),
     ],
 )
 def test_a_wrong_setting_stops_start_up_with_one_clear_line(env, message, tmp_path):
