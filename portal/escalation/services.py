@@ -33,6 +33,7 @@ from portal.escalation.models import (
     TierStep,
 )
 from portal.escalation.versions import carries_fix, parse_version
+from portal.kb.search import reindex_tenant
 from portal.tenancy.models import Tenant
 from portal.tenancy.settings import OPENCRVS_VERSION_PATTERN
 from portal.tickets import services as tickets
@@ -474,6 +475,9 @@ def report_deployment(tenant: Tenant, actor: User | None, version: str, source: 
         db.session.add(row)
         tenant.opencrvs_version = value
         tenant.config = {**tenant.config, "opencrvs_version": value}
+        # Articles may cite {{ tenant.opencrvs_version }}: their search documents are filled anew with
+        # it, in the same transaction, as `tenants sync` does for any change of the settings.
+        reindex_tenant(tenant)
         db.session.commit()
     except BaseException:
         db.session.rollback()

@@ -182,3 +182,25 @@ def test_the_upgrade_board_shows_every_countrys_version_and_the_fixes_it_waits_f
     assert "1.7.4" in kalondo and "behind" in kalondo and "Outbox does not retry" in kalondo
     assert "from the configuration file" in kalondo and "from the configuration file" not in farajaland  # Farajaland reported its upgrade
     assert board.index("République du Kalondo") < board.index("Farajaland")  # the furthest behind first
+
+
+def test_a_reported_version_is_filled_into_the_articles_search_finds(app, client, staff, token_for, tmp_path):
+    from portal.kb import importer
+    from tests.kb.conftest import CATEGORIES, article_file
+
+    (tmp_path / "en").mkdir()
+    (tmp_path / "categories.yaml").write_text(CATEGORIES, encoding="utf-8")
+    (tmp_path / "en" / "which-version.md").write_text(article_file(
+        "which-version", "Which version do we run", "en", "other", ["version"], "public",
+        "The zanzibarite office runs OpenCRVS {{ tenant.opencrvs_version }} today.\n"), encoding="utf-8")
+    with app.app_context():
+        assert not importer.import_folder(tmp_path).problems
+        db.session.commit()
+
+    def snippet():
+        [hit] = client.get("/farajaland/api/v1/kb/search?q=zanzibarite&lang=en").get_json()["results"]
+        return hit["snippet"]
+
+    assert "1.8.1" in snippet()
+    assert _report(client, token_for(staff["far_admin"]), "farajaland", "1.9.0").status_code == 200
+    assert "1.9.0" in snippet() and "1.8.1" not in snippet()
