@@ -296,10 +296,21 @@ def update_problem(actor: User, problem: Problem, *, title: str, description: st
     if url and not url.startswith(("https://", "http://")):
         raise EscalationError(_("The external issue must be a web address."), 422, {"external_url": _("The external issue must be a web address.")})
     problem.title, problem.description, problem.external_url = title.strip()[:300], (description or "").strip(), url
+    now_awaiting = False
     if status in {s.value for s in ProblemStatus} and status != problem.status:
         problem.status = status
         problem.closed_at = utcnow() if status == ProblemStatus.CLOSED.value else None
+        now_awaiting = status == ProblemStatus.AWAITING_RELEASE.value
     db.session.commit()
+    if now_awaiting:
+        _tell_countries_fix_awaits_release([problem.id])
+
+
+def _tell_countries_fix_awaits_release(problem_ids: list[int]) -> None:
+    """Each country's Level 2 hears that the fix for these problems is done and on its way."""
+    for tenant in list_tenants():
+        with tenant_scope(db.session, tenant.id):
+            services.note_fix_awaiting_release(tenant, problem_ids)
 
 
 def get_problem(actor: User, problem_id: int) -> Problem | None:
@@ -515,6 +526,7 @@ def refresh_github_states(actor: Any, problem: Problem | None = None) -> list[tu
         _require_expert(actor)
     problems = [problem] if problem is not None else list(db.session.scalars(select(Problem).where(Problem.github_number.is_not(None), Problem.status != ProblemStatus.CLOSED.value)))
     changed = []
+    awaiting: list[int] = []
     for p in problems:
         if not p.github_number:
             continue
@@ -526,8 +538,13 @@ def refresh_github_states(actor: Any, problem: Problem | None = None) -> list[tu
             changed.append((p, info.state))
         p.github_url = info.url or p.github_url
         p.github_synced_at = utcnow()
+        before = p.status
         _follow_issue(p, info)
+        if p.status == ProblemStatus.AWAITING_RELEASE.value != before:
+            awaiting.append(p.id)
     db.session.commit()
+    if awaiting:
+        _tell_countries_fix_awaits_release(awaiting)
     return changed
 
 

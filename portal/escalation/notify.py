@@ -1,5 +1,5 @@
-"""Default subscribers: tell the country's Level 2 team when the central team answers, and when
-the roll-out of a fix resolves one of its tickets."""
+"""Default subscribers: tell the country's Level 2 team when the central team answers, when the fix
+for one of its tickets is done and waits for a release, and when the roll-out of a fix resolves one."""
 from __future__ import annotations
 
 from flask import current_app
@@ -43,19 +43,45 @@ def email_l2(app, tenant, ticket, message, **_extra) -> None:
         _send(user, subject, text)
 
 
-@signals.rollout_applied.connect
-def email_l2_on_rollout(app, tenant, fixed=(), **_extra) -> None:
-    """The country's upgrade fixed the problem behind a ticket: tell whoever holds it (in their language)."""
-    for ticket, problem in fixed:
+def _tell_l2(tenant, pairs, write) -> None:
+    """For each (ticket, problem), mail whoever holds the ticket at Level 2, in their language:
+    `write(ticket, problem)` gives the subject and the text (the ticket's link is added)."""
+    for ticket, problem in pairs:
         link = _link("tickets.detail", tenant, ticket)
         for user in _l2_people(tenant, ticket):
             with force_locale(tenant.best_locale(user.locale)):
-                subject = _("[%(reference)s] Resolved by the upgrade to OpenCRVS %(version)s", reference=ticket.reference, version=tenant.opencrvs_version)
-                text = "\n\n".join([
-                    _(
-                        "%(country)s now runs OpenCRVS %(version)s, which fixes problem #%(id)s “%(title)s”. The request %(reference)s (%(subject)s) is resolved and its requester was told.",
-                        country=tenant.name, version=tenant.opencrvs_version, id=problem.id, title=problem.title, reference=ticket.reference, subject=ticket.subject,
-                    ),
-                    link,
-                ])
-            _send(user, subject, text)
+                subject, text = write(ticket, problem)
+            _send(user, subject, f"{text}\n\n{link}")
+
+
+@signals.rollout_applied.connect
+def email_l2_on_rollout(app, tenant, fixed=(), **_extra) -> None:
+    """The country's upgrade fixed the problem behind a ticket: tell whoever holds it."""
+
+    def write(ticket, problem):
+        return (
+            _("[%(reference)s] Resolved by the upgrade to OpenCRVS %(version)s", reference=ticket.reference, version=tenant.opencrvs_version),
+            _(
+                "%(country)s now runs OpenCRVS %(version)s, which fixes problem #%(id)s “%(title)s”. The request %(reference)s (%(subject)s) is resolved and its requester was told.",
+                country=tenant.name, version=tenant.opencrvs_version, id=problem.id, title=problem.title, reference=ticket.reference, subject=ticket.subject,
+            ),
+        )
+
+    _tell_l2(tenant, fixed, write)
+
+
+@signals.fix_awaiting_release.connect
+def email_l2_on_fix_awaiting_release(app, tenant, told=(), **_extra) -> None:
+    """The fix behind a ticket is done and comes with a release: tell whoever holds it."""
+
+    def write(ticket, problem):
+        return (
+            _("[%(reference)s] Fixed, waiting for a release", reference=ticket.reference),
+            _(
+                "The central team fixed problem #%(id)s “%(title)s”, behind %(reference)s (%(subject)s). The fix comes "
+                "with a release of OpenCRVS: the request will be resolved when %(country)s runs it.",
+                id=problem.id, title=problem.title, reference=ticket.reference, subject=ticket.subject, country=tenant.name,
+            ),
+        )
+
+    _tell_l2(tenant, told, write)

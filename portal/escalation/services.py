@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -492,6 +492,36 @@ def deployment_history(tenant: Tenant, limit: int = 50) -> list[Deployment]:
 
 def fixing_versions(problem: Problem) -> list[str]:
     return [r.version for r in problem.releases]
+
+
+def note_fix_awaiting_release(tenant: Tenant, problem_ids: Sequence[int]) -> list[tuple[Ticket, Problem]]:
+    """The fix for these problems is done (their GitHub issue was closed as completed) and waits for a
+    release: say so on this tenant's open tickets linked to them, in an internal note, and tell the
+    country's Level 2 (an email, from `notify.py`). Returns the (ticket, problem) pairs told."""
+    links = db.session.scalars(select(ProblemTicket).where(ProblemTicket.resolved_at.is_(None),
+                                                           ProblemTicket.problem_id.in_(list(problem_ids)))
+                               .order_by(ProblemTicket.id))
+    told: list[tuple[Ticket, Problem]] = []
+    try:
+        for link in links:
+            ticket, problem = link.ticket, link.problem
+            if not ticket.status_enum.is_active:
+                continue
+            with force_locale(tenant.default_locale):
+                note = _(
+                    "The fix for problem #%(id)s “%(title)s” is done and waits for a release of OpenCRVS. "
+                    "This request will be resolved when %(country)s runs that release.",
+                    id=problem.id, title=problem.title, country=tenant.settings.country.name,
+                )
+            _post(tenant, ticket, note, public=False, author=None)
+            told.append((ticket, problem))
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    if told:
+        signals.fix_awaiting_release.send(current_app._get_current_object(), tenant=tenant, told=told)
+    return told
 
 
 def apply_rollout(tenant: Tenant) -> list[Ticket]:

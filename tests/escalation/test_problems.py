@@ -201,3 +201,44 @@ def test_without_github_settings_the_console_says_so(client, auth, staff):
     created = client.post("/expert/problems", data={"title": "Outbox does not retry"})
     response = client.post(f"{created.headers['Location']}/github", follow_redirects=True)
     assert "GitHub is not configured" in response.get_data(as_text=True)
+
+
+def test_level_2_hears_when_the_fix_is_done_and_waits_for_a_release(app, client, auth, staff, to_l3, github, read_ticket):
+    from portal.core.mail import sent_mail
+
+    far_ref, far_step = to_l3(subject="Outbox never retries after a timeout")
+    kal_ref, kal_step = to_l3("kalondo", subject="La boîte d'envoi ne renvoie jamais")
+    auth.login(staff["expert"], tenant=None)
+    problem_url = client.post("/expert/problems", data={"title": "Outbox does not retry", "step_id": str(far_step)}).headers["Location"]
+    client.post(f"/expert/escalations/{kal_step}/link", data={"problem_id": problem_url.rsplit("/", 1)[1]})
+    client.post(f"{problem_url}/github")
+    github.issues[42] = {"state": "closed", "state_reason": "completed"}
+    with app.app_context():
+        before = len(sent_mail())
+    assert "Fixed, awaiting a release" in app.test_cli_runner().invoke(args=["escalation", "github-sync"]).output
+
+    status, _tier, far_messages = read_ticket(far_ref)
+    assert status == "escalated"  # still open: only a release that the country runs resolves it
+    assert (False, f"The fix for problem #{problem_url.rsplit('/', 1)[1]} “Outbox does not retry” is done and waits for "
+                   "a release of OpenCRVS. This request will be resolved when Farajaland runs that release.") in far_messages
+    _status, _tier, kal_messages = read_ticket(kal_ref, "kalondo")
+    assert any(not public and "attend une version" in body for public, body in kal_messages)  # in Kalondo's French
+    with app.app_context():
+        mails = sent_mail()[before:]
+    subjects = {(m["To"], m["Subject"]) for m in mails}
+    assert (staff["far_l2"], f"[{far_ref}] Fixed, waiting for a release") in subjects
+    assert any(to == staff["kal_l2"] and kal_ref in subject for to, subject in subjects)
+
+    # Another sync with nothing new tells no one again.
+    app.test_cli_runner().invoke(args=["escalation", "github-sync"])
+    with app.app_context():
+        assert len(sent_mail()) == before + len(mails)
+
+
+def test_a_problem_set_by_hand_to_awaiting_release_tells_level_2_too(client, auth, staff, to_l3, read_ticket):
+    far_ref, far_step = to_l3(subject="Printer driver crash")
+    auth.login(staff["expert"], tenant=None)
+    problem_url = client.post("/expert/problems", data={"title": "Printer driver crash", "step_id": str(far_step)}).headers["Location"]
+    client.post(problem_url, data={"title": "Printer driver crash", "status": "awaiting_release"})
+    _status, _tier, messages = read_ticket(far_ref)
+    assert [body for public, body in messages if not public and "waits for a release" in body]
