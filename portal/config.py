@@ -134,6 +134,9 @@ def load_config(instance_path: Path) -> dict:
             raise ConfigError("ATTACHMENT_MAX_BYTES must be a number of bytes") from None
     if os.environ.get("MAIL_USE_TLS", "").lower() in ("1", "true", "yes"):
         values["MAIL_USE_TLS"] = True
+    hosts = [h.strip() for h in os.environ.get("TRUSTED_HOSTS", "").split(",") if h.strip()]
+    if hosts:
+        values["TRUSTED_HOSTS"] = hosts  # Flask answers 400 to a request for any other Host
     for name in ("JOBS_SLA_CHECK_SECONDS", "JOBS_ROLLUP_SECONDS", "JOBS_GITHUB_SYNC_SECONDS"):
         if os.environ.get(name):
             try:

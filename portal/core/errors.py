@@ -1,7 +1,8 @@
 """Error pages and JSON errors, localized, never a traceback."""
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, Response, jsonify, render_template, request
+from flask.globals import request_ctx
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -48,6 +49,9 @@ def error_response(code: int, message: str | None = None, **extra):
         body = {"error": {"code": code, "message": text, **extra}}
         return jsonify(body), code
     title = str(TITLES.get(code, TITLES[500]))
+    if request_ctx.url_adapter is None:
+        # Routing could not start (a Host outside TRUSTED_HOSTS): the page's links cannot be built.
+        return Response(f"{title}\n\n{text}\n", code, mimetype="text/plain")
     return render_template("core/error.html", code=code, title=title, message=text), code
 
 

@@ -108,3 +108,12 @@ def test_a_page_that_hands_a_new_reader_a_session_cookie_is_never_stored_by_a_ca
     response = client.get("/farajaland/login")  # a form: a CSRF token, so a new session cookie
     assert "session=" in response.headers.get("Set-Cookie", "")
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_trusted_hosts_turn_away_a_forged_host(make_app):
+    app = make_app(TRUSTED_HOSTS=["support.example.org"])
+    client = app.test_client()
+    assert client.get("/farajaland/", base_url="https://support.example.org").status_code == 200
+    forged = client.get("/farajaland/", base_url="https://attacker.example")
+    assert forged.status_code == 400 and b"Traceback" not in forged.data
+    assert client.get("/farajaland/kb/", base_url="https://attacker.example").status_code == 400
