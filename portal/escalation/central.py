@@ -536,16 +536,33 @@ def refresh_github_states(actor: Any, problem: Problem | None = None) -> list[tu
             raise EscalationError(str(exc), 502) from None
         if (info.state, info.state_reason) != (p.github_state, p.github_state_reason):
             changed.append((p, info.state))
-        p.github_url = info.url or p.github_url
-        p.github_synced_at = utcnow()
-        before = p.status
-        _follow_issue(p, info)
-        if p.status == ProblemStatus.AWAITING_RELEASE.value != before:
+        if _take_issue_state(p, info):
             awaiting.append(p.id)
     db.session.commit()
     if awaiting:
         _tell_countries_fix_awaits_release(awaiting)
     return changed
+
+
+def apply_github_issue(info: github.IssueInfo) -> list[Problem]:
+    """An issue's state as GitHub reported it (its webhook): the problems following that issue move
+    as a sync would move them. Returns them."""
+    problems = list(db.session.scalars(select(Problem).where(Problem.github_number == info.number,
+                                                             Problem.status != ProblemStatus.CLOSED.value)))
+    awaiting = [p.id for p in problems if _take_issue_state(p, info)]
+    db.session.commit()
+    if awaiting:
+        _tell_countries_fix_awaits_release(awaiting)
+    return problems
+
+
+def _take_issue_state(problem: Problem, info: github.IssueInfo) -> bool:
+    """Record the issue's state on the problem (not committed); True if that made the fix await a release."""
+    problem.github_url = info.url or problem.github_url
+    problem.github_synced_at = utcnow()
+    before = problem.status
+    _follow_issue(problem, info)
+    return problem.status == ProblemStatus.AWAITING_RELEASE.value != before
 
 
 def _follow_issue(problem: Problem, info: github.IssueInfo) -> None:

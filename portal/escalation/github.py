@@ -1,7 +1,8 @@
 """Creating and reading GitHub issues for problems, through the REST API.
 
 Configured from the environment (or the app config in tests): `GITHUB_API_BASE` (default
-https://api.github.com), `GITHUB_REPOSITORY` (`owner/repo`) and `GITHUB_TOKEN`.
+https://api.github.com), `GITHUB_REPOSITORY` (`owner/repo`) and `GITHUB_TOKEN`; and, for GitHub to
+tell the portal when an issue changes (the webhook), `GITHUB_WEBHOOK_SECRET`.
 """
 from __future__ import annotations
 
@@ -78,3 +79,19 @@ def create_issue(title: str, body: str, labels: list[str] | None = None) -> Issu
 
 def get_issue(number: int) -> IssueInfo:
     return _info(_call("GET", f"/issues/{int(number)}"))
+
+
+def webhook_secret() -> str:
+    return _setting("GITHUB_WEBHOOK_SECRET")
+
+
+def repository() -> str:
+    return _setting("GITHUB_REPOSITORY")
+
+
+def issue_of_event(payload: Any) -> IssueInfo:
+    """The issue an `issues` webhook event is about (GitHubError if the payload has none)."""
+    issue = payload.get("issue") if isinstance(payload, dict) else None
+    if not isinstance(issue, dict):
+        raise GitHubError(_("GitHub sent an answer we could not read."))
+    return _info(issue)

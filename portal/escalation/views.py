@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Blueprint, Flask, abort, flash, g, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, Flask, abort, flash, g, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -434,6 +434,39 @@ def releases():
 @expert_only
 def upgrades():
     return render_template("escalation/upgrades.html", board=central.upgrade_board(current_user))
+
+
+@bp.post("/expert/github/webhook")
+@csrf.exempt  # authenticated by the X-Hub-Signature-256 signature (GITHUB_WEBHOOK_SECRET), not by a session
+def github_webhook():
+    """GitHub tells that an issue changed (an `issues` event): the problems following it move at once,
+    as the next `escalation github-sync` would move them."""
+    from portal.channels.base import valid_hmac_sha256
+    from portal.escalation import github
+
+    secret = github.webhook_secret()
+    if not secret:
+        return _webhook_error(404, _("GitHub webhooks are not set up here (GITHUB_WEBHOOK_SECRET)."))
+    if not valid_hmac_sha256(secret, request.get_data(cache=True), request.headers.get("X-Hub-Signature-256", "")):
+        return _webhook_error(401, _("The signature of this delivery does not match."))
+    event = request.headers.get("X-GitHub-Event", "")
+    payload = request.get_json(silent=True)
+    if event == "ping":
+        return jsonify(ok=True)
+    repository = (payload or {}).get("repository", {}) if isinstance(payload, dict) else {}
+    named = str(repository.get("full_name") or "") if isinstance(repository, dict) else ""
+    if event != "issues" or (github.repository() and named.lower() != github.repository().lower()):
+        return jsonify(ignored=event or "unknown"), 202
+    try:
+        info = github.issue_of_event(payload)
+    except github.GitHubError as exc:
+        return _webhook_error(400, str(exc))
+    moved = central.apply_github_issue(info)
+    return jsonify(issue=info.number, problems=[problem.id for problem in moved])
+
+
+def _webhook_error(code: int, message: str):
+    return jsonify(error={"code": code, "message": message}), code
 
 
 # -- API -------------------------------------------------------------------------------------------

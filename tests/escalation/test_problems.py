@@ -242,3 +242,42 @@ def test_a_problem_set_by_hand_to_awaiting_release_tells_level_2_too(client, aut
     client.post(problem_url, data={"title": "Printer driver crash", "status": "awaiting_release"})
     _status, _tier, messages = read_ticket(far_ref)
     assert [body for public, body in messages if not public and "waits for a release" in body]
+
+
+def _delivery(client, payload, secret="whsec_test", event="issues"):
+    import hashlib
+    import hmac
+    import json
+
+    body = json.dumps(payload).encode()
+    signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return client.post("/expert/github/webhook", data=body, content_type="application/json",
+                       headers={"X-GitHub-Event": event, "X-Hub-Signature-256": signature})
+
+
+def test_the_github_webhook_moves_the_problem_at_once_when_signed(app, client, auth, staff, to_l3, github, read_ticket):
+    far_ref, far_step = to_l3(subject="Outbox never retries after a timeout")
+    auth.login(staff["expert"], tenant=None)
+    problem_url = client.post("/expert/problems", data={"title": "Outbox does not retry", "step_id": str(far_step)}).headers["Location"]
+    client.post(f"{problem_url}/github")
+    auth.logout()
+    closed = {"action": "closed", "repository": {"full_name": "opencrvs/opencrvs-core"},
+              "issue": {"number": 42, "html_url": "https://github.example/opencrvs/core/issues/42", "state": "closed",
+                        "state_reason": "completed"}}
+
+    assert _delivery(client, closed).status_code == 404  # no GITHUB_WEBHOOK_SECRET: not set up
+    app.config["GITHUB_WEBHOOK_SECRET"] = "whsec_test"
+    assert _delivery(client, closed, secret="forged").status_code == 401
+    assert _delivery(client, {"zen": "Keep it simple."}, event="ping").status_code == 200
+    other_repository = {**closed, "repository": {"full_name": "someone/else"}}
+    assert _delivery(client, other_repository).status_code == 202
+    assert _delivery(client, {"action": "closed", "repository": closed["repository"]}).status_code == 400  # no issue
+    _status, _tier, messages = read_ticket(far_ref)
+    assert not [body for public, body in messages if "waits for a release" in body]  # nothing moved yet
+
+    response = _delivery(client, closed)
+    assert response.status_code == 200 and response.get_json()["issue"] == 42
+    _status, _tier, messages = read_ticket(far_ref)
+    assert [body for public, body in messages if not public and "waits for a release" in body]
+    auth.login(staff["expert"], tenant=None)
+    assert AWAITING in client.get(problem_url).get_data(as_text=True)
