@@ -226,6 +226,9 @@ def rate_by_link(reference: str, token: str):
     ticket = services.ticket_for_rating_token(g.tenant, reference, token)
     if ticket is None:
         return error_response(404, _("This rating link is not valid any more. Sign in to rate your request on its page."))
+    if current_user.is_authenticated and services.is_staff(g.tenant, current_user):
+        # The link is in the conversation the desk reads: only the requester rates the help they got.
+        return error_response(403, _("This link is for the requester to rate the help they got; the desk cannot rate it."))
     form = RateForm()
     if form.validate_on_submit():
         try:

@@ -96,3 +96,15 @@ def test_a_job_outside_any_request_sends_full_links_once_the_public_host_is_set(
         work_once()
         body = sent_mail()[-1].get_body(preferencelist=("plain",)).get_content()
     assert f"http://support.example.org/farajaland/tickets/{reference}/rate/" in body
+
+
+def test_the_desk_cannot_rate_through_the_requesters_link(client, auth, l1, make_ticket):
+    reference = make_ticket(requester_email=None)
+    auth.login(l1)
+    link = rating_link(client, reference)  # the link is in the conversation the agent reads
+    refused = client.post(link, data={"rating": "5"})
+    assert refused.status_code == 403 and "the desk cannot rate it" in refused.get_data(as_text=True)
+    assert client.get(link).status_code == 403
+    assert "5/5" not in client.get(f"/farajaland/tickets/{reference}").get_data(as_text=True)
+    auth.logout()
+    assert client.get(link).status_code == 200  # the requester, who has no account, still can
