@@ -27,10 +27,11 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 from assistant_eval import load_tenant, with_typos  # noqa: E402
 
-from portal.assistant.engine import CALIBRATION, RetrievalAnswerer, calibrated  # noqa: E402
+from portal.assistant.engine import CALIBRATION, CALIBRATION_WORDS, RetrievalAnswerer, calibrated  # noqa: E402
 from portal.assistant.sources import FolderSource  # noqa: E402
 
 SIGNALS = ("coverage", "title_coverage", "unknown", "margin", "semantic")
+WORD_SIGNALS = SIGNALS[:-1]  # --words-only: the engine without its sentence encoder
 
 
 def fit(x: np.ndarray, y: np.ndarray, weights: np.ndarray, l2: float, iterations: int = 50) -> np.ndarray:
@@ -59,11 +60,16 @@ def main() -> None:
     parser.add_argument("sets", nargs="*", default=[str(REPO / "evaluation/assistant/dev.yaml")])
     parser.add_argument("--tenant", default="farajaland")
     parser.add_argument("--l2", type=float, default=1.0)
+    parser.add_argument("--words-only", action="store_true",
+                        help="fit CALIBRATION_WORDS: the weights used when there is no sentence vector")
     parser.add_argument("--balance", type=float, default=1.0,
                         help="total weight of the questions with no answer, relative to the answerable ones")
     args = parser.parse_args()
     tenant = load_tenant(REPO, args.tenant)
-    answerer = RetrievalAnswerer(FolderSource(REPO / "library", REPO / "tenants"))
+    signals = WORD_SIGNALS if args.words_only else SIGNALS
+    current_weights = CALIBRATION_WORDS if args.words_only else CALIBRATION
+    answerer = RetrievalAnswerer(FolderSource(REPO / "library", REPO / "tenants"), **({"encoder": None} if args.words_only else {}))
+    answerer.warm(tenant)  # the indexes and their vectors, before the first question
     rng = random.Random(11)
     rows, labels, answerable, langs = [], [], [], []
     for path in args.sets:
@@ -71,7 +77,7 @@ def main() -> None:
             for question in (item["question"], with_typos(item["question"], rng)):
                 found = answerer.answer(tenant, question)
                 expected = set(item.get("expected") or [])
-                rows.append([1.0] + [found.signals.get(name, 0.0) for name in SIGNALS])
+                rows.append([1.0] + [found.signals.get(name, 0.0) for name in signals])
                 labels.append(float(bool(found.best and found.best.slug in expected)))
                 answerable.append(bool(expected))
                 langs.append(item["lang"])
@@ -83,11 +89,11 @@ def main() -> None:
         w = fit(x[folds != k], y[folds != k], weights[folds != k], args.l2)
         held[folds == k] = 1 / (1 + np.exp(-x[folds == k] @ w))
     w = fit(x, y, weights, args.l2)
-    current = np.array([calibrated(dict(zip(SIGNALS, row[1:])), CALIBRATION) for row in x])
+    current = np.array([calibrated(dict(zip(signals, row[1:])), current_weights) for row in x])
     print(f"{len(y)} questions ({int(answerable.sum())} answerable), right first article: {y[answerable].mean():.2f}")
     print(f"log-loss: current weights {log_loss(current, y):.3f}, refitted (5-fold) {log_loss(held, y):.3f}")
-    listed = [f'"bias": {w[0]:.2f}'] + [f'"{name}": {value:.2f}' for name, value in zip(SIGNALS, w[1:])]
-    print("CALIBRATION = {" + ", ".join(listed) + "}")
+    listed = [f'"bias": {w[0]:.2f}'] + [f'"{name}": {value:.2f}' for name, value in zip(signals, w[1:])]
+    print(("CALIBRATION_WORDS" if args.words_only else "CALIBRATION") + " = {" + ", ".join(listed) + "}")
     print("threshold  answered@1  wrong  abstention   (cross-validated confidences, per language)")
     for threshold in np.arange(0.2, 0.75, 0.05):
         line = [f"{threshold:9.2f}"]

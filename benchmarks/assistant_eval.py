@@ -1,6 +1,6 @@
 """Quality of the assistant on an evaluation set, against a plain full-text search baseline.
 
-    python benchmarks/assistant_eval.py [SET.yaml] [--tenant farajaland] [--content DIR] [--verbose] [--typos]
+    python benchmarks/assistant_eval.py [SET.yaml] [--tenant farajaland] [--content DIR] [--verbose] [--typos] [--words-only]
 
 The set (default: evaluation/assistant/questions.yaml) is a list of {id, lang, question, expected}
 where `expected: []` means the content has no answer. The engine is built over the demo content
@@ -164,6 +164,8 @@ def main() -> None:
     parser.add_argument("--content", default=str(REPO), help="folder holding library/ and tenants/")
     parser.add_argument("--verbose", action="store_true", help="list the misses")
     parser.add_argument("--typos", action="store_true", help="add keyboard slips to every question")
+    parser.add_argument("--words-only", action="store_true", help="the engine without its sentence encoder "
+                        "(as with ASSISTANT_SEMANTIC=false)")
     args = parser.parse_args()
     content = Path(args.content)
     items = yaml.safe_load(Path(args.set).read_text(encoding="utf-8"))
@@ -172,7 +174,8 @@ def main() -> None:
         items = [{**item, "question": with_typos(item["question"], rng)} for item in items]
     tenant = load_tenant(content, args.tenant)
     source = FolderSource(content / "library", content / "tenants")
-    answerer = RetrievalAnswerer(source)
+    answerer = RetrievalAnswerer(source, **({"encoder": None} if args.words_only else {}))
+    answerer.warm(tenant)  # as a server does when it starts: the indexes and their vectors
     threshold = tenant.settings.assistant.threshold
 
     def assistant(item):

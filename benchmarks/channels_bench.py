@@ -160,7 +160,10 @@ def main() -> None:
                 return (db.session.scalar(select(func.count(OutboundMessage.id))),
                         db.session.scalar(select(func.count(Ticket.id)).where(Ticket.channel == "whatsapp")))
 
-        for n, question in enumerate(questions):  # warm up, as a server does when it starts: the assistant's indexes
+        from portal.assistant.services import warm_up
+
+        warm_up(app).join()  # as a server does when it starts: the assistant's indexes and their vectors
+        for n, question in enumerate(questions):  # and the first messages' own preparations
             assert webhook(10**5 + n, f"26096{n:07d}", question, buffered=True).status_code == 200
         before = chat_counts()
         with app.app_context():

@@ -101,6 +101,15 @@ def _empty_tables(app) -> None:
         db.engine.dispose()
 
 
+@pytest.fixture(autouse=True)
+def _assistant_vectors_at_once(monkeypatch):
+    """A first build of the assistant's index encodes its sentence vectors in a thread, words answering
+    meanwhile; tests want the same answer whichever test built the index first."""
+    from portal.assistant import engine
+
+    monkeypatch.setattr(engine, "SYNC_VECTOR_TEXTS", 10**9)
+
+
 @pytest.fixture
 def make_app(database_url, _schema, tmp_path):
     """Build an app on the test database with extra settings; tenants from tenants/ are loaded."""

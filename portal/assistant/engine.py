@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 ALTERNATIVES = 2
 SYNC_REBUILD_LIMIT = 2000  # articles; a bigger index that changed is rebuilt in a thread, the old one answering
+SYNC_VECTOR_TEXTS = 300  # texts to encode (about 2 ms each); more are encoded in a thread, words answering meanwhile
 # Article rank = ARTICLE * article BM25 + PASSAGE * its best passage's BM25 + TITLE * weight of the
 # question's words found in the title or the tags (what the article says it is about is the best sign),
 # times the share of the question they make up (from TITLE_SHARE_FLOOR for a sliver to 1 for all of it).
@@ -47,6 +48,9 @@ CONCEPT_WEIGHT = 0.8  # a single word's lexicon concept, relative to the word it
 # default threshold of 0.35 abstains on about 85% of the questions the content cannot answer.
 CALIBRATION = {"bias": -4.31, "coverage": 0.63, "title_coverage": 2.15, "unknown": -2.31, "margin": 5.62,
                "semantic": 7.07}
+# The same fit for answers made from words alone (no encoder, one that failed, or a big index whose
+# vectors are still being made): `assistant_calibrate.py --words-only`.
+CALIBRATION_WORDS = {"bias": -2.39, "coverage": 0.90, "title_coverage": 3.41, "unknown": -2.30, "margin": 5.44}
 # How much a string that no article contains and the language does not know (an uncorrected typo, mostly)
 # weighs against coverage, relative to the rarest known word (see `_specificity`).
 UNKNOWN_WORD_WEIGHT = 0.6
@@ -214,8 +218,9 @@ class _Unit:
 class IndexCache:
     """One PassageIndex per (tenant, locale), rebuilt when the source's version stamp changes.
 
-    With an encoder, each index also gets its sentence vectors (`index.semantic`): at once for an
-    index of up to SYNC_REBUILD_LIMIT articles, else in a thread while words alone answer.
+    With an encoder, each index also gets its sentence vectors (`index.semantic`), made after the
+    index is published: in the calling thread when at most SYNC_VECTOR_TEXTS texts are new (an edit),
+    else in a thread while words alone answer (a first build, outside the start-up warm-up).
     """
 
     def __init__(self, source: DocumentSource, encoder: semantic.Encoder | None = None):
@@ -237,7 +242,10 @@ class IndexCache:
                 cache = _shared_caches[key] = cls(source, encoder)
             return cache
 
-    def get(self, tenant: Any, locale: str) -> PassageIndex:
+    def get(self, tenant: Any, locale: str, *, wait_for_vectors: bool = False) -> PassageIndex:
+        """The index of `tenant` in `locale`, built or rebuilt if its articles changed. Its vectors are
+        made after it is published (words answer meanwhile): here when few texts are new, else in a
+        thread, unless `wait_for_vectors` (the start-up warm-up, which has time)."""
         version: Hashable = self.source.version(tenant, locale)
         key = (tenant.slug, locale)
         index = self._entries.get(key)
@@ -251,16 +259,20 @@ class IndexCache:
             key_lock = self._key_locks.setdefault(key, threading.Lock())
         # One build per tenant and locale at a time (a question arriving meanwhile waits for it, rather
         # than building it twice); other tenants are not held up.
+        built = previous = None
         with key_lock:
             previous = index = self._entries.get(key)
             if index is None or index.version != version:
-                index = PassageIndex(locale, list(self.source.documents(tenant, locale)), version=version)
-                if len(index) <= SYNC_REBUILD_LIMIT:
-                    self._add_semantic(index, previous)
-                else:
-                    self._start(f"assistant-vectors-{key[0]}-{locale}", self._add_semantic, index, previous)
+                index = built = PassageIndex(locale, list(self.source.documents(tenant, locale)), version=version)
                 with self._lock:
                     self._entries[key] = index
+        # Outside the lock: a question arriving while the vectors are made is answered from words.
+        if built is not None and self.encoder is not None and len(built):
+            old = previous.semantic if previous is not None else None
+            if wait_for_vectors or semantic.missing(built, old) <= SYNC_VECTOR_TEXTS:
+                self._add_semantic(built, previous)
+            else:
+                self._start(f"assistant-vectors-{key[0]}-{locale}", self._add_semantic, built, previous)
         return index
 
     def _add_semantic(self, index: PassageIndex, previous: PassageIndex | None) -> None:
@@ -325,7 +337,7 @@ class RetrievalAnswerer(Answerer):
 
     def warm(self, tenant: Any) -> None:
         for locale in tenant.locales:
-            self.cache.get(tenant, locale)
+            self.cache.get(tenant, locale, wait_for_vectors=True)
             stem("warm", locale)  # loads the language's word list, which stemming needs
 
     def answer(self, tenant: Any, question: str, *, lang: str | None = None, hint: str | None = None) -> Answer:
@@ -549,7 +561,7 @@ class RetrievalAnswerer(Answerer):
             "title_coverage": in_title / total,
             "unknown": unknown / total,
             # A lead counts as much as the question it rests on: one rare word matched alone leads far.
-            "margin": ((top - second) / top if top > 0 else 0.0) * in_article / total,
+            "margin": (min(max((top - second) / top, 0.0), 1.0) if top > 0 else 0.0) * in_article / total,
         }
 
 
@@ -579,7 +591,7 @@ def calibrated(signals: dict[str, float], calibration: dict[str, float] | None =
     (`benchmarks/assistant_calibrate.py` prints the weights)."""
     if not signals:
         return 0.0
-    weights = calibration or CALIBRATION
+    weights = calibration or (CALIBRATION if "semantic" in signals else CALIBRATION_WORDS)
     z = weights["bias"] + sum(weights.get(name, 0.0) * value for name, value in signals.items())
     return 1.0 / (1.0 + math.exp(-z))
 

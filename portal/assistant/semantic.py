@@ -133,6 +133,13 @@ def _without_heading(markdown: str) -> str:
     return rest if first.lstrip().startswith("#") else markdown
 
 
+def missing(index: PassageIndex, previous: SemanticIndex | None) -> int:
+    """How many of `index`'s texts `previous` has no vector for (what a build would encode)."""
+    title_texts, passage_texts = texts_of(index)
+    known = previous.keys if previous is not None else {}
+    return sum(_key(text) not in known for text in (*title_texts, *passage_texts))
+
+
 def build(index: PassageIndex, encoder: Encoder, previous: SemanticIndex | None = None) -> SemanticIndex:
     """Encode `index`'s articles, reusing the vectors of `previous` for texts that did not change."""
     title_texts, passage_texts = texts_of(index)
