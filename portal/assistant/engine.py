@@ -194,7 +194,9 @@ def _inline_text(token: Any, address: Callable[[str], str]) -> str:
         elif kind == "image":
             parts.append(child.content)
         elif kind == "link_open":
-            links.append((address(str(child.attrs.get("href") or "")), len(parts)))
+            href = str(child.attrs.get("href") or "")
+            # A link within the page ("#steps") means nothing in a chat: its text is enough.
+            links.append(("" if href.startswith("#") else address(href), len(parts)))
         elif kind == "link_close" and links:
             target, start = links.pop()
             if target and "".join(parts[start:]).strip() != target:

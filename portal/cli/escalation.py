@@ -1,6 +1,8 @@
 """Operator jobs of the escalation domain: roll-out, GitHub state sync, and version reports."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import click
 from flask.cli import with_appcontext
 
@@ -31,18 +33,18 @@ def github_sync() -> None:
     """Read the state of the GitHub issue of every problem not closed; a closed issue marks its
     problem "fixed, awaiting a release" (tickets are resolved only by the roll-out of a release)."""
     try:
-        lines = sync_github_states()
+        for line in sync_github_states():
+            click.echo(line)
     except services.EscalationError as exc:
         raise click.ClickException(exc.message) from None
-    for line in lines:
-        click.echo(line)
 
 
-def sync_github_states() -> list[str]:
+def sync_github_states() -> Iterator[str]:
     """The github-sync job (also run by `jobs run`); EscalationError when GitHub is not set up."""
     changed = central.refresh_github_states(SYSTEM)
-    return [f"problem #{problem.id}: GitHub issue #{problem.github_number} is {state}; the problem is "
-            f"{problem.status_enum.label}" for problem, state in changed] + [f"{len(changed)} changed"]
+    for problem, state in changed:
+        yield f"problem #{problem.id}: GitHub issue #{problem.github_number} is {state}; the problem is {problem.status_enum.label}"
+    yield f"{len(changed)} changed"
 
 
 @group.command("report-version")

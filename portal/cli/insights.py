@@ -1,6 +1,8 @@
 """`flask --app wsgi insights rollup`: bring the weekly rollup behind the insights dashboards up to date (cron-safe)."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import click
 from flask.cli import with_appcontext
 
@@ -27,12 +29,10 @@ def rollup(full: bool, slug: str | None) -> None:
         click.echo(line)
 
 
-def roll_up_every_tenant(slug: str | None = None, full: bool = False) -> list[str]:
-    """The rollup job (also run by `jobs run`): a line per tenant."""
-    lines = []
+def roll_up_every_tenant(slug: str | None = None, full: bool = False) -> Iterator[str]:
+    """The rollup job (also run by `jobs run`): a line per tenant, as it goes."""
     for tenant in tenants_or_fail(slug):
         with tenant_scope(db.session, tenant.id):
             run = roll_up(tenant, full=full)
-        lines.append(f"{tenant.slug}: {run.weeks} weeks counted, {run.folded} weeks of changes folded in, rolled up "
-                     f"through {run.rolled_through}, {run.rows} rows written")
-    return lines
+        yield (f"{tenant.slug}: {run.weeks} weeks counted, {run.folded} weeks of changes folded in, rolled up "
+               f"through {run.rolled_through}, {run.rows} rows written")

@@ -10,7 +10,8 @@ asleep) is done once, not once per missed turn.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Callable
+import signal
+from collections.abc import Callable, Iterable
 
 import click
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -23,7 +24,7 @@ from portal.cli.tickets import check_every_sla
 from portal.core.db import db
 
 # name -> (the job, the setting holding its interval in seconds, the default interval)
-JOBS: dict[str, tuple[Callable[[], list[str]], str, int]] = {
+JOBS: dict[str, tuple[Callable[[], Iterable[str]], str, int]] = {
     "sla-check": (check_every_sla, "JOBS_SLA_CHECK_SECONDS", 300),
     "insights-rollup": (roll_up_every_tenant, "JOBS_ROLLUP_SECONDS", 3600),
     "github-sync": (sync_github_states, "JOBS_GITHUB_SYNC_SECONDS", 900),
@@ -35,7 +36,7 @@ def group() -> None:
     pass
 
 
-def active_jobs() -> dict[str, tuple[Callable[[], list[str]], int]]:
+def active_jobs() -> dict[str, tuple[Callable[[], Iterable[str]], int]]:
     """The jobs this deployment runs, with their intervals (github-sync only when GitHub is set up)."""
     from portal.escalation import github
 
@@ -44,7 +45,7 @@ def active_jobs() -> dict[str, tuple[Callable[[], list[str]], int]]:
             if name != "github-sync" or github.is_configured()}
 
 
-def run_job(app: Flask, name: str, job: Callable[[], list[str]]) -> bool:
+def run_job(app: Flask, name: str, job: Callable[[], Iterable[str]]) -> bool:
     """Run one job in its own app context and session; False (and the traceback logged) if it failed."""
     with app.app_context():
         try:
@@ -87,7 +88,9 @@ def run(once: bool) -> None:
     scheduler = schedule(app)
     for job in scheduler.get_jobs():
         click.echo(f"{job.name}: every {int(job.trigger.interval.total_seconds())} s")
+    # A service manager stops it with SIGTERM: let the job that is running finish, then exit.
+    signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
     try:
-        scheduler.start()  # runs until stopped (Ctrl-C or SIGTERM)
-    except (KeyboardInterrupt, SystemExit):
+        scheduler.start()  # runs until stopped (SIGTERM or Ctrl-C)
+    except KeyboardInterrupt:
         scheduler.shutdown(wait=False)

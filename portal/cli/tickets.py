@@ -1,6 +1,8 @@
 """`flask --app wsgi tickets ...`: periodic ticket jobs."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import click
 from flask.cli import with_appcontext
 
@@ -26,15 +28,16 @@ def sla_check(slug: str | None) -> None:
         click.echo(line)
 
 
-def check_every_sla(slug: str | None = None) -> list[str]:
-    """The sla-check job (also run by `jobs run`): what it did, a line each."""
+def check_every_sla(slug: str | None = None) -> Iterator[str]:
+    """The sla-check job (also run by `jobs run`): what it did, a line each, as it goes (a tenant that
+    fails later does not hide what was done before it)."""
     from portal.tickets.services import check_sla
 
-    lines = []
     total = 0
     for tenant in tenants_or_fail(slug):
         with tenant_scope(db.session, tenant.id):
             found = check_sla(tenant)
-        lines += [f"{tenant.slug}: {ticket.reference} {kind} breached" for ticket, kind in found]
+        for ticket, kind in found:
+            yield f"{tenant.slug}: {ticket.reference} {kind} breached"
         total += len(found)
-    return lines + [f"{total} new breaches"]
+    yield f"{total} new breaches"

@@ -307,10 +307,15 @@ def update_problem(actor: User, problem: Problem, *, title: str, description: st
 
 
 def _tell_countries_fix_awaits_release(problem_ids: list[int]) -> None:
-    """Each country's Level 2 hears that the fix for these problems is done and on its way."""
+    """Each country's Level 2 hears that the fix for these problems is done and on its way. The
+    problems' status is saved already: a country that fails is logged and the others still hear."""
     for tenant in list_tenants():
-        with tenant_scope(db.session, tenant.id):
-            services.note_fix_awaiting_release(tenant, problem_ids)
+        try:
+            with tenant_scope(db.session, tenant.id):
+                services.note_fix_awaiting_release(tenant, problem_ids)
+        except Exception:
+            db.session.rollback()
+            current_app.logger.exception("telling %s that problems %s await a release failed", tenant.slug, problem_ids)
 
 
 def get_problem(actor: User, problem_id: int) -> Problem | None:

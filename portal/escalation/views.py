@@ -455,12 +455,22 @@ def github_webhook():
         return jsonify(ok=True)
     repository = (payload or {}).get("repository", {}) if isinstance(payload, dict) else {}
     named = str(repository.get("full_name") or "") if isinstance(repository, dict) else ""
-    if event != "issues" or (github.repository() and named.lower() != github.repository().lower()):
+    # Only issue events of the one repository the problems' issues live in (GITHUB_REPOSITORY).
+    if event != "issues" or not github.repository() or named.lower() != github.repository().lower():
         return jsonify(ignored=event or "unknown"), 202
     try:
         info = github.issue_of_event(payload)
     except github.GitHubError as exc:
         return _webhook_error(400, str(exc))
+    if github.is_configured():
+        # Deliveries can come late, twice or out of order: the event only says which issue changed;
+        # its state now is read from GitHub, as github-sync reads it.
+        try:
+            info = github.get_issue(info.number)
+        except github.GitHubError as exc:
+            return _webhook_error(502, str(exc))
+    elif payload.get("action") not in ("closed", "reopened"):
+        return jsonify(ignored=f"issues.{payload.get('action')}"), 202
     moved = central.apply_github_issue(info)
     return jsonify(issue=info.number, problems=[problem.id for problem in moved])
 

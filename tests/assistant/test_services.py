@@ -68,6 +68,6 @@ def test_chat_text_writes_out_emphasis_lists_and_links():
     from portal.assistant.engine import chat_text
 
     text = chat_text("Tap **Send** in [the outbox](/x/outbox), see [help](/x/help).\n\n1. Open it\n2. Retry\n"
-                     "   - twice\n\nDone _then_.", lambda address: "https://h" + address)
+                     "   - twice\n\nDone _then_, as [below](#steps).", lambda address: "https://h" + address)
     assert text == ("Tap Send in the outbox (https://h/x/outbox), see help (https://h/x/help).\n\n1. Open it\n"
-                    "2. Retry\n  • twice\n\nDone then.")
+                    "2. Retry\n  • twice\n\nDone then, as below.")

@@ -275,9 +275,52 @@ def test_the_github_webhook_moves_the_problem_at_once_when_signed(app, client, a
     _status, _tier, messages = read_ticket(far_ref)
     assert not [body for public, body in messages if "waits for a release" in body]  # nothing moved yet
 
+    github.issues[42] = {"state": "closed", "state_reason": "completed"}  # what GitHub says when it tells us
     response = _delivery(client, closed)
     assert response.status_code == 200 and response.get_json()["issue"] == 42
-    _status, _tier, messages = read_ticket(far_ref)
-    assert [body for public, body in messages if not public and "waits for a release" in body]
+    notes = lambda: [body for public, body in read_ticket(far_ref)[2] if not public and "waits for a release" in body]  # noqa: E731
+    assert len(notes()) == 1
+    # A late delivery of an older event (the issue still open then) changes nothing: the state is
+    # read from GitHub, not from the delivery; a redelivery tells no one twice.
+    stale = {**closed, "action": "labeled", "issue": {**closed["issue"], "state": "open", "state_reason": None}}
+    assert _delivery(client, stale).status_code == 200
+    assert _delivery(client, closed).status_code == 200
+    assert len(notes()) == 1
     auth.login(staff["expert"], tenant=None)
     assert AWAITING in client.get(problem_url).get_data(as_text=True)
+
+
+def test_without_the_github_api_the_webhook_acts_on_closing_and_reopening_only(app, client, auth, staff, to_l3, github, read_ticket):
+    far_ref, far_step = to_l3(subject="Outbox never retries after a timeout")
+    auth.login(staff["expert"], tenant=None)
+    problem_url = client.post("/expert/problems", data={"title": "Outbox does not retry", "step_id": str(far_step)}).headers["Location"]
+    client.post(f"{problem_url}/github")
+    app.config.update(GITHUB_TOKEN="", GITHUB_WEBHOOK_SECRET="whsec_test")  # the secret and the repository only
+    issue = {"number": 42, "html_url": "https://github.example/opencrvs/core/issues/42"}
+    event = {"repository": {"full_name": "opencrvs/opencrvs-core"}}
+    labeled = _delivery(client, {**event, "action": "labeled", "issue": {**issue, "state": "closed", "state_reason": "completed"}})
+    assert labeled.status_code == 202
+    assert OPEN in client.get(problem_url).get_data(as_text=True)
+    assert _delivery(client, {**event, "action": "closed", "issue": {**issue, "state": "closed", "state_reason": "completed"}}).status_code == 200
+    assert AWAITING in client.get(problem_url).get_data(as_text=True)
+
+
+def test_one_country_failing_to_hear_of_the_fix_does_not_keep_it_from_the_others(client, auth, staff, to_l3, read_ticket, monkeypatch):
+    from portal.escalation import services
+
+    far_ref, far_step = to_l3(subject="Printer driver crash")
+    kal_ref, kal_step = to_l3("kalondo", subject="Le pilote de l'imprimante plante")
+    auth.login(staff["expert"], tenant=None)
+    problem_url = client.post("/expert/problems", data={"title": "Printer driver crash", "step_id": str(far_step)}).headers["Location"]
+    client.post(f"/expert/escalations/{kal_step}/link", data={"problem_id": problem_url.rsplit("/", 1)[1]})
+    real = services.note_fix_awaiting_release
+
+    def flaky(tenant, problem_ids):
+        if tenant.slug == "farajaland":
+            raise RuntimeError("mail server down")
+        return real(tenant, problem_ids)
+
+    monkeypatch.setattr(services, "note_fix_awaiting_release", flaky)
+    response = client.post(problem_url, data={"title": "Printer driver crash", "status": "awaiting_release"})
+    assert response.status_code in (302, 303)
+    assert [body for public, body in read_ticket(kal_ref, "kalondo")[2] if not public and "attend une version" in body]
