@@ -270,8 +270,7 @@ class IndexCache:
                     self._entries[key] = index
         # Outside the lock: a question arriving while the vectors are made is answered from words.
         if built is not None and self.encoder is not None and len(built):
-            old = previous.semantic if previous is not None else None
-            if wait_for_vectors or semantic.missing(built, old) <= SYNC_VECTOR_TEXTS:
+            if wait_for_vectors or semantic.missing(built, self._known_vectors(previous)) <= SYNC_VECTOR_TEXTS:
                 self._add_semantic(built, previous)
             else:
                 self._start(f"assistant-vectors-{key[0]}-{locale}", self._add_semantic, built, previous)
@@ -281,9 +280,16 @@ class IndexCache:
         if self.encoder is None or not len(index):
             return
         try:
-            index.semantic = semantic.build(index, self.encoder, previous.semantic if previous else None)
+            index.semantic = semantic.build(index, self.encoder, self._known_vectors(previous))
         except Exception:  # an encoder that fails costs the meaning signal, never the answer
             log.exception("assistant: sentence vectors not made for %s; answering from words", index.locale)
+
+    def _known_vectors(self, previous: PassageIndex | None) -> list[semantic.SemanticIndex]:
+        """Vectors a build may reuse: the index it replaces first, then every other index's."""
+        with self._lock:
+            others = [entry.semantic for entry in self._entries.values() if entry is not previous]
+        first = [previous.semantic] if previous is not None else []
+        return [vectors for vectors in first + others if vectors is not None]
 
     def _start(self, name: str, target: Any, *args: Any) -> None:
         thread = threading.Thread(target=target, args=args, name=name, daemon=True)

@@ -10,7 +10,7 @@ sixteen languages it was trained on (English, French and Arabic among them).
 Each article gets one vector for its title and tags and one per passage (title, heading and the
 passage's first words). An article's semantic score for a question is the best cosine among its
 vectors. Vectors are keyed by a hash of the text they were made from, so rebuilding an index after
-an edit only encodes what changed.
+an edit only encodes what changed, and a text another tenant's index holds is not encoded again.
 """
 from __future__ import annotations
 
@@ -133,15 +133,24 @@ def _without_heading(markdown: str) -> str:
     return rest if first.lstrip().startswith("#") else markdown
 
 
-def missing(index: PassageIndex, previous: SemanticIndex | None) -> int:
-    """How many of `index`'s texts `previous` has no vector for (what a build would encode)."""
+def missing(index: PassageIndex, known: Sequence[SemanticIndex] = ()) -> int:
+    """How many of `index`'s texts no index of `known` has a vector for (what a build would encode)."""
     title_texts, passage_texts = texts_of(index)
-    known = previous.keys if previous is not None else {}
-    return sum(_key(text) not in known for text in (*title_texts, *passage_texts))
+    return sum(_find(known, _key(text)) is None for text in (*title_texts, *passage_texts))
 
 
-def build(index: PassageIndex, encoder: Encoder, previous: SemanticIndex | None = None) -> SemanticIndex:
-    """Encode `index`'s articles, reusing the vectors of `previous` for texts that did not change."""
+def _find(known: Sequence[SemanticIndex], key: bytes) -> np.ndarray | None:
+    for other in known:
+        found = other.keys.get(key)
+        if found is not None:
+            return (other.titles, other.passages)[found[0]][found[1]]
+    return None
+
+
+def build(index: PassageIndex, encoder: Encoder, known: Sequence[SemanticIndex] = ()) -> SemanticIndex:
+    """Encode `index`'s articles, reusing the vectors of `known` indexes (the same tenant's previous
+    one first, then the other tenants': generic articles come out the same in many countries) for
+    every text they have already encoded."""
     title_texts, passage_texts = texts_of(index)
     matrices = []
     keys: dict[bytes, tuple[int, int]] = {}
@@ -151,9 +160,9 @@ def build(index: PassageIndex, encoder: Encoder, previous: SemanticIndex | None 
         for row, text in enumerate(texts):
             key = _key(text)
             keys.setdefault(key, (kind, row))
-            found = previous.keys.get(key) if previous is not None else None
-            if found is not None:
-                matrix[row] = (previous.titles, previous.passages)[found[0]][found[1]]
+            vector = _find(known, key)
+            if vector is not None:
+                matrix[row] = vector
             else:
                 missing.append(row)
         for start in range(0, len(missing), BATCH):

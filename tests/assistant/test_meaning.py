@@ -127,3 +127,16 @@ def test_the_start_up_warm_up_makes_the_vectors_before_it_returns(monkeypatch):
     answerer = RetrievalAnswerer(ListSource({"en": articles("Install the scanner driver.")}), encoder=CountingEncoder())
     answerer.warm(Tenant())
     assert answerer.cache.get(Tenant(), "en").semantic is not None
+
+
+def test_texts_another_tenant_has_encoded_are_not_encoded_again():
+    class Neighbour(Tenant):
+        slug = "neighbour"
+
+    encoder = CountingEncoder()
+    answerer = RetrievalAnswerer(ListSource({"en": articles("Install the scanner driver.")}), encoder=encoder)
+    answerer.answer(Tenant(), "install the scanner driver", lang="en")
+    encoder.texts.clear()
+    found = answerer.answer(Neighbour(), "install the scanner driver", lang="en")
+    assert found.signals["semantic"] > 0.3
+    assert encoder.texts == ["install the scanner driver"]  # the question only: the articles' vectors were there
