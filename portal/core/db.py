@@ -79,14 +79,16 @@ class UTCDateTime(types.TypeDecorator):
 
 
 @event.listens_for(Engine, "connect")
-def _sqlite_write_ahead_log(dbapi_connection, connection_record) -> None:
-    """SQLite files use a write-ahead log: readers no longer wait for a writer, and a commit is one
-    fsync of the log instead of several of the rollback journal (every channel message commits)."""
+def _sqlite_settings(dbapi_connection, connection_record) -> None:
+    """SQLite checks foreign keys, as PostgreSQL does (it does not by default). Files use a
+    write-ahead log: readers no longer wait for a writer, and a commit is one fsync of the log
+    instead of several of the rollback journal (every channel message commits)."""
     module = type(dbapi_connection).__module__
     if not module.startswith("sqlite3"):
         return
     cursor = dbapi_connection.cursor()
     try:
+        cursor.execute("PRAGMA foreign_keys=ON")
         if cursor.execute("PRAGMA database_list").fetchone()[2]:  # a file, not :memory:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=FULL")  # each commit is on disk when it returns

@@ -33,3 +33,23 @@ def test_a_reader_is_not_blocked_by_an_open_write_transaction(app):
             writer.rollback()
             writer.exec_driver_sql("DROP TABLE wal_probe")
             writer.commit()
+
+
+def test_sqlite_enforces_foreign_keys_as_postgresql_does(app):
+    from sqlalchemy.exc import IntegrityError
+
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("SQLite only")
+        assert db.session.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        with db.engine.connect() as connection:
+            connection.exec_driver_sql("CREATE TABLE fk_parent (id INTEGER PRIMARY KEY)")
+            connection.exec_driver_sql("CREATE TABLE fk_child (parent_id INTEGER REFERENCES fk_parent (id))")
+            try:
+                with pytest.raises(IntegrityError, match="FOREIGN KEY"):
+                    connection.exec_driver_sql("INSERT INTO fk_child VALUES (42)")
+            finally:
+                connection.rollback()
+                connection.exec_driver_sql("DROP TABLE fk_child")
+                connection.exec_driver_sql("DROP TABLE fk_parent")
+                connection.commit()
