@@ -270,19 +270,18 @@ class IndexCache:
                     self._entries[key] = index
         # Outside the lock: a question arriving while the vectors are made is answered from words.
         if built is not None and self.encoder is not None and len(built):
-            if wait_for_vectors or semantic.missing(built, self._known_vectors(previous)) <= SYNC_VECTOR_TEXTS:
-                self._add_semantic(built, previous)
+            plan = semantic.plan(built, self._known_vectors(previous))
+            if wait_for_vectors or plan.to_encode <= SYNC_VECTOR_TEXTS:
+                self._add_semantic(plan)
             else:
-                self._start(f"assistant-vectors-{key[0]}-{locale}", self._add_semantic, built, previous)
+                self._start(f"assistant-vectors-{key[0]}-{locale}", self._add_semantic, plan)
         return index
 
-    def _add_semantic(self, index: PassageIndex, previous: PassageIndex | None) -> None:
-        if self.encoder is None or not len(index):
-            return
+    def _add_semantic(self, plan: semantic.Plan) -> None:
         try:
-            index.semantic = semantic.build(index, self.encoder, self._known_vectors(previous))
+            plan.index.semantic = semantic.build(plan, self.encoder)
         except Exception:  # an encoder that fails costs the meaning signal, never the answer
-            log.exception("assistant: sentence vectors not made for %s; answering from words", index.locale)
+            log.exception("assistant: sentence vectors not made for %s; answering from words", plan.index.locale)
 
     def _known_vectors(self, previous: PassageIndex | None) -> list[semantic.SemanticIndex]:
         """Vectors a build may reuse: the index it replaces first, then every other index's."""
@@ -314,7 +313,8 @@ class IndexCache:
         def build() -> None:
             try:
                 index = PassageIndex(locale, documents, version=version)
-                self._add_semantic(index, self._entries.get(key))
+                if self.encoder is not None and len(index):
+                    self._add_semantic(semantic.plan(index, self._known_vectors(self._entries.get(key))))
                 with self._lock:
                     self._entries[key] = index
             finally:
@@ -350,7 +350,7 @@ class RetrievalAnswerer(Answerer):
 
     def answer(self, tenant: Any, question: str, *, lang: str | None = None, hint: str | None = None) -> Answer:
         locales = [tenant.default_locale] + [loc for loc in tenant.locales if loc != tenant.default_locale]
-        meaning = _Meaning(self.encoder, question)
+        meaning = _Meaning(self.encoder)
         if lang:
             locale = tenant.best_locale(lang)
             result = self._answer_in(tenant, question, locale, locales, meaning)
@@ -576,7 +576,7 @@ class RetrievalAnswerer(Answerer):
 class _Meaning:
     """The question's sentence vector, encoded only when an index has vectors, once per reading."""
 
-    def __init__(self, encoder: semantic.Encoder | None, question: str):
+    def __init__(self, encoder: semantic.Encoder | None):
         self._encoder, self._vectors = encoder, {}
 
     def of(self, tokens: list[str], language: str) -> np.ndarray | None:

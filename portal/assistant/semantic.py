@@ -133,10 +133,39 @@ def _without_heading(markdown: str) -> str:
     return rest if first.lstrip().startswith("#") else markdown
 
 
-def missing(index: PassageIndex, known: Sequence[SemanticIndex] = ()) -> int:
-    """How many of `index`'s texts no index of `known` has a vector for (what a build would encode)."""
-    title_texts, passage_texts = texts_of(index)
-    return sum(_find(known, _key(text)) is None for text in (*title_texts, *passage_texts))
+@dataclass
+class Plan:
+    """What making `index`'s vectors takes: its texts (titles, then passages), the vectors already
+    made for some of them (by an index of `known`) and, for the others, their rows to encode."""
+
+    index: PassageIndex
+    texts: tuple[list[str], list[str]]
+    keys: dict[bytes, tuple[int, int]]
+    found: tuple[dict[int, np.ndarray], dict[int, np.ndarray]]
+    missing: tuple[list[int], list[int]]
+
+    @property
+    def to_encode(self) -> int:
+        return len(self.missing[0]) + len(self.missing[1])
+
+
+def plan(index: PassageIndex, known: Sequence[SemanticIndex] = ()) -> Plan:
+    """Which of `index`'s texts an index of `known` has encoded already (the same tenant's previous
+    index first, then the other tenants': generic articles come out the same in many countries)."""
+    texts = texts_of(index)
+    keys: dict[bytes, tuple[int, int]] = {}
+    found: tuple[dict[int, np.ndarray], dict[int, np.ndarray]] = ({}, {})
+    missing: tuple[list[int], list[int]] = ([], [])
+    for kind, kind_texts in enumerate(texts):
+        for row, text in enumerate(kind_texts):
+            key = _key(text)
+            keys.setdefault(key, (kind, row))
+            vector = _find(known, key)
+            if vector is not None:
+                found[kind][row] = vector
+            else:
+                missing[kind].append(row)
+    return Plan(index, texts, keys, found, missing)
 
 
 def _find(known: Sequence[SemanticIndex], key: bytes) -> np.ndarray | None:
@@ -147,27 +176,18 @@ def _find(known: Sequence[SemanticIndex], key: bytes) -> np.ndarray | None:
     return None
 
 
-def build(index: PassageIndex, encoder: Encoder, known: Sequence[SemanticIndex] = ()) -> SemanticIndex:
-    """Encode `index`'s articles, reusing the vectors of `known` indexes (the same tenant's previous
-    one first, then the other tenants': generic articles come out the same in many countries) for
-    every text they have already encoded."""
-    title_texts, passage_texts = texts_of(index)
+def build(plan: Plan, encoder: Encoder) -> SemanticIndex:
+    """The vectors of the plan's index: those found reused, the others encoded."""
+    index = plan.index
     matrices = []
-    keys: dict[bytes, tuple[int, int]] = {}
-    for kind, texts in enumerate((title_texts, passage_texts)):
+    for kind, texts in enumerate(plan.texts):
         matrix = np.zeros((len(texts), DIM), dtype=np.float32 if kind == 0 else np.float16)
-        missing = []
-        for row, text in enumerate(texts):
-            key = _key(text)
-            keys.setdefault(key, (kind, row))
-            vector = _find(known, key)
-            if vector is not None:
-                matrix[row] = vector
-            else:
-                missing.append(row)
-        for start in range(0, len(missing), BATCH):
-            rows = missing[start:start + BATCH]
+        for row, vector in plan.found[kind].items():
+            matrix[row] = vector
+        rows_to_encode = plan.missing[kind]
+        for start in range(0, len(rows_to_encode), BATCH):
+            rows = rows_to_encode[start:start + BATCH]
             matrix[rows] = encoder.encode([texts[row] for row in rows])
         matrices.append(matrix)
     starts = np.searchsorted(index.passage_article, np.arange(len(index.documents) + 1)).astype(np.int64)
-    return SemanticIndex(titles=matrices[0], passages=matrices[1], passage_start=starts, keys=keys)
+    return SemanticIndex(titles=matrices[0], passages=matrices[1], passage_start=starts, keys=plan.keys)
