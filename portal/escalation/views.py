@@ -446,14 +446,14 @@ def github_webhook():
 
     secret = github.webhook_secret()
     if not secret:
-        return _webhook_error(404, _("GitHub webhooks are not set up here (GITHUB_WEBHOOK_SECRET)."))
+        return error_response(404, _("GitHub webhooks are not set up here (GITHUB_WEBHOOK_SECRET)."))
     if not valid_hmac_sha256(secret, request.get_data(cache=True), request.headers.get("X-Hub-Signature-256", "")):
-        return _webhook_error(401, _("The signature of this delivery does not match."))
+        return error_response(401, _("The signature of this delivery does not match."))
     event = request.headers.get("X-GitHub-Event", "")
     payload = request.get_json(silent=True)
     if event == "ping":
         return jsonify(ok=True)
-    repository = (payload or {}).get("repository", {}) if isinstance(payload, dict) else {}
+    repository = payload.get("repository") if isinstance(payload, dict) else None
     named = str(repository.get("full_name") or "") if isinstance(repository, dict) else ""
     # Only issue events of the one repository the problems' issues live in (GITHUB_REPOSITORY).
     if event != "issues" or not github.repository() or named.lower() != github.repository().lower():
@@ -461,22 +461,18 @@ def github_webhook():
     try:
         info = github.issue_of_event(payload)
     except github.GitHubError as exc:
-        return _webhook_error(400, str(exc))
+        return error_response(400, str(exc))
     if github.is_configured():
         # Deliveries can come late, twice or out of order: the event only says which issue changed;
         # its state now is read from GitHub, as github-sync reads it.
         try:
             info = github.get_issue(info.number)
         except github.GitHubError as exc:
-            return _webhook_error(502, str(exc))
+            return error_response(502, str(exc))
     elif payload.get("action") not in ("closed", "reopened"):
         return jsonify(ignored=f"issues.{payload.get('action')}"), 202
     moved = central.apply_github_issue(info)
     return jsonify(issue=info.number, problems=[problem.id for problem in moved])
-
-
-def _webhook_error(code: int, message: str):
-    return jsonify(error={"code": code, "message": message}), code
 
 
 # -- API -------------------------------------------------------------------------------------------
