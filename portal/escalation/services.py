@@ -33,9 +33,9 @@ from portal.escalation.models import (
     TierStep,
 )
 from portal.escalation.versions import carries_fix, parse_version
-from portal.kb.search import reindex_tenant
 from portal.tenancy.models import Tenant
 from portal.tenancy.settings import OPENCRVS_VERSION_PATTERN
+from portal.tenancy.signals import tenant_settings_changed
 from portal.tickets import services as tickets
 from portal.tickets import signals as ticket_signals
 from portal.tickets.business_time import add_business_hours
@@ -475,9 +475,8 @@ def report_deployment(tenant: Tenant, actor: User | None, version: str, source: 
         db.session.add(row)
         tenant.opencrvs_version = value
         tenant.config = {**tenant.config, "opencrvs_version": value}
-        # Articles may cite {{ tenant.opencrvs_version }}: their search documents are filled anew with
-        # it, in the same transaction, as `tenants sync` does for any change of the settings.
-        reindex_tenant(tenant)
+        # Articles may cite {{ tenant.opencrvs_version }}: what derives from the settings follows.
+        tenant_settings_changed.send(current_app._get_current_object(), tenant=tenant, created=False)
         db.session.commit()
     except BaseException:
         db.session.rollback()

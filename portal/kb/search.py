@@ -33,7 +33,7 @@ from sqlalchemy.orm import load_only
 from portal.core.db import db, tenant_scope, utcnow
 from portal.kb.models import Audience, SearchDocument, SearchLog, SearchTerm
 from portal.kb.rendering import html_to_text
-from portal.tenancy.signals import tenant_synced
+from portal.tenancy.signals import tenant_settings_changed
 
 # Snowball stemmer and PostgreSQL configuration for each language we can stem.
 STEMMERS = {
@@ -198,10 +198,10 @@ def reindex_tenant(tenant) -> int:
         return len(views)
 
 
-@tenant_synced.connect
-def _reindex_synced_tenant(sender, tenant, **kwargs) -> None:
-    # A synced tenant.toml may change the values filled into articles, or the locales: without
-    # this, search would show the old values until someone ran `kb reindex`.
+@tenant_settings_changed.connect
+def _reindex_changed_tenant(sender, tenant, **kwargs) -> None:
+    # New settings (a synced tenant.toml, a reported version) may change the values filled into
+    # articles, or the locales: without this, search would show the old values until `kb reindex`.
     reindex_tenant(tenant)
 
 

@@ -17,7 +17,7 @@ from portal.core import versions
 from portal.core.db import db, utcnow
 from portal.tenancy.models import TENANTS, Tenant
 from portal.tenancy.settings import TenantSettings
-from portal.tenancy.signals import tenant_synced
+from portal.tenancy.signals import tenant_settings_changed
 
 
 @dataclass
@@ -114,7 +114,7 @@ def upsert_tenant(settings: TenantSettings, source_path: str | None = None, repo
         report.unchanged.append(settings.slug)
     db.session.flush()
     if changed:
-        tenant_synced.send(current_app._get_current_object(), tenant=tenant, created=created)
+        tenant_settings_changed.send(current_app._get_current_object(), tenant=tenant, created=created)
     return tenant
 
 
