@@ -245,14 +245,13 @@ def test_a_problem_set_by_hand_to_awaiting_release_tells_level_2_too(client, aut
 
 
 def _delivery(client, payload, secret="whsec_test", event="issues"):
-    import hashlib
-    import hmac
     import json
 
+    from tests.channels.conftest import sign
+
     body = json.dumps(payload).encode()
-    signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     return client.post("/expert/github/webhook", data=body, content_type="application/json",
-                       headers={"X-GitHub-Event": event, "X-Hub-Signature-256": signature})
+                       headers={"X-GitHub-Event": event, "X-Hub-Signature-256": sign(body, secret)})
 
 
 def test_the_github_webhook_moves_the_problem_at_once_when_signed(app, client, auth, staff, to_l3, github, read_ticket):
