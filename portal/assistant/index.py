@@ -242,8 +242,9 @@ class PassageIndex:
         three letters on (anywhere in the word), two from six letters (keeping the first letter).
         Without a word list the rules are stricter (five letters, one edit up to seven letters, the
         first letter kept), since "logo" is not a typo of "log". An ordinary word the articles do not
-        use ("click", "ville") is never corrected. The answer may be a grammar word ("whwn" -> "when"),
-        which the caller then drops like any other.
+        use ("click", "ville") is never corrected, and a name in the articles (a place: "Isamba") is
+        reached only one slip away, since the question may name another place ("Itambo"). The answer
+        may be a grammar word ("whwn" -> "when"), which the caller then drops like any other.
         """
         if word.isdigit() or vocabulary.is_word(word, self.language):
             return None
@@ -260,6 +261,8 @@ class PassageIndex:
             candidates = process.extract(word, words, scorer=DamerauLevenshtein.distance, score_cutoff=allowed,
                                          limit=8)
             for candidate, distance, _position in sorted(candidates, key=lambda c: c[1]):
+                if distance > 1 and self._is_name(candidate):
+                    continue  # a name is corrected only one slip away: "Itambo" is not "Isamba"
                 # Typos rarely touch the first letter; requiring it avoids many false friends.
                 if distance < keep_first or candidate[0] == word[0]:
                     return candidate, distance
@@ -273,6 +276,12 @@ class PassageIndex:
             return found[0], TYPO_CREDIT[min(found[1], 2)]
         trigram = self._by_trigrams(word)
         return (trigram, 0.5) if trigram else None
+
+    def _is_name(self, word: str) -> bool:
+        """Whether an article word is a name (a place, a product) rather than a word of the language:
+        the language's word list does not know it, nor does the lexicon."""
+        return vocabulary.covers(self.language) and not vocabulary.zipf(word, self.language) \
+            and not LEXICON.is_known(word)
 
     def known_prefix(self, word: str) -> str | None:
         """The longest known term that `word` extends by a grammatical ending of the language.

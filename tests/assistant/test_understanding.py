@@ -42,6 +42,13 @@ def test_a_misspelt_word_is_corrected_but_a_real_word_is_not():
     assert index.correct("click") is None  # an ordinary English word, absent from the articles
 
 
+def test_a_place_name_is_not_taken_for_a_misspelt_other_place():
+    index = PassageIndex("fr", [Article(slug="offices", title="Horaires des bureaux", locale="fr",
+                                        body_markdown="Le bureau d'Isamba ouvre le lundi.")])
+    assert index.correct("itambo") is None  # two letters from "Isamba", which is a name, not a word
+    assert index.correct("isanba") == ("isamba", 0.8)  # one slip in the name itself is still a typo
+
+
 @pytest.mark.parametrize("message", [
     "who won the football match yesterday",
     "qui a gagné le match de foot hier",
