@@ -140,3 +140,69 @@ def test_texts_another_tenant_has_encoded_are_not_encoded_again():
     found = answerer.answer(Neighbour(), "install the scanner driver", lang="en")
     assert found.signals["semantic"] > 0.3
     assert encoder.texts == ["install the scanner driver"]  # the question only: the articles' vectors were there
+
+
+class KeywordEncoder:
+    """Reads only two English words, as a weak encoder reads a language it knows little of: a text's
+    vector counts "scanner" and "birth"; any other text points the same third way."""
+
+    def encode(self, texts):
+        rows = []
+        for text in texts:
+            text = text.lower()
+            row = np.zeros(semantic.DIM, dtype=np.float32)
+            row[:2] = text.count("scanner"), text.count("birth")
+            if not row.any():
+                row[2] = 1.0
+            rows.append(row / np.linalg.norm(row))
+        return np.array(rows)
+
+
+class Bilingual(Tenant):
+    slug, default_locale, locales = "bilingual", "fr", ["fr", "en"]
+
+    def best_locale(self, lang):
+        return lang if lang in self.locales else self.default_locale
+
+
+def bilingual_articles() -> dict[str, list[Article]]:
+    return {
+        "en": articles("Install the scanner driver."),
+        "fr": [
+            Article(slug="scanner", title="Numériseur de documents", locale="fr",
+                    body_markdown="Installez le pilote du numériseur depuis la clé USB."),
+            Article(slug="newborn", title="Déclarer une naissance", locale="fr",
+                    body_markdown="Ouvrez une nouvelle déclaration."),
+            Article(slug="fees", title="Frais", locale="fr",  # French only: no English version to compare with
+                    body_markdown="Les frais sont payés au bureau."),
+        ],
+    }
+
+
+def test_a_question_in_another_language_is_compared_with_the_articles_english_version():
+    answerer = RetrievalAnswerer(ListSource(bilingual_articles()), encoder=KeywordEncoder())
+    question = "installer le pilote du scanner"
+
+    found = answerer.answer(Bilingual(), question, lang="fr")
+    assert found.lang == "fr" and found.best.slug == "scanner"
+    # its French text says nothing the encoder reads; its English version says "scanner"
+    assert found.signals["semantic"] == pytest.approx(1.0)
+
+    index = answerer.cache.get(Bilingual(), "fr")
+    pivot, twins = answerer._pivot(Bilingual(), index)
+    assert [pivot.documents[n].slug if n >= 0 else None for n in twins] == ["scanner", "newborn", None]
+
+    class FrenchOnly(Bilingual):
+        slug, locales = "french-only", ["fr"]
+
+    found = answerer.answer(FrenchOnly(), question, lang="fr")
+    assert answerer._pivot(FrenchOnly(), answerer.cache.get(FrenchOnly(), "fr")) is None
+    # without English the article's own vectors are all there is, and they say nothing the encoder reads
+    assert found.best.slug == "scanner" and found.signals["semantic"] == pytest.approx(0.0)
+
+
+def test_an_english_question_is_compared_with_the_english_articles_only():
+    answerer = RetrievalAnswerer(ListSource(bilingual_articles()), encoder=KeywordEncoder())
+    found = answerer.answer(Bilingual(), "install the scanner driver", lang="en")
+    assert found.best.slug == "scanner" and found.signals["semantic"] == pytest.approx(1.0)
+    assert answerer._pivot(Bilingual(), answerer.cache.get(Bilingual(), "en")) is None
