@@ -27,7 +27,7 @@ from markdown_it import MarkdownIt
 
 from portal.assistant import semantic, vocabulary
 from portal.assistant.index import CONCEPT_PREFIX, PassageIndex, analyze, plain
-from portal.assistant.lexicon import LEXICON
+from portal.assistant.lexicon import LEXICON, Lexicon
 from portal.assistant.sources import DocumentSource
 from portal.assistant.text import detect_language, expand_chat, stem, stop_words, words
 
@@ -271,7 +271,8 @@ class IndexCache:
         with key_lock:
             previous = index = self._entries.get(key)
             if index is None or index.version != version:
-                index = built = PassageIndex(locale, list(self.source.documents(tenant, locale)), version=version)
+                index = built = PassageIndex(locale, list(self.source.documents(tenant, locale)), version=version,
+                                             lexicon=lexicon_of(tenant))
                 with self._lock:
                     self._entries[key] = index
         # Outside the lock: a question arriving while the vectors are made is answered from words.
@@ -315,10 +316,11 @@ class IndexCache:
                 return
             self._building.add(key)
         documents = list(self.source.documents(tenant, locale))  # read here: the source may need the request's session
+        lexicon = lexicon_of(tenant)
 
         def build() -> None:
             try:
-                index = PassageIndex(locale, documents, version=version)
+                index = PassageIndex(locale, documents, version=version, lexicon=lexicon)
                 if self.encoder is not None and len(index):
                     self._add_semantic(semantic.plan(index, self._known_vectors(self._entries.get(key))))
                 with self._lock:
@@ -332,6 +334,13 @@ class IndexCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+
+
+def lexicon_of(tenant: Any) -> Lexicon:
+    """The lexicon for a tenant's articles and questions: the general one, with the country's own
+    synonyms (`[assistant.synonyms]` in its settings) when it has some."""
+    settings = getattr(tenant, "settings", None)
+    return LEXICON.with_local(settings.assistant.synonyms) if settings is not None else LEXICON
 
 
 _shared_caches: dict[Hashable, IndexCache] = {}
@@ -488,7 +497,7 @@ class RetrievalAnswerer(Answerer):
                     prefix = index.known_prefix(term)
                     if prefix:
                         unit.terms[prefix] = 0.8
-                    elif not LEXICON.is_known(token):
+                    elif not index.lexicon.is_known(token):
                         correction = index.correct(token)
                         if correction:
                             corrected, unit.credit = correction
@@ -501,7 +510,7 @@ class RetrievalAnswerer(Answerer):
                     unit.terms[term] = 1.0  # unknown: scores nothing, but counts against coverage
             covered[position] = unit
             units.append(unit)
-        for start, end, concept in LEXICON.match(tokens, locale):
+        for start, end, concept in index.lexicon.match(tokens, locale):
             term = CONCEPT_PREFIX + concept
             owners = list({id(covered[p]): covered[p] for p in range(start, end) if p in covered}.values())
             if owners:
@@ -588,7 +597,7 @@ class RetrievalAnswerer(Answerer):
         total = sum(u.weight for u in units)
         if total <= 0:
             return {}
-        passage_terms = set(analyze(plain(passage_markdown), doc_locale).terms)
+        passage_terms = set(analyze(plain(passage_markdown), doc_locale, lexicon=index.lexicon).terms)
         titles = index.title_terms[article]
         in_article = in_passage = in_title = unknown = 0.0
         for unit in units:

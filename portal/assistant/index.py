@@ -19,7 +19,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
 
 from portal.assistant import vocabulary
-from portal.assistant.lexicon import LEXICON
+from portal.assistant.lexicon import LEXICON, Lexicon
 from portal.assistant.sources import Document
 from portal.assistant.text import ENDINGS, FALLBACK_WORDS, base_language, stem, stop_words, words
 
@@ -56,7 +56,8 @@ class Analyzed:
     surface: set[str] = field(default_factory=set)
 
 
-def analyze(text: str, locale: str, weight: float = 1.0, into: Analyzed | None = None) -> Analyzed:
+def analyze(text: str, locale: str, weight: float = 1.0, into: Analyzed | None = None,
+            lexicon: Lexicon = LEXICON) -> Analyzed:
     """Add the stems and lexicon concepts of `text` (in `locale`) to `into`, each counted `weight` times."""
     result = into or Analyzed()
     tokens = words(text)
@@ -69,7 +70,7 @@ def analyze(text: str, locale: str, weight: float = 1.0, into: Analyzed | None =
             continue
         terms[term] += weight
         result.surface.add(token)
-    for _start, _end, concept in LEXICON.match(tokens, locale, stems):
+    for _start, _end, concept in lexicon.match(tokens, locale, stems):
         terms[CONCEPT_PREFIX + concept] += weight
     return result
 
@@ -170,8 +171,9 @@ PASSAGE_FIELDS = {"title": 0.5, "heading": 2.0, "body": 1.0}
 class PassageIndex:
     """Everything the answerer needs to rank the articles of one tenant and locale."""
 
-    def __init__(self, locale: str, documents: Iterable[Document], version=None):
+    def __init__(self, locale: str, documents: Iterable[Document], version=None, lexicon: Lexicon = LEXICON):
         self.locale = locale
+        self.lexicon = lexicon  # the general one, or with the country's own synonyms (`Lexicon.with_local`)
         self.version = version
         self.documents: list[Document] = []
         self.passages: list[Passage] = []
@@ -185,8 +187,8 @@ class PassageIndex:
             number = len(self.documents)
             self.documents.append(doc)
             language = doc.locale or locale
-            title = analyze(doc.title, language)
-            tags = analyze(" ".join(t.replace("-", " ") for t in doc.tags), language)
+            title = analyze(doc.title, language, lexicon=lexicon)
+            tags = analyze(" ".join(t.replace("-", " ") for t in doc.tags), language, lexicon=lexicon)
             article = Analyzed()
             for bag, weight in ((title, ARTICLE_FIELDS["title"]), (tags, ARTICLE_FIELDS["tags"])):
                 for term, tf in bag.terms.items():
@@ -194,10 +196,10 @@ class PassageIndex:
             article.surface |= title.surface | tags.surface
             for position, (heading, markdown) in enumerate(split_passages(doc.body_markdown, doc.title)):
                 passage = Analyzed()
-                analyze(plain(markdown), language, PASSAGE_FIELDS["body"], passage)
+                analyze(plain(markdown), language, PASSAGE_FIELDS["body"], passage, lexicon)
                 if heading != doc.title:
-                    analyze(heading, language, PASSAGE_FIELDS["heading"] - PASSAGE_FIELDS["body"], passage)
-                    analyze(heading, language, ARTICLE_FIELDS["headings"] - 1.0, article)
+                    analyze(heading, language, PASSAGE_FIELDS["heading"] - PASSAGE_FIELDS["body"], passage, lexicon)
+                    analyze(heading, language, ARTICLE_FIELDS["headings"] - 1.0, article, lexicon)
                 for term, tf in title.terms.items():
                     passage.terms[term] += tf * PASSAGE_FIELDS["title"]
                 for term, tf in passage.terms.items():
@@ -219,7 +221,7 @@ class PassageIndex:
         self.vocabulary: set[str] = set(surface)
         self.fuzzy_words: list[str] = [w for w, _ in surface.most_common() if len(w) >= 3]
         fuzzy_set = set(self.fuzzy_words)
-        self.fuzzy_words += sorted(w for w in LEXICON.surface_words if len(w) >= 3 and w not in fuzzy_set)
+        self.fuzzy_words += sorted(w for w in lexicon.surface_words if len(w) >= 3 and w not in fuzzy_set)
         self._stop_list = sorted(w for w in stop_words(locale) if len(w) >= 2)  # typos of grammar words too
         self._trigrams: dict[str, list[int]] | None = None
         self.semantic = None  # the articles' sentence vectors (semantic.SemanticIndex), set by the index cache
@@ -281,7 +283,7 @@ class PassageIndex:
         """Whether an article word is a name (a place, a product) rather than a word of the language:
         the language's word list does not know it, nor does the lexicon."""
         return vocabulary.covers(self.language) and not vocabulary.zipf(word, self.language) \
-            and not LEXICON.is_known(word)
+            and not self.lexicon.is_known(word)
 
     def known_prefix(self, word: str) -> str | None:
         """The longest known term that `word` extends by a grammatical ending of the language.

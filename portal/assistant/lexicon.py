@@ -7,6 +7,8 @@ article or in a question, the concept's token (`~password`) is added next to the
 """
 from __future__ import annotations
 
+import threading
+
 from portal.assistant.text import base_language, plural_key, stem, words
 
 CONCEPTS: dict[str, tuple[str, ...]] = {
@@ -363,5 +365,27 @@ class Lexicon:
     def is_known(self, word: str) -> bool:
         return word in self.surface_words or plural_key(word) in self._plural_surface
 
+    def with_local(self, synonyms: dict[str, list[list[str]]]) -> "Lexicon":
+        """This lexicon and a country's own synonyms ({locale: [[phrase, ...], ...]}, from its
+        settings): each group becomes one more concept, of its locale's language only."""
+        key = tuple(sorted((locale, tuple(map(tuple, groups))) for locale, groups in synonyms.items() if groups))
+        if not key:
+            return self
+        with _local_lock:
+            found = _local_lexicons.get((id(self), key))
+            if found is None:
+                concepts = dict(self.concepts)
+                for locale, groups in key:
+                    language = base_language(locale)
+                    for number, group in enumerate(groups):
+                        concepts[f"{locale}-{number}"] = tuple(f"{language}:{phrase}" for phrase in group)
+                found = _local_lexicons[(id(self), key)] = Lexicon(concepts)
+                if len(_local_lexicons) > 256:  # settings edited many times in one process: drop the oldest
+                    _local_lexicons.pop(next(iter(_local_lexicons)))
+            return found
+
+
+_local_lexicons: dict[tuple[int, tuple], Lexicon] = {}
+_local_lock = threading.Lock()
 
 LEXICON = Lexicon()

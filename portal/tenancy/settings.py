@@ -22,6 +22,7 @@ from pydantic import (
     NonNegativeFloat,
     PositiveFloat,
     PositiveInt,
+    StringConstraints,
     field_validator,
     model_validator,
 )
@@ -206,9 +207,26 @@ class Channels(_Strict):
     telegram: TelegramChannel | None = None
 
 
+# A word or phrase of a country's own vocabulary ("acte", "officier d'état civil"), as its staff type it.
+SynonymPhrase = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60,
+                                                 pattern=r"^[^:\n]+$")]
+
+
 class Assistant(_Strict):
     enabled: bool = True
     threshold: float = Field(default=0.35, ge=0, le=1)
+    # Per locale, groups of words and phrases that mean the same in this country although the articles
+    # use only some of them ("acte" for "certificat"): the assistant reads each group as one idea.
+    synonyms: dict[LocaleCode, list[Annotated[list[SynonymPhrase], Field(min_length=2, max_length=20)]]] = \
+        Field(default_factory=dict)
+
+    @field_validator("synonyms")
+    @classmethod
+    def _few_groups(cls, value: dict[str, list[list[str]]]) -> dict[str, list[list[str]]]:
+        for locale, groups in value.items():
+            if len(groups) > 500:
+                raise ValueError(f"at most 500 groups of synonyms per locale ({locale}: {len(groups)})")
+        return value
 
 
 class Privacy(_Strict):
@@ -264,6 +282,9 @@ class TenantSettings(_Strict):
     def _default_in_locales(self) -> "TenantSettings":
         if self.default_locale not in self.locales:
             raise ValueError("default_locale must be one of locales")
+        strangers = sorted(set(self.assistant.synonyms) - set(self.locales))
+        if strangers:
+            raise ValueError(f"assistant.synonyms: {', '.join(strangers)} is not one of locales")
         return self
 
     # -- reading values -------------------------------------------------------------------------

@@ -106,3 +106,18 @@ def test_chat_spelling_is_written_out_once():
     assert expand_chat(["c", "bloque"], "fr") == ["c", "est", "bloque"]
     assert expand_chat(["c", "est", "bloque"], "fr") == ["c", "est", "bloque"]
     assert expand_chat(["mon", "mdp"], "fr")[-3:] == ["mot", "de", "passe"]
+
+
+def test_a_countrys_own_words_are_read_as_the_articles_words(api, configure_tenant):
+    # Nobody in the demo articles calls the PIN a "sésame"; a country whose staff do can say so.
+    question = {"message": "j'ai oublié mon sésame, je ne peux plus ouvrir l'application", "lang": "fr"}
+    before = api(question).get_json()
+    assert before["articles"][0]["slug"] != "forgotten-pin-or-pin-locked" and before["handoff"] is True
+
+    configure_tenant("farajaland", "assistant", synonyms={"fr": [["sésame", "code PIN"]]})
+    after = api(question).get_json()
+    assert after["articles"][0]["slug"] == "forgotten-pin-or-pin-locked"
+    assert after["handoff"] is False and after["confidence"] > before["confidence"]
+    # only in that country, and only in French
+    assert api(question, tenant="kalondo").get_json()["handoff"] is True
+    assert api({**question, "lang": "en"}).get_json()["handoff"] is True

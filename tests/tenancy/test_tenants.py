@@ -1,6 +1,8 @@
 """Tenant folders, sync, resolution from the URL, landing and home pages."""
 from pathlib import Path
 
+import pytest
+
 from portal.core.db import db
 from portal.tenancy.models import Tenant
 from portal.tenancy.services import sync_tenants
@@ -93,6 +95,18 @@ def test_default_locale_must_be_offered(app, tmp_path):
     with app.app_context():
         report = sync_tenants(tmp_path)
     assert "default_locale must be one of locales" in str(report.problems[0])
+
+
+@pytest.mark.parametrize("table, problem", [
+    ('[assistant.synonyms]\nde = [["Urkunde", "acte"]]', "assistant.synonyms: de is not one of locales"),
+    ('[assistant.synonyms]\nfr = [["acte"]]', "assistant.synonyms.fr.0: List should have at least 2 items"),
+    ('[assistant.synonyms]\nfr = [["acte", "x: y"]]', "assistant.synonyms.fr.0.1: String should match pattern"),
+])
+def test_a_countrys_synonyms_are_checked(app, tmp_path, table, problem):
+    _write(tmp_path, "kalondo", GOOD + "\n" + table + "\n")
+    with app.app_context():
+        report = sync_tenants(tmp_path)
+    assert problem in str(report.problems[0])
 
 
 def test_health_endpoint(client):
