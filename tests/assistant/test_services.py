@@ -35,6 +35,23 @@ def test_a_channel_conversation_is_answered_then_handed_over_to_a_ticket(app):
                 services.answer_question(tenant, "")
 
 
+def test_a_chat_reply_that_abstains_lists_the_articles_only_when_it_came_close(app, configure_tenant):
+    with app.test_request_context():
+        tenant = get_tenant("farajaland")
+        with tenant_scope(db.session, tenant.id):
+            far = services.answer_question(tenant, "ou acheter un generateur pour le bureau", channel="whatsapp")
+            assert far.handoff and "Ces articles" not in far.message
+    configure_tenant("farajaland", "assistant", threshold=0.99)  # nothing is sure enough to answer
+    with app.test_request_context():
+        tenant = get_tenant("farajaland")
+        with tenant_scope(db.session, tenant.id):
+            near = services.answer_question(tenant, "code de verification pas recu", channel="whatsapp")
+            assert near.handoff and near.answer is None and near.confidence >= 0.99 / 2
+            assert "Ces articles pourraient être liés :" in near.message  # in the question's language
+            assert "http://" in near.message and near.articles[0].url in near.message
+            assert near.articles[0].title in near.message
+
+
 def test_a_tenant_threshold_of_one_always_hands_over(app):
     with app.test_request_context():
         tenant = get_tenant("farajaland")
