@@ -134,11 +134,13 @@ def render_markdown(markdown: str) -> str:
     return nh3.clean(html, tags=_ALLOWED_TAGS, attributes={"a": {"href"}}, url_schemes={"http", "https", "mailto", "tel"})
 
 
-def chat_text(markdown: str, address: Callable[[str], str] = str) -> str:
+def chat_text(markdown: str, address: Callable[[str], str] = str,
+              labelled: Callable[[str, str], str] = "{}: {}".format) -> str:
     """Markdown as plain text for a chat (WhatsApp, Telegram), where markup would show as typed:
     no emphasis marks, links as "text (address)" (`address` makes a site-relative one full), lists
     as "•" or numbered lines, and each table row as one line, "row — column: cell; column: cell"
-    (a table's pipes are unreadable on a phone)."""
+    (a table's pipes are unreadable on a phone; `labelled` writes "column: cell" as the reader's
+    language does, "colonne : cellule" in French)."""
     blocks: list[tuple[str, int]] = []  # (text, its list or table; 0: a paragraph of its own)
     group = 0  # lines of one list or table are joined by one line break, other blocks by a blank line
     lists: list[int | None] = []  # per open list: the next number, or None for bullets
@@ -164,7 +166,7 @@ def chat_text(markdown: str, address: Callable[[str], str] = str) -> str:
         elif kind == "table_close" and table:
             header, *rows = table
             for row in rows:
-                cells = "; ".join(f"{name}: {cell}" for name, cell in zip(header[1:], row[1:]) if cell)
+                cells = "; ".join(labelled(name, cell) for name, cell in zip(header[1:], row[1:]) if cell)
                 blocks.append((f"• {row[0]} — {cells}" if cells else f"• {row[0]}", group))
             table = None
         elif kind == "inline":

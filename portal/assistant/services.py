@@ -233,7 +233,7 @@ def _message(reply: Reply, related: bool = False) -> str:
     abstains but came `related` to an answer, it lists the articles it found, as the web chat does."""
     parts = [reply.note] if reply.note else []
     if reply.answer:
-        parts.append(chat_text(reply.answer, absolute_url))
+        parts.append(chat_text(reply.answer, absolute_url, _labelled))
         parts.append(_("Full article: %(url)s", url=absolute_url(reply.articles[0].url)))
         return "\n\n".join(parts)
     parts.append(_("I am not sure I can answer this correctly, so I would rather not guess. "
@@ -250,8 +250,13 @@ def _message(reply: Reply, related: bool = False) -> str:
     parts.append("\n".join(ways))
     if related and reply.articles:
         parts.append("\n".join([_("These articles might be related:")] + [
-            f"• {article.title}: {absolute_url(article.url)}" for article in reply.articles]))
+            f"• {_labelled(article.title, absolute_url(article.url))}" for article in reply.articles]))
     return "\n\n".join(p for p in parts if p)
+
+
+def _labelled(label: str, value: str) -> str:
+    """"label: value" as the reply's language writes it (French puts a space before the colon)."""
+    return _("%(label)s: %(value)s", label=label, value=value)
 
 
 # -- feedback and hand-over --------------------------------------------------------------------------

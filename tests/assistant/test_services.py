@@ -72,7 +72,7 @@ def test_a_channel_gets_plain_text_tables_as_lines_and_full_links(app):
             fees = services.answer_question(tenant, "what are the fees for a late birth registration",
                                             channel="whatsapp", contact=contact)
     assert deadlines.articles[0].slug == "birth-and-death-registration-deadlines"
-    assert "• Naissance — Dans les délais: Dans les 30 jours" in deadlines.message
+    assert "• Naissance — Dans les délais : Dans les 30 jours" in deadlines.message  # French spacing
     assert fees.articles[0].slug == "registration-and-certificate-fees"
     assert "• Late — Birth: 5.0 FRD; Death: 5.0 FRD" in fees.message
     assert "(https://support.example/farajaland/kb/articles/birth-and-death-registration-deadlines)" in fees.message
