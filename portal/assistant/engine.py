@@ -45,9 +45,9 @@ TAG_WEIGHT = 0.5  # a question word found in the tags only, relative to one in t
 CONCEPT_WEIGHT = 0.8  # a single word's lexicon concept, relative to the word itself (phrases: 1)
 # Logistic calibration of the confidence (see `calibrated`): fitted on the development sets (dev.yaml and
 # tune.yaml), as typed and with typos, by `benchmarks/assistant_calibrate.py` (--balance 1.0); with these
-# weights the default threshold of 0.35 abstains on about 85% of the questions the content cannot answer.
-CALIBRATION = {"bias": -4.07, "coverage": 0.86, "title_coverage": 1.69, "unknown": -2.01, "margin": 5.94,
-               "semantic": 6.99}
+# weights the default threshold of 0.35 abstains on 80-84% of the questions the content cannot answer.
+CALIBRATION = {"bias": -3.79, "coverage": 0.49, "title_coverage": 1.62, "unknown": -2.30, "margin": 5.64,
+               "semantic": 7.18}
 # The same fit for answers made from words alone (no encoder, one that failed, or a big index whose
 # vectors are still being made): `assistant_calibrate.py --words-only`.
 CALIBRATION_WORDS = {"bias": -2.05, "coverage": 0.65, "title_coverage": 3.17, "unknown": -2.21, "margin": 6.03}
@@ -60,6 +60,15 @@ PASSAGE_POSITION_DECAY = 0.03
 FALLBACK_FACTOR = 0.6
 LEAD_IN_WORDS = 60  # an opening shorter than this only introduces the next section (see `_with_follow_on`)
 FALLBACK_CONCEPTS = {CONCEPT_PREFIX + c for c in ("support", "escalate", "ticket")}
+# Words that set the scene of most questions rather than name the problem: who (a mother, a registrar,
+# a colleague), on what (a tablet, the app), about what kind of record (a birth, a death). "A mother wants
+# to change the first name on the certificate, can I do it from my tablet?" is about a correction, not
+# about tablets. Their terms weigh SETTING_WEIGHT in the ranking (they still count fully for coverage, and
+# decide alone when the question says nothing else).
+SETTING_CONCEPTS = {CONCEPT_PREFIX + c for c in ("device", "phone", "app", "parent", "relative", "informant",
+                                                 "registrar", "colleague", "registration", "birth", "death",
+                                                 "record")}
+SETTING_WEIGHT = 0.5
 # Meaning beside words (see `semantic`): the final rank is the lexical rank scaled so that the best
 # article scores 1, plus SEMANTIC_WEIGHT times the article's best cosine with the question. The
 # articles compared are the lexical best and the nearest by title vector, SEMANTIC_CANDIDATES of each.
@@ -534,6 +543,10 @@ class RetrievalAnswerer(Answerer):
                 for term in unit.terms:
                     if term.startswith(CONCEPT_PREFIX):
                         unit.terms[term] = 1.0
+        for unit in units:
+            concepts = {t for t in unit.terms if t.startswith(CONCEPT_PREFIX)}
+            if concepts and concepts <= SETTING_CONCEPTS:
+                unit.terms = {term: weight * SETTING_WEIGHT for term, weight in unit.terms.items()}
         unknown = index.articles.unknown_idf()
         for unit in units:
             known = [index.articles.idf[t] for t in unit.terms if index.knows(t)]

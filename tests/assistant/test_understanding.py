@@ -121,3 +121,14 @@ def test_a_countrys_own_words_are_read_as_the_articles_words(api, configure_tena
     # only in that country, and only in French
     assert api(question, tenant="kalondo").get_json()["handoff"] is True
     assert api({**question, "lang": "en"}).get_json()["handoff"] is True
+
+
+@pytest.mark.parametrize("message, slug", [
+    # The tablet, the mother and the birth set the scene; the problem is a correction.
+    ("on my tablet a mother says the baby's name is spelt wrong on the birth record, what do i do",
+     "correcting-a-registered-record"),
+    ("sur ma tablette, un papa me dit que le nom de l'enfant est mal écrit dans le dossier de naissance",
+     "correcting-a-registered-record"),
+])
+def test_words_that_set_the_scene_weigh_less_than_the_problem(api, message, slug):
+    assert first(api, message)[0] == slug
