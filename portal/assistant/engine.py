@@ -29,7 +29,7 @@ from portal.assistant import semantic, vocabulary
 from portal.assistant.index import CONCEPT_PREFIX, PassageIndex, analyze, plain
 from portal.assistant.lexicon import LEXICON, Lexicon
 from portal.assistant.sources import DocumentSource
-from portal.assistant.text import detect_language, expand_chat, stem, stop_words, words
+from portal.assistant.text import base_language, detect_language, expand_chat, stem, stop_words, words
 
 log = logging.getLogger(__name__)
 
@@ -74,11 +74,11 @@ SETTING_WEIGHT = 0.5
 # articles compared are the lexical best and the nearest by title vector, SEMANTIC_CANDIDATES of each.
 SEMANTIC_WEIGHT = 1.0
 SEMANTIC_CANDIDATES = 50
-# The encoder reads English best: where the tenant offers its articles in PIVOT_LOCALE, a question in
+# The encoder reads English best: where the tenant offers its articles in PIVOT_LANGUAGE, a question in
 # another language is compared with the English version of each article that has one (a French question
 # finds the right article first more often so: development sets, evaluation/assistant/README.md), and
 # that closeness, a better signal than within French, weighs PIVOT_WEIGHT instead of SEMANTIC_WEIGHT.
-PIVOT_LOCALE = "en"
+PIVOT_LANGUAGE = "en"
 PIVOT_WEIGHT = 2.0
 
 
@@ -464,11 +464,12 @@ class RetrievalAnswerer(Answerer):
         return result
 
     def _pivot(self, tenant: Any, index: PassageIndex) -> tuple[PassageIndex, np.ndarray] | None:
-        """The tenant's index in PIVOT_LOCALE, if it has vectors and `index` is in another locale, with the
-        number there of each article of `index` that is written in it (-1 for none)."""
-        if index.locale == PIVOT_LOCALE or PIVOT_LOCALE not in tenant.locales:
+        """The tenant's index in PIVOT_LANGUAGE, if it has vectors and `index` is in another language,
+        with the number there of each article of `index` that is written in it (-1 for none)."""
+        pivot_locale = next((loc for loc in tenant.locales if base_language(loc) == PIVOT_LANGUAGE), None)
+        if pivot_locale is None or index.language == PIVOT_LANGUAGE:
             return None
-        pivot = self.cache.get(tenant, PIVOT_LOCALE)
+        pivot = self.cache.get(tenant, pivot_locale)
         if pivot.semantic is None:
             return None
         key = (id(index), id(pivot))
