@@ -206,3 +206,14 @@ def test_an_english_question_is_compared_with_the_english_articles_only():
     found = answerer.answer(Bilingual(), "install the scanner driver", lang="en")
     assert found.best.slug == "scanner" and found.signals["semantic"] == pytest.approx(1.0)
     assert answerer._pivot(Bilingual(), answerer.cache.get(Bilingual(), "en")) is None
+
+
+def test_the_english_pivot_is_found_by_language_whatever_the_region():
+    class British(Bilingual):
+        slug, locales = "british", ["fr", "en_GB"]
+
+    source = bilingual_articles()
+    source["en_GB"] = source.pop("en")
+    answerer = RetrievalAnswerer(ListSource(source), encoder=KeywordEncoder())
+    found = answerer.answer(British(), "installer le pilote du scanner", lang="fr")
+    assert found.best.slug == "scanner" and found.signals["semantic"] == pytest.approx(1.0)
