@@ -50,7 +50,7 @@ CALIBRATION = {"bias": -3.79, "coverage": 0.49, "title_coverage": 1.62, "unknown
                "semantic": 7.18}
 # The same fit for answers made from words alone (no encoder, one that failed, or a big index whose
 # vectors are still being made): `assistant_calibrate.py --words-only`.
-CALIBRATION_WORDS = {"bias": -2.05, "coverage": 0.65, "title_coverage": 3.17, "unknown": -2.21, "margin": 6.03}
+CALIBRATION_WORDS = {"bias": -1.72, "coverage": 0.35, "title_coverage": 2.91, "unknown": -2.58, "margin": 5.69}
 # How much a string that no article contains and the language does not know (an uncorrected typo, mostly)
 # weighs against coverage, relative to the rarest known word (see `_specificity`).
 UNKNOWN_WORD_WEIGHT = 0.6
