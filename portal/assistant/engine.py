@@ -16,6 +16,7 @@ import logging
 import math
 import re
 import threading
+import weakref
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Callable, Hashable
@@ -27,7 +28,7 @@ from markdown_it import MarkdownIt
 
 from portal.assistant import semantic, vocabulary
 from portal.assistant.index import CONCEPT_PREFIX, PassageIndex, analyze, plain
-from portal.assistant.lexicon import LEXICON, Lexicon
+from portal.assistant.lexicon import LEXICON, LOCAL_PREFIX, Lexicon
 from portal.assistant.sources import DocumentSource
 from portal.assistant.text import base_language, detect_language, expand_chat, stem, stop_words, words
 
@@ -69,6 +70,7 @@ SETTING_CONCEPTS = {CONCEPT_PREFIX + c for c in ("device", "phone", "app", "pare
                                                  "registrar", "colleague", "registration", "birth", "death",
                                                  "record")}
 SETTING_WEIGHT = 0.5
+LOCAL_CONCEPT = CONCEPT_PREFIX + LOCAL_PREFIX
 # Meaning beside words (see `semantic`): the final rank is the lexical rank scaled so that the best
 # article scores 1, plus SEMANTIC_WEIGHT times the article's best cosine with the question. The
 # articles compared are the lexical best and the nearest by title vector, SEMANTIC_CANDIDATES of each.
@@ -368,8 +370,6 @@ class RetrievalAnswerer(Answerer):
             encoder = semantic.default_encoder()
         self.encoder = encoder
         self.cache = IndexCache.shared(source, encoder) if shared else IndexCache(source, encoder)
-        self._twins: dict[tuple[int, int], tuple[PassageIndex, PassageIndex, np.ndarray]] = {}
-        self._twins_lock = threading.Lock()
 
     def warm(self, tenant: Any) -> None:
         for locale in tenant.locales:
@@ -432,7 +432,7 @@ class RetrievalAnswerer(Answerer):
         if vector is not None:
             candidates = np.union1d(candidates, vectors.nearest(vector, SEMANTIC_CANDIDATES))
             closeness[candidates] = vectors.scores(vector, candidates)
-            weight = SEMANTIC_WEIGHT
+            weight = np.full(len(index), SEMANTIC_WEIGHT, dtype=np.float32)
             pivot = self._pivot(tenant, index)
             if pivot is not None:
                 pivot_index, twins = pivot
@@ -440,9 +440,9 @@ class RetrievalAnswerer(Answerer):
                     vector, SEMANTIC_CANDIDATES)))
                 paired = candidates[twins[candidates] >= 0]
                 closeness[paired] = pivot_index.semantic.scores(vector, twins[paired])
-                weight = PIVOT_WEIGHT
+                weight[paired] = PIVOT_WEIGHT  # an article without an English version keeps its own
             ranked = np.full(len(index), -np.inf, dtype=np.float32)
-            ranked[candidates] = totals[candidates] / totals.max() + weight * closeness[candidates]
+            ranked[candidates] = totals[candidates] / totals.max() + weight[candidates] * closeness[candidates]
             totals = ranked
         order = _top(totals, ALTERNATIVES + 1)
         for number in order:
@@ -472,17 +472,13 @@ class RetrievalAnswerer(Answerer):
         pivot = self.cache.get(tenant, pivot_locale)
         if pivot.semantic is None:
             return None
-        key = (id(index), id(pivot))
-        twins = self._twins.get(key)
-        if twins is None or twins[0] is not index or twins[1] is not pivot:
+        # Kept on the index (a weak reference: a replaced pivot index is not kept alive by it).
+        known = index.twins
+        if known is None or known[0]() is not pivot:
             numbers = {doc.slug: n for n, doc in enumerate(pivot.documents) if not doc.fallback}
-            mapping = np.array([numbers.get(doc.slug, -1) for doc in index.documents], dtype=np.int64)
-            twins = (index, pivot, mapping)
-            with self._twins_lock:
-                if len(self._twins) > 64:  # old indexes (rebuilt since): forget them
-                    self._twins.clear()
-                self._twins[key] = twins
-        return pivot, twins[2]
+            known = index.twins = (weakref.ref(pivot), np.array(
+                [numbers.get(doc.slug, -1) for doc in index.documents], dtype=np.int64))
+        return pivot, known[1]
 
     def _units(self, index: PassageIndex, question: str, locale: str,
                other_locales: list[str]) -> tuple[list[_Unit], list[str]]:
@@ -545,7 +541,8 @@ class RetrievalAnswerer(Answerer):
                     if term.startswith(CONCEPT_PREFIX):
                         unit.terms[term] = 1.0
         for unit in units:
-            concepts = {t for t in unit.terms if t.startswith(CONCEPT_PREFIX)}
+            # A country's own synonym ("OEC" for "officier d'état civil") says no more than the words it joins.
+            concepts = {t for t in unit.terms if t.startswith(CONCEPT_PREFIX) and not t.startswith(LOCAL_CONCEPT)}
             if concepts and concepts <= SETTING_CONCEPTS:
                 unit.terms = {term: weight * SETTING_WEIGHT for term, weight in unit.terms.items()}
         unknown = index.articles.unknown_idf()

@@ -225,6 +225,7 @@ class PassageIndex:
         self._stop_list = sorted(w for w in stop_words(locale) if len(w) >= 2)  # typos of grammar words too
         self._trigrams: dict[str, list[int]] | None = None
         self.semantic = None  # the articles' sentence vectors (semantic.SemanticIndex), set by the index cache
+        self.twins = None  # (weak reference to the English index, number there of each article), see the engine
 
     def __len__(self) -> int:
         return len(self.documents)
@@ -313,7 +314,7 @@ class PassageIndex:
         best, best_score = None, 0.0
         for i, shared in counts.most_common(20):
             candidate = self.fuzzy_words[i]
-            if candidate[0] != word[0]:
+            if candidate[0] != word[0] or self._is_name(candidate):
                 continue
             dice = 2 * shared / (len(grams) + len(_grams(candidate)))
             if dice > best_score:

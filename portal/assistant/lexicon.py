@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 
-from portal.assistant.text import base_language, plural_key, stem, words
+from portal.assistant.text import base_language, plural_key, stem, stop_words, words
 
 CONCEPTS: dict[str, tuple[str, ...]] = {
     # -- signing in -----------------------------------------------------------------------------------
@@ -367,8 +367,12 @@ class Lexicon:
 
     def with_local(self, synonyms: dict[str, list[list[str]]]) -> "Lexicon":
         """This lexicon and a country's own synonyms ({locale: [[phrase, ...], ...]}, from its
-        settings): each group becomes one more concept, of its locale's language only."""
-        key = tuple(sorted((locale, tuple(map(tuple, groups))) for locale, groups in synonyms.items() if groups))
+        settings): each group becomes one more concept, of its locale's language only. A phrase of
+        grammar words only ("it", "le") would match nearly every text: it is left out, and so is a
+        group left with fewer than two phrases."""
+        key = tuple(sorted((locale, groups) for locale, groups in (
+            (locale, tuple(group for group in (_meaningful(g, locale) for g in groups) if len(group) > 1))
+            for locale, groups in synonyms.items()) if groups))
         if not key:
             return self
         with _local_lock:
@@ -378,13 +382,19 @@ class Lexicon:
                 for locale, groups in key:
                     language = base_language(locale)
                     for number, group in enumerate(groups):
-                        concepts[f"{locale}-{number}"] = tuple(f"{language}:{phrase}" for phrase in group)
+                        concepts[f"{LOCAL_PREFIX}{locale}-{number}"] = tuple(f"{language}:{p}" for p in group)
                 found = _local_lexicons[(id(self), key)] = Lexicon(concepts)
                 if len(_local_lexicons) > 256:  # settings edited many times in one process: drop the oldest
                     _local_lexicons.pop(next(iter(_local_lexicons)))
             return found
 
 
+def _meaningful(group: list[str], locale: str) -> tuple[str, ...]:
+    stops = stop_words(locale)
+    return tuple(phrase for phrase in group if any(w not in stops and len(w) > 1 for w in words(phrase)))
+
+
+LOCAL_PREFIX = "local-"  # the concepts a country's synonyms make: "local-fr-0"
 _local_lexicons: dict[tuple[int, tuple], Lexicon] = {}
 _local_lock = threading.Lock()
 

@@ -167,7 +167,7 @@ class Bilingual(Tenant):
 
 def bilingual_articles() -> dict[str, list[Article]]:
     return {
-        "en": articles("Install the scanner driver."),
+        "en": articles("Install the scanner driver.")[::-1],  # another order than in French: numbers differ
         "fr": [
             Article(slug="scanner", title="Numériseur de documents", locale="fr",
                     body_markdown="Installez le pilote du numériseur depuis la clé USB."),
@@ -191,6 +191,7 @@ def test_a_question_in_another_language_is_compared_with_the_articles_english_ve
     index = answerer.cache.get(Bilingual(), "fr")
     pivot, twins = answerer._pivot(Bilingual(), index)
     assert [pivot.documents[n].slug if n >= 0 else None for n in twins] == ["scanner", "newborn", None]
+    assert list(engine._own_numbers(twins, np.array([0]))) == [1]  # English article 0 is French article 1
 
     class FrenchOnly(Bilingual):
         slug, locales = "french-only", ["fr"]
@@ -217,3 +218,16 @@ def test_the_english_pivot_is_found_by_language_whatever_the_region():
     answerer = RetrievalAnswerer(ListSource(source), encoder=KeywordEncoder())
     found = answerer.answer(British(), "installer le pilote du scanner", lang="fr")
     assert found.best.slug == "scanner" and found.signals["semantic"] == pytest.approx(1.0)
+
+
+def test_an_article_without_an_english_version_keeps_its_own_closeness_and_weight():
+    articles_by_locale = bilingual_articles()
+    articles_by_locale["fr"][2].body_markdown = "Les frais du scanner sont payés au bureau."  # French only
+    answerer = RetrievalAnswerer(ListSource(articles_by_locale), encoder=KeywordEncoder())
+    found = answerer.answer(Bilingual(), "payer le scanner", lang="fr")
+    scores = {hit.slug: hit.score for hit in found.hits}
+    # "fees", the best by its words (1), is compared with its own French text, which says "scanner":
+    # closeness 1 at weight 1. "scanner" has no word in common (0) and is compared with its English
+    # version: closeness 1 at weight 2.
+    assert scores["fees"] == pytest.approx(2.0, abs=0.01)
+    assert scores["scanner"] == pytest.approx(2.0, abs=0.01)

@@ -47,6 +47,17 @@ def test_a_place_name_is_not_taken_for_a_misspelt_other_place():
                                         body_markdown="Le bureau d'Isamba ouvre le lundi.")])
     assert index.correct("itambo") is None  # two letters from "Isamba", which is a name, not a word
     assert index.correct("isanba") == ("isamba", 0.8)  # one slip in the name itself is still a typo
+    long_names = PassageIndex("fr", [Article(slug="offices", title="Horaires", locale="fr",
+                                             body_markdown="Les bureaux de Kisangani et de Mbandaka.")])
+    assert long_names.correct("kisangara") is None  # nor by shared letter groups
+
+
+def test_a_country_synonym_of_grammar_words_only_is_left_out():
+    from portal.assistant.lexicon import LEXICON
+
+    lexicon = LEXICON.with_local({"en": [["IT", "ICT support"], ["sesame", "pin code"]]})
+    assert lexicon.match(["open", "it", "and", "type"], "en") == [(0, 1, "opens")]  # "it" is everywhere
+    assert [c for _s, _e, c in lexicon.match(["my", "sesame"], "en")] == ["local-en-0"]
 
 
 @pytest.mark.parametrize("message", [
@@ -132,3 +143,18 @@ def test_a_countrys_own_words_are_read_as_the_articles_words(api, configure_tena
 ])
 def test_words_that_set_the_scene_weigh_less_than_the_problem(api, message, slug):
     assert first(api, message)[0] == slug
+
+
+def test_a_country_synonym_of_scene_words_weighs_like_them():
+    from portal.assistant.engine import SETTING_WEIGHT, RetrievalAnswerer
+    from portal.assistant.lexicon import LEXICON
+    from portal.assistant.sources import ListSource
+
+    lexicon = LEXICON.with_local({"fr": [["OEC", "officier d'état civil"]]})
+    index = PassageIndex("fr", [Article(slug="a", title="L'officier d'état civil valide", locale="fr",
+                                        body_markdown="L'OEC valide la correction.")], lexicon=lexicon)
+    units, _tokens = RetrievalAnswerer(ListSource({}), encoder=None)._units(
+        index, "l'officier d'état civil doit valider", "fr", [])
+    registrar = next(unit for unit in units if "~registrar" in unit.terms)
+    assert "~local-fr-0" in registrar.terms
+    assert max(registrar.terms.values()) == SETTING_WEIGHT  # halved, its local concept too
