@@ -95,6 +95,34 @@ def _secret_key(instance_path: Path, env: str) -> str:
     return key
 
 
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def _flag(name: str) -> bool | None:
+    """A true/false setting, None when unset; anything else is an error (a typo must not quietly
+    turn HTTPS cookies off)."""
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return None
+    if value not in _TRUE + _FALSE:
+        raise ConfigError(f"{name} must be true or false")
+    return value in _TRUE
+
+
+def _number(name: str, values: dict, what: str, minimum: int | None = None) -> None:
+    """A whole-number setting into `values` when set; ConfigError naming it, and `what` it must be, if not."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return
+    try:
+        number = int(raw)
+    except ValueError:
+        number = None
+    if number is None or (minimum is not None and number < minimum):
+        raise ConfigError(f"{name} must be {what}")
+    values[name] = number
+
+
 def load_config(instance_path: Path) -> dict:
     """Read every setting that comes from the environment; raise ConfigError on a bad one."""
     env = os.environ.get("PORTAL_ENV", "development").strip() or "development"
@@ -115,39 +143,23 @@ def load_config(instance_path: Path) -> dict:
     else:
         values["REDIS_URL"] = None
         values["RATELIMIT_STORAGE_URI"] = "memory://"
-    if os.environ.get("HTTPS", "").lower() in ("1", "true", "yes"):
+    if _flag("HTTPS"):
         values["SESSION_COOKIE_SECURE"] = True
         values["REMEMBER_COOKIE_SECURE"] = True
         values["PREFERRED_URL_SCHEME"] = "https"
     for name in ("MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_DEFAULT_SENDER", "TENANTS_DIR", "ATTACHMENTS_DIR", "SERVER_NAME"):
         if os.environ.get(name):
             values[name] = os.environ[name]
-    if os.environ.get("MAIL_PORT"):
-        try:
-            values["MAIL_PORT"] = int(os.environ["MAIL_PORT"])
-        except ValueError:
-            raise ConfigError("MAIL_PORT must be a number") from None
-    if os.environ.get("ATTACHMENT_MAX_BYTES"):
-        try:
-            values["ATTACHMENT_MAX_BYTES"] = int(os.environ["ATTACHMENT_MAX_BYTES"])
-        except ValueError:
-            raise ConfigError("ATTACHMENT_MAX_BYTES must be a number of bytes") from None
-    if os.environ.get("MAIL_USE_TLS", "").lower() in ("1", "true", "yes"):
+    _number("MAIL_PORT", values, "a number")
+    _number("ATTACHMENT_MAX_BYTES", values, "a number of bytes")
+    if _flag("MAIL_USE_TLS"):
         values["MAIL_USE_TLS"] = True
     hosts = [h.strip() for h in os.environ.get("TRUSTED_HOSTS", "").split(",") if h.strip()]
     if hosts:
         values["TRUSTED_HOSTS"] = hosts  # Flask answers 400 to a request for any other Host
     for name in ("JOBS_SLA_CHECK_SECONDS", "JOBS_ROLLUP_SECONDS", "JOBS_GITHUB_SYNC_SECONDS"):
-        if os.environ.get(name):
-            try:
-                values[name] = int(os.environ[name])
-            except ValueError:
-                raise ConfigError(f"{name} must be a whole number of seconds") from None
-            if values[name] < 1:
-                raise ConfigError(f"{name} must be a whole number of seconds") from None
-    semantic = os.environ.get("ASSISTANT_SEMANTIC", "").strip().lower()
-    if semantic:
-        if semantic not in ("1", "true", "yes", "0", "false", "no"):
-            raise ConfigError("ASSISTANT_SEMANTIC must be true or false")
-        values["ASSISTANT_SEMANTIC"] = semantic in ("1", "true", "yes")
+        _number(name, values, "a whole number of seconds", minimum=1)
+    semantic = _flag("ASSISTANT_SEMANTIC")
+    if semantic is not None:
+        values["ASSISTANT_SEMANTIC"] = semantic
     return values

@@ -58,6 +58,9 @@ def run_cli(*args, **env):
         ({"REDIS_URL": "localhost:6379"}, "configuration error: REDIS_URL must start with redis://"),
         ({"ASSISTANT_SEMANTIC": "maybe"}, "configuration error: ASSISTANT_SEMANTIC must be true or false"),
         ({"JOBS_SLA_CHECK_SECONDS": "soon"}, "configuration error: JOBS_SLA_CHECK_SECONDS must be a whole number of seconds"),
+        ({"JOBS_ROLLUP_SECONDS": "0"}, "configuration error: JOBS_ROLLUP_SECONDS must be a whole number of seconds"),
+        ({"HTTPS": "ture"}, "configuration error: HTTPS must be true or false"),
+        ({"MAIL_PORT": "smtp"}, "configuration error: MAIL_PORT must be a number"),
     ],
 )
 def test_a_wrong_setting_stops_start_up_with_one_clear_line(env, message, tmp_path):
