@@ -427,22 +427,11 @@ class RetrievalAnswerer(Answerer):
         if totals.max(initial=0.0) <= 0:
             return result
         closeness = np.zeros(len(index), dtype=np.float32)
-        vectors = index.semantic
-        vector = meaning.of(tokens, index.language) if vectors is not None else None
+        vector = meaning.of(tokens, index.language) if index.semantic is not None else None
         if vector is not None:
-            candidates = np.union1d(candidates, vectors.nearest(vector, SEMANTIC_CANDIDATES))
-            closeness[candidates] = vectors.scores(vector, candidates)
-            weight = np.full(len(index), SEMANTIC_WEIGHT, dtype=np.float32)
-            pivot = self._pivot(tenant, index)
-            if pivot is not None:
-                pivot_index, twins = pivot
-                candidates = np.union1d(candidates, _own_numbers(twins, pivot_index.semantic.nearest(
-                    vector, SEMANTIC_CANDIDATES)))
-                paired = candidates[twins[candidates] >= 0]
-                closeness[paired] = pivot_index.semantic.scores(vector, twins[paired])
-                weight[paired] = PIVOT_WEIGHT  # an article without an English version keeps its own
+            candidates, weighted = self._closeness(tenant, index, vector, candidates, closeness)
             ranked = np.full(len(index), -np.inf, dtype=np.float32)
-            ranked[candidates] = totals[candidates] / totals.max() + weight[candidates] * closeness[candidates]
+            ranked[candidates] = totals[candidates] / totals.max() + weighted
             totals = ranked
         order = _top(totals, ALTERNATIVES + 1)
         for number in order:
@@ -462,6 +451,24 @@ class RetrievalAnswerer(Answerer):
             result.signals["semantic"] = float(closeness[top])
         result.confidence = calibrated(result.signals)
         return result
+
+    def _closeness(self, tenant: Any, index: PassageIndex, vector: np.ndarray, candidates: np.ndarray,
+                   closeness: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The candidates, with the articles nearest the question's meaning added, and their weighted
+        closeness; `closeness` (one per article) is filled in for the candidates. An article is compared
+        with its English version where the pivot applies, else with its own vectors."""
+        candidates = np.union1d(candidates, index.semantic.nearest(vector, SEMANTIC_CANDIDATES))
+        paired = np.zeros(candidates.size, dtype=bool)
+        pivot = self._pivot(tenant, index)
+        if pivot is not None:
+            pivot_index, twins = pivot
+            nearest = _own_numbers(twins, pivot_index.semantic.nearest(vector, SEMANTIC_CANDIDATES))
+            candidates = np.union1d(candidates, nearest)
+            paired = twins[candidates] >= 0
+            closeness[candidates[paired]] = pivot_index.semantic.scores(vector, twins[candidates[paired]])
+        own = candidates[~paired]  # no English version (or no pivot): the article's own vectors
+        closeness[own] = index.semantic.scores(vector, own)
+        return candidates, np.where(paired, PIVOT_WEIGHT, SEMANTIC_WEIGHT) * closeness[candidates]
 
     def _pivot(self, tenant: Any, index: PassageIndex) -> tuple[PassageIndex, np.ndarray] | None:
         """The tenant's index in PIVOT_LANGUAGE, if it has vectors and `index` is in another language,
