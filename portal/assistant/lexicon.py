@@ -370,9 +370,12 @@ class Lexicon:
         settings): each group becomes one more concept, of its locale's language only. A phrase of
         grammar words only ("it", "le") would match nearly every text: it is left out, and so is a
         group left with fewer than two phrases."""
-        key = tuple(sorted((locale, groups) for locale, groups in (
-            (locale, tuple(group for group in (_meaningful(g, locale) for g in groups) if len(group) > 1))
-            for locale, groups in synonyms.items()) if groups))
+        kept = {}
+        for locale, groups in synonyms.items():
+            meaningful = tuple(group for group in (_meaningful(g, locale) for g in groups) if len(group) > 1)
+            if meaningful:
+                kept[locale] = meaningful
+        key = tuple(sorted(kept.items()))
         if not key:
             return self
         with _local_lock:

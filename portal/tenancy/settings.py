@@ -217,16 +217,8 @@ class Assistant(_Strict):
     threshold: float = Field(default=0.35, ge=0, le=1)
     # Per locale, groups of words and phrases that mean the same in this country although the articles
     # use only some of them ("acte" for "certificat"): the assistant reads each group as one idea.
-    synonyms: dict[LocaleCode, list[Annotated[list[SynonymPhrase], Field(min_length=2, max_length=20)]]] = \
-        Field(default_factory=dict)
-
-    @field_validator("synonyms")
-    @classmethod
-    def _few_groups(cls, value: dict[str, list[list[str]]]) -> dict[str, list[list[str]]]:
-        for locale, groups in value.items():
-            if len(groups) > 500:
-                raise ValueError(f"at most 500 groups of synonyms per locale ({locale}: {len(groups)})")
-        return value
+    synonyms: dict[LocaleCode, Annotated[list[Annotated[list[SynonymPhrase], Field(min_length=2, max_length=20)]],
+                                         Field(max_length=500)]] = Field(default_factory=dict)
 
 
 class Privacy(_Strict):

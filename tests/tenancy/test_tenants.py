@@ -101,6 +101,8 @@ def test_default_locale_must_be_offered(app, tmp_path):
     ('[assistant.synonyms]\nde = [["Urkunde", "acte"]]', "assistant.synonyms: de is not one of locales"),
     ('[assistant.synonyms]\nfr = [["acte"]]', "assistant.synonyms.fr.0: List should have at least 2 items"),
     ('[assistant.synonyms]\nfr = [["acte", "x: y"]]', "assistant.synonyms.fr.0.1: String should match pattern"),
+    ("[assistant.synonyms]\nfr = [" + ", ".join(['["acte", "extrait"]'] * 501) + "]",
+     "assistant.synonyms.fr: List should have at most 500 items"),
 ])
 def test_a_countrys_synonyms_are_checked(app, tmp_path, table, problem):
     _write(tmp_path, "kalondo", GOOD + "\n" + table + "\n")
