@@ -46,12 +46,15 @@ TAG_WEIGHT = 0.5  # a question word found in the tags only, relative to one in t
 CONCEPT_WEIGHT = 0.8  # a single word's lexicon concept, relative to the word itself (phrases: 1)
 # Logistic calibration of the confidence (see `calibrated`): fitted on the development sets (dev.yaml and
 # tune.yaml), as typed and with typos, by `benchmarks/assistant_calibrate.py` (--balance 1.0); with these
-# weights the default threshold of 0.35 abstains on 80-84% of the questions the content cannot answer.
-CALIBRATION = {"bias": -3.79, "coverage": 0.49, "title_coverage": 1.62, "unknown": -2.30, "margin": 5.64,
-               "semantic": 7.18}
+# weights the default threshold of 0.35 abstains on 82-85% of the questions the content cannot answer
+# (cross-validated), and answers 82% (en) and 73% (fr) of the others with the right article.
+CALIBRATION = {"bias": -6.05, "coverage": 1.11, "title_coverage": 2.02, "unknown": -1.91, "margin": 5.70,
+               "length": 3.59, "semantic": 6.57}
 # The same fit for answers made from words alone (no encoder, one that failed, or a big index whose
 # vectors are still being made): `assistant_calibrate.py --words-only`.
-CALIBRATION_WORDS = {"bias": -1.72, "coverage": 0.35, "title_coverage": 2.91, "unknown": -2.58, "margin": 5.69}
+CALIBRATION_WORDS = {"bias": -5.32, "coverage": 1.26, "title_coverage": 3.45, "unknown": -1.96, "margin": 5.75,
+                     "length": 5.24}
+LENGTH_FULL = 30  # content words (after phrases are joined) from which a question counts as long
 # How much a string that no article contains and the language does not know (an uncorrected typo, mostly)
 # weighs against coverage, relative to the rarest known word (see `_specificity`).
 UNKNOWN_WORD_WEIGHT = 0.6
@@ -612,7 +615,10 @@ class RetrievalAnswerer(Answerer):
         coverage: share of the question's words (weighted by rarity; a word no article contains
         weighs fully against it) found in the best article; passage_coverage: the same within the
         passage shown; title_coverage: within the article's title; unknown: share of the question
-        no article knows at all; margin: lead of the best article over the runner-up, times coverage.
+        no article knows at all; margin: lead of the best article over the runner-up, times coverage;
+        length: how many ideas the question holds, on a log scale (1 from LENGTH_FULL on). A long
+        message's words and meaning spread over its context, so the same coverage and closeness say
+        more of it than of a short question, and the calibration needs to know which it reads.
         """
         total = sum(u.weight for u in units)
         if total <= 0:
@@ -636,6 +642,7 @@ class RetrievalAnswerer(Answerer):
             "unknown": unknown / total,
             # A lead counts as much as the question it rests on: one rare word matched alone leads far.
             "margin": (min(max((top - second) / top, 0.0), 1.0) if top > 0 else 0.0) * in_article / total,
+            "length": min(math.log1p(len(units)) / math.log1p(LENGTH_FULL), 1.0),
         }
 
 

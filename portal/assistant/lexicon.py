@@ -44,6 +44,8 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
                "can not recall", "do not recall", "lost", "oublie", "oublier", "oubli", "perdu", "me souviens plus",
                "me souviens pas", "rappelle plus", "rappelle pas", "souviens pas", "souvenez plus", "souvient plus",
                "rappelez plus", "plus en tete", "sais plus", "connais plus"),
+    # Said with a negation, it is "forgot" (see NEGATED): "I can't remember", "je ne m'en souviens plus".
+    "remember": ("remember", "recall", "souvenir", "souviens", "souvient", "souvenez"),
     "reset": ("reset", "recover", "recovery", "restore", "renew", "recreate", "new password", "reinitialiser",
               "reinitialisation", "reinitialise", "reinit", "recuperer", "recuperation", "retrouver", "renouveler",
               "restaurer", "remettre a zero", "remise a zero", "nouveau mot de passe"),
@@ -291,7 +293,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
 # "not showing". Negation words are those of every language we stem; phrases already listed in the
 # negated concept ("not received") match as well.
 NEGATED = {"receive": "not_received", "works": "not_working", "appear": "missing_from_list", "accept": "wrong",
-           "send": "not_sent", "opens": "not_opening"}
+           "send": "not_sent", "opens": "not_opening", "remember": "forgot"}
 NEGATIONS = frozenset("not never no nothing nobody none neither nor pas jamais plus rien aucun aucune ni".split())
 NEGATION_BEFORE, NEGATION_AFTER = 3, 2  # tokens: "did not really arrive", "n'arrive toujours pas"
 

@@ -189,6 +189,9 @@ def words(text: str) -> list[str]:
 
 # Elided articles and pronouns that chat glues to the next word ("jai", "lacte", "narrive", "quil").
 GLUED_ELISIONS: dict[str, tuple[str, ...]] = {"fr": ("qu", "c", "d", "j", "l", "m", "n", "s", "t")}
+# The software's own messages are quoted in English whatever the language of the question ("c'est marqué
+# failed to send"): a common English word is kept whole, not read as an elision ("send" is not "s end").
+QUOTED_LANGUAGE, QUOTED_WORD = "en", 4.0  # the language, and the Zipf frequency from which a word is common
 
 
 def expand_chat(tokens: list[str], locale: str) -> list[str]:
@@ -207,7 +210,8 @@ def expand_chat(tokens: list[str], locale: str) -> list[str]:
             else:
                 expanded.extend(parts)
             continue
-        if elisions and len(token) > 2 and not vocabulary.is_word(token, language):
+        if elisions and len(token) > 2 and not vocabulary.is_word(token, language) \
+                and not vocabulary.is_word(token, QUOTED_LANGUAGE, QUOTED_WORD):
             head = next((e for e in elisions
                          if token.startswith(e) and vocabulary.is_word(token[len(e):], language)), None)
             if head:

@@ -119,6 +119,26 @@ def test_chat_spelling_is_written_out_once():
     assert expand_chat(["mon", "mdp"], "fr")[-3:] == ["mot", "de", "passe"]
 
 
+def test_an_english_message_quoted_in_french_is_read_as_typed(api):
+    # "send" is not the elision "s'end": staff quote the software's English messages in any language.
+    slug, data = first(api, "sur la tablette c'est marqué failed to send, que faire")
+    assert slug == "declaration-stuck-in-outbox" and not data["handoff"]
+
+
+def test_not_remembering_is_forgetting(api):
+    slug, data = first(api, "je ne m'en souviens plus, de mes quatre chiffres")
+    assert slug == "forgotten-pin-or-pin-locked" and not data["handoff"]
+
+
+def test_a_long_message_with_its_context_first_is_answered_not_handed_over(api):
+    # Its words and meaning spread over the context, so coverage and closeness are lower than a short
+    # question's: the confidence knows the question's length and does not read that as doubt.
+    slug, data = first(api, "bonjour, je suis agent de santé à la maternité, hier soir j'ai rempli trois "
+                            "déclarations de naissance sans réseau et elles sont toujours sur ma tablette, "
+                            "aujourd'hui le réseau est revenu mais elles ne partent pas, aidez moi svp")
+    assert slug in {"declaration-stuck-in-outbox", "what-works-offline"} and not data["handoff"]
+
+
 def test_a_countrys_own_words_are_read_as_the_articles_words(api, configure_tenant):
     # Nobody in the demo articles calls the PIN a "sésame"; a country whose staff do can say so.
     question = {"message": "j'ai oublié mon sésame, je ne peux plus ouvrir l'application", "lang": "fr"}
