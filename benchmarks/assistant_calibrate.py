@@ -30,7 +30,7 @@ from assistant_eval import load_tenant, with_typos  # noqa: E402
 from portal.assistant.engine import CALIBRATION, CALIBRATION_WORDS, RetrievalAnswerer, calibrated  # noqa: E402
 from portal.assistant.sources import FolderSource  # noqa: E402
 
-SIGNALS = ("coverage", "title_coverage", "unknown", "margin", "length", "semantic")
+SIGNALS = ("coverage", "outline_coverage", "unknown", "margin", "length", "semantic")
 WORD_SIGNALS = SIGNALS[:-1]  # --words-only: the engine without its sentence encoder
 
 

@@ -48,12 +48,15 @@ CONCEPT_WEIGHT = 0.8  # a single word's lexicon concept, relative to the word it
 # tune.yaml), as typed and with typos, by `benchmarks/assistant_calibrate.py` (--balance 1.0); with these
 # weights the default threshold of 0.35 abstains on 82-85% of the questions the content cannot answer
 # (cross-validated), and answers 82% (en) and 73% (fr) of the others with the right article.
-CALIBRATION = {"bias": -6.05, "coverage": 1.11, "title_coverage": 2.02, "unknown": -1.91, "margin": 5.70,
-               "length": 3.59, "semantic": 6.57}
+CALIBRATION = {"bias": -6.16, "coverage": 0.70, "outline_coverage": 3.46, "unknown": -1.83, "margin": 5.64,
+               "length": 3.57, "semantic": 6.16}
 # The same fit for answers made from words alone (no encoder, one that failed, or a big index whose
 # vectors are still being made): `assistant_calibrate.py --words-only`.
-CALIBRATION_WORDS = {"bias": -5.32, "coverage": 1.26, "title_coverage": 3.45, "unknown": -1.96, "margin": 5.75,
-                     "length": 5.24}
+CALIBRATION_WORDS = {"bias": -5.69, "coverage": 0.88, "outline_coverage": 4.78, "unknown": -1.95, "margin": 5.37,
+                     "length": 5.41}
+# A question word found in an article only through its lexicon concept, where other articles use the word
+# itself, counts this much towards the confidence's coverage signals (see `_found`).
+CONCEPT_CREDIT = 0.5
 LENGTH_FULL = 30  # content words (after phrases are joined) from which a question counts as long
 # How much a string that no article contains and the language does not know (an uncorrected typo, mostly)
 # weighs against coverage, relative to the rarest known word (see `_specificity`).
@@ -614,7 +617,9 @@ class RetrievalAnswerer(Answerer):
 
         coverage: share of the question's words (weighted by rarity; a word no article contains
         weighs fully against it) found in the best article; passage_coverage: the same within the
-        passage shown; title_coverage: within the article's title; unknown: share of the question
+        passage shown; outline_coverage: within what the article says it is about (its title, tags
+        and headings; a word it only mentions in passing, "passport" in a list of ID documents, is not
+        what it answers); unknown: share of the question
         no article knows at all; margin: lead of the best article over the runner-up, times coverage;
         length: how many ideas the question holds, on a log scale (1 from LENGTH_FULL on). A long
         message's words and meaning spread over its context, so the same coverage and closeness say
@@ -624,21 +629,18 @@ class RetrievalAnswerer(Answerer):
         if total <= 0:
             return {}
         passage_terms = set(analyze(plain(passage_markdown), doc_locale, lexicon=index.lexicon).terms)
-        titles = index.title_terms[article]
-        in_article = in_passage = in_title = unknown = 0.0
+        outline = index.outline_terms[article]
+        in_article = in_passage = in_outline = unknown = 0.0
         for unit in units:
-            if any(_posting_has(index, term, article) for term in unit.terms):
-                in_article += unit.weight * unit.credit
-            if any(term in passage_terms for term in unit.terms):
-                in_passage += unit.weight * unit.credit
-            if any(term in titles for term in unit.terms):
-                in_title += unit.weight * unit.credit
+            in_article += _found(index, unit, lambda term: _posting_has(index, term, article))
+            in_passage += _found(index, unit, lambda term: term in passage_terms)
+            in_outline += _found(index, unit, lambda term: term in outline)
             if not any(index.knows(term) for term in unit.terms):
                 unknown += unit.weight
         return {
             "coverage": in_article / total,
             "passage_coverage": in_passage / total,
-            "title_coverage": in_title / total,
+            "outline_coverage": in_outline / total,
             "unknown": unknown / total,
             # A lead counts as much as the question it rests on: one rare word matched alone leads far.
             "margin": (min(max((top - second) / top, 0.0), 1.0) if top > 0 else 0.0) * in_article / total,
@@ -689,6 +691,20 @@ def _specificity(word: str, language: str) -> float:
     if not frequency:
         return UNKNOWN_WORD_WEIGHT
     return min(1.0, max(SPECIFICITY[2], (SPECIFICITY[0] - frequency) / SPECIFICITY[1]))
+
+
+def _found(index: PassageIndex, unit: _Unit, has: Callable[[str], bool]) -> float:
+    """How much of the question `unit` is found where `has` looks: its weight if its own word is there;
+    CONCEPT_CREDIT of it if only its lexicon concept is, though the articles use the word elsewhere
+    ("passport" where an article says "ID document": related, but not what it is about); all of it if
+    the articles never use the word ("mdp": the concept is all it means)."""
+    literal = [term for term in unit.terms if not term.startswith(CONCEPT_PREFIX)]
+    if any(has(term) for term in literal):
+        return unit.weight * unit.credit
+    if any(has(term) for term in unit.terms if term.startswith(CONCEPT_PREFIX)):
+        share = CONCEPT_CREDIT if any(index.knows(term) for term in literal) else 1.0
+        return unit.weight * unit.credit * share
+    return 0.0
 
 
 def _posting_has(index: PassageIndex, term: str, article: int) -> bool:

@@ -182,6 +182,7 @@ class PassageIndex:
         self.article_terms: list[frozenset[str]] = []
         self.title_terms: list[frozenset[str]] = []
         self.key_terms: list[frozenset[str]] = []  # the title's and the tags': what the article is about
+        self.outline_terms: list[frozenset[str]] = []  # those and the headings': what each part is about
         surface: Counter = Counter()
         for doc in documents:
             number = len(self.documents)
@@ -194,12 +195,18 @@ class PassageIndex:
                 for term, tf in bag.terms.items():
                     article.terms[term] += tf * weight
             article.surface |= title.surface | tags.surface
+            outline = set(title.terms) | set(tags.terms)
             for position, (heading, markdown) in enumerate(split_passages(doc.body_markdown, doc.title)):
                 passage = Analyzed()
                 analyze(plain(markdown), language, PASSAGE_FIELDS["body"], passage, lexicon)
                 if heading != doc.title:
-                    analyze(heading, language, PASSAGE_FIELDS["heading"] - PASSAGE_FIELDS["body"], passage, lexicon)
-                    analyze(heading, language, ARTICLE_FIELDS["headings"] - 1.0, article, lexicon)
+                    said = analyze(heading, language, lexicon=lexicon)
+                    for term, tf in said.terms.items():
+                        passage.terms[term] += tf * (PASSAGE_FIELDS["heading"] - PASSAGE_FIELDS["body"])
+                        article.terms[term] += tf * (ARTICLE_FIELDS["headings"] - 1.0)
+                    passage.surface |= said.surface
+                    article.surface |= said.surface
+                    outline.update(said.terms)
                 for term, tf in title.terms.items():
                     passage.terms[term] += tf * PASSAGE_FIELDS["title"]
                 for term, tf in passage.terms.items():
@@ -213,6 +220,7 @@ class PassageIndex:
             self.article_terms.append(frozenset(article.terms))
             self.title_terms.append(frozenset(title.terms))
             self.key_terms.append(frozenset(title.terms) | frozenset(tags.terms))
+            self.outline_terms.append(frozenset(outline))
             surface.update(article.surface)
         self.articles = _Bm25(article_bags)
         self.passage_bm25 = _Bm25(passage_bags)
