@@ -134,7 +134,10 @@ def forgot_password():
         if user is not None and user.is_active_account:
             link = url_for("auth.reset_password", token=services.make_reset_token(user), _external=True)
             body = render_template("auth/email/reset.txt", user=user, link=link)
-            send_mail(user.email, _("Reset your CRVS Support password"), body)
+            try:
+                send_mail(user.email, _("Reset your CRVS Support password"), body)
+            except OSError:  # the mail server is down: logged for the operators; the page must not tell
+                current_app.logger.exception("password reset mail to %s could not be sent", user.email)
         # The same answer whether or not the address is known, so accounts cannot be discovered.
         flash(_("If an account uses this address, we have sent it a link to choose a new password. The link works for one hour."), "info")
         return redirect(url_for("auth.login"))
@@ -174,7 +177,14 @@ def members():
         if invited:
             link = url_for("auth.reset_password", token=services.make_reset_token(user), _external=True)
             body = render_template("auth/email/invite.txt", user=user, link=link, tenant=g.tenant)
-            send_mail(user.email, _("You are invited to the %(name)s support portal", name=g.tenant.name), body)
+            try:
+                send_mail(user.email, _("You are invited to the %(name)s support portal", name=g.tenant.name), body)
+            except OSError:
+                current_app.logger.exception("invitation mail to %s could not be sent", user.email)
+                flash(_("%(email)s is now a member, but the invitation email could not be sent. They can ask for a "
+                        "link to choose a password with “Forgot your password?” on the sign-in page.", email=user.email),
+                      "warning")
+                return redirect(url_for("auth.members"))
         flash(_("%(email)s is now a member.", email=user.email), "success")
         return redirect(url_for("auth.members"))
     rows = [(m, EditMemberForm(prefix=f"m{m.id}", role=m.role, is_active=m.is_active)) for m in services.list_members(g.tenant)]

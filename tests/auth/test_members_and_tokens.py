@@ -67,3 +67,30 @@ def test_users_cli_reports_bad_input_in_one_line(runner):
     missing = runner.invoke(args=["users", "create", "--email", "x@example.org", "--password", "long-enough", "--tenant", "atlantis", "--role", "l1_agent"])
     assert missing.exit_code == 1 and "no tenant 'atlantis'" in missing.output
     assert runner.invoke(args=["users", "token", "--email", "nobody@example.org"]).exit_code == 1
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]  # nothing listens there once the socket is closed
+
+
+def test_a_mail_server_that_is_down_is_said_plainly_not_a_500(make_app, make_user, caplog):
+    from tests.conftest import PASSWORD
+
+    app = make_app(MAIL_SUPPRESS_SEND=False, MAIL_SERVER="127.0.0.1", MAIL_PORT=_closed_port())
+    client = app.test_client()
+    admin = make_user(tenant="farajaland", role=Role.TENANT_ADMIN)
+    # the password reset: the same answer as always (it must not tell which addresses have accounts)
+    response = client.post("/farajaland/password/forgot", data={"email": admin}, follow_redirects=True)
+    assert response.status_code == 200 and "If an account uses this address" in response.get_data(as_text=True)
+    assert "password reset mail to" in caplog.text  # the operators are told
+    # the invitation: the member is added, and the admin is told that the mail did not leave
+    client.post("/login", data={"email": admin, "password": PASSWORD})
+    response = client.post("/farajaland/members", data={"email": "late.agent@example.org", "role": "l1_agent"},
+                           follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "late.agent@example.org" in page
+    assert "the invitation email could not be sent" in page and "flash-warning" in page
