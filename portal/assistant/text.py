@@ -121,7 +121,8 @@ STOP_WORDS: dict[str, frozenset[str]] = {
         frere soeur vraiment genre actuellement combien sera seront serait etaient aurait avait avais avaient
         dois doit doivent devons devez pouvez pouvons peuvent veut voulez veulent vont font faites
         sommes etes ceci celui celle dont lequel laquelle lesquels chez juste quelqu quelque quelques tout tous
-        svp stp plait""".split()
+        svp stp plait pouvoir pourrait pourrais pourriez pourrions devoir devrait devrais devriez vouloir
+        voudrait voudriez sait savez savons allez allons""".split()
     ),
 }
 

@@ -205,3 +205,13 @@ def test_a_country_synonym_of_scene_words_weighs_like_them():
     registrar = next(unit for unit in units if "~registrar" in unit.terms)
     assert "~local-fr-0" in registrar.terms
     assert max(registrar.terms.values()) == SETTING_WEIGHT  # halved, its local concept too
+
+
+def test_french_modal_verbs_are_grammar_words_as_their_english_ones_are():
+    # "pouvoir", "devrait": like "can" and "should", they say nothing of the problem, yet were rare
+    # enough in the articles to weigh more than "internet".
+    index = PassageIndex("fr", [Article(slug="hors-ligne", title="Travailler hors ligne", locale="fr",
+                                        body_markdown="Sans internet, vous pouvez déclarer ; pouvoir chercher demande le réseau.")])
+    units, _tokens = RetrievalAnswerer(ListSource({}), encoder=None)._units(
+        index, "je devrais pouvoir travailler sans internet", "fr", [])
+    assert [unit.word for unit in units] == ["travailler", "internet"]
