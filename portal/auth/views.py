@@ -14,7 +14,7 @@ from portal.auth.permissions import Permission, Role
 from portal.core.db import db
 from portal.core.errors import error_response
 from portal.core.i18n import LOCALE_COOKIE, offered_locales
-from portal.core.mail import send_mail
+from portal.core.mail import queue_mail
 from portal.extensions import limiter
 
 bp = Blueprint("auth", __name__, template_folder="templates")
@@ -134,10 +134,8 @@ def forgot_password():
         if user is not None and user.is_active_account:
             link = url_for("auth.reset_password", token=services.make_reset_token(user), _external=True)
             body = render_template("auth/email/reset.txt", user=user, link=link)
-            try:
-                send_mail(user.email, _("Reset your CRVS Support password"), body)
-            except OSError:  # the mail server is down: logged for the operators; the page must not tell
-                current_app.logger.exception("password reset mail to %s could not be sent", user.email)
+            queue_mail(user.email, _("Reset your CRVS Support password"), body)
+            db.session.commit()
         # The same answer whether or not the address is known, so accounts cannot be discovered.
         flash(_("If an account uses this address, we have sent it a link to choose a new password. The link works for one hour."), "info")
         return redirect(url_for("auth.login"))
@@ -173,18 +171,12 @@ def members():
         if invited:
             user = services.create_user(form.email.data, name=form.name.data or "")
         services.add_membership(g.tenant, user, Role(form.role.data), form.job_title.data or "", form.office.data or "")
-        db.session.commit()
         if invited:
+            db.session.flush()  # the new user's id, which the link's token carries
             link = url_for("auth.reset_password", token=services.make_reset_token(user), _external=True)
             body = render_template("auth/email/invite.txt", user=user, link=link, tenant=g.tenant)
-            try:
-                send_mail(user.email, _("You are invited to the %(name)s support portal", name=g.tenant.name), body)
-            except OSError:
-                current_app.logger.exception("invitation mail to %s could not be sent", user.email)
-                flash(_("%(email)s is now a member, but the invitation email could not be sent. They can ask for a "
-                        "link to choose a password with “Forgot your password?” on the sign-in page.", email=user.email),
-                      "warning")
-                return redirect(url_for("auth.members"))
+            queue_mail(user.email, _("You are invited to the %(name)s support portal", name=g.tenant.name), body)
+        db.session.commit()  # the member and their invitation, together
         flash(_("%(email)s is now a member.", email=user.email), "success")
         return redirect(url_for("auth.members"))
     rows = [(m, EditMemberForm(prefix=f"m{m.id}", role=m.role, is_active=m.is_active)) for m in services.list_members(g.tenant)]

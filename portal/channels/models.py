@@ -9,6 +9,7 @@ from sqlalchemy import JSON, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.core.db import TenantScoped, TimestampMixin, db, utcnow
+from portal.core.queue import Queued
 
 
 class InboundStatus(StrEnum):
@@ -51,7 +52,7 @@ class InboundMessage(TenantScoped, TimestampMixin, db.Model):
     ticket_message_id: Mapped[int | None]
 
 
-class OutboundMessage(TenantScoped, TimestampMixin, db.Model):
+class OutboundMessage(Queued, TenantScoped, TimestampMixin, db.Model):
     """One message to send, written in the same transaction as what caused it, sent by a worker."""
 
     __tablename__ = "outbound_messages"
@@ -61,15 +62,8 @@ class OutboundMessage(TenantScoped, TimestampMixin, db.Model):
     channel: Mapped[str] = mapped_column(String(20))
     recipient: Mapped[str] = mapped_column(String(320))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(20), default=OutboundStatus.PENDING)
-    attempts: Mapped[int] = mapped_column(default=0)
-    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    claimed_by: Mapped[str] = mapped_column(String(100), default="")
-    claimed_at: Mapped[dt.datetime | None]
-    last_error: Mapped[str] = mapped_column(Text, default="")
     provider_id: Mapped[str | None] = mapped_column(String(500), index=True)
     deliveries: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # [{status, at, error}]
-    sent_at: Mapped[dt.datetime | None]
     ticket_id: Mapped[int | None] = mapped_column(index=True)
     ticket_message_id: Mapped[int | None] = mapped_column(index=True)
 

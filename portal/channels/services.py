@@ -9,27 +9,21 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
-import socket
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import inspect, or_, select, update
+from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from portal.channels.base import MalformedInbound, SendError, get_channel
 from portal.channels.models import InboundMessage, InboundStatus, OutboundMessage, OutboundStatus
+from portal.core import mail, queue
 from portal.core.db import SYSTEM, across_tenants, db, keep_loaded, tenant_scope, utcnow
+from portal.core.queue import BACKOFF_CAP, CLAIM_LEASE, MAX_ATTEMPTS, backoff  # noqa: F401 (part of this API)
 from portal.tenancy.models import Tenant
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 8
-BACKOFF_BASE = dt.timedelta(seconds=30)
-BACKOFF_CAP = dt.timedelta(hours=6)
-# A worker that died while sending leaves its claim; after this long another worker may take it.
-CLAIM_LEASE = dt.timedelta(minutes=15)
 # Inbound rows not processed after this long (the process after the webhook answer died) are
 # picked up by the worker.
 INBOUND_GRACE = dt.timedelta(minutes=1)
@@ -202,44 +196,10 @@ def enqueue_text(tenant: Tenant, channel: str, recipient: str, text: str, **cont
     return enqueue(tenant, channel, recipient, payload, ticket_id=context.get("ticket_id"), ticket_message_id=context.get("ticket_message_id"), provider_id=provider_id)
 
 
-def backoff(attempts: int) -> dt.timedelta:
-    """30 s, 1 min, 2 min, 4 min, ... capped at 6 hours."""
-    return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_CAP)
-
-
-def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
 def claim_due(limit: int = 20, worker: str | None = None, now: dt.datetime | None = None) -> list[int]:
-    """Claim up to `limit` due messages for this worker and commit; no other worker gets them.
-
-    PostgreSQL: the candidate rows are locked with FOR UPDATE SKIP LOCKED, so concurrent workers
-    pick disjoint rows without waiting. SQLite: the UPDATE only takes rows still pending, and the
-    claim token tells which rows this worker won.
-    """
-    now = now or utcnow()
-    token = f"{worker or worker_name()}:{uuid.uuid4().hex[:8]}"
-    table = OutboundMessage.__table__
-    due = or_(
-        (table.c.status == OutboundStatus.PENDING) & (table.c.next_attempt_at <= now),
-        (table.c.status == OutboundStatus.SENDING) & (table.c.claimed_at <= now - CLAIM_LEASE),
-    )
+    """Claim up to `limit` due outbound messages, of every tenant, for this worker (see `queue.claim_due`)."""
     with across_tenants(db.session, SYSTEM):
-        candidates = select(table.c.id).where(due).order_by(table.c.next_attempt_at, table.c.id).limit(limit)
-        if db.engine.dialect.name == "postgresql":
-            candidates = candidates.with_for_update(skip_locked=True)
-        ids = list(db.session.scalars(candidates))
-        if not ids:
-            db.session.commit()
-            return []
-        db.session.execute(
-            update(table).where(table.c.id.in_(ids), due)
-            .values(status=OutboundStatus.SENDING, claimed_by=token, claimed_at=now, attempts=table.c.attempts + 1)
-        )
-        claimed = list(db.session.scalars(select(table.c.id).where(table.c.claimed_by == token, table.c.status == OutboundStatus.SENDING)))
-        db.session.commit()
-    return claimed
+        return queue.claim_due(OutboundMessage.__table__, limit, worker, now)
 
 
 def deliver(outbound_id: int) -> str:
@@ -267,20 +227,19 @@ def deliver(outbound_id: int) -> str:
 
 
 def _failed_attempt(row: OutboundMessage, error: str, *, permanent: bool) -> None:
-    row.last_error = error[:1000]
-    if permanent or row.attempts >= MAX_ATTEMPTS:
+    if not queue.retry_later(row, error, permanent=permanent):
         row.record_delivery(OutboundStatus.FAILED, row.last_error)
-    else:
-        row.status = OutboundStatus.PENDING
-        row.next_attempt_at = utcnow() + backoff(row.attempts)
 
 
 def work_once(limit: int = 20, worker: str | None = None) -> dict[str, int]:
-    """One pass of the worker: late inbound processing, then every due outbound message."""
+    """One pass of the worker: late inbound processing, every due outbound message, then the due
+    system mail (password resets, invitations, notices to staff)."""
     counts: dict[str, int] = {"inbound": process_waiting_inbound()}
     for outbound_id in claim_due(limit, worker):
         status = deliver(outbound_id)
         counts[status] = counts.get(status, 0) + 1
+    for status, count in mail.send_queued(limit, worker).items():
+        counts[status] = counts.get(status, 0) + count
     return counts
 
 

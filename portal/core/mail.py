@@ -1,16 +1,41 @@
-"""Sending system mail (password resets, invitations) over SMTP.
+"""System mail (password resets, invitations, notices to staff), sent over SMTP by the queue's workers.
 
-In development, with no MAIL_SERVER, messages are written to the instance folder's `mail/` so a
-developer can read them; tests set MAIL_SUPPRESS_SEND and read `sent_mail()`.
+`queue_mail` writes the message to the `mail_queue` table in the caller's transaction: a request never
+waits for the mail server, and a mail server that is down loses nothing. The outbox workers
+(`flask outbox work`, see `send_queued`) send it, retrying with growing delays, as they do for the
+channels' messages. In development, with no MAIL_SERVER, messages are written at once to the
+instance folder's `mail/` so a developer can read them; tests set MAIL_SUPPRESS_SEND and read
+`sent_mail()`.
 """
 from __future__ import annotations
 
+import email
+import logging
 import smtplib
+from email import policy
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 
 from flask import current_app
+from sqlalchemy import Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.core import queue
+from portal.core.db import TimestampMixin, db, utcnow
+
+log = logging.getLogger(__name__)
+
+
+class QueuedMail(queue.Queued, TimestampMixin, db.Model):
+    """One system mail to send: its whole message as written, and where its sending stands."""
+
+    __tablename__ = "mail_queue"
+    __table_args__ = (Index("ix_mail_queue_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(320))
+    message: Mapped[str] = mapped_column(Text)
 
 
 def build_message(to: str, subject: str, text: str, html: str | None = None, sender: str | None = None) -> EmailMessage:
@@ -26,9 +51,41 @@ def build_message(to: str, subject: str, text: str, html: str | None = None, sen
     return msg
 
 
-def send_mail(to: str, subject: str, text: str, html: str | None = None) -> EmailMessage:
-    """Send one message now; raise on an SMTP failure so the caller can tell the user."""
-    return send_prepared(build_message(to, subject, text, html))
+def queue_mail(to: str, subject: str, text: str, html: str | None = None) -> EmailMessage:
+    """Queue one message in the caller's transaction (the caller commits it with its change).
+
+    Where there is no mail server to reach (development, tests), it is written or kept at once."""
+    msg = build_message(to, subject, text, html)
+    config = current_app.config
+    if config.get("MAIL_SUPPRESS_SEND") or not config.get("MAIL_SERVER"):
+        return send_prepared(msg)
+    db.session.add(QueuedMail(recipient=to, message=msg.as_string(policy=policy.SMTP)))
+    return msg
+
+
+def send_queued(limit: int = 20, worker: str | None = None) -> dict[str, int]:
+    """One pass of a worker over the mail queue: each due message is claimed (by no other worker),
+    sent, and marked sent, or retried later, or failed after queue.MAX_ATTEMPTS. Counts by status."""
+    counts: dict[str, int] = {}
+    for mail_id in queue.claim_due(QueuedMail.__table__, limit, worker):
+        row = db.session.get(QueuedMail, mail_id)
+        try:
+            send_prepared(email.message_from_string(row.message, policy=policy.default))
+        except smtplib.SMTPRecipientsRefused as exc:
+            _failed(row, f"recipient refused: {exc.recipients}", permanent=True)
+        except (smtplib.SMTPException, OSError) as exc:
+            _failed(row, f"{type(exc).__name__}: {exc}", permanent=False)
+        else:
+            row.status, row.sent_at, row.last_error = "sent", utcnow(), ""
+        counts[row.status] = counts.get(row.status, 0) + 1
+        db.session.commit()
+    return counts
+
+
+def _failed(row: QueuedMail, error: str, *, permanent: bool) -> None:
+    log.warning("system mail %s to %s not sent (attempt %s): %s", row.id, row.recipient, row.attempts, error)
+    if not queue.retry_later(row, error, permanent=permanent):
+        row.status = "failed"
 
 
 def send_prepared(msg: EmailMessage) -> EmailMessage:

@@ -24,7 +24,7 @@ from sqlalchemy import func, or_, select
 from portal.auth.models import Membership, User
 from portal.auth.permissions import Role
 from portal.core.db import SYSTEM, across_tenants, db, tenant_scope, utcnow
-from portal.core.mail import send_mail
+from portal.core.mail import queue_mail
 from portal.escalation import github, services, signals
 from portal.escalation.models import (
     ExpertReply,
@@ -684,7 +684,5 @@ def _tell_tenant_admins(app, release, **_extra) -> None:
                     _("It fixes %(count)s problems reported by countries. When your deployment is upgraded, the portal resolves the related requests and tells the requesters.", count=len(release.problems)),
                 ]
             )
-        try:
-            send_mail(user.email, subject, text)
-        except OSError:
-            current_app.logger.exception("release notice to %s failed", user.email)
+        queue_mail(user.email, subject, text)
+    db.session.commit()  # the signal comes after the release is committed: the notices on their own

@@ -2,11 +2,11 @@
 for one of its tickets is done and waits for a release, and when the roll-out of a fix resolves one."""
 from __future__ import annotations
 
-from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from portal.core.mail import send_mail
+from portal.core.db import db
+from portal.core.mail import queue_mail
 from portal.core.urls import external_url
 from portal.escalation import signals
 from portal.tickets.models import Tier
@@ -25,10 +25,9 @@ def _link(endpoint, tenant, ticket) -> str:
 
 
 def _send(user, subject: str, text: str) -> None:
-    try:
-        send_mail(user.email, subject, text)
-    except OSError:
-        current_app.logger.exception("escalation notice to %s failed", user.email)
+    # These signals come after the change is committed: the notice is committed on its own.
+    queue_mail(user.email, subject, text)
+    db.session.commit()
 
 
 @signals.expert_replied.connect

@@ -1,15 +1,17 @@
 """Default subscribers: tell people by email what happened on a ticket.
 
-Kept small and separate on purpose: a durable outbox per channel (WhatsApp, Telegram, email) will
-replace `email_requester` by disconnecting it and listening to the same signals.
+Kept small and separate on purpose: the channels' outbox replaces `email_requester` (the requester
+is answered on the channel they wrote from: `portal.channels.outgoing` disconnects it). The notices
+to staff go through the system mail queue (`portal.core.mail.queue_mail`), sent by the outbox workers.
 """
 from __future__ import annotations
 
-from flask import current_app, render_template
+from flask import render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from portal.core.mail import send_mail
+from portal.core.db import db
+from portal.core.mail import queue_mail
 from portal.core.urls import external_url
 from portal.tickets import signals
 
@@ -18,11 +20,12 @@ def ticket_link(tenant, ticket) -> str | None:
     return external_url("tickets.detail", tenant=tenant.slug, reference=ticket.reference)
 
 
-def _send(to: str, subject: str, template: str, **context) -> None:
-    try:
-        send_mail(to, subject, render_template(template, **context))
-    except OSError:
-        current_app.logger.exception("ticket notification to %s failed", to)
+def _send(to: str, subject: str, template: str, *, in_transaction: bool = False, **context) -> None:
+    """Queue a notice. Most signals come after the change is committed, so the notice is committed on
+    its own; `message_posted` comes inside the reply's transaction, which commits the notice with it."""
+    queue_mail(to, subject, render_template(template, **context))
+    if not in_transaction:
+        db.session.commit()
 
 
 @signals.message_posted.connect
@@ -34,7 +37,7 @@ def email_requester(app, tenant, ticket, message, **_extra) -> None:
     locale = tenant.best_locale(contact.locale or ticket.locale)
     with force_locale(locale):
         subject = _("[%(reference)s] %(subject)s", reference=ticket.reference, subject=ticket.subject)
-        _send(contact.email, subject, "tickets/email/reply.txt", ticket=ticket, message=message, link=ticket_link(tenant, ticket), tenant=tenant)
+        _send(contact.email, subject, "tickets/email/reply.txt", in_transaction=True, ticket=ticket, message=message, link=ticket_link(tenant, ticket), tenant=tenant)
 
 
 @signals.colleague_mentioned.connect
