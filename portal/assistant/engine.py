@@ -30,7 +30,7 @@ from portal.assistant import semantic, vocabulary
 from portal.assistant.index import CONCEPT_PREFIX, PassageIndex, analyze, plain
 from portal.assistant.lexicon import LEXICON, LOCAL_PREFIX, Lexicon
 from portal.assistant.sources import DocumentSource
-from portal.assistant.text import base_language, detect_language, expand_chat, stem, stop_words, words
+from portal.assistant.text import THANKS_WORDS, base_language, detect_language, expand_chat, stem, stop_words, words
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +112,9 @@ class Answer:
     passage_html: str | None = None  # the same, rendered and sanitized
     fallback: bool = False  # the best article is in another locale than `lang`
     unsupported_lang: str | None = None  # asked for a language the tenant does not offer
+    # A message with no question in it: "greeting" ("hello", "bonjour", "help?") or "thanks" ("merci",
+    # "ok thanks"). Not a question the content failed to answer: the reply asks for the question.
+    small_talk: str | None = None
     signals: dict[str, float] = field(default_factory=dict)  # what the confidence was computed from
 
     @property
@@ -420,6 +423,7 @@ class RetrievalAnswerer(Answerer):
             for term, weight in unit.terms.items():
                 query[term] = max(query.get(term, 0.0), weight)
         if not query:
+            result.small_talk = "thanks" if any(token in THANKS_WORDS for token in tokens) else "greeting"
             return result
         passage_scores = index.passage_bm25.scores(query)
         best_passage = np.zeros(len(index), dtype=np.float32)

@@ -5,6 +5,8 @@
     reply.articles          # [(slug, title, url)]: the best article first, then up to two alternatives
     reply.confidence        # in [0, 1]; below tenant.settings.assistant.threshold it abstains
     reply.handoff           # True when it abstained: offer a person (reply.message says how)
+                            # (a message with no question in it, "bonjour" or "merci", gets a
+                            # prompt for the question as its answer, no articles, and no hand-over)
     reply.lang              # the language it answered in
     reply.conversation_id   # pass it back with the next message of the same conversation
     hand_over(tenant, reply.conversation_id, contact=contact)   # "Talk to a person"
@@ -20,6 +22,7 @@ from typing import Any, NamedTuple
 
 from babel import Locale, UnknownLocaleError
 from flask import current_app
+from markupsafe import escape
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -204,6 +207,8 @@ def answer_question(tenant: Any, text: str, *, lang: str | None = None, conversa
 
 
 def _reply(tenant: Any, found: Answer, conversation: Conversation) -> Reply:
+    if found.small_talk:
+        return _small_talk(tenant, found, conversation)
     threshold = tenant.settings.assistant.threshold
     confidence = round(max(0.0, min(1.0, found.confidence)), 3)
     answered = found.passage is not None and confidence >= threshold
@@ -226,6 +231,21 @@ def _reply(tenant: Any, found: Answer, conversation: Conversation) -> Reply:
         reply.note = " ".join(notes) or None
         reply.message = _message(reply, related=confidence >= threshold * RELATED_SHARE)
     return reply
+
+
+def _small_talk(tenant: Any, found: Answer, conversation: Conversation) -> Reply:
+    """The reply to a message with no question in it ("bonjour", "ok merci"): it asks for the question
+    (or says "you are welcome"), offers no article and hands nothing over. On WhatsApp, a greeting
+    on its own is how many conversations start; it must not become a ticket."""
+    with force_locale(found.lang):
+        if found.small_talk == "thanks":
+            text = _("You are welcome. If you have another question, ask it here.")
+        else:
+            text = _("Hello! What is your question? Describe the problem in a few words, for example: "
+                     "“the verification code does not arrive”.")
+    return Reply(answer=text, articles=[], confidence=0.0, handoff=False, lang=found.lang,
+                 conversation_id=conversation.key, answer_html=str(escape(text)),
+                 contacts=support_contacts(tenant, found.lang), message=text)
 
 
 def _message(reply: Reply, related: bool = False) -> str:

@@ -105,7 +105,7 @@ STOP_WORDS: dict[str, frozenset[str]] = {
         made go going goes went use using used see try trying tried say says said give gave do done
         thing things stuff good great nice fine night hiya greetings regards dear kindly assist assistance
         advise advice currently actually anymore maybe perhaps somebody everyone everything
-        boss mam maam sirs lot lots per via etc must might may shall cannot able unable whether however""".split()
+        boss mam maam sirs lot lots per via etc must might may shall cannot able unable whether however much""".split()
     ),
     "fr": frozenset(
         """a ai aie aies ait as au aucun aussi autre aux avec avez avons avoir c ca ce ceci cela celle celles
@@ -122,7 +122,7 @@ STOP_WORDS: dict[str, frozenset[str]] = {
         dois doit doivent devons devez pouvez pouvons peuvent veut voulez veulent vont font faites
         sommes etes ceci celui celle dont lequel laquelle lesquels chez juste quelqu quelque quelques tout tous
         svp stp plait pouvoir pourrait pourrais pourriez pourrions devoir devrait devrais devriez vouloir
-        voudrait voudriez sait savez savons allez allons""".split()
+        voudrait voudriez sait savez savons allez allons beaucoup ok okay dacord daccord""".split()
     ),
 }
 
@@ -187,6 +187,11 @@ def words(text: str) -> list[str]:
         tokens = [part for t in tokens for part in _GLUED_NEGATIONS.get(t, (t,))]
     return tokens
 
+
+# Words of thanks or agreement: a message made only of these and grammar words closes an exchange
+# ("merci", "ok thanks") rather than asking something (see `Answer.small_talk`).
+THANKS_WORDS = frozenset("thanks thank thx ty ok okay great perfect cool merci mrc dacord daccord parfait super "
+                         "entendu شكرا".split())
 
 # Elided articles and pronouns that chat glues to the next word ("jai", "lacte", "narrive", "quil").
 GLUED_ELISIONS: dict[str, tuple[str, ...]] = {"fr": ("qu", "c", "d", "j", "l", "m", "n", "s", "t")}

@@ -105,3 +105,11 @@ def test_answers_in_french_when_asked_in_french(client, stored):
     assert 'lang="fr"' in page
     [turn] = stored(Turn)
     assert turn.locale == "fr" and turn.article_slug == "forgotten-password"
+
+
+def test_a_greeting_in_the_chat_is_answered_with_a_prompt_for_the_question(client):
+    response = client.post("/farajaland/assistant", data={"message": "Hello", "lang": "en"}, follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "What is your question?" in page
+    assert "This solved it" not in page and "I am not sure I can answer" not in page
+    assert "Talk to a person" in page  # still there, as on every reply

@@ -215,3 +215,15 @@ def test_french_modal_verbs_are_grammar_words_as_their_english_ones_are():
     units, _tokens = RetrievalAnswerer(ListSource({}), encoder=None)._units(
         index, "je devrais pouvoir travailler sans internet", "fr", [])
     assert [unit.word for unit in units] == ["travailler", "internet"]
+
+
+@pytest.mark.parametrize("message, lang, words", [
+    ("bonjour", "fr", "Quelle est votre question"),
+    ("hello?", "en", "What is your question"),
+    ("ok thanks", "en", "You are welcome"),
+    ("merci beaucoup", "fr", "Je vous en prie"),
+])
+def test_a_message_with_no_question_in_it_gets_a_prompt_not_a_hand_over(api, message, lang, words):
+    data = api({"message": message}).get_json()
+    assert data["lang"] == lang and words in data["answer"]
+    assert data["articles"] == [] and data["handoff"] is False

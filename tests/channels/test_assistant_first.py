@@ -165,3 +165,16 @@ def test_agent_as_a_first_message_opens_a_ticket_without_asking_the_assistant(ap
 )
 def test_requests_for_a_person_are_told_from_questions(text, lang):
     assert asks_for_person(text) == lang
+
+
+def test_a_greeting_alone_gets_asked_for_the_question_not_a_ticket(app, client, runner, fake_api):
+    # Many WhatsApp conversations start with "Bonjour" on its own, then the question.
+    whatsapp(client, "Bonjour", "wamid.g1")
+    [(_recipient, prompt)] = outbox_texts(app)
+    assert "Quelle est votre question" in prompt
+    assert rows(app, Ticket) == []
+    whatsapp(client, "mon code de vérification n'arrive jamais", "wamid.g2")
+    answer = outbox_texts(app)[-1][1]
+    assert "verification-code-not-received" in answer and rows(app, Ticket) == []
+    whatsapp(client, "ok merci", "wamid.g3")
+    assert "Je vous en prie" in outbox_texts(app)[-1][1] and rows(app, Ticket) == []
