@@ -381,7 +381,10 @@ class RetrievalAnswerer(Answerer):
         self.cache = IndexCache.shared(source, encoder) if shared else IndexCache(source, encoder)
 
     def warm(self, tenant: Any) -> None:
-        for locale in tenant.locales:
+        locales = list(tenant.locales)
+        if self.encoder is not None and _pivot_locale(tenant) not in locales:
+            locales.append(_pivot_locale(tenant))  # the English versions a French-only country is compared with
+        for locale in locales:
             self.cache.get(tenant, locale, wait_for_vectors=True)
             stem("warm", locale)  # loads the language's word list, which stemming needs
 
@@ -482,11 +485,15 @@ class RetrievalAnswerer(Answerer):
 
     def _pivot(self, tenant: Any, index: PassageIndex) -> tuple[PassageIndex, np.ndarray] | None:
         """The tenant's index in PIVOT_LANGUAGE, if it has vectors and `index` is in another language,
-        with the number there of each article of `index` that is written in it (-1 for none)."""
-        pivot_locale = next((loc for loc in tenant.locales if base_language(loc) == PIVOT_LANGUAGE), None)
-        if pivot_locale is None or index.language == PIVOT_LANGUAGE:
+        with the number there of each article of `index` that is written in it (-1 for none).
+
+        A country that does not offer English still has the English versions of the central library's
+        articles (filled with its own values): they are its pivot, so that a French-only country's
+        questions are read as well as Farajaland's French ones (without them: 4 to 5 points less
+        top-1 on the development sets, asked of Farajaland with French alone)."""
+        if index.language == PIVOT_LANGUAGE:
             return None
-        pivot = self.cache.get(tenant, pivot_locale)
+        pivot = self.cache.get(tenant, _pivot_locale(tenant))
         if pivot.semantic is None:
             return None
         # Kept on the index (a weak reference: a replaced pivot index is not kept alive by it).
@@ -718,6 +725,11 @@ def _posting_has(index: PassageIndex, term: str, article: int) -> bool:
     ids = posting[0]
     at = int(np.searchsorted(ids, article))
     return at < ids.size and ids[at] == article
+
+
+def _pivot_locale(tenant: Any) -> str:
+    """The tenant's locale in PIVOT_LANGUAGE ("en_GB" counts), else the language itself."""
+    return next((loc for loc in tenant.locales if base_language(loc) == PIVOT_LANGUAGE), PIVOT_LANGUAGE)
 
 
 def _own_numbers(twins: np.ndarray, pivot_numbers: np.ndarray) -> np.ndarray:
