@@ -70,6 +70,11 @@ class Turn(TenantScoped, db.Model):
 
     conversation: Mapped[Conversation] = relationship(back_populates="turns")
 
+    @property
+    def is_small_talk(self) -> bool:
+        """A greeting or thanks, answered with a prompt for the question (no article): not a question."""
+        return bool(self.answer) and not self.articles
+
     def as_transcript(self) -> list[dict[str, Any]]:
         at = self.created_at.isoformat()
         reply = self.answer if self.answer else "(no answer: offered a person)"

@@ -287,7 +287,7 @@ def mark_solved(tenant: Any, conversation_id: str) -> Conversation:
     conversation = find_conversation(tenant, conversation_id)
     if conversation is None:
         raise ConversationNotFound(conversation_id)
-    answered = [t for t in conversation.turns if t.answer]
+    answered = [t for t in conversation.turns if t.answer and not t.is_small_talk]
     if answered:
         answered[-1].outcome = Outcome.SOLVED.value
     conversation.outcome = Outcome.SOLVED.value
@@ -322,7 +322,8 @@ def hand_over(tenant: Any, conversation_id: str, *, user: Any = None, contact: A
         contact = tickets.find_or_create_contact(tenant, user=user, email=email.strip() or None,
                                                  phone=phone.strip() or None, name=name.strip()[:200],
                                                  locale=conversation.locale)
-    questions = [turn.question for turn in conversation.turns]
+    asked = [turn for turn in conversation.turns if not turn.is_small_talk]  # not "bonjour" as the subject
+    questions = [turn.question for turn in asked]
     with force_locale(conversation.locale):
         subject = questions[0] if questions else _("Question to the assistant")
         body = "\n\n".join(questions) or _("I would like to talk to a person.")
@@ -330,8 +331,9 @@ def hand_over(tenant: Any, conversation_id: str, *, user: Any = None, contact: A
                                  channel=channel, locale=conversation.locale,
                                  transcript=conversation.transcript(), before_commit=before_commit)
     conversation = find_conversation(tenant, conversation_id)  # open_ticket committed
-    if conversation.turns:
-        conversation.turns[-1].outcome = Outcome.HANDED_OVER.value
+    asked = [turn for turn in conversation.turns if not turn.is_small_talk]
+    if asked:
+        asked[-1].outcome = Outcome.HANDED_OVER.value
     conversation.outcome = Outcome.HANDED_OVER.value
     conversation.ticket_id = ticket.id
     conversation.contact_id = conversation.contact_id or contact.id

@@ -176,6 +176,12 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+def has_unread_letters(text: str) -> bool:
+    """Whether `text` has letters that `words` does not read (Arabic, Cyrillic...): such a message is
+    not empty of meaning even when `words` finds nothing in it."""
+    return any(ch.isalpha() and not ch.isascii() for ch in fold(text.lower()))
+
+
 def words(text: str) -> list[str]:
     """Folded word tokens; elisions (l'appli) and English negations (can't) are split first."""
     text = text.translate(_APOSTROPHES).lower()
@@ -191,7 +197,7 @@ def words(text: str) -> list[str]:
 # Words of thanks or agreement: a message made only of these and grammar words closes an exchange
 # ("merci", "ok thanks") rather than asking something (see `Answer.small_talk`).
 THANKS_WORDS = frozenset("thanks thank thx ty ok okay great perfect cool merci mrc dacord daccord parfait super "
-                         "entendu شكرا".split())
+                         "entendu".split())
 
 # Elided articles and pronouns that chat glues to the next word ("jai", "lacte", "narrive", "quil").
 GLUED_ELISIONS: dict[str, tuple[str, ...]] = {"fr": ("qu", "c", "d", "j", "l", "m", "n", "s", "t")}

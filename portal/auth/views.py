@@ -1,6 +1,7 @@
 """Sign-in, sign-out, language choice, profile, password reset, and a tenant's members."""
 from __future__ import annotations
 
+import datetime as dt
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, current_app, flash, g, make_response, redirect, render_template, request, url_for
@@ -22,6 +23,11 @@ bp = Blueprint("auth", __name__, template_folder="templates")
 
 def register(app: Flask) -> None:
     app.register_blueprint(bp)
+
+
+def _link_life() -> dt.timedelta:
+    """How long a password link works: a mail carrying one is not sent after that."""
+    return dt.timedelta(seconds=current_app.config["PASSWORD_RESET_MAX_AGE"])
 
 
 def _login_rate_limit() -> str:
@@ -134,7 +140,7 @@ def forgot_password():
         if user is not None and user.is_active_account:
             link = url_for("auth.reset_password", token=services.make_reset_token(user), _external=True)
             body = render_template("auth/email/reset.txt", user=user, link=link)
-            queue_mail(user.email, _("Reset your CRVS Support password"), body)
+            queue_mail(user.email, _("Reset your CRVS Support password"), body, expires_in=_link_life())
             db.session.commit()
         # The same answer whether or not the address is known, so accounts cannot be discovered.
         flash(_("If an account uses this address, we have sent it a link to choose a new password. The link works for one hour."), "info")
@@ -175,7 +181,8 @@ def members():
             db.session.flush()  # the new user's id, which the link's token carries
             link = url_for("auth.reset_password", token=services.make_reset_token(user), _external=True)
             body = render_template("auth/email/invite.txt", user=user, link=link, tenant=g.tenant)
-            queue_mail(user.email, _("You are invited to the %(name)s support portal", name=g.tenant.name), body)
+            queue_mail(user.email, _("You are invited to the %(name)s support portal", name=g.tenant.name), body,
+                       expires_in=_link_life())
         db.session.commit()  # the member and their invitation, together
         flash(_("%(email)s is now a member.", email=user.email), "success")
         return redirect(url_for("auth.members"))

@@ -9,6 +9,7 @@ instance folder's `mail/` so a developer can read them; tests set MAIL_SUPPRESS_
 """
 from __future__ import annotations
 
+import datetime as dt
 import email
 import logging
 import smtplib
@@ -35,7 +36,9 @@ class QueuedMail(queue.Queued, TimestampMixin, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     recipient: Mapped[str] = mapped_column(String(320))
+    # The message as written; emptied once it is sent, failed or expired (it may carry a live link).
     message: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[dt.datetime | None]  # not sent after this (a link in it no longer works)
 
 
 def build_message(to: str, subject: str, text: str, html: str | None = None, sender: str | None = None) -> EmailMessage:
@@ -51,15 +54,18 @@ def build_message(to: str, subject: str, text: str, html: str | None = None, sen
     return msg
 
 
-def queue_mail(to: str, subject: str, text: str, html: str | None = None) -> EmailMessage:
+def queue_mail(to: str, subject: str, text: str, html: str | None = None,
+               expires_in: dt.timedelta | None = None) -> EmailMessage:
     """Queue one message in the caller's transaction (the caller commits it with its change).
+    `expires_in`: give up sending after this long (a password link that will not work any more).
 
     Where there is no mail server to reach (development, tests), it is written or kept at once."""
     msg = build_message(to, subject, text, html)
     config = current_app.config
     if config.get("MAIL_SUPPRESS_SEND") or not config.get("MAIL_SERVER"):
         return send_prepared(msg)
-    db.session.add(QueuedMail(recipient=to, message=msg.as_string(policy=policy.SMTP)))
+    expires_at = utcnow() + expires_in if expires_in is not None else None
+    db.session.add(QueuedMail(recipient=to, message=msg.as_string(policy=policy.SMTP), expires_at=expires_at))
     return msg
 
 
@@ -69,14 +75,22 @@ def send_queued(limit: int = 20, worker: str | None = None) -> dict[str, int]:
     counts: dict[str, int] = {}
     for mail_id in queue.claim_due(QueuedMail.__table__, limit, worker):
         row = db.session.get(QueuedMail, mail_id)
-        try:
-            send_prepared(email.message_from_string(row.message, policy=policy.default))
-        except smtplib.SMTPRecipientsRefused as exc:
-            _failed(row, f"recipient refused: {exc.recipients}", permanent=True)
-        except (smtplib.SMTPException, OSError) as exc:
-            _failed(row, f"{type(exc).__name__}: {exc}", permanent=False)
+        if row.expires_at is not None and row.expires_at <= utcnow():
+            row.status, row.last_error = "expired", row.last_error or "not sent in time"
         else:
-            row.status, row.sent_at, row.last_error = "sent", utcnow(), ""
+            try:
+                send_prepared(email.message_from_string(row.message, policy=policy.default))
+            except smtplib.SMTPRecipientsRefused as exc:
+                _failed(row, f"recipient refused: {exc.recipients}", permanent=True)
+            except (smtplib.SMTPException, OSError) as exc:
+                _failed(row, f"{type(exc).__name__}: {exc}", permanent=False)
+            except Exception as exc:  # a bug or an unexpected library error: retry, and say what it was
+                log.exception("sending system mail %s failed", mail_id)
+                _failed(row, f"{type(exc).__name__}: {exc}", permanent=False)
+            else:
+                row.status, row.sent_at, row.last_error = "sent", utcnow(), ""
+        if row.status != queue.PENDING:
+            row.message = ""  # done with: a reset link must not stay readable in the database
         counts[row.status] = counts.get(row.status, 0) + 1
         db.session.commit()
     return counts

@@ -113,3 +113,12 @@ def test_a_greeting_in_the_chat_is_answered_with_a_prompt_for_the_question(clien
     assert response.status_code == 200 and "What is your question?" in page
     assert "This solved it" not in page and "I am not sure I can answer" not in page
     assert "Talk to a person" in page  # still there, as on every reply
+
+
+def test_this_solved_it_after_thanks_marks_the_answer_not_the_thanks(client, stored):
+    client.post("/farajaland/assistant", data={"message": "the sms verification code never comes"})
+    client.post("/farajaland/assistant", data={"message": "ok thanks", "lang": "en"})
+    client.post("/farajaland/assistant/solved")
+    answer, thanks = stored(Turn)
+    assert answer.article_slug == "verification-code-not-received"
+    assert (answer.outcome, thanks.outcome) == (Outcome.SOLVED, Outcome.NO_FEEDBACK)

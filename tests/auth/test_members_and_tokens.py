@@ -119,9 +119,40 @@ def test_system_mail_waits_in_the_queue_while_the_mail_server_is_down(make_app, 
             db.session.commit()
             assert work_once().get("sent") == 2
             assert not work_once().get("sent")  # never twice
-            assert [row.status for row in queued()] == ["sent", "sent"]
+            assert [(row.status, row.message) for row in queued()] == [("sent", ""), ("sent", "")]  # no live link kept
     finally:
         controller.stop()
     assert sorted(rcpt for envelope in handler.messages for rcpt in envelope.rcpt_tos) == sorted(recipients)
     reset = next(e for e in handler.messages if e.rcpt_tos == [admin]).content.decode()
     assert "/farajaland/password/reset/" in reset
+
+
+def test_a_password_link_not_sent_in_time_is_dropped_and_an_unexpected_error_is_retried(make_app, make_user, monkeypatch):
+    from sqlalchemy import select, update
+
+    from portal.channels.services import work_once
+    from portal.core import mail
+    from portal.core.db import db, utcnow
+
+    app = make_app(MAIL_SUPPRESS_SEND=False, MAIL_SERVER="127.0.0.1", MAIL_PORT=_closed_port())
+    client = app.test_client()
+    first, second = make_user(), make_user()
+    for address in (first, second):
+        client.post("/password/forgot", data={"email": address})
+
+    def row(address):
+        return db.session.scalars(select(mail.QueuedMail).where(mail.QueuedMail.recipient == address)).one()
+
+    with app.app_context():
+        db.session.execute(update(mail.QueuedMail).where(mail.QueuedMail.recipient == first)
+                           .values(expires_at=utcnow()))  # its link has stopped working
+        db.session.commit()
+
+        def broken(message):
+            raise UnicodeEncodeError("ascii", "é", 0, 1, "a password the server cannot take")
+
+        monkeypatch.setattr(mail, "send_prepared", broken)
+        work_once()  # neither crashes the worker
+        expired, retried = row(first), row(second)
+        assert (expired.status, expired.message, expired.attempts) == ("expired", "", 1)
+        assert retried.status == "pending" and "UnicodeEncodeError" in retried.last_error and retried.message

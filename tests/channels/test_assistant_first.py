@@ -178,3 +178,19 @@ def test_a_greeting_alone_gets_asked_for_the_question_not_a_ticket(app, client, 
     assert "verification-code-not-received" in answer and rows(app, Ticket) == []
     whatsapp(client, "ok merci", "wamid.g3")
     assert "Je vous en prie" in outbox_texts(app)[-1][1] and rows(app, Ticket) == []
+
+
+def test_a_question_in_a_script_the_assistant_cannot_read_is_handed_over_not_taken_for_a_greeting(app, client, fake_api):
+    whatsapp(client, "لا أستطيع تسجيل الدخول، رمز التحقق لا يصل", "wamid.ar1")
+    ticket, _notes, _contact = the_ticket(app)
+    assert ticket.reference in outbox_texts(app)[-1][1]
+
+
+def test_after_a_greeting_the_ticket_is_named_after_the_question_and_thanks_are_not_the_solved_answer(app, client, fake_api):
+    whatsapp(client, "Bonjour", "wamid.s1")
+    whatsapp(client, "Ma déclaration est bloquée dans la boîte d'envoi", "wamid.s2")
+    whatsapp(client, "parler à quelqu'un", "wamid.s3")
+    ticket, _notes, _contact = the_ticket(app)
+    assert ticket.subject == "Ma déclaration est bloquée dans la boîte d'envoi"
+    greeting, question = rows(app, Turn)
+    assert (greeting.outcome, question.outcome) == (Outcome.NO_FEEDBACK, Outcome.HANDED_OVER)

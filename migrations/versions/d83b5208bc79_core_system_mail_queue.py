@@ -3,9 +3,9 @@
 Password resets, invitations and notices to staff are written here in the caller's transaction and
 sent by the outbox workers (portal/core/mail.py), instead of over SMTP inside the request.
 
-Revision ID: de836a118e30
+Revision ID: d83b5208bc79
 Revises: f9119eebf346
-Create Date: 2026-11-30 17:17:20.370306
+Create Date: 2026-11-30 17:53:43.581477
 
 """
 from alembic import op
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'de836a118e30'
+revision = 'd83b5208bc79'
 down_revision = 'f9119eebf346'
 branch_labels = None
 depends_on = None
@@ -25,6 +25,7 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('recipient', sa.String(length=320), nullable=False),
     sa.Column('message', sa.Text(), nullable=False),
+    sa.Column('expires_at', sa.DateTime(), nullable=True),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('next_attempt_at', sa.DateTime(), nullable=False),
