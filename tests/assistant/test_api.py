@@ -111,4 +111,3 @@ def test_article_missing_in_the_language_falls_back_to_the_default_with_a_note(m
     assert data["lang"] == "fr" and data["articles"][0]["slug"] == "scanner-setup"
     assert data["answer"] and "scanner driver" in data["answer"]
     assert "français" in data["note"] and "anglais" in data["note"]  # the notice names both languages
-
