@@ -30,8 +30,7 @@ from portal.assistant import semantic, vocabulary
 from portal.assistant.index import CONCEPT_PREFIX, PassageIndex, analyze, plain
 from portal.assistant.lexicon import LEXICON, LOCAL_PREFIX, Lexicon
 from portal.assistant.sources import DocumentSource
-from portal.assistant.text import (THANKS_WORDS, base_language, detect_language, expand_chat, has_unread_letters, stem,
-                                   stop_words, words)
+from portal.assistant.text import THANKS_WORDS, base_language, detect_language, expand_chat, stem, stop_words, words
 
 log = logging.getLogger(__name__)
 
@@ -426,9 +425,8 @@ class RetrievalAnswerer(Answerer):
         for unit in units:
             for term, weight in unit.terms.items():
                 query[term] = max(query.get(term, 0.0), weight)
-        if not query:
-            if not has_unread_letters(question):  # only grammar words, greetings or thanks (or nothing)
-                result.small_talk = "thanks" if any(token in THANKS_WORDS for token in tokens) else "greeting"
+        if not query:  # only grammar words, greetings or thanks (or no word at all)
+            result.small_talk = "thanks" if any(token in THANKS_WORDS for token in tokens) else "greeting"
             return result
         passage_scores = index.passage_bm25.scores(query)
         best_passage = np.zeros(len(index), dtype=np.float32)

@@ -21,7 +21,7 @@ STEMMERS = {
 }
 
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'"})
-_TOKEN_RE = re.compile(r"[a-z0-9]+")
+_TOKEN_RE = re.compile(r"[^\W_]+")  # letters and digits of any script (folded Latin is plain a-z)
 _ENGLISH_NEGATIONS = {"can't": "can not", "won't": "will not", "cannot": "can not"}
 # English negations typed without the apostrophe: written like the apostrophe forms, so that "dont
 # remember" and "don't remember" meet (no other language of ours spells a word this way).
@@ -174,12 +174,6 @@ def fold(text: str) -> str:
         return text
     decomposed = unicodedata.normalize("NFKD", text)  # accents on letters outside the table
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
-def has_unread_letters(text: str) -> bool:
-    """Whether `text` has letters that `words` does not read (Arabic, Cyrillic...): such a message is
-    not empty of meaning even when `words` finds nothing in it."""
-    return any(ch.isalpha() and not ch.isascii() for ch in fold(text.lower()))
 
 
 def words(text: str) -> list[str]:

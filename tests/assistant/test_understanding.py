@@ -227,3 +227,19 @@ def test_a_message_with_no_question_in_it_gets_a_prompt_not_a_hand_over(api, mes
     data = api({"message": message}).get_json()
     assert data["lang"] == lang and words in data["answer"]
     assert data["articles"] == [] and data["handoff"] is False
+
+
+def test_a_question_in_arabic_script_is_read_and_answered_from_arabic_articles():
+    # Words of every script are read (Snowball stems Arabic and Russian too), not only a-z.
+    class Arabic:
+        slug, default_locale, locales = "arabic", "ar", ["ar"]
+
+        def best_locale(self, lang):
+            return "ar"
+
+    source = ListSource({"ar": [
+        Article(slug="code", title="رمز التحقق لا يصل", locale="ar", body_markdown="انتظر عشر دقائق ثم اطلب رمزا جديدا."),
+        Article(slug="pin", title="نسيت الرقم السري", locale="ar", body_markdown="سجل الخروج ثم اختر رقما سريا جديدا."),
+    ]})
+    found = RetrievalAnswerer(source, encoder=None).answer(Arabic(), "لم يصلني رمز التحقق", lang="ar")
+    assert found.best.slug == "code" and found.small_talk is None
