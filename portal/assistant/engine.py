@@ -27,7 +27,7 @@ import numpy as np
 from markdown_it import MarkdownIt
 
 from portal.assistant import semantic, vocabulary
-from portal.assistant.index import CONCEPT_PREFIX, PassageIndex, analyze, plain
+from portal.assistant.index import CONCEPT_PREFIX, PassageIndex, plain
 from portal.assistant.lexicon import LEXICON, LOCAL_PREFIX, Lexicon
 from portal.assistant.sources import DocumentSource
 from portal.assistant.text import THANKS_WORDS, base_language, detect_language, expand_chat, stem, stop_words, words
@@ -459,7 +459,7 @@ class RetrievalAnswerer(Answerer):
         result.passage_html = render_markdown(result.passage)
         result.fallback = doc.fallback
         second = float(totals[order[1]]) if order.size > 1 else 0.0
-        result.signals = self._signals(index, units, top, passage.markdown, doc.locale, float(totals[top]), second)
+        result.signals = self._signals(index, units, top, float(totals[top]), second)
         if vector is not None:
             result.signals["semantic"] = float(closeness[top])
         result.confidence = calibrated(result.signals)
@@ -622,35 +622,32 @@ class RetrievalAnswerer(Answerer):
         return best
 
     @staticmethod
-    def _signals(index: PassageIndex, units: list[_Unit], article: int, passage_markdown: str,
-                 doc_locale: str, top: float, second: float) -> dict[str, float]:
+    def _signals(index: PassageIndex, units: list[_Unit], article: int, top: float, second: float) -> dict[str, float]:
         """What the confidence is computed from, each in [0, 1] (see `calibrated`).
 
-        coverage: share of the question's words (weighted by rarity; a word no article contains
-        weighs fully against it) found in the best article; passage_coverage: the same within the
-        passage shown; outline_coverage: within what the article says it is about (its title, tags
-        and headings; a word it only mentions in passing, "passport" in a list of ID documents, is not
-        what it answers); unknown: share of the question
-        no article knows at all; margin: lead of the best article over the runner-up, times coverage;
-        length: how many ideas the question holds, on a log scale (1 from LENGTH_FULL on). A long
-        message's words and meaning spread over its context, so the same coverage and closeness say
-        more of it than of a short question, and the calibration needs to know which it reads.
+        - coverage: share of the question's words (weighted by rarity; a word no article contains
+          weighs fully against it) found in the best article;
+        - outline_coverage: the same within what the article says it is about (its title, tags and
+          headings: "passport" in a list of ID documents is not what the article answers);
+        - unknown: share of the question no article knows at all;
+        - margin: lead of the best article over the runner-up, times coverage;
+        - length: how many ideas the question holds, on a log scale (1 from LENGTH_FULL on). A long
+          message's words and meaning spread over its context, so the same coverage and closeness
+          say more of it than of a short question, and the calibration needs to know which it reads.
+        The caller adds `semantic` (the best article's closeness) when it has the question's vector.
         """
         total = sum(u.weight for u in units)
         if total <= 0:
             return {}
-        passage_terms = set(analyze(plain(passage_markdown), doc_locale, lexicon=index.lexicon).terms)
         outline = index.outline_terms[article]
-        in_article = in_passage = in_outline = unknown = 0.0
+        in_article = in_outline = unknown = 0.0
         for unit in units:
             in_article += _found(index, unit, lambda term: _posting_has(index, term, article))
-            in_passage += _found(index, unit, lambda term: term in passage_terms)
             in_outline += _found(index, unit, lambda term: term in outline)
             if not any(index.knows(term) for term in unit.terms):
                 unknown += unit.weight
         return {
             "coverage": in_article / total,
-            "passage_coverage": in_passage / total,
             "outline_coverage": in_outline / total,
             "unknown": unknown / total,
             # A lead counts as much as the question it rests on: one rare word matched alone leads far.

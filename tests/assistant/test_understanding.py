@@ -141,7 +141,7 @@ def test_the_confidence_reads_a_long_message_s_lower_coverage_as_context_not_dou
     short, _tokens = answerer._units(index, "forgot my pin", "en", [])
     long, _tokens = answerer._units(index, "hello, field agent in the north here, since this morning the app "
                                            "asks for my pin at every start and i forgot it completely", "en", [])
-    signals = [answerer._signals(index, units, 0, index.passages[0].markdown, "en", 1.0, 0.0)
+    signals = [answerer._signals(index, units, 0, 1.0, 0.0)
                for units in (short, long)]
     assert 0 < signals[0]["length"] < signals[1]["length"] <= 1
     same_match = {**signals[1], "length": signals[0]["length"]}
@@ -158,12 +158,12 @@ def test_a_word_matched_only_through_a_broader_concept_counts_less():
         Article(slug="travel", title="Travel", locale="en", body_markdown="Bring your passport."),
     ])
     units, _tokens = answerer._units(index, "passport", "en", [])
-    signals = answerer._signals(index, units, 0, index.passages[0].markdown, "en", 1.0, 0.0)
+    signals = answerer._signals(index, units, 0, 1.0, 0.0)
     assert signals["coverage"] == signals["outline_coverage"] == 0.5
     # where the articles never use the word, its concept is all it means, and counts fully
     index = PassageIndex("en", index.documents[:1])
     units, _tokens = answerer._units(index, "passport", "en", [])
-    assert answerer._signals(index, units, 0, index.passages[0].markdown, "en", 1.0, 0.0)["coverage"] == 1.0
+    assert answerer._signals(index, units, 0, 1.0, 0.0)["coverage"] == 1.0
 
 
 def test_a_countrys_own_words_are_read_as_the_articles_words(api, configure_tenant):
