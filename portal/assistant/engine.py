@@ -44,19 +44,22 @@ RANKING = {"article": 1.0, "passage": 0.5, "title": 1.0}
 TITLE_SHARE_FLOOR = 0.5
 TAG_WEIGHT = 0.5  # a question word found in the tags only, relative to one in the title
 CONCEPT_WEIGHT = 0.8  # a single word's lexicon concept, relative to the word itself (phrases: 1)
-# Logistic calibration of the confidence (see `calibrated`): fitted on the development sets (dev.yaml and
-# tune.yaml), as typed and with typos, by `benchmarks/assistant_calibrate.py` (--balance 1.0); with these
-# weights the default threshold of 0.35 abstains on 82-85% of the questions the content cannot answer
-# (cross-validated), and answers 82% (en) and 73% (fr) of the others with the right article.
-CALIBRATION = {"bias": -6.16, "coverage": 0.70, "outline_coverage": 3.46, "unknown": -1.83, "margin": 5.64,
-               "length": 3.57, "semantic": 6.16}
+# Logistic calibration of the confidence (see `calibrated`): fitted on the development sets (dev.yaml,
+# tune.yaml and probe.yaml), as typed and with typos, by `benchmarks/assistant_calibrate.py` (--balance 1.0);
+# with these weights the default threshold of 0.35 abstains on 85% (en) and 87% (fr) of the questions the
+# content cannot answer (cross-validated), and answers 80% (en) and 68% (fr) of the others with the right
+# article.
+CALIBRATION = {"bias": -6.29, "coverage": 0.97, "outline_coverage": 3.99, "unknown": -1.66, "margin": 5.47,
+               "length": 3.54, "semantic": 5.89}
 # The same fit for answers made from words alone (no encoder, one that failed, or a big index whose
 # vectors are still being made): `assistant_calibrate.py --words-only`.
-CALIBRATION_WORDS = {"bias": -5.69, "coverage": 0.88, "outline_coverage": 4.78, "unknown": -1.95, "margin": 5.37,
-                     "length": 5.41}
+CALIBRATION_WORDS = {"bias": -5.97, "coverage": 1.19, "outline_coverage": 5.23, "unknown": -1.68, "margin": 5.54,
+                     "length": 5.37}
 # A question word found in an article only through its lexicon concept, where other articles use the word
-# itself, counts this much towards the confidence's coverage signals (see `_found`).
+# itself or it is an ordinary word of the language, counts this much towards the confidence's coverage
+# signals (see `_found`).
 CONCEPT_CREDIT = 0.5
+ORDINARY_WORD = 3.5  # Zipf from which a word the articles never use is an ordinary word of the language
 LENGTH_FULL = 30  # content words (after phrases are joined) from which a question counts as long
 # How much a string that no article contains and the language does not know (an uncorrected typo, mostly)
 # weighs against coverage, relative to the rarest known word (see `_specificity`).
@@ -703,14 +706,17 @@ def _specificity(word: str, language: str) -> float:
 
 def _found(index: PassageIndex, unit: _Unit, has: Callable[[str], bool]) -> float:
     """How much of the question `unit` is found where `has` looks: its weight if its own word is there;
-    CONCEPT_CREDIT of it if only its lexicon concept is, though the articles use the word elsewhere
-    ("passport" where an article says "ID document": related, but not what it is about); all of it if
-    the articles never use the word ("mdp": the concept is all it means)."""
+    CONCEPT_CREDIT of it if only its lexicon concept is and the word has a meaning of its own, being
+    used elsewhere in the articles or an ordinary word of the language ("passport" where an article says
+    "ID document": related, but not what it is about); all of it if the word is an abbreviation or a
+    chat spelling that the articles never use ("mdp": the concept is all it means)."""
     literal = [term for term in unit.terms if not term.startswith(CONCEPT_PREFIX)]
     if any(has(term) for term in literal):
         return unit.weight * unit.credit
     if any(has(term) for term in unit.terms if term.startswith(CONCEPT_PREFIX)):
-        share = CONCEPT_CREDIT if any(index.knows(term) for term in literal) else 1.0
+        own_meaning = (any(index.knows(term) for term in literal)
+                       or vocabulary.is_word(unit.word, index.language, ORDINARY_WORD))
+        share = CONCEPT_CREDIT if own_meaning else 1.0
         return unit.weight * unit.credit * share
     return 0.0
 

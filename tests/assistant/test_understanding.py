@@ -160,10 +160,22 @@ def test_a_word_matched_only_through_a_broader_concept_counts_less():
     units, _tokens = answerer._units(index, "passport", "en", [])
     signals = answerer._signals(index, units, 0, 1.0, 0.0)
     assert signals["coverage"] == signals["outline_coverage"] == 0.5
-    # where the articles never use the word, its concept is all it means, and counts fully
+    # where the articles never use the word, an ordinary word still means more than its concept...
     index = PassageIndex("en", index.documents[:1])
     units, _tokens = answerer._units(index, "passport", "en", [])
+    assert answerer._signals(index, units, 0, 1.0, 0.0)["coverage"] == 0.5
+    # ... but an abbreviation means its concept and nothing else, and counts fully
+    index = PassageIndex("en", [Article(slug="password", title="Choosing a new password", locale="en",
+                                        body_markdown="Pick one you will remember.")])
+    units, _tokens = answerer._units(index, "pwd", "en", [])
     assert answerer._signals(index, units, 0, 1.0, 0.0)["coverage"] == 1.0
+
+
+@pytest.mark.parametrize("message", ["how do i get a passport for my son", "do you also do passports?"])
+def test_a_neighbouring_procedure_the_articles_only_mention_is_handed_over(api, message):
+    # The demo articles name ID documents (to check a collector's), never passports: a question about
+    # getting one is for a person, not for the certificate article.
+    assert api({"message": message}).get_json()["handoff"] is True
 
 
 def test_a_countrys_own_words_are_read_as_the_articles_words(api, configure_tenant):
