@@ -30,7 +30,8 @@ from portal.assistant import semantic, vocabulary
 from portal.assistant.index import CONCEPT_PREFIX, PassageIndex, plain
 from portal.assistant.lexicon import LEXICON, LOCAL_PREFIX, Lexicon
 from portal.assistant.sources import DocumentSource
-from portal.assistant.text import THANKS_WORDS, base_language, detect_language, expand_chat, stem, stop_words, words
+from portal.assistant.text import (SMALL_TALK_ANY, THANKS_WORDS, base_language, detect_language, expand_chat,
+                                   stem, stop_words, words)
 
 log = logging.getLogger(__name__)
 
@@ -516,7 +517,7 @@ class RetrievalAnswerer(Answerer):
         units: list[_Unit] = []
         covered: dict[int, _Unit] = {}
         for position, token in enumerate(tokens):
-            if token in stops or (len(token) < 2 and not token.isdigit()):
+            if token in stops or token in SMALL_TALK_ANY or (len(token) < 2 and not token.isdigit()):
                 continue
             unit = _Unit(terms={}, word=token)
             term = stem(token, locale)

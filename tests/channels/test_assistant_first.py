@@ -180,6 +180,17 @@ def test_a_greeting_alone_gets_asked_for_the_question_not_a_ticket(app, client, 
     assert "Je vous en prie" in outbox_texts(app)[-1][1] and rows(app, Ticket) == []
 
 
+@pytest.mark.parametrize("greeting, thanks", [("السلام عليكم", "شكراً جزيلاً"), ("Habari", "asante sana"),
+                                              ("Hola", "gracias"), ("Olá", "obrigada")])
+def test_greetings_and_thanks_in_other_languages_are_small_talk_too(app, client, fake_api, greeting, thanks):
+    # Staff write in the languages they speak, not only in the portal's.
+    whatsapp(client, greeting, "wamid.x1")
+    whatsapp(client, thanks, "wamid.x2")
+    prompt, welcome = (text for _recipient, text in outbox_texts(app))
+    assert "your question" in prompt and "welcome" in welcome
+    assert rows(app, Ticket) == []
+
+
 def test_a_question_in_a_script_the_assistant_cannot_read_is_handed_over_not_taken_for_a_greeting(app, client, fake_api):
     whatsapp(client, "لا أستطيع تسجيل الدخول، رمز التحقق لا يصل", "wamid.ar1")
     ticket, _notes, _contact = the_ticket(app)
