@@ -31,6 +31,7 @@ from portal.assistant.engine import Answer, Answerer, RetrievalAnswerer, chat_te
 from portal.assistant.models import Conversation, Outcome, Turn
 from portal.assistant.sources import FolderSource
 from portal.core.db import db
+from portal.core.intents import asks_for_person
 from portal.core.urls import absolute_url
 
 MAX_MESSAGE_LENGTH = 2000
@@ -187,13 +188,14 @@ def answer_question(tenant: Any, text: str, *, lang: str | None = None, conversa
     conversation = find_conversation(tenant, conversation_id)
     if conversation_id and conversation is None:
         raise ConversationNotFound(conversation_id)
-    found = get_answerer().answer(tenant, text, lang=lang, hint=hint)
+    person = asks_for_person(text)  # "talk to a person": no article, however close its words come
+    found = get_answerer().answer(tenant, text, lang=lang or person or None, hint=hint)
     if conversation is None:
         conversation = Conversation(channel=channel, locale=found.lang, user_id=getattr(user, "id", None),
                                     contact_id=getattr(contact, "id", None))
         db.session.add(conversation)
     conversation.locale = found.lang
-    reply = _reply(tenant, found, conversation)
+    reply = _for_person(tenant, found, conversation) if person is not None else _reply(tenant, found, conversation)
     turn = Turn(conversation=conversation, channel=channel, locale=reply.lang, question=text, answer=reply.answer,
                 article_slug=found.best.slug if found.best and not reply.handoff else None,
                 article_title=found.best.title if found.best and not reply.handoff else None,
@@ -233,6 +235,16 @@ def _reply(tenant: Any, found: Answer, conversation: Conversation) -> Reply:
     return reply
 
 
+def _for_person(tenant: Any, found: Answer, conversation: Conversation) -> Reply:
+    """The reply to a request for a person ("parler à quelqu'un"): the hand-over, with the ways to
+    reach the team, and no article (the words of such a request match some article's, by chance)."""
+    reply = Reply(answer=None, articles=[], confidence=0.0, handoff=True, lang=found.lang,
+                  conversation_id=conversation.key, contacts=support_contacts(tenant, found.lang))
+    with force_locale(found.lang):
+        reply.message = _message(reply, for_person=True)
+    return reply
+
+
 def _small_talk(tenant: Any, found: Answer, conversation: Conversation) -> Reply:
     """The reply to a message with no question in it ("bonjour", "ok merci"): it asks for the question
     (or says "you are welcome"), offers no article and hands nothing over. On WhatsApp, a greeting
@@ -248,16 +260,20 @@ def _small_talk(tenant: Any, found: Answer, conversation: Conversation) -> Reply
                  contacts=support_contacts(tenant, found.lang), message=text)
 
 
-def _message(reply: Reply, related: bool = False) -> str:
+def _message(reply: Reply, related: bool = False, for_person: bool = False) -> str:
     """The reply as one plain text, for channels that cannot show a page (WhatsApp, Telegram). When it
-    abstains but came `related` to an answer, it lists the articles it found, as the web chat does."""
+    abstains but came `related` to an answer, it lists the articles it found, as the web chat does;
+    `for_person`: the reader asked for a person, and gets the ways to reach one."""
     parts = [reply.note] if reply.note else []
     if reply.answer:
         parts.append(chat_text(reply.answer, absolute_url, _labelled))
         parts.append(_("Full article: %(url)s", url=absolute_url(reply.articles[0].url)))
         return "\n\n".join(parts)
-    parts.append(_("I am not sure I can answer this correctly, so I would rather not guess. "
-                   "A person from the support team can help you."))
+    if for_person:
+        parts.append(_("A person from the support team will help you."))
+    else:
+        parts.append(_("I am not sure I can answer this correctly, so I would rather not guess. "
+                       "A person from the support team can help you."))
     ways = []
     if reply.contacts.get("whatsapp"):
         ways.append(_("WhatsApp: %(value)s", value=reply.contacts["whatsapp"]))

@@ -17,25 +17,9 @@ from portal.channels.emailparse import ParsedEmail
 from portal.channels.models import ChannelThread, InboundMessage, InboundStatus, OutboundMessage
 from portal.channels.services import DeskUnavailable, enqueue_text
 from portal.core.db import db, utcnow
+from portal.core.intents import asks_for_person
 from portal.tenancy.models import Tenant
 
-# What a requester writes to reach a person, by language ("" when the words say nothing of the
-# language): a whole message made of one of these words, or a short message with one of the phrases.
-HANDOVER_WORDS = {
-    "": ("agent", "support", "human agent"),
-    "en": ("an agent", "human", "a human", "person", "a person", "someone", "somebody", "operator", "real person", "live agent"),
-    "fr": ("humain", "un humain", "personne", "une personne", "quelqu'un", "conseiller", "un conseiller", "opérateur", "operateur", "un agent", "agent humain"),
-}
-HANDOVER_PHRASES = {
-    "en": (
-        r"\b(talk|speak|chat)( to| with)? (someone|somebody|a (real |live )?(person|human|agent|operator)|an (agent|operator)|(the )?support( team)?|(real |live )?(person|human|agent|people))\b",
-        r"\b(want|need|like) (a|an) (real )?(human|person|agent)\b",
-    ),
-    "fr": (
-        r"\bparler (à|a|avec) (quelqu'un|quelqu un|une (vraie )?personne|un (agent|humain|conseiller|opérateur)|le support|l'assistance)",
-        r"\b(je veux|je voudrais|j'ai besoin d') ?(un agent|une personne|un humain|un conseiller)\b",
-    ),
-}
 CLOSED_STATES = ("closed",)  # a resolved ticket is reopened by the requester's message
 
 
@@ -124,24 +108,6 @@ def route_email(tenant: Tenant, inbound: InboundMessage, parsed: ParsedEmail) ->
         contact = tickets.find_or_create_contact(tenant, email=parsed.sender, name=parsed.sender_name, locale=locale, flush=False)
         subject = (parsed.subject or parsed.text[:80]).strip()
         tickets.open_ticket(tenant, None, requester=contact, subject=subject, body=parsed.text or subject, channel="email", attachments=_files(parsed.attachments), locale=locale, before_commit=_linked(inbound))
-
-
-def asks_for_person(text: str) -> str | None:
-    """Whether a chat message asks for a person rather than asks a question ("agent", "talk to a
-    person", "parler à quelqu'un"): the language it was asked in ("" when the words do not say),
-    or None. A question that merely mentions an agent ("how does a field agent unassign a
-    record?") is not a request for one."""
-    words = re.sub(r"[^\w' ]+", " ", text.lower().replace("’", "'")).split()
-    if not words or len(words) > 8:
-        return None
-    phrase = " ".join(words)
-    for lang, whole in HANDOVER_WORDS.items():
-        if phrase in whole:
-            return lang
-    for lang, patterns in HANDOVER_PHRASES.items():
-        if any(re.search(pattern, phrase) for pattern in patterns):
-            return lang
-    return None
 
 
 def route_instant(tenant: Tenant, channel: Channel, inbound: InboundMessage, chat: InstantMessage) -> None:

@@ -1,6 +1,8 @@
 """POST /<tenant>/api/v1/assistant: the contract, errors, rate limit, languages and isolation."""
 from __future__ import annotations
 
+import pytest
+
 from portal.assistant.models import Conversation, Turn
 
 
@@ -73,6 +75,14 @@ def test_abstains_with_handoff_and_no_answer(api):
     data = api({"message": "when will I get my salary for this month"}).get_json()
     assert data["handoff"] is True and data["answer"] is None
     assert data["confidence"] < 0.35
+
+
+@pytest.mark.parametrize("message, lang", [("je veux parler à quelqu'un", "fr"), ("I want to talk to a human", "en"),
+                                           ("agent", "en")])
+def test_a_request_for_a_person_is_handed_over_without_an_article(api, message, lang):
+    data = api({"message": message}).get_json()
+    assert data["handoff"] is True and data["answer"] is None and data["articles"] == []
+    assert data["lang"] == lang and data["confidence"] == 0
 
 
 def test_detects_the_language_and_answers_in_it(api):

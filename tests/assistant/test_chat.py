@@ -99,6 +99,17 @@ def test_abstains_honestly_with_contacts_when_unsure(client, stored):
     assert turn.confidence < 0.35
 
 
+def test_asking_for_a_person_gets_the_ways_to_reach_one_not_an_article(client, stored):
+    # Its words come close to the article about a colleague's assigned record: no article is shown.
+    client.post("/farajaland/assistant", data={"message": "je veux parler à quelqu'un"})
+    page = client.get("/farajaland/assistant").get_data(as_text=True)
+    assert "A person from the support team will help you." in page
+    assert "I am not sure I can answer" not in page and "This solved it" not in page
+    assert "<details open>" in page and "support@farajaland.example" in page
+    [turn] = stored(Turn)
+    assert turn.handoff and turn.articles == [] and turn.article_slug is None and turn.locale == "fr"
+
+
 def test_answers_in_french_when_asked_in_french(client, stored):
     client.post("/farajaland/assistant", data={"message": "j'ai oublié mon mot de passe"})
     page = client.get("/farajaland/assistant").get_data(as_text=True)
