@@ -191,10 +191,11 @@ def words(text: str) -> list[str]:
 # Words of thanks or agreement: a message made only of these and grammar words closes an exchange
 # ("merci", "ok thanks") rather than asking something (see `Answer.small_talk`).
 # Greetings and thanks in languages staff write in besides the portal's own (Arabic, Swahili, Portuguese,
-# Spanish): in any locale, a message made only of these is small talk, not a question no article covers.
+# Spanish), and chat greetings ("allo", "coucou"): in any locale, a message made only of these is small
+# talk, not a question no article covers.
 _GREETINGS_ANY = "مرحبا اهلا وسهلا السلام وعليكم سلام عليكم صباح مساء الخير النور habari jambo hujambo mambo salama " \
-                 "shikamoo hola ola oi"
-_THANKS_ANY = "شكرا مشكور جزيلا asante asanteni sana gracias obrigado obrigada"
+                 "shikamoo hola ola oi salam salaam كيف حالك allo coucou"
+_THANKS_ANY = "شكرا مشكور جزيلا shukran asante asanteni sana gracias obrigado obrigada"
 THANKS_WORDS = frozenset(("thanks thank thx ty ok okay great perfect cool merci mrc dacord daccord parfait super "
                           "entendu " + _THANKS_ANY).split())
 SMALL_TALK_ANY = frozenset((_GREETINGS_ANY + " " + _THANKS_ANY).split())
