@@ -13,8 +13,8 @@ HANDOVER_WORDS = {
 }
 HANDOVER_PHRASES = {
     "en": (
-        r"\b(talk|speak|chat)( to| with)? (someone|somebody|a (real |live )?(person|human|agent|operator)|an (agent|operator)|(the )?support( team)?|(real |live )?(person|human|agent|people))\b",
-        r"\b(want|need|like) (a|an) (real )?(human|person|agent)\b",
+        r"\b(talk|speak|chat)( to| with)? (someone|somebody|a (real |live )?(person|human|agent|operator)|an (agent|operator)|(the )?support( team)?|(real |live )?(person|human|agent|people))(?![\w'])",
+        r"\b(want|need|like) (a|an) (real )?(human|person|agent)(?![\w'])",
     ),
     "fr": (
         r"\bparler (à|a|avec) (quelqu'un|quelqu un|une (vraie )?personne|un (agent|humain|conseiller|opérateur)|le support|l'assistance)",
