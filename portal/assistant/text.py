@@ -238,18 +238,8 @@ def base_language(locale: str) -> str:
     return locale.replace("-", "_").split("_")[0].lower()
 
 
-# A language with no list above (Spanish, Portuguese, Arabic...) takes as grammar words those of its
-# `wordfreq` list used at least once in a thousand words: 80 to 110 words, nearly all articles,
-# pronouns, prepositions and auxiliaries ("de", "que", "في", "من").
-FREQUENT_WORD = 6.0
-
-
-@lru_cache(maxsize=32)
 def stop_words(locale: str) -> frozenset[str]:
-    language = base_language(locale)
-    if language in STOP_WORDS:
-        return STOP_WORDS[language]
-    return vocabulary.frequent_words(language, FREQUENT_WORD)
+    return STOP_WORDS.get(base_language(locale), frozenset())
 
 
 @lru_cache(maxsize=16)
@@ -307,7 +297,7 @@ def detect_language(text: str, locales: list[str], vocabularies: dict[str, set[s
     scores = {locale: 0.0 for locale in locales}
     for locale in locales:
         lang = base_language(locale)
-        stops = stop_words(lang)
+        stops = STOP_WORDS.get(lang, frozenset())
         markers = LANGUAGE_MARKERS.get(lang, frozenset())
         known = (vocabularies or {}).get(locale, set())
         chat = CHAT_WORDS.get(lang, {})

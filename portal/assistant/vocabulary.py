@@ -72,10 +72,5 @@ def accented(word: str, language: str) -> str:
     return _tables(language)[1].get(word, word)
 
 
-def frequent_words(language: str, floor: float) -> frozenset[str]:
-    """The folded words of `language` at least as common as Zipf `floor` (none for an unknown language)."""
-    return frozenset(word for word, value in _tables(language)[0].items() if value >= floor)
-
-
 def covers(language: str) -> bool:
     return bool(_tables(language)[0])

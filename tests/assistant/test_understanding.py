@@ -7,7 +7,6 @@ import pytest
 from portal.assistant.engine import RetrievalAnswerer
 from portal.assistant.index import PassageIndex
 from portal.assistant.sources import Article, ListSource
-from portal.assistant.text import detect_language
 
 
 def first(api, message, **extra):
@@ -256,27 +255,3 @@ def test_a_question_in_arabic_script_is_read_and_answered_from_arabic_articles()
     ]})
     found = RetrievalAnswerer(source, encoder=None).answer(Arabic(), "لم يصلني رمز التحقق", lang="ar")
     assert found.best.slug == "code" and found.small_talk is None
-
-
-def test_a_language_without_a_stop_word_list_takes_its_most_frequent_words():
-    # A country writing its articles in Spanish: "de", "la", "mi" are grammar, not what the question is about.
-    articles = [
-        Article(slug="clave", title="Cambiar la contraseña", locale="es",
-                body_markdown="Abra el menú de la cuenta y elija una contraseña nueva."),
-        Article(slug="registro", title="Registrar un nacimiento", locale="es",
-                body_markdown="Complete la declaración de nacimiento en la aplicación."),
-    ]
-    answerer = RetrievalAnswerer(ListSource({"es": articles}), encoder=None)
-
-    class Spanish:
-        slug, default_locale, locales = "hispania", "es", ["es"]
-
-        def best_locale(self, lang):
-            return "es"
-
-    question = "¿Cómo cambio la contraseña de mi cuenta?"
-    units, _tokens = answerer._units(PassageIndex("es", articles), question, "es", [])
-    assert {unit.word for unit in units if unit.word} == {"cambio", "contrasena", "cuenta"}
-    assert detect_language(question, ["en", "es"])[0] == "es"
-    found = answerer.answer(Spanish(), question)
-    assert found.best.slug == "clave" and found.confidence >= 0.35
