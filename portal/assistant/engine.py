@@ -246,7 +246,7 @@ class _Unit:
     terms: dict[str, float]
     weight: float = 0.0
     credit: float = 1.0  # how much a match counts for coverage (less when the word was a guessed typo)
-    word: str = ""  # the word as typed (folded)
+    word: str = ""  # the word as read (folded; corrected when it was a typo)
 
 
 class IndexCache:
@@ -537,7 +537,7 @@ class RetrievalAnswerer(Answerer):
                         correction = index.correct(token)
                         if correction:
                             corrected, unit.credit = correction
-                            tokens[position] = corrected  # a misspelt lexicon word still finds its concept
+                            tokens[position] = unit.word = corrected  # a misspelt lexicon word still finds its concept
                             if corrected in stops:
                                 continue  # a misspelt grammar word: no more meaning than the word itself
                             if index.knows(stem(corrected, locale)):

@@ -171,7 +171,8 @@ def test_a_word_matched_only_through_a_broader_concept_counts_less():
     assert answerer._signals(index, units, 0, 1.0, 0.0)["coverage"] == 1.0
 
 
-@pytest.mark.parametrize("message", ["how do i get a passport for my son", "do you also do passports?"])
+@pytest.mark.parametrize("message", ["how do i get a passport for my son", "do you also do passports?",
+                                     "how do i get a pasport for my son"])  # a typo is read as the word
 def test_a_neighbouring_procedure_the_articles_only_mention_is_handed_over(api, message):
     # The demo articles name ID documents (to check a collector's), never passports: a question about
     # getting one is for a person, not for the certificate article.
