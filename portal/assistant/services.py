@@ -221,11 +221,7 @@ def _reply(tenant: Any, found: Answer, conversation: Conversation) -> Reply:
                   heading=found.heading if answered else None,
                   contacts=support_contacts(tenant, found.lang))
     with force_locale(found.lang):
-        notes = []
-        if found.unsupported_lang:
-            notes.append(_("The assistant does not speak %(wanted)s here, so it answers in %(lang)s.",
-                           wanted=language_name(found.unsupported_lang, found.lang),
-                           lang=language_name(found.lang, found.lang)))
+        notes = [_language_note(found)] if found.unsupported_lang else []
         if answered and found.fallback and found.best:
             notes.append(_("This article is not available in %(wanted)s yet; here it is in %(lang)s.",
                            wanted=language_name(found.lang, found.lang),
@@ -241,8 +237,15 @@ def _for_person(tenant: Any, found: Answer, conversation: Conversation) -> Reply
     reply = Reply(answer=None, articles=[], confidence=0.0, handoff=True, lang=found.lang,
                   conversation_id=conversation.key, contacts=support_contacts(tenant, found.lang))
     with force_locale(found.lang):
+        reply.note = _language_note(found) if found.unsupported_lang else None
         reply.message = _message(reply, for_person=True)
     return reply
+
+
+def _language_note(found: Answer) -> str:
+    """Why the reply is not in the language the caller asked for (in the reply's language)."""
+    return _("The assistant does not speak %(wanted)s here, so it answers in %(lang)s.",
+             wanted=language_name(found.unsupported_lang, found.lang), lang=language_name(found.lang, found.lang))
 
 
 def _small_talk(tenant: Any, found: Answer, conversation: Conversation) -> Reply:

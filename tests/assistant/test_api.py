@@ -85,6 +85,11 @@ def test_a_request_for_a_person_is_handed_over_without_an_article(api, message, 
     assert data["lang"] == lang and data["confidence"] == 0
 
 
+def test_a_request_for_a_person_in_a_language_the_country_lacks_says_so(api):
+    data = api({"message": "I want to talk to a human", "lang": "pt"}).get_json()
+    assert data["handoff"] is True and data["lang"] == "en" and "Portuguese" in data["note"]
+
+
 def test_a_question_about_a_persons_record_is_not_a_request_for_a_person(api):
     data = api({"message": "i need a person's birth record corrected"}).get_json()
     assert data["handoff"] is False and data["articles"][0]["slug"] == "correcting-a-registered-record"
