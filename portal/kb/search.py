@@ -9,9 +9,12 @@ index over them is maintained by database triggers, so bulk loads and deletes ke
   too, in a table with a GIN index.
 A search reads at most COUNT_LIMIT matches (the total is capped there) and ranks a bounded set of
 them with a title boost: ts_rank on PostgreSQL, BM25 over the stemmed words on SQLite (FTS5's
-own bm25() would count every article holding each word first). Unknown query words are corrected
-against the tenant's vocabulary (rapidfuzz); snippets, made for the returned page only, are
-escaped text with the matched words marked.
+own bm25() would count every article holding each word first). A query is read as staff type it
+on a phone (`read_query`): chat abbreviations ("mdp") and the country's own synonyms are written out,
+grammar words are left out, each word is looked for in every form the articles use whatever its
+accents ("oublie" finds "oublié"), and a word they never use is corrected against the tenant's
+vocabulary (rapidfuzz). Snippets, made for the returned page only, are escaped text with the
+matched words marked.
 """
 from __future__ import annotations
 
@@ -30,6 +33,7 @@ from flask import current_app
 from sqlalchemy import DDL, delete, event, func, insert, select, text
 from sqlalchemy.orm import load_only
 
+from portal.assistant.text import expand_chat, fold, stop_words
 from portal.core.db import db, tenant_scope, utcnow
 from portal.kb.models import Audience, SearchDocument, SearchLog, SearchTerm
 from portal.kb.rendering import html_to_text
@@ -216,49 +220,134 @@ def reindex_everywhere(slug: str) -> None:
 
 # -- typo tolerance -----------------------------------------------------------------------------
 
-def _vocabularies() -> dict[tuple[int, str], tuple[tuple, list[str], set[str]]]:
+def _vocabularies() -> dict[tuple[int, str], "_Vocabulary"]:
     """Each tenant's vocabulary per locale, kept in memory by the app."""
     return current_app.extensions.setdefault("kb_vocabularies", {})
 
 
-def _vocabulary(tenant_id: int, locale: str) -> tuple[list[str], set[str]]:
-    """The tenant's words in `locale`, and their stems (cached until a word is added)."""
+@dataclass
+class _Vocabulary:
+    """The words of a tenant's articles in one locale, grouped by their stem without accents, so that
+    a word typed without its accents ("oublie", "verification") meets every form the articles use."""
+
+    version: tuple
+    forms: dict[str, tuple[str, ...]]  # folded stem -> the article words that have it
+    folded: dict[str, str]  # a word without accents -> one article word it is (for typo correction)
+    choices: list[str] = field(default_factory=list)  # the keys of `folded`, as the typo matcher takes them
+
+    @classmethod
+    def of(cls, version: tuple, terms: list[str], locale: str) -> "_Vocabulary":
+        forms: dict[str, list[str]] = {}
+        folded: dict[str, str] = {}
+        for term in terms:
+            plain = _fold(term)
+            forms.setdefault(_stem_key(plain, locale), []).append(term)
+            if folded.get(plain) != plain:
+                folded[plain] = term
+        return cls(version, {key: tuple(words) for key, words in forms.items()}, folded, list(folded))
+
+    def forms_of(self, word: str, locale: str) -> tuple[str, ...]:
+        return self.forms.get(_stem_key(_fold(word), locale), ())
+
+
+def _stem_key(plain: str, locale: str) -> str:
+    return _fold(stems([plain], locale)[0])
+
+
+def _vocabulary(tenant_id: int, locale: str) -> _Vocabulary:
+    """The tenant's words in `locale` (cached until a word is added)."""
     version = tuple(db.session.execute(select(func.count(SearchTerm.id), func.max(SearchTerm.id)).where(SearchTerm.locale == locale)).one())
     cached = _vocabularies().get((tenant_id, locale))
-    if cached is None or cached[0] != version:
-        terms = list(db.session.scalars(select(SearchTerm.term).where(SearchTerm.locale == locale)))
-        cached = (version, terms, set(terms) | set(stems(terms, locale)))
+    if cached is None or cached.version != version:
+        cached = _Vocabulary.of(version, list(db.session.scalars(select(SearchTerm.term).where(SearchTerm.locale == locale))), locale)
         _vocabularies()[(tenant_id, locale)] = cached
-    return cached[1], cached[2]
+    return cached
 
 
-def _is_known(word: str, known: set[str], locale: str) -> bool:
-    """Whether `word` needs no correction: the articles use it (or its stem), or it is too short to guess."""
-    return word in known or len(word) < 4 or not word.isalpha() or stems([word], locale)[0] in known
+def _needs_no_guess(word: str) -> bool:
+    """Too short to guess, or not a word (a number, a reference): looked for as typed."""
+    return len(word) < 4 or not word.isalpha()
 
 
-def _unknown_words(tenant_id: int, locale: str, query_words: list[str]) -> set[str]:
-    """The words of `query_words` that no article of the tenant uses (per the vocabulary in memory)."""
-    cached = _vocabularies().get((tenant_id, locale))
-    return set() if cached is None else {word for word in query_words if not _is_known(word, cached[2], locale)}
+def _in_articles_words(tenant, locale: str, query_words: list[str]) -> tuple[list[tuple[str, ...]], list[bool], dict[str, str]]:
+    """Each word of the query as the forms the articles use (accents and endings aside); a word they
+    never use is replaced by the closest one they do. Also, per word, whether the articles may hold
+    it, and the words guessed that way (typed -> guess).
 
-
-def correct(tenant_id: int, locale: str, query_words: list[str]) -> list[str]:
-    """Replace each word whose stem the tenant's articles never use by the closest word they do."""
-    cached = _vocabularies().get((tenant_id, locale))
-    # Words are only ever added to a vocabulary: a word the copy in memory knows is known still,
-    # so the usual query (every word known) asks the database nothing.
-    if cached is not None and all(_is_known(word, cached[2], locale) for word in query_words):
-        return list(query_words)
-    vocabulary, known = _vocabulary(tenant_id, locale)
-    corrected = []
+    The vocabulary in memory is used while it knows every word (words are only ever added to it), so
+    the usual query asks the database nothing."""
+    cached = _vocabularies().get((tenant.id, locale))
+    if cached is None or any(not cached.forms_of(w, locale) and not _needs_no_guess(w) for w in query_words):
+        cached = _vocabulary(tenant.id, locale)
+    groups: list[tuple[str, ...]] = []
+    known: list[bool] = []
+    guessed: dict[str, str] = {}
     for word in query_words:
-        if _is_known(word, known, locale) or not vocabulary:
-            corrected.append(word)
+        forms = cached.forms_of(word, locale)
+        if forms:
+            group = (word, *forms) if word in forms else forms
+        elif not _needs_no_guess(word) and cached.folded:
+            best = process.extractOne(_fold(word), cached.choices, scorer=fuzz.ratio, score_cutoff=75)
+            if best:
+                guessed[word] = guess = cached.folded[best[0]]
+                forms = cached.forms_of(guess, locale)
+                group = (guess, *forms)
+        if not forms:
+            group = (word,)
+        groups.append(tuple(dict.fromkeys(group))[:MAX_FORMS])
+        known.append(bool(forms) or _needs_no_guess(word))
+    return groups, known, guessed
+
+
+# A word is looked for in at most this many of its forms ("oublié", "oubliée", "oublie"...).
+MAX_FORMS = 8
+
+
+def read_query(tenant, locale: str, query: str) -> tuple[list[tuple[str, ...]], list[bool], str | None]:
+    """The query read as the assistant reads a question: chat abbreviations and the country's own
+    synonyms written out as the articles write them, grammar words left out (unless there is nothing
+    else), each word as the forms the articles use, typos corrected. Returns the word groups (one
+    per word: any of its forms matches), whether the articles may hold each, and, when a word was
+    guessed, the query to show instead."""
+    typed = words(query)[:20]
+    vocabulary = _vocabularies().get((tenant.id, locale)) or _vocabulary(tenant.id, locale)
+    tokens: list[str] = []
+    for word in typed:
+        plain = fold(word)
+        written = expand_chat([plain], locale) if not vocabulary.forms_of(word, locale) else [plain]
+        tokens.extend(written if written != [plain] else [word])
+    tokens = _with_synonyms(tenant, locale, tokens, vocabulary)
+    stops = stop_words(locale)
+    content = [t for t in tokens if fold(t) not in stops] or tokens
+    groups, known, guessed = _in_articles_words(tenant, locale, content)
+    shown = " ".join(guessed.get(word, word) for word in typed) if guessed else None
+    return groups, known, shown
+
+
+def _with_synonyms(tenant, locale: str, tokens: list[str], vocabulary: _Vocabulary) -> list[str]:
+    """`tokens` with each phrase of a country synonym group ("OEC") that the articles do not use
+    replaced by the group's first phrase that they do ("officier d'état civil")."""
+    settings = getattr(tenant, "settings", None)
+    groups = settings.assistant.synonyms.get(locale, []) if settings is not None else []
+    if not groups:
+        return tokens
+    stops = stop_words(locale)
+    plain = [_fold(t) for t in tokens]
+    for group in groups:
+        phrases = [[_fold(w) for w in words(phrase)] for phrase in group]
+        used = [p for p in phrases if any(vocabulary.forms_of(w, locale) for w in p)
+                and all(vocabulary.forms_of(w, locale) or w in stops for w in p)]
+        if not used:
             continue
-        best = process.extractOne(word, vocabulary, scorer=fuzz.ratio, score_cutoff=75)
-        corrected.append(best[0] if best else word)
-    return corrected
+        for phrase in phrases:
+            if not phrase or phrase in used:
+                continue
+            size = len(phrase)
+            for start in range(len(plain) - size, -1, -1):
+                if plain[start:start + size] == phrase:
+                    plain[start:start + size] = used[0]
+                    tokens[start:start + size] = used[0]
+    return tokens
 
 
 # -- querying -----------------------------------------------------------------------------------
@@ -315,8 +404,9 @@ def _filter_tokens(tenant_id: int, locale: str, category: str | None, audience: 
     return tokens
 
 
-def _bm25(title: str, body: str, terms: list[str], length: int, average_length: float) -> float:
-    """BM25 of one document's stemmed title and body for `terms`, a title word counting TITLE_WEIGHT times.
+def _bm25(title: str, body: str, groups: list[list[str]], length: int, average_length: float) -> float:
+    """BM25 of one document's stemmed title and body for the query's words (each a group of stems
+    any of which counts), a title word counting TITLE_WEIGHT times.
 
     Every candidate holds every word (or, in the any-word fallback, one of them), so the inverse
     document frequency, which would cost a count over the whole index per word, is left out.
@@ -325,18 +415,19 @@ def _bm25(title: str, body: str, terms: list[str], length: int, average_length: 
     title_padded, body_padded = f" {title.replace(' ', '  ')} ", f" {body.replace(' ', '  ')} "
     norm = BM25_K1 * (1 - BM25_B + BM25_B * length / average_length)
     score = 0.0
-    for term in terms:
-        needle = f" {term} "
-        frequency = TITLE_WEIGHT * title_padded.count(needle) + body_padded.count(needle)
+    for group in groups:
+        frequency = sum(TITLE_WEIGHT * title_padded.count(f" {term} ") + body_padded.count(f" {term} ") for term in group)
         score += frequency * (BM25_K1 + 1) / (frequency + norm)
     return score
 
 
-def _sqlite_matches(tenant_id, locale, terms, category, audience, limit, offset, any_term) -> _Matches:
-    folded = [s for s in dict.fromkeys(_fold(s) for s in stems(terms, locale)) if s and '"' not in s]
+def _sqlite_matches(tenant_id, locale, groups, category, audience, limit, offset, any_term) -> _Matches:
+    alternatives = [[s for s in dict.fromkeys(_fold(s) for s in stems(list(group), locale)) if s and '"' not in s] for group in groups]
+    alternatives = [list(dict.fromkeys(group)) for group in alternatives if group]
+    folded = list(dict.fromkeys(s for group in alternatives for s in group))
     if not folded:
         return _Matches([], 0, False)
-    quoted = ['"' + s + '"' for s in folded]
+    quoted = ["(" + " OR ".join('"' + s + '"' for s in group) + ")" for group in alternatives]
     filters = " AND ".join(f"filters : {token}" for token in _filter_tokens(tenant_id, locale, category, audience))
     match = f"{filters} AND {{title body}} : ({(' OR ' if any_term else ' AND ').join(quoted)})"
     conn = db.session.connection()
@@ -355,20 +446,21 @@ def _sqlite_matches(tenant_id, locale, terms, category, audience, limit, offset,
     rows = conn.execute(by_ids, {"ids": json.dumps(candidates)}).all()
     lengths = {doc_id: (title.count(" ") + 1 if title else 0) + (body.count(" ") + 1 if body else 0) for doc_id, title, body in rows}
     average = max(1.0, sum(lengths.values()) / len(lengths))
-    scored = sorted((-_bm25(title, body, folded, lengths[doc_id], average), doc_id) for doc_id, title, body in rows)
+    scored = sorted((-_bm25(title, body, alternatives, lengths[doc_id], average), doc_id) for doc_id, title, body in rows)
     page = [(doc_id, -score) for score, doc_id in scored[offset:offset + limit]]
     return _Matches(page, min(len(matched), COUNT_LIMIT), len(matched) > COUNT_LIMIT)
 
 
-def _pg_matches(tenant_id, locale, terms, category, audience, limit, offset, any_term) -> _Matches:
-    every_word = "plainto_tsquery(CAST(:cfg AS regconfig), :q)"
+def _pg_matches(tenant_id, locale, groups, category, audience, limit, offset, any_term) -> _Matches:
+    # Words are \w+ runs (no operator or quote), so the query text is "(a | b) & c".
+    every_word = "to_tsquery(CAST(:cfg AS regconfig), :q)"
     any_word = f"CAST(replace(CAST({every_word} AS text), '&', '|') AS tsquery)"
     query = any_word if any_term else every_word
     # The scope, category and audience are lexemes of each vector ('~s1en', ...), so the GIN index
     # narrows to them. A query of stop words only is empty and must match nothing, not everything.
     matching = f"vector @@ ({query} && CAST(:filters AS tsquery)) AND numnode({query}) > 0"
     params = {
-        "cfg": pg_config(locale), "q": " ".join(terms), "n": limit, "o": offset, "count": COUNT_LIMIT + 1,
+        "cfg": pg_config(locale), "q": " & ".join("(" + " | ".join(group) + ")" for group in groups), "n": limit, "o": offset, "count": COUNT_LIMIT + 1,
         "rank": RANK_CANDIDATES, "filters": " & ".join(f"'~{t}'" for t in _filter_tokens(tenant_id, locale, category, audience)),
     }
     # Title matches (the title's lexemes are those of weight A) are taken among the counted matches.
@@ -395,13 +487,13 @@ def _pg_matches(tenant_id, locale, terms, category, audience, limit, offset, any
     return _Matches(ranked, min(total, COUNT_LIMIT), total > COUNT_LIMIT)
 
 
-def _ranked(tenant_id, locale, terms, category, audience, limit, offset) -> _Matches:
+def _ranked(tenant_id, locale, groups, known, category, audience, limit, offset) -> _Matches:
     """Articles with every word the tenant's articles use (others cannot match), else with any word."""
     finder = _pg_matches if db.session.get_bind().dialect.name == "postgresql" else _sqlite_matches
-    usable = [term for term in terms if term not in _unknown_words(tenant_id, locale, terms)]
+    usable = [group for group, is_known in zip(groups, known) if is_known]
     found = finder(tenant_id, locale, usable, category, audience, limit, offset, any_term=False) if usable else _Matches([], 0, False)
-    if found.total == 0 and len(terms) > 1:
-        found = finder(tenant_id, locale, terms, category, audience, limit, offset, any_term=True)
+    if found.total == 0 and len(groups) > 1:
+        found = finder(tenant_id, locale, groups, category, audience, limit, offset, any_term=True)
     return found
 
 
@@ -450,10 +542,9 @@ def search(tenant, locale: str, query: str, *, category: str | None = None, audi
     terms = words(query)[:20]
     results = SearchResults(query=query, total=0)
     if terms:
-        corrected = correct(tenant.id, locale, terms)
-        if corrected != terms:
-            results.corrected_query = " ".join(corrected)
-        found = _ranked(tenant.id, locale, corrected, category, audience, limit, offset)
+        groups, known, results.corrected_query = read_query(tenant, locale, query)
+        corrected = [word for group in groups for word in group]
+        found = _ranked(tenant.id, locale, groups, known, category, audience, limit, offset)
         results.total, results.total_capped, ranked = found.total, found.capped, found.ranked
         shown = load_only(SearchDocument.tenant_id, SearchDocument.slug, SearchDocument.title, SearchDocument.content_locale,
                           SearchDocument.category, SearchDocument.body_text)

@@ -132,3 +132,26 @@ def test_tenants_sync_brings_the_search_index_up_to_date(app, client, library, t
     assert report.updated == ["farajaland"]
     assert api_search("0199") == ["code-not-received"] and api_search("0100") == []
     assert "code-not-received" in api_search("0199", lang="es")  # a new locale is indexed too (in the default language)
+
+
+def test_a_query_is_read_as_staff_type_it_on_a_phone(client, library, kb_edit):
+    # No accents, a chat abbreviation and grammar words the article does not use ("j", "ai", "mon"):
+    # the search reads the words that matter, in the forms the article writes them.
+    kb_edit("kalondo", services.save_article, None, "mot-de-passe-oublie", "fr",
+            draft("Mot de passe oublié", "Vous avez oublié votre mot de passe ? Demandez-en un nouveau à l'administrateur."))
+    kb_edit("kalondo", services.save_article, None, "nouveau-telephone", "fr",
+            draft("Nouveau téléphone", "J'ai un nouveau téléphone : mon compte reste le même, il suffit de se connecter."))
+    assert found(client, "/kalondo/kb/search?q=j+ai+oublie+mon+mdp") == ["mot-de-passe-oublie"]
+    assert found(client, "/kalondo/kb/search?q=verification+du+code")[0] == "code-not-received"
+    text = results(client, "/kalondo/kb/search?q=j+ai+oublie+mon+mdp")
+    assert "Showing results for" not in text  # nothing was guessed: no correction to show
+    assert "<mark>oublié</mark>" in text  # the forms found are the ones marked
+
+
+def test_a_countrys_own_words_find_the_articles_words(client, library, kb_edit, configure_tenant):
+    kb_edit("kalondo", services.save_article, None, "signature-oec", "fr",
+            draft("Signature de l'officier d'état civil", "L'officier d'état civil signe chaque acte."))
+    assert found(client, "/kalondo/kb/search?q=OEC") == []
+    configure_tenant("kalondo", "assistant", synonyms={"fr": [["OEC", "officier d'état civil"]]})
+    assert found(client, "/kalondo/kb/search?q=signature+OEC") == ["signature-oec"]
+    assert found(client, "/kalondo/kb/search?q=oec") == ["signature-oec"]
