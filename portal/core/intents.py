@@ -11,13 +11,19 @@ HANDOVER_WORDS = {
     "en": ("an agent", "human", "a human", "person", "a person", "someone", "somebody", "operator", "real person", "live agent"),
     "fr": ("humain", "un humain", "personne", "une personne", "quelqu'un", "conseiller", "un conseiller", "opérateur", "operateur", "un agent", "agent humain"),
 }
+# Words that make such a phrase the subject of a report ("chat with support is not working",
+# "parler au support ne marche pas"): a problem to answer, not a request for a person.
+_NOT_A_SUBJECT = {
+    "en": r"(?! (is|isn't|was|wasn't|are|does|doesn't|did|didn't|not|never|won't|keeps|fails|failed|stopped|button|link|page|option|feature|box|window)\b)",
+    "fr": r"(?! (ne|n'|n|est|marche|fonctionne|bug|bugue|plante|bouton|lien|page|option)\b)",
+}
 HANDOVER_PHRASES = {
     "en": (
-        r"\b(talk|speak|chat)( to| with)? (someone|somebody|a (real |live )?(person|human|agent|operator)|an (agent|operator)|(the )?support( team)?|(real |live )?(person|human|agent|people))(?![\w'])",
+        r"\b(talk|speak|chat)( to| with)? (someone|somebody|a (real |live )?(person|human|agent|operator)|an (agent|operator)|(the )?support( team)?|(real |live )?(person|human|agent|people))(?![\w'])" + _NOT_A_SUBJECT["en"],
         r"\b(want|need|like) (a|an) (real )?(human|person|agent)(?![\w'])",
     ),
     "fr": (
-        r"\bparler (à|a|avec) (quelqu'un|quelqu un|une (vraie )?personne|un (agent|humain|conseiller|opérateur)|le support|l'assistance)",
+        r"\bparler ((à|a|avec) (quelqu'un|quelqu un|une (vraie )?personne|un (agent|humain|conseiller|opérateur)|le support|l'assistance)|au (support|conseiller|service d'assistance))(?![\w'])" + _NOT_A_SUBJECT["fr"],
         r"\b(je veux|je voudrais|j'ai besoin d') ?(un agent|une personne|un humain|un conseiller)\b",
     ),
 }

@@ -161,6 +161,9 @@ def test_agent_as_a_first_message_opens_a_ticket_without_asking_the_assistant(ap
         ("parler à quelqu'un", "fr"), ("Je voudrais parler à un agent", "fr"), ("Parler à quelqu’un svp", "fr"), ("une personne", "fr"),
         ("How does a field agent unassign a record?", None), ("My code never arrives", None),
         ("How do I talk to the registrar?", None), ("Le déclarant est une autre personne que le parent", None),
+        # the same words as the subject of a report of a problem are not a request
+        ("Parler au support", "fr"), ("chat with support is not working", None), ("talk to a person button does nothing", None),
+        ("parler avec le support ne marche pas", None),
     ],
 )
 def test_requests_for_a_person_are_told_from_questions(text, lang):
