@@ -6,7 +6,7 @@ import secrets
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.core.db import TenantScoped, TimestampMixin, db, utcnow
@@ -64,6 +64,8 @@ class Turn(TenantScoped, db.Model):
     articles: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     confidence: Mapped[float] = mapped_column(default=0.0)
     handoff: Mapped[bool] = mapped_column(default=False)  # abstained and offered a person
+    # The question was a request for a person ("talk to someone"), not a question the content missed.
+    asked_for_person: Mapped[bool] = mapped_column(default=False, server_default=false())
     fallback: Mapped[bool] = mapped_column(default=False)  # answered from another locale
     note: Mapped[str | None] = mapped_column(Text)  # e.g. the fallback-language notice shown with it
     outcome: Mapped[str] = mapped_column(String(20), default=Outcome.NO_FEEDBACK.value, index=True)

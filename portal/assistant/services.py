@@ -200,7 +200,7 @@ def answer_question(tenant: Any, text: str, *, lang: str | None = None, conversa
                 article_slug=found.best.slug if found.best and not reply.handoff else None,
                 article_title=found.best.title if found.best and not reply.handoff else None,
                 articles=[a._asdict() for a in reply.articles], confidence=reply.confidence,
-                handoff=reply.handoff, fallback=found.fallback, note=reply.note)
+                handoff=reply.handoff, asked_for_person=person is not None, fallback=found.fallback, note=reply.note)
     db.session.add(turn)
     db.session.commit()
     reply.conversation_id = conversation.key

@@ -14,7 +14,6 @@ from portal.assistant.forms import AskForm, HandoverForm
 from portal.auth.loaders import bearer_user
 from portal.core.errors import error_response, fail, wants_json
 from portal.core.i18n import current_locale
-from portal.core.intents import asks_for_person
 from portal.extensions import csrf, limiter
 from portal.tickets.services import TicketError
 
@@ -36,7 +35,6 @@ def register(app: Flask) -> None:
     app.register_blueprint(bp)
     app.before_request(_warm_up_once)
     app.jinja_env.filters.setdefault("assistant_markdown", render_markdown)
-    app.jinja_env.tests.setdefault("request_for_person", lambda text: asks_for_person(text or "") is not None)
     app.add_template_global(_recent_turns, "assistant_recent_turns")
     app.add_template_global(lambda: services.support_contacts(g.tenant, current_locale()), "assistant_contacts")
 

@@ -52,14 +52,16 @@ def search_gaps(first, last, limit: int = 10):
 
 
 def handover_questions(first, last, limit: int = 500):
-    """Assistant questions that ended in a hand-over to a person, as (question, locale) pairs."""
+    """Assistant questions that ended in a hand-over to a person, as (question, locale) pairs; a
+    request for a person ("talk to someone") is not a question the content missed, and is left out."""
     if not _installed("assistant"):
         return None
     from portal.assistant.models import Outcome, Turn
 
     start, end = _window(first, last)
     rows = db.session.execute(
-        select(Turn.question, Turn.locale).where(Turn.created_at >= start, Turn.created_at < end, Turn.outcome == Outcome.HANDED_OVER.value)
+        select(Turn.question, Turn.locale).where(Turn.created_at >= start, Turn.created_at < end, Turn.outcome == Outcome.HANDED_OVER.value,
+                                              Turn.asked_for_person.is_(False))
         .order_by(Turn.created_at.desc()).limit(limit)
     )
     return [(question, locale) for question, locale in rows]

@@ -120,6 +120,9 @@ def insight_data(app):
             for question, outcome in [("My certificate printer prints blank", "handed_over"), ("certificate printing broken", "handed_over"),
                                       ("how to print a certificate", "solved")]:
                 db.session.add(Turn(conversation=conversation, locale="en", question=question, outcome=outcome, created_at=_at("2026-10-07 08:00")))
+            # A request for a person, handed over too: not a question the articles missed.
+            db.session.add(Turn(conversation=conversation, locale="en", question="printer person please", outcome="handed_over",
+                                asked_for_person=True, created_at=_at("2026-10-07 09:00")))
             db.session.commit()
         kalondo = get_tenant("kalondo")
         with tenant_scope(db.session, kalondo.id):
