@@ -134,6 +134,13 @@ class Answerer(ABC):
         """Answer `question` for `tenant`, in `lang` if given, else in the detected language
         (`hint`, the reader's interface language, breaks ties)."""
 
+    def language(self, tenant: Any, question: str, *, lang: str | None = None, hint: str | None = None) -> Answer:
+        """Only the language `question` would be answered in: an Answer with `lang` (and
+        `unsupported_lang`) set and nothing found, for a message that wants no article (a request
+        for a person). By default the whole answer is made and all but its language dropped."""
+        found = self.answer(tenant, question, lang=lang, hint=hint)
+        return Answer(lang=found.lang, unsupported_lang=found.unsupported_lang)
+
     def warm(self, tenant: Any) -> None:
         """Prepare whatever answering `tenant`'s questions needs (called in the background at start-up),
         so that the first question does not wait. Nothing to do by default."""
@@ -392,19 +399,31 @@ class RetrievalAnswerer(Answerer):
             self.cache.get(tenant, locale, wait_for_vectors=True)
             stem("warm", locale)  # loads the language's word list, which stemming needs
 
-    def answer(self, tenant: Any, question: str, *, lang: str | None = None, hint: str | None = None) -> Answer:
-        locales = [tenant.default_locale] + [loc for loc in tenant.locales if loc != tenant.default_locale]
-        meaning = _Meaning(self.encoder)
+    def language(self, tenant: Any, question: str, *, lang: str | None = None, hint: str | None = None) -> Answer:
+        locale, _certainty, unsupported = self._language(tenant, question, lang, hint)
+        return Answer(lang=locale, unsupported_lang=unsupported)
+
+    def _language(self, tenant: Any, question: str, lang: str | None,
+                  hint: str | None) -> tuple[str, float, str | None]:
+        """The locale to answer in, how sure the detection is (1 when `lang` was given), and `lang`
+        again when the tenant does not offer it."""
         if lang:
             locale = tenant.best_locale(lang)
-            result = self._answer_in(tenant, question, locale, locales, meaning)
-            if locale.split("_")[0] != lang.replace("-", "_").split("_")[0]:
-                result.unsupported_lang = lang
-            return result
-        indexes = {loc: self.cache.get(tenant, loc) for loc in locales}
-        vocabularies = {loc: index.vocabulary for loc, index in indexes.items()}
+            same = locale.split("_")[0] == lang.replace("-", "_").split("_")[0]
+            return locale, 1.0, None if same else lang
+        locales = _locales(tenant)
+        vocabularies = {loc: self.cache.get(tenant, loc).vocabulary for loc in locales}
         locale, certainty = detect_language(question, locales, vocabularies, hint=hint)
+        return locale, certainty, None
+
+    def answer(self, tenant: Any, question: str, *, lang: str | None = None, hint: str | None = None) -> Answer:
+        locales = _locales(tenant)
+        meaning = _Meaning(self.encoder)
+        locale, certainty, unsupported = self._language(tenant, question, lang, hint)
         result = self._answer_in(tenant, question, locale, locales, meaning)
+        if lang:
+            result.unsupported_lang = unsupported
+            return result
         if certainty < 0.15 and len(locales) > 1:
             # Too close to call (a few words, or a mixed message): keep the language that answers better.
             for other in locales:
@@ -729,6 +748,11 @@ def _posting_has(index: PassageIndex, term: str, article: int) -> bool:
     ids = posting[0]
     at = int(np.searchsorted(ids, article))
     return at < ids.size and ids[at] == article
+
+
+def _locales(tenant: Any) -> list[str]:
+    """The tenant's locales, its default first."""
+    return [tenant.default_locale] + [loc for loc in tenant.locales if loc != tenant.default_locale]
 
 
 def _pivot_locale(tenant: Any) -> str:

@@ -189,7 +189,11 @@ def answer_question(tenant: Any, text: str, *, lang: str | None = None, conversa
     if conversation_id and conversation is None:
         raise ConversationNotFound(conversation_id)
     person = asks_for_person(text)  # "talk to a person": no article, however close its words come
-    found = get_answerer().answer(tenant, text, lang=lang or person or None, hint=hint)
+    answerer = get_answerer()
+    if person is not None:
+        found = answerer.language(tenant, text, lang=lang or person or None, hint=hint)
+    else:
+        found = answerer.answer(tenant, text, lang=lang, hint=hint)
     if conversation is None:
         conversation = Conversation(channel=channel, locale=found.lang, user_id=getattr(user, "id", None),
                                     contact_id=getattr(contact, "id", None))

@@ -85,6 +85,17 @@ def test_a_request_for_a_person_is_handed_over_without_an_article(api, message, 
     assert data["lang"] == lang and data["confidence"] == 0
 
 
+def test_a_request_for_a_person_looks_for_no_article(api, monkeypatch):
+    from portal.assistant.engine import RetrievalAnswerer
+
+    def searched(*args, **kwargs):
+        raise AssertionError("the articles were searched for a request for a person")
+
+    monkeypatch.setattr(RetrievalAnswerer, "answer", searched)
+    data = api({"message": "je veux parler à quelqu'un"}).get_json()
+    assert data["handoff"] is True and data["lang"] == "fr" and data["articles"] == []
+
+
 def test_a_request_for_a_person_in_a_language_the_country_lacks_says_so(api):
     data = api({"message": "I want to talk to a human", "lang": "pt"}).get_json()
     assert data["handoff"] is True and data["lang"] == "en" and "Portuguese" in data["note"]
