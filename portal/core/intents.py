@@ -11,11 +11,17 @@ HANDOVER_WORDS = {
     "en": ("an agent", "human", "a human", "person", "a person", "someone", "somebody", "operator", "real person", "live agent"),
     "fr": ("humain", "un humain", "personne", "une personne", "quelqu'un", "conseiller", "un conseiller", "opérateur", "operateur", "un agent", "agent humain"),
 }
-# Words that make such a phrase the subject of a report ("chat with support is not working",
-# "parler au support ne marche pas"): a problem to answer, not a request for a person.
+# What makes such a phrase the subject of a report of a problem ("chat with support is not working",
+# "talk to a person button does nothing", "parler au support ne marche pas"): a problem to answer, not
+# a request for a person. What else may follow a request ("talk to a person, not a bot", "parler à un
+# agent est-ce possible ?") leaves it a request.
 _NOT_A_SUBJECT = {
-    "en": r"(?! (is|isn't|was|wasn't|are|does|doesn't|did|didn't|not|never|won't|keeps|fails|failed|stopped|button|link|page|option|feature|box|window)\b)",
-    "fr": r"(?! (ne|n'|n|est|marche|fonctionne|bug|bugue|plante|bouton|lien|page|option)\b)",
+    "en": r"(?! ((is|are|was|were|does|do|did|has|keeps)( not)? |isn't |wasn't |doesn't |didn't |won't |not |never )"
+          r"(work|works|working|load|loads|loading|open|opens|opening|respond|responding|answer|answering|"
+          r"broken|down|available|stopped|fail|fails|failed|failing)\b)"
+          r"(?! (button|link|page|option|feature|box|window|icon|tab|menu)\b)",
+    "fr": r"(?! (ne |n'|n )?(marche|marchent|fonctionne|fonctionnent|s'ouvre|repond|répond|charge|est en panne|"
+          r"bug|bugue|plante)\b)(?! (bouton|lien|page|option|fenêtre|fenetre|icône|icone|menu)\b)",
 }
 HANDOVER_PHRASES = {
     "en": (

@@ -120,12 +120,7 @@ def stems(value: str | list[str], locale: str) -> list[str]:
 @lru_cache(maxsize=200_000)
 def _stem(word: str, language: str) -> str:
     # Readers use a small vocabulary, so each word is stemmed once per process.
-    cache = getattr(_local, "stemmers", None)
-    if cache is None:
-        cache = _local.stemmers = {}
-    if language not in cache:
-        cache[language] = snowballstemmer.stemmer(language)
-    return cache[language].stemWord(word)
+    return _stemmer(language).stemWord(word)
 
 
 def _fold(value: str) -> str:
@@ -234,20 +229,37 @@ class _Vocabulary:
     forms: dict[str, tuple[str, ...]]  # folded stem -> the article words that have it
     folded: dict[str, str]  # a word without accents -> one article word it is (for typo correction)
     choices: list[str] = field(default_factory=list)  # the keys of `folded`, as the typo matcher takes them
+    # The country's synonym rules as this vocabulary reads them (see `_synonym_rules`), by synonym groups.
+    rules: dict[tuple, dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, version: tuple, terms: list[str], locale: str) -> "_Vocabulary":
+        # Grammar words are left out: a query word is never read as one ("pase" is not a form of "pas").
+        stops = stop_words(locale)
+        terms = [term for term in terms if fold(term) not in stops]
+        plains = [_fold(term) for term in terms]
+        language = STEMMERS.get(_language(locale))
+        keys = _stemmer(language).stemWords(plains) if language else plains
         forms: dict[str, list[str]] = {}
         folded: dict[str, str] = {}
-        for term in terms:
-            plain = _fold(term)
-            forms.setdefault(_stem_key(plain, locale), []).append(term)
+        for term, plain, key in zip(terms, plains, keys):
+            forms.setdefault(_fold(key), []).append(term)
             if folded.get(plain) != plain:
                 folded[plain] = term
         return cls(version, {key: tuple(words) for key, words in forms.items()}, folded, list(folded))
 
     def forms_of(self, word: str, locale: str) -> tuple[str, ...]:
         return self.forms.get(_stem_key(_fold(word), locale), ())
+
+
+def _stemmer(language: str):
+    """This thread's Snowball stemmer for `language` (stemmers are not thread-safe)."""
+    cache = getattr(_local, "stemmers", None)
+    if cache is None:
+        cache = _local.stemmers = {}
+    if language not in cache:
+        cache[language] = snowballstemmer.stemmer(language)
+    return cache[language]
 
 
 def _stem_key(plain: str, locale: str) -> str:
@@ -320,7 +332,7 @@ def read_query(tenant, locale: str, query: str) -> tuple[list[tuple[str, ...]], 
     stops = stop_words(locale)
     content = [t for t in tokens if fold(t) not in stops] or tokens
     groups, known, guessed = _in_articles_words(tenant, locale, content)
-    shown = " ".join(guessed.get(word, word) for word in typed) if guessed else None
+    shown = " ".join(guessed.get(token, token) for token in tokens) if guessed else None
     return groups, known, shown
 
 
@@ -331,23 +343,42 @@ def _with_synonyms(tenant, locale: str, tokens: list[str], vocabulary: _Vocabula
     groups = settings.assistant.synonyms.get(locale, []) if settings is not None else []
     if not groups:
         return tokens
-    stops = stop_words(locale)
+    rules = _synonym_rules(vocabulary, locale, groups)
     plain = [_fold(t) for t in tokens]
-    for group in groups:
-        phrases = [[_fold(w) for w in words(phrase)] for phrase in group]
-        used = [p for p in phrases if any(vocabulary.forms_of(w, locale) for w in p)
-                and all(vocabulary.forms_of(w, locale) or w in stops for w in p)]
-        if not used:
-            continue
-        for phrase in phrases:
-            if not phrase or phrase in used:
-                continue
-            size = len(phrase)
-            for start in range(len(plain) - size, -1, -1):
-                if plain[start:start + size] == phrase:
-                    plain[start:start + size] = used[0]
-                    tokens[start:start + size] = used[0]
-    return tokens
+    out: list[str] = []
+    position = 0
+    while position < len(tokens):
+        for phrase, replacement in rules.get(plain[position], ()):
+            if tuple(plain[position:position + len(phrase)]) == phrase:
+                out.extend(replacement)
+                position += len(phrase)
+                break
+        else:
+            out.append(tokens[position])
+            position += 1
+    return out
+
+
+def _synonym_rules(vocabulary: _Vocabulary, locale: str, groups: list[list[str]]):
+    """{first word: [(phrase, replacement)]}, longest phrases first, for the phrases of `groups` that
+    the articles do not use, replaced by their group's first phrase that they do (none if none does).
+    Made once per vocabulary and groups: a search only looks its words up."""
+    key = tuple(tuple(group) for group in groups)
+    rules = vocabulary.rules.get(key)
+    if rules is None:
+        stops = stop_words(locale)
+        rules = {}
+        for group in groups:
+            phrases = [tuple(_fold(w) for w in words(phrase)) for phrase in group]
+            used = [p for p in phrases if any(vocabulary.forms_of(w, locale) for w in p)
+                    and all(vocabulary.forms_of(w, locale) or w in stops for w in p)]
+            for phrase in phrases:
+                if phrase and used and phrase not in used:
+                    rules.setdefault(phrase[0], []).append((phrase, used[0]))
+        for candidates in rules.values():
+            candidates.sort(key=lambda rule: -len(rule[0]))
+        vocabulary.rules[key] = rules
+    return rules
 
 
 # -- querying -----------------------------------------------------------------------------------

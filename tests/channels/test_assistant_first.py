@@ -164,6 +164,9 @@ def test_agent_as_a_first_message_opens_a_ticket_without_asking_the_assistant(ap
         # the same words as the subject of a report of a problem are not a request
         ("Parler au support", "fr"), ("chat with support is not working", None), ("talk to a person button does nothing", None),
         ("parler avec le support ne marche pas", None),
+        # ...while what else follows a request leaves it one
+        ("talk to a person, not a bot", "en"), ("talk to support does anyone answer", "en"),
+        ("parler à un agent est-ce possible ?", "fr"),
     ],
 )
 def test_requests_for_a_person_are_told_from_questions(text, lang):

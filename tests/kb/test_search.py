@@ -144,8 +144,16 @@ def test_a_query_is_read_as_staff_type_it_on_a_phone(client, library, kb_edit):
     assert found(client, "/kalondo/kb/search?q=j+ai+oublie+mon+mdp") == ["mot-de-passe-oublie"]
     assert found(client, "/kalondo/kb/search?q=verification+du+code")[0] == "code-not-received"
     text = results(client, "/kalondo/kb/search?q=j+ai+oublie+mon+mdp")
-    assert "Showing results for" not in text  # nothing was guessed: no correction to show
+    assert "Résultats pour" not in text  # nothing was guessed: no correction to show
     assert "<mark>oublié</mark>" in text  # the forms found are the ones marked
+    assert "Résultats pour « j ai oublie mon mot de passe »" in results(client, "/kalondo/kb/search?q=j+ai+oublie+mon+mot+de+pase")
+
+
+def test_a_word_is_never_corrected_into_a_grammar_word(client, library):
+    # "mdp" is "mot de passe"; no article of this library says "passe", and it must not become "pas",
+    # which would match any French article with a negation.
+    page = results(client, "/kalondo/kb/search?q=mdp")
+    assert found(client, "/kalondo/kb/search?q=mdp") == [] and "Résultats pour" not in page
 
 
 def test_a_countrys_own_words_find_the_articles_words(client, library, kb_edit, configure_tenant):
