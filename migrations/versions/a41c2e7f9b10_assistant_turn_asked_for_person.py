@@ -29,10 +29,16 @@ def upgrade():
     turns = sa.table('assistant_turns', sa.column('id', sa.Integer()), sa.column('question', sa.Text()),
                      sa.column('handoff', sa.Boolean()), sa.column('asked_for_person', sa.Boolean()))
     connection = op.get_bind()
-    rows = connection.execute(sa.select(turns.c.id, turns.c.question).where(turns.c.handoff.is_(True))).all()
-    marked = [row.id for row in rows if asks_for_person(row.question or "") is not None]
-    for start in range(0, len(marked), 500):
-        connection.execute(turns.update().where(turns.c.id.in_(marked[start:start + 500])).values(asked_for_person=True))
+    last = 0
+    while True:  # a thousand hand-overs at a time, so that a big table is never all in memory
+        rows = connection.execute(sa.select(turns.c.id, turns.c.question)
+                                  .where(turns.c.handoff.is_(True), turns.c.id > last).order_by(turns.c.id).limit(1000)).all()
+        if not rows:
+            break
+        last = rows[-1].id
+        marked = [row.id for row in rows if asks_for_person(row.question or "") is not None]
+        if marked:
+            connection.execute(turns.update().where(turns.c.id.in_(marked)).values(asked_for_person=True))
 
 
 def downgrade():
