@@ -45,6 +45,11 @@ class UniversalSentenceEncoder:
         self._model = None
         self._lock = threading.Lock()
 
+    def load(self) -> None:
+        """Read the weights now (gunicorn's master does, before it forks its workers: they then share
+        the weights' memory instead of each reading its own copy)."""
+        self._loaded()
+
     def _loaded(self):
         if self._model is None:
             with self._lock:

@@ -1,0 +1,42 @@
+"""gunicorn's settings for the portal (gunicorn reads ./gunicorn.conf.py when started from here).
+
+The application is imported once, in the master process, before it forks its workers
+(`preload_app`), and the assistant's sentence encoder reads its weights there too: every worker
+then shares one copy of them (about 120 MB) instead of reading its own. What a worker must not
+share is opened after the fork: its database connections (the pool inherited from the master is
+dropped without closing the master's) and its threads (the assistant's warm-up starts at a
+worker's first request). `python benchmarks/server_memory.py` measures the difference.
+Command-line options (`-w 4 -b 0.0.0.0:8000`) still apply on top of these.
+"""
+preload_app = True
+
+
+def _flask_app(server):
+    """The Flask application gunicorn serves (None for anything else)."""
+    app = server.app.wsgi()
+    return app if hasattr(app, "config") and hasattr(app, "extensions") else None
+
+
+def when_ready(server):
+    """In the master, the application imported: read the encoder's weights before the fork."""
+    app = _flask_app(server)
+    # The assistant sets ASSISTANT_SEMANTIC when it is installed; False: words only, no encoder.
+    if app is None or not app.config.get("ASSISTANT_SEMANTIC") or app.config.get("ASSISTANT_ANSWERER", "retrieval") != "retrieval":
+        return
+    from portal.assistant.semantic import default_encoder
+
+    try:
+        default_encoder().load()
+    except Exception:  # each worker will try again on its own: slower, not broken
+        server.log.exception("the assistant's encoder could not be loaded before forking")
+
+
+def post_fork(server, worker):
+    """In each new worker: its own database connections, never the master's."""
+    app = _flask_app(server)
+    database = app.extensions.get("sqlalchemy") if app is not None else None
+    if database is None:
+        return
+    with app.app_context():
+        for engine in database.engines.values():
+            engine.dispose(close=False)
