@@ -22,6 +22,7 @@ import html
 import json
 import re
 import threading
+import time
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -34,9 +35,11 @@ from sqlalchemy import DDL, delete, event, func, insert, select, text
 from sqlalchemy.orm import load_only
 
 from portal.assistant.text import expand_chat, fold, stop_words
+from portal.core import versions
 from portal.core.db import db, tenant_scope, utcnow
-from portal.kb.models import Audience, SearchDocument, SearchLog, SearchTerm
+from portal.kb.models import GENERIC_CONTENT, Audience, SearchDocument, SearchLog, SearchTerm, tenant_content
 from portal.kb.rendering import html_to_text
+from portal.tenancy.models import TENANTS
 from portal.tenancy.signals import tenant_settings_changed
 
 # Snowball stemmer and PostgreSQL configuration for each language we can stem.
@@ -231,6 +234,8 @@ class _Vocabulary:
     choices: list[str] = field(default_factory=list)  # the keys of `folded`, as the typo matcher takes them
     # The country's synonym rules as this vocabulary reads them (see `_synonym_rules`), by synonym groups.
     rules: dict[tuple, dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]]] = field(default_factory=dict)
+    tokens: tuple[str, ...] | None = None  # the version tokens when it was last checked (`_current_vocabulary`)
+    checked_at: float = 0.0
 
     @classmethod
     def of(cls, version: tuple, terms: list[str], locale: str) -> "_Vocabulary":
@@ -276,6 +281,21 @@ def _vocabulary(tenant_id: int, locale: str) -> _Vocabulary:
     return cached
 
 
+def _current_vocabulary(tenant_id: int, locale: str) -> _Vocabulary:
+    """The vocabulary in memory, checked against the database when the version tokens of the
+    tenant's content or settings have changed since it was (another process added words), or at
+    least every `versions.MAX_AGE` seconds. Without a token store, the copy in memory is used (and
+    read again when a query has a word it does not know, see `_in_articles_words`)."""
+    tokens = versions.current(GENERIC_CONTENT, tenant_content(tenant_id), TENANTS)
+    cached = _vocabularies().get((tenant_id, locale))
+    if cached is not None and (tokens is None or (cached.tokens == tokens and versions.fresh(cached.checked_at))):
+        return cached
+    checked_at = time.monotonic()
+    cached = _vocabulary(tenant_id, locale)
+    cached.tokens, cached.checked_at = tokens, checked_at
+    return cached
+
+
 def _needs_no_guess(word: str) -> bool:
     """Too short to guess, or not a word (a number, a reference): looked for as typed."""
     return len(word) < 4 or not word.isalpha()
@@ -288,8 +308,8 @@ def _in_articles_words(tenant, locale: str, query_words: list[str]) -> tuple[lis
 
     The vocabulary in memory is used while it knows every word (words are only ever added to it), so
     the usual query asks the database nothing."""
-    cached = _vocabularies().get((tenant.id, locale))
-    if cached is None or any(not cached.forms_of(w, locale) and not _needs_no_guess(w) for w in query_words):
+    cached = _current_vocabulary(tenant.id, locale)
+    if any(not cached.forms_of(w, locale) and not _needs_no_guess(w) for w in query_words):
         cached = _vocabulary(tenant.id, locale)
     groups: list[tuple[str, ...]] = []
     known: list[bool] = []
@@ -322,7 +342,7 @@ def read_query(tenant, locale: str, query: str) -> tuple[list[tuple[str, ...]], 
     per word: any of its forms matches), whether the articles may hold each, and, when a word was
     guessed, the query to show instead."""
     typed = words(query)[:20]
-    vocabulary = _vocabularies().get((tenant.id, locale)) or _vocabulary(tenant.id, locale)
+    vocabulary = _current_vocabulary(tenant.id, locale)
     tokens: list[str] = []
     for word in typed:
         plain = fold(word)
