@@ -2,7 +2,6 @@
 import re
 
 import pytest
-
 from sqlalchemy import select
 
 from portal.core.db import SYSTEM, across_tenants, db
