@@ -309,16 +309,20 @@ def _in_articles_words(tenant, locale: str, query_words: list[str]) -> tuple[lis
     The vocabulary in memory is used while it knows every word (words are only ever added to it), so
     the usual query asks the database nothing."""
     cached = _current_vocabulary(tenant.id, locale)
-    if any(not cached.forms_of(w, locale) and not _needs_no_guess(w) for w in query_words):
+    if any(not cached.forms_of(w, locale) and not _needs_no_guess(w) and fold(w) not in stop_words(locale) for w in query_words):
         cached = _vocabulary(tenant.id, locale)
     groups: list[tuple[str, ...]] = []
     known: list[bool] = []
     guessed: dict[str, str] = {}
+    stops = stop_words(locale)
     for word in query_words:
-        forms = cached.forms_of(word, locale)
+        # A grammar word is here only when the query has nothing else ("assistance", "comment"):
+        # it is a word, not a typo, and is looked for as typed.
+        grammar = fold(word) in stops
+        forms = () if grammar else cached.forms_of(word, locale)
         if forms:
             group = (word, *forms) if word in forms else forms
-        elif not _needs_no_guess(word) and cached.folded:
+        elif not grammar and not _needs_no_guess(word) and cached.folded:
             best = process.extractOne(_fold(word), cached.choices, scorer=fuzz.ratio, score_cutoff=75)
             if best:
                 guessed[word] = guess = cached.folded[best[0]]
@@ -327,7 +331,7 @@ def _in_articles_words(tenant, locale: str, query_words: list[str]) -> tuple[lis
         if not forms:
             group = (word,)
         groups.append(tuple(dict.fromkeys(group))[:MAX_FORMS])
-        known.append(bool(forms) or _needs_no_guess(word))
+        known.append(bool(forms) or grammar or _needs_no_guess(word))
     return groups, known, guessed
 
 

@@ -183,3 +183,10 @@ def test_words_another_process_added_are_known_once_the_content_changes(app, cli
     with app.app_context():
         search._vocabularies().update(stale)  # as if the article had been saved by another process
     assert found(client, "/kalondo/kb/search?q=oec") == ["signature-oec"]
+
+
+def test_a_query_of_grammar_words_only_is_searched_as_typed(client, library, kb_edit):
+    # Nothing else to go on: "urgent" is a word, not a typo of one the articles use ("current").
+    kb_edit("farajaland", services.save_article, None, "current-outages", "en", draft("Current outages", "The current status."))
+    page = results(client, "/farajaland/kb/search?q=urgent")
+    assert "Showing results for" not in page and found(client, "/farajaland/kb/search?q=urgent") == []
