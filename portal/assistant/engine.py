@@ -462,12 +462,11 @@ class RetrievalAnswerer(Answerer):
         totals = RANKING["article"] * index.articles.scores(query) + RANKING["passage"] * best_passage
         # Only the strongest candidates can be reordered by the bonuses; it stays cheap at 10k articles.
         candidates = _top(totals, SEMANTIC_CANDIDATES)
-        vector = meaning.of(tokens, index.language) if index.semantic is not None else None
-        title_weight = RANKING["title"] if vector is not None else WORDS_TITLE
-        if title_weight:
-            totals[candidates] += title_weight * self._title_bonus(index, units, candidates)
-        if totals.max(initial=0.0) <= 0:
+        bonus = self._title_bonus(index, units, candidates)
+        if max(totals.max(initial=0.0), bonus.max(initial=0.0)) <= 0:
             return result
+        vector = meaning.of(tokens, index.language) if index.semantic is not None else None
+        totals[candidates] += (RANKING["title"] if vector is not None else WORDS_TITLE) * bonus
         closeness = np.zeros(len(index), dtype=np.float32)
         if vector is not None:
             candidates, weighted = self._closeness(tenant, index, vector, candidates, closeness)

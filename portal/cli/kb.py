@@ -6,8 +6,10 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
+from portal.core import versions
 from portal.core.db import db, tenant_scope
 from portal.kb import importer, search
+from portal.kb.models import GENERIC_CONTENT, tenant_content
 from portal.cli import tenant_or_fail
 from portal.tenancy.services import list_tenants
 
@@ -76,7 +78,11 @@ def export_command(tenant_slug: str | None, generic: bool, path: Path) -> None:
 @with_appcontext
 def reindex_command() -> None:
     """Rebuild every tenant's search index (`tenants sync` already does it for the tenants it changes)."""
-    for tenant in list_tenants():
+    tenants = list_tenants()
+    for tenant in tenants:
         count = search.reindex_tenant(tenant)
         click.echo(f"{tenant.slug}: {count} documents")
     db.session.commit()
+    # Search rows carry no version token: say that the content changed, so that every server
+    # process reads the tenants' vocabularies again (see `search._current_vocabulary`).
+    versions.renew(GENERIC_CONTENT, *(tenant_content(tenant.id) for tenant in tenants))

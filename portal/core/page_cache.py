@@ -37,7 +37,8 @@ from portal.core.i18n import current_locale, default_locale, offered_locales
 from portal.core.security import secure_headers
 from portal.extensions import compress
 
-# Random per process, so no article text can contain it by chance or on purpose.
+# Random, made when the module is imported (in gunicorn's master, so shared by its workers, which is
+# harmless: it is never sent to anyone), so no article text can contain it by chance or on purpose.
 _CSRF_MARKER = f"csrf-{secrets.token_hex(16)}"
 # What a session may hold and still be anyone's: the CSRF token, and Flask-Login's freshness flag.
 _NEUTRAL_SESSION_KEYS = frozenset({"csrf_token", "_fresh"})

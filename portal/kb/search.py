@@ -301,14 +301,14 @@ def _needs_no_guess(word: str) -> bool:
     return len(word) < 4 or not word.isalpha()
 
 
-def _in_articles_words(tenant, locale: str, query_words: list[str]) -> tuple[list[tuple[str, ...]], list[bool], dict[str, str]]:
+def _in_articles_words(tenant, locale: str, query_words: list[str],
+                       cached: _Vocabulary) -> tuple[list[tuple[str, ...]], list[bool], dict[str, str]]:
     """Each word of the query as the forms the articles use (accents and endings aside); a word they
     never use is replaced by the closest one they do. Also, per word, whether the articles may hold
     it, and the words guessed that way (typed -> guess).
 
     The vocabulary in memory is used while it knows every word (words are only ever added to it), so
     the usual query asks the database nothing."""
-    cached = _current_vocabulary(tenant.id, locale)
     if any(not cached.forms_of(w, locale) and not _needs_no_guess(w) and fold(w) not in stop_words(locale) for w in query_words):
         cached = _vocabulary(tenant.id, locale)
     groups: list[tuple[str, ...]] = []
@@ -355,7 +355,7 @@ def read_query(tenant, locale: str, query: str) -> tuple[list[tuple[str, ...]], 
     tokens = _with_synonyms(tenant, locale, tokens, vocabulary)
     stops = stop_words(locale)
     content = [t for t in tokens if fold(t) not in stops] or tokens
-    groups, known, guessed = _in_articles_words(tenant, locale, content)
+    groups, known, guessed = _in_articles_words(tenant, locale, content, vocabulary)
     shown = " ".join(guessed.get(token, token) for token in tokens) if guessed else None
     return groups, known, shown
 
