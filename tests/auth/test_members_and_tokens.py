@@ -156,3 +156,26 @@ def test_a_password_link_not_sent_in_time_is_dropped_and_an_unexpected_error_is_
         expired, retried = row(first), row(second)
         assert (expired.status, expired.message, expired.attempts) == ("expired", "", 1)
         assert retried.status == "pending" and "UnicodeEncodeError" in retried.last_error and retried.message
+
+
+def test_an_operator_sees_system_mail_that_could_not_be_sent(make_app, make_user):
+    # System mail belongs to no country: `flask outbox status` is where a failing mail server shows.
+    from sqlalchemy import update
+
+    from portal.channels.services import work_once
+    from portal.core import queue
+    from portal.core.db import db
+    from portal.core.mail import QueuedMail
+
+    app = make_app(MAIL_SUPPRESS_SEND=False, MAIL_SERVER="127.0.0.1", MAIL_PORT=_closed_port())
+    address = make_user()
+    app.test_client().post("/password/forgot", data={"email": address})
+    with app.app_context():
+        db.session.execute(update(QueuedMail).values(attempts=queue.MAX_ATTEMPTS - 1))  # its last try is due
+        db.session.commit()
+        work_once()
+    result = app.test_cli_runner().invoke(args=["outbox", "status"])
+    assert result.exit_code == 0, result.output
+    assert "system mail: failed 1" in result.output
+    line = next(line for line in result.output.splitlines() if address in line)
+    assert f"system mail  to {address}: failed after {queue.MAX_ATTEMPTS} attempts: " in line and "Connection" in line
