@@ -124,6 +124,37 @@ STOP_WORDS: dict[str, frozenset[str]] = {
         svp stp plait pouvoir pourrait pourrais pourriez pourrions devoir devrait devrais devriez vouloir
         voudrait voudriez sait savez savons allez allons beaucoup ok okay dacord daccord""".split()
     ),
+    # Other languages a country may offer: their closed classes (articles, pronouns, prepositions,
+    # conjunctions, common auxiliaries, question words, greetings and politeness), folded below as
+    # `words` reads them ("أنا" and "انا" are one). Content words are never here.
+    "es": frozenset(
+        """a al algo alguien algun alguna algunas alguno algunos ante antes aqui asi aun aunque bien buenas
+        bueno buenos cada como con contra cual cuales cuando cuanto de del desde donde dos el ella ellas
+        ellos en entre era eran es esa esas ese eso esos esta estaba estamos estan estar estas este esto
+        estos estoy fue fueron gracias ha habia hace hacer han has hasta hay he hola la las le les lo los
+        me mas mi mis mucho muy nada ni no nos nosotros o os otra otro para pero poco por porque puede
+        pueden puedo que quien se ser si sin sobre solo somos son soy su sus tambien tengo tiene tienen
+        todo todos tu tus un una unas uno unos usted ustedes va vamos y ya yo favor porfa saludos""".split()
+    ),
+    "pt": frozenset(
+        """a ao aos aqui as assim ate bem boa bom cada como com da das de dela dele deles depois do dos e
+        ela elas ele eles em entre era eram essa essas esse esses esta estao estar estas este estes estou
+        eu foi foram ha isso isto ja la lhe lhes mais mas me meu meus minha minhas muito na nao nas nem
+        no nos nossa nosso num numa o obrigado obrigada ola onde os ou para pela pelas pelo pelos pode
+        podem posso por porque pra qual quando que quem se sem ser seu seus so sobre sua suas tambem tem
+        tenho ter todo todos tu um uma umas uns vai voce voces favor oi""".split()
+    ),
+    "sw": frozenset(
+        """na ya wa za la kwa ni si katika kama lakini au pia hii hizi huu hiyo hilo hicho hao yule wale
+        mimi wewe yeye sisi ninyi wao changu chako chake yangu yako yake wangu wako wake letu lenu lao
+        yetu yenu yao ndiyo hapana sana tu bado tena kuna kuwa hapa pale huko ili hata kila nini gani
+        vipi lini wapi nani kwanini je habari jambo asante tafadhali karibu ndio""".split()
+    ),
+    "ar": frozenset(
+        """في من الى إلى على عن مع هذا هذه ذلك تلك هو هي هم هن انا أنا انت أنت نحن انتم أنتم كان كانت
+        يكون لا لم لن ما ماذا لماذا كيف متى اين أين هل او أو ثم لكن قد كل بعض غير عند الذي التي الذين
+        و ف ب ل ك يا شكرا السلام عليكم مرحبا اهلا أهلا من فضلك لو""".split()
+    ),
 }
 
 # Inflectional endings a stemmer may leave on a word ("ouvrent"), per language: a known stem plus one
@@ -174,6 +205,10 @@ def fold(text: str) -> str:
         return text
     decomposed = unicodedata.normalize("NFKD", text)  # accents on letters outside the table
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+# The lists as `words` reads a message: lowercase, without accents (Arabic hamza seats included).
+STOP_WORDS = {language: frozenset(fold(word) for word in listed) for language, listed in STOP_WORDS.items()}
 
 
 def words(text: str) -> list[str]:

@@ -256,3 +256,31 @@ def test_a_question_in_arabic_script_is_read_and_answered_from_arabic_articles()
     ]})
     found = RetrievalAnswerer(source, encoder=None).answer(Arabic(), "لم يصلني رمز التحقق", lang="ar")
     assert found.best.slug == "code" and found.small_talk is None
+
+
+@pytest.mark.parametrize("lang, question, birth, code", [
+    ("pt", "como é que eu faço o registo de um nascimento que foi em casa?",
+     ("Crianças nascidas fora da maternidade", "O registo de um nascimento em casa faz-se no posto."),
+     ("Código de verificação", "Como é que eu sei que o código foi enviado? É que eu tenho de esperar: como foi "
+                               "pedido, o código vem. Como eu disse, é assim que foi.")),
+    ("es", "¿cómo es que yo hago el registro de un nacimiento que fue en casa?",
+     ("Niños nacidos fuera de la maternidad", "El registro de un nacimiento en casa se hace en la oficina."),
+     ("Código de verificación", "¿Cómo es que yo sé que el código fue enviado? Es que yo tengo que esperar: como "
+                                "fue pedido, el código llega. Como yo dije, es así que fue.")),
+])
+def test_grammar_words_of_other_languages_do_not_choose_the_article(lang, question, birth, code):
+    # The code article is full of the question's grammar words ("como", "que", "eu"/"yo", "foi"/"fue"):
+    # unless the language's grammar words are set aside, they outweigh "registo"/"registro",
+    # "nascimento"/"nacimiento" and "casa".
+    class Country:
+        slug, default_locale, locales = f"country-{lang}", lang, [lang]
+
+        def best_locale(self, wanted):
+            return lang
+
+    source = ListSource({lang: [
+        Article(slug="birth-at-home", title=birth[0], locale=lang, body_markdown=birth[1]),
+        Article(slug="code", title=code[0], locale=lang, body_markdown=code[1]),
+    ]})
+    found = RetrievalAnswerer(source, encoder=None).answer(Country(), question, lang=lang)
+    assert found.best.slug == "birth-at-home"
