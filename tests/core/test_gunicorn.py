@@ -1,21 +1,32 @@
 """The repository's gunicorn settings (gunicorn.conf.py): the application and the assistant's encoder
 are loaded in the master before the fork, and every worker still answers and writes on its own
-database connections. Run as an operator runs it: a fresh instance, `db upgrade`, `tenants sync`,
-then `gunicorn -w 2` from the repository root."""
+database connections. Run as an operator runs it: a fresh database, `db upgrade`, `tenants sync`,
+then `gunicorn -w 2` from the repository root (on PostgreSQL too, with TEST_DATABASE_URL)."""
 from __future__ import annotations
 
 import http.client
 import json
 import os
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
 
 import pytest
+from sqlalchemy import create_engine, make_url, text
 
-from tests.conftest import REPO
+from tests.conftest import REPO, throwaway_postgres_database
+
+
+@pytest.fixture
+def database(database_url, tmp_path):
+    """A new empty database of the suite's kind (SQLite file, or PostgreSQL) for the server."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        yield f"sqlite:///{tmp_path / 'served.sqlite3'}"
+        return
+    with throwaway_postgres_database(url, f"{url.database}_served") as served_url:
+        yield served_url
 
 
 def _free_port() -> int:
@@ -32,9 +43,9 @@ def _post(port: int, path: str, payload: dict) -> tuple[int, dict]:
 
 
 @pytest.mark.slow
-def test_workers_forked_from_a_loaded_master_answer_and_write(tmp_path):
-    env = {**os.environ, "PORTAL_INSTANCE_PATH": str(tmp_path), "PYTHONPATH": str(REPO), "PORTAL_ENV": "development"}
-    env.pop("DATABASE_URL", None)  # the instance's own SQLite file
+def test_workers_forked_from_a_loaded_master_answer_and_write(tmp_path, database):
+    env = {**os.environ, "PORTAL_INSTANCE_PATH": str(tmp_path), "PYTHONPATH": str(REPO), "PORTAL_ENV": "development",
+           "DATABASE_URL": database}
     flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
     for step in (["db", "upgrade"], ["tenants", "sync"]):
         subprocess.run(flask + step, cwd=REPO, env=env, check=True, capture_output=True, timeout=300)
@@ -60,5 +71,9 @@ def test_workers_forked_from_a_loaded_master_answer_and_write(tmp_path):
         server.terminate()
         _out, errors = server.communicate(timeout=60)
     assert "could not be loaded" not in errors and "Traceback" not in errors, errors
-    with sqlite3.connect(tmp_path / "portal.sqlite3") as database:
-        assert database.execute("SELECT count(*) FROM assistant_turns").fetchone() == (9,)
+    engine = create_engine(database)
+    try:
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM assistant_turns")).scalar() == 9
+    finally:
+        engine.dispose()
