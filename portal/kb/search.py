@@ -301,6 +301,10 @@ def _needs_no_guess(word: str) -> bool:
     return len(word) < 4 or not word.isalpha()
 
 
+# A word is looked for in at most this many of its forms ("oublié", "oubliée", "oublie"...).
+MAX_FORMS = 8
+
+
 def _in_articles_words(tenant, locale: str, query_words: list[str],
                        cached: _Vocabulary) -> tuple[list[tuple[str, ...]], list[bool], dict[str, str]]:
     """Each word of the query as the forms the articles use (accents and endings aside); a word they
@@ -309,20 +313,23 @@ def _in_articles_words(tenant, locale: str, query_words: list[str],
 
     The vocabulary in memory is used while it knows every word (words are only ever added to it), so
     the usual query asks the database nothing."""
-    if any(not cached.forms_of(w, locale) and not _needs_no_guess(w) and fold(w) not in stop_words(locale) for w in query_words):
+    stops = stop_words(locale)
+
+    def guessable(word: str) -> bool:
+        # A grammar word is here only when the query has nothing else ("assistance", "urgent"): it is
+        # a word, not a typo, and is looked for as typed, like a short word or a number.
+        return not _needs_no_guess(word) and fold(word) not in stops
+
+    if any(guessable(w) and not cached.forms_of(w, locale) for w in query_words):
         cached = _vocabulary(tenant.id, locale)
     groups: list[tuple[str, ...]] = []
     known: list[bool] = []
     guessed: dict[str, str] = {}
-    stops = stop_words(locale)
     for word in query_words:
-        # A grammar word is here only when the query has nothing else ("assistance", "comment"):
-        # it is a word, not a typo, and is looked for as typed.
-        grammar = fold(word) in stops
-        forms = () if grammar else cached.forms_of(word, locale)
+        forms = cached.forms_of(word, locale) if fold(word) not in stops else ()
         if forms:
             group = (word, *forms) if word in forms else forms
-        elif not grammar and not _needs_no_guess(word) and cached.folded:
+        elif guessable(word) and cached.folded:
             best = process.extractOne(_fold(word), cached.choices, scorer=fuzz.ratio, score_cutoff=75)
             if best:
                 guessed[word] = guess = cached.folded[best[0]]
@@ -331,21 +338,16 @@ def _in_articles_words(tenant, locale: str, query_words: list[str],
         if not forms:
             group = (word,)
         groups.append(tuple(dict.fromkeys(group))[:MAX_FORMS])
-        known.append(bool(forms) or grammar or _needs_no_guess(word))
+        known.append(bool(forms) or not guessable(word))
     return groups, known, guessed
 
 
-# A word is looked for in at most this many of its forms ("oublié", "oubliée", "oublie"...).
-MAX_FORMS = 8
-
-
-def read_query(tenant, locale: str, query: str) -> tuple[list[tuple[str, ...]], list[bool], str | None]:
+def read_query(tenant, locale: str, typed: list[str]) -> tuple[list[tuple[str, ...]], list[bool], str | None]:
     """The query read as the assistant reads a question: chat abbreviations and the country's own
     synonyms written out as the articles write them, grammar words left out (unless there is nothing
-    else), each word as the forms the articles use, typos corrected. Returns the word groups (one
-    per word: any of its forms matches), whether the articles may hold each, and, when a word was
-    guessed, the query to show instead."""
-    typed = words(query)[:20]
+    else), each word as the forms the articles use, typos corrected. `typed`: the query's `words`.
+    Returns the word groups (one per word: any of its forms matches), whether the articles may hold
+    each, and, when a word was guessed, the query to show instead."""
     vocabulary = _current_vocabulary(tenant.id, locale)
     tokens: list[str] = []
     for word in typed:
@@ -597,7 +599,7 @@ def search(tenant, locale: str, query: str, *, category: str | None = None, audi
     terms = words(query)[:20]
     results = SearchResults(query=query, total=0)
     if terms:
-        groups, known, results.corrected_query = read_query(tenant, locale, query)
+        groups, known, results.corrected_query = read_query(tenant, locale, terms)
         corrected = [word for group in groups for word in group]
         found = _ranked(tenant.id, locale, groups, known, category, audience, limit, offset)
         results.total, results.total_capped, ranked = found.total, found.capped, found.ranked
