@@ -413,8 +413,7 @@ class RetrievalAnswerer(Answerer):
         again when the tenant does not offer it."""
         if lang:
             locale = tenant.best_locale(lang)
-            same = locale.split("_")[0] == lang.replace("-", "_").split("_")[0]
-            return locale, 1.0, None if same else lang
+            return locale, 1.0, None if base_language(locale) == base_language(lang) else lang
         locales = _locales(tenant)
         vocabularies = {loc: self.cache.get(tenant, loc).vocabulary for loc in locales}
         locale, certainty = detect_language(question, locales, vocabularies, hint=hint)

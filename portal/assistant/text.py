@@ -332,7 +332,7 @@ def detect_language(text: str, locales: list[str], vocabularies: dict[str, set[s
     scores = {locale: 0.0 for locale in locales}
     for locale in locales:
         lang = base_language(locale)
-        stops = STOP_WORDS.get(lang, frozenset())
+        stops = stop_words(lang)
         markers = LANGUAGE_MARKERS.get(lang, frozenset())
         known = (vocabularies or {}).get(locale, set())
         chat = CHAT_WORDS.get(lang, {})
