@@ -8,7 +8,11 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
+from portal.channels.models import OutboundMessage
 from portal.channels.services import work_once
+from portal.core.db import SYSTEM, across_tenants, db
+from portal.core.mail import QueuedMail
+from portal.tenancy.models import Tenant
 
 
 @click.group("outbox", help="Send queued outbound messages.")
@@ -43,11 +47,6 @@ def status(limit: int) -> None:
     country's page shows it: this is where an operator sees that it fails (a mail server that
     refuses the portal's login, say). Replies on the channels are shown to each country's admins
     too, on its channels page."""
-    from portal.channels.models import OutboundMessage
-    from portal.core.db import SYSTEM, across_tenants, db
-    from portal.core.mail import QueuedMail
-    from portal.tenancy.models import Tenant
-
     undone = ("failed", "expired")
     with across_tenants(db.session, SYSTEM):
         for label, model in (("system mail", QueuedMail), ("channel replies", OutboundMessage)):
