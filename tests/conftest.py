@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import tempfile
 import uuid
 from contextlib import contextmanager
@@ -43,6 +44,25 @@ def throwaway_postgres_database(url: URL, name: str):
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def unused_port() -> int:
+    """A local port nothing listens on (the OS's choice, its socket closed again)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def empty_database(database_url, tmp_path):
+    """A new empty database of the suite's kind (SQLite file, or PostgreSQL) for one test, beside the
+    suite's own: for migrations run from nothing, or a server started as an operator starts it."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+        return
+    with throwaway_postgres_database(url, f"{url.database}_empty") as empty_url:
+        yield empty_url
 
 
 def fresh_database(tmp_path_factory, suffix: str = ""):

@@ -1,6 +1,7 @@
 """Tenant admins manage members and roles; API tokens from the CLI; the users CLI."""
 from portal.auth.permissions import Role
 from portal.core.mail import sent_mail
+from tests.conftest import unused_port
 
 
 def test_tenant_admin_adds_a_member_who_is_invited_by_email(app, client, auth, make_user):
@@ -69,14 +70,6 @@ def test_users_cli_reports_bad_input_in_one_line(runner):
     assert runner.invoke(args=["users", "token", "--email", "nobody@example.org"]).exit_code == 1
 
 
-def _closed_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]  # nothing listens there once the socket is closed
-
-
 def test_system_mail_waits_in_the_queue_while_the_mail_server_is_down(make_app, make_user):
     # Password resets and invitations never wait for the mail server in the request, and are not lost
     # when it is down: the outbox workers send them, retrying, once it is back.
@@ -89,7 +82,7 @@ def test_system_mail_waits_in_the_queue_while_the_mail_server_is_down(make_app, 
     from tests.channels.conftest import RecordingHandler
     from tests.conftest import PASSWORD
 
-    port = _closed_port()
+    port = unused_port()
     app = make_app(MAIL_SUPPRESS_SEND=False, MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
     client = app.test_client()
     admin = make_user(tenant="farajaland", role=Role.TENANT_ADMIN)
@@ -134,7 +127,7 @@ def test_a_password_link_not_sent_in_time_is_dropped_and_an_unexpected_error_is_
     from portal.core import mail
     from portal.core.db import db, utcnow
 
-    app = make_app(MAIL_SUPPRESS_SEND=False, MAIL_SERVER="127.0.0.1", MAIL_PORT=_closed_port())
+    app = make_app(MAIL_SUPPRESS_SEND=False, MAIL_SERVER="127.0.0.1", MAIL_PORT=unused_port())
     client = app.test_client()
     first, second = make_user(), make_user()
     for address in (first, second):
@@ -167,7 +160,7 @@ def test_an_operator_sees_system_mail_that_could_not_be_sent(make_app, make_user
     from portal.core.db import db
     from portal.core.mail import QueuedMail
 
-    app = make_app(MAIL_SUPPRESS_SEND=False, MAIL_SERVER="127.0.0.1", MAIL_PORT=_closed_port())
+    app = make_app(MAIL_SUPPRESS_SEND=False, MAIL_SERVER="127.0.0.1", MAIL_PORT=unused_port())
     address = make_user()
     app.test_client().post("/password/forgot", data={"email": address})
     with app.app_context():

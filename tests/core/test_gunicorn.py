@@ -7,32 +7,14 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
 
 import pytest
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, text
 
-from tests.conftest import REPO, throwaway_postgres_database
-
-
-@pytest.fixture
-def database(database_url, tmp_path):
-    """A new empty database of the suite's kind (SQLite file, or PostgreSQL) for the server."""
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite":
-        yield f"sqlite:///{tmp_path / 'served.sqlite3'}"
-        return
-    with throwaway_postgres_database(url, f"{url.database}_served") as served_url:
-        yield served_url
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.conftest import REPO, unused_port
 
 
 def _post(port: int, path: str, payload: dict) -> tuple[int, dict]:
@@ -43,13 +25,13 @@ def _post(port: int, path: str, payload: dict) -> tuple[int, dict]:
 
 
 @pytest.mark.slow
-def test_workers_forked_from_a_loaded_master_answer_and_write(tmp_path, database):
+def test_workers_forked_from_a_loaded_master_answer_and_write(tmp_path, empty_database):
     env = {**os.environ, "PORTAL_INSTANCE_PATH": str(tmp_path), "PYTHONPATH": str(REPO), "PORTAL_ENV": "development",
-           "DATABASE_URL": database}
+           "DATABASE_URL": empty_database}
     flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
     for step in (["db", "upgrade"], ["tenants", "sync"]):
         subprocess.run(flask + step, cwd=REPO, env=env, check=True, capture_output=True, timeout=300)
-    port = _free_port()
+    port = unused_port()
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "wsgi:app"],
                               cwd=REPO, env=env, stderr=subprocess.PIPE, text=True)
     try:
@@ -71,7 +53,7 @@ def test_workers_forked_from_a_loaded_master_answer_and_write(tmp_path, database
         server.terminate()
         _out, errors = server.communicate(timeout=60)
     assert "could not be loaded" not in errors and "Traceback" not in errors, errors
-    engine = create_engine(database)
+    engine = create_engine(empty_database)
     try:
         with engine.connect() as connection:
             assert connection.execute(text("SELECT count(*) FROM assistant_turns")).scalar() == 9

@@ -8,23 +8,12 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy.engine import make_url
 
 from portal import create_app
 from portal.core.db import db
-from tests.conftest import make_test_config, throwaway_postgres_database
+from tests.conftest import make_test_config
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def empty_database(database_url, tmp_path):
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrated.sqlite3'}"
-        return
-    with throwaway_postgres_database(url, f"{url.database}_mig") as migrated_url:
-        yield migrated_url
 
 
 def test_migrations_create_exactly_the_models_schema_and_go_back_down(empty_database, tmp_path):
