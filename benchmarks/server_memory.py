@@ -28,6 +28,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from kb_search import wait_for  # noqa: E402  (the same wait for a server's first answer)
 
 NO_PRELOAD = """\
 exec(open({config!r}).read())
@@ -55,20 +58,6 @@ def workers_of(pid: int) -> list[int]:
 def cpu_ticks(pid: int) -> int:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])
-
-
-def wait_for(port: int, path: str, timeout: float = 120) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            conn.request("GET", path)
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"the server on port {port} did not answer {path}")
 
 
 def visit_every_worker(port: int, master: int, paths: list[str], timeout: float = 120) -> None:
@@ -113,7 +102,7 @@ def measure(label: str, config: Path, workers: int, port: int, env: dict) -> str
            "--log-level", "warning", "wsgi:app"]
     server = subprocess.Popen(cmd, cwd=REPO, env=env)
     try:
-        wait_for(port, "/")
+        wait_for(port, "/", timeout=120)  # the master reads the encoder's weights first
         visit_every_worker(port, server.pid, ["/farajaland/", "/kalondo/", "/farajaland/kb/", "/"])
         figures = settled(server.pid)
     finally:
