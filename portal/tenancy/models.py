@@ -47,13 +47,14 @@ class Tenant(TimestampMixin, db.Model):
         return settings
 
     def best_locale(self, wanted: str | None) -> str:
-        """`wanted` if the tenant offers it (or its base language), else the tenant default."""
+        """`wanted` if the tenant offers it (or its base language), else the tenant default. Language
+        tags are compared as BCP 47 says, whatever their case or separator ("FR", "fr-fr", "fr_FR")."""
         if wanted:
-            if wanted in self.locales:
-                return wanted
-            base = wanted.split("_")[0].split("-")[0]
-            if base in self.locales:
-                return base
+            offered = {locale.replace("-", "_").lower(): locale for locale in self.locales}
+            key = wanted.replace("-", "_").lower()
+            found = offered.get(key) or offered.get(key.split("_")[0])
+            if found:
+                return found
         return self.default_locale
 
     def __repr__(self) -> str:

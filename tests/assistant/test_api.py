@@ -142,3 +142,8 @@ def test_article_missing_in_the_language_falls_back_to_the_default_with_a_note(m
     assert data["lang"] == "fr" and data["articles"][0]["slug"] == "scanner-setup"
     assert data["answer"] and "scanner driver" in data["answer"]
     assert "français" in data["note"] and "anglais" in data["note"]  # the notice names both languages
+
+
+def test_a_language_asked_in_capitals_is_the_same_language(api):
+    data = api({"message": "mot de passe oublié", "lang": "FR"}).get_json()
+    assert data["lang"] == "fr" and data["note"] is None
