@@ -1,15 +1,15 @@
-"""Memory of a gunicorn server of the portal: shared encoder weights against one copy per worker.
+"""Memory of a gunicorn server of the portal: shared encoder weights and indexes against one copy per worker.
 
     python benchmarks/server_memory.py [--workers 4] [--port 8200]
 
 A fresh SQLite portal with the demo countries and content (what README command 1 makes) is served
 by gunicorn twice, with the same workers:
-1. with the repository's settings (`gunicorn.conf.py`: the application imported and the assistant's
-   encoder weights read in the master, before it forks the workers);
-2. with the same settings but `preload_app` off, so that each worker imports the application and
-   reads the weights itself.
+1. with the repository's settings (`gunicorn.conf.py`: the application imported, the assistant's
+   encoder weights read and its indexes built in the master, before it forks the workers);
+2. with the same settings but `preload_app` off, so that each worker imports the application,
+   reads the weights and builds the indexes itself.
 Pages are requested until every worker has served some (a worker's first request starts its
-assistant warm-up: the indexes and sentence vectors of every country), then the script waits until
+assistant warm-up, which in run 2 builds the indexes and sentence vectors of every country), then the script waits until
 the memory stops growing. Printed per run: the proportional set size (PSS: each shared page divided
 among the processes sharing it, so the sum is what the server costs the machine) of the master and
 of the workers, and each worker's unique set size (USS: what stopping it would give back).

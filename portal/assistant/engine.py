@@ -145,9 +145,12 @@ class Answerer(ABC):
         found = self.answer(tenant, question, lang=lang, hint=hint)
         return Answer(lang=found.lang, unsupported_lang=found.unsupported_lang)
 
-    def warm(self, tenant: Any) -> None:
-        """Prepare whatever answering `tenant`'s questions needs (called in the background at start-up),
-        so that the first question does not wait. Nothing to do by default."""
+    def warm(self, tenant: Any, *, largest: int | None = None) -> None:
+        """Prepare whatever answering `tenant`'s questions needs, so that the first question does not
+        wait: called in the background at a process's first request, and in a forking server's master
+        before the fork (the workers then share what it made). `largest`: leave out any part bigger
+        than this many articles (the master's warm-up holds the workers back while it runs; the
+        workers build what it left). Nothing to do by default."""
 
 
 # -- rendering ---------------------------------------------------------------------------------
@@ -395,11 +398,13 @@ class RetrievalAnswerer(Answerer):
         self.encoder = encoder
         self.cache = IndexCache.shared(source, encoder) if shared else IndexCache(source, encoder)
 
-    def warm(self, tenant: Any) -> None:
+    def warm(self, tenant: Any, *, largest: int | None = None) -> None:
         locales = list(tenant.locales)
         if self.encoder is not None and _pivot_locale(tenant) not in locales:
             locales.append(_pivot_locale(tenant))  # the English versions a French-only country is compared with
         for locale in locales:
+            if largest is not None and len(list(self.cache.source.documents(tenant, locale))) > largest:
+                continue
             self.cache.get(tenant, locale, wait_for_vectors=True)
             stem("warm", locale)  # loads the language's word list, which stemming needs
 

@@ -109,29 +109,31 @@ def get_answerer() -> Answerer:
     return answerer
 
 
+def warm(app: Any, *, largest: int | None = None) -> None:
+    """Build, in this thread, the answerer's indexes of every active tenant whose assistant is on, so
+    that the first question is answered at once and as well as the next. `largest`: see
+    `Answerer.warm`. Never raises: a failed warm-up only means the first question builds the index."""
+    from portal.core.db import tenant_scope
+    from portal.tenancy.services import list_tenants
+
+    with app.app_context():
+        try:
+            answerer = get_answerer()
+            for tenant in list_tenants():
+                if not tenant.settings.assistant.enabled:
+                    continue
+                with tenant_scope(db.session, tenant.id):
+                    answerer.warm(tenant, largest=largest)
+                db.session.rollback()
+        except Exception:
+            app.logger.exception("assistant warm-up failed")
+        finally:
+            db.session.remove()
+
+
 def warm_up(app: Any) -> threading.Thread:
-    """Build the answerer's indexes of every active tenant whose assistant is on, in a background
-    thread of this process, so that the first question is answered at once. Returns the thread."""
-
-    def run() -> None:
-        from portal.core.db import tenant_scope
-        from portal.tenancy.services import list_tenants
-
-        with app.app_context():
-            try:
-                answerer = get_answerer()
-                for tenant in list_tenants():
-                    if not tenant.settings.assistant.enabled:
-                        continue
-                    with tenant_scope(db.session, tenant.id):
-                        answerer.warm(tenant)
-                    db.session.rollback()
-            except Exception:  # a failed warm-up only means the first question builds the index itself
-                app.logger.exception("assistant warm-up failed")
-            finally:
-                db.session.remove()
-
-    thread = threading.Thread(target=run, name="assistant-warm-up", daemon=True)
+    """`warm(app)` in a background thread of this process. Returns the thread."""
+    thread = threading.Thread(target=warm, args=(app,), name="assistant-warm-up", daemon=True)
     thread.start()
     return thread
 

@@ -23,6 +23,22 @@ def test_first_page_builds_the_indexes_in_the_background(make_app):
     assert data["articles"][0]["slug"] == "forgotten-password"
 
 
+def test_the_masters_warm_up_leaves_out_what_is_too_big_to_hold_the_workers_back(make_app):
+    app = make_app(ASSISTANT_SOURCE="folder")
+    with app.app_context():
+        services.get_answerer().cache.clear()  # the process's cache: other tests may have filled it
+    services.warm(app, largest=1)  # as gunicorn's master does (with SYNC_REBUILD_LIMIT): here every locale is bigger
+    with app.app_context():
+        assert services.get_answerer().cache._entries == {}
+    services.warm(app, largest=10_000)
+    with app.app_context():
+        cache = services.get_answerer().cache
+        assert {("farajaland", "en"), ("farajaland", "fr")} <= set(cache._entries)
+        assert cache._entries[("farajaland", "fr")].semantic is not None  # vectors made before it returned
+    data = app.test_client().post("/farajaland/api/v1/assistant", json={"message": "forgot my password"}).get_json()
+    assert data["articles"][0]["slug"] == "forgotten-password"
+
+
 def test_without_warm_up_the_first_question_builds_the_index(make_app):
     app = make_app(ASSISTANT_SOURCE="folder")  # tests start no thread unless asked
     client = app.test_client()
