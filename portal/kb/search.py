@@ -126,11 +126,15 @@ def _stem(word: str, language: str) -> str:
     return _stemmer(language).stemWord(word)
 
 
+_LIGATURES = str.maketrans({"œ": "oe", "æ": "ae"})
+
+
 def _fold(value: str) -> str:
-    """`value` without diacritics ("vérifié" → "verifie"), as the SQLite index compares words."""
+    """`value` without diacritics ("vérifié" → "verifie") and with ligatures written out ("sœur" →
+    "soeur", as most phones type it), as the SQLite index compares words."""
     if value.isascii():
         return value
-    return "".join(c for c in unicodedata.normalize("NFKD", value) if not unicodedata.combining(c))
+    return "".join(c for c in unicodedata.normalize("NFKD", value.translate(_LIGATURES)) if not unicodedata.combining(c))
 
 
 def scope_token(tenant_id: int, locale: str) -> str:

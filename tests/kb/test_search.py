@@ -2,11 +2,17 @@
 import re
 
 import pytest
-from sqlalchemy import select
+from flask_migrate import upgrade
+from sqlalchemy import insert, select, text
 
+from portal import create_app
 from portal.core.db import SYSTEM, across_tenants, db
 from portal.kb import services
-from portal.kb.models import SearchLog
+from portal.kb.models import SearchDocument, SearchLog
+from portal.kb.search import document_row
+from portal.tenancy.models import Tenant
+from portal.tenancy.services import sync_tenants
+from tests.conftest import REPO, make_test_config
 from tests.kb.conftest import draft
 
 
@@ -148,6 +154,33 @@ def test_a_query_is_read_as_staff_type_it_on_a_phone(client, library, kb_edit):
     assert "Résultats pour" not in text  # nothing was guessed: no correction to show
     assert "<mark>oublié</mark>" in text  # the forms found are the ones marked
     assert "Résultats pour « j ai oublie mon mot de passe »" in results(client, "/kalondo/kb/search?q=j+ai+oublie+mon+mot+de+pase")
+
+
+def test_a_ligature_and_its_two_letters_find_each_other(client, library, kb_edit):
+    kb_edit("kalondo", services.save_article, None, "nouvelle-loi", "fr",
+            draft("Mise en œuvre de la nouvelle loi", "La loi est mise en œuvre dans chaque bureau dès janvier."))
+    assert found(client, "/kalondo/kb/search?q=oeuvre") == ["nouvelle-loi"]  # as most phones type it
+    assert found(client, "/kalondo/kb/search?q=œuvre") == ["nouvelle-loi"]
+    page = results(client, "/kalondo/kb/search?q=oeuvre+loi")
+    assert "Résultats pour" not in page and "<mark>œuvre</mark>" in page  # not a guess: the same word
+
+
+def test_rows_indexed_before_ligatures_were_written_out_are_rewritten_by_the_migration(empty_database, tmp_path):
+    app = create_app(make_test_config(empty_database, tmp_path))
+    with app.app_context():
+        upgrade(revision="a41c2e7f9b10")  # the schema is the models' already: only the words change after it
+        sync_tenants(REPO / "tenants")
+        with db.engine.begin() as conn:
+            tenant_id = conn.execute(select(Tenant.id).where(Tenant.slug == "kalondo")).scalar_one()
+            row = document_row(tenant_id, "fr", "nouvelle-loi", "fr", "other", "public", "Mise en œuvre", "La loi est mise en œuvre.")
+            conn.execute(insert(SearchDocument.__table__).values(
+                {**row, "title_index": "mis en œuvr", "body_index": "la loi est mis en œuvr"}))  # as they were written
+        upgrade()
+        with db.engine.connect() as conn:
+            assert conn.execute(select(SearchDocument.body_index)).scalar_one() == "la loi est mis en oeuvr"
+            if db.engine.dialect.name == "sqlite":  # what the FTS5 table holds follows, by its trigger
+                assert conn.execute(text("SELECT count(*) FROM kb_search_fts WHERE kb_search_fts MATCH 'oeuvr'")).scalar() == 1
+        db.engine.dispose()
 
 
 def test_a_word_is_never_corrected_into_a_grammar_word(client, library):
