@@ -26,6 +26,10 @@ def when_ready(server):
     app = _flask_app(server)
     if app is None:
         return
+    if server.num_workers > 1 and str(app.config.get("RATELIMIT_STORAGE_URI", "")).startswith("memory://"):
+        server.log.warning("rate limits are counted in each worker's memory (REDIS_URL is not set): with %d workers "
+                           "a client gets %d times each limit; set REDIS_URL to share them", server.num_workers,
+                           server.num_workers)
     # The assistant sets ASSISTANT_SEMANTIC when it is installed; False: words only, no encoder.
     if app.config.get("ASSISTANT_SEMANTIC") and app.config.get("ASSISTANT_ANSWERER", "retrieval") == "retrieval":
         from portal.assistant.semantic import default_encoder
