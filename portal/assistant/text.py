@@ -13,6 +13,7 @@ from functools import lru_cache
 import snowballstemmer
 
 from portal.assistant import vocabulary
+from portal.core.words import WORD_RE, strip_accents
 
 # Snowball algorithm per locale base language; a locale not listed is indexed without stemming.
 STEMMERS = {
@@ -21,7 +22,7 @@ STEMMERS = {
 }
 
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'"})
-_TOKEN_RE = re.compile(r"[^\W_]+")  # letters and digits of any script (folded Latin is plain a-z)
+_TOKEN_RE = WORD_RE  # letters and digits of any script, with their vowel signs (folded Latin is plain a-z)
 _ENGLISH_NEGATIONS = {"can't": "can not", "won't": "will not", "cannot": "can not"}
 # English negations typed without the apostrophe: written like the apostrophe forms, so that "dont
 # remember" and "don't remember" meet (no other language of ours spells a word this way).
@@ -203,8 +204,7 @@ def fold(text: str) -> str:
     text = text.translate(_FOLD)
     if text.isascii():
         return text
-    decomposed = unicodedata.normalize("NFKD", text)  # accents on letters outside the table
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return strip_accents(text)  # accents on letters outside the table
 
 
 # The lists as `words` reads a message: lowercase, without accents (Arabic hamza seats included).

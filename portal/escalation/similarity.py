@@ -6,14 +6,15 @@ heavy library. English and French words are reduced by their own stemmer.
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
 
 import snowballstemmer
 
-WORD_RE = re.compile(r"[^\W\d_]{2,}", re.UNICODE)
+from portal.core.words import LETTERS_RE
+
+WORD_RE = LETTERS_RE  # letters of any script with their vowel signs, two or more
 STOPWORDS = frozenset(
     """the a an and or of to in on for is are was were be been it its this that with when not no
     but at by from as has have had do does did can cannot could will would after before into there

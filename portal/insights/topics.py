@@ -9,12 +9,12 @@ topic is labelled by the words behind its heaviest terms.
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import snowballstemmer
+
+from portal.core.words import LETTERS_RE, strip_accents
 
 STOP_WORDS = {
     "en": set(
@@ -32,13 +32,12 @@ STOP_WORDS = {
     ),
 }
 STEMMER_LANGUAGES = {"en": "english", "fr": "french", "es": "spanish", "pt": "portuguese"}
-_WORD = re.compile(r"[^\W\d_]{2,}")
+_WORD = LETTERS_RE
 
 
 def normalise(text: str) -> list[str]:
     """Lower-case words without accents, punctuation or digits."""
-    folded = unicodedata.normalize("NFKD", text.casefold())
-    folded = "".join(c for c in folded if not unicodedata.combining(c))
+    folded = strip_accents(text.casefold())
     return _WORD.findall(folded.replace("'", " ").replace("’", " "))
 
 

@@ -23,7 +23,6 @@ import json
 import re
 import threading
 import time
-import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -35,6 +34,7 @@ from sqlalchemy import DDL, delete, event, func, insert, select, text
 from sqlalchemy.orm import load_only
 
 from portal.assistant.text import expand_chat, fold, stop_words
+from portal.core.words import WORD_RE, strip_accents
 from portal.core import versions
 from portal.core.db import db, tenant_scope, utcnow
 from portal.kb.models import GENERIC_CONTENT, Audience, SearchDocument, SearchLog, SearchTerm, tenant_content
@@ -51,11 +51,12 @@ PG_CONFIGS = {
     "en": "english", "fr": "french", "es": "spanish", "pt": "portuguese", "de": "german", "it": "italian",
     "nl": "dutch", "ru": "russian", "tr": "turkish", "ar": "arabic", "id": "indonesian",
 }
-_WORD_RE = re.compile(r"\w+", re.UNICODE)
 _local = threading.local()
 
 SQLITE_DDL = [
-    "CREATE VIRTUAL TABLE kb_search_fts USING fts5(filters, title, body, tokenize = 'unicode61 remove_diacritics 2')",
+    # Marks (M*) are letters of words too: the vowel signs of Bengali, Hindi or Tamil ("নিবন্ধন" is one word).
+    "CREATE VIRTUAL TABLE kb_search_fts USING fts5(filters, title, body, "
+    "tokenize = \"unicode61 remove_diacritics 2 categories 'L* N* Co M*'\")",
     "CREATE TRIGGER kb_search_fts_ai AFTER INSERT ON kb_search_documents BEGIN "
     "INSERT INTO kb_search_fts (rowid, filters, title, body) VALUES (new.id, new.filters, new.title_index, new.body_index); END",
     "CREATE TRIGGER kb_search_fts_ad AFTER DELETE ON kb_search_documents BEGIN "
@@ -110,7 +111,7 @@ def pg_config(locale: str) -> str:
 
 
 def words(value: str) -> list[str]:
-    return _WORD_RE.findall(value.casefold())
+    return WORD_RE.findall(value.casefold())
 
 
 def stems(value: str | list[str], locale: str) -> list[str]:
@@ -134,7 +135,7 @@ def _fold(value: str) -> str:
     "soeur", as most phones type it), as the SQLite index compares words."""
     if value.isascii():
         return value
-    return "".join(c for c in unicodedata.normalize("NFKD", value.translate(_LIGATURES)) if not unicodedata.combining(c))
+    return strip_accents(value.translate(_LIGATURES))
 
 
 def scope_token(tenant_id: int, locale: str) -> str:
@@ -558,7 +559,7 @@ def _ranked(tenant_id, locale, groups, known, category, audience, limit, offset)
     return found
 
 
-_TOKENS_RE = re.compile(r"(\w+)")
+_TOKENS_RE = re.compile(f"({WORD_RE.pattern})")
 # Matches are wrapped in these (private-use characters, removed from the text first) and the
 # whole snippet is escaped at once; they then become the <mark> tags.
 _MARK_OPEN, _MARK_CLOSE = "\ue002", "\ue003"

@@ -258,6 +258,23 @@ def test_a_question_in_arabic_script_is_read_and_answered_from_arabic_articles()
     assert found.best.slug == "code" and found.small_talk is None
 
 
+def test_a_word_of_a_brahmic_script_keeps_its_vowel_signs():
+    # Bengali vowel signs are combining marks, which a plain \w pattern takes for word ends: "নিবন্ধন"
+    # (registration) was read as "ন" + "বন্ধন" (a bond), and matched an article about family bonds.
+    class Bengali:
+        slug, default_locale, locales = "bengali", "bn", ["bn"]
+
+        def best_locale(self, lang):
+            return "bn"
+
+    source = ListSource({"bn": [
+        Article(slug="birth", title="জন্ম নিবন্ধন", locale="bn", body_markdown="নিবন্ধনের জন্য ইউনিয়ন পরিষদে যান।"),
+        Article(slug="bond", title="পরিবারের বন্ধন", locale="bn", body_markdown="পরিবারের বন্ধন দৃঢ় রাখুন।"),
+    ]})
+    found = RetrievalAnswerer(source, encoder=None).answer(Bengali(), "নিবন্ধন", lang="bn")
+    assert found.best.slug == "birth" and all(hit.score == 0 for hit in found.hits[1:])
+
+
 @pytest.mark.parametrize("lang, question, birth, code", [
     ("pt", "como é que eu faço o registo de um nascimento que foi em casa?",
      ("Crianças nascidas fora da maternidade", "O registo de um nascimento em casa faz-se no posto."),

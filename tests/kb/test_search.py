@@ -183,6 +183,27 @@ def test_rows_indexed_before_ligatures_were_written_out_are_rewritten_by_the_mig
         db.engine.dispose()
 
 
+def test_a_word_of_a_brahmic_script_is_one_word_with_its_vowel_signs(app, client, library, kb_edit, tmp_path):
+    # Bengali vowel signs are combining marks, which Python's \w and SQLite's tokenizer took for word
+    # ends: "নিবন্ধন" (registration) was read as "ন" + "বন" + "ধন", and found an article about "বন" and "ধন".
+    changed = tmp_path / "kalondo" / "tenant.toml"
+    changed.parent.mkdir()
+    toml = (REPO / "tenants" / "kalondo" / "tenant.toml").read_text()
+    changed.write_text(toml.replace('locales = ["fr"]', 'locales = ["fr", "bn"]'))
+    with app.app_context():
+        assert sync_tenants(tmp_path).updated == ["kalondo"]
+    kb_edit("kalondo", services.save_article, None, "jonmo-nibondhon", "bn",
+            draft("জন্ম নিবন্ধন", "জন্ম নিবন্ধন সনদ পেতে ইউনিয়ন পরিষদে আবেদন করুন।"))
+    kb_edit("kalondo", services.save_article, None, "bon-o-dhon", "bn", draft("বন ও ধন", "বন এবং ধন রক্ষা করুন।"))
+
+    def search(q):
+        return client.get(f"/kalondo/api/v1/kb/search?q={q}&lang=bn").get_json()["results"]
+
+    assert [r["slug"] for r in search("নিবন্ধন")] == ["jonmo-nibondhon"]
+    assert [r["slug"] for r in search("বন")] == ["bon-o-dhon"]
+    assert "<mark>নিবন্ধন</mark>" in search("জন্ম নিবন্ধন")[0]["snippet"]
+
+
 def test_a_word_is_never_corrected_into_a_grammar_word(client, library):
     # "mdp" is "mot de passe"; no article of this library says "passe", and it must not become "pas",
     # which would match any French article with a negation.
