@@ -88,6 +88,24 @@ CHAT_WORDS: dict[str, dict[str, str]] = {
         "appli": "application", "applis": "applications", "app": "application", "mdp": "mot de passe",
         "ddn": "date de naissance",
     },
+    # Portuguese and Spanish texting (Mozambique, Angola, Latin America): no set here measures them.
+    "pt": {
+        "vc": "voce", "vcs": "voces", "q": "que", "pq": "porque", "pk": "porque", "tb": "tambem",
+        "tbm": "tambem", "obg": "obrigado", "obgd": "obrigado", "msm": "mesmo", "hj": "hoje", "qd": "quando",
+        "qdo": "quando", "qnd": "quando", "td": "tudo", "tds": "todos", "cmg": "comigo", "msg": "mensagem",
+        "msgs": "mensagens", "agr": "agora", "dps": "depois", "pra": "para", "ta": "esta", "to": "estou",
+        "info": "informacao", "infos": "informacoes", "doc": "documento", "docs": "documentos",
+        "cert": "certidao", "app": "aplicativo", "tel": "telefone", "cel": "celular", "nr": "numero",
+        "sff": "se faz favor", "pfv": "por favor", "pf": "por favor", "blz": "beleza",
+    },
+    "es": {
+        "q": "que", "k": "que", "xq": "porque", "pq": "porque", "porq": "porque", "tb": "tambien",
+        "tmb": "tambien", "xfa": "por favor", "xfavor": "por favor", "pf": "por favor", "porfa": "por favor",
+        "msj": "mensaje", "msjs": "mensajes", "msg": "mensaje", "bn": "bien", "dnd": "donde", "cdo": "cuando",
+        "tmpc": "tampoco", "grax": "gracias", "info": "informacion", "doc": "documento", "docs": "documentos",
+        "app": "aplicacion", "contra": "contrasena", "cel": "celular", "tel": "telefono", "num": "numero",
+        "nro": "numero", "pa": "para", "toy": "estoy", "ta": "esta", "aki": "aqui", "aca": "aqui",
+    },
 }
 
 STOP_WORDS: dict[str, frozenset[str]] = {

@@ -301,3 +301,25 @@ def test_grammar_words_of_other_languages_do_not_choose_the_article(lang, questi
     ]})
     found = RetrievalAnswerer(source, encoder=None).answer(Country(), question, lang=lang)
     assert found.best.slug == "birth-at-home"
+
+
+@pytest.mark.parametrize("lang, question, message, other", [
+    ("pt", "a msg n chega", ("Não recebo a mensagem", "A mensagem pode demorar dez minutos."),
+     ("Trocar de telefone", "O novo telefone chega com a aplicação já instalada.")),
+    ("es", "no me llega el msj", ("No recibo el mensaje", "El mensaje puede tardar diez minutos."),
+     ("Cambiar de teléfono", "El nuevo teléfono llega con la aplicación ya instalada.")),
+])
+def test_texting_abbreviations_of_other_languages_are_written_out(lang, question, message, other):
+    class Country:
+        slug, default_locale, locales = f"texting-{lang}", lang, [lang]
+
+        def best_locale(self, wanted):
+            return lang
+
+    source = ListSource({lang: [
+        Article(slug="message", title=message[0], locale=lang, body_markdown=message[1]),
+        Article(slug="other", title=other[0], locale=lang, body_markdown=other[1]),
+    ]})
+    found = RetrievalAnswerer(source, encoder=None).answer(Country(), question, lang=lang)
+    assert found.best.slug == "message"
+
