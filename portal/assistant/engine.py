@@ -30,8 +30,8 @@ from portal.assistant import semantic, vocabulary
 from portal.assistant.index import CONCEPT_PREFIX, PassageIndex, plain
 from portal.assistant.lexicon import LEXICON, LOCAL_PREFIX, Lexicon
 from portal.assistant.sources import DocumentSource
-from portal.assistant.text import (SMALL_TALK_ANY, THANKS_WORDS, base_language, detect_language, expand_chat,
-                                   stem, stop_words, words)
+from portal.assistant.text import (SMALL_TALK_ANY, THANKS_SIGNS, THANKS_WORDS, base_language, detect_language,
+                                   expand_chat, stem, stop_words, words)
 
 log = logging.getLogger(__name__)
 
@@ -457,7 +457,8 @@ class RetrievalAnswerer(Answerer):
             for term, weight in unit.terms.items():
                 query[term] = max(query.get(term, 0.0), weight)
         if not query:  # only grammar words, greetings or thanks (or no word at all)
-            result.small_talk = "thanks" if any(token in THANKS_WORDS for token in tokens) else "greeting"
+            thanked = any(token in THANKS_WORDS for token in tokens) or any(sign in question for sign in THANKS_SIGNS)
+            result.small_talk = "thanks" if thanked else "greeting"
             return result
         passage_scores = index.passage_bm25.scores(query)
         best_passage = np.zeros(len(index), dtype=np.float32)

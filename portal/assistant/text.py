@@ -252,6 +252,10 @@ _THANKS_ANY = "شكرا مشكور جزيلا shukran asante asanteni sana graci
 THANKS_WORDS = frozenset(("thanks thank thx ty ok okay great perfect cool merci mrc dacord daccord parfait super "
                           "entendu " + _THANKS_ANY).split())
 SMALL_TALK_ANY = frozenset((_GREETINGS_ANY + " " + _THANKS_ANY).split())
+# Emoji that say thanks or agreement after an answer on WhatsApp ("👍", "🙏🏽"): a message of these alone
+# closes the exchange like "ok thanks" (skin tones and variation selectors follow them, so a
+# message is looked through for them).
+THANKS_SIGNS = ("👍", "🙏", "👌", "✅", "😊", "🙂", "☺", "❤", "♥", "💯", "👏", "🤝", "🥰", "😀", "😃", "😁")
 
 # Elided articles and pronouns that chat glues to the next word ("jai", "lacte", "narrive", "quil").
 GLUED_ELISIONS: dict[str, tuple[str, ...]] = {"fr": ("qu", "c", "d", "j", "l", "m", "n", "s", "t")}

@@ -235,6 +235,8 @@ def test_french_modal_verbs_are_grammar_words_as_their_english_ones_are():
     ("hello?", "en", "What is your question"),
     ("ok thanks", "en", "You are welcome"),
     ("merci beaucoup", "fr", "Je vous en prie"),
+    ("👍🏽", "en", "You are welcome"),  # on WhatsApp, the usual "ok thanks"
+    ("merci 🙏", "fr", "Je vous en prie"),
 ])
 def test_a_message_with_no_question_in_it_gets_a_prompt_not_a_hand_over(api, message, lang, words):
     data = api({"message": message}).get_json()
