@@ -7,8 +7,9 @@ Create Date: 2026-12-01 06:20:00.000000
 SQLite only. The FTS5 table is made again with the unicode61 tokenizer's categories 'L* N* Co M*'
 (by default a combining mark ends a word, and the vowel signs of Bengali, Hindi or Tamil are
 marks: "নিবন্ধন" was three words), and filled again from kb_search_documents. Words of those
-scripts that the application indexed before this release were cut the same way: `flask kb reindex`
-indexes them whole (Latin, Greek, Cyrillic and Arabic text needs nothing). The statements are
+scripts that the application indexed before this release were cut the same way, and words joined
+by an underscore ("sync_connection_fail") were kept as one: `flask kb reindex` indexes both as a
+query now reads them (other text needs nothing). The statements are
 written out here, as the migration must not change when portal/kb/search.py does.
 """
 from alembic import op

@@ -103,7 +103,7 @@ CHAT_WORDS: dict[str, dict[str, str]] = {
         "tmb": "tambien", "xfa": "por favor", "xfavor": "por favor", "pf": "por favor", "porfa": "por favor",
         "msj": "mensaje", "msjs": "mensajes", "msg": "mensaje", "bn": "bien", "dnd": "donde", "cdo": "cuando",
         "tmpc": "tampoco", "grax": "gracias", "info": "informacion", "doc": "documento", "docs": "documentos",
-        "app": "aplicacion", "contra": "contrasena", "cel": "celular", "tel": "telefono", "num": "numero",
+        "app": "aplicacion", "cel": "celular", "tel": "telefono", "num": "numero",
         "nro": "numero", "pa": "para", "toy": "estoy", "ta": "esta", "aki": "aqui", "aca": "aqui",
     },
 }

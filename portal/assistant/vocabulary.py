@@ -8,7 +8,6 @@ function answers as if it knew nothing ("not a word", no accents to restore).
 from __future__ import annotations
 
 import threading
-import unicodedata
 from functools import lru_cache
 
 try:
@@ -16,13 +15,14 @@ try:
 except ImportError:  # the assistant still works, without general-language knowledge
     wordfreq = None
 
+from portal.core.words import is_word as _letters_only, strip_accents
+
 _lock = threading.Lock()
 RARE = 1.0  # Zipf: rarer spellings (about once in 100 million words) are mostly noise
 
 
 def _fold(word: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", word.replace("œ", "oe").replace("æ", "ae"))
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return strip_accents(word.replace("œ", "oe").replace("æ", "ae"))
 
 
 @lru_cache(maxsize=32)
@@ -43,7 +43,7 @@ def _tables(language: str) -> tuple[dict[str, float], dict[str, str]]:
         if value < RARE:
             break
         for word in bucket:
-            if not word.isalpha():
+            if not _letters_only(word):
                 continue
             folded = _fold(word)
             if folded not in zipf:  # buckets come most frequent first

@@ -17,10 +17,11 @@ import unicodedata
 
 
 def _marks() -> str:
-    """The combining marks of the Basic Multilingual Plane, as the body of a regex character class."""
+    """The combining marks of the Basic Multilingual Plane, as the body of a regex character class;
+    not the emoji's (variation selectors, the keycap's enclosing mark): "2️⃣" is the number 2."""
     ranges: list[tuple[int, int]] = []
     for code in range(0x0300, 0x10000):
-        if unicodedata.category(chr(code)).startswith("M"):
+        if unicodedata.category(chr(code)) in ("Mn", "Mc") and not 0xFE00 <= code <= 0xFE0F:
             if ranges and ranges[-1][1] == code - 1:
                 ranges[-1] = (ranges[-1][0], code)
             else:
@@ -37,6 +38,12 @@ LETTERS_RE = re.compile(rf"[^\W\d_](?:[^\W\d_]|[{_MARKS}])+")
 # Blocks of marks that are accents: combining diacritics of Latin, Greek and Cyrillic (and their
 # extensions), and the vowel points of Hebrew, Arabic and Syriac, which typed text mostly leaves out.
 _ACCENT_BLOCKS = ((0x0300, 0x08FF), (0x1AB0, 0x1AFF), (0x1DC0, 0x1DFF), (0x20D0, 0x20FF), (0xFE20, 0xFE2F))
+
+
+def is_word(token: str) -> bool:
+    """Whether `token` is a word of letters only (with the marks written on them), not a number or
+    a reference: "নিবন্ধন" is one, though str.isalpha() says no for its vowel signs."""
+    return bool(token) and token[0].isalpha() and all(c.isalpha() or unicodedata.category(c) in ("Mn", "Mc") for c in token)
 
 
 def is_accent(char: str) -> bool:

@@ -34,7 +34,7 @@ from sqlalchemy import DDL, delete, event, func, insert, select, text
 from sqlalchemy.orm import load_only
 
 from portal.assistant.text import expand_chat, fold, stop_words
-from portal.core.words import WORD_RE, strip_accents
+from portal.core.words import WORD_RE, is_word, strip_accents
 from portal.core import versions
 from portal.core.db import db, tenant_scope, utcnow
 from portal.kb.models import GENERIC_CONTENT, Audience, SearchDocument, SearchLog, SearchTerm, tenant_content
@@ -169,7 +169,7 @@ def _index_views(tenant, views) -> None:
         db.session.execute(insert(SearchDocument), rows)
     by_locale: dict[str, set[str]] = {}
     for row in rows:
-        by_locale.setdefault(row["locale"], set()).update(w for w in words(row["title"] + " " + row["body_text"]) if len(w) > 2 and w.isalpha())
+        by_locale.setdefault(row["locale"], set()).update(w for w in words(row["title"] + " " + row["body_text"]) if len(w) > 2 and is_word(w))
     for locale, found in by_locale.items():
         add_terms(tenant.id, locale, found)
 
@@ -303,7 +303,7 @@ def _current_vocabulary(tenant_id: int, locale: str) -> _Vocabulary:
 
 def _needs_no_guess(word: str) -> bool:
     """Too short to guess, or not a word (a number, a reference): looked for as typed."""
-    return len(word) < 4 or not word.isalpha()
+    return len(word) < 4 or not is_word(word)
 
 
 # A word is looked for in at most this many of its forms ("oublié", "oubliée", "oublie"...).

@@ -273,8 +273,12 @@ def test_a_word_of_a_brahmic_script_keeps_its_vowel_signs():
         Article(slug="birth", title="জন্ম নিবন্ধন", locale="bn", body_markdown="নিবন্ধনের জন্য ইউনিয়ন পরিষদে যান।"),
         Article(slug="bond", title="পরিবারের বন্ধন", locale="bn", body_markdown="পরিবারের বন্ধন দৃঢ় রাখুন।"),
     ]})
-    found = RetrievalAnswerer(source, encoder=None).answer(Bengali(), "নিবন্ধন", lang="bn")
+    answerer = RetrievalAnswerer(source, encoder=None)
+    found = answerer.answer(Bengali(), "নিবন্ধন", lang="bn")
     assert found.best.slug == "birth" and all(hit.score == 0 for hit in found.hits[1:])
+    assert answerer.answer(Bengali(), "নিবন্দন", lang="bn").best.slug == "birth"  # a typo is still corrected
+    # ...but a real word of the language is not a typo: "বন্ধ" (closed) is not "বন্ধন" (a bond).
+    assert answerer.answer(Bengali(), "অফিস কি বন্ধ", lang="bn").confidence < 0.35
 
 
 @pytest.mark.parametrize("lang, question, birth, code", [

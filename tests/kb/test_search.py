@@ -202,6 +202,7 @@ def test_a_word_of_a_brahmic_script_is_one_word_with_its_vowel_signs(app, client
     assert [r["slug"] for r in search("নিবন্ধন")] == ["jonmo-nibondhon"]
     assert [r["slug"] for r in search("বন")] == ["bon-o-dhon"]
     assert "<mark>নিবন্ধন</mark>" in search("জন্ম নিবন্ধন")[0]["snippet"]
+    assert [r["slug"] for r in search("নিবন্দন")] == ["jonmo-nibondhon"]  # a typo, corrected
 
 
 def test_a_word_is_never_corrected_into_a_grammar_word(client, library):
