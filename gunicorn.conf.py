@@ -45,24 +45,20 @@ def when_ready(server):
         # Built here with their vectors, in this thread (a fork keeps no thread); a bigger index
         # would hold the workers back for minutes, so the workers build it as before.
         warm(app, largest=SYNC_REBUILD_LIMIT)
-        _close_connections(app)
-
-
-def _close_connections(app):
-    """The master's own database connections, closed: it serves no request."""
-    database = app.extensions.get("sqlalchemy")
-    if database is not None:
-        with app.app_context():
-            for engine in database.engines.values():
-                engine.dispose()
+        _drop_connections(app, close=True)  # the master serves no request
 
 
 def post_fork(server, worker):
     """In each new worker: its own database connections, never the master's."""
-    app = _flask_app(server)
+    _drop_connections(_flask_app(server), close=False)
+
+
+def _drop_connections(app, close):
+    """Empty the application's connection pools; `close=False` leaves the connections open for the
+    process that owns them (a worker drops the pool it inherited without closing the master's)."""
     database = app.extensions.get("sqlalchemy") if app is not None else None
     if database is None:
         return
     with app.app_context():
         for engine in database.engines.values():
-            engine.dispose(close=False)
+            engine.dispose(close=close)

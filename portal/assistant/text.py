@@ -22,7 +22,6 @@ STEMMERS = {
 }
 
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'"})
-_TOKEN_RE = WORD_RE  # letters and digits of any script, with their vowel signs (folded Latin is plain a-z)
 _ENGLISH_NEGATIONS = {"can't": "can not", "won't": "will not", "cannot": "can not"}
 # English negations typed without the apostrophe: written like the apostrophe forms, so that "dont
 # remember" and "don't remember" meet (no other language of ours spells a word this way).
@@ -235,7 +234,7 @@ def words(text: str) -> list[str]:
     for contraction, expanded in _ENGLISH_NEGATIONS.items():
         text = text.replace(contraction, expanded)
     text = text.replace("n't", " not")
-    tokens = _TOKEN_RE.findall(fold(text))
+    tokens = WORD_RE.findall(fold(text))  # letters and digits of any script, with their vowel signs
     if any(t in _GLUED_NEGATIONS for t in tokens):
         tokens = [part for t in tokens for part in _GLUED_NEGATIONS.get(t, (t,))]
     return tokens

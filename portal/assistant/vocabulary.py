@@ -15,14 +15,10 @@ try:
 except ImportError:  # the assistant still works, without general-language knowledge
     wordfreq = None
 
-from portal.core.words import is_word as _letters_only, strip_accents
+from portal.core.words import is_letters, strip_accents
 
 _lock = threading.Lock()
 RARE = 1.0  # Zipf: rarer spellings (about once in 100 million words) are mostly noise
-
-
-def _fold(word: str) -> str:
-    return strip_accents(word.replace("œ", "oe").replace("æ", "ae"))
 
 
 @lru_cache(maxsize=32)
@@ -43,9 +39,9 @@ def _tables(language: str) -> tuple[dict[str, float], dict[str, str]]:
         if value < RARE:
             break
         for word in bucket:
-            if not _letters_only(word):
+            if not is_letters(word):
                 continue
-            folded = _fold(word)
+            folded = strip_accents(word)
             if folded not in zipf:  # buckets come most frequent first
                 zipf[folded] = value
             if folded != word and folded not in spelling:

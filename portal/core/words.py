@@ -4,7 +4,8 @@
 (Bengali, Devanagari, Tamil, Sinhala...) are such marks: "নিবন্ধন" would be read as "ন" and "বন্ধন".
 These patterns keep a mark with the letters it belongs to. Accents are another matter: they are
 marks written over Latin, Greek or Cyrillic letters (and Arabic or Hebrew vowel points), which
-staff often leave out, so `strip_accents` removes those, and only those.
+staff often leave out, so `strip_accents` removes those, and only those; it also writes the
+ligatures out ("œ" as "oe"), as most phones type them.
 
     WORD_RE.findall("Réinitialiser জন্ম-নিবন্ধন 2024")   # ['Réinitialiser', 'জন্ম', 'নিবন্ধন', '2024']
     LETTERS_RE.findall("code 1234 expiré")              # ['code', 'expiré'] (letters only, 2 or more)
@@ -40,7 +41,7 @@ LETTERS_RE = re.compile(rf"[^\W\d_](?:[^\W\d_]|[{_MARKS}])+")
 _ACCENT_BLOCKS = ((0x0300, 0x08FF), (0x1AB0, 0x1AFF), (0x1DC0, 0x1DFF), (0x20D0, 0x20FF), (0xFE20, 0xFE2F))
 
 
-def is_word(token: str) -> bool:
+def is_letters(token: str) -> bool:
     """Whether `token` is a word of letters only (with the marks written on them), not a number or
     a reference: "নিবন্ধন" is one, though str.isalpha() says no for its vowel signs."""
     return bool(token) and token[0].isalpha() and all(c.isalpha() or unicodedata.category(c) in ("Mn", "Mc") for c in token)
@@ -51,9 +52,13 @@ def is_accent(char: str) -> bool:
     return bool(unicodedata.combining(char)) and any(low <= code <= high for low, high in _ACCENT_BLOCKS)
 
 
+_LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE"})
+
+
 def strip_accents(text: str) -> str:
-    """`text` without accents ("vérifié" -> "verifie", "مُدِير" -> "مدير"); the vowel signs of other
-    scripts stay, being letters there ("নিবন্ধন" is unchanged)."""
+    """`text` without accents and with ligatures written out ("vérifié" -> "verifie", "œuvre" ->
+    "oeuvre", "مُدِير" -> "مدير"); the vowel signs of other scripts stay, being letters there
+    ("নিবন্ধন" is unchanged)."""
     if text.isascii():
         return text
-    return "".join(char for char in unicodedata.normalize("NFKD", text) if not is_accent(char))
+    return "".join(char for char in unicodedata.normalize("NFKD", text.translate(_LIGATURES)) if not is_accent(char))

@@ -34,7 +34,7 @@ from sqlalchemy import DDL, delete, event, func, insert, select, text
 from sqlalchemy.orm import load_only
 
 from portal.assistant.text import expand_chat, fold, stop_words
-from portal.core.words import WORD_RE, is_word, strip_accents
+from portal.core.words import WORD_RE, is_letters, strip_accents
 from portal.core import versions
 from portal.core.db import db, tenant_scope, utcnow
 from portal.kb.models import GENERIC_CONTENT, Audience, SearchDocument, SearchLog, SearchTerm, tenant_content
@@ -127,15 +127,10 @@ def _stem(word: str, language: str) -> str:
     return _stemmer(language).stemWord(word)
 
 
-_LIGATURES = str.maketrans({"œ": "oe", "æ": "ae"})
-
-
 def _fold(value: str) -> str:
-    """`value` without diacritics ("vérifié" → "verifie") and with ligatures written out ("sœur" →
-    "soeur", as most phones type it), as the SQLite index compares words."""
-    if value.isascii():
-        return value
-    return strip_accents(value.translate(_LIGATURES))
+    """`value` without accents and ligatures ("vérifié" → "verifie", "œuvre" → "oeuvre"), as the
+    SQLite index compares words."""
+    return strip_accents(value)
 
 
 def scope_token(tenant_id: int, locale: str) -> str:
@@ -169,7 +164,7 @@ def _index_views(tenant, views) -> None:
         db.session.execute(insert(SearchDocument), rows)
     by_locale: dict[str, set[str]] = {}
     for row in rows:
-        by_locale.setdefault(row["locale"], set()).update(w for w in words(row["title"] + " " + row["body_text"]) if len(w) > 2 and is_word(w))
+        by_locale.setdefault(row["locale"], set()).update(w for w in words(row["title"] + " " + row["body_text"]) if len(w) > 2 and is_letters(w))
     for locale, found in by_locale.items():
         add_terms(tenant.id, locale, found)
 
@@ -303,7 +298,7 @@ def _current_vocabulary(tenant_id: int, locale: str) -> _Vocabulary:
 
 def _needs_no_guess(word: str) -> bool:
     """Too short to guess, or not a word (a number, a reference): looked for as typed."""
-    return len(word) < 4 or not is_word(word)
+    return len(word) < 4 or not is_letters(word)
 
 
 # A word is looked for in at most this many of its forms ("oublié", "oubliée", "oublie"...).
