@@ -87,16 +87,10 @@ def test_the_answer_is_the_fix_not_the_still_nothing_section():
             "does not install, contact support with the scanner model.")
     source = ListSource({"en": [Article(slug="scanner", title="Document scanner", locale="en", body_markdown=body)]})
 
-    class Tenant:
-        slug, default_locale, locales = "t", "en", ["en"]
-
-        def best_locale(self, lang):
-            return "en"
-
-    found = RetrievalAnswerer(source).answer(Tenant(), "how to install the scanner driver", lang="en")
+    found = RetrievalAnswerer(source).answer(_country("en"), "how to install the scanner driver", lang="en")
     assert found.heading == "Install the scanner driver"
-    asked_for_support = RetrievalAnswerer(source).answer(Tenant(), "scanner driver still not working, contact "
-                                                                   "support?", lang="en")
+    asked_for_support = RetrievalAnswerer(source).answer(_country("en"), "scanner driver still not working, "
+                                                                        "contact support?", lang="en")
     assert asked_for_support.heading == "Still not working?"
 
 
@@ -246,39 +240,27 @@ def test_a_message_with_no_question_in_it_gets_a_prompt_not_a_hand_over(api, mes
 
 def test_a_question_in_arabic_script_is_read_and_answered_from_arabic_articles():
     # Words of every script are read (Snowball stems Arabic and Russian too), not only a-z.
-    class Arabic:
-        slug, default_locale, locales = "arabic", "ar", ["ar"]
-
-        def best_locale(self, lang):
-            return "ar"
-
     source = ListSource({"ar": [
         Article(slug="code", title="رمز التحقق لا يصل", locale="ar", body_markdown="انتظر عشر دقائق ثم اطلب رمزا جديدا."),
         Article(slug="pin", title="نسيت الرقم السري", locale="ar", body_markdown="سجل الخروج ثم اختر رقما سريا جديدا."),
     ]})
-    found = RetrievalAnswerer(source, encoder=None).answer(Arabic(), "لم يصلني رمز التحقق", lang="ar")
+    found = RetrievalAnswerer(source, encoder=None).answer(_country("ar"), "لم يصلني رمز التحقق", lang="ar")
     assert found.best.slug == "code" and found.small_talk is None
 
 
 def test_a_word_of_a_brahmic_script_keeps_its_vowel_signs():
     # Bengali vowel signs are combining marks, which a plain \w pattern takes for word ends: "নিবন্ধন"
     # (registration) was read as "ন" + "বন্ধন" (a bond), and matched an article about family bonds.
-    class Bengali:
-        slug, default_locale, locales = "bengali", "bn", ["bn"]
-
-        def best_locale(self, lang):
-            return "bn"
-
     source = ListSource({"bn": [
         Article(slug="birth", title="জন্ম নিবন্ধন", locale="bn", body_markdown="নিবন্ধনের জন্য ইউনিয়ন পরিষদে যান।"),
         Article(slug="bond", title="পরিবারের বন্ধন", locale="bn", body_markdown="পরিবারের বন্ধন দৃঢ় রাখুন।"),
     ]})
     answerer = RetrievalAnswerer(source, encoder=None)
-    found = answerer.answer(Bengali(), "নিবন্ধন", lang="bn")
+    found = answerer.answer(_country("bn"), "নিবন্ধন", lang="bn")
     assert found.best.slug == "birth" and all(hit.score == 0 for hit in found.hits[1:])
-    assert answerer.answer(Bengali(), "নিবন্দন", lang="bn").best.slug == "birth"  # a typo is still corrected
+    assert answerer.answer(_country("bn"), "নিবন্দন", lang="bn").best.slug == "birth"  # a typo is still corrected
     # ...but a real word of the language is not a typo: "বন্ধ" (closed) is not "বন্ধন" (a bond).
-    assert answerer.answer(Bengali(), "অফিস কি বন্ধ", lang="bn").confidence < 0.35
+    assert answerer.answer(_country("bn"), "অফিস কি বন্ধ", lang="bn").confidence < 0.35
 
 
 @pytest.mark.parametrize("lang, question, birth, code", [
@@ -295,17 +277,11 @@ def test_grammar_words_of_other_languages_do_not_choose_the_article(lang, questi
     # The code article is full of the question's grammar words ("como", "que", "eu"/"yo", "foi"/"fue"):
     # unless the language's grammar words are set aside, they outweigh "registo"/"registro",
     # "nascimento"/"nacimiento" and "casa".
-    class Country:
-        slug, default_locale, locales = f"country-{lang}", lang, [lang]
-
-        def best_locale(self, wanted):
-            return lang
-
     source = ListSource({lang: [
         Article(slug="birth-at-home", title=birth[0], locale=lang, body_markdown=birth[1]),
         Article(slug="code", title=code[0], locale=lang, body_markdown=code[1]),
     ]})
-    found = RetrievalAnswerer(source, encoder=None).answer(Country(), question, lang=lang)
+    found = RetrievalAnswerer(source, encoder=None).answer(_country(lang), question, lang=lang)
     assert found.best.slug == "birth-at-home"
 
 
@@ -316,16 +292,20 @@ def test_grammar_words_of_other_languages_do_not_choose_the_article(lang, questi
      ("Cambiar de teléfono", "El nuevo teléfono llega con la aplicación ya instalada.")),
 ])
 def test_texting_abbreviations_of_other_languages_are_written_out(lang, question, message, other):
-    class Country:
-        slug, default_locale, locales = f"texting-{lang}", lang, [lang]
-
-        def best_locale(self, wanted):
-            return lang
-
     source = ListSource({lang: [
         Article(slug="message", title=message[0], locale=lang, body_markdown=message[1]),
         Article(slug="other", title=other[0], locale=lang, body_markdown=other[1]),
     ]})
-    found = RetrievalAnswerer(source, encoder=None).answer(Country(), question, lang=lang)
+    found = RetrievalAnswerer(source, encoder=None).answer(_country(lang), question, lang=lang)
     assert found.best.slug == "message"
 
+
+def _country(lang):
+    """A country offering one language, as the answerer sees a tenant."""
+    class Country:
+        slug, default_locale, locales = f"country-{lang}", lang, [lang]
+
+        def best_locale(self, wanted):
+            return lang
+
+    return Country()
