@@ -9,7 +9,7 @@ import hashlib
 import hmac
 import os
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable
 
 import httpx
 
@@ -63,6 +63,22 @@ class InstantMessage:
     text: str
     attachments: list[Any] = field(default_factory=list)  # emailparse.Attachment
     locale: str | None = None
+
+
+def location_text(name: Any, address: Any, latitude: Any, longitude: Any) -> str:
+    """A shared location as the desk shows it: "📍 Ibombo office (-15.4, 28.3)"."""
+    place = " ".join(str(part) for part in (name, address) if part).strip()
+    return " ".join(filter(None, ["📍", place, f"({latitude}, {longitude})"]))
+
+
+def contacts_text(contacts: Iterable[tuple[Any, Iterable[Any]]]) -> str:
+    """Shared contact cards, one line each: "👤 Chanda Mwale: +260 97 111 2222" (a colleague to
+    call back, the officer who can unlock a record)."""
+    lines = []
+    for name, phones in contacts:
+        numbers = ", ".join(str(p) for p in phones if p)
+        lines.append("👤 " + ": ".join(filter(None, [str(name or "").strip(), numbers])))
+    return "\n".join(line for line in lines if line != "👤 ")
 
 
 CHANNELS: dict[str, "Channel"] = {}

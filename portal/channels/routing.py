@@ -49,6 +49,21 @@ def touch_thread(tenant: Tenant, channel: str, address: str, name: str = "", loc
     return thread
 
 
+def route_unreadable(tenant: Tenant, channel: Channel, inbound: InboundMessage, chat: InstantMessage, reason: str, *,
+                     answer: bool = True) -> None:
+    """A chat message with nothing the desk can read (a poll, a message type the provider does not
+    pass on): kept as ignored with the reason, and the sender told what the desk reads, so that they
+    write again rather than wait for an answer that cannot come. A sticker (`answer=False`) is a sign,
+    like a reaction: nobody waits for an answer to it."""
+    thread = touch_thread(tenant, channel.name, chat.address, chat.name, chat.locale)
+    inbound.status = InboundStatus.IGNORED
+    inbound.error = reason
+    if answer:
+        with force_locale(thread.locale):
+            text = _("Sorry, I cannot read this kind of message. Please write your question as text; you can also send photos, documents and voice messages.")
+        enqueue_text(tenant, channel.name, chat.address, text, locale=thread.locale)
+
+
 def _ticket_by_id(ticket_id: int | None):
     if not ticket_id:
         return None

@@ -8,9 +8,18 @@ from typing import Any
 
 import httpx
 
-from portal.channels.base import Channel, InstantMessage, MalformedInbound, SendError, WebhookEvent, http, register, secret
+from portal.channels.base import (Channel, InstantMessage, MalformedInbound, SendError, WebhookEvent, contacts_text, http,
+                                  location_text, register, secret)
 from portal.channels.emailparse import Attachment
 from portal.channels.models import InboundMessage, InboundStatus
+
+
+# Files the desk keeps (a photo comes in several sizes: the largest is taken); a sticker is a sign, not a file.
+FILE_KINDS = ("document", "voice", "audio", "video", "video_note")
+# The fields of every message, whatever it carries: the first other one names its kind (poll, dice...).
+ENVELOPE = frozenset({"message_id", "message_thread_id", "from", "sender_chat", "chat", "date", "edit_date", "forward_origin",
+                      "forward_from", "forward_date", "reply_to_message", "is_topic_message", "via_bot", "author_signature",
+                      "has_protected_content", "media_group_id", "entities", "caption_entities"})
 
 
 @register
@@ -29,10 +38,12 @@ class TelegramChannel(Channel):
             update = json.loads(body)
             message = update.get("message") or update.get("edited_message") or {}
             provider_id = str(update["update_id"])
+            sender = str((message.get("chat") or {}).get("id") or "")
+            kind = next((key for key in message if key not in ENVELOPE), "")
+            summary = str(message.get("text") or message.get("caption") or kind)[:300]
         except (ValueError, AttributeError, KeyError, TypeError):
             return [WebhookEvent("unparsed:" + hashlib.sha256(body).hexdigest(), body, kind="unparsed")]
-        sender = str((message.get("chat") or {}).get("id") or "")
-        return [WebhookEvent(provider_id, body, sender=sender, summary=(message.get("text") or message.get("caption") or "")[:300])]
+        return [WebhookEvent(provider_id, body, sender=sender, summary=summary)]
 
     def process(self, tenant, inbound: InboundMessage, prepared=None) -> None:
         from portal.channels import routing
@@ -48,15 +59,31 @@ class TelegramChannel(Channel):
             return
         person = message.get("from") or {}
         name = " ".join(filter(None, [person.get("first_name"), person.get("last_name")]))
-        chat = InstantMessage(str(message["chat"]["id"]), name, message.get("text") or message.get("caption") or "", locale=person.get("language_code"))
-        files = message.get("document") or (message.get("photo") or [None])[-1]
-        if files:
-            chat.attachments.append(self.fetch_file(tenant, files))
-        if not chat.text and not chat.attachments:
-            inbound.status = InboundStatus.IGNORED
-            inbound.error = "nothing the desk can read (sticker, poll, ...)"
-            return
-        routing.route_instant(tenant, self, inbound, chat)
+        chat = InstantMessage(str(message["chat"]["id"]), name, self._text(message), locale=person.get("language_code"))
+        file = next((message[kind] for kind in FILE_KINDS if message.get(kind)), None) or (message.get("photo") or [None])[-1]
+        if file:
+            chat.attachments.append(self.fetch_file(tenant, file))
+        if message.get("sticker"):
+            routing.route_unreadable(tenant, self, inbound, chat, "a sticker", answer=False)
+        elif not chat.text and not chat.attachments:
+            kind = next((key for key in message if key not in ENVELOPE), "empty")
+            routing.route_unreadable(tenant, self, inbound, chat, f"unsupported message type {kind}")
+        else:
+            routing.route_instant(tenant, self, inbound, chat)
+
+    @staticmethod
+    def _text(message: dict[str, Any]) -> str:
+        if message.get("text") or message.get("caption"):
+            return message.get("text") or message.get("caption")
+        venue, place = message.get("venue") or {}, message.get("location") or {}
+        if place or venue:
+            place = place or venue.get("location") or {}
+            return location_text(venue.get("title"), venue.get("address"), place.get("latitude"), place.get("longitude"))
+        contact = message.get("contact")
+        if isinstance(contact, dict):
+            name = " ".join(filter(None, [contact.get("first_name"), contact.get("last_name")]))
+            return contacts_text([(name, [contact.get("phone_number")])])
+        return ""
 
     def _api(self, tenant) -> str:
         cfg = self.config(tenant)

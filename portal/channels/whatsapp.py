@@ -8,7 +8,8 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from portal.channels.base import Channel, InstantMessage, MalformedInbound, SendError, WebhookEvent, http, register, secret, valid_hmac_sha256
+from portal.channels.base import (Channel, InstantMessage, MalformedInbound, SendError, WebhookEvent, contacts_text, http,
+                                  location_text, register, secret, valid_hmac_sha256)
 from portal.channels.emailparse import Attachment
 from portal.channels.models import ChannelThread, InboundMessage, InboundStatus
 from portal.channels.services import record_status
@@ -16,7 +17,7 @@ from portal.core.db import db, utcnow
 from portal.tenancy.models import Tenant
 
 SERVICE_WINDOW = dt.timedelta(hours=24)
-MEDIA_TYPES = ("image", "document", "audio", "video", "sticker")
+MEDIA_TYPES = ("image", "document", "audio", "video")
 
 
 def window_open(tenant: Tenant, address: str, now: dt.datetime | None = None) -> bool:
@@ -46,17 +47,20 @@ class WhatsAppChannel(Channel):
 
     def split_webhook(self, tenant, body: bytes) -> list[WebhookEvent]:
         try:
-            data = json.loads(body)
-            changes = [c.get("value") or {} for e in data.get("entry") or [] for c in e.get("changes") or []]
-        except (ValueError, AttributeError, TypeError):
+            return self._events(json.loads(body))
+        except (ValueError, AttributeError, TypeError):  # not the shape Meta sends: kept whole, to be looked at
             return [WebhookEvent("unparsed:" + _digest(body), body, kind="unparsed")]
+
+    @staticmethod
+    def _events(data: dict[str, Any]) -> list[WebhookEvent]:
         events = []
-        for value in changes:
+        for value in [c.get("value") or {} for e in data.get("entry") or [] for c in e.get("changes") or []]:
             metadata = value.get("metadata") or {}
             names = {c.get("wa_id"): (c.get("profile") or {}).get("name", "") for c in value.get("contacts") or []}
             for message in value.get("messages") or []:
                 raw = json.dumps({"metadata": metadata, "message": message, "name": names.get(message.get("from"), "")}).encode()
-                summary = ((message.get("text") or {}).get("body") or message.get("type") or "")[:300]
+                text = message.get("text")
+                summary = str((text.get("body") if isinstance(text, dict) else None) or message.get("type") or "")[:300]
                 events.append(WebhookEvent(str(message.get("id") or "missing:" + _digest(raw)), raw, sender=str(message.get("from") or ""), summary=summary))
             for status in value.get("statuses") or []:
                 raw = json.dumps({"metadata": metadata, "status": status}).encode()
@@ -95,16 +99,23 @@ class WhatsAppChannel(Channel):
             inbound.summary = f"{reaction.get('emoji', '')} → {reaction.get('message_id', '')}"[:300]
             routing.touch_thread(tenant, self.name, str(message.get("from")), data.get("name") or "")
             return
+        if kind == "system":  # the customer changed number, and the like: nobody wrote it
+            inbound.status = InboundStatus.IGNORED
+            inbound.error = "a system notice, not a message"
+            return
         chat = InstantMessage(address=str(message.get("from") or ""), name=data.get("name") or "", text=self._text(message))
         if not chat.address:
             raise MalformedInbound("message without a sender")
         if kind in MEDIA_TYPES:
             chat.attachments.append(self.fetch_media(tenant, message[kind]))
-        if not chat.text and not chat.attachments:
-            inbound.status = InboundStatus.IGNORED
-            inbound.error = f"unsupported message type {kind}"
-            return
-        routing.route_instant(tenant, self, inbound, chat)
+        if kind == "sticker":
+            routing.route_unreadable(tenant, self, inbound, chat, "a sticker", answer=False)
+        elif not chat.text and not chat.attachments:
+            errors = message.get("errors") or [{}]
+            reason = errors[0].get("title") or errors[0].get("message") or ""
+            routing.route_unreadable(tenant, self, inbound, chat, f"unsupported message type {kind}" + (f": {reason}" if reason else ""))
+        else:
+            routing.route_instant(tenant, self, inbound, chat)
 
     @staticmethod
     def _text(message: dict[str, Any]) -> str:
@@ -115,8 +126,10 @@ class WhatsAppChannel(Channel):
         if kind in MEDIA_TYPES:
             return body.get("caption", "")
         if kind == "location":
-            place = " ".join(str(body.get(k, "")) for k in ("name", "address")).strip()
-            return f"📍 {place} ({body.get('latitude')}, {body.get('longitude')})".strip()
+            return location_text(body.get("name"), body.get("address"), body.get("latitude"), body.get("longitude"))
+        if kind == "contacts":
+            cards = [c for c in message.get("contacts") or [] if isinstance(c, dict)]
+            return contacts_text(((c.get("name") or {}).get("formatted_name"), [p.get("phone") for p in c.get("phones") or []]) for c in cards)
         if kind == "interactive":
             reply = body.get("button_reply") or body.get("list_reply") or {}
             return reply.get("title") or reply.get("id") or ""

@@ -1,6 +1,5 @@
 """WhatsApp and Telegram: signed webhooks stored raw, the assistant first, a person on request, replies out."""
 import datetime as dt
-import json
 
 import pytest
 from sqlalchemy import select
@@ -113,6 +112,47 @@ def test_a_reaction_is_recorded_without_a_ticket(app, client, fake_api, fake_des
     assert fake_desk.tickets == {}
 
 
+def test_a_shared_contact_card_reaches_the_desk_as_text(app, client, fake_api, fake_desk):
+    card = {"from": "260971234567", "id": "wamid.c", "type": "contacts", "contacts": [
+        {"name": {"formatted_name": "Chanda Mwale", "first_name": "Chanda"}, "phones": [{"phone": "+260 97 111 2222", "type": "CELL"}]}]}
+    post_whatsapp(client, whatsapp_body(card))
+    [ticket] = fake_desk.tickets.values()
+    assert ticket["body"] == "👤 Chanda Mwale: +260 97 111 2222"
+
+
+def test_a_sticker_is_a_sign_not_a_request(app, client, fake_api, fake_desk):
+    sticker = {"from": "260971234567", "id": "wamid.s", "type": "sticker", "sticker": {"id": "STICKER1", "mime_type": "image/webp", "animated": False}}
+    post_whatsapp(client, whatsapp_body(sticker))
+    [inbound] = rows(app, InboundMessage)
+    assert (inbound.status, inbound.error) == ("ignored", "a sticker")
+    assert fake_desk.tickets == {} and rows(app, OutboundMessage) == []
+    assert [r for r in fake_api.requests if r["method"] == "GET"] == []  # nothing fetched
+    [thread] = rows(app, ChannelThread)
+    assert thread.address == "260971234567"  # the 24-hour window is open all the same
+
+
+def test_a_message_whatsapp_cannot_pass_on_gets_a_note_asking_for_text(app, client, runner, fake_api, fake_desk):
+    poll = {"from": "260971234567", "id": "wamid.u", "type": "unsupported",
+            "errors": [{"code": 131051, "title": "Message type unknown", "message": "Message type unknown"}]}
+    post_whatsapp(client, whatsapp_body(poll))
+    [inbound] = rows(app, InboundMessage)
+    assert (inbound.status, inbound.error) == ("ignored", "unsupported message type unsupported: Message type unknown")
+    assert fake_desk.tickets == {}
+    assert runner.invoke(args=["outbox", "work", "--once"]).exit_code == 0
+    [sent] = [r for r in fake_api.requests if r["method"] == "POST"]
+    assert sent["json"]["to"] == "260971234567"
+    assert "cannot read this kind of message" in sent["json"]["text"]["body"]
+
+
+def test_a_system_notice_is_kept_without_an_answer(app, client, fake_api, fake_desk):
+    notice = {"from": "260971234567", "id": "wamid.sys", "type": "system",
+              "system": {"body": "User A changed from 260971234567 to 260971239999", "type": "user_changed_number"}}
+    post_whatsapp(client, whatsapp_body(notice))
+    [inbound] = rows(app, InboundMessage)
+    assert inbound.status == "ignored"
+    assert fake_desk.tickets == {} and rows(app, OutboundMessage) == []
+
+
 def test_delivery_statuses_are_recorded_on_the_outgoing_message(app, client, runner, fake_api, fake_desk):
     post_whatsapp(client, whatsapp_body(wa_text("hello")))
     runner.invoke(args=["outbox", "work", "--once"])
@@ -223,3 +263,61 @@ def test_the_webhook_answers_after_one_commit_of_the_raw_event_and_processes_aft
     stored = rows(app, InboundMessage)
     assert [r.status for r in stored] == ["received", "received"]
     assert later == [[r.id for r in stored]] and fake_desk.tickets == {}
+
+
+def post_telegram(client, update):
+    return client.post(TELEGRAM, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}, buffered=True)
+
+
+def telegram_message(update_id=9100, **content):
+    update = telegram_update("", update_id=update_id)
+    del update["message"]["text"]
+    update["message"].update(content)
+    return update
+
+
+def test_a_telegram_voice_message_a_location_and_a_contact_reach_the_desk(app, client, fake_api, fake_desk):
+    post_telegram(client, telegram_message(9101, voice={"file_id": "VOICE1", "duration": 7, "mime_type": "audio/ogg"}))
+    post_telegram(client, telegram_message(9102, chat={"id": 556, "type": "private"}, location={"latitude": -15.4, "longitude": 28.3}))
+    post_telegram(client, telegram_message(9103, chat={"id": 557, "type": "private"}, venue={
+        "location": {"latitude": -15.4, "longitude": 28.3}, "title": "Ibombo office", "address": "Main road"}))
+    post_telegram(client, telegram_message(9104, chat={"id": 558, "type": "private"}, contact={"phone_number": "+260971112222", "first_name": "Chanda"}))
+    voice, place, venue, card = fake_desk.tickets.values()
+    [(filename, stream)] = voice["attachments"]
+    assert (filename, stream.read()) == ("file_1.pdf", b"%PDF-telegram")
+    assert place["body"] == "📍 (-15.4, 28.3)"
+    assert venue["body"] == "📍 Ibombo office Main road (-15.4, 28.3)"
+    assert card["body"] == "👤 Chanda: +260971112222"
+
+
+def test_a_telegram_poll_gets_a_note_in_the_senders_language_and_a_sticker_nothing(app, client, runner, fake_api, fake_desk):
+    post_telegram(client, telegram_message(9201, sticker={"file_id": "STICKER", "emoji": "👍", "type": "regular"}))
+    post_telegram(client, telegram_message(9202, poll={"id": "1", "question": "?", "options": []}))
+    sticker, poll = rows(app, InboundMessage)
+    assert (sticker.status, sticker.error) == ("ignored", "a sticker")
+    assert (poll.status, poll.error) == ("ignored", "unsupported message type poll")
+    assert fake_desk.tickets == {}
+    runner.invoke(args=["outbox", "work", "--once"])
+    [sent] = [r for r in fake_api.requests if r["method"] == "POST"]
+    assert sent["json"]["chat_id"] == "555"
+    assert sent["json"]["text"].startswith("Désolé")  # the sender's Telegram is in French
+
+
+@pytest.mark.parametrize("body", [
+    b'{"entry": "x"}',
+    b'{"entry": [{"changes": [{"value": {"messages": ["not an object"], "statuses": [7]}}]}]}',
+    b'{"entry": [{"changes": [{"value": {"messages": [{"id": "wamid.odd", "from": "2609", "type": "text", "text": "no body"}]}}]}]}',
+    b'[1, 2]',
+    b'\xff\xfe not json',
+])
+def test_an_odd_signed_whatsapp_body_is_kept_and_answered_200(app, client, fake_api, fake_desk, body):
+    assert post_whatsapp(client, body).status_code == 200
+    assert rows(app, InboundMessage) != []
+    assert fake_desk.tickets == {}
+
+
+@pytest.mark.parametrize("update", [{"update_id": 1, "message": "text"}, [1, 2], {"update_id": 2, "message": {"chat": "x"}}, {"message": {}}])
+def test_an_odd_telegram_update_is_kept_and_answered_200(app, client, fake_api, fake_desk, update):
+    assert post_telegram(client, update).status_code == 200
+    assert rows(app, InboundMessage) != []
+    assert fake_desk.tickets == {}
