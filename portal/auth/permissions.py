@@ -58,6 +58,7 @@ class Permission(StrEnum):
     INSIGHTS_VIEW = "insights:view"
     EXPERT_CONSOLE = "expert:console"
     TENANTS_ACROSS = "tenants:across"
+    PLATFORM_OPERATE = "platform:operate"  # how the platform's queues and workers stand
 
 
 _REQUESTER = {Permission.TICKETS_OPEN}
@@ -76,6 +77,6 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 GLOBAL_PERMISSIONS: dict[GlobalRole, frozenset[Permission]] = {
     GlobalRole.L3_EXPERT: frozenset({Permission.EXPERT_CONSOLE, Permission.TENANTS_ACROSS}),
     GlobalRole.PLATFORM_ADMIN: frozenset(
-        _ADMIN | {Permission.KB_EDIT_GENERIC, Permission.EXPERT_CONSOLE, Permission.TENANTS_ACROSS}
+        _ADMIN | {Permission.KB_EDIT_GENERIC, Permission.EXPERT_CONSOLE, Permission.TENANTS_ACROSS, Permission.PLATFORM_OPERATE}
     ),
 }

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import inspect, select
+from sqlalchemy import case, func, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from portal.channels.base import MalformedInbound, SendError, get_channel
@@ -300,6 +300,91 @@ def ingest(tenant: Tenant, channel: str, provider_id: str, raw: bytes, *, proces
         if inbound not in db.session:  # rolled back, then kept as a new row
             inbound = _inbound_by_provider_id(channel, provider_id)
         return IngestResult(inbound, True, status)
+
+
+# A message due this long ago and still not sent means no worker is sending (`flask outbox work`).
+STALLED_AFTER = dt.timedelta(minutes=10)
+UNDONE = (OutboundStatus.FAILED, "expired")  # gave up (system mail also expires: its link no longer works)
+
+
+@dataclass
+class QueueFigures:
+    """One queue: messages per status, and since when the oldest due message waits for a worker."""
+
+    name: str  # "mail" (system mail) or "replies" (the channels' outbox)
+    counts: dict[str, int]
+    due_since: dt.datetime | None
+
+    def stalled(self, now: dt.datetime) -> bool:
+        return self.due_since is not None and now - self.due_since > STALLED_AFTER
+
+
+@dataclass
+class Undelivered:
+    at: dt.datetime
+    queue: str  # "mail", or the channel's name
+    tenant: str | None  # the country's name (system mail belongs to none)
+    recipient: str
+    status: str
+    attempts: int
+    error: str
+
+
+@dataclass
+class InboundFigures:
+    tenant: str
+    slug: str
+    quarantined: int
+    waiting: int  # stored, and not processed after INBOUND_GRACE
+
+
+@dataclass
+class DeliveryReport:
+    """How sending and receiving stand on the whole platform (what `flask outbox status` prints and
+    the platform administrators' delivery page shows): system mail belongs to no country, so no
+    country's page shows it fails."""
+
+    now: dt.datetime
+    queues: list[QueueFigures]
+    inbound: list[InboundFigures]
+    undelivered: list[Undelivered]
+
+    @property
+    def stalled(self) -> bool:
+        return any(q.stalled(self.now) for q in self.queues)
+
+
+def delivery_report(limit: int = 20, now: dt.datetime | None = None) -> DeliveryReport:
+    now = now or utcnow()
+    with across_tenants(db.session, SYSTEM):
+        queues = []
+        for name, model in (("mail", mail.QueuedMail), ("replies", OutboundMessage)):
+            counts = dict(db.session.execute(select(model.status, func.count()).group_by(model.status)).all())
+            due = db.session.scalar(select(func.min(model.next_attempt_at)).where(model.status == queue.PENDING, model.next_attempt_at <= now))
+            queues.append(QueueFigures(name, counts, due))
+        inbound = [
+            InboundFigures(name, slug, int(quarantined or 0), int(waiting or 0))
+            for name, slug, quarantined, waiting in db.session.execute(
+                select(Tenant.name, Tenant.slug,
+                       func.sum(case((InboundMessage.status == InboundStatus.QUARANTINED, 1), else_=0)),
+                       func.sum(case(((InboundMessage.status == InboundStatus.RECEIVED) & (InboundMessage.created_at <= now - INBOUND_GRACE), 1), else_=0)))
+                .join(Tenant, Tenant.id == InboundMessage.tenant_id)
+                .where(InboundMessage.status.in_((InboundStatus.QUARANTINED, InboundStatus.RECEIVED)))
+                .group_by(Tenant.name, Tenant.slug).order_by(Tenant.name))
+            if quarantined or waiting
+        ]
+        mails = db.session.execute(
+            select(mail.QueuedMail.updated_at, mail.QueuedMail.recipient, mail.QueuedMail.status, mail.QueuedMail.attempts, mail.QueuedMail.last_error)
+            .where(mail.QueuedMail.status.in_(UNDONE)).order_by(mail.QueuedMail.updated_at.desc()).limit(limit)).all()
+        replies = db.session.execute(
+            select(OutboundMessage.updated_at, OutboundMessage.recipient, OutboundMessage.status, OutboundMessage.attempts,
+                   OutboundMessage.last_error, OutboundMessage.channel, Tenant.name)
+            .join(Tenant, Tenant.id == OutboundMessage.tenant_id)
+            .where(OutboundMessage.status.in_(UNDONE)).order_by(OutboundMessage.updated_at.desc()).limit(limit)).all()
+    undelivered = [Undelivered(at, "mail", None, to, status, attempts, error) for at, to, status, attempts, error in mails]
+    undelivered += [Undelivered(at, channel, country, to, status, attempts, error) for at, to, status, attempts, error, channel, country in replies]
+    undelivered.sort(key=lambda row: row.at, reverse=True)
+    return DeliveryReport(now, queues, inbound, undelivered[:limit])
 
 
 __all__ = ["MalformedInbound", "DeskUnavailable", "ingest", "enqueue", "enqueue_text", "work_once", "claim_due", "deliver"]

@@ -33,6 +33,7 @@ OUTBOUND_LABELS = {
     OutboundStatus.DELIVERED: _l("Delivered"),
     OutboundStatus.READ: _l("Read"),
     OutboundStatus.FAILED: _l("Not delivered"),
+    "expired": _l("Expired"),
 }
 
 
@@ -119,6 +120,14 @@ def whatsapp_webhook():
 @csrf.exempt  # authenticated by the secret-token header, not by a session
 def telegram_webhook():
     return _receive("telegram")
+
+
+@bp.get("/expert/delivery")
+@require(Permission.PLATFORM_OPERATE)
+def delivery():
+    """For platform administrators: whether mail and replies go out on every server, and what did not."""
+    return render_template("channels/delivery.html", report=services.delivery_report(50), labels=OUTBOUND_LABELS,
+                           inbound_labels=STATUS_LABELS, stalled_minutes=int(services.STALLED_AFTER.total_seconds() // 60))
 
 
 @bp.get("/<tenant>/channels/inbox")

@@ -6,13 +6,8 @@ import time
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import func, select
 
-from portal.channels.models import OutboundMessage
-from portal.channels.services import work_once
-from portal.core.db import SYSTEM, across_tenants, db
-from portal.core.mail import QueuedMail
-from portal.tenancy.models import Tenant
+from portal.channels.services import delivery_report, work_once
 
 
 @click.group("outbox", help="Send queued outbound messages.")
@@ -45,25 +40,22 @@ def status(limit: int) -> None:
 
     System mail (password resets, invitations, notices to staff) belongs to no country, so no
     country's page shows it: this is where an operator sees that it fails (a mail server that
-    refuses the portal's login, say). Replies on the channels are shown to each country's admins
-    too, on its channels page."""
-    undone = ("failed", "expired")
-    with across_tenants(db.session, SYSTEM):
-        for label, model in (("system mail", QueuedMail), ("channel replies", OutboundMessage)):
-            counts = db.session.execute(select(model.status, func.count()).group_by(model.status).order_by(model.status)).all()
-            click.echo(f"{label}: " + (", ".join(f"{status} {count}" for status, count in counts) or "none"))
-        mails = db.session.execute(
-            select(QueuedMail.updated_at, QueuedMail.recipient, QueuedMail.status, QueuedMail.attempts, QueuedMail.last_error)
-            .where(QueuedMail.status.in_(undone)).order_by(QueuedMail.updated_at.desc()).limit(limit)).all()
-        replies = db.session.execute(
-            select(OutboundMessage.updated_at, OutboundMessage.recipient, OutboundMessage.status, OutboundMessage.attempts,
-                   OutboundMessage.last_error, OutboundMessage.channel, Tenant.slug)
-            .join(Tenant, Tenant.id == OutboundMessage.tenant_id)
-            .where(OutboundMessage.status.in_(undone)).order_by(OutboundMessage.updated_at.desc()).limit(limit)).all()
-    rows = sorted([(*m, "system mail") for m in mails] + [(*r[:5], f"{r.channel} ({r.slug})") for r in replies],
-                  key=lambda row: row[0], reverse=True)[:limit]
-    if rows:
+    refuses the portal's login, say), as the platform administrators' delivery page does
+    (`/expert/delivery`). Replies on the channels are shown to each country's admins too."""
+    report = delivery_report(limit)
+    for figures in report.queues:
+        label = QUEUE_NAMES[figures.name]
+        click.echo(f"{label}: " + (", ".join(f"{state} {count}" for state, count in sorted(figures.counts.items())) or "none"))
+        if figures.stalled(report.now):
+            click.echo(f"  due since {figures.due_since:%Y-%m-%d %H:%M} UTC and not sent: is `flask outbox work` running?")
+    for row in report.inbound:
+        click.echo(f"received for {row.slug}: {row.quarantined} quarantined, {row.waiting} waiting")
+    if report.undelivered:
         click.echo("not sent, newest first:")
-    for at, recipient, state, attempts, error, queue in rows:
-        tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"
-        click.echo(f"  {at:%Y-%m-%d %H:%M} UTC  {queue}  to {recipient}: {state} after {tries}: {error or 'no reason given'}")
+    for row in report.undelivered:
+        tries = f"{row.attempts} attempt{'s' if row.attempts != 1 else ''}"
+        queue = "system mail" if row.queue == "mail" else f"{row.queue} ({row.tenant})"
+        click.echo(f"  {row.at:%Y-%m-%d %H:%M} UTC  {queue}  to {row.recipient}: {row.status} after {tries}: {row.error or 'no reason given'}")
+
+
+QUEUE_NAMES = {"mail": "system mail", "replies": "channel replies"}

@@ -35,6 +35,7 @@ PAGES = {
     ],
     "platform@crvs.demo": [
         "/farajaland/kb/library/new", "/farajaland/kb/library/forgotten-password/en", "/farajaland/kb/library/forgotten-password/en/history",
+        "/expert/delivery",
     ],
 }
 ERROR_PAGES = {"/farajaland/no/such/page"}
