@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import re
 import socket
-import tempfile
 import uuid
 from contextlib import contextmanager
 from pathlib import Path

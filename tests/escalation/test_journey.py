@@ -117,7 +117,7 @@ def test_api_escalation_explains_what_is_missing(client, staff, open_ticket, tok
     assert "reason" in missing.get_json()["error"]["fields"]
     created = client.post(url, json={"reason": "Needs a technician", "details": {"severity": "medium"}}, headers=headers)
     assert created.status_code == 201 and created.get_json()["tier"] == "L2"
-    assert client.post(f"/farajaland/api/v1/tickets/FAR-999999/escalate", json={}, headers=headers).status_code == 404
+    assert client.post("/farajaland/api/v1/tickets/FAR-999999/escalate", json={}, headers=headers).status_code == 404
     l2 = {"Authorization": f"Bearer {token_for(staff['far_l2'])}"}
     bad_version = client.post(url, json={**L3_DETAILS, "opencrvs_version": "latest"}, headers=l2)
     assert bad_version.status_code == 422 and "opencrvs_version" in bad_version.get_json()["error"]["fields"]
