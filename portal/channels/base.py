@@ -63,6 +63,12 @@ class InstantMessage:
     text: str
     attachments: list[Any] = field(default_factory=list)  # emailparse.Attachment
     locale: str | None = None
+    shared: bool = False  # a location or a contact card: something for a person to read, not a question
+
+    @property
+    def for_a_person(self) -> bool:
+        """A file or a shared card goes to the support team as it is: the assistant reads questions."""
+        return bool(self.attachments) or self.shared
 
 
 def location_text(name: Any, address: Any, latitude: Any, longitude: Any) -> str:

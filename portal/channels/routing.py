@@ -129,7 +129,8 @@ def route_instant(tenant: Tenant, channel: Channel, inbound: InboundMessage, cha
     """A chat message: continue the open ticket, or let the assistant answer, or hand over to a person.
 
     The assistant answers a question it can answer (its answer goes to the outbox). A request for a
-    person, a question it cannot answer, an attachment, or any message when the assistant is off
+    person, a question it cannot answer, an attachment or a shared location or contact card, or any
+    message when the assistant is off
     opens a ticket carrying the conversation so far, and the requester is told their reference.
     """
     thread = touch_thread(tenant, channel.name, chat.address, chat.name, chat.locale)
@@ -146,7 +147,7 @@ def route_instant(tenant: Tenant, channel: Channel, inbound: InboundMessage, cha
     if person_lang:
         thread.locale = tenant.best_locale(person_lang)
     unanswered = False
-    if assistant is not None and tenant.settings.assistant.enabled and not wants_person and not chat.attachments and chat.text.strip():
+    if assistant is not None and tenant.settings.assistant.enabled and not wants_person and not chat.for_a_person and chat.text.strip():
         inbound.status = InboundStatus.RECEIVED  # until the answer is in the outbox (see below)
         # The language is detected from the question; the one the channel reports, or the one of
         # the conversation so far, only breaks ties (a WhatsApp message says nothing of it).
@@ -171,7 +172,7 @@ def route_instant(tenant: Tenant, channel: Channel, inbound: InboundMessage, cha
                 text = _("Thank you. A person from the support team will answer you here. Your reference is %(reference)s.", reference=ticket.reference)
         enqueue_text(tenant, channel.name, chat.address, text, locale=thread.locale, ticket_id=ticket.id)
 
-    if assistant is not None and thread.conversation_id and not chat.attachments:
+    if assistant is not None and thread.conversation_id and not chat.for_a_person:
         # The conversation with the assistant becomes the ticket, its transcript a note for the agent.
         assistant.hand_over(tenant, thread.conversation_id, contact=contact, channel=channel.name, before_commit=_linked(inbound, acknowledge))
         return

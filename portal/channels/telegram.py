@@ -59,7 +59,8 @@ class TelegramChannel(Channel):
             return
         person = message.get("from") or {}
         name = " ".join(filter(None, [person.get("first_name"), person.get("last_name")]))
-        chat = InstantMessage(str(message["chat"]["id"]), name, self._text(message), locale=person.get("language_code"))
+        chat = InstantMessage(str(message["chat"]["id"]), name, self._text(message), locale=person.get("language_code"),
+                              shared=not (message.get("text") or message.get("caption")) and any(message.get(k) for k in ("location", "venue", "contact")))
         file = next((message[kind] for kind in FILE_KINDS if message.get(kind)), None) or (message.get("photo") or [None])[-1]
         if file:
             chat.attachments.append(self.fetch_file(tenant, file))

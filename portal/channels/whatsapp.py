@@ -103,7 +103,8 @@ class WhatsAppChannel(Channel):
             inbound.status = InboundStatus.IGNORED
             inbound.error = "a system notice, not a message"
             return
-        chat = InstantMessage(address=str(message.get("from") or ""), name=data.get("name") or "", text=self._text(message))
+        chat = InstantMessage(address=str(message.get("from") or ""), name=data.get("name") or "", text=self._text(message),
+                              shared=kind in ("location", "contacts"))
         if not chat.address:
             raise MalformedInbound("message without a sender")
         if kind in MEDIA_TYPES:

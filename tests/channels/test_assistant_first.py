@@ -121,6 +121,19 @@ def test_a_question_it_cannot_answer_becomes_a_ticket_in_the_requesters_language
     assert ticket.reference in acknowledgement
 
 
+def test_a_shared_location_goes_to_a_person_with_the_text_not_to_the_assistant(app, client, fake_api):
+    whatsapp(client, "My declaration is stuck in the outbox", "wamid.l1")  # answered by the assistant
+    place = {"from": "260971234567", "id": "wamid.l2", "type": "location",
+             "location": {"latitude": -15.4, "longitude": 28.3, "name": "Ibombo district office"}}
+    assert post_whatsapp(client, whatsapp_body(place)).status_code == 200
+    assert len(rows(app, Turn)) == 1  # the assistant was not asked about the office
+    ticket, _notes, _contact = the_ticket(app)
+    with app.app_context(), tenant_scope(db.session, get_tenant("farajaland").id):
+        bodies = [m.body for m in db.session.scalars(select(Message).where(Message.ticket_id == ticket.id, Message.is_public.is_(True)))]
+    assert bodies == ["📍 Ibombo district office (-15.4, 28.3)"]
+    assert ticket.reference in outbox_texts(app)[-1][1]
+
+
 def test_on_telegram_parler_a_quelquun_reaches_a_person_with_the_conversation(app, client, runner, fake_api):
     telegram(client, "J'ai oublié mon mot de passe", 7001)
     [(chat, answer)] = outbox_texts(app)
