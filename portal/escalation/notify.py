@@ -30,6 +30,21 @@ def _send(user, subject: str, text: str) -> None:
     db.session.commit()
 
 
+@signals.ticket_escalated.connect
+def email_l2_on_escalation(app, tenant, ticket, step, **_extra) -> None:
+    """A ticket reached Level 2 (from first line, or by a missed target): tell whoever now holds it,
+    or the Level 2 team when nobody does. The central team works from its console instead."""
+    if step.to_tier != Tier.L2.value:
+        return
+    link = _link("tickets.detail", tenant, ticket)
+    for user in _l2_people(tenant, ticket):
+        with force_locale(tenant.best_locale(user.locale)):
+            subject = _("[%(reference)s] Escalated to Level 2", reference=ticket.reference)
+            text = "\n\n".join([_("%(reference)s (%(subject)s) needs Level 2. Reason given:", reference=ticket.reference, subject=ticket.subject),
+                                 step.reason, link])
+        _send(user, subject, text)
+
+
 @signals.expert_replied.connect
 def email_l2(app, tenant, ticket, message, **_extra) -> None:
     link = _link("escalation.ticket", tenant, ticket)

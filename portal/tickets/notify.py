@@ -57,3 +57,14 @@ def email_on_breach(app, tenant, ticket, kind, **_extra) -> None:
         with force_locale(tenant.best_locale(user.locale)):
             subject = _("[%(reference)s] Service level missed", reference=ticket.reference)
             _send(user.email, subject, "tickets/email/breach.txt", ticket=ticket, kind=kind, link=ticket_link(tenant, ticket), tenant=tenant)
+
+
+@signals.ticket_assigned.connect
+def email_assignee(app, tenant, ticket, actor, assignee, **_extra) -> None:
+    """Tell a staff member that a colleague gave them a ticket, with the requester's last words."""
+    from portal.tickets.services import conversation
+
+    last = next((m for m in reversed(conversation(ticket, include_internal=False)) if not m.is_from_staff), None)
+    with force_locale(tenant.best_locale(assignee.locale)):
+        subject = _("[%(reference)s] Assigned to you", reference=ticket.reference)
+        _send(assignee.email, subject, "tickets/email/assigned.txt", ticket=ticket, actor=actor, last=last, link=ticket_link(tenant, ticket), tenant=tenant)

@@ -694,7 +694,15 @@ def assign(tenant: Tenant, actor: User | None, ticket: Ticket, user: User | None
     old = ticket.assignee.email if ticket.assignee else None
     ticket.assignee_id = user.id if user else None
     _record(ticket, actor, "assignee", old, user.email if user else None)
-    db.session.commit()
+    pending = _Pending()
+    _tell_assignee(pending, tenant, actor, ticket, user)
+    pending.commit_and_send()
+
+
+def _tell_assignee(pending: _Pending, tenant: Tenant, actor: User | None, ticket: Ticket, user: User | None) -> None:
+    """A colleague gave the ticket to `user`: they are told once it is committed (not when they took it)."""
+    if user is not None and actor is not None and user.id != actor.id:
+        pending.add(signals.ticket_assigned, tenant=tenant, ticket=ticket, actor=actor, assignee=user)
 
 
 def update_ticket(tenant: Tenant, actor: User | None, ticket: Ticket, **changes: Any) -> list[str]:
@@ -772,6 +780,7 @@ def _update_ticket(tenant: Tenant, actor: User | None, ticket: Ticket, changes: 
                     raise TicketError(_("Tickets can only be assigned to the support team."), 422)
                 _record(ticket, actor, "assignee", ticket.assignee.email if ticket.assignee else None, user.email if user else None)
                 ticket.assignee_id = user.id if user else None
+                _tell_assignee(pending, tenant, actor, ticket, user)
                 changed.append("assignee")
         if "status" in changes and changes["status"] and changes["status"] != ticket.status:
             try:

@@ -8,6 +8,8 @@ Sent after the change is committed, with keyword arguments:
 - `ticket_opened(app, tenant=, ticket=)`.
 - `sla_breached(app, tenant=, ticket=, kind=)`: kind is "first_response" or "resolution".
 - `colleague_mentioned(app, tenant=, ticket=, message=, user=)`.
+- `ticket_assigned(app, tenant=, ticket=, actor=, assignee=)`: a staff member gave the ticket to a
+  colleague (not to themselves, and not the automatic share-out of new tickets).
 """
 from flask.signals import Namespace
 
@@ -17,3 +19,4 @@ message_posted = _signals.signal("tickets.message-posted")
 ticket_opened = _signals.signal("tickets.ticket-opened")
 sla_breached = _signals.signal("tickets.sla-breached")
 colleague_mentioned = _signals.signal("tickets.colleague-mentioned")
+ticket_assigned = _signals.signal("tickets.ticket-assigned")

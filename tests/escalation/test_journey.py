@@ -15,15 +15,22 @@ def _form(prefix: str, data: dict) -> dict:
 
 def test_an_escalation_travels_to_the_central_team_and_back(app, client, auth, staff, open_ticket, read_ticket):
     reference = open_ticket(staff["far_req"], subject="Outbox never retries after a timeout")
+    staff["far_l2"]  # the country's technician exists before the ticket reaches Level 2
 
     # L1 sends it to L2 with a reason and a severity.
     auth.login(staff["far_l1"])
     page = client.get(f"/farajaland/tickets/{reference}/escalation").get_data(as_text=True)
     assert "Escalate to Level 2" in page and 'value="1.8.1"' in page  # the deployed version by default
+    with app.app_context():
+        sent_before = len(sent_mail())
     response = client.post(f"/farajaland/tickets/{reference}/escalation/up", data=_form("up", {"reason": "Needs a technician", "severity": "medium"}))
     assert response.status_code == 302
     status, tier, _messages = read_ticket(reference)
     assert (status, tier) == ("escalated", "L2")
+    with app.app_context():  # the technician who now holds it is told, with the reason (and nobody else)
+        [notice] = [m for m in sent_mail()[sent_before:] if "Level 2" in m["Subject"]]
+    assert (notice["To"], notice["Subject"]) == ("l2@farajaland.demo", f"[{reference}] Escalated to Level 2")
+    assert "Needs a technician" in notice.get_content() and f"/farajaland/tickets/{reference}" in notice.get_content()
     auth.logout()
 
     # L2 must give the technical details the core team needs; missing ones are named.

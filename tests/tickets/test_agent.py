@@ -106,6 +106,27 @@ def test_bulk_assign_and_status(client, auth, requester, l1, l2, make_ticket):
     assert client.get("/farajaland/tickets/queue?priority=high").get_data(as_text=True).count("Tom Tech") >= 2
 
 
+def test_a_colleague_who_is_given_a_ticket_is_told_by_mail_and_taking_one_tells_nobody(app, client, auth, requester, l1, l2, make_ticket, make_user):
+    first, second = make_ticket(subject="One", body="The SMS never comes."), make_ticket(subject="Two")
+    make_user("l2-fr@farajaland.demo", role=Role.L2_TECHNICIAN, name="Awa Tech", locale="fr")
+    auth.login(l1)
+    page = client.get("/farajaland/tickets/queue").get_data(as_text=True)
+    tom = re.search(r'<option value="(\d+)">Tom Tech</option>', page).group(1)
+    awa = re.search(r'<option value="(\d+)">Awa Tech</option>', page).group(1)
+    with app.app_context():
+        before = len(sent_mail())
+    client.post("/farajaland/tickets/bulk", data={"refs": [first], "action": "assign", "value": tom})
+    client.post("/farajaland/tickets/bulk", data={"refs": [second], "action": "assign", "value": awa})
+    client.post(f"/farajaland/tickets/{second}/take")  # Lina takes it herself: no mail to anyone
+    with app.app_context():
+        notices = sent_mail()[before:]
+    assert [m["To"] for m in notices] == ["l2@farajaland.demo", "l2-fr@farajaland.demo"]
+    text = notices[0].get_content()
+    assert notices[0]["Subject"] == f"[{first}] Assigned to you"
+    assert "Lina First gave you" in text and "The SMS never comes." in text and f"/farajaland/tickets/{first}" in text
+    assert notices[1]["Subject"] == f"[{second}] Vous est attribué"  # in the colleague's language
+
+
 def test_merging_a_duplicate_closes_it_and_links_both(client, auth, requester, l1, make_ticket):
     kept = make_ticket(subject="No SMS code")
     duplicate = make_ticket(subject="SMS code again", body="Second time I write about it")
