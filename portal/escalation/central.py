@@ -562,7 +562,13 @@ def apply_github_issue(info: github.IssueInfo) -> list[Problem]:
 
 
 def _take_issue_state(problem: Problem, info: github.IssueInfo) -> bool:
-    """Record the issue's state on the problem (not committed); True if that made the fix await a release."""
+    """Record the issue's state on the problem (not committed); True if that made the fix await a release.
+
+    GitHub may deliver webhooks late, twice or out of order: a state older than the one kept (by
+    the issue's own `updated_at`) is news already overtaken ("closed" arriving after "reopened")."""
+    if info.updated_at is not None and problem.github_updated_at is not None and info.updated_at < problem.github_updated_at:
+        return False
+    problem.github_updated_at = info.updated_at or problem.github_updated_at
     problem.github_url = info.url or problem.github_url
     problem.github_synced_at = utcnow()
     before = problem.status

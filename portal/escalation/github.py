@@ -6,6 +6,7 @@ tell the portal when an issue changes (the webhook), `GITHUB_WEBHOOK_SECRET`.
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import urllib.error
@@ -29,6 +30,7 @@ class IssueInfo:
     url: str
     state: str  # open or closed
     state_reason: str = ""  # when closed: completed or not_planned; reopened; or nothing
+    updated_at: dt.datetime | None = None  # when the issue last changed, as GitHub says
 
 
 def _setting(name: str, default: str = "") -> str:
@@ -65,9 +67,18 @@ def _call(method: str, path: str, payload: dict[str, Any] | None = None) -> dict
 
 def _info(data: dict[str, Any]) -> IssueInfo:
     try:
-        return IssueInfo(int(data["number"]), str(data.get("html_url") or ""), str(data.get("state") or "open")[:20], str(data.get("state_reason") or "")[:20])
+        return IssueInfo(int(data["number"]), str(data.get("html_url") or ""), str(data.get("state") or "open")[:20],
+                         str(data.get("state_reason") or "")[:20], _moment(data.get("updated_at")))
     except (KeyError, TypeError, ValueError):
         raise GitHubError(_("GitHub sent an answer we could not read.")) from None
+
+
+def _moment(value: Any) -> dt.datetime | None:
+    """GitHub's ISO 8601 time ("2026-11-30T10:00:00Z") in UTC, or None when there is none."""
+    if not value:
+        return None
+    moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return moment.astimezone(dt.timezone.utc) if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
 
 
 def create_issue(title: str, body: str, labels: list[str] | None = None) -> IssueInfo:

@@ -143,6 +143,7 @@ class Problem(TimestampMixin, db.Model):
     github_state: Mapped[str] = mapped_column(String(20), default="")
     github_state_reason: Mapped[str] = mapped_column(String(20), default="")  # completed, not_planned, reopened
     github_synced_at: Mapped[dt.datetime | None]
+    github_updated_at: Mapped[dt.datetime | None]  # the issue's own time of its state kept here: older news is dropped
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     closed_at: Mapped[dt.datetime | None]
 

@@ -464,7 +464,8 @@ def github_webhook():
         return error_response(400, str(exc))
     if github.is_configured():
         # Deliveries can come late, twice or out of order: the event only says which issue changed;
-        # its state now is read from GitHub, as github-sync reads it.
+        # its state now is read from GitHub, as github-sync reads it. (Without a token, the payload's
+        # own state is taken, and one older than the state kept is dropped: see central.)
         try:
             info = github.get_issue(info.number)
         except github.GitHubError as exc:

@@ -300,8 +300,15 @@ def test_without_the_github_api_the_webhook_acts_on_closing_and_reopening_only(a
     labeled = _delivery(client, {**event, "action": "labeled", "issue": {**issue, "state": "closed", "state_reason": "completed"}})
     assert labeled.status_code == 202
     assert OPEN in client.get(problem_url).get_data(as_text=True)
-    assert _delivery(client, {**event, "action": "closed", "issue": {**issue, "state": "closed", "state_reason": "completed"}}).status_code == 200
+    closed = {**issue, "state": "closed", "state_reason": "completed", "updated_at": "2026-11-30T10:00:00Z"}
+    assert _delivery(client, {**event, "action": "closed", "issue": closed}).status_code == 200
     assert AWAITING in client.get(problem_url).get_data(as_text=True)
+    # Reopened at 10:05; the closing of 10:00 delivered again late (GitHub retries) is older news.
+    reopened = {**issue, "state": "open", "state_reason": "reopened", "updated_at": "2026-11-30T10:05:00Z"}
+    assert _delivery(client, {**event, "action": "reopened", "issue": reopened}).status_code == 200
+    assert OPEN in client.get(problem_url).get_data(as_text=True)
+    assert _delivery(client, {**event, "action": "closed", "issue": closed}).status_code == 200
+    assert OPEN in client.get(problem_url).get_data(as_text=True)
 
 
 def test_one_country_failing_to_hear_of_the_fix_does_not_keep_it_from_the_others(client, auth, staff, to_l3, read_ticket, monkeypatch):
