@@ -54,7 +54,9 @@ class Config:
     # Types accepted for ticket attachments, as detected from the content (never the file name).
     ATTACHMENT_TYPES = (
         "image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf",
-        "video/mp4", "video/webm", "text/plain",
+        "video/mp4", "video/webm", "video/quicktime", "video/3gpp", "text/plain",
+        # Voice messages: WhatsApp and Telegram send Ogg/Opus; phones record AAC, AMR, MP3 or M4A.
+        "audio/ogg", "audio/aac", "audio/amr", "audio/mpeg", "audio/mp4", "audio/x-wav",
     )
 
 

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Iterable
 
 import httpx
 
+from portal.core.security import storable
+
 if TYPE_CHECKING:
     from flask import Request
 
@@ -64,11 +66,19 @@ class InstantMessage:
     attachments: list[Any] = field(default_factory=list)  # emailparse.Attachment
     locale: str | None = None
     shared: bool = False  # a location or a contact card: something for a person to read, not a question
+    # Longer than this, a chat message is a report for a person, not a question for the assistant
+    # (which takes 2,000 characters; WhatsApp and Telegram allow 4,096).
+    QUESTION_LIMIT: ClassVar[int] = 2000
+
+    def __post_init__(self) -> None:
+        # Whatever the provider let through (a NUL, half an emoji) is stored as text the database keeps.
+        self.address, self.name, self.text = storable(self.address, 320), storable(self.name, 200), storable(self.text)
 
     @property
     def for_a_person(self) -> bool:
-        """A file or a shared card goes to the support team as it is: the assistant reads questions."""
-        return bool(self.attachments) or self.shared
+        """A file, a shared card or a long report goes to the support team as it is: the assistant
+        reads questions."""
+        return bool(self.attachments) or self.shared or len(self.text.strip()) > self.QUESTION_LIMIT
 
 
 def location_text(name: Any, address: Any, latitude: Any, longitude: Any) -> str:

@@ -5,15 +5,19 @@ Nothing here touches the database: `parse_email(raw)` returns a `ParsedEmail` or
 """
 from __future__ import annotations
 
+import base64
+import codecs
 import hashlib
 import re
 from dataclasses import dataclass, field
 from email import message_from_bytes
-from email.header import decode_header, make_header
+from email.header import Header, decode_header, make_header
 from email.message import Message
 from email.utils import getaddresses, parseaddr
 
 from bs4 import BeautifulSoup
+
+from portal.core.security import storable
 
 MAX_HEADER_BYTES = 64 * 1024
 
@@ -46,6 +50,14 @@ class ParsedEmail:
     bounced_message_ids: list[str] = field(default_factory=list)  # for delivery reports
     language: str | None = None
 
+    def __post_init__(self) -> None:
+        # Decoded text may hold what no database keeps (a NUL from a broken mail merge, a body
+        # decoded in the wrong charset): it is cleaned here, once, for every path to the desk.
+        for name in ("sender", "sender_name", "subject", "text", "full_text"):
+            setattr(self, name, storable(getattr(self, name)))
+        for attachment in self.attachments:
+            attachment.filename = storable(attachment.filename, 255)
+
 
 def message_id_of(raw: bytes) -> str:
     """The Message-ID, or a digest of the bytes when there is none (idempotency still holds)."""
@@ -64,19 +76,35 @@ def _ids(value: str | None) -> list[str]:
 
 
 def decode_words(value: str) -> str:
-    """RFC 2047 encoded words to text; an undecodable word is kept as written."""
+    """RFC 2047 encoded words to text; a word in a charset nobody knows is read as UTF-8 (else
+    Windows-1252), so the other words of the header still come out decoded."""
     value = re.sub(r"\r?\n[ \t]+", " ", value or "")
     if "=?" not in value:
         return value.strip()
     try:
-        return str(make_header(decode_header(value))).strip()
+        return str(make_header([(data, _known(charset)) if isinstance(data, str) else (_charset_text(data, charset).encode("utf-8"), "utf-8")
+                                for data, charset in decode_header(value)])).strip()
     except (LookupError, UnicodeDecodeError, ValueError, AssertionError):
         return value.strip()
 
 
+def _known(charset: str | None) -> str | None:
+    try:
+        return codecs.lookup(charset).name and charset if charset else None
+    except LookupError:
+        return None
+
+
 def _raw_header(msg: Message, name: str) -> str:
     value = msg.get(name)
-    return re.sub(r"\r?\n[ \t]+", " ", str(value)).strip() if value is not None else ""
+    if value is None:
+        return ""
+    if isinstance(value, Header):
+        # Raw 8-bit bytes in a header (RFC 6532's UTF-8, or an old client's Latin-1): the parser
+        # keeps them undecoded; read them as UTF-8, else Windows-1252, not as replacement marks.
+        value = "".join(data if isinstance(data, str) else _charset_text(data, None if charset in (None, "unknown-8bit") else charset)
+                        for data, charset in decode_header(value))
+    return re.sub(r"\r?\n[ \t]+", " ", str(value)).strip()
 
 
 def _header(msg: Message, name: str) -> str:
@@ -96,13 +124,50 @@ def _charset_text(data: bytes, charset: str | None) -> str:
     return data.decode("latin-1")
 
 
+def _payload(part: Message) -> bytes:
+    """The part's bytes, its transfer encoding undone; base64 with stray characters or a cut end
+    (as broken mailers write it) is decoded as far as it goes, not handed over as letters."""
+    if str(part.get("Content-Transfer-Encoding", "")).strip().lower() == "base64":
+        raw = part.get_payload()
+        if isinstance(raw, str):
+            tokens = raw.split()
+            if not tokens or not BASE64_RUN.match(tokens[0]):  # words, not base64, whatever the header says
+                return raw.encode("utf-8", "surrogateescape")
+            letters = []
+            for token in tokens:
+                run = BASE64_LETTERS.match(token).group(0)
+                letters.append(run)
+                if run != token:  # padding, or where the encoding breaks off
+                    break
+            joined = "".join(letters)
+            return base64.b64decode(joined[: len(joined) // 4 * 4])
+    return part.get_payload(decode=True) or b""
+
+
+BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{16}")  # a base64 line starts so; a line of words does not
+BASE64_LETTERS = re.compile(r"[A-Za-z0-9+/]*")
+
+
 def _part_text(part: Message) -> str:
-    data = part.get_payload(decode=True) or b""
+    data = _payload(part)
     charset = part.get_content_charset()
-    # Mail that says iso-8859-1 is very often windows-1252 (curly quotes, the euro sign).
-    if charset in ("iso-8859-1", "latin-1", "us-ascii", "ascii"):
-        charset = "windows-1252"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # a Windows export, whatever the label says
+        return data.decode("utf-16", "replace")
+    if data.startswith(codecs.BOM_UTF8):
+        return data[3:].decode("utf-8", "replace")
+    # Mail that says iso-8859-1 (or us-ascii) is very often windows-1252 (curly quotes, the euro
+    # sign), or UTF-8 from a program that never set the charset: bytes that read as UTF-8 are UTF-8.
+    if charset in ("iso-8859-1", "latin-1", "us-ascii", "ascii", "windows-1252"):
+        charset = "utf-8" if not data.isascii() and _is_utf8(data) else "windows-1252"
     return _charset_text(data, charset)
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 BLOCKS = ("p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol", "pre", "hr")
@@ -130,7 +195,7 @@ def html_to_text(html: str) -> str:
 QUOTE_HEADERS = [
     re.compile(r"^On\b.{0,200}\bwrote:\s*$", re.IGNORECASE | re.DOTALL),
     re.compile(r"^Le\b.{0,200}\ba écrit\s*:\s*$", re.IGNORECASE | re.DOTALL),
-    re.compile(r"^-{2,}\s*(Original Message|Message d'origine|Forwarded message|Message transféré)\s*-{2,}", re.IGNORECASE),
+    re.compile(r"^-{2,}\s*(Original Message|Message d'origine)\s*-{2,}", re.IGNORECASE),
     re.compile(r"^_{10,}\s*$"),
     re.compile(r"^(From|De)\s*:\s.+", re.IGNORECASE),
 ]
@@ -140,8 +205,23 @@ SIGNATURE_STARTS = [
 ]
 
 
+# A forwarded message is what the sender asks about, not history: it is kept whole.
+FORWARD_MARKER = re.compile(r"^-{2,}\s*(Forwarded message|Message transféré|Mensaje reenviado|Mensagem encaminhada)\s*-{2,}", re.IGNORECASE)
+FORWARD_SUBJECT = re.compile(r"^\s*(fwd?|tr|rv|enc)\s*:", re.IGNORECASE)
+
+
 def strip_quotes_and_signature(text: str) -> str:
-    """The new part of a reply: stop at the quote header or signature, drop `>` lines."""
+    """The new part of a reply: stop at the quote header or signature, drop `>` lines. A message
+    forwarded inline is kept whole after the sender's own words (their signature dropped)."""
+    lines = text.replace("\r\n", "\n").split("\n")
+    marker = next((i for i, line in enumerate(lines) if FORWARD_MARKER.match(line.strip())), None)
+    if marker is not None:
+        own = _strip("\n".join(lines[:marker])) if any(line.strip() for line in lines[:marker]) else ""
+        return "\n\n".join(part for part in (own, "\n".join(lines[marker:]).strip()) if part)
+    return _strip(text)
+
+
+def _strip(text: str) -> str:
     lines = text.replace("\r\n", "\n").split("\n")
     kept: list[str] = []
     for index, line in enumerate(lines):
@@ -202,27 +282,82 @@ def _bounced_ids(msg: Message) -> list[str]:
     return ids
 
 
+# A signature of the whole message (S/MIME, PGP): nothing in it for a person to read.
+SIGNATURE_TYPES = frozenset({"application/pkcs7-signature", "application/x-pkcs7-signature", "application/pgp-signature"})
+
+
+def _forwarded(msg: Message) -> tuple[list[str], list[Attachment]]:
+    """Messages attached whole (message/rfc822: "forward as attachment"): each one's text under a
+    line naming its sender and subject, and its own files."""
+    texts: list[str] = []
+    files: list[Attachment] = []
+    for part in _parts(msg, inner=True):
+        payload = part.get_payload()
+        inner = payload[0] if isinstance(payload, list) and payload else None
+        if not isinstance(inner, Message):
+            continue
+        plain, html, attachments = _collect(inner)
+        body = plain.strip() or (html_to_text(html) if html else "")
+        head = "\n".join(f"{name}: {_header(inner, name)}" for name in ("From", "Date", "Subject") if _header(inner, name))
+        texts.append("\n".join(["---------- Forwarded message ----------", head, "", body]).strip())
+        files += attachments
+    return texts, files
+
+
+def _parts(msg: Message, inner: bool = False):
+    """The leaf parts of `msg` (`inner`: its attached messages instead), not looking inside an
+    attached message: that one is read on its own (`_forwarded`)."""
+    if msg.get_content_type() == "message/rfc822":
+        if inner:
+            yield msg
+        return
+    if msg.is_multipart():
+        for part in msg.get_payload():
+            if isinstance(part, Message):
+                yield from _parts(part, inner)
+    elif not inner:
+        yield msg
+
+
 def _collect(msg: Message) -> tuple[str, str, list[Attachment]]:
     plain: list[str] = []
     html: list[str] = []
+    calendar: list[str] = []
     attachments: list[Attachment] = []
-    for part in msg.walk():
-        if part.is_multipart():
-            continue
+    for part in _parts(msg):
         ctype = part.get_content_type()
+        if ctype in SIGNATURE_TYPES:
+            continue
         disposition = part.get_content_disposition()
         filename = part.get_filename()
         content_id = _raw_header(part, "Content-ID").strip("<>") or None
         filename = decode_words(filename) if filename else filename
         if disposition == "attachment" or filename or (ctype.split("/")[0] in ("image", "audio", "video", "application") and ctype != "application/ics"):
-            data = part.get_payload(decode=True) or b""
+            data = _payload(part)
             name = filename or (content_id or "attachment")
             attachments.append(Attachment(name, ctype, data, content_id, inline=disposition == "inline" or bool(content_id and disposition != "attachment")))
         elif ctype == "text/plain":
             plain.append(_part_text(part))
         elif ctype == "text/html":
             html.append(_part_text(part))
-    return "\n\n".join(plain), "\n\n".join(html), attachments
+        elif ctype == "text/calendar":
+            calendar.append(calendar_text(_part_text(part)))
+    # An invitation sent alone: its own words (what, where, when) are the text.
+    return "\n\n".join(plain or calendar), "\n\n".join(html), attachments
+
+
+CALENDAR_FIELDS = ("SUMMARY", "DESCRIPTION", "LOCATION", "DTSTART")
+
+
+def calendar_text(ics: str) -> str:
+    """The readable lines of an iCalendar invitation: what, description, where and when."""
+    unfolded = re.sub(r"\r?\n[ \t]", "", ics)
+    lines = []
+    for line in unfolded.splitlines():
+        name, _colon, value = line.partition(":")
+        if name.split(";")[0].upper() in CALENDAR_FIELDS and value.strip():
+            lines.append(value.replace("\\n", "\n").replace("\\,", ",").replace("\\;", ";").strip())
+    return "\n".join(lines)
 
 
 def parse_email(raw: bytes) -> ParsedEmail:
@@ -245,11 +380,17 @@ def parse_email(raw: bytes) -> ParsedEmail:
         raise MalformedEmail("no valid sender address (From)")
     try:
         plain, html, attachments = _collect(msg)
+        forwarded, forwarded_files = _forwarded(msg)
     except Exception as exc:
         raise MalformedEmail(f"unreadable body: {exc}".splitlines()[0][:300]) from None
-    full = plain.strip() or (html_to_text(html) if html else "")
-    if not reason and not full.strip() and not attachments:
-        raise MalformedEmail("no readable text and no attachment")
+    own = plain.strip() or (html_to_text(html) if html else "")
+    full = "\n\n".join(part for part in (own, *forwarded) if part)
+    attachments += forwarded_files
+    if not reason and not full.strip() and not attachments and not subject:
+        raise MalformedEmail("no readable text, no subject and no attachment")
+    # A forward ("Fwd:", "TR:") is about the forwarded message: nothing of it is cut as a quote.
+    text = own if FORWARD_SUBJECT.match(subject) else strip_quotes_and_signature(own) if own else ""
+    text = "\n\n".join(part for part in (text, *forwarded) if part)
     references = list(reversed(_ids(_raw_header(msg, "References"))))
     in_reply_to = _ids(_raw_header(msg, "In-Reply-To"))
     recipients = [addr.lower() for _, addr in getaddresses([_raw_header(msg, "To"), _raw_header(msg, "Cc"), _raw_header(msg, "Delivered-To")]) if addr]
@@ -260,7 +401,7 @@ def parse_email(raw: bytes) -> ParsedEmail:
         sender_name=name.strip(),
         recipients=recipients,
         subject=subject,
-        text=strip_quotes_and_signature(full),
+        text=text,
         full_text=full,
         in_reply_to=in_reply_to + [r for r in references if r not in in_reply_to],
         attachments=attachments,

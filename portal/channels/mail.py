@@ -10,11 +10,13 @@ from typing import Any
 
 from flask import render_template
 from flask_babel import force_locale
+from sqlalchemy.exc import SQLAlchemyError
 
 from portal.channels.base import Channel, MalformedInbound, SendError, register, secret
 from portal.channels.emailparse import MalformedEmail, message_id_of, parse_email
 from portal.channels.models import InboundMessage, InboundStatus, OutboundStatus
 from portal.channels.services import IngestResult, ingest, record_status
+from portal.core.db import db
 from portal.core.mail import send_prepared
 from portal.tenancy.models import Tenant
 from portal.tenancy.services import list_tenants
@@ -237,6 +239,10 @@ def _fetch_one(tenant: Tenant, imap: imaplib.IMAP4, uid: bytes, cfg, capabilitie
         result = ingest_email(tenant, raw)
     except ValueError as exc:
         report.problems.append(f"{tenant.slug}: message {uid.decode()} left in the box: {exc}")
+        return
+    except SQLAlchemyError as exc:  # the database refused it: the next messages are still read
+        db.session.rollback()
+        report.problems.append(f"{tenant.slug}: message {uid.decode()} left in the box: {type(exc).__name__}: {_text(exc)}")
         return
     # Only now, with the message committed, may the box forget it.
     if cfg.imap_move_to:

@@ -6,10 +6,11 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Index, LargeBinary, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from portal.core.db import TenantScoped, TimestampMixin, db, utcnow
 from portal.core.queue import Queued
+from portal.core.security import storable
 
 
 class InboundStatus(StrEnum):
@@ -50,6 +51,14 @@ class InboundMessage(TenantScoped, TimestampMixin, db.Model):
     processed_at: Mapped[dt.datetime | None]
     ticket_id: Mapped[int | None] = mapped_column(index=True)
     ticket_message_id: Mapped[int | None]
+
+    # What a provider sends is not checked before it is stored: its text fields are made storable
+    # (no NUL, no half emoji) and cut to their columns here, once for every channel.
+    limits = {"provider_id": 500, "sender": 320, "summary": 300, "error": None, "kind": 20}
+
+    @validates(*limits)
+    def _storable(self, name: str, value: str) -> str:
+        return storable(value, self.limits[name])
 
 
 class OutboundMessage(Queued, TenantScoped, TimestampMixin, db.Model):

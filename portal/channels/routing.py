@@ -87,9 +87,25 @@ def ticket_for_email(tenant: Tenant, parsed: ParsedEmail):
     return tickets.get_ticket_by_reference(tenant, match.group(1)) if match else None
 
 
-def _files(attachments) -> list[tuple[str, io.BytesIO]]:
-    """Attachments as the ticket desk takes them: (filename, binary stream) pairs."""
-    return [(a.filename, io.BytesIO(a.data)) for a in attachments]
+def _files(tickets: Any, attachments) -> tuple[list[tuple[str, io.BytesIO]], list[str]]:
+    """Attachments as the ticket desk takes them ((filename, binary stream) pairs), less those it
+    would refuse, and why it refuses those: one file it does not keep (an Outlook winmail.dat, an
+    S/MIME signature) does not cost the whole message."""
+    kept, refused = [], []
+    for attachment in attachments:
+        reason = tickets.refused_file(attachment.filename, attachment.data)
+        if reason:
+            refused.append(reason)
+        else:
+            kept.append((attachment.filename, io.BytesIO(attachment.data)))
+    return kept, refused
+
+
+def _with_refusals(text: str, refused: list[str]) -> str:
+    """The message as the desk keeps it: its text, then a line per file it could not keep."""
+    if not refused:
+        return text
+    return "\n\n".join([text.strip(), *(f"[{reason}]" for reason in refused)]).strip()
 
 
 def _is_open(ticket: Any) -> bool:
@@ -115,14 +131,18 @@ def route_email(tenant: Tenant, inbound: InboundMessage, parsed: ParsedEmail) ->
     tickets = _tickets()
     locale = tenant.best_locale(parsed.language)
     ticket = ticket_for_email(tenant, parsed)
+    files, refused = _files(tickets, parsed.attachments)
+    text = _with_refusals(parsed.text, refused)
     if _is_open(ticket):
         contact = tickets.find_or_create_contact(tenant, email=parsed.sender, name=parsed.sender_name, locale=locale)
-        tickets.add_message(tenant, None, ticket, body=parsed.text, public=True, channel="email", author_contact=contact, attachments=_files(parsed.attachments), before_commit=_linked(inbound))
+        body = text or parsed.subject or "📎"
+        tickets.add_message(tenant, None, ticket, body=body, public=True, channel="email", author_contact=contact, attachments=files, before_commit=_linked(inbound))
     else:
         # A new requester is inserted with the ticket, in the flush that inserts the ticket.
         contact = tickets.find_or_create_contact(tenant, email=parsed.sender, name=parsed.sender_name, locale=locale, flush=False)
-        subject = (parsed.subject or parsed.text[:80]).strip()
-        tickets.open_ticket(tenant, None, requester=contact, subject=subject, body=parsed.text or subject, channel="email", attachments=_files(parsed.attachments), locale=locale, before_commit=_linked(inbound))
+        with force_locale(locale):  # a photo sent from a phone often has no subject and no text
+            subject = (parsed.subject or parsed.text[:80]).strip() or _("Message from %(name)s", name=parsed.sender_name or parsed.sender)
+        tickets.open_ticket(tenant, None, requester=contact, subject=subject, body=text or subject, channel="email", attachments=files, locale=locale, before_commit=_linked(inbound))
 
 
 def route_instant(tenant: Tenant, channel: Channel, inbound: InboundMessage, chat: InstantMessage) -> None:
@@ -139,7 +159,8 @@ def route_instant(tenant: Tenant, channel: Channel, inbound: InboundMessage, cha
     thread.contact_id = contact.id
     ticket = _ticket_by_id(thread.ticket_id)
     if _is_open(ticket):
-        tickets.add_message(tenant, None, ticket, body=chat.text or "📎", public=True, channel=channel.name, author_contact=contact, attachments=_files(chat.attachments), before_commit=_linked(inbound))
+        files, refused = _files(tickets, chat.attachments)
+        tickets.add_message(tenant, None, ticket, body=_with_refusals(chat.text, refused) or "📎", public=True, channel=channel.name, author_contact=contact, attachments=files, before_commit=_linked(inbound))
         return
     assistant = _service("portal.assistant.services")
     person_lang = asks_for_person(chat.text)
@@ -178,4 +199,5 @@ def route_instant(tenant: Tenant, channel: Channel, inbound: InboundMessage, cha
         return
     with force_locale(thread.locale):
         subject = chat.text[:80] if chat.text and not wants_person else _("Message from %(name)s", name=chat.name or chat.address)
-    tickets.open_ticket(tenant, None, requester=contact, subject=subject, body=chat.text or subject, channel=channel.name, attachments=_files(chat.attachments), locale=thread.locale, before_commit=_linked(inbound, acknowledge))
+    files, refused = _files(tickets, chat.attachments)
+    tickets.open_ticket(tenant, None, requester=contact, subject=subject, body=_with_refusals(chat.text, refused) or subject, channel=channel.name, attachments=files, locale=thread.locale, before_commit=_linked(inbound, acknowledge))

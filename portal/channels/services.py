@@ -20,6 +20,7 @@ from portal.channels.models import InboundMessage, InboundStatus, OutboundMessag
 from portal.core import mail, queue
 from portal.core.db import SYSTEM, across_tenants, db, keep_loaded, tenant_scope, utcnow
 from portal.core.queue import BACKOFF_CAP, CLAIM_LEASE, MAX_ATTEMPTS, backoff  # noqa: F401 (part of this API)
+from portal.core.security import storable
 from portal.tenancy.models import Tenant
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,8 @@ class DeskUnavailable(RuntimeError):
 
 
 def _new_inbound(tenant: Tenant, channel: str, provider_id: str, raw: bytes, *, kind: str = "message", sender: str = "", summary: str = "") -> InboundMessage:
-    return InboundMessage(tenant_id=tenant.id, channel=channel, provider_id=provider_id[:500], raw=raw, kind=kind, sender=sender[:320], summary=summary[:300])
+    # The model keeps every text field storable and within its column (InboundMessage._storable).
+    return InboundMessage(tenant_id=tenant.id, channel=channel, provider_id=provider_id, raw=raw, kind=kind, sender=sender, summary=summary)
 
 
 def store_inbound(tenant: Tenant, channel: str, provider_id: str, raw: bytes, *, kind: str = "message", sender: str = "", summary: str = "") -> tuple[InboundMessage, bool]:
@@ -54,7 +56,8 @@ def store_inbound(tenant: Tenant, channel: str, provider_id: str, raw: bytes, *,
 
 
 def _inbound_by_provider_id(channel: str, provider_id: str) -> InboundMessage | None:
-    return db.session.scalar(select(InboundMessage).where(InboundMessage.channel == channel, InboundMessage.provider_id == provider_id[:500]))
+    key = InboundMessage.limits["provider_id"]
+    return db.session.scalar(select(InboundMessage).where(InboundMessage.channel == channel, InboundMessage.provider_id == storable(provider_id, key)))
 
 
 def process_inbound(tenant: Tenant, inbound: InboundMessage) -> str:

@@ -13,6 +13,7 @@ from portal.channels.base import get_channel
 from portal.channels.models import InboundMessage, InboundStatus, OutboundStatus
 from portal.core.db import db, tenant_scope
 from portal.core.errors import error_response
+from portal.core.security import keeps_raw_body
 from portal.extensions import csrf
 from portal.tenancy.models import Tenant
 
@@ -112,12 +113,14 @@ def whatsapp_handshake():
 
 @bp.post("/<tenant>/channels/whatsapp")
 @csrf.exempt  # authenticated by the X-Hub-Signature-256 signature, not by a session
+@keeps_raw_body
 def whatsapp_webhook():
     return _receive("whatsapp")
 
 
 @bp.post("/<tenant>/channels/telegram")
 @csrf.exempt  # authenticated by the secret-token header, not by a session
+@keeps_raw_body
 def telegram_webhook():
     return _receive("telegram")
 

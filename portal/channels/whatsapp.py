@@ -58,6 +58,10 @@ class WhatsAppChannel(Channel):
             metadata = value.get("metadata") or {}
             names = {c.get("wa_id"): (c.get("profile") or {}).get("name", "") for c in value.get("contacts") or []}
             for message in value.get("messages") or []:
+                if not isinstance(message, dict):  # one odd item: kept on its own, its neighbours go on
+                    raw = json.dumps({"metadata": metadata, "message": message}).encode()
+                    events.append(WebhookEvent("unparsed:" + _digest(raw), raw, kind="unparsed"))
+                    continue
                 raw = json.dumps({"metadata": metadata, "message": message, "name": names.get(message.get("from"), "")}).encode()
                 text = message.get("text")
                 summary = str((text.get("body") if isinstance(text, dict) else None) or message.get("type") or "")[:300]

@@ -47,6 +47,18 @@ class SessionInterface(SecureCookieSessionInterface):
         return cached[1]
 
 
+def storable(text: str, limit: int | None = None) -> str:
+    """`text` as every database keeps it: NUL characters dropped, a lone surrogate (half an emoji)
+    replaced by U+FFFD, and cut to `limit` characters. For what comes from outside unchecked (a
+    webhook's fields, a mail's decoded text)."""
+    text = str(text or "").replace("\x00", "")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in text)
+    return text[:limit] if limit is not None else text
+
+
 def _unstorable(value, depth: int = 0) -> bool:
     """True if `value` holds text no database column can keep: NUL characters or lone surrogates."""
     if isinstance(value, str):
@@ -66,6 +78,12 @@ def _unstorable(value, depth: int = 0) -> bool:
     return False
 
 
+def keeps_raw_body(view):
+    """Mark a webhook view: its body is stored raw before anything reads it, whatever it holds."""
+    view.keeps_raw_body = True
+    return view
+
+
 class RowIdConverter(IntegerConverter):
     """`<int:...>` in our routes is a row id: a number too large for the database matches no route
     (a 404) instead of reaching a query that the database refuses (a 500)."""
@@ -81,16 +99,22 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def _refuse_unstorable_text():
         # PostgreSQL refuses NUL characters in text; refuse them for every database, with a clear 400.
+        # A webhook is not refused: its raw body is stored as it came, and what is read from it is
+        # cleaned (`portal.core.text.storable`), since a provider does not send a refused event again.
+        from flask_babel import gettext as _
+
+        from portal.core.errors import error_response
+
+        view = app.view_functions.get(request.endpoint or "")
         values = list(request.args.values()) if request.query_string else []
         if request.mimetype in _FORM_TYPES:
             values.extend(request.form.values())
         elif request.is_json:
-            values.append(request.get_json(silent=True))
-        if any(_unstorable(v) for v in values):
-            from flask_babel import gettext as _
-
-            from portal.core.errors import error_response
-
+            try:
+                values.append(request.get_json(silent=True))
+            except RecursionError:  # nested deeper than the parser goes: no sender of ours writes that
+                return error_response(400, _("The request body is nested too deeply."))
+        if not getattr(view, "keeps_raw_body", False) and any(_unstorable(v) for v in values):
             return error_response(400, _("The request contains characters that are not allowed (such as a NUL character)."))
 
     @app.after_request

@@ -17,6 +17,8 @@ from typing import Any
 from flask import current_app
 from flask_babel import gettext as _
 
+from portal.core.security import storable
+
 TIMEOUT = 10
 
 
@@ -65,11 +67,19 @@ def _call(method: str, path: str, payload: dict[str, Any] | None = None) -> dict
         raise GitHubError(_("GitHub could not be reached. Please try again later.")) from None
 
 
+ISSUE_NUMBERS = range(1, 2**31)  # what problems.github_number keeps
+URL_LIMIT = 500  # problems.github_url
+
+
 def _info(data: dict[str, Any]) -> IssueInfo:
     try:
-        return IssueInfo(int(data["number"]), str(data.get("html_url") or ""), str(data.get("state") or "open")[:20],
-                         str(data.get("state_reason") or "")[:20], _moment(data.get("updated_at")))
-    except (KeyError, TypeError, ValueError):
+        number = data["number"]
+        if isinstance(number, bool) or not isinstance(number, int) or number not in ISSUE_NUMBERS:
+            raise ValueError(number)
+        url = storable(data.get("html_url") or "")
+        return IssueInfo(number, url if len(url) <= URL_LIMIT else "", storable(data.get("state") or "open", 20),
+                         storable(data.get("state_reason") or "", 20), _moment(data.get("updated_at")))
+    except (KeyError, TypeError, ValueError, OverflowError):
         raise GitHubError(_("GitHub sent an answer we could not read.")) from None
 
 

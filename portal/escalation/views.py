@@ -13,6 +13,7 @@ from portal.auth.loaders import can, require
 from portal.auth.permissions import Permission
 from portal.core.db import db
 from portal.core.errors import error_response
+from portal.core.security import keeps_raw_body
 from portal.escalation import central, forms, models, notify, services  # noqa: F401  (notify connects subscribers)
 from portal.escalation.models import ProblemStatus, Severity
 from portal.extensions import csrf, login_manager
@@ -438,6 +439,7 @@ def upgrades():
 
 @bp.post("/expert/github/webhook")
 @csrf.exempt  # authenticated by the X-Hub-Signature-256 signature (GITHUB_WEBHOOK_SECRET), not by a session
+@keeps_raw_body
 def github_webhook():
     """GitHub tells that an issue changed (an `issues` event): the problems following it move at once,
     as the next `escalation github-sync` would move them."""

@@ -49,7 +49,7 @@ from portal.tickets.models import (
     TicketEvent,
     Tier,
 )
-from portal.tickets.storage import store_file
+from portal.tickets.storage import refusal as storage_refusal, store_file
 
 STAFF_ROLES = (Role.L1_AGENT.value, Role.L2_TECHNICIAN.value, Role.TENANT_ADMIN.value)
 REFERENCE_RE = re.compile(r"^[A-Za-z]{2,5}-\d{1,9}$")
@@ -506,6 +506,13 @@ def open_ticket(
         db.session.rollback()
         raise
     return ticket
+
+
+def refused_file(filename: str, data: bytes) -> str | None:
+    """Why the desk would not keep this file (its type or its size), or None: a channel keeps the
+    rest of a message whose one file is refused (an Outlook winmail.dat) instead of losing it all."""
+    refused = storage_refusal(filename, data)
+    return str(refused) if refused is not None else None
 
 
 def _attach(tenant: Tenant, ticket: Ticket, message: Message, files: Iterable[tuple[str, Any]]) -> list[Attachment]:

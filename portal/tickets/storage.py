@@ -66,14 +66,34 @@ def safe_filename(name: str) -> str:
     return name[:200] or "attachment"
 
 
+def _check_type(filename: str, head: bytes) -> str:
+    content_type = detect_type(head)
+    if content_type is None or content_type not in current_app.config["ATTACHMENT_TYPES"]:
+        raise AttachmentRejected(_("“%(name)s” is not a file type we accept (pictures, PDF, videos, voice messages and plain text are).", name=safe_filename(filename)))
+    return content_type
+
+
+def _too_large(filename: str, limit: int) -> AttachmentRejected:
+    return AttachmentRejected(_("“%(name)s” is larger than %(mb)s MB.", name=safe_filename(filename), mb=round(limit / 1024 / 1024, 1)), code=413)
+
+
+def refusal(filename: str, data: bytes) -> AttachmentRejected | None:
+    """Why `store_file` would refuse this file (its type or size), or None if it would keep it."""
+    limit = int(current_app.config["ATTACHMENT_MAX_BYTES"])
+    if len(data) > limit:
+        return _too_large(filename, limit)
+    try:
+        _check_type(filename, data[:8192])
+    except AttachmentRejected as exc:
+        return exc
+    return None
+
+
 def store_file(tenant_id: int, filename: str, stream: BinaryIO) -> StoredFile:
     """Check and store one upload; raise AttachmentRejected when it breaks a limit."""
-    config = current_app.config
-    limit = int(config["ATTACHMENT_MAX_BYTES"])
+    limit = int(current_app.config["ATTACHMENT_MAX_BYTES"])
     head = stream.read(8192)
-    content_type = detect_type(head)
-    if content_type is None or content_type not in config["ATTACHMENT_TYPES"]:
-        raise AttachmentRejected(_("“%(name)s” is not a file type we accept (pictures, PDF, videos and plain text are).", name=safe_filename(filename)))
+    content_type = _check_type(filename, head)
     digest = hashlib.sha256()
     root = attachments_dir() / str(tenant_id)
     root.mkdir(parents=True, exist_ok=True)
@@ -84,9 +104,7 @@ def store_file(tenant_id: int, filename: str, stream: BinaryIO) -> StoredFile:
             while chunk:
                 size += len(chunk)
                 if size > limit:
-                    raise AttachmentRejected(
-                        _("“%(name)s” is larger than %(mb)s MB.", name=safe_filename(filename), mb=round(limit / 1024 / 1024, 1)), code=413
-                    )
+                    raise _too_large(filename, limit)
                 digest.update(chunk)
                 out.write(chunk)
                 chunk = stream.read(CHUNK)

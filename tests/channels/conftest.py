@@ -210,6 +210,9 @@ class FakeDesk:
         contact = self.contacts.setdefault(key, type("Contact", (), {"id": len(self.contacts) + 1, "name": name, "email": email})())
         return contact
 
+    def refused_file(self, filename, data):
+        return None  # keeps every file: what the real desk refuses is tested with the real desk
+
     def open_ticket(self, tenant, actor, *, requester, subject, body, channel="web", attachments=(), locale=None, before_commit=None, **_):
         number = len(self.tickets) + 42
         ticket = type("Ticket", (), {"id": number, "reference": f"FAR-{number:06d}", "status": "open", "subject": subject})()

@@ -321,3 +321,12 @@ def test_an_odd_telegram_update_is_kept_and_answered_200(app, client, fake_api, 
     assert post_telegram(client, update).status_code == 200
     assert rows(app, InboundMessage) != []
     assert fake_desk.tickets == {}
+
+
+def test_one_odd_message_in_a_webhook_does_not_hold_back_its_neighbours(app, client, fake_api, fake_desk):
+    body = whatsapp_body("not an object", wa_text("My verification code never arrives"))
+    assert post_whatsapp(client, body).status_code == 200
+    kinds = sorted((row.kind, row.status) for row in rows(app, InboundMessage))
+    assert kinds == [("message", "processed"), ("unparsed", "quarantined")]
+    [ticket] = fake_desk.tickets.values()
+    assert ticket["subject"] == "My verification code never arrives"
