@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from portal.core.db import db
+from portal.core.db import db, tenant_scope
 from portal.tenancy.services import get_tenant
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -53,6 +53,22 @@ def free_port() -> int:
                 continue
             return port
     raise RuntimeError(f"no free port in this worker's slice {_port_range()} of CHANNELS_TEST_PORTS")
+
+
+def app_answering_from_the_demo_kb(make_app):
+    """An app whose assistant answers from the knowledge base, loaded with the demo library and
+    Farajaland's articles (the real ticket desk behind it)."""
+    from portal.kb import importer
+
+    repo = Path(__file__).resolve().parents[2]
+    app = make_app(ASSISTANT_SOURCE="kb", ASSISTANT_VERSION_TTL=0)
+    with app.app_context():
+        assert not importer.import_folder(repo / "library/kb").problems
+        tenant = get_tenant("farajaland")
+        with tenant_scope(db.session, tenant.id):
+            assert not importer.import_folder(repo / "tenants/farajaland/kb", tenant).problems
+        db.session.commit()
+    return app
 
 
 def fixture_bytes(name: str) -> bytes:

@@ -1,8 +1,6 @@
 """WhatsApp and Telegram with the real assistant answering from the demo knowledge base: a question
 it can answer gets its answer on the channel and no ticket; a question it cannot answer, or a request
 for a person, becomes one ticket carrying the conversation, and the requester gets their reference."""
-from pathlib import Path
-
 import pytest
 from sqlalchemy import select
 
@@ -12,27 +10,17 @@ from portal.auth.services import get_user_by_email
 from portal.channels.models import InboundMessage, OutboundMessage
 from portal.channels.routing import asks_for_person
 from portal.core.db import db, tenant_scope
-from portal.kb import importer
 from portal.tenancy.services import get_tenant
 from portal.tickets import services as tickets
 from portal.tickets.models import Contact, Message, Ticket
-from tests.channels.conftest import TELEGRAM_SECRET, wa_text, whatsapp_body
+from tests.channels.conftest import TELEGRAM_SECRET, app_answering_from_the_demo_kb, wa_text, whatsapp_body
 from tests.channels.test_instant_channels import TELEGRAM, post_whatsapp, rows, telegram_update
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def app(make_app):
     """The assistant reads the knowledge base, loaded with the demo library and Farajaland's articles."""
-    app = make_app(ASSISTANT_SOURCE="kb", ASSISTANT_VERSION_TTL=0)
-    with app.app_context():
-        assert not importer.import_folder(REPO / "library/kb").problems
-        tenant = get_tenant("farajaland")
-        with tenant_scope(db.session, tenant.id):
-            assert not importer.import_folder(REPO / "tenants/farajaland/kb", tenant).problems
-        db.session.commit()
-    return app
+    return app_answering_from_the_demo_kb(make_app)
 
 
 def whatsapp(client, text, wamid, sender="260971234567"):

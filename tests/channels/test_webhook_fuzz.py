@@ -28,7 +28,7 @@ from portal.channels.base import get_channel
 from portal.channels.models import InboundMessage, InboundStatus
 from portal.core.db import db, tenant_scope
 from portal.tenancy.services import get_tenant
-from tests.channels.conftest import TELEGRAM_SECRET, sign, wa_text, whatsapp_body
+from tests.channels.conftest import TELEGRAM_SECRET, app_answering_from_the_demo_kb, sign, wa_text, whatsapp_body
 
 WHATSAPP = "/farajaland/channels/whatsapp"
 TELEGRAM = "/farajaland/channels/telegram"
@@ -407,20 +407,8 @@ def test_github_an_issues_event_with_an_out_of_range_field_is_answered_without_a
 
 @pytest.fixture
 def assistant_client(make_app, fake_api):
-    """A client of an app whose assistant answers from the demo knowledge base, the real desk behind it
-    (as tests/channels/test_assistant_first.py sets it up)."""
-    from pathlib import Path
-
-    from portal.kb import importer
-
-    repo = Path(__file__).resolve().parents[2]
-    app = make_app(ASSISTANT_SOURCE="kb", ASSISTANT_VERSION_TTL=0)
-    with app.app_context():
-        assert not importer.import_folder(repo / "library/kb").problems
-        tenant = get_tenant("farajaland")
-        with tenant_scope(db.session, tenant.id):
-            assert not importer.import_folder(repo / "tenants/farajaland/kb", tenant).problems
-        db.session.commit()
+    """A client of an app whose assistant answers from the demo knowledge base, the real desk behind it."""
+    app = app_answering_from_the_demo_kb(make_app)
     return app, app.test_client()
 
 
