@@ -54,7 +54,7 @@ class Config:
     # Types accepted for ticket attachments, as detected from the content (never the file name).
     ATTACHMENT_TYPES = (
         "image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf",
-        "video/mp4", "video/webm", "video/quicktime", "video/3gpp", "text/plain",
+        "video/mp4", "video/webm", "video/quicktime", "text/plain",  # a phone's 3GP reads as video/mp4
         # Voice messages: WhatsApp and Telegram send Ogg/Opus; phones record AAC, AMR, MP3 or M4A.
         "audio/ogg", "audio/aac", "audio/amr", "audio/mpeg", "audio/mp4", "audio/x-wav",
     )

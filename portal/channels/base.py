@@ -67,7 +67,8 @@ class InstantMessage:
     locale: str | None = None
     shared: bool = False  # a location or a contact card: something for a person to read, not a question
     # Longer than this, a chat message is a report for a person, not a question for the assistant
-    # (which takes 2,000 characters; WhatsApp and Telegram allow 4,096).
+    # (its MAX_MESSAGE_LENGTH; WhatsApp and Telegram allow 4,096). Channels do not import the
+    # assistant (it may be absent), hence the number written again here.
     QUESTION_LIMIT: ClassVar[int] = 2000
 
     def __post_init__(self) -> None:
@@ -84,7 +85,8 @@ class InstantMessage:
 def location_text(name: Any, address: Any, latitude: Any, longitude: Any) -> str:
     """A shared location as the desk shows it: "📍 Ibombo office (-15.4, 28.3)"."""
     place = " ".join(str(part) for part in (name, address) if part).strip()
-    return " ".join(filter(None, ["📍", place, f"({latitude}, {longitude})"]))
+    where = f"({latitude}, {longitude})" if latitude is not None and longitude is not None else ""
+    return " ".join(filter(None, ["📍", place, where]))
 
 
 def contacts_text(contacts: Iterable[tuple[Any, Iterable[Any]]]) -> str:

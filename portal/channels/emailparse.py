@@ -55,6 +55,8 @@ class ParsedEmail:
         # decoded in the wrong charset): it is cleaned here, once, for every path to the desk.
         for name in ("sender", "sender_name", "subject", "text", "full_text"):
             setattr(self, name, storable(getattr(self, name)))
+        for name in ("recipients", "in_reply_to", "bounced_message_ids"):
+            setattr(self, name, [storable(value, 500) for value in getattr(self, name)])
         for attachment in self.attachments:
             attachment.filename = storable(attachment.filename, 255)
 
@@ -82,17 +84,18 @@ def decode_words(value: str) -> str:
     if "=?" not in value:
         return value.strip()
     try:
-        return str(make_header([(data, _known(charset)) if isinstance(data, str) else (_charset_text(data, charset).encode("utf-8"), "utf-8")
+        return str(make_header([(data, charset) if charset is None or _decodes(data, charset) else (_charset_text(data, None).encode("utf-8"), "utf-8")
                                 for data, charset in decode_header(value)])).strip()
     except (LookupError, UnicodeDecodeError, ValueError, AssertionError):
         return value.strip()
 
 
-def _known(charset: str | None) -> str | None:
+def _decodes(data: bytes | str, charset: str) -> bool:
     try:
-        return codecs.lookup(charset).name and charset if charset else None
-    except LookupError:
-        return None
+        data.decode(charset) if isinstance(data, bytes) else None
+    except (LookupError, UnicodeDecodeError):
+        return False
+    return True
 
 
 def _raw_header(msg: Message, name: str) -> str:
@@ -125,23 +128,26 @@ def _charset_text(data: bytes, charset: str | None) -> str:
 
 
 def _payload(part: Message) -> bytes:
-    """The part's bytes, its transfer encoding undone; base64 with stray characters or a cut end
-    (as broken mailers write it) is decoded as far as it goes, not handed over as letters."""
-    if str(part.get("Content-Transfer-Encoding", "")).strip().lower() == "base64":
-        raw = part.get_payload()
-        if isinstance(raw, str):
-            tokens = raw.split()
-            if not tokens or not BASE64_RUN.match(tokens[0]):  # words, not base64, whatever the header says
-                return raw.encode("utf-8", "surrogateescape")
-            letters = []
-            for token in tokens:
-                run = BASE64_LETTERS.match(token).group(0)
-                letters.append(run)
-                if run != token:  # padding, or where the encoding breaks off
-                    break
-            joined = "".join(letters)
-            return base64.b64decode(joined[: len(joined) // 4 * 4])
-    return part.get_payload(decode=True) or b""
+    """The part's bytes, its transfer encoding undone. Base64 that the email package cannot decode
+    as a whole (stray characters where a broken mailer cut it) is decoded as far as it goes, not
+    handed over as letters; a body that only says it is base64 ("Hello, ...") is kept as written."""
+    data = part.get_payload(decode=True) or b""
+    raw = part.get_payload()
+    if str(part.get("Content-Transfer-Encoding", "")).strip().lower() != "base64" or not isinstance(raw, str):
+        return data
+    if data != raw.strip().encode("ascii", "surrogateescape").replace(b"\r", b"").replace(b"\n", b""):
+        return data  # decoded (the email package mends missing padding itself)
+    tokens = raw.split()
+    if not tokens or not BASE64_RUN.match(tokens[0]):
+        return data  # words, not base64
+    letters = ""
+    for token in tokens:
+        run = BASE64_LETTERS.match(token).group(0)
+        letters += run
+        if run != token:  # padding, or where the encoding breaks off
+            break
+    letters = letters[: len(letters) - (len(letters) % 4 == 1)]
+    return base64.b64decode(letters + "=" * (-len(letters) % 4))
 
 
 BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{16}")  # a base64 line starts so; a line of words does not
@@ -214,7 +220,14 @@ def strip_quotes_and_signature(text: str) -> str:
     """The new part of a reply: stop at the quote header or signature, drop `>` lines. A message
     forwarded inline is kept whole after the sender's own words (their signature dropped)."""
     lines = text.replace("\r\n", "\n").split("\n")
-    marker = next((i for i, line in enumerate(lines) if FORWARD_MARKER.match(line.strip())), None)
+    marker = None
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if FORWARD_MARKER.match(stripped):
+            marker = i
+            break
+        if stripped.startswith(">") or (i and any(p.match(stripped) for p in QUOTE_HEADERS)):
+            break  # quoted history comes first: a forward inside it is history too
     if marker is not None:
         own = _strip("\n".join(lines[:marker])) if any(line.strip() for line in lines[:marker]) else ""
         return "\n\n".join(part for part in (own, "\n".join(lines[marker:]).strip()) if part)
@@ -301,6 +314,9 @@ def _forwarded(msg: Message) -> tuple[list[str], list[Attachment]]:
         head = "\n".join(f"{name}: {_header(inner, name)}" for name in ("From", "Date", "Subject") if _header(inner, name))
         texts.append("\n".join(["---------- Forwarded message ----------", head, "", body]).strip())
         files += attachments
+        deeper, deeper_files = _forwarded(inner)  # a forward of a forward
+        texts += deeper
+        files += deeper_files
     return texts, files
 
 
@@ -389,14 +405,14 @@ def parse_email(raw: bytes) -> ParsedEmail:
     if not reason and not full.strip() and not attachments and not subject:
         raise MalformedEmail("no readable text, no subject and no attachment")
     # A forward ("Fwd:", "TR:") is about the forwarded message: nothing of it is cut as a quote.
-    text = own if FORWARD_SUBJECT.match(subject) else strip_quotes_and_signature(own) if own else ""
+    text = own.replace("\r\n", "\n") if FORWARD_SUBJECT.match(subject) else strip_quotes_and_signature(own) if own else ""
     text = "\n\n".join(part for part in (text, *forwarded) if part)
     references = list(reversed(_ids(_raw_header(msg, "References"))))
     in_reply_to = _ids(_raw_header(msg, "In-Reply-To"))
     recipients = [addr.lower() for _, addr in getaddresses([_raw_header(msg, "To"), _raw_header(msg, "Cc"), _raw_header(msg, "Delivered-To")]) if addr]
     language = (_header(msg, "Content-Language").split(",")[0].strip() or None)
     return ParsedEmail(
-        message_id=message_id_of(raw),
+        message_id=storable(message_id_of(raw), 500),
         sender=sender,
         sender_name=name.strip(),
         recipients=recipients,

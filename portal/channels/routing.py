@@ -18,6 +18,7 @@ from portal.channels.models import ChannelThread, InboundMessage, InboundStatus,
 from portal.channels.services import DeskUnavailable, enqueue_text
 from portal.core.db import db, utcnow
 from portal.core.intents import asks_for_person
+from portal.core.security import storable
 from portal.tenancy.models import Tenant
 
 CLOSED_STATES = ("closed",)  # a resolved ticket is reopened by the requester's message
@@ -39,6 +40,7 @@ def _tickets():
 
 def touch_thread(tenant: Tenant, channel: str, address: str, name: str = "", locale: str | None = None) -> ChannelThread:
     """The requester's thread on an instant channel, with the time of their last message (24-hour window)."""
+    address, name = storable(address, 320), storable(name, 200)  # as a provider sent them (a reaction's sender, say)
     thread = db.session.scalar(select(ChannelThread).where(ChannelThread.channel == channel, ChannelThread.address == address))
     if thread is None:
         thread = ChannelThread(tenant_id=tenant.id, channel=channel, address=address)
@@ -87,13 +89,14 @@ def ticket_for_email(tenant: Tenant, parsed: ParsedEmail):
     return tickets.get_ticket_by_reference(tenant, match.group(1)) if match else None
 
 
-def _files(tickets: Any, attachments) -> tuple[list[tuple[str, io.BytesIO]], list[str]]:
+def _files(tickets: Any, attachments, locale: str | None) -> tuple[list[tuple[str, io.BytesIO]], list[str]]:
     """Attachments as the ticket desk takes them ((filename, binary stream) pairs), less those it
-    would refuse, and why it refuses those: one file it does not keep (an Outlook winmail.dat, an
-    S/MIME signature) does not cost the whole message."""
+    would refuse, and why it refuses those, in the requester's language: one file it does not keep
+    (an Outlook winmail.dat) does not cost the whole message."""
     kept, refused = [], []
     for attachment in attachments:
-        reason = tickets.refused_file(attachment.filename, attachment.data)
+        with force_locale(locale):
+            reason = tickets.refused_file(attachment.filename, attachment.data)
         if reason:
             refused.append(reason)
         else:
@@ -131,11 +134,11 @@ def route_email(tenant: Tenant, inbound: InboundMessage, parsed: ParsedEmail) ->
     tickets = _tickets()
     locale = tenant.best_locale(parsed.language)
     ticket = ticket_for_email(tenant, parsed)
-    files, refused = _files(tickets, parsed.attachments)
+    files, refused = _files(tickets, parsed.attachments, locale)
     text = _with_refusals(parsed.text, refused)
     if _is_open(ticket):
         contact = tickets.find_or_create_contact(tenant, email=parsed.sender, name=parsed.sender_name, locale=locale)
-        body = text or parsed.subject or "📎"
+        body = text or ("📎" if files else parsed.subject)
         tickets.add_message(tenant, None, ticket, body=body, public=True, channel="email", author_contact=contact, attachments=files, before_commit=_linked(inbound))
     else:
         # A new requester is inserted with the ticket, in the flush that inserts the ticket.
@@ -159,7 +162,7 @@ def route_instant(tenant: Tenant, channel: Channel, inbound: InboundMessage, cha
     thread.contact_id = contact.id
     ticket = _ticket_by_id(thread.ticket_id)
     if _is_open(ticket):
-        files, refused = _files(tickets, chat.attachments)
+        files, refused = _files(tickets, chat.attachments, thread.locale)
         tickets.add_message(tenant, None, ticket, body=_with_refusals(chat.text, refused) or "📎", public=True, channel=channel.name, author_contact=contact, attachments=files, before_commit=_linked(inbound))
         return
     assistant = _service("portal.assistant.services")
@@ -198,6 +201,6 @@ def route_instant(tenant: Tenant, channel: Channel, inbound: InboundMessage, cha
         assistant.hand_over(tenant, thread.conversation_id, contact=contact, channel=channel.name, before_commit=_linked(inbound, acknowledge))
         return
     with force_locale(thread.locale):
-        subject = chat.text[:80] if chat.text and not wants_person else _("Message from %(name)s", name=chat.name or chat.address)
-    files, refused = _files(tickets, chat.attachments)
+        subject = chat.text[:80] if chat.text and not wants_person and not chat.shared else _("Message from %(name)s", name=chat.name or chat.address)
+    files, refused = _files(tickets, chat.attachments, thread.locale)
     tickets.open_ticket(tenant, None, requester=contact, subject=subject, body=_with_refusals(chat.text, refused) or subject, channel=channel.name, attachments=files, locale=thread.locale, before_commit=_linked(inbound, acknowledge))

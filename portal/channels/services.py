@@ -248,6 +248,7 @@ def work_once(limit: int = 20, worker: str | None = None) -> dict[str, int]:
 
 def record_status(tenant: Tenant, channel: str, provider_id: str, status: str, error: str = "", at: dt.datetime | None = None) -> bool:
     """A provider's delivery status (sent, delivered, read, failed) for one of our messages."""
+    provider_id, status, error = storable(provider_id, 500), storable(status, 20), storable(error, 500)  # as the provider wrote them
     with tenant_scope(db.session, tenant.id):
         row = db.session.scalar(select(OutboundMessage).where(OutboundMessage.channel == channel, OutboundMessage.provider_id == provider_id))
         if row is None:

@@ -18,8 +18,13 @@ from portal.channels.models import InboundMessage, InboundStatus
 FILE_KINDS = ("document", "voice", "audio", "video", "video_note")
 # The fields of every message, whatever it carries: the first other one names its kind (poll, dice...).
 ENVELOPE = frozenset({"message_id", "message_thread_id", "from", "sender_chat", "chat", "date", "edit_date", "forward_origin",
-                      "forward_from", "forward_date", "reply_to_message", "is_topic_message", "via_bot", "author_signature",
-                      "has_protected_content", "media_group_id", "entities", "caption_entities"})
+                      "forward_from", "forward_from_chat", "forward_from_message_id", "forward_signature", "forward_sender_name",
+                      "forward_date", "is_automatic_forward", "reply_to_message", "external_reply", "quote", "reply_to_story",
+                      "is_topic_message", "via_bot", "author_signature", "has_protected_content", "is_from_offline",
+                      "media_group_id", "entities", "caption_entities", "link_preview_options", "reply_markup", "effect_id",
+                      "show_caption_above_media", "has_media_spoiler", "business_connection_id", "sender_boost_count"})
+# What a person sends that the desk cannot read; any other message without text is a service message.
+USER_CONTENT = frozenset({"poll", "dice", "game", "story", "invoice", "paid_media", "checklist"})
 
 
 @register
@@ -68,7 +73,9 @@ class TelegramChannel(Channel):
             routing.route_unreadable(tenant, self, inbound, chat, "a sticker", answer=False)
         elif not chat.text and not chat.attachments:
             kind = next((key for key in message if key not in ENVELOPE), "empty")
-            routing.route_unreadable(tenant, self, inbound, chat, f"unsupported message type {kind}")
+            # A person sent something the desk cannot read (a poll): they are told. A service message
+            # (a pinned message, a timer changed, someone joined) is kept without an answer.
+            routing.route_unreadable(tenant, self, inbound, chat, f"unsupported message type {kind}", answer=kind in USER_CONTENT)
         else:
             routing.route_instant(tenant, self, inbound, chat)
 

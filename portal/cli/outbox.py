@@ -31,6 +31,9 @@ def work(once: bool, batch: int, idle: float) -> None:
             time.sleep(idle)
 
 
+QUEUE_NAMES = {"mail": "system mail", "replies": "channel replies"}
+
+
 @group.command("status")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(min=0),
               help="How many of the latest messages that could not be sent to list.")
@@ -56,6 +59,3 @@ def status(limit: int) -> None:
         tries = f"{row.attempts} attempt{'s' if row.attempts != 1 else ''}"
         queue = "system mail" if row.queue == "mail" else f"{row.queue} ({row.tenant})"
         click.echo(f"  {row.at:%Y-%m-%d %H:%M} UTC  {queue}  to {row.recipient}: {row.status} after {tries}: {row.error or 'no reason given'}")
-
-
-QUEUE_NAMES = {"mail": "system mail", "replies": "channel replies"}

@@ -79,7 +79,8 @@ def _unstorable(value, depth: int = 0) -> bool:
 
 
 def keeps_raw_body(view):
-    """Mark a webhook view: its body is stored raw before anything reads it, whatever it holds."""
+    """Mark a webhook view: the text it carries is cleaned where it is read (`storable`), not
+    refused at the door, since its sender would not send a refused event again."""
     view.keeps_raw_body = True
     return view
 
@@ -99,8 +100,9 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def _refuse_unstorable_text():
         # PostgreSQL refuses NUL characters in text; refuse them for every database, with a clear 400.
-        # A webhook is not refused: its raw body is stored as it came, and what is read from it is
-        # cleaned (`portal.core.text.storable`), since a provider does not send a refused event again.
+        # A webhook is not refused (`keeps_raw_body`): a channel stores its raw body as it came, and
+        # what is read from it is cleaned (`storable`), since a provider does not send a refused
+        # event again. A body nested deeper than the parser goes is refused all the same.
         from flask_babel import gettext as _
 
         from portal.core.errors import error_response

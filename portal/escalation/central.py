@@ -514,6 +514,7 @@ def create_github_issue(actor: User, problem: Problem) -> Problem:
     except github.GitHubError as exc:
         raise EscalationError(str(exc), 502) from None
     problem.github_number, problem.github_url, problem.github_synced_at = info.number, info.url, utcnow()
+    problem.github_updated_at = info.updated_at
     _follow_issue(problem, info)
     if not problem.external_url:
         problem.external_url = info.url
@@ -539,10 +540,11 @@ def refresh_github_states(actor: Any, problem: Problem | None = None) -> list[tu
             info = github.get_issue(p.github_number)
         except github.GitHubError as exc:
             raise EscalationError(str(exc), 502) from None
-        if (info.state, info.state_reason) != (p.github_state, p.github_state_reason):
-            changed.append((p, info.state))
+        before = (p.github_state, p.github_state_reason)
         if _take_issue_state(p, info):
             awaiting.append(p.id)
+        if (p.github_state, p.github_state_reason) != before:  # taken, and not older than the state kept
+            changed.append((p, p.github_state))
     db.session.commit()
     if awaiting:
         _tell_countries_fix_awaits_release(awaiting)

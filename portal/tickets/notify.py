@@ -9,11 +9,13 @@ from __future__ import annotations
 from flask import render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from portal.core.db import db
 from portal.core.mail import queue_mail
 from portal.core.urls import external_url
 from portal.tickets import signals
+from portal.tickets.models import Message
 
 
 def ticket_link(tenant, ticket) -> str | None:
@@ -48,10 +50,13 @@ def email_mentioned(app, tenant, ticket, message, user, **_extra) -> None:
 
 
 @signals.sla_breached.connect
-def email_on_breach(app, tenant, ticket, kind, **_extra) -> None:
-    """Tell the assignee, or else the members of the ticket's group, that a target was missed."""
+def email_on_breach(app, tenant, ticket, kind, escalated=False, **_extra) -> None:
+    """Tell the assignee, or else the members of the ticket's group, that a target was missed (not
+    when the miss handed the ticket to Level 2: the escalation's notice says so, with the reason)."""
     from portal.tickets.services import group_members
 
+    if escalated:
+        return
     people = [ticket.assignee] if ticket.assignee is not None else group_members(tenant, ticket.group_key)
     for user in people:
         with force_locale(tenant.best_locale(user.locale)):
@@ -62,9 +67,8 @@ def email_on_breach(app, tenant, ticket, kind, **_extra) -> None:
 @signals.ticket_assigned.connect
 def email_assignee(app, tenant, ticket, actor, assignee, **_extra) -> None:
     """Tell a staff member that a colleague gave them a ticket, with the requester's last words."""
-    from portal.tickets.services import conversation
-
-    last = next((m for m in reversed(conversation(ticket, include_internal=False)) if not m.is_from_staff), None)
+    last = db.session.scalar(select(Message).where(Message.ticket_id == ticket.id, Message.is_public.is_(True), Message.is_from_staff.is_(False))
+                             .order_by(Message.created_at.desc(), Message.id.desc()).limit(1))
     with force_locale(tenant.best_locale(assignee.locale)):
         subject = _("[%(reference)s] Assigned to you", reference=ticket.reference)
         _send(assignee.email, subject, "tickets/email/assigned.txt", ticket=ticket, actor=actor, last=last, link=ticket_link(tenant, ticket), tenant=tenant)

@@ -1152,6 +1152,7 @@ def check_sla(tenant: Tenant, now: dt.datetime | None = None) -> list[tuple[Tick
     """
     now = now or utcnow()
     found: list[tuple[Ticket, str]] = []
+    escalated: set[int] = set()  # handed to Level 2 by the breach: its holder is told by the escalation
     checks = (
         ("first_response", Ticket.first_response_breached, Ticket.first_response_due_at, Ticket.first_responded_at.is_(None)),
         ("resolution", Ticket.resolution_breached, Ticket.resolution_due_at, Ticket.status != Status.WAITING.value),
@@ -1172,13 +1173,16 @@ def check_sla(tenant: Tenant, now: dt.datetime | None = None) -> list[tuple[Tick
                 continue
             ticket = db.session.get(Ticket, ticket_id, populate_existing=True)
             _record(ticket, None, f"{kind}_breached", "false", "true")
+            tier = ticket.tier
             if tenant.settings.sla.on_breach == "escalate":
                 _escalate_on_breach(tenant, ticket, kind, now)
             db.session.commit()
             found.append((ticket, kind))
+            if ticket.tier != tier:
+                escalated.add(ticket.id)
     app = current_app._get_current_object()
     for ticket, kind in found:
-        signals.sla_breached.send(app, tenant=tenant, ticket=ticket, kind=kind)
+        signals.sla_breached.send(app, tenant=tenant, ticket=ticket, kind=kind, escalated=ticket.id in escalated)
     return found
 
 

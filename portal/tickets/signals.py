@@ -6,7 +6,8 @@ Sent after the change is committed, with keyword arguments:
   BEFORE the commit, inside the transaction: subscribers add rows (the channel outbox) that commit or
   roll back with the message; they must not send anything themselves.
 - `ticket_opened(app, tenant=, ticket=)`.
-- `sla_breached(app, tenant=, ticket=, kind=)`: kind is "first_response" or "resolution".
+- `sla_breached(app, tenant=, ticket=, kind=, escalated=)`: kind is "first_response" or "resolution";
+  `escalated` when the miss handed the ticket to Level 2 (`sla.on_breach = "escalate"`).
 - `colleague_mentioned(app, tenant=, ticket=, message=, user=)`.
 - `ticket_assigned(app, tenant=, ticket=, actor=, assignee=)`: a staff member gave the ticket to a
   colleague (not to themselves, and not the automatic share-out of new tickets).

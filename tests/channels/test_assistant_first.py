@@ -119,6 +119,7 @@ def test_a_shared_location_goes_to_a_person_with_the_text_not_to_the_assistant(a
     with app.app_context(), tenant_scope(db.session, get_tenant("farajaland").id):
         bodies = [m.body for m in db.session.scalars(select(Message).where(Message.ticket_id == ticket.id, Message.is_public.is_(True)))]
     assert bodies == ["📍 Ibombo district office (-15.4, 28.3)"]
+    assert ticket.subject == "Message from Amina Banda"  # not the coordinates (nor a contact's phone number)
     assert ticket.reference in outbox_texts(app)[-1][1]
 
 

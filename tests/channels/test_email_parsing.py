@@ -76,3 +76,53 @@ def test_malformed_mail_is_refused_with_a_reason(name, reason):
 def test_a_quote_header_on_the_first_line_is_not_mistaken_for_the_end():
     assert strip_quotes_and_signature("On Monday the code never came.\nPlease help.") == "On Monday the code never came.\nPlease help."
     assert html_to_text("<p>a</p><p>b</p>") == "a\n\nb"
+
+
+def _mail(body: bytes, headers: bytes = b"Content-Type: text/plain; charset=utf-8\n", subject: bytes = b"Help") -> bytes:
+    return b"From: Amina <amina@example.org>\nTo: support@example.org\nSubject: " + subject + b"\n" + headers + b"\n" + body
+
+
+@pytest.mark.parametrize("text", ["Ok", "Thanks!", "Merci é", "Merci beaucoup pour votre aide.", "أحتاج شهادة ميلاد لابني"])
+def test_base64_bodies_of_any_length_come_out_whole(text):
+    import base64
+
+    raw = _mail(base64.encodebytes(text.encode()), b"Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: base64\n")
+    assert parse_email(raw).text == text
+
+
+def test_attachments_come_out_byte_for_byte():
+    import base64
+
+    jpeg = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 3 + b"\xff\xd9"
+    raw = _mail(b"--b\nContent-Type: text/plain\n\nSee the photo.\n--b\nContent-Type: image/jpeg\nContent-Transfer-Encoding: base64\n"
+                b"Content-Disposition: attachment; filename=photo.jpg\n\n" + base64.encodebytes(jpeg) + b"--b--\n",
+                b'Content-Type: multipart/mixed; boundary="b"\n')
+    [photo] = parse_email(raw).attachments
+    assert photo.data == jpeg
+
+
+@pytest.mark.parametrize("subject, decoded", [
+    (b"=?UTF-8?Q?Acte_de_naissance_=C3=A9?= urgent", "Acte de naissance é urgent"),
+    (b"Re: [FAR-000012] =?utf-8?B?w6k=?= done", "Re: [FAR-000012] é done"),
+    (b"=?utf-8?Q?caf=C3=A9?= =?iso-8859-1?Q?_na=EFve?=", "café naïve"),
+])
+def test_encoded_words_keep_single_spaces(subject, decoded):
+    assert parse_email(_mail(b"body\n", subject=subject)).subject == decoded
+
+
+def test_a_forward_of_a_forward_keeps_every_text_and_file():
+    innermost = (b"From: clerk@example.org\nSubject: innermost\nContent-Type: multipart/mixed; boundary=z\n\n--z\nContent-Type: text/plain\n\n"
+                 b"innermost text\n--z\nContent-Type: application/pdf\nContent-Disposition: attachment; filename=cert.pdf\n\n%PDF-1.4 x\n--z--\n")
+    middle = (b"From: registrar@example.org\nSubject: middle\nContent-Type: multipart/mixed; boundary=y\n\n--y\nContent-Type: text/plain\n\n"
+              b"middle text\n--y\nContent-Type: message/rfc822\n\n" + innermost + b"--y--\n")
+    raw = _mail(b"--x\nContent-Type: text/plain\n\nouter text\n--x\nContent-Type: message/rfc822\n\n" + middle + b"--x--\n",
+                b"Content-Type: multipart/mixed; boundary=x\n")
+    parsed = parse_email(raw)
+    assert all(text in parsed.text for text in ("outer text", "middle text", "innermost text"))
+    assert [a.filename for a in parsed.attachments] == ["cert.pdf"]
+
+
+def test_a_forward_inside_quoted_history_stays_history():
+    reply = ("Thanks, it works now!\n\nFrom: Support <support@example.org>\nSent: Monday\n\nPlease try again.\n\n"
+             "---------- Forwarded message ---------\nFrom: clerk\nold text")
+    assert strip_quotes_and_signature(reply) == "Thanks, it works now!"

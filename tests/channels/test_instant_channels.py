@@ -330,3 +330,10 @@ def test_one_odd_message_in_a_webhook_does_not_hold_back_its_neighbours(app, cli
     assert kinds == [("message", "processed"), ("unparsed", "quarantined")]
     [ticket] = fake_desk.tickets.values()
     assert ticket["subject"] == "My verification code never arrives"
+
+
+def test_a_telegram_service_message_is_kept_without_an_answer(app, client, fake_api, fake_desk):
+    post_telegram(client, telegram_message(9301, pinned_message={"message_id": 7, "chat": {"id": 555, "type": "private"}, "date": 1}))
+    [row] = rows(app, InboundMessage)
+    assert (row.status, row.error) == ("ignored", "unsupported message type pinned_message")
+    assert rows(app, OutboundMessage) == [] and fake_desk.tickets == {}

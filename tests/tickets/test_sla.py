@@ -94,9 +94,14 @@ def test_escalation_policy_raises_priority_and_hands_to_level_2(app, configure_t
         ticket = services.get_ticket_by_reference(t, reference)
         return ticket.status, ticket.tier, ticket.priority, ticket.assignee.email
 
+    with app.app_context():
+        before = len(sent_mail())
     status, tier, priority, assignee = in_tenant(run)
     assert (status, tier, assignee) == ("escalated", "L2", "l2@farajaland.demo")
     assert priority == "urgent"  # normal -> high -> urgent: one step per breach
+    with app.app_context():  # the technician gets one notice, saying why, not a second "service level missed"
+        subjects = [m["Subject"] for m in sent_mail()[before:] if m["To"] == "l2@farajaland.demo"]
+    assert subjects == [f"[{reference}] Escalated to Level 2"]
 
 
 def test_concurrent_sla_checks_act_once_per_breach(app, in_tenant, requester, make_ticket):
