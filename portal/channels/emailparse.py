@@ -185,6 +185,11 @@ def html_to_text(html: str) -> str:
     for tag in soup(["script", "style", "head", "title", "template"]):
         tag.decompose()
     for tag in soup.select("blockquote, .gmail_quote, #divRplyFwdMsg, #appendonsend, .moz-cite-prefix"):
+        if tag.decomposed:
+            continue
+        first = next((line for line in tag.get_text("\n").splitlines() if line.strip()), "")
+        if FORWARD_MARKER.match(first):  # Gmail wraps a forward as it wraps a quote: a forward is kept
+            continue
         tag.decompose()
     for tag in soup.find_all(BLOCKS):
         tag.insert_before("\n")
@@ -212,7 +217,8 @@ SIGNATURE_STARTS = [
 
 
 # A forwarded message is what the sender asks about, not history: it is kept whole.
-FORWARD_MARKER = re.compile(r"^-{2,}\s*(Forwarded message|Message transféré|Mensaje reenviado|Mensagem encaminhada)\s*-{2,}", re.IGNORECASE)
+FORWARD_MARKER = re.compile(r"^\s*-{2,}\s*(Forwarded message|Message transféré|Mensaje reenviado|Mensagem encaminhada)\s*-{2,}",
+                            re.IGNORECASE | re.MULTILINE)
 FORWARD_SUBJECT = re.compile(r"^\s*(fwd?|tr|rv|enc)\s*:", re.IGNORECASE)
 
 

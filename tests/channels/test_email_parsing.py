@@ -126,3 +126,14 @@ def test_a_forward_inside_quoted_history_stays_history():
     reply = ("Thanks, it works now!\n\nFrom: Support <support@example.org>\nSent: Monday\n\nPlease try again.\n\n"
              "---------- Forwarded message ---------\nFrom: clerk\nold text")
     assert strip_quotes_and_signature(reply) == "Thanks, it works now!"
+
+
+def test_a_gmail_forward_written_in_html_only_keeps_the_forwarded_text_and_a_reply_still_drops_its_quote():
+    forward = ('<div dir="ltr">FYI, can you help?<br><br><div class="gmail_quote"><div dir="ltr" class="gmail_attr">'
+               "---------- Forwarded message ---------<br>From: Registrar &lt;registrar@example.org&gt;<br></div><br>"
+               "<div>The record was rejected: the informant's ID number is missing.</div></div></div>")
+    parsed = parse_email(_mail(forward.encode(), b"Content-Type: text/html; charset=utf-8\n", subject=b"Record rejected"))
+    assert parsed.text.startswith("FYI, can you help?") and "the informant's ID number is missing" in parsed.text
+    reply = ('<div dir="ltr">Thanks, it works.</div><div class="gmail_quote"><div class="gmail_attr">On Monday, Support wrote:</div>'
+             "<blockquote>Try again.<br>---------- Forwarded message ---------<br>old text</blockquote></div>")
+    assert parse_email(_mail(reply.encode(), b"Content-Type: text/html; charset=utf-8\n")).text == "Thanks, it works."
