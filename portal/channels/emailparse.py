@@ -55,6 +55,7 @@ class ParsedEmail:
         # decoded in the wrong charset): it is cleaned here, once, for every path to the desk.
         for name in ("sender", "sender_name", "subject", "text", "full_text"):
             setattr(self, name, storable(getattr(self, name)))
+        self.message_id = storable(self.message_id, 500)
         for name in ("recipients", "in_reply_to", "bounced_message_ids"):
             setattr(self, name, [storable(value, 500) for value in getattr(self, name)])
         for attachment in self.attachments:
@@ -91,8 +92,11 @@ def decode_words(value: str) -> str:
 
 
 def _decodes(data: bytes | str, charset: str) -> bool:
+    """Whether `data` reads in `charset` (a charset Python does not know reads nothing)."""
+    if isinstance(data, str):
+        return True
     try:
-        data.decode(charset) if isinstance(data, bytes) else None
+        data.decode(charset)
     except (LookupError, UnicodeDecodeError):
         return False
     return True
@@ -164,16 +168,8 @@ def _part_text(part: Message) -> str:
     # Mail that says iso-8859-1 (or us-ascii) is very often windows-1252 (curly quotes, the euro
     # sign), or UTF-8 from a program that never set the charset: bytes that read as UTF-8 are UTF-8.
     if charset in ("iso-8859-1", "latin-1", "us-ascii", "ascii", "windows-1252"):
-        charset = "utf-8" if not data.isascii() and _is_utf8(data) else "windows-1252"
+        charset = "utf-8" if not data.isascii() and _decodes(data, "utf-8") else "windows-1252"
     return _charset_text(data, charset)
-
-
-def _is_utf8(data: bytes) -> bool:
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 BLOCKS = ("p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol", "pre", "hr")
@@ -418,7 +414,7 @@ def parse_email(raw: bytes) -> ParsedEmail:
     recipients = [addr.lower() for _, addr in getaddresses([_raw_header(msg, "To"), _raw_header(msg, "Cc"), _raw_header(msg, "Delivered-To")]) if addr]
     language = (_header(msg, "Content-Language").split(",")[0].strip() or None)
     return ParsedEmail(
-        message_id=storable(message_id_of(raw), 500),
+        message_id=message_id_of(raw),
         sender=sender,
         sender_name=name.strip(),
         recipients=recipients,
