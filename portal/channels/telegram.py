@@ -27,6 +27,11 @@ ENVELOPE = frozenset({"message_id", "message_thread_id", "from", "sender_chat", 
 USER_CONTENT = frozenset({"poll", "dice", "game", "story", "invoice", "paid_media", "checklist"})
 
 
+def _kind(message: dict[str, Any]) -> str:
+    """What a message carries, by its first field that every message does not have ("" for none)."""
+    return next((key for key in message if key not in ENVELOPE), "")
+
+
 @register
 class TelegramChannel(Channel):
     name = "telegram"
@@ -44,8 +49,7 @@ class TelegramChannel(Channel):
             message = update.get("message") or update.get("edited_message") or {}
             provider_id = str(update["update_id"])
             sender = str((message.get("chat") or {}).get("id") or "")
-            kind = next((key for key in message if key not in ENVELOPE), "")
-            summary = str(message.get("text") or message.get("caption") or kind)[:300]
+            summary = str(message.get("text") or message.get("caption") or _kind(message))[:300]
         except (ValueError, AttributeError, KeyError, TypeError):
             return [WebhookEvent("unparsed:" + hashlib.sha256(body).hexdigest(), body, kind="unparsed")]
         return [WebhookEvent(provider_id, body, sender=sender, summary=summary)]
@@ -72,7 +76,7 @@ class TelegramChannel(Channel):
         if message.get("sticker"):
             routing.route_unreadable(tenant, self, inbound, chat, "a sticker", answer=False)
         elif not chat.text and not chat.attachments:
-            kind = next((key for key in message if key not in ENVELOPE), "empty")
+            kind = _kind(message) or "empty"
             # A person sent something the desk cannot read (a poll): they are told. A service message
             # (a pinned message, a timer changed, someone joined) is kept without an answer.
             routing.route_unreadable(tenant, self, inbound, chat, f"unsupported message type {kind}", answer=kind in USER_CONTENT)
