@@ -321,7 +321,8 @@ def mark_solved(tenant: Any, conversation_id: str) -> Conversation:
 
 
 def hand_over(tenant: Any, conversation_id: str, *, user: Any = None, contact: Any = None, name: str = "",
-              email: str = "", phone: str = "", channel: str = "assistant", before_commit: Any = None) -> Any:
+              email: str = "", phone: str = "", channel: str = "assistant", message: str = "",
+              attachments: Any = (), before_commit: Any = None) -> Any:
     """"Talk to a person": open a ticket for the conversation, carrying its transcript.
 
     The requester is `contact` (a channel contact), else `user` (signed in), else the contact found
@@ -330,7 +331,9 @@ def hand_over(tenant: Any, conversation_id: str, *, user: Any = None, contact: A
     attached as an internal note. The last turn's outcome becomes "handed over". Returns the
     ticket; a second hand-over of the same conversation returns the same ticket. A messaging channel
     passes its own `channel` (the agent's answer then goes back there) and may pass `before_commit`,
-    given to `open_ticket` so that what the channel writes commits with the ticket.
+    given to `open_ticket` so that what the channel writes commits with the ticket, and the
+    `message` and `attachments` that made it hand over (a photo, a shared location, a long report),
+    which then follow the questions in the ticket's first message.
     Raises ConversationNotFound, or AssistantError when there is no way to reply.
     """
     from portal.tickets import services as tickets
@@ -351,9 +354,9 @@ def hand_over(tenant: Any, conversation_id: str, *, user: Any = None, contact: A
     questions = [turn.question for turn in asked]
     with force_locale(conversation.locale):
         subject = questions[0] if questions else _("Question to the assistant")
-        body = "\n\n".join(questions) or _("I would like to talk to a person.")
+        body = "\n\n".join([*questions, message.strip()]).strip() or _("I would like to talk to a person.")
     ticket = tickets.open_ticket(tenant, user, requester=contact, subject=_shorten(subject, 120), body=body,
-                                 channel=channel, locale=conversation.locale,
+                                 channel=channel, locale=conversation.locale, attachments=attachments,
                                  transcript=conversation.transcript(), before_commit=before_commit)
     conversation = find_conversation(tenant, conversation_id)  # open_ticket committed
     asked = [turn for turn in conversation.turns if not turn.is_small_talk]

@@ -196,11 +196,13 @@ def route_instant(tenant: Tenant, channel: Channel, inbound: InboundMessage, cha
                 text = _("Thank you. A person from the support team will answer you here. Your reference is %(reference)s.", reference=ticket.reference)
         enqueue_text(tenant, channel.name, chat.address, text, locale=thread.locale, ticket_id=ticket.id)
 
-    if assistant is not None and thread.conversation_id and not chat.for_a_person:
-        # The conversation with the assistant becomes the ticket, its transcript a note for the agent.
-        assistant.hand_over(tenant, thread.conversation_id, contact=contact, channel=channel.name, before_commit=_linked(inbound, acknowledge))
+    files, refused = _files(tickets, chat.attachments, thread.locale)
+    if assistant is not None and thread.conversation_id:
+        # The conversation with the assistant becomes the ticket, its transcript a note for the agent;
+        # what the requester sent for a person (a photo, a location, a long report) follows the questions.
+        sent = _with_refusals(chat.text, refused) if chat.for_a_person else ""
+        assistant.hand_over(tenant, thread.conversation_id, contact=contact, channel=channel.name, message=sent, attachments=files, before_commit=_linked(inbound, acknowledge))
         return
     with force_locale(thread.locale):
         subject = chat.text[:80] if chat.text and not wants_person and not chat.shared else _("Message from %(name)s", name=chat.name or chat.address)
-    files, refused = _files(tickets, chat.attachments, thread.locale)
     tickets.open_ticket(tenant, None, requester=contact, subject=subject, body=_with_refusals(chat.text, refused) or subject, channel=channel.name, attachments=files, locale=thread.locale, before_commit=_linked(inbound, acknowledge))

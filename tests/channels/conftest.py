@@ -152,7 +152,7 @@ def _handler(api: FakeApi):
         def do_GET(self):
             api.requests.append({"method": "GET", "path": self.path, "headers": dict(self.headers)})
             if self.path.startswith("/media-content/"):
-                return self._answer(200, b"\xff\xd8fake-jpeg", "image/jpeg")
+                return self._answer(200, b"\xff\xd8\xff\xe0fake-jpeg", "image/jpeg")
             if "/getFile" in self.path:
                 return self._answer(200, {"ok": True, "result": {"file_path": "documents/file_1.pdf"}})
             if "/file/bot" in self.path:

@@ -109,17 +109,46 @@ def test_a_question_it_cannot_answer_becomes_a_ticket_in_the_requesters_language
     assert ticket.reference in acknowledgement
 
 
-def test_a_shared_location_goes_to_a_person_with_the_text_not_to_the_assistant(app, client, fake_api):
+def test_a_shared_location_goes_to_a_person_with_the_conversation_not_to_the_assistant(app, client, fake_api):
     whatsapp(client, "My declaration is stuck in the outbox", "wamid.l1")  # answered by the assistant
     place = {"from": "260971234567", "id": "wamid.l2", "type": "location",
              "location": {"latitude": -15.4, "longitude": 28.3, "name": "Ibombo district office"}}
     assert post_whatsapp(client, whatsapp_body(place)).status_code == 200
     assert len(rows(app, Turn)) == 1  # the assistant was not asked about the office
-    ticket, _notes, _contact = the_ticket(app)
+    ticket, [transcript], _contact = the_ticket(app)
     with app.app_context(), tenant_scope(db.session, get_tenant("farajaland").id):
         bodies = [m.body for m in db.session.scalars(select(Message).where(Message.ticket_id == ticket.id, Message.is_public.is_(True)))]
-    assert bodies == ["📍 Ibombo district office (-15.4, 28.3)"]
-    assert ticket.subject == "Message from Amina Banda"  # not the coordinates (nor a contact's phone number)
+    # The agent reads what was asked and answered before the location, not a location out of the blue.
+    assert bodies == ["My declaration is stuck in the outbox\n\n📍 Ibombo district office (-15.4, 28.3)"]
+    assert "Outbox" in transcript and ticket.subject == "My declaration is stuck in the outbox"
+    [conversation] = rows(app, Conversation)
+    assert (conversation.outcome, conversation.ticket_id) == (Outcome.HANDED_OVER, ticket.id)
+    assert ticket.reference in outbox_texts(app)[-1][1]
+
+
+def test_a_location_sent_first_is_named_after_its_sender_not_its_coordinates(app, client, fake_api):
+    place = {"from": "260971234567", "id": "wamid.l3", "type": "location",
+             "location": {"latitude": -15.4, "longitude": 28.3, "name": "Ibombo district office"}}
+    assert post_whatsapp(client, whatsapp_body(place)).status_code == 200
+    ticket, notes, _contact = the_ticket(app)
+    assert ticket.subject == "Message from Amina Banda" and notes == []  # no conversation, no transcript
+    assert rows(app, Turn) == []
+
+
+def test_a_photo_after_a_conversation_reaches_the_agent_with_the_conversation(app, client, fake_api):
+    whatsapp(client, "Ma déclaration est bloquée dans la boîte d'envoi", "wamid.p1")
+    image = {"from": "260971234567", "id": "wamid.p2", "type": "image",
+             "image": {"id": "MEDIA123", "mime_type": "image/jpeg", "caption": "voici l'écran"}}
+    assert post_whatsapp(client, whatsapp_body(image)).status_code == 200
+    ticket, [transcript], _contact = the_ticket(app)
+    assert (ticket.subject, ticket.locale) == ("Ma déclaration est bloquée dans la boîte d'envoi", "fr")
+    assert "boîte d'envoi" in transcript
+    with app.app_context(), tenant_scope(db.session, get_tenant("farajaland").id):
+        [first] = db.session.scalars(select(Message).where(Message.ticket_id == ticket.id, Message.is_public.is_(True))).all()
+        assert first.body == "Ma déclaration est bloquée dans la boîte d'envoi\n\nvoici l'écran"
+        assert [(a.filename, a.content_type) for a in first.attachments] == [("MEDIA123.jpeg", "image/jpeg")]
+    [inbound_answered, inbound_photo] = rows(app, InboundMessage)
+    assert (inbound_photo.status, inbound_photo.ticket_id) == ("processed", ticket.id)
     assert ticket.reference in outbox_texts(app)[-1][1]
 
 

@@ -81,7 +81,7 @@ def test_media_is_fetched_by_id_and_attached(app, client, fake_api, fake_desk):
     post_whatsapp(client, whatsapp_body(image))
     [ticket] = fake_desk.tickets.values()
     [(filename, stream)] = ticket["attachments"]
-    assert (filename, stream.read()) == ("MEDIA123.jpeg", b"\xff\xd8fake-jpeg")
+    assert (filename, stream.read()) == ("MEDIA123.jpeg", b"\xff\xd8\xff\xe0fake-jpeg")
     assert ticket["body"] == "Blank certificate"
     gets = [r["path"] for r in fake_api.requests if r["method"] == "GET"]
     assert gets == ["/MEDIA123", "/media-content/MEDIA123"]
