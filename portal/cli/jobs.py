@@ -22,6 +22,7 @@ from portal.cli.escalation import sync_github_states
 from portal.cli.insights import roll_up_every_tenant
 from portal.cli.tickets import check_every_sla
 from portal.core.db import db
+from portal.core.urls import no_host_warning
 
 # name -> (the job, the setting holding its interval in seconds, the default interval)
 JOBS: dict[str, tuple[Callable[[], Iterable[str]], str, int]] = {
@@ -80,6 +81,8 @@ def schedule(app: Flask) -> BlockingScheduler:
 def run(once: bool) -> None:
     """Run the periodic jobs: sla-check, insights rollup and GitHub sync, each at its interval."""
     app = current_app._get_current_object()
+    if warning := no_host_warning():
+        click.echo(warning, err=True)
     if once:
         failed = [name for name, (job, _seconds) in active_jobs().items() if not run_job(app, name, job)]
         if failed:

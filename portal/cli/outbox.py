@@ -8,6 +8,7 @@ import click
 from flask.cli import with_appcontext
 
 from portal.channels.services import delivery_report, work_once
+from portal.core.urls import no_host_warning
 
 
 @click.group("outbox", help="Send queued outbound messages.")
@@ -22,6 +23,8 @@ def group() -> None:
 @with_appcontext
 def work(once: bool, batch: int, idle: float) -> None:
     """Claim due messages (never the same as another worker), send them, retry failures with backoff."""
+    if not once and (warning := no_host_warning()):
+        click.echo(warning, err=True)
     while True:
         counts = work_once(batch)
         if once:

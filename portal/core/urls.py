@@ -28,3 +28,11 @@ def absolute_url(path: str) -> str:
     if server:
         return urljoin(f"{current_app.config.get('PREFERRED_URL_SCHEME', 'http')}://{server}/", path)
     return path
+
+
+def no_host_warning() -> str | None:
+    """For a long-running job process: why its links will be missing, or None when a host is set."""
+    if current_app.config.get("SERVER_NAME"):
+        return None
+    return ("warning: SERVER_NAME is not set, so links in the mail and chat replies this process "
+            "sends (to a ticket, an article, a password reset) are left out; set it to the portal's public host")

@@ -37,3 +37,12 @@ def test_the_schedule_has_each_job_at_its_interval_and_github_sync_when_set_up(m
     assert intervals == {"sla-check": 60, "insights-rollup": 3600, "github-sync": 900}
     assert all(job.next_run_time is not None for job in scheduler.get_jobs())  # first run at start
     assert "github-sync" not in {job.id for job in jobs.schedule(make_app()).get_jobs()}
+
+
+def test_jobs_warn_when_their_mail_can_carry_no_links(runner, make_app):
+    result = runner.invoke(args=["jobs", "run", "--once"])
+    assert "SERVER_NAME is not set" in result.stderr  # a breach notice would go out without the ticket's link
+    outbox = runner.invoke(args=["outbox", "work", "--once"])
+    assert outbox.exit_code == 0 and "SERVER_NAME" not in outbox.output  # one pass, as tests and cron run it
+    hosted = make_app(SERVER_NAME="support.example.org").test_cli_runner().invoke(args=["jobs", "run", "--once"])
+    assert hosted.exit_code == 0 and "SERVER_NAME" not in hosted.output
