@@ -61,7 +61,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 def _init_extensions(app: Flask) -> None:
     from portal.auth import loaders
-    from portal.core.i18n import select_locale
+    from portal.core.i18n import select_locale, select_timezone
     from portal.core import assets, versions
     from portal.extensions import babel, csrf, db, init_limiter, login_manager, migrate
 
@@ -71,7 +71,7 @@ def _init_extensions(app: Flask) -> None:
     versions.init_app(app)
     migrate.init_app(app, db, directory=str(REPO_ROOT / "migrations"), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=select_locale, default_translation_directories=str(REPO_ROOT / "translations"))
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone, default_translation_directories=str(REPO_ROOT / "translations"))
     init_limiter(app)
     login_manager.init_app(app)
     loaders.init_app(app)

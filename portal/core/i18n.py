@@ -35,6 +35,13 @@ def select_locale() -> str:
     return request.accept_languages.best_match(offered) or default_locale()
 
 
+def select_timezone() -> str | None:
+    """Times on a country's pages are that country's (as the service levels count them); elsewhere,
+    the central pages and jobs, UTC (Flask-Babel's default)."""
+    tenant = g.get("tenant") if has_request_context() else None
+    return tenant.settings.timezone if tenant is not None else None
+
+
 def current_locale() -> str:
     return str(get_locale() or default_locale())
 

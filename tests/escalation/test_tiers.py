@@ -84,3 +84,25 @@ def test_a_missed_target_hands_the_ticket_to_level_2_as_a_recorded_step(app, con
     # Like any step, it can be undone with a reason.
     assert client.post(f"/farajaland/tickets/{reference}/escalation/down", data={"down-reason": "First line can answer this."}).status_code == 302
     assert read_ticket(reference)[:2] == ("open", "L1")
+
+
+def test_tier_times_are_the_countrys_time_as_on_the_ticket_and_utc_on_central_pages(client, auth, staff, to_l3, in_tenant):
+    reference, step_id = to_l3()
+
+    def first_target(_t):  # Farajaland is UTC+2 (Africa/Lusaka)
+        ticket = db.session.scalar(db.select(Ticket).where(Ticket.reference == reference))
+        return ticket.resolution_due_at
+
+    due = in_tenant(first_target)
+    local, utc = (due + dt.timedelta(hours=2)).strftime("%-I:%M"), due.strftime("%-I:%M")
+    auth.login(staff["far_l2"])
+    ticket_page = client.get(f"/farajaland/tickets/{reference}").get_data(as_text=True)
+    history = client.get(f"/farajaland/tickets/{reference}/escalation").get_data(as_text=True)
+    first_row = history.split("<tbody>")[1].split("</tr>")[0]
+    assert local in first_row and local in ticket_page.split("Resolution due")[1].split("</dd>")[0]
+    assert "UTC" not in history
+    auth.logout()
+    auth.login(staff["expert"], tenant=None)
+    central = client.get(f"/expert/escalations/{step_id}").get_data(as_text=True)
+    assert utc in central.split("<tbody>")[1].split("</tr>")[0] and "times in UTC" in central
+    assert "times in UTC" in client.get("/expert/").get_data(as_text=True)
