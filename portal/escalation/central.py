@@ -213,7 +213,7 @@ def expert_view(actor: User, row: ConsoleRow) -> ExpertView:
         replies = set(db.session.scalars(select(ExpertReply.message_id).where(ExpertReply.ticket_id == ticket.id)))
         messages = list(db.session.scalars(select(Message).where(Message.ticket_id == ticket.id).order_by(Message.created_at, Message.id)))
         shown = [(m, show(m.body), m.id in replies) for m in messages]
-        problems = list(db.session.scalars(select(Problem).join(ProblemTicket, ProblemTicket.problem_id == Problem.id).where(ProblemTicket.ticket_id == ticket.id)))
+        problems = problems_of_ticket(row)
         with tenant_scope(db.session, tenant.id):
             history = services.tier_history(tenant, ticket)
         for m, _body, _r in shown:  # load what the template reads while the scope is lifted
@@ -230,6 +230,13 @@ def expert_view(actor: User, row: ConsoleRow) -> ExpertView:
         details=[(label, show(value)) for label, value in services.details_summary(row.step)],
         problems=problems,
     )
+
+
+def problems_of_ticket(row: ConsoleRow) -> list[Problem]:
+    """The problems the escalated ticket is recorded as an occurrence of, oldest first."""
+    with tenant_scope(db.session, row.tenant.id):
+        return list(db.session.scalars(select(Problem).join(ProblemTicket, ProblemTicket.problem_id == Problem.id)
+                                       .where(ProblemTicket.ticket_id == row.ticket.id).order_by(Problem.id)))
 
 
 def expert_attachment(actor: User, step_id: int, attachment_id: int):
@@ -272,7 +279,9 @@ def _existing(actor: User, step_id: int) -> ConsoleRow:
 
 
 def create_problem(actor: User, *, title: str, description: str = "", severity: str | None = None, external_url: str = "", step_ids: Sequence[int] = ()) -> Problem:
-    """A problem record for one defect; the escalations given are linked to it."""
+    """A problem record for one defect; the escalations given are linked to it. An escalation that
+    is already an occurrence of a problem makes no second one (a form sent twice, a page gone back to):
+    it is linked to another problem on purpose, from the list of problems."""
     _require_expert(actor)
     title = (title or "").strip()[:300]
     if not title:
@@ -280,6 +289,10 @@ def create_problem(actor: User, *, title: str, description: str = "", severity: 
     url = (external_url or "").strip()[:500]
     if url and not url.startswith(("https://", "http://")):
         raise EscalationError(_("The external issue must be a web address."), 422, {"external_url": _("The external issue must be a web address.")})
+    for step_id in step_ids:
+        row = _existing(actor, step_id)
+        if linked := problems_of_ticket(row):
+            raise EscalationError(_("This ticket is already recorded as problem #%(id)s.", id=linked[0].id), 409)
     problem = Problem(title=title, description=(description or "").strip(), severity=severity if severity in {s.value for s in Severity} else None, external_url=url, created_by_id=actor.id)
     db.session.add(problem)
     db.session.commit()

@@ -46,6 +46,21 @@ def test_the_console_suggests_duplicates_from_other_countries_and_links_them(cli
     assert "not affected" not in detail
 
 
+
+def test_an_escalation_sent_twice_as_a_new_problem_makes_one_problem(client, auth, staff, to_l3):
+    _ref, step = to_l3(subject="Outbox never retries the declaration after a timeout")
+    auth.login(staff["expert"], tenant=None)
+    page = client.get(f"/expert/escalations/{step}").get_data(as_text=True)
+    assert "New problem from this escalation" in page
+    first = client.post("/expert/problems", data={"title": "Outbox does not retry", "step_id": str(step)})
+    again = client.post("/expert/problems", data={"title": "Outbox does not retry", "step_id": str(step)}, follow_redirects=True)
+    assert again.status_code == 200 and "already recorded as problem #" in again.get_data(as_text=True)
+    problems = client.get("/expert/problems").get_data(as_text=True)
+    assert problems.count("Outbox does not retry") == 1
+    page = client.get(f"/expert/escalations/{step}").get_data(as_text=True)
+    assert "New problem from this escalation" not in page and "unlink it on the problem" in page
+    assert first.headers["Location"].rsplit("/", 1)[1] in page  # the problem it is recorded as
+
 class _FakeGitHub(BaseHTTPRequestHandler):
     """Issues of one repository, kept in memory: POST opens one, GET reads it; a test closes or
     reopens them by changing `issues` (as people would on GitHub)."""
