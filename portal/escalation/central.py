@@ -19,6 +19,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, or_, select
 
 from portal.auth.models import Membership, User
@@ -702,7 +703,9 @@ def _tell_tenant_admins(app, release, **_extra) -> None:
                 [
                     _("OpenCRVS %(version)s was released on %(date)s. %(country)s runs %(current)s.", version=release.version, date=release.released_on.isoformat(), country=tenant.name, current=tenant.opencrvs_version),
                     release.notes,
-                    _("It fixes %(count)s problems reported by countries. When your deployment is upgraded, the portal resolves the related requests and tells the requesters.", count=len(release.problems)),
+                    ngettext("It fixes %(num)s problem reported by countries. When your deployment is upgraded, the portal resolves the related requests and tells the requesters.",
+                             "It fixes %(num)s problems reported by countries. When your deployment is upgraded, the portal resolves the related requests and tells the requesters.",
+                             len(release.problems)),
                 ]
             )
         queue_mail(user.email, subject, text)
