@@ -140,6 +140,18 @@ def clean_details(tenant: Tenant, ticket: Ticket, to_tier: str, data: dict[str, 
     return {"reason": reason, "severity": severity, "details": details}
 
 
+def details_so_far(ticket: Ticket) -> dict[str, Any]:
+    """What the last escalation of the ticket said (severity and technical details, not its reason),
+    to start the next one from: Level 2 adds to what first-line found instead of typing it again."""
+    step = db.session.scalar(select(TierStep).where(TierStep.ticket_id == ticket.id, TierStep.is_escalation.is_(True))
+                             .order_by(TierStep.created_at.desc(), TierStep.id.desc()).limit(1))
+    if step is None or (step.details or {}).get("automatic"):
+        return {}
+    regression = {True: "yes", False: "no"}.get((step.details or {}).get("regression"), "")
+    return {**{key: value for key, value in (step.details or {}).items() if isinstance(value, str)},
+            "severity": step.severity or "", "regression": regression}
+
+
 def details_summary(step: TierStep) -> list[tuple[str, str]]:
     """The details of a step as (label, value) pairs for people to read."""
     d = step.details or {}

@@ -87,7 +87,10 @@ def _ticket_page(ticket, escalate_form=None, back_form=None, status=200):
     tenant = g.tenant
     if escalate_form is None:
         escalate_form = forms.EscalateForm(prefix="up")
-        escalate_form.opencrvs_version.data = ticket.opencrvs_version or tenant.opencrvs_version
+        for name, value in services.details_so_far(ticket).items():
+            if name in escalate_form and name not in ("reason", "attachments"):
+                escalate_form[name].data = value
+        escalate_form.opencrvs_version.data = escalate_form.opencrvs_version.data or ticket.opencrvs_version or tenant.opencrvs_version
     replies = services.expert_replies(tenant, ticket)
     context = dict(
         ticket=ticket,

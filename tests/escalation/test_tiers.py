@@ -106,3 +106,14 @@ def test_tier_times_are_the_countrys_time_as_on_the_ticket_and_utc_on_central_pa
     central = client.get(f"/expert/escalations/{step_id}").get_data(as_text=True)
     assert utc in central.split("<tbody>")[1].split("</tr>")[0] and "times in UTC" in central
     assert "times in UTC" in client.get("/expert/").get_data(as_text=True)
+
+
+def test_level_2_starts_the_next_escalation_from_what_first_line_gave(client, auth, staff, open_ticket, move_up):
+    reference = open_ticket(staff["far_req"])
+    move_up(reference, staff["far_l1"], device="Itel A70", steps="Open the outbox; tap retry", severity="low", reason="Stuck for three days")
+    auth.login(staff["far_l2"])
+    page = client.get(f"/farajaland/tickets/{reference}/escalation").get_data(as_text=True)
+    form = page.split('action="/farajaland/tickets/' + reference + '/escalation/up"')[1].split("</form>")[0]
+    assert 'value="Itel A70"' in form and "Open the outbox; tap retry</textarea>" in form
+    assert '<option selected value="low">' in form
+    assert "Stuck for three days" not in form  # the reason to go further is Level 2's own
