@@ -387,12 +387,15 @@ def _leave_waiting(tenant: Tenant, ticket: Ticket, now: dt.datetime) -> None:
 # -- opening and the conversation ---------------------------------------------------------------
 
 
-def _transcript_note(transcript: Sequence[dict[str, Any]]) -> str:
-    lines = []
-    for turn in transcript:
-        who = str(turn.get("role") or turn.get("author") or "?")
-        text = str(turn.get("text") or turn.get("content") or "").strip()
-        lines.append(f"{who}: {text}")
+def _transcript_note(tenant: Tenant, transcript: Sequence[dict[str, Any]]) -> str:
+    """The assistant conversation as an internal note, its speakers named in the country's language."""
+    with force_locale(tenant.default_locale):
+        names = {"user": _("Requester"), "assistant": _("Assistant")}
+        lines = []
+        for turn in transcript:
+            who = str(turn.get("role") or turn.get("author") or "?")
+            text = str(turn.get("text") or turn.get("content") or "").strip()
+            lines.append(f"{names.get(who, who)}: {text}")
     return "\n\n".join(lines)
 
 
@@ -495,7 +498,7 @@ def open_ticket(
         _attach(tenant, ticket, first, files)
         if transcript:
             db.session.add(
-                Message(tenant_id=tenant.id, ticket_id=ticket.id, body=_transcript_note(transcript), is_public=False, channel=Channel.ASSISTANT.value, created_at=now)
+                Message(tenant_id=tenant.id, ticket_id=ticket.id, body=_transcript_note(tenant, transcript), is_public=False, channel=Channel.ASSISTANT.value, created_at=now)
             )
         if before_commit is not None:
             before_commit(ticket, first)

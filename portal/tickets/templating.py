@@ -5,6 +5,8 @@ import datetime as dt
 
 from babel.dates import format_datetime
 from flask import Blueprint, g
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from portal.core.db import utcnow
 from portal.core.i18n import current_locale
@@ -19,6 +21,42 @@ def local_time(value: dt.datetime | None, format: str = "short") -> str:
     tenant = g.get("tenant")
     tz = tenant.settings.tz if tenant is not None else dt.timezone.utc
     return format_datetime(value, format, tzinfo=tz, locale=current_locale())
+
+
+# What each audited field is called on the ticket page (the audit trail stores the field's name).
+EVENT_FIELDS = {
+    "status": _l("status"), "assignee": _l("assigned to"), "category": _l("category"), "group": _l("team"),
+    "priority": _l("priority"), "tier": _l("level"), "office": _l("office"), "subject": _l("subject"),
+    "first_response": _l("first reply"), "first_response_breached": _l("first reply target missed"),
+    "resolution_breached": _l("resolution target missed"), "merged_into": _l("merged into"), "merged": _l("merged in"),
+}
+
+
+def audit_event(event) -> tuple[str, str, str, str]:
+    """(who, what, from, to) of an audit event, in the reader's language and the tenant's time."""
+    who = event.actor.display_name if event.actor is not None else (
+        _("automatic") if event.actor_label in ("", "system") else event.actor_label)
+    labels = {"status": _label_of("Status"), "priority": _label_of("Priority")}.get(event.field)
+
+    def value(raw: str | None) -> str:
+        if raw is None:
+            return "—"
+        if event.field == "first_response":
+            try:
+                return local_time(dt.datetime.fromisoformat(raw))
+            except ValueError:
+                return raw
+        if event.field.endswith("_breached"):
+            return {"true": _("yes"), "false": _("no")}.get(raw, raw)
+        return labels(raw) if labels else raw
+
+    return who, str(EVENT_FIELDS.get(event.field, event.field)), value(event.old_value), value(event.new_value)
+
+
+def _label_of(name: str):
+    from portal.tickets import models
+
+    return _label(getattr(models, name))
 
 
 def due_state(ticket) -> str:
@@ -56,3 +94,4 @@ def init_templating(bp: Blueprint) -> None:
     bp.add_app_template_filter(_label(Status), "ticket_status")
     bp.add_app_template_filter(_label(Channel), "ticket_channel")
     bp.add_app_template_global(due_state, "due_state")
+    bp.add_app_template_global(audit_event, "audit_event")

@@ -53,7 +53,10 @@ def test_first_reply_opens_the_ticket_and_stops_the_first_response_clock(client,
     client.post(f"/farajaland/tickets/{reference}/reply", data={"body": "Which phone number is in your profile?", "visibility": "public", "status": "waiting"})
     page = client.get(f"/farajaland/tickets/{reference}").get_data(as_text=True)
     assert "Waiting on requester" in page
-    assert "first_response" in page  # in the history
+    trail = page.split('class="audit-trail"')[1].split("</ol>")[0]
+    assert "first reply</span>: — → " in trail and "first_response" not in trail and "+00:00" not in trail
+    assert "<strong>automatic</strong>" in trail and "system" not in trail  # the share-out assigned it
+    assert "assigned to</span>: — → " in trail
     waiting = client.get("/farajaland/tickets/queue?view=waiting").get_data(as_text=True)
     assert reference in waiting
 

@@ -35,7 +35,7 @@ def test_assistant_hand_over_keeps_the_transcript_for_agents(client, auth, in_te
         return ticket.reference, ticket.channel, notes[0].body
 
     reference, channel, note = in_tenant(run)
-    assert channel == "assistant" and "assistant: Check your phone number" in note
+    assert channel == "assistant" and "Assistant: Check your phone number" in note
     auth.login(l1)
     page = client.get(f"/farajaland/tickets/{reference}").get_data(as_text=True)
     assert "Conversation with the assistant before this request" in page and "My code never arrives" in page
