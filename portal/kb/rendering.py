@@ -99,6 +99,18 @@ def unknown_placeholders(text: str, values: dict[str, Any]) -> list[str]:
     return fill_placeholders(text, values).unknown
 
 
+def placeholder_names(values: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+    """Every placeholder `values` can fill, as (name, what it is filled with), in the order given."""
+    names: list[tuple[str, str]] = []
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            names.extend(placeholder_names(value, name + "."))
+        elif (text := _format(value)) is not None:
+            names.append((name, text))
+    return names
+
+
 @lru_cache(maxsize=2048)
 def markdown_to_html(text: str) -> str:
     """Safe HTML for filled Markdown: sanitized, notes classed, unknown-placeholder markers shown."""

@@ -16,7 +16,7 @@ from portal.extensions import limiter, public_rate_limit
 from portal.kb import handbook, search, services
 from portal.kb.forms import ArticleForm, FeedbackForm
 from portal.kb.models import Audience
-from portal.kb.rendering import render_article
+from portal.kb.rendering import placeholder_names, render_article, unknown_placeholders
 
 bp = Blueprint("kb", __name__, template_folder="templates", url_prefix="/<tenant>/kb")
 
@@ -164,12 +164,17 @@ def _edit(slug: str | None, locale: str, library: bool):
                     services.save_article(tenant, current_user, target_slug, locale, draft, note=_("edited in the browser"))
                 db.session.commit()
                 flash(_("The article was saved."), "success")
+                unknown = [] if library else unknown_placeholders(draft.title + "\n" + draft.body, tenant.settings.placeholder_values(locale))
+                if unknown:
+                    flash(_("%(country)s has no value for %(names)s: readers see nothing in its place. Check the spelling against the list of placeholders below the text.",
+                            country=tenant.name, names=", ".join("{{ %s }}" % name for name in unknown)), "error")
                 return redirect(kb_url("edit", library, slug=target_slug, locale=locale))
     outdated = services.outdated_state(owner, locale) if owner is not None and owner.translation(locale) else None
     is_copy = not library and owner is not None and not isinstance(owner, services.Article)
     return render_template(
         "kb/edit.html", form=form, slug=slug, locale=locale, library=library, preview=preview, outdated=outdated,
         makes_copy=is_copy, owner=owner, hidden=services.is_hidden(services.get_generic(slug)) if slug else False,
+        placeholders=placeholder_names(tenant.settings.placeholder_values(locale)),
     ), (422 if request.method == "POST" and preview is None else 200)
 
 

@@ -102,3 +102,18 @@ def test_a_copy_made_again_after_a_revert_starts_a_history_of_its_own(client, au
     auth.login(make_user(role=Role.L1_AGENT))
     history = client.get("/farajaland/kb/manage/password-reset/en/history").get_data(as_text=True)
     assert "Second copy" in history and "First copy" not in history and "Revision 2" not in history
+
+
+def test_saving_a_placeholder_the_country_has_no_value_for_warns_and_the_editor_lists_the_right_ones(client, auth, make_user, library):
+    auth.login(make_user(role=Role.TENANT_ADMIN))
+    body = "On time: {{ registration.fees.birth_ontime }}. Write to {{ support.email }}."
+    saved = client.post("/farajaland/kb/manage/new", data=FORM | {"slug": "fees-explained", "title": "Fees", "body": body, "save": "Save"}, follow_redirects=True)
+    page = saved.get_data(as_text=True)
+    assert "The article was saved." in page
+    assert "Farajaland has no value for {{ registration.fees.birth_ontime }}: readers see nothing in its place." in page
+    assert "support.email" not in page.split("has no value for")[1].split("</")[0]
+    placeholders = page.split('class="kb-placeholders"')[1].split("</details>")[0]
+    assert "{{ support.email }}" in placeholders and "support@farajaland.example" in placeholders
+    assert "{{ registration.fees.birth_on_time }}" in placeholders  # what the author meant
+    fine = client.post("/farajaland/kb/manage/fees-explained/en", data=FORM | {"title": "Fees", "body": "Write to {{ support.email }}.", "save": "Save"}, follow_redirects=True)
+    assert "has no value for" not in fine.get_data(as_text=True)
