@@ -117,3 +117,13 @@ def test_saving_a_placeholder_the_country_has_no_value_for_warns_and_the_editor_
     assert "{{ registration.fees.birth_on_time }}" in placeholders  # what the author meant
     fine = client.post("/farajaland/kb/manage/fees-explained/en", data=FORM | {"title": "Fees", "body": "Write to {{ support.email }}.", "save": "Save"}, follow_redirects=True)
     assert "has no value for" not in fine.get_data(as_text=True)
+
+
+def test_every_history_link_of_the_editor_leads_somewhere(client, auth, make_user, library):
+    auth.login(make_user(role=Role.L1_AGENT))
+    generic = client.get("/farajaland/kb/manage/password-reset/en").get_data(as_text=True)
+    assert "/farajaland/kb/manage/password-reset/en/history" not in generic  # no copy yet: no history here
+    client.post("/farajaland/kb/manage/password-reset/en", data=FORM | {"save": "Save"})
+    copy = client.get("/farajaland/kb/manage/password-reset/en").get_data(as_text=True)
+    assert "/farajaland/kb/manage/password-reset/en/history" in copy
+    assert client.get("/farajaland/kb/manage/password-reset/en/history").status_code == 200
