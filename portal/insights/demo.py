@@ -74,7 +74,7 @@ def load_demo_activity(tenant) -> int:
                     ticket.resolution_breached = ticket.resolved_at - opened > dt.timedelta(hours=96)
                 ticket.last_activity_at = ticket.resolved_at or ticket.first_responded_at
                 if category == "access-and-login" and rng.random() < 0.6:
-                    link_article(tenant, staff, ticket, f"/{tenant.slug}/help/forgotten-password", "Forgotten password")
+                    link_article(tenant, staff, ticket, "forgotten-password")
                 made += 1
     from portal.kb.models import ArticleFeedback, SearchLog
 

@@ -23,6 +23,7 @@ import datetime as dt
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -511,6 +512,11 @@ def link_article(tenant, actor: User, ticket: Ticket, article_ref: str, article_
     ref = (article_ref or "").strip()
     if not ref:
         raise InsightsError(_("Give the address or the name of the article."), 422)
+    found = find_article(tenant, ref, ticket.locale or tenant.default_locale)
+    if found is not None:  # one reference per article, however it was given, so insights count it once
+        ref, article_title = found.url, found.title
+    elif ref.startswith(("/", "http://", "https://")) or "/kb/" in ref:
+        raise InsightsError(_("No article of %(country)s is at this address. Choose one from the list, or give the name of an article still to write.", country=tenant.name), 422)
     link = db.session.scalar(select(TicketArticleLink).where(TicketArticleLink.ticket_id == ticket.id))
     if link is None:
         link = TicketArticleLink(tenant_id=tenant.id, ticket_id=ticket.id)
@@ -521,6 +527,31 @@ def link_article(tenant, actor: User, ticket: Ticket, article_ref: str, article_
     link.created_at = utcnow()
     db.session.commit()
     return link
+
+
+def find_article(tenant, ref: str, locale: str):
+    """The tenant's article `ref` names, read for staff in `locale`: by its address (the path, or a
+    whole URL, with or without a query), its address name, or its title (any case); else None."""
+    from portal.kb import services as kb
+
+    path = urlsplit(ref.strip()).path.rstrip("/")
+    prefix = f"/{tenant.slug}/kb/articles/"
+    slug = path[len(prefix):] if path.startswith(prefix) else path if "/" not in path else ""
+    if slug and (article := kb.get_article(tenant, slug, locale, audience=kb.Audience.STAFF)) is not None:
+        return article
+    wanted = " ".join(ref.split()).casefold()
+    for code in dict.fromkeys([locale, *tenant.locales]):
+        for article in kb.iter_published_articles(tenant, code, audience=kb.Audience.STAFF):
+            if " ".join(article.title.split()).casefold() == wanted:
+                return article
+    return None
+
+
+def article_titles(tenant, locale: str) -> list[str]:
+    """The titles of the tenant's articles as support staff read them in `locale`, for the form's list."""
+    from portal.kb import services as kb
+
+    return sorted({article.title for article in kb.iter_published_articles(tenant, locale, audience=kb.Audience.STAFF)}, key=str.casefold)
 
 
 def article_link_of(ticket: Ticket) -> TicketArticleLink | None:

@@ -67,7 +67,7 @@ class RateForm(FlaskForm):
 
 
 class MergeForm(FlaskForm):
-    target = StringField(_l("Merge into ticket"), validators=[DataRequired(), Length(max=20)], description=_l("The reference of the ticket to keep, e.g. FAR-000123."))
+    target = StringField(_l("Merge into ticket"), validators=[DataRequired(), Length(max=20)], description=_l("The reference of the ticket to keep, as shown at the top of its page."))
     submit = SubmitField(_l("Merge"))
 
 

@@ -9,6 +9,8 @@ from portal.core.db import db, tenant_scope
 from portal.tenancy.services import get_tenant
 from portal.tickets import services as tickets
 
+from tests.kb.conftest import library, library_dir  # noqa: F401 (fixtures: the test library of articles)
+
 from .test_dashboard import rows_of
 
 
@@ -30,33 +32,42 @@ def ticket(app, people):
                                        subject="The reset code never arrives", body="I tried twice.").reference
 
 
-def test_agent_links_the_article_from_the_ticket_page_and_insights_count_it(client, auth, people, ticket, app):
+def test_agent_links_the_article_from_the_ticket_page_and_insights_count_it(client, auth, people, ticket, app, library):
     auth.login(people["agent"])
     page = client.get(f"/farajaland/tickets/{ticket}").get_data(as_text=True)
     assert 'id="article-link-h"' in page
     assert f'action="/farajaland/insights/tickets/{ticket}/article"' in page
+    titles = page.split('<datalist id="kb-article-titles">')[1].split("</datalist>")[0]
+    assert '<option value="Resetting a forgotten password">' in titles and "Triage checklist for agents" in titles  # staff articles too
 
+    # However the agent gives it (a whole address, a path, its title), the link is the article's address.
     response = client.post(f"/farajaland/insights/tickets/{ticket}/article",
-                           data={"article_ref": "/farajaland/help/reset-password", "article_title": "Resetting your password"})
+                           data={"article_ref": "https://support.example.org/farajaland/kb/articles/password-reset?sid=4", "article_title": ""})
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/farajaland/tickets/{ticket}")
     page = client.get(f"/farajaland/tickets/{ticket}").get_data(as_text=True)
     assert f"The article is linked to {ticket}." in page
-    assert 'Linked: <a href="/farajaland/help/reset-password">Resetting your password</a>' in page
-    assert 'value="/farajaland/help/reset-password"' in page  # the form shows the current link, to change it
+    assert 'Linked: <a href="/farajaland/kb/articles/password-reset">Resetting a forgotten password</a>' in page
+    assert 'value="/farajaland/kb/articles/password-reset"' in page  # the form shows the current link, to change it
+    client.post(f"/farajaland/insights/tickets/{ticket}/article", data={"article_ref": "  resetting a FORGOTTEN password "})
+    assert 'Linked: <a href="/farajaland/kb/articles/password-reset">' in client.get(f"/farajaland/tickets/{ticket}").get_data(as_text=True)
+
+    # An address that leads nowhere is refused, and the link stays.
+    wrong = client.post(f"/farajaland/insights/tickets/{ticket}/article", data={"article_ref": "/farajaland/help/reset-password"})
+    assert wrong.status_code == 422 and "No article of Farajaland is at this address." in wrong.get_data(as_text=True)
 
     # The agent resolves the ticket; the insights page counts it under the article.
     resolved = client.post(f"/farajaland/tickets/{ticket}/update", data={"status": "resolved", "priority": "normal"})
     assert resolved.status_code == 302
     auth.login(people["admin"])
     board = client.get("/farajaland/insights/").get_data(as_text=True)
-    assert rows_of(board, "articles") == [["/farajaland/help/reset-password", "Resetting your password", "1", "1"]]
+    assert rows_of(board, "articles") == [["/farajaland/kb/articles/password-reset", "Resetting a forgotten password", "1", "1"]]
 
-    # Linking another article replaces the first one.
+    # Linking another article replaces the first one; an article still to write is named in words.
     auth.login(people["agent"])
-    client.post(f"/farajaland/insights/tickets/{ticket}/article", data={"article_ref": "forgotten-password"})
+    client.post(f"/farajaland/insights/tickets/{ticket}/article", data={"article_ref": "Registering twins"})
     auth.login(people["admin"])
     board = client.get("/farajaland/insights/").get_data(as_text=True)
-    assert rows_of(board, "articles") == [["forgotten-password", "", "1", "1"]]
+    assert rows_of(board, "articles") == [["Registering twins", "", "1", "1"]]
 
 
 def test_requesters_neither_see_nor_use_the_form(client, auth, people, ticket):
