@@ -98,8 +98,9 @@ def chat():
     if request.method == "POST":
         if form.validate_on_submit():
             try:
+                ongoing = conversation is not None and conversation.ticket_id is None  # one passed on is done
                 reply = services.answer_question(tenant, form.message.data, channel="web", user=_user(),
-                                                 conversation_id=conversation.key if conversation else None,
+                                                 conversation_id=conversation.key if ongoing else None,
                                                  hint=current_locale())
             except services.AssistantError as error:
                 form.message.errors = [str(error)]
@@ -141,13 +142,13 @@ def handover():
     form = _handover_form()
     if not form.validate():
         errors = [str(e) for field in (form.name, form.email, form.phone) for e in field.errors]
-        return _feedback(" ".join(errors), "error", 400)
+        return _handover_refused(tenant, conversation, form, " ".join(errors))
     try:
         ticket = services.hand_over(tenant, conversation.key, user=_user(), name=form.name.data or "",
                                     email=form.email.data or "", phone=form.phone.data or "")
     except (services.AssistantError, TicketError) as error:
-        return _feedback(str(error), "error", 400)
-    _remember(tenant, None)  # the next question starts a new conversation
+        return _handover_refused(tenant, conversation, form, str(error))
+    # The page keeps showing the conversation passed on; the next question starts a new one (`chat`).
     return _feedback(_("Your conversation has been passed to the support team as request %(reference)s. "
                        "A person will reply to you.", reference=ticket.reference), "success")
 
@@ -157,6 +158,16 @@ def restart():
     """Start a new conversation (the old one stays recorded)."""
     _remember(_tenant(), None)
     return redirect(url_for("assistant.chat"))
+
+
+def _handover_refused(tenant, conversation, form: HandoverForm, message: str):
+    """A hand-over that cannot go yet: the reason, and (without JavaScript) the chat page again with
+    the form open and what was typed in it, not an empty form folded away."""
+    if wants_json():
+        return error_response(400, message)
+    flash(message, "error")
+    return render_template("assistant/chat.html", form=AskForm(formdata=None), conversation=conversation,
+                           contacts=services.support_contacts(tenant, current_locale()), handover_form=form, handover_open=True), 400
 
 
 def _feedback(message: str, category: str, status: int = 200):

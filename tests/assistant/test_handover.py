@@ -52,3 +52,23 @@ def test_hand_over_without_a_conversation_is_refused(client, stored):
     response = client.post("/farajaland/assistant/handover", data={"handover-email": "a@example.org"}, follow_redirects=True)
     assert "ask a question first" in response.get_data(as_text=True)
     assert stored(Ticket) == []
+
+
+def test_without_javascript_a_refused_hand_over_keeps_what_was_typed_and_a_done_one_keeps_the_conversation(client, stored):
+    client.post("/farajaland/assistant", data={"message": "how do I register a marriage"})
+    refused = client.post("/farajaland/assistant/handover", data={"handover-name": "Ama Mensah"})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and "email address or a phone number" in page
+    assert 'value="Ama Mensah"' in page and "<details open>" in page  # the form is open, the name still there
+    assert "how do I register a marriage" in page and stored(Ticket) == []
+    done = client.post("/farajaland/assistant/handover", data={"handover-name": "Ama Mensah", "handover-email": "ama@example.org"},
+                       follow_redirects=True)
+    page = done.get_data(as_text=True)
+    [ticket] = stored(Ticket)
+    assert f"request {ticket.reference}" in page
+    assert "how do I register a marriage" in page and "This conversation was passed to the support team." in page
+    assert "Send to the support team" not in page  # no second hand-over of the same conversation
+    client.post("/farajaland/assistant", data={"message": "forgot my password"})
+    page = client.get("/farajaland/assistant").get_data(as_text=True)
+    assert "forgot my password" in page and "how do I register a marriage" not in page  # a new conversation
+    assert len({turn.conversation_id for turn in stored(Turn)}) == 2
