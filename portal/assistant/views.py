@@ -14,7 +14,7 @@ from portal.assistant.forms import AskForm, HandoverForm
 from portal.auth.loaders import bearer_user
 from portal.core.errors import error_response, fail, wants_json
 from portal.core.i18n import current_locale
-from portal.extensions import csrf, limiter
+from portal.extensions import csrf, limiter, public_rate_limit
 from portal.tickets.services import TicketError
 
 bp = Blueprint("assistant", __name__, template_folder="templates")
@@ -133,6 +133,7 @@ def solved():
 
 
 @bp.post("/<tenant>/assistant/handover")
+@limiter.limit(public_rate_limit)  # anyone may call it, and it opens a ticket
 def handover():
     """"Talk to a person": the conversation and its transcript go to the support team."""
     tenant = _tenant()

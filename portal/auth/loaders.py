@@ -1,6 +1,7 @@
 """How a request finds its user (session cookie, or a bearer token for the API) and its rights."""
 from __future__ import annotations
 
+import hmac
 from functools import wraps
 
 from flask import Flask, g, redirect, request, url_for
@@ -10,7 +11,7 @@ from flask_login import current_user
 from portal.auth.models import User
 from portal.auth.permissions import Permission
 from portal.auth.services import permissions_in, user_for_api_token
-from portal.core.db import db
+from portal.core.db import db, row_id
 from portal.core.errors import error_response, wants_json
 from portal.extensions import login_manager
 
@@ -22,12 +23,12 @@ def init_app(app: Flask) -> None:
     login_manager.session_protection = "basic"
 
     @login_manager.user_loader
-    def _load(user_id: str) -> User | None:
-        try:
-            user = db.session.get(User, int(user_id))
-        except (TypeError, ValueError):
+    def _load(session_id: str) -> User | None:
+        user_id, _dot, stamp = str(session_id).partition(".")
+        user = db.session.get(User, row_id(user_id)) if row_id(user_id) is not None else None
+        if user is None or not user.is_active_account or not hmac.compare_digest(stamp.encode(), user.session_stamp.encode()):
             return None
-        return user if user and user.is_active_account else None
+        return user
 
     @login_manager.unauthorized_handler
     def _unauthorized():

@@ -35,6 +35,15 @@ class User(UserMixin, TimestampMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login
         return self.is_active_account
 
+    def get_id(self) -> str:  # Flask-Login: what the session and the remember-me cookie carry
+        return f"{self.id}.{self.session_stamp}"
+
+    @property
+    def session_stamp(self) -> str:
+        """Changes with the password: a session or remember-me cookie made before a new password
+        (a stolen one, or one left on a shared computer) no longer signs anyone in."""
+        return hashlib.sha256((self.password_hash or "").encode()).hexdigest()[:16]
+
     @property
     def display_name(self) -> str:
         return self.name or self.email

@@ -4,9 +4,10 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, current_app, flash, g, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, current_app, flash, g, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from flask_login.config import COOKIE_NAME as REMEMBER_COOKIE
 
 from portal.auth import services
 from portal.auth.forms import AddMemberForm, ChangePasswordForm, EditMemberForm, ForgotPasswordForm, LoginForm, ProfileForm, ResetPasswordForm
@@ -60,6 +61,7 @@ def login():
     if form.validate_on_submit():
         result, user = services.authenticate(form.email.data, form.password.data)
         if result == services.LoginResult.OK:
+            session.clear()  # a new session: nothing put in it before (a planted CSRF token) carries over
             login_user(user, remember=form.remember.data)
             return redirect(safe_next(form.next.data, _home()))
         if result == services.LoginResult.LOCKED:
@@ -77,6 +79,7 @@ def login():
 @bp.post("/<tenant>/logout")
 @bp.post("/logout")
 def logout():
+    session.clear()  # before logout_user, which asks for the remember-me cookie to be cleared
     logout_user()
     flash(_("You are signed out."), "info")
     return redirect(_home())
@@ -120,6 +123,8 @@ def profile():
         else:
             services.set_password(current_user, password_form.password.data)
             db.session.commit()
+            # The new password ends every other session; this one goes on under the new one.
+            login_user(current_user._get_current_object(), remember=REMEMBER_COOKIE in request.cookies)
             flash(_("Your password is changed."), "success")
             return redirect(url_for("auth.profile"))
     memberships = []

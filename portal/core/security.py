@@ -1,6 +1,8 @@
 """Security headers on every response, and Secure cookies whenever the request came over HTTPS."""
 from __future__ import annotations
 
+import re
+
 from flask import Flask, request, session
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.routing import IntegerConverter
@@ -30,6 +32,7 @@ _DEFAULT_HEADERS = (
     ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
 )
 _FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+_SECURE_RE = re.compile(r";\s*secure\s*(;|$)", re.IGNORECASE)
 
 
 class SessionInterface(SecureCookieSessionInterface):
@@ -38,6 +41,15 @@ class SessionInterface(SecureCookieSessionInterface):
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"] or (request and request.is_secure))
+
+    def save_session(self, app: Flask, session, response) -> None:
+        super().save_session(app, session, response)
+        # Saved after every after_request hook: the cookies set there (Flask-Login's remember-me
+        # token, which reads only REMEMBER_COOKIE_SECURE) are Secure under HTTPS too.
+        if request and request.is_secure:
+            cookies = response.headers.getlist("Set-Cookie")
+            if any(not _SECURE_RE.search(cookie) for cookie in cookies):
+                response.headers.setlist("Set-Cookie", [c if _SECURE_RE.search(c) else f"{c}; Secure" for c in cookies])
 
     def get_signing_serializer(self, app: Flask):
         keys = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))

@@ -91,6 +91,12 @@ class _Pending:
             signal.send(app, **kwargs)
 
 
+def one_line(text: str | None) -> str:
+    """`text` on one line, its runs of spaces and line breaks made one space: a subject goes into
+    the Subject header of mail, where a line break would start another header."""
+    return " ".join((text or "").split())
+
+
 def is_staff(tenant: Tenant, user: User | None) -> bool:
     return user is not None and Permission.TICKETS_WORK in permissions_in(user, tenant)
 
@@ -426,7 +432,7 @@ def open_ticket(
     inside the transaction just before the commit: what the caller writes there (a channel's inbox
     row, an acknowledgement in the outbox) commits with the ticket, or not at all.
     """
-    subject = (subject or "").strip()
+    subject = one_line(subject)
     body = (body or "").strip()
     if not subject:
         raise TicketError(_("Please give your request a subject."), 422)
@@ -774,8 +780,8 @@ def _update_ticket(tenant: Tenant, actor: User | None, ticket: Ticket, changes: 
             ticket.tier = tier
             changed.append("tier")
         for name, limit in (("office", 200), ("subject", 300)):
-            if name in changes and (changes[name] or "").strip() != getattr(ticket, name):
-                value = (changes[name] or "").strip()[:limit]
+            if name in changes and one_line(changes[name]) != getattr(ticket, name):
+                value = one_line(changes[name])[:limit]
                 if name == "subject" and not value:
                     raise TicketError(_("Please give your request a subject."), 422)
                 _record(ticket, actor, name, getattr(ticket, name), value)
