@@ -11,7 +11,7 @@ from flask_login import current_user
 from portal.api.helpers import ApiError, api_caller, int_query_arg, json_body, ok, query_arg, register_api_errors
 from portal.auth.loaders import can, require
 from portal.auth.permissions import Permission
-from portal.core.db import db
+from portal.core.db import db, row_id
 from portal.core.errors import error_response
 from portal.core.security import keeps_raw_body
 from portal.escalation import central, forms, models, notify, services  # noqa: F401  (notify connects subscribers)
@@ -301,7 +301,7 @@ def expert_return(step_id: int):
 @expert_only
 def expert_link(step_id: int):
     _escalation_or_404(step_id)
-    problem_id = request.form.get("problem_id", type=int)
+    problem_id = row_id(request.form.get("problem_id"))
     try:
         central.link_escalation(current_user, step_id, problem_id or 0)
     except services.EscalationError as exc:
@@ -316,7 +316,7 @@ def expert_link(step_id: int):
 def problems():
     status = request.args.get("status") or None
     return render_template(
-        "escalation/problems.html", problems=central.list_problems(current_user, status, request.args.get("q")),
+        "escalation/problems.html", problems=central.list_problems(current_user, status, (request.args.get("q") or "")[:200]),
         status=status, statuses=list(ProblemStatus), form=forms.ProblemForm(formdata=None),
     )
 
@@ -325,7 +325,7 @@ def problems():
 @expert_only
 def create_problem():
     form = forms.ProblemForm()
-    step_id = request.form.get("step_id", type=int)
+    step_id = row_id(request.form.get("step_id"))
     if form.validate_on_submit():
         try:
             problem = central.create_problem(

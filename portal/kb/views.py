@@ -10,7 +10,7 @@ from flask_login import current_user
 from portal.auth.loaders import can, require
 from portal.auth.permissions import Permission
 from portal.core import page_cache
-from portal.core.db import db
+from portal.core.db import db, row_id
 from portal.core.i18n import current_locale
 from portal.extensions import limiter, public_rate_limit
 from portal.kb import handbook, search, services
@@ -49,7 +49,9 @@ def index():
 def search_page():
     locale = current_locale()
     query = request.args.get("q", "")
-    category = request.args.get("category") or None
+    # Cut to what the search log keeps (80 characters): a longer category names no category anyway,
+    # and would be too long a word for PostgreSQL's full-text query.
+    category = (request.args.get("category") or "")[:80] or None
     results = search.search(g.tenant, locale, query, category=category, audience=reader_audience(), limit=20, user=_user())
     db.session.commit()
     return render_template("kb/search.html", results=results, category=category, categories=services.list_categories())
@@ -61,7 +63,7 @@ bp.add_url_rule("/search", endpoint="search", view_func=limiter.limit(public_rat
 @bp.get("/articles/<slug>")
 def article(slug: str):
     editor = can(Permission.KB_EDIT)
-    search_id = request.args.get("sid", type=int)
+    search_id = row_id(request.args.get("sid"))
     # Anonymous readers share one rendering per version of the article (see portal.core.page_cache).
     key = None if editor else page_cache.page_key(lambda: services.article_version(slug))
     page = page_cache.cached_page(key)

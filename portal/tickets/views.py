@@ -8,7 +8,7 @@ from flask_login import current_user
 from portal.auth.loaders import can, require
 from portal.auth.models import User
 from portal.auth.permissions import Permission
-from portal.core.db import db
+from portal.core.db import db, row_id
 from portal.core.errors import error_response
 from portal.core.i18n import current_locale
 from portal.extensions import limiter, public_rate_limit
@@ -126,8 +126,9 @@ def detail(reference: str):
     staff = can(Permission.TICKETS_WORK)
     reply = ReplyForm()
     canned_text = None
-    if staff and request.args.get("canned", "").isdigit():
-        canned = db.session.get(CannedResponse, int(request.args["canned"]))
+    canned_id = row_id(request.args.get("canned")) if staff else None
+    if canned_id is not None:
+        canned = db.session.get(CannedResponse, canned_id)
         if canned is not None and canned.is_active:
             canned_text = services.render_canned(g.tenant, canned, ticket)
             reply.body.data = canned_text
@@ -316,9 +317,10 @@ def bulk():
 
 def _staff_user(value) -> User | None | bool:
     """The staff member with this id; False when it is not one."""
-    if not str(value).isdigit():
+    user_id = row_id(value)
+    if user_id is None:
         return False
-    user = next((u for u in services.staff_members(g.tenant) if u.id == int(value)), None)
+    user = next((u for u in services.staff_members(g.tenant) if u.id == user_id), None)
     return user if user is not None else False
 
 
