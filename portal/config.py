@@ -149,7 +149,7 @@ def load_config(instance_path: Path) -> dict:
         values["SESSION_COOKIE_SECURE"] = True
         values["REMEMBER_COOKIE_SECURE"] = True
         values["PREFERRED_URL_SCHEME"] = "https"
-    for name in ("MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_DEFAULT_SENDER", "TENANTS_DIR", "ATTACHMENTS_DIR", "SERVER_NAME"):
+    for name in ("MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_DEFAULT_SENDER", "TENANTS_DIR", "ATTACHMENTS_DIR", "HANDBOOK_CACHE_DIR", "SERVER_NAME"):
         if os.environ.get(name):
             values[name] = os.environ[name]
     _number("MAIL_PORT", values, "a number")

@@ -94,6 +94,7 @@ def make_test_config(database_url: str, tmp_path: Path, **overrides) -> dict:
         "MAIL_SUPPRESS_SEND": True,
         "SERVER_NAME": None,
         "ATTACHMENTS_DIR": str(tmp_path / "attachments"),
+        "HANDBOOK_CACHE_DIR": str(tmp_path / "handbooks"),
     }
     config.update(overrides)
     return config

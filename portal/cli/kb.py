@@ -1,6 +1,7 @@
-"""`flask --app wsgi kb ...`: import and export knowledge-base folders, rebuild search indexes."""
+"""`flask --app wsgi kb ...`: import and export knowledge-base folders, rebuild search indexes, make handbooks."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import click
@@ -8,13 +9,13 @@ from flask.cli import with_appcontext
 
 from portal.core import versions
 from portal.core.db import db, tenant_scope
-from portal.kb import importer, search
+from portal.kb import handbook, importer, search
 from portal.kb.models import GENERIC_CONTENT, tenant_content
-from portal.cli import tenant_or_fail
+from portal.cli import tenant_or_fail, tenants_or_fail
 from portal.tenancy.services import list_tenants
 
 
-@click.group("kb", help="Knowledge base: import, export and search index.")
+@click.group("kb", help="Knowledge base: import, export, search index and handbooks.")
 def group() -> None:
     pass
 
@@ -86,3 +87,18 @@ def reindex_command() -> None:
     # Search rows carry no version token: say that the content changed, so that every server
     # process reads the tenants' vocabularies again (see `search._current_vocabulary`).
     versions.renew(GENERIC_CONTENT, *(tenant_content(tenant.id) for tenant in tenants))
+
+
+@group.command("handbook")
+@click.option("--tenant", "tenant_slug", help="only this tenant (default: every tenant)")
+@with_appcontext
+def handbook_command(tenant_slug: str | None) -> None:
+    """Make the printable handbook PDF of every locale, so that no reader waits for it (safe to repeat:
+    a handbook already made for the current content is left as it is)."""
+    for tenant in tenants_or_fail(tenant_slug):
+        with tenant_scope(db.session, tenant.id):
+            for locale in tenant.locales:
+                started = time.perf_counter()
+                book = handbook.cached_pdf(tenant, locale)
+                click.echo(f"{tenant.slug} {locale}: {book.path} ({time.perf_counter() - started:.1f} s)")
+        db.session.rollback()

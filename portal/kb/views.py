@@ -105,10 +105,26 @@ bp.add_url_rule("/handbook", endpoint="handbook", view_func=handbook_page, metho
 @bp.get("/handbook.pdf")
 @limiter.limit(public_rate_limit)
 def handbook_pdf():
-    locale = current_locale()
-    pdf = handbook.render_pdf(g.tenant, locale)
-    filename = f"{g.tenant.slug}-handbook-{locale}.pdf"
-    return Response(pdf, mimetype="application/pdf", headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    # Made once per version of the content and kept (see portal.kb.handbook); a reader who has this
+    # version already gets 304, without the file being made or read here.
+    tenant = g.tenant
+    locale = tenant.best_locale(current_locale())
+    fingerprint = handbook.fingerprint(tenant, locale)
+    if request.if_none_match.contains(fingerprint):
+        response = Response(status=304)
+        response.set_etag(fingerprint)
+    else:
+        book = handbook.cached_pdf(tenant, locale, fingerprint)
+        response = Response(book.read(), mimetype="application/pdf")
+        response.headers["Content-Disposition"] = f'attachment; filename="{book.filename(tenant.slug)}"'
+        response.set_etag(book.fingerprint)
+        response.last_modified = book.built_at
+        # Answers If-Modified-Since, and a Range asked to resume a download cut off on a slow link.
+        response.make_conditional(request, accept_ranges=True, complete_length=response.content_length)
+    # Kept by the reader's browser but asked about each time (the answer depends on the language
+    # chosen, which the URL does not show): a phone with this version downloads nothing again.
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
 
 
 # -- editing ------------------------------------------------------------------------------------
