@@ -335,7 +335,7 @@ def deescalate_ticket(tenant: Tenant, actor: User, ticket: Ticket, reason: str) 
             escalated_by = db.session.get(User, first_up.actor_user_id) if first_up and first_up.actor_user_id else None
             if escalated_by is not None and tickets.is_staff(tenant, escalated_by):
                 changes["assignee"] = escalated_by
-        tickets.change_tier(tenant, actor, ticket, to_tier, **changes)
+        tickets.change_tier(tenant, actor, ticket, to_tier, reason=reason, **changes)
     except BaseException:
         db.session.rollback()
         raise

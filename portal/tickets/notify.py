@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 
 from portal.core.db import db
@@ -65,10 +66,20 @@ def email_on_breach(app, tenant, ticket, kind, escalated=False, **_extra) -> Non
 
 
 @signals.ticket_assigned.connect
-def email_assignee(app, tenant, ticket, actor, assignee, **_extra) -> None:
-    """Tell a staff member that a colleague gave them a ticket, with the requester's last words."""
+def email_assignee(app, tenant, ticket, actor, assignee, reason=None, **_extra) -> None:
+    """Tell a staff member that a colleague gave them a ticket, with the colleague's reason if any
+    and the requester's last words."""
     last = db.session.scalar(select(Message).where(Message.ticket_id == ticket.id, Message.is_public.is_(True), Message.is_from_staff.is_(False))
                              .order_by(Message.created_at.desc(), Message.id.desc()).limit(1))
     with force_locale(tenant.best_locale(assignee.locale)):
         subject = _("[%(reference)s] Assigned to you", reference=ticket.reference)
-        _send(assignee.email, subject, "tickets/email/assigned.txt", ticket=ticket, actor=actor, last=last, link=ticket_link(tenant, ticket), tenant=tenant)
+        _send(assignee.email, subject, "tickets/email/assigned.txt", ticket=ticket, actor=actor, reason=reason, last=last, link=ticket_link(tenant, ticket), tenant=tenant)
+
+
+@signals.tickets_assigned.connect
+def email_assignee_of_several(app, tenant, tickets, actor, assignee, **_extra) -> None:
+    """Tell a staff member, in one mail, that a colleague gave them several tickets."""
+    with force_locale(tenant.best_locale(assignee.locale)):
+        subject = ngettext("%(num)s ticket assigned to you", "%(num)s tickets assigned to you", len(tickets))
+        _send(assignee.email, subject, "tickets/email/assigned_several.txt", tickets=tickets, actor=actor, tenant=tenant,
+              links=[ticket_link(tenant, t) for t in tickets], queue=external_url("tickets.queue", tenant=tenant.slug, view="mine"))

@@ -715,10 +715,10 @@ def assign(tenant: Tenant, actor: User | None, ticket: Ticket, user: User | None
     pending.commit_and_send()
 
 
-def _tell_assignee(pending: _Pending, tenant: Tenant, actor: User | None, ticket: Ticket, user: User | None) -> None:
+def _tell_assignee(pending: _Pending, tenant: Tenant, actor: User | None, ticket: Ticket, user: User | None, reason: str | None = None) -> None:
     """A colleague gave the ticket to `user`: they are told once it is committed (not when they took it)."""
     if user is not None and actor is not None and user.id != actor.id:
-        pending.add(signals.ticket_assigned, tenant=tenant, ticket=ticket, actor=actor, assignee=user)
+        pending.add(signals.ticket_assigned, tenant=tenant, ticket=ticket, actor=actor, assignee=user, reason=reason)
 
 
 def update_ticket(tenant: Tenant, actor: User | None, ticket: Ticket, **changes: Any) -> list[str]:
@@ -733,15 +733,19 @@ def update_ticket(tenant: Tenant, actor: User | None, ticket: Ticket, **changes:
     return _update_ticket(tenant, actor, ticket, changes)
 
 
-def change_tier(tenant: Tenant, actor: User | None, ticket: Ticket, tier: str, **changes: Any) -> list[str]:
+def change_tier(tenant: Tenant, actor: User | None, ticket: Ticket, tier: str, *, reason: str | None = None, **changes: Any) -> list[str]:
     """Move the ticket to `tier`, with any other change `update_ticket` accepts, in one transaction.
 
     For `portal.escalation.services` only: it adds the tier step (reason, details, service level)
-    to the session first, so the step and the move commit together."""
-    return _update_ticket(tenant, actor, ticket, {**changes, "tier": tier})
+    to the session first, so the step and the move commit together. The `reason` of the move is told
+    to whoever the ticket is given to."""
+    return _update_ticket(tenant, actor, ticket, {**changes, "tier": tier}, reason=reason)
 
 
-def _update_ticket(tenant: Tenant, actor: User | None, ticket: Ticket, changes: dict[str, Any]) -> list[str]:
+def _update_ticket(tenant: Tenant, actor: User | None, ticket: Ticket, changes: dict[str, Any], reason: str | None = None,
+                   given: list[Ticket] | None = None) -> list[str]:
+    """`update_ticket`'s work. `given`: a list the ticket joins when it is given to a colleague,
+    instead of that colleague being told at once (a bulk change tells them once, of all)."""
     changed: list[str] = []
     pending = _Pending()
     ensure_categories(tenant)
@@ -796,7 +800,10 @@ def _update_ticket(tenant: Tenant, actor: User | None, ticket: Ticket, changes: 
                     raise TicketError(_("Tickets can only be assigned to the support team."), 422)
                 _record(ticket, actor, "assignee", ticket.assignee.email if ticket.assignee else None, user.email if user else None)
                 ticket.assignee_id = user.id if user else None
-                _tell_assignee(pending, tenant, actor, ticket, user)
+                if given is not None and user is not None and actor is not None and user.id != actor.id:
+                    given.append(ticket)
+                else:
+                    _tell_assignee(pending, tenant, actor, ticket, user, reason)
                 changed.append("assignee")
         if "status" in changes and changes["status"] and changes["status"] != ticket.status:
             try:
@@ -925,15 +932,22 @@ def bulk_update(tenant: Tenant, actor: User, references: Sequence[str], action: 
         raise TicketError(_("Unknown action."), 422)
     done, problems = 0, []
     key = "assignee" if action == "assign" else action
+    given: list[Ticket] = []
     for reference in references:
         ticket = get_ticket_by_reference(tenant, reference)
         if ticket is None:
             continue
         try:
-            if update_ticket(tenant, actor, ticket, **{key: value}):
+            if _update_ticket(tenant, actor, ticket, {key: value}, given=given):
                 done += 1
         except TicketError as exc:
             problems.append(f"{ticket.reference}: {exc.message}")
+    if len(given) == 1:
+        pending = _Pending()
+        _tell_assignee(pending, tenant, actor, given[0], value)
+        pending.commit_and_send()
+    elif given:  # one mail for the lot, not one per ticket
+        signals.tickets_assigned.send(current_app._get_current_object(), tenant=tenant, tickets=given, actor=actor, assignee=value)
     return done, problems
 
 

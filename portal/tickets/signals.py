@@ -9,8 +9,11 @@ Sent after the change is committed, with keyword arguments:
 - `sla_breached(app, tenant=, ticket=, kind=, escalated=)`: kind is "first_response" or "resolution";
   `escalated` when the miss handed the ticket to Level 2 (`sla.on_breach = "escalate"`).
 - `colleague_mentioned(app, tenant=, ticket=, message=, user=)`.
-- `ticket_assigned(app, tenant=, ticket=, actor=, assignee=)`: a staff member gave the ticket to a
-  colleague (not to themselves, and not the automatic share-out of new tickets).
+- `ticket_assigned(app, tenant=, ticket=, actor=, assignee=, reason=)`: a staff member gave the ticket to
+  a colleague (not to themselves, and not the automatic share-out of new tickets); `reason` when the
+  ticket came with one (sent back from a higher level), else None.
+- `tickets_assigned(app, tenant=, tickets=, actor=, assignee=)`: several tickets given to a colleague
+  at once (a bulk change), told once instead of `ticket_assigned` per ticket.
 """
 from flask.signals import Namespace
 
@@ -21,3 +24,4 @@ ticket_opened = _signals.signal("tickets.ticket-opened")
 sla_breached = _signals.signal("tickets.sla-breached")
 colleague_mentioned = _signals.signal("tickets.colleague-mentioned")
 ticket_assigned = _signals.signal("tickets.ticket-assigned")
+tickets_assigned = _signals.signal("tickets.tickets-assigned")

@@ -149,3 +149,17 @@ def test_only_level_2_relays_the_central_teams_answers(app, client, auth, staff,
     assert "Please send the server logs." in client.get(f"/farajaland/tickets/{reference}/escalation").get_data(as_text=True)
     assert client.post(url, data={}).status_code == 403
     assert not any(public and "server logs" in body for public, body in read_ticket(reference)[2])
+
+
+def test_the_agent_given_a_ticket_sent_back_reads_why_in_the_mail(app, client, auth, staff, open_ticket, move_up):
+    reference = open_ticket(staff["far_req"])
+    move_up(reference, staff["far_l1"])
+    auth.login(staff["far_l2"])
+    with app.app_context():
+        before = len(sent_mail())
+    response = client.post(f"/farajaland/tickets/{reference}/escalation/down", data={"down-reason": "Ask them to restart the tablet first."})
+    assert response.status_code == 302
+    with app.app_context():
+        [notice] = [m for m in sent_mail()[before:] if m["To"] == staff["far_l1"]]
+    assert notice["Subject"] == f"[{reference}] Assigned to you"
+    assert "Their reason: Ask them to restart the tablet first." in notice.get_content()

@@ -97,13 +97,20 @@ def test_resolving_tells_the_requester_and_their_reply_reopens(app, client, auth
     assert "Open" in client.get("/farajaland/tickets/mine").get_data(as_text=True)
 
 
-def test_bulk_assign_and_status(client, auth, requester, l1, l2, make_ticket):
+def test_bulk_assign_and_status(app, client, auth, requester, l1, l2, make_ticket):
     first, second = make_ticket(subject="One"), make_ticket(subject="Two")
     auth.login(l1)
     page = client.get("/farajaland/tickets/queue").get_data(as_text=True)
     l2_id = re.search(r'<option value="(\d+)">Tom Tech</option>', page).group(1)
+    with app.app_context():
+        before = len(sent_mail())
     response = client.post("/farajaland/tickets/bulk", data={"refs": [first, second], "action": "assign", "value": l2_id}, follow_redirects=True)
     assert "2 tickets changed." in response.get_data(as_text=True)
+    with app.app_context():  # one mail for both, not one per ticket
+        [notice] = [m for m in sent_mail()[before:] if m["To"] == l2]
+    assert notice["Subject"] == "2 tickets assigned to you"
+    text = notice.get_content()
+    assert "Lina First gave you 2 tickets:" in text and f"{first} One" in text and f"{second} Two" in text
     response = client.post("/farajaland/tickets/bulk", data={"refs": [first, second], "action": "priority", "value": "high"}, follow_redirects=True)
     assert "2 tickets changed." in response.get_data(as_text=True)
     assert client.get("/farajaland/tickets/queue?priority=high").get_data(as_text=True).count("Tom Tech") >= 2
