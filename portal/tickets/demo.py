@@ -64,12 +64,12 @@ DEMO_CANNED = {
     "en": (
         "Verification code not received",
         "The verification code is sent by {{ country.notification_method }} and is valid for {{ registration.verification_code_minutes }} minutes. "
-        "Please check the phone number in your profile and try again after two minutes. If it still does not arrive, reply here or write on WhatsApp at {{ support.whatsapp }}.",
+        "Please check the phone number and email address in your profile and try again after two minutes. If it still does not arrive, reply here or write on WhatsApp at {{ support.whatsapp }}.",
     ),
     "fr": (
         "Code de vérification non reçu",
         "Le code de vérification est envoyé par {{ country.notification_method }} et reste valable {{ registration.verification_code_minutes }} minutes. "
-        "Vérifiez le numéro de téléphone de votre profil et réessayez dans deux minutes. Sinon, répondez ici ou écrivez-nous sur WhatsApp au {{ support.whatsapp }}.",
+        "Vérifiez le numéro de téléphone et l'adresse e-mail de votre profil et réessayez dans deux minutes. Sinon, répondez ici ou écrivez-nous sur WhatsApp au {{ support.whatsapp }}.",
     ),
 }
 
