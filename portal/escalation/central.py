@@ -371,6 +371,29 @@ def unlink_ticket(actor: User, problem: Problem, link_id: int) -> None:
         db.session.commit()
 
 
+def merge_problem(actor: User, problem: Problem, target_id: int | None) -> Problem:
+    """`problem` was the same defect as problem `target_id`: its tickets and releases move there, and it
+    is deleted. A ticket linked to both stays linked once; the target keeps its own status and issue."""
+    _require_expert(actor)
+    target = db.session.get(Problem, target_id) if target_id else None
+    if target is None or target.id == problem.id:
+        raise EscalationError(_("Choose another problem to merge this one into."), 422)
+    with across_tenants(db.session, actor):
+        kept = set(db.session.scalars(select(ProblemTicket.ticket_id).where(ProblemTicket.problem_id == target.id)))
+        for link in db.session.scalars(select(ProblemTicket).where(ProblemTicket.problem_id == problem.id)).all():
+            if link.ticket_id in kept:
+                db.session.delete(link)
+            else:
+                link.problem_id = target.id
+        for release in list(problem.releases):
+            if release not in target.releases:
+                target.releases.append(release)
+        db.session.flush()
+        db.session.delete(problem)
+        db.session.commit()
+    return target
+
+
 @dataclass
 class ProblemSummary:
     problem: Problem

@@ -368,7 +368,7 @@ def problem(problem_id: int):
             status = 422
     return render_template(
         "escalation/problem.html", detail=central.problem_detail(current_user, problem), form=form,
-        github_ready=central.github.is_configured(),
+        github_ready=central.github.is_configured(), others=[o for o in central.problems_for_select(current_user) if o.id != problem.id],
     ), status
 
 
@@ -412,6 +412,19 @@ def problem_unlink(problem_id: int, link_id: int):
         abort(exc.code)
     flash(_("The ticket is no longer linked to the problem."), "success")
     return redirect(url_for("escalation.problem", problem_id=problem.id))
+
+
+@bp.post("/expert/problems/<int:problem_id>/merge")
+@expert_only
+def problem_merge(problem_id: int):
+    problem = _problem_or_404(problem_id)
+    try:
+        target = central.merge_problem(current_user, problem, row_id(request.form.get("problem_id")))
+    except services.EscalationError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("escalation.problem", problem_id=problem.id))
+    flash(_("Problem #%(old)s is merged into this one.", old=problem_id), "success")
+    return redirect(url_for("escalation.problem", problem_id=target.id))
 
 
 @bp.route("/expert/releases", methods=["GET", "POST"])

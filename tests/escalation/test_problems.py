@@ -345,3 +345,26 @@ def test_one_country_failing_to_hear_of_the_fix_does_not_keep_it_from_the_others
     response = client.post(problem_url, data={"title": "Printer driver crash", "status": "awaiting_release"})
     assert response.status_code in (302, 303)
     assert [body for public, body in read_ticket(kal_ref, "kalondo")[2] if not public and "attend une version" in body]
+
+
+def test_two_problems_found_to_be_one_defect_are_merged_with_their_tickets(client, auth, staff, to_l3):
+    far_ref, far_step = to_l3(subject="Outbox never retries after a timeout")
+    kal_ref, kal_step = to_l3("kalondo", subject="La boîte d'envoi ne renvoie jamais")
+    auth.login(staff["expert"], tenant=None)
+    keep = client.post("/expert/problems", data={"title": "Outbox does not retry", "step_id": str(far_step)}).headers["Location"]
+    copy = client.post("/expert/problems", data={"title": "Boîte d'envoi bloquée", "step_id": str(kal_step)}).headers["Location"]
+    keep_id, copy_id = keep.rsplit("/", 1)[1], copy.rsplit("/", 1)[1]
+    page = client.get(copy).get_data(as_text=True)
+    assert "Same defect as another problem?" in page and f'<option value="{keep_id}">' in page
+    itself = client.post(f"{copy}/merge", data={"problem_id": copy_id}, follow_redirects=True).get_data(as_text=True)
+    assert "Choose another problem to merge this one into." in itself
+    merged = client.post(f"{copy}/merge", data={"problem_id": keep_id}, follow_redirects=True)
+    page = merged.get_data(as_text=True)
+    assert f"Problem #{copy_id} is merged into this one." in page
+    assert far_ref in page and kal_ref in page  # both countries' tickets, on the problem kept
+    assert client.get(copy).status_code == 404
+    assert "Boîte d'envoi bloquée" not in client.get("/expert/problems").get_data(as_text=True)
+    auth.logout()
+    auth.login(staff["far_l1"])
+    assert client.post(f"{keep}/merge", data={"problem_id": keep_id}).status_code in (302, 403, 404)
+    assert client.get(keep).status_code in (302, 403, 404)
