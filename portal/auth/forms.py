@@ -30,6 +30,12 @@ class ResetPasswordForm(FlaskForm):
     submit = SubmitField(_l("Set password"))
 
 
+class ApiTokenForm(FlaskForm):
+    name = StringField(_l("What the token is for"), validators=[DataRequired(), Length(max=100)],
+                       description=_l("For example: deployment script, monitoring."))
+    submit = SubmitField(_l("Create a token"))
+
+
 class ProfileForm(FlaskForm):
     name = StringField(_l("Name"), validators=[Optional(), Length(max=200)])
     phone = StringField(_l("Phone number"), validators=[Optional(), Length(max=40)])

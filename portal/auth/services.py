@@ -177,12 +177,31 @@ def change_member(actor: User, tenant: Tenant, membership: Membership, role: Rol
 # -- API tokens -------------------------------------------------------------------------------
 
 
+# "Last used" on the profile page is kept to the hour: a script calling every second writes once an hour.
+TOKEN_USE_PRECISION = dt.timedelta(hours=1)
+
+
 def issue_api_token(user: User, name: str = "") -> str:
     """Create a token and return it; only its digest is kept, so it is shown once."""
     token = "crvs_" + secrets.token_urlsafe(32)
     db.session.add(ApiToken(user_id=user.id, name=name, digest=ApiToken.digest_of(token)))
     db.session.flush()
     return token
+
+
+def api_tokens_of(user: User) -> list[ApiToken]:
+    """The user's tokens still in force, newest first."""
+    return list(db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                                   .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())))
+
+
+def revoke_api_token(user: User, token_id: int | None) -> bool:
+    """Revoke one of the user's own tokens; False when it is not theirs or not in force."""
+    row = db.session.get(ApiToken, token_id) if token_id else None
+    if row is None or row.user_id != user.id or row.revoked_at is not None:
+        return False
+    row.revoked_at = utcnow()
+    return True
 
 
 def user_for_api_token(token: str) -> User | None:
@@ -193,6 +212,11 @@ def user_for_api_token(token: str) -> User | None:
     )
     if row is None or not row.user.is_active_account:
         return None
+    now = utcnow()
+    if row.last_used_at is None or now - row.last_used_at > TOKEN_USE_PRECISION:
+        # Read when the request starts, before it changes anything: committing here writes this alone.
+        row.last_used_at = now
+        db.session.commit()
     return row.user
 
 

@@ -10,7 +10,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from flask_login.config import COOKIE_NAME as REMEMBER_COOKIE
 
 from portal.auth import services
-from portal.auth.forms import AddMemberForm, ChangePasswordForm, EditMemberForm, ForgotPasswordForm, LoginForm, ProfileForm, ResetPasswordForm
+from portal.auth.forms import AddMemberForm, ApiTokenForm, ChangePasswordForm, EditMemberForm, ForgotPasswordForm, LoginForm, ProfileForm, ResetPasswordForm
 from portal.auth.loaders import require
 from portal.auth.permissions import Permission, Role
 from portal.core.db import db
@@ -127,12 +127,48 @@ def profile():
             login_user(current_user._get_current_object(), remember=REMEMBER_COOKIE in request.cookies)
             flash(_("Your password is changed."), "success")
             return redirect(url_for("auth.profile"))
+    return _profile_page(form, password_form)
+
+
+def _profile_page(form=None, password_form=None, token_form=None, new_token: str | None = None, status: int | None = None):
+    form = form or ProfileForm(obj=current_user, prefix="profile")
+    password_form = password_form or ChangePasswordForm(prefix="pw")
+    token_form = token_form or ApiTokenForm(prefix="token", formdata=None)
     memberships = []
     if g.get("tenant"):
         membership = services.membership_for(current_user, g.tenant)
         memberships = [membership] if membership else []
-    status = 400 if (form.errors or password_form.errors) else 200
-    return render_template("auth/profile.html", form=form, password_form=password_form, memberships=memberships), status
+    if status is None:
+        status = 400 if (form.errors or password_form.errors or token_form.errors) else 200
+    return render_template("auth/profile.html", form=form, password_form=password_form, memberships=memberships,
+                           token_form=token_form, tokens=services.api_tokens_of(current_user), new_token=new_token), status
+
+
+@bp.post("/<tenant>/profile/tokens")
+@bp.post("/profile/tokens")
+@login_required
+def create_token():
+    """A personal API token for scripts (the deployment's version report, the tickets API): shown
+    once, on this page, never again (only its digest is kept)."""
+    form = ApiTokenForm(prefix="token")
+    if not form.validate_on_submit():
+        return _profile_page(token_form=form)
+    token = services.issue_api_token(current_user, name=form.name.data.strip())
+    db.session.commit()
+    response = make_response(_profile_page(new_token=token))
+    response.headers["Cache-Control"] = "no-store"  # the token is on this page only
+    return response
+
+
+@bp.post("/<tenant>/profile/tokens/<int:token_id>/revoke")
+@bp.post("/profile/tokens/<int:token_id>/revoke")
+@login_required
+def revoke_token(token_id: int):
+    if not services.revoke_api_token(current_user, token_id):
+        return error_response(404)
+    db.session.commit()
+    flash(_("The token is revoked: scripts that use it are refused from now on."), "success")
+    return redirect(url_for("auth.profile"))
 
 
 @bp.route("/<tenant>/password/forgot", methods=["GET", "POST"])

@@ -1,4 +1,6 @@
 """Tenant admins manage members and roles; API tokens from the CLI; the users CLI."""
+import re
+
 from portal.auth.permissions import Role
 from portal.core.mail import sent_mail
 from tests.conftest import unused_port
@@ -59,6 +61,31 @@ def test_users_cli_and_api_token(runner, client):
     assert me.status_code == 200
     assert me.get_json()["memberships"] == [{"tenant": "kalondo", "role": "l1_agent", "active": True}]
     assert client.get("/api/v1/me", headers={"Authorization": "Bearer crvs_wrong"}).status_code == 401
+
+
+def test_a_user_makes_lists_and_revokes_their_own_api_tokens_on_the_profile_page(client, auth, make_user):
+    admin, other = make_user(role=Role.TENANT_ADMIN), make_user(role=Role.L1_AGENT)
+    auth.login(admin)
+    assert client.post("/farajaland/profile/tokens", data={"token-name": ""}).status_code == 400  # say what it is for
+    made = client.post("/farajaland/profile/tokens", data={"token-name": "deployment script"})
+    page = made.get_data(as_text=True)
+    assert made.status_code == 200 and made.headers["Cache-Control"] == "no-store"
+    token = re.search(r'<code class="token">(crvs_[^<]+)</code>', page).group(1)
+    assert "Copy this token now" in page and "deployment script" in page
+    assert token not in client.get("/farajaland/profile").get_data(as_text=True)  # shown once
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    listed = client.get("/farajaland/profile").get_data(as_text=True)
+    assert "never" not in listed.split("deployment script")[1].split("</tr>")[0]  # its last use is shown
+    revoke = re.search(r'action="(/farajaland/profile/tokens/\d+/revoke)"', listed).group(1)
+    auth.logout()
+    auth.login(other)
+    assert client.post(revoke).status_code == 404  # nobody revokes another's token
+    auth.logout()
+    auth.login(admin)
+    assert client.post(revoke, follow_redirects=True).status_code == 200
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert "You have no API token." in client.get("/farajaland/profile").get_data(as_text=True)
+    assert client.post(revoke).status_code == 404
 
 
 def test_users_cli_reports_bad_input_in_one_line(runner):
