@@ -120,9 +120,10 @@ def init_app(app: Flask) -> None:
         from portal.core.errors import error_response
 
         view = app.view_functions.get(request.endpoint or "")
-        values = list(request.args.values()) if request.query_string else []
+        # Every value of a repeated field, not only the first: a view may read them all (getlist).
+        values = [v for _key, vs in request.args.lists() for v in vs] if request.query_string else []
         if request.mimetype in _FORM_TYPES:
-            values.extend(request.form.values())
+            values.extend(v for _key, vs in request.form.lists() for v in vs)
         elif request.is_json:
             try:
                 values.append(request.get_json(silent=True))

@@ -15,3 +15,9 @@ def test_nul_in_json_is_refused(client):
 
 def test_nul_in_a_query_is_refused(client):
     assert client.get("/farajaland/kb/search?q=pin%00").status_code == 400
+
+
+def test_nul_in_the_second_value_of_a_repeated_field_is_refused_too(client):
+    response = client.post("/farajaland/login", data=[("email", "a@example.org"), ("email", "b\x00@example.org"), ("password", "x")])
+    assert response.status_code == 400
+    assert client.get("/farajaland/kb/search?q=pin&q=pin%00").status_code == 400
