@@ -1,6 +1,9 @@
 """Locale selection and helpers for translated text."""
 from __future__ import annotations
 
+from functools import lru_cache
+
+from babel import Locale, UnknownLocaleError
 from flask import current_app, g, has_request_context, request
 from flask_babel import get_locale
 from flask_login import current_user
@@ -51,10 +54,38 @@ def text_direction(locale: str | None = None) -> str:
     return "rtl" if code in RTL_LANGUAGES else "ltr"
 
 
+# Dates shown to people name the month and put the day first, times count 24 hours, in every
+# language: "1 Dec 2026, 09:17", "1 déc. 2026, 09:17". The numeric short formats are ambiguous
+# (Babel's English writes 1 December as 12/1/26, month first, as in the United States).
+DATE_SKELETON, TIME_SKELETON = "yMMMd", "Hm"
+# The interface's English is international English ("1 Dec 2026"), not Babel's default, American.
+_PATTERN_LOCALES = {"en": "en_001"}
+
+
+@lru_cache(maxsize=64)
+def date_pattern(locale: str) -> str:
+    """The Babel pattern of a date in `locale`: day, month's name, year ("d MMM y" in English)."""
+    return _pattern_locale(locale).datetime_skeletons[DATE_SKELETON].pattern
+
+
+@lru_cache(maxsize=64)
+def datetime_pattern(locale: str) -> str:
+    """The Babel pattern of a date and time in `locale` ("d MMM y, HH:mm" in English)."""
+    source = _pattern_locale(locale)
+    glue = source.datetime_formats["medium"]
+    return glue.replace("{1}", date_pattern(locale)).replace("{0}", source.datetime_skeletons[TIME_SKELETON].pattern)
+
+
+def _pattern_locale(locale: str) -> Locale:
+    try:
+        parsed = Locale.parse(locale)
+    except (UnknownLocaleError, ValueError, TypeError):  # an unknown code still gets a date
+        parsed = Locale.parse("en")
+    return Locale.parse(_PATTERN_LOCALES[str(parsed)]) if str(parsed) in _PATTERN_LOCALES else parsed
+
+
 def locale_name(code: str) -> str:
     """A language's own name for itself ("français"), for the switcher."""
-    from babel import Locale
-
     try:
         return Locale.parse(code).get_display_name(code).capitalize()
     except Exception:  # an unknown code still gets a label

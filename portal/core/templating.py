@@ -1,14 +1,32 @@
 """What every template can use: the tenant, the locale and its direction, the language switcher."""
 from __future__ import annotations
 
+import flask_babel
 from flask import Flask, g, request
 
-from portal.core.i18n import current_locale, locale_name, offered_locales, text_direction
+from portal.core.i18n import current_locale, date_pattern, datetime_pattern, locale_name, offered_locales, text_direction
+
+# Flask-Babel's named formats that pages show as our one readable format (see portal.core.i18n).
+_READABLE_FORMATS = (None, "short", "medium")
+
+
+def format_datetime(value=None, format: str | None = None, rebase: bool = True) -> str:
+    """Flask-Babel's `datetimeformat` filter (the same time zone), with "short" and "medium" made
+    unambiguous: "1 Dec 2026, 09:17"."""
+    return flask_babel.format_datetime(value, datetime_pattern(current_locale()) if format in _READABLE_FORMATS else format, rebase)
+
+
+def format_date(value=None, format: str | None = None, rebase: bool = True) -> str:
+    """Flask-Babel's `dateformat` filter, with "short" and "medium" made unambiguous: "1 Dec 2026"."""
+    return flask_babel.format_date(value, date_pattern(current_locale()) if format in _READABLE_FORMATS else format, rebase)
 
 
 def init_app(app: Flask) -> None:
     from portal.auth.loaders import can
     from portal.auth.permissions import Permission
+
+    # In place of Flask-Babel's own filters, which every domain's templates use.
+    app.jinja_env.filters.update(datetimeformat=format_datetime, dateformat=format_date)
 
     @app.template_filter("role_label")
     def _role_label(value: str) -> str:

@@ -22,7 +22,7 @@ class ArticleForm(FlaskForm):
         description=_l("Country values can be inserted with placeholders such as {{ support.email }}."),
     )
     # Choices are set by the view (the library's categories, titled in the reader's language).
-    category = SelectField(_l("ArticleCategory"), choices=list, validators=[DataRequired()])
+    category = SelectField(_l("Category"), choices=list, validators=[DataRequired()])
     tags = StringField(_l("Tags"), validators=[Length(max=500)], description=_l("Words readers might use, separated by commas."))
     audience = SelectField(_l("Who can read it"), choices=lambda: [(a.value, a.label) for a in Audience])
     status = SelectField(_l("Status"), choices=lambda: [(s.value, s.label) for s in Status])

@@ -9,10 +9,11 @@ allow-list sanitizer (nh3) anyway.
 from __future__ import annotations
 
 import html
+import itertools
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, Callable
 
 import nh3
 from jinja2 import StrictUndefined, Undefined, UndefinedError
@@ -125,6 +126,19 @@ def markdown_to_html(text: str) -> str:
     )
     clean = _NOTE_RE.sub(lambda m: f'<blockquote class="kb-note"><p><strong>{m.group(1)}:</strong>', clean)
     return _MARKER_RE.sub(lambda m: f'<mark class="kb-unknown">{{{{ {html.escape(m.group(1))} }}}}</mark>', clean)
+
+
+_TABLE_RE = re.compile(r"<table>.*?</table>", re.DOTALL)
+
+
+def scrollable_tables(body_html: str, label: Callable[[int], str]) -> str:
+    """Safe HTML with each table in a box of its own that scrolls sideways on a small screen (the
+    page does not): a focusable region named `label(number)`, so that the keyboard scrolls it too."""
+    numbers = itertools.count(1)
+    return _TABLE_RE.sub(
+        lambda m: f'<div class="table-wrap" tabindex="0" role="region" aria-label="{html.escape(label(next(numbers)))}">{m.group(0)}</div>',
+        body_html,
+    )
 
 
 _TAG_RE = re.compile(r"<[^>]+>")

@@ -394,6 +394,19 @@ def set_hidden(tenant, user, slug: str, hidden: bool) -> bool:
 # -- editor's reading: sources, history, outdated copies -----------------------------------------
 
 
+def article_title(tenant, slug: str, locale: str) -> str | None:
+    """The title an editor knows an article by, hidden or in draft too: in `locale`, else in the
+    tenant's default locale, with the tenant's values filled in; None for an unknown article."""
+    local, generic = get_local(slug), get_generic(slug)
+    if local is not None and local.generic_id is None:
+        generic = None  # the tenant's own article, not a copy of the generic one of that name
+    owners = [o for o in (local, generic) if o is not None]
+    translation = next((o.translation(loc) for loc in (locale, tenant.default_locale) for o in owners if o.translation(loc)), None)
+    if translation is None:
+        return None
+    return fill_placeholders(translation.title, tenant.settings.placeholder_values(locale)).text
+
+
 def get_generic(slug: str) -> GenericArticle | None:
     return db.session.scalar(select(GenericArticle).where(GenericArticle.slug == slug))
 

@@ -16,7 +16,7 @@ from portal.extensions import limiter, public_rate_limit
 from portal.kb import handbook, search, services
 from portal.kb.forms import ArticleForm, FeedbackForm
 from portal.kb.models import Audience
-from portal.kb.rendering import placeholder_names, render_article, unknown_placeholders
+from portal.kb.rendering import placeholder_names, render_article, scrollable_tables, unknown_placeholders
 
 bp = Blueprint("kb", __name__, template_folder="templates", url_prefix="/<tenant>/kb")
 
@@ -274,6 +274,11 @@ def _kb_helpers():
     return {"kb_url": kb_url}
 
 
+@bp.app_template_filter("scrollable_tables")
+def _scrollable_tables(body_html: str) -> str:
+    return scrollable_tables(body_html, lambda number: _("Table %(number)s", number=number))
+
+
 @bp.post("/manage/<slug>/visibility")
 @require(Permission.KB_EDIT)
 def visibility(slug: str):
@@ -300,8 +305,9 @@ def revert(slug: str):
 def feedback_list(slug: str):
     if services.get_local(slug) is None and services.get_generic(slug) is None:
         abort(404)
+    title = services.article_title(g.tenant, slug, current_locale()) or slug
     items = services.feedback_for(slug)
-    return render_template("kb/feedback.html", slug=slug, items=items)
+    return render_template("kb/feedback.html", slug=slug, title=title, items=items)
 
 
 @bp.get("/manage/translations")

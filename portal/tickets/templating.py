@@ -9,18 +9,19 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from portal.core.db import utcnow
-from portal.core.i18n import current_locale
+from portal.core.i18n import current_locale, datetime_pattern
 
 SOON = dt.timedelta(hours=2)
 
 
-def local_time(value: dt.datetime | None, format: str = "short") -> str:
-    """A UTC time shown in the tenant's time zone and the reader's language."""
+def local_time(value: dt.datetime | None, format: str | None = None) -> str:
+    """A UTC time shown in the tenant's time zone and the reader's language ("1 Dec 2026, 09:17")."""
     if value is None:
         return ""
     tenant = g.get("tenant")
     tz = tenant.settings.tz if tenant is not None else dt.timezone.utc
-    return format_datetime(value, format, tzinfo=tz, locale=current_locale())
+    locale = current_locale()
+    return format_datetime(value, format or datetime_pattern(locale), tzinfo=tz, locale=locale)
 
 
 # What each audited field is called on the ticket page (the audit trail stores the field's name).

@@ -1,4 +1,9 @@
 """Locale selection: explicit choice, then the browser's languages among the tenant's, then the default."""
+import datetime as dt
+
+import pytest
+from flask import render_template_string
+
 from tests.conftest import PASSWORD
 
 
@@ -85,3 +90,17 @@ def test_a_link_from_another_site_cannot_change_a_signed_in_users_language(make_
     token = home.split('class="lang-switch"')[1].split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
     assert browser.post("/farajaland/language", data={"lang": "fr", "csrf_token": token}).status_code == 302
     assert html_lang(other_browser.get("/farajaland/", headers={"Accept-Language": "en"})) == ("fr", "ltr")
+
+
+@pytest.mark.parametrize("locale,when,day", [
+    ("en", "1 Dec 2026, 09:17", "1 Dec 2026"),
+    ("fr", "1 déc. 2026, 09:17", "1 déc. 2026"),
+    ("ar", "1 ديسمبر 2026، 09:17", "1 ديسمبر 2026"),
+])
+def test_dates_name_the_month_after_the_day_in_every_language(app, locale, when, day):
+    """Never "12/1/26": every date filter of the templates writes the month's name, day first, 24 hours."""
+    at = dt.datetime(2026, 12, 1, 9, 17, tzinfo=dt.timezone.utc)  # outside a country's pages, times are UTC
+    template = "{{ at|local_time }}|{{ at|datetimeformat('short') }}|{{ at|datetimeformat }}|{{ at|dateformat('medium') }}|{{ at|dateformat }}"
+    with app.test_request_context("/", headers={"Accept-Language": locale}):
+        assert render_template_string(template, at=at).split("|") == [when, when, when, day, day]
+        assert render_template_string("{{ at|datetimeformat('yyyy-MM-dd') }}", at=at) == "2026-12-01"  # a pattern is kept

@@ -127,3 +127,21 @@ def test_every_history_link_of_the_editor_leads_somewhere(client, auth, make_use
     copy = client.get("/farajaland/kb/manage/password-reset/en").get_data(as_text=True)
     assert "/farajaland/kb/manage/password-reset/en/history" in copy
     assert client.get("/farajaland/kb/manage/password-reset/en/history").status_code == 200
+
+
+def test_the_editor_labels_the_category_field_in_words(client, auth, make_user, library):
+    auth.login(make_user(role=Role.TENANT_ADMIN))
+    english = client.get("/farajaland/kb/manage/new", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert '<label for="category">Category</label>' in english and "ArticleCategory" not in english
+    client.post("/farajaland/language", data={"lang": "fr", "next": "/farajaland/kb/manage/new"})
+    assert '<label for="category">Catégorie</label>' in client.get("/farajaland/kb/manage/new").get_data(as_text=True)
+
+
+def test_the_feedback_page_is_titled_with_the_article_even_when_it_is_hidden(client, auth, make_user, library):
+    client.post("/farajaland/kb/articles/printing-certificates/feedback", data={"helpful": "no", "comment": "Which printer?"})
+    auth.login(make_user(role=Role.TENANT_ADMIN))
+    client.post("/farajaland/kb/manage/printing-certificates/visibility", data={"hide": "1"})
+    page = client.get("/farajaland/kb/manage/printing-certificates/feedback", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "<h1>Feedback on “Printing certificates”</h1>" in page and "Feedback on “Printing certificates” ·" in page
+    assert "Which printer?" in page and "printing-certificates</h1>" not in page
+    assert client.get("/farajaland/kb/manage/no-such-article/feedback").status_code == 404

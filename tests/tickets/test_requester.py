@@ -1,10 +1,14 @@
 """A requester opens a request on the portal, follows it, replies, closes it and rates it."""
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 
+from portal.auth.permissions import GlobalRole, Role
 from portal.channels.services import work_once
+from portal.core.db import db
+from portal.tickets.services import get_ticket_by_reference
 from portal.core.mail import sent_mail
 
 
@@ -20,6 +24,43 @@ def test_anonymous_visitor_must_sign_in_to_open_a_ticket(client):
     assert "/login" in response.headers["Location"]
 
 
+REQUEST_LINKS = re.compile(r'href="(/\w+/tickets/(?:new|mine))"')
+
+
+def request_links(client, path):
+    """The addresses of "Send a request" and "My requests" on a page."""
+    return REQUEST_LINKS.findall(client.get(path, headers={"Accept-Language": "en"}).get_data(as_text=True))
+
+
+def test_links_to_requests_are_shown_only_to_whom_they_open(client, auth, make_user, requester):
+    assert request_links(client, "/farajaland/") == ["/farajaland/tickets/new"]  # a visitor signs in first
+    for email, tenant, path in (
+        (requester, "farajaland", "/farajaland/"),
+        (make_user(global_role=GlobalRole.L3_EXPERT), None, "/farajaland/"),  # the central team works from /expert/
+        (make_user(role=Role.L1_AGENT), "farajaland", "/kalondo/"),  # staff of another country
+    ):
+        auth.login(email, tenant=tenant)
+        for link in request_links(client, path):
+            assert client.get(link).status_code == 200, (email, path, link)
+        auth.logout(tenant or "farajaland")
+    auth.login(make_user(global_role=GlobalRole.L3_EXPERT), tenant=None)
+    assert request_links(client, "/farajaland/") == []
+    auth.logout()
+    auth.login(make_user(role=Role.L1_AGENT), tenant="farajaland")
+    kalondo = client.get("/kalondo/").get_data(as_text=True)
+    assert "Envoyer une demande" not in kalondo and "/kalondo/tickets/" not in kalondo
+
+
+def test_requesters_find_my_requests_in_the_navigation_of_every_page(client, auth, requester):
+    auth.login(requester)
+    for path in ("/farajaland/", "/farajaland/kb/", "/farajaland/tickets/new"):
+        nav = client.get(path).get_data(as_text=True).split('<nav class="site-nav"', 1)[1].split("</nav>", 1)[0]
+        assert '<a href="/farajaland/tickets/mine">My requests</a>' in nav, path
+    auth.logout()
+    anonymous_nav = client.get("/farajaland/").get_data(as_text=True).split('<nav class="site-nav"', 1)[1].split("</nav>", 1)[0]
+    assert "My requests" not in anonymous_nav
+
+
 def test_requester_opens_a_ticket_and_sees_it_in_my_requests(client, auth, requester, l1):
     auth.login(requester)
     page = client.get("/farajaland/tickets/new").get_data(as_text=True)
@@ -32,6 +73,22 @@ def test_requester_opens_a_ticket_and_sees_it_in_my_requests(client, auth, reque
     assert "Ibombo District Office" in detail
     mine = client.get("/farajaland/tickets/mine").get_data(as_text=True)
     assert "FAR-000001" in mine and "New" in mine
+
+
+def test_times_on_a_request_are_written_day_first_with_the_months_name(client, auth, requester, make_ticket, in_tenant):
+    reference = make_ticket()
+
+    def opened_at_7_17_utc(tenant):
+        ticket = get_ticket_by_reference(tenant, reference)
+        ticket.created_at = dt.datetime(2026, 12, 1, 7, 17, tzinfo=dt.timezone.utc)
+        db.session.commit()
+
+    in_tenant(opened_at_7_17_utc)
+    auth.login(requester)
+    english = client.get(f"/farajaland/tickets/{reference}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Opened 1 Dec 2026, 09:17" in english and "12/1/26" not in english  # 09:17 in Lusaka
+    client.post("/farajaland/language", data={"lang": "fr", "next": "/"})
+    assert "1 déc. 2026, 09:17" in client.get(f"/farajaland/tickets/{reference}").get_data(as_text=True)
 
 
 def test_a_missing_subject_is_a_clear_400(client, auth, requester):

@@ -1,0 +1,49 @@
+"""On a small Android phone (360 px wide), in French (longer words), no page scrolls sideways: wide
+tables scroll inside their own box, form controls and long words stay inside the screen."""
+import pytest
+
+from tests.e2e.conftest import sign_in
+from tests.e2e.test_accessibility import PAGES
+
+PHONE = {"width": 360, "height": 740}
+
+# The main pages of each role (those of the accessibility checks), plus Kalondo's, which is French only.
+SMALL_SCREEN_PAGES = {email: list(paths) for email, paths in PAGES.items()}
+SMALL_SCREEN_PAGES[None] += ["/kalondo/kb/handbook", "/kalondo/kb/", "/kalondo/assistant"]
+SMALL_SCREEN_PAGES["l1@kalondo.demo"] = ["/kalondo/", "/kalondo/tickets/queue", "/kalondo/tickets/queue?view=all", "/kalondo/insights/"]
+SMALL_SCREEN_PAGES["admin@kalondo.demo"] = [
+    "/kalondo/", "/kalondo/tickets/queue", "/kalondo/members", "/kalondo/kb/manage", "/kalondo/kb/manage/new",
+    "/kalondo/tickets/canned", "/kalondo/tickets/tiers", "/kalondo/deployment", "/kalondo/channels/inbox",
+]
+SMALL_SCREEN_PAGES["agent@kalondo.demo"] = ["/kalondo/", "/kalondo/tickets/new", "/kalondo/tickets/mine", "/kalondo/profile"]
+
+# The elements that stick out of the screen, to say what to fix.
+OVERFLOWING = """(width => [...document.querySelectorAll('body *')]
+  .filter(el => el.getBoundingClientRect().right > width + 0.5 && !el.closest('.table-wrap, .visually-hidden, .skip-link'))
+  .slice(0, 8)
+  .map(el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.className && typeof el.className === 'string' ? '.' + el.className.trim().replace(/\\s+/g, '.') : '')
+             + ' ' + Math.round(el.getBoundingClientRect().right) + 'px'))"""
+
+
+@pytest.fixture(scope="module")
+def phone_pages(browser, live_server):
+    """One signed-in phone per account, in French, for the whole module."""
+    pages = {}
+    for email in SMALL_SCREEN_PAGES:
+        context = browser.new_context(base_url=live_server.url, locale="fr-FR", viewport=PHONE)
+        context.set_default_timeout(5000)
+        pages[email] = context.new_page()
+        if email:
+            sign_in(pages[email], email, tenant=None if email.endswith("@crvs.demo") else email.split("@")[1].split(".")[0])
+    yield pages
+    for page in pages.values():
+        page.context.close()
+
+
+@pytest.mark.parametrize("email,path", [(e, p) for e, paths in SMALL_SCREEN_PAGES.items() for p in paths])
+def test_no_page_scrolls_sideways_on_a_phone(phone_pages, email, path):
+    page = phone_pages[email]
+    response = page.goto(path, timeout=20000)  # the first search of a run builds the index
+    assert response.ok or response.status == 404, f"{path}: {response.status}"
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], (width, page.evaluate(OVERFLOWING, PHONE["width"]))
