@@ -28,7 +28,9 @@ SKIP_METHODS = {"HEAD", "OPTIONS"}
 def seed_members(tenant) -> dict:
     user = auth_services.create_user(f"{PRIVATE}@example.org", "long-enough-pw", name=PRIVATE)
     membership = auth_services.add_membership(tenant, user, Role.L2_TECHNICIAN, job_title=PRIVATE)
-    return {"membership_id": membership.id}
+    auth_services.issue_api_token(user, PRIVATE)  # a token is its owner's alone: nobody else revokes it
+    [token] = auth_services.api_tokens_of(user)
+    return {"membership_id": membership.id, "token_id": token.id}
 
 
 def seed_insights(tenant) -> dict:
@@ -41,7 +43,7 @@ def seed_insights(tenant) -> dict:
     agent = auth_services.create_user(f"{PRIVATE}-insights@example.org", name=PRIVATE)
     auth_services.add_membership(tenant, agent, Role.L1_AGENT, job_title=PRIVATE, office=PRIVATE)
     ticket = open_ticket(tenant, None, requester=agent, subject=PRIVATE, body=PRIVATE, office=PRIVATE)
-    link_article(tenant, agent, ticket, f"/{PRIVATE}", PRIVATE)
+    link_article(tenant, agent, ticket, PRIVATE, PRIVATE)  # an article still to write, named
     roll_up(tenant, through=dt.date.today())
     return {"reference": ticket.reference}
 

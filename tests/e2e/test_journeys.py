@@ -170,10 +170,13 @@ def test_l1_escalates_through_the_form_and_an_l3_expert_links_it_to_a_problem(ne
     technician = new_page()
     sign_in(technician, "l2@farajaland.demo")
     technician.goto(f"/farajaland/tickets/{reference}/escalation")
+    # The form starts from what first-line gave; what it did not give is asked for.
+    expect(technician.get_by_label("Device")).to_have_value("Tecno Spark 10")
+    expect(technician.get_by_label("Steps to reproduce", exact=True)).to_have_value("Declare a birth offline, reconnect.")
     _escalate(technician, "A core defect: the outbox drops declarations.", "High: a main task is blocked for many users")
-    steps = technician.get_by_label("Steps to reproduce", exact=True)
-    expect(steps).to_have_attribute("aria-invalid", "true")
-    expect(technician.locator("main")).to_contain_text("Give the steps to reproduce the problem.")
+    expected = technician.get_by_label("Expected result", exact=True)
+    expect(expected).to_have_attribute("aria-invalid", "true")
+    expect(technician.locator("main")).to_contain_text("Say what should happen.")
     _escalate(
         technician, "A core defect: the outbox drops declarations.", "High: a main task is blocked for many users",
         **{
