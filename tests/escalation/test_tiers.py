@@ -94,7 +94,7 @@ def test_tier_times_are_the_countrys_time_as_on_the_ticket_and_utc_on_central_pa
         return ticket.resolution_due_at
 
     due = in_tenant(first_target)
-    local, utc = (due + dt.timedelta(hours=2)).strftime("%-I:%M"), due.strftime("%-I:%M")
+    local, utc = (due + dt.timedelta(hours=2)).strftime("%H:%M"), due.strftime("%H:%M")  # 24-hour, as pages write it
     auth.login(staff["far_l2"])
     ticket_page = client.get(f"/farajaland/tickets/{reference}").get_data(as_text=True)
     history = client.get(f"/farajaland/tickets/{reference}/escalation").get_data(as_text=True)
