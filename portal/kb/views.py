@@ -230,7 +230,8 @@ def history(slug: str, locale: str, library: bool):
     owner = _history_owner(slug, locale, library)
     if (denied := _guard(library)) is not None:
         return denied
-    return render_template("kb/history.html", slug=slug, locale=locale, library=library, revisions=services.revisions(owner, locale))
+    title = services.article_title(g.tenant, slug, locale) or slug
+    return render_template("kb/history.html", slug=slug, title=title, locale=locale, library=library, revisions=services.revisions(owner, locale))
 
 
 def restore(slug: str, locale: str, number: int, library: bool):

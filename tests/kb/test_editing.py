@@ -126,7 +126,8 @@ def test_every_history_link_of_the_editor_leads_somewhere(client, auth, make_use
     client.post("/farajaland/kb/manage/password-reset/en", data=FORM | {"save": "Save"})
     copy = client.get("/farajaland/kb/manage/password-reset/en").get_data(as_text=True)
     assert "/farajaland/kb/manage/password-reset/en/history" in copy
-    assert client.get("/farajaland/kb/manage/password-reset/en/history").status_code == 200
+    history = client.get("/farajaland/kb/manage/password-reset/en/history")
+    assert history.status_code == 200 and "History of “Resetting your password in Farajaland”" in history.get_data(as_text=True)
 
 
 def test_the_editor_labels_the_category_field_in_words(client, auth, make_user, library):
