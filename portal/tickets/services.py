@@ -17,7 +17,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import force_locale
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, false, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -28,6 +28,7 @@ from portal.core import versions
 from portal.core.db import db, row_id, utcnow
 from portal.core.placeholders import render_placeholders
 from portal.core.urls import external_url
+from portal.core.words import WORD_RE
 from portal.tenancy.models import Tenant
 from portal.tickets import signals
 from portal.tickets.business_time import add_business_hours, business_hours_between
@@ -52,7 +53,14 @@ from portal.tickets.models import (
 from portal.tickets.storage import refusal as storage_refusal, store_file
 
 STAFF_ROLES = (Role.L1_AGENT.value, Role.L2_TECHNICIAN.value, Role.TENANT_ADMIN.value)
-REFERENCE_RE = re.compile(r"^[A-Za-z]{2,5}-\d{1,9}$")
+# A reference as people type it: "far-98", "FAR 000098", "far-000098".
+_TYPED_REFERENCE_RE = re.compile(r"^\s*([A-Za-z]{2,5})[-\s]0*(\d{1,9})\s*$")
+
+
+def normal_reference(text: str | None) -> str | None:
+    """A reference as typed, written as the desk writes it ("FAR-000098"); None if it is not one."""
+    match = _TYPED_REFERENCE_RE.match(text or "")
+    return f"{match[1].upper()}-{int(match[2]):06d}" if match else None
 MENTION_RE = re.compile(r"(?<![\w.])@([\w.+-]+@[\w-]+(?:\.[\w-]+)+)")
 
 
@@ -956,9 +964,10 @@ def bulk_update(tenant: Tenant, actor: User, references: Sequence[str], action: 
 
 def get_ticket_by_reference(tenant: Tenant, reference: str) -> Ticket | None:
     """The tenant's ticket with this reference (case-insensitive), or None."""
-    if not reference or not REFERENCE_RE.match(reference.strip()):
+    reference = normal_reference(reference)
+    if reference is None:
         return None
-    return db.session.scalar(select(Ticket).where(Ticket.reference == reference.strip().upper()))
+    return db.session.scalar(select(Ticket).where(Ticket.reference == reference))
 
 
 def ticket_for(tenant: Tenant, user: User | None, reference: str) -> Ticket | None:
@@ -1027,13 +1036,26 @@ def _index_words(ticket: Ticket, text: str, new: bool = False) -> None:
 
 
 def _text_condition(q: str):
+    """Tickets whose words begin with the query's words (on either database), or whose reference it
+    is ("far-98"), or, for a number alone, whose number it is."""
     q = q.strip()
-    if REFERENCE_RE.match(q):
-        return Ticket.reference == q.upper()
+    options = []
+    if (reference := normal_reference(q)) is not None:
+        options.append(Ticket.reference == reference)
+    if q.isascii() and q.isdigit() and len(q) <= 9:
+        options.append(Ticket.number == int(q))
     if _on_postgresql():
-        return Ticket.search_document.op("@@")(func.plainto_tsquery("simple", q))
-    pattern = "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    return Ticket.search_document.like(pattern, escape="\\")
+        # Each word as a prefix ("certif" finds "certificate"), as the LIKE of SQLite does.
+        terms = [f"{word}:*" for word in WORD_RE.findall(q.lower())]
+        options.append(Ticket.search_document.op("@@")(func.to_tsquery("simple", " & ".join(terms))) if terms else false())
+    else:
+        words = q.lower().split()
+        options.append(and_(*(Ticket.search_document.like("%" + _like_escaped(word) + "%", escape="\\") for word in words)) if words else false())
+    return or_(*options)
+
+
+def _like_escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def queue_query(tenant: Tenant, user: User, filters: QueueFilters, now: dt.datetime | None = None):

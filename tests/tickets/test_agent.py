@@ -45,6 +45,13 @@ def test_text_search_finds_subjects_messages_and_references(client, auth, reques
     assert "Login locked" in by_subject and "Certificate preview" not in by_subject
     by_reference = client.get("/farajaland/tickets/queue?q=far-000002").get_data(as_text=True)
     assert "Login locked" in by_reference and "Certificate preview" not in by_reference
+    for typed in ("far-2", "FAR 2", "2"):  # as agents type a reference they were told on the phone
+        found = client.get(f"/farajaland/tickets/queue?q={typed}").get_data(as_text=True)
+        assert "Login locked" in found and "Certificate preview" not in found, typed
+    assert client.get("/farajaland/tickets/FAR-2").status_code == 200
+    # Words are found from their beginning and in any order, on both databases.
+    by_prefix = client.get("/farajaland/tickets/queue?q=certif+empty").get_data(as_text=True)
+    assert "Certificate preview is blank" in by_prefix and "Login locked" not in by_prefix
 
 
 def test_first_reply_opens_the_ticket_and_stops_the_first_response_clock(client, auth, requester, l1, make_ticket):
