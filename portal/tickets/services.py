@@ -1032,7 +1032,9 @@ def _index_words(ticket: Ticket, text: str, new: bool = False) -> None:
         words = func.to_tsvector("simple", text)
         ticket.search_document = words if new else func.coalesce(Ticket.search_document, func.to_tsvector("simple", "")).op("||")(words)
     else:
-        ticket.search_document = text.lower() if new else func.coalesce(Ticket.search_document, "") + " " + text.lower()
+        # `||`, not `+`: the column's type is PostgreSQL's tsvector, for which `+` would mean a sum
+        # (SQLite then stored 0, and a ticket with a reply could no longer be found by its words).
+        ticket.search_document = text.lower() if new else func.coalesce(Ticket.search_document, "").op("||")(" " + text.lower())
 
 
 def _text_condition(q: str):

@@ -49,6 +49,12 @@ def test_text_search_finds_subjects_messages_and_references(client, auth, reques
         found = client.get(f"/farajaland/tickets/queue?q={typed}").get_data(as_text=True)
         assert "Login locked" in found and "Certificate preview" not in found, typed
     assert client.get("/farajaland/tickets/FAR-2").status_code == 200
+    # A reply adds its words and keeps those of the subject and the first message.
+    reference = client.get("/farajaland/tickets/queue?q=locked").get_data(as_text=True)
+    locked = re.search(r"FAR-\d{6}", reference.split("Login locked")[0][-400:]).group(0)
+    client.post(f"/farajaland/tickets/{locked}/reply", data={"body": "Unlocked from the admin console.", "visibility": "public", "status": ""})
+    for word in ("locked", "attempts", "console"):
+        assert "Login locked" in client.get(f"/farajaland/tickets/queue?q={word}").get_data(as_text=True), word
     # Words are found from their beginning and in any order, on both databases.
     by_prefix = client.get("/farajaland/tickets/queue?q=certif+empty").get_data(as_text=True)
     assert "Certificate preview is blank" in by_prefix and "Login locked" not in by_prefix
@@ -248,3 +254,36 @@ def test_a_member_taken_off_the_desk_is_no_longer_assigned_from_the_next_ticket(
     assert assignee_of(make_ticket(subject="Code still missing", category="access-and-login")) is None
     set_active(True)
     assert assignee_of(make_ticket(subject="Code missing again", category="access-and-login")) == l1_id
+
+
+def test_the_migration_makes_again_the_search_text_a_reply_had_turned_into_0(empty_database, tmp_path):
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from portal import create_app
+    from portal.core.db import tenant_scope
+    from portal.tenancy.services import get_tenant, sync_tenants
+    from portal.tickets import services
+    from tests.conftest import REPO, make_test_config
+
+    app = create_app(make_test_config(empty_database, tmp_path))
+    with app.app_context():
+        upgrade(revision="d4a7c2e9b815")
+        sync_tenants(REPO / "tenants")
+        tenant = get_tenant("farajaland")
+        with tenant_scope(db.session, tenant.id):
+            contact = services.find_or_create_contact(tenant, email="walkin@example.org", name="Walk In")
+            ticket = services.open_ticket(tenant, None, requester=contact, subject="Printer jams", body="On page two.")
+            services.add_message(tenant, None, ticket, body="Still JAMMING today", public=True, author_contact=contact)
+            ticket_id = ticket.id
+        db.session.remove()
+        with db.engine.begin() as conn:  # what the old code left on SQLite after a reply
+            conn.execute(text("UPDATE tickets SET search_document = '0' WHERE id = :id"), {"id": ticket_id})
+        upgrade()
+        with db.engine.connect() as conn:
+            document = conn.execute(text("SELECT search_document FROM tickets WHERE id = :id"), {"id": ticket_id}).scalar_one()
+        if db.engine.dialect.name == "sqlite":
+            assert document == "printer jams\non page two.\nstill jamming today"
+        else:  # PostgreSQL was never affected: the migration leaves its tsvector alone
+            assert document == "'0'"
+        db.engine.dispose()
