@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
-from flask_babel import force_locale
+from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import func, or_, select
@@ -25,6 +25,7 @@ from sqlalchemy import func, or_, select
 from portal.auth.models import Membership, User
 from portal.auth.permissions import Role
 from portal.core.db import SYSTEM, across_tenants, db, tenant_scope, utcnow
+from portal.core.i18n import date_pattern
 from portal.core.mail import queue_mail
 from portal.escalation import github, services, signals
 from portal.escalation.models import (
@@ -42,6 +43,7 @@ from portal.escalation.versions import carries_fix, first_fix_for, is_newer, par
 from portal.tenancy.models import Tenant
 from portal.tenancy.services import list_tenants
 from portal.tickets.models import ACTIVE_STATUSES, Message, Ticket, Tier
+from portal.tickets.services import normal_reference
 
 CONSOLE_STATUSES = ("open", "returned", "resolved", "all")
 CONSOLE_ORDERS = ("due", "age", "recent")
@@ -145,7 +147,7 @@ def _console_query(filters: EscalationFilters):
         q = filters.q.strip()
         pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         stmt = stmt.where(
-            or_(Ticket.reference == q.upper(), Ticket.subject.ilike(pattern, escape="\\"), TierStep.search_text.ilike(pattern, escape="\\"))
+            or_(Ticket.reference == (normal_reference(q) or q.upper()), Ticket.subject.ilike(pattern, escape="\\"), TierStep.search_text.ilike(pattern, escape="\\"))
         )
     if filters.sort == "age":
         return stmt.order_by(TierStep.created_at, TierStep.id)
@@ -724,7 +726,7 @@ def _tell_tenant_admins(app, release, **_extra) -> None:
             subject = _("OpenCRVS %(version)s is released", version=release.version)
             text = "\n\n".join(
                 [
-                    _("OpenCRVS %(version)s was released on %(date)s. %(country)s runs %(current)s.", version=release.version, date=release.released_on.isoformat(), country=tenant.name, current=tenant.opencrvs_version),
+                    _("OpenCRVS %(version)s was released on %(date)s. %(country)s runs %(current)s.", version=release.version, date=format_date(release.released_on, date_pattern(tenant.best_locale(user.locale))), country=tenant.name, current=tenant.opencrvs_version),
                     release.notes,
                     ngettext("It fixes %(num)s problem reported by countries. When your deployment is upgraded, the portal resolves the related requests and tells the requesters.",
                              "It fixes %(num)s problems reported by countries. When your deployment is upgraded, the portal resolves the related requests and tells the requesters.",

@@ -534,7 +534,10 @@ def find_article(tenant, ref: str, locale: str):
     whole URL, with or without a query), its address name, or its title (any case); else None."""
     from portal.kb import services as kb
 
-    path = urlsplit(ref.strip()).path.rstrip("/")
+    try:
+        path = urlsplit(ref.strip()).path.rstrip("/")
+    except ValueError:  # not an address at all ("http://[broken"): perhaps a title
+        path = ""
     prefix = f"/{tenant.slug}/kb/articles/"
     slug = path[len(prefix):] if path.startswith(prefix) else path if "/" not in path else ""
     if slug and (article := kb.get_article(tenant, slug, locale, audience=kb.Audience.STAFF)) is not None:
@@ -547,11 +550,13 @@ def find_article(tenant, ref: str, locale: str):
     return None
 
 
-def article_titles(tenant, locale: str) -> list[str]:
-    """The titles of the tenant's articles as support staff read them in `locale`, for the form's list."""
+def article_titles(tenant, *locales: str) -> list[str]:
+    """The titles of the tenant's articles as support staff read them in each of `locales` (the
+    agent's language and the request's), for the form's list."""
     from portal.kb import services as kb
 
-    return sorted({article.title for article in kb.iter_published_articles(tenant, locale, audience=kb.Audience.STAFF)}, key=str.casefold)
+    return sorted({article.title for locale in dict.fromkeys(filter(None, locales))
+                   for article in kb.iter_published_articles(tenant, locale, audience=kb.Audience.STAFF)}, key=str.casefold)
 
 
 def article_link_of(ticket: Ticket) -> TicketArticleLink | None:

@@ -33,7 +33,7 @@ def register(app: Flask) -> None:
 def _ticket_article_link(ticket) -> dict:
     """What insights/_ticket_article_link.html needs for `ticket`: the current link and the form."""
     link = services.article_link_of(ticket)
-    return {"link": link, "form": ArticleLinkForm(formdata=None, obj=link), "titles": services.article_titles(g.tenant, _locale())}
+    return {"link": link, "form": ArticleLinkForm(formdata=None, obj=link), "titles": services.article_titles(g.tenant, _locale(), ticket.locale)}
 
 
 def _locale() -> str:
@@ -94,7 +94,7 @@ def link_article(reference: str):
         services.link_article(g.tenant, current_user, ticket, form.article_ref.data, form.article_title.data)
         flash(_("The article is linked to %(reference)s.", reference=ticket.reference), "success")
         return redirect(url_for("tickets.detail", reference=ticket.reference))
-    return render_template("insights/article_link.html", ticket=ticket, link=link, form=form, titles=services.article_titles(g.tenant, _locale())), 422 if form.errors else 200
+    return render_template("insights/article_link.html", ticket=ticket, link=link, form=form, titles=services.article_titles(g.tenant, _locale(), ticket.locale)), 422 if form.errors else 200
 
 
 @bp.get("/expert/insights")

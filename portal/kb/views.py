@@ -5,6 +5,7 @@ from functools import wraps
 
 from flask import Blueprint, Flask, Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from portal.auth.loaders import can, require
@@ -115,7 +116,12 @@ def handbook_pdf():
         response.set_etag(fingerprint)
     else:
         book = handbook.cached_pdf(tenant, locale, fingerprint)
-        response = Response(book.read(), mimetype="application/pdf")
+        try:
+            pdf = book.read()
+        except FileNotFoundError:  # another server made a newer one and removed this file meanwhile
+            book = handbook.cached_pdf(tenant, locale)
+            pdf = book.read()
+        response = Response(pdf, mimetype="application/pdf")
         response.headers["Content-Disposition"] = f'attachment; filename="{book.filename(tenant.slug)}"'
         response.set_etag(book.fingerprint)
         response.last_modified = book.built_at
@@ -184,8 +190,9 @@ def _edit(slug: str | None, locale: str, library: bool):
                 flash(_("The article was saved."), "success")
                 unknown = [] if library else unknown_placeholders(draft.title + "\n" + draft.body, tenant.settings.placeholder_values(locale))
                 if unknown:
-                    flash(_("%(country)s has no value for %(names)s: readers see nothing in its place. Check the spelling against the list of placeholders below the text.",
-                            country=tenant.name, names=", ".join("{{ %s }}" % name for name in unknown)), "error")
+                    flash(ngettext("%(country)s has no value for %(names)s: readers see nothing in its place. Check the spelling against the list of placeholders below the text.",
+                                   "%(country)s has no value for %(names)s: readers see nothing in their place. Check the spelling against the list of placeholders below the text.",
+                                   len(unknown), country=tenant.name, names=", ".join("{{ %s }}" % name for name in unknown)), "error")
                 return redirect(kb_url("edit", library, slug=target_slug, locale=locale))
     outdated = services.outdated_state(owner, locale) if owner is not None and owner.translation(locale) else None
     is_copy = not library and owner is not None and not isinstance(owner, services.Article)

@@ -28,7 +28,6 @@ from portal.core import versions
 from portal.core.db import db, row_id, utcnow
 from portal.core.placeholders import render_placeholders
 from portal.core.urls import external_url
-from portal.core.words import WORD_RE
 from portal.tenancy.models import Tenant
 from portal.tickets import signals
 from portal.tickets.business_time import add_business_hours, business_hours_between
@@ -1047,8 +1046,9 @@ def _text_condition(q: str):
     if q.isascii() and q.isdigit() and len(q) <= 9:
         options.append(Ticket.number == int(q))
     if _on_postgresql():
-        # Each word as a prefix ("certif" finds "certificate"), as the LIKE of SQLite does.
-        terms = [f"{word}:*" for word in WORD_RE.findall(q.lower())]
+        # Each word as a prefix ("certif" finds "certificate"), as the LIKE of SQLite does. A word is
+        # quoted whole, so PostgreSQL's parser reads "1.9.3" or "photo.jpg" as it indexed them.
+        terms = ["'" + word.replace("\\", "\\\\").replace("'", "''") + "':*" for word in q.lower().split()]
         options.append(Ticket.search_document.op("@@")(func.to_tsquery("simple", " & ".join(terms))) if terms else false())
     else:
         words = q.lower().split()

@@ -37,7 +37,7 @@ def audit_event(event) -> tuple[str, str, str, str]:
     """(who, what, from, to) of an audit event, in the reader's language and the tenant's time."""
     who = event.actor.display_name if event.actor is not None else (
         _("automatic") if event.actor_label in ("", "system") else event.actor_label)
-    labels = {"status": _label_of("Status"), "priority": _label_of("Priority")}.get(event.field)
+    labels = {"status": _label_of("Status"), "priority": _label_of("Priority"), "group": _group_name, "assignee": _person_name}.get(event.field)
 
     def value(raw: str | None) -> str:
         if raw is None:
@@ -52,6 +52,21 @@ def audit_event(event) -> tuple[str, str, str, str]:
         return labels(raw) if labels else raw
 
     return who, str(EVENT_FIELDS.get(event.field, event.field)), value(event.old_value), value(event.new_value)
+
+
+def _group_name(key: str) -> str:
+    """A team as the tenant names it in the reader's language (the trail keeps its key)."""
+    tenant = g.get("tenant")
+    group = tenant.settings.tiers.groups.get(key) if tenant is not None else None
+    return (tenant.settings.localize(group.name, current_locale()) or key) if group is not None else key
+
+
+def _person_name(email: str) -> str:
+    """A colleague by name (the trail keeps the address they had)."""
+    from portal.auth.services import get_user_by_email
+
+    user = get_user_by_email(email)
+    return user.display_name if user is not None else email
 
 
 def _label_of(name: str):

@@ -72,6 +72,7 @@ def test_a_user_makes_lists_and_revokes_their_own_api_tokens_on_the_profile_page
     assert made.status_code == 200 and made.headers["Cache-Control"] == "no-store"
     token = re.search(r'<code class="token">(crvs_[^<]+)</code>', page).group(1)
     assert "Copy this token now" in page and "deployment script" in page
+    assert "“Authorization: Bearer &lt;token&gt;”" in page  # written out, not taken for a tag
     assert token not in client.get("/farajaland/profile").get_data(as_text=True)  # shown once
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
     listed = client.get("/farajaland/profile").get_data(as_text=True)

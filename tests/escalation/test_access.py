@@ -37,6 +37,9 @@ def test_the_console_lists_escalations_to_l3_from_every_country_and_nothing_else
     assert kal_ref in only_kalondo and far_ref not in only_kalondo
     searched = client.get("/expert/?q=bloquée").get_data(as_text=True)
     assert kal_ref in searched and far_ref not in searched
+    short = kal_ref.split("-")[0].lower() + "-" + str(int(kal_ref.split("-")[1]))  # "kal-3", as said on the phone
+    searched = client.get(f"/expert/?q={short}").get_data(as_text=True)
+    assert kal_ref in searched and far_ref not in searched
 
 
 def test_staff_cannot_see_another_countrys_escalation(client, auth, staff, to_l3):

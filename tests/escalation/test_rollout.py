@@ -73,6 +73,7 @@ def test_a_problem_spanning_two_countries_is_closed_for_each_as_it_upgrades(app,
         assert all(any(m["To"] == admin and "1.9.0" in m["Subject"] for m in mails) for admin in admins)
         notice = next(m for m in mails if m["To"] == staff["far_admin"] and "1.9.0" in m["Subject"])
         assert "It fixes 1 problem reported by countries." in notice.get_content()
+        assert "was released on 30 Nov 2026." in notice.get_content()  # the month named, not 2026-11-30
 
     # Farajaland upgrades: only its linked ticket is resolved, with notices to requester and L2.
     with app.app_context():

@@ -84,7 +84,21 @@ def test_bad_input_is_a_clear_4xx(client, auth, people, ticket, make_user):
     assert response.status_code == 422
     assert "This field is required." in response.get_data(as_text=True)
     assert client.post(f"/farajaland/insights/tickets/{ticket}/article", data={"article_ref": "x" * 301}).status_code == 422
+    for broken in ("http://[broken", "//[x]y"):  # not even an address: refused, not a 500
+        assert client.post(f"/farajaland/insights/tickets/{ticket}/article", data={"article_ref": broken}).status_code == 422
     assert client.post("/farajaland/insights/tickets/FAR-999999/article", data={"article_ref": "reset-password"}).status_code == 404
     # An agent of another country cannot reach this ticket.
     auth.login(make_user(role=Role.L1_AGENT, tenant="kalondo"), tenant="kalondo")
     assert client.post(f"/kalondo/insights/tickets/{ticket}/article", data={"article_ref": "reset-password"}).status_code == 404
+
+
+def test_a_request_in_french_offers_the_french_titles_too(app, client, auth, people, library):
+    with app.app_context():
+        tenant = get_tenant("farajaland")
+        with tenant_scope(db.session, tenant.id):
+            contact = tickets.find_or_create_contact(tenant, email="awa@example.org", name="Awa")
+            reference = tickets.open_ticket(tenant, None, requester=contact, subject="Le code n'arrive pas", body="Rien reçu.", locale="fr").reference
+    auth.login(people["agent"])
+    page = client.get(f"/farajaland/tickets/{reference}").get_data(as_text=True)
+    titles = page.split('<datalist id="kb-article-titles">')[1].split("</datalist>")[0]
+    assert "Le code de vérification n&#39;arrive pas" in titles and "The verification code never arrives" in titles

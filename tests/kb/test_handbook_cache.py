@@ -136,3 +136,19 @@ def test_cli_makes_every_locale_before_the_first_reader(app, runner, library, ma
     assert len(made) == 2
     response = app.test_client().get(PDF, headers=FR)
     assert response.status_code == 200 and len(made) == 2
+
+
+def test_a_file_another_server_replaced_before_it_was_read_is_made_again_not_a_500(client, library, made, kb_edit, monkeypatch):
+    client.get(PDF, headers=EN)
+    read = handbook.Handbook.read
+
+    def replaced_meanwhile(book):  # between finding the file and reading it, an edit and another server's build
+        monkeypatch.setattr(handbook.Handbook, "read", read)
+        kb_edit("farajaland", lambda tenant: services.save_article(tenant, None, "password-reset", "en", draft(
+            title="Resetting a password, new way", category="access-and-login")))
+        book.path.unlink()
+        return read(book)
+
+    monkeypatch.setattr(handbook.Handbook, "read", replaced_meanwhile)
+    response = client.get(PDF, headers=EN)
+    assert response.status_code == 200 and b"Resetting a password, new way" in response.data

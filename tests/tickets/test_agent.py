@@ -55,6 +55,11 @@ def test_text_search_finds_subjects_messages_and_references(client, auth, reques
     client.post(f"/farajaland/tickets/{locked}/reply", data={"body": "Unlocked from the admin console.", "visibility": "public", "status": ""})
     for word in ("locked", "attempts", "console"):
         assert "Login locked" in client.get(f"/farajaland/tickets/queue?q={word}").get_data(as_text=True), word
+    # Versions, file names and addresses are found whole, on both databases.
+    make_ticket(subject="App crashes on 1.9.3", body="see photo.jpg from admin@registry.gov, it's urgent")
+    for q in ("1.9.3", "photo.jpg", "admin@registry.gov", "it's", "100%", "a\\b"):
+        page = client.get("/farajaland/tickets/queue", query_string={"q": q}).get_data(as_text=True)
+        assert ("App crashes on 1.9.3" in page) == (q not in ("100%", "a\\b")), q
     # Words are found from their beginning and in any order, on both databases.
     by_prefix = client.get("/farajaland/tickets/queue?q=certif+empty").get_data(as_text=True)
     assert "Certificate preview is blank" in by_prefix and "Login locked" not in by_prefix
@@ -69,7 +74,7 @@ def test_first_reply_opens_the_ticket_and_stops_the_first_response_clock(client,
     trail = page.split('class="audit-trail"')[1].split("</ol>")[0]
     assert "first reply</span>: — → " in trail and "first_response" not in trail and "+00:00" not in trail
     assert "<strong>automatic</strong>" in trail and "system" not in trail  # the share-out assigned it
-    assert "assigned to</span>: — → " in trail
+    assert "assigned to</span>: — → Lina First" in trail  # a colleague by name, not by address
     waiting = client.get("/farajaland/tickets/queue?view=waiting").get_data(as_text=True)
     assert reference in waiting
 
@@ -194,6 +199,8 @@ def test_hand_to_level_2_escalates_and_routes(client, auth, requester, l1, l2, m
     page = client.get(f"/farajaland/tickets/{reference}").get_data(as_text=True)
     assert "Escalated" in page and re.search(r'<option selected value="\d+">Tom Tech</option>', page)
     assert "The SMS gateway needs a technician." in page  # the reason, as an internal note
+    trail = page.split('class="audit-trail"')[1].split("</ol>")[0]
+    assert "team</span>: First-line support → National technical support" in trail  # teams by name, not key
 
 
 def test_the_tier_changes_only_by_escalation(client, auth, requester, l1, l2, make_ticket, app):
