@@ -46,7 +46,13 @@ def safe_next(target: str | None, default: str) -> str:
 
 
 def _home() -> str:
-    return url_for("tenancy.home") if g.get("tenant") else url_for("tenancy.landing")
+    """Where a sign-in leads when no page was asked for: the country's home, or for the central team
+    signing in outside any country, their console."""
+    if g.get("tenant"):
+        return url_for("tenancy.home")
+    if current_user.is_authenticated and current_user.is_expert:
+        return url_for("escalation.console")
+    return url_for("tenancy.landing")
 
 
 @bp.route("/<tenant>/login", methods=["GET", "POST"])

@@ -116,3 +116,15 @@ def test_bad_input_on_login_is_a_clear_400(client):
     response = client.post("/farajaland/login", data={"email": "not an email", "password": ""})
     assert response.status_code == 400
     assert "Invalid email address." in response.get_data(as_text=True)
+
+
+def test_the_central_team_signing_in_outside_a_country_lands_on_its_console(client, make_user):
+    from portal.auth.permissions import GlobalRole
+
+    expert = make_user(global_role=GlobalRole.L3_EXPERT)
+    response = client.post("/login", data={"email": expert, "password": PASSWORD})
+    assert response.status_code == 302 and response.headers["Location"] == "/expert/"
+    client.post("/logout")
+    requester = make_user()
+    response = client.post("/login", data={"email": requester, "password": PASSWORD})
+    assert response.headers["Location"] == "/"  # others choose their country there
