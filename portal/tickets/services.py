@@ -28,6 +28,7 @@ from portal.core import versions
 from portal.core.db import db, row_id, utcnow
 from portal.core.placeholders import render_placeholders
 from portal.core.urls import external_url
+from portal.core.words import strip_accents
 from portal.tenancy.models import Tenant
 from portal.tickets import signals
 from portal.tickets.business_time import add_business_hours, business_hours_between
@@ -1025,15 +1026,22 @@ def _on_postgresql() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 
 
+def search_text(text: str) -> str:
+    """Text as the ticket search keeps and compares it: lower case, without accents, so that
+    "declaration" finds "Déclaration" (phones often type without accents)."""
+    return strip_accents(text.lower())
+
+
 def _index_words(ticket: Ticket, text: str, new: bool = False) -> None:
     """Add `text` to the ticket's search document (set by SQL at flush, never read back)."""
+    text = search_text(text)
     if _on_postgresql():
         words = func.to_tsvector("simple", text)
         ticket.search_document = words if new else func.coalesce(Ticket.search_document, func.to_tsvector("simple", "")).op("||")(words)
     else:
         # `||`, not `+`: the column's type is PostgreSQL's tsvector, for which `+` would mean a sum
         # (SQLite then stored 0, and a ticket with a reply could no longer be found by its words).
-        ticket.search_document = text.lower() if new else func.coalesce(Ticket.search_document, "").op("||")(" " + text.lower())
+        ticket.search_document = text if new else func.coalesce(Ticket.search_document, "").op("||")(" " + text)
 
 
 def _text_condition(q: str):
@@ -1048,10 +1056,10 @@ def _text_condition(q: str):
     if _on_postgresql():
         # Each word as a prefix ("certif" finds "certificate"), as the LIKE of SQLite does. A word is
         # quoted whole, so PostgreSQL's parser reads "1.9.3" or "photo.jpg" as it indexed them.
-        terms = ["'" + word.replace("\\", "\\\\").replace("'", "''") + "':*" for word in q.lower().split()]
+        terms = ["'" + word.replace("\\", "\\\\").replace("'", "''") + "':*" for word in search_text(q).split()]
         options.append(Ticket.search_document.op("@@")(func.to_tsquery("simple", " & ".join(terms))) if terms else false())
     else:
-        words = q.lower().split()
+        words = search_text(q).split()
         options.append(and_(*(Ticket.search_document.like("%" + _like_escaped(word) + "%", escape="\\") for word in words)) if words else false())
     return or_(*options)
 

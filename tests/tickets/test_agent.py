@@ -60,6 +60,10 @@ def test_text_search_finds_subjects_messages_and_references(client, auth, reques
     for q in ("1.9.3", "photo.jpg", "admin@registry.gov", "it's", "100%", "a\\b"):
         page = client.get("/farajaland/tickets/queue", query_string={"q": q}).get_data(as_text=True)
         assert ("App crashes on 1.9.3" in page) == (q not in ("100%", "a\\b")), q
+    # Accents or none, as phones type: "declaration" finds "Déclaration", and the other way round.
+    make_ticket(subject="Déclaration bloquée", body="Le formulaire reste dans la boîte d'envoi")
+    for q in ("declaration", "DÉCLARATION", "bloquee", "boite envoi"):
+        assert "Déclaration bloquée" in client.get("/farajaland/tickets/queue", query_string={"q": q}).get_data(as_text=True), q
     # Words are found from their beginning and in any order, on both databases.
     by_prefix = client.get("/farajaland/tickets/queue?q=certif+empty").get_data(as_text=True)
     assert "Certificate preview is blank" in by_prefix and "Login locked" not in by_prefix
@@ -263,7 +267,7 @@ def test_a_member_taken_off_the_desk_is_no_longer_assigned_from_the_next_ticket(
     assert assignee_of(make_ticket(subject="Code missing again", category="access-and-login")) == l1_id
 
 
-def test_the_migration_makes_again_the_search_text_a_reply_had_turned_into_0(empty_database, tmp_path):
+def test_the_migration_makes_again_every_search_text_without_accents_and_the_ones_a_reply_had_turned_into_0(empty_database, tmp_path):
     from flask_migrate import upgrade
     from sqlalchemy import text
 
@@ -280,17 +284,20 @@ def test_the_migration_makes_again_the_search_text_a_reply_had_turned_into_0(emp
         tenant = get_tenant("farajaland")
         with tenant_scope(db.session, tenant.id):
             contact = services.find_or_create_contact(tenant, email="walkin@example.org", name="Walk In")
-            ticket = services.open_ticket(tenant, None, requester=contact, subject="Printer jams", body="On page two.")
+            ticket = services.open_ticket(tenant, None, requester=contact, subject="Déclaration bloquée", body="On page two.")
             services.add_message(tenant, None, ticket, body="Still JAMMING today", public=True, author_contact=contact)
             ticket_id = ticket.id
         db.session.remove()
-        with db.engine.begin() as conn:  # what the old code left on SQLite after a reply
-            conn.execute(text("UPDATE tickets SET search_document = '0' WHERE id = :id"), {"id": ticket_id})
+        postgresql = db.engine.dialect.name == "postgresql"
+        old = "to_tsvector('simple', 'déclaration bloquée on page two. still jamming today')" if postgresql else "'0'"
+        with db.engine.begin() as conn:  # as texts were before: with accents, or 0 on SQLite after a reply
+            conn.execute(text(f"UPDATE tickets SET search_document = {old} WHERE id = :id"), {"id": ticket_id})
         upgrade()
         with db.engine.connect() as conn:
-            document = conn.execute(text("SELECT search_document FROM tickets WHERE id = :id"), {"id": ticket_id}).scalar_one()
-        if db.engine.dialect.name == "sqlite":
-            assert document == "printer jams\non page two.\nstill jamming today"
-        else:  # PostgreSQL was never affected: the migration leaves its tsvector alone
-            assert document == "'0'"
+            if postgresql:
+                query = "SELECT search_document @@ to_tsquery('simple', 'declaration & jamming') FROM tickets WHERE id = :id"
+                assert conn.execute(text(query), {"id": ticket_id}).scalar_one() is True
+            else:
+                document = conn.execute(text("SELECT search_document FROM tickets WHERE id = :id"), {"id": ticket_id}).scalar_one()
+                assert document == "declaration bloquee\non page two.\nstill jamming today"
         db.engine.dispose()
