@@ -13,6 +13,7 @@ import zoneinfo
 from typing import Annotated, Any, Literal
 
 from babel import Locale, UnknownLocaleError
+from babel.dates import format_date, get_day_names
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -26,6 +27,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from portal.core.i18n import date_pattern
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,39}$")
 # Path segments that the portal uses outside tenants: a tenant may not take them.
@@ -295,6 +298,11 @@ class TenantSettings(_Strict):
         """The values that support material may cite, as plain data in `locale`."""
         data = self.model_dump(mode="json", include={"country", "support", "registration", "sla"})
         data = self.localize(data, locale)
+        hours = self.support.business_hours  # as a reader writes them, not as the file stores them
+        data["support"]["business_hours"].update(
+            start=hours.start.strftime("%H:%M"), end=hours.end.strftime("%H:%M"),
+            days=[_day_name(day, locale) for day in hours.days],
+            holidays=[format_date(day, date_pattern(locale), locale=_babel_locale(locale)) for day in hours.holidays])
         data["tenant"] = {"name": self.name, "slug": self.slug, "opencrvs_version": self.opencrvs_version}
         return data
 
@@ -304,3 +312,18 @@ class TenantSettings(_Strict):
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
+
+
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _babel_locale(locale: str) -> Locale:
+    try:
+        return Locale.parse(locale)
+    except (UnknownLocaleError, ValueError):
+        return Locale.parse("en")
+
+
+def _day_name(day: str, locale: str) -> str:
+    """"mon" as the reader's language names Monday ("lundi")."""
+    return get_day_names("wide", locale=_babel_locale(locale))[_DAYS.index(day)]

@@ -115,6 +115,9 @@ def test_saving_a_placeholder_the_country_has_no_value_for_warns_and_the_editor_
     placeholders = page.split('class="kb-placeholders"')[1].split("</details>")[0]
     assert "{{ support.email }}" in placeholders and "support@farajaland.example" in placeholders
     assert "{{ registration.fees.birth_on_time }}" in placeholders  # what the author meant
+    # Values as a reader writes them, not as the file stores them.
+    assert "<code>{{ support.business_hours.start }}</code></td><td>08:00</td>" in placeholders
+    assert "Monday, Tuesday, Wednesday, Thursday, Friday" in placeholders and "25 Dec 2026, 1 Jan 2027" in placeholders
     fine = client.post("/farajaland/kb/manage/fees-explained/en", data=FORM | {"title": "Fees", "body": "Write to {{ support.email }}.", "save": "Save"}, follow_redirects=True)
     assert "has no value for" not in fine.get_data(as_text=True)
 
