@@ -65,8 +65,11 @@ def _person_name(email: str) -> str:
     """A colleague by name (the trail keeps the address they had)."""
     from portal.auth.services import get_user_by_email
 
-    user = get_user_by_email(email)
-    return user.display_name if user is not None else email
+    names = g.setdefault("audit_people", {})  # a history names the same few people many times: one query each
+    if email not in names:
+        user = get_user_by_email(email)
+        names[email] = user.display_name if user is not None else email
+    return names[email]
 
 
 def _label_of(name: str):
