@@ -45,6 +45,11 @@ def utcnow() -> dt.datetime:
 MAX_ROW_ID = 2**63 - 1  # the largest integer SQLite and PostgreSQL (bigint) accept
 
 
+def like_escaped(text: str) -> str:
+    """`text` for a LIKE pattern with `escape="\\"`: its own %, _ and backslashes match themselves."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def row_id(value: Any) -> int | None:
     """`value` as a row id if it is written with the digits 0-9 and fits the database; else None.
 

@@ -24,7 +24,7 @@ from sqlalchemy import func, or_, select
 
 from portal.auth.models import Membership, User
 from portal.auth.permissions import Role
-from portal.core.db import SYSTEM, across_tenants, db, tenant_scope, utcnow
+from portal.core.db import SYSTEM, across_tenants, db, like_escaped, tenant_scope, utcnow
 from portal.core.i18n import date_pattern
 from portal.core.mail import queue_mail
 from portal.escalation import github, services, signals
@@ -145,7 +145,7 @@ def _console_query(filters: EscalationFilters):
         stmt = stmt.where(TierStep.severity == filters.severity)
     if filters.q and filters.q.strip():
         q = filters.q.strip()
-        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = "%" + like_escaped(q) + "%"
         stmt = stmt.where(
             or_(Ticket.reference == (normal_reference(q) or q.upper()), Ticket.subject.ilike(pattern, escape="\\"), TierStep.search_text.ilike(pattern, escape="\\"))
         )

@@ -25,7 +25,7 @@ from portal.auth.models import STAFF, Membership, User
 from portal.auth.permissions import Permission, Role
 from portal.auth.services import normalize_email, permissions_in
 from portal.core import versions
-from portal.core.db import db, row_id, utcnow
+from portal.core.db import db, like_escaped, row_id, utcnow
 from portal.core.placeholders import render_placeholders
 from portal.core.urls import external_url
 from portal.core.words import strip_accents
@@ -1060,12 +1060,9 @@ def _text_condition(q: str):
         options.append(Ticket.search_document.op("@@")(func.to_tsquery("simple", " & ".join(terms))) if terms else false())
     else:
         words = search_text(q).split()
-        options.append(and_(*(Ticket.search_document.like("%" + _like_escaped(word) + "%", escape="\\") for word in words)) if words else false())
+        options.append(and_(*(Ticket.search_document.like("%" + like_escaped(word) + "%", escape="\\") for word in words)) if words else false())
     return or_(*options)
 
-
-def _like_escaped(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def queue_query(tenant: Tenant, user: User, filters: QueueFilters, now: dt.datetime | None = None):
