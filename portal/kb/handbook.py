@@ -181,6 +181,17 @@ def cached_pdf(tenant, locale: str, known: str | None = None) -> Handbook:
     return found
 
 
+def kept_pdf(tenant, locale: str, known: str | None = None) -> tuple[Handbook, bytes]:
+    """`cached_pdf` and its bytes. A file another server replaced (and removed) between finding it
+    and reading it is made again, for the version there is now."""
+    book = cached_pdf(tenant, locale, known)
+    try:
+        return book, book.read()
+    except FileNotFoundError:
+        book = cached_pdf(tenant, locale)
+        return book, book.read()
+
+
 @contextmanager
 def _only_one_maker(folder: Path, locale: str):
     # An advisory lock on a file beside the handbooks: the other processes of this server (and of

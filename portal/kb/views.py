@@ -115,12 +115,7 @@ def handbook_pdf():
         response = Response(status=304)
         response.set_etag(fingerprint)
     else:
-        book = handbook.cached_pdf(tenant, locale, fingerprint)
-        try:
-            pdf = book.read()
-        except FileNotFoundError:  # another server made a newer one and removed this file meanwhile
-            book = handbook.cached_pdf(tenant, locale)
-            pdf = book.read()
+        book, pdf = handbook.kept_pdf(tenant, locale, fingerprint)
         response = Response(pdf, mimetype="application/pdf")
         response.headers["Content-Disposition"] = f'attachment; filename="{book.filename(tenant.slug)}"'
         response.set_etag(book.fingerprint)
