@@ -159,3 +159,19 @@ def sign_in(page, email: str, tenant: str | None = "farajaland", password: str =
     page.locator("main form button[type=submit]").click()
     page.wait_for_load_state()
     assert "/login" not in page.url, page.locator("main").inner_text()
+
+
+def signed_in_browsers(browser, live_server, emails, **context_options):
+    """One browser page per demo account (None: signed out), each signed in where the account
+    belongs (the central team outside any country), for a module to share: signing in is
+    deliberately slow. A generator for a module fixture: it closes them after."""
+    pages = {}
+    for email in emails:
+        context = browser.new_context(base_url=live_server.url, **context_options)
+        context.set_default_timeout(TIMEOUT_MS)
+        pages[email] = context.new_page()
+        if email:
+            sign_in(pages[email], email, tenant=None if email.endswith("@crvs.demo") else email.split("@")[1].split(".")[0])
+    yield pages
+    for page in pages.values():
+        page.context.close()

@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.axe import axe_violations, blocking, describe
-from tests.e2e.conftest import sign_in
+from tests.e2e.conftest import sign_in, signed_in_browsers
 
 # Who is signed in (None: nobody), and the pages they see.
 PAGES = {
@@ -47,16 +47,7 @@ VIEWPORTS = {"desktop": {"width": 1280, "height": 720}, "phone": {"width": 360, 
 @pytest.fixture(scope="module")
 def signed_in_pages(browser, live_server):
     """One signed-in browser per account for the whole module: signing in is deliberately slow."""
-    pages = {}
-    for email in PAGES:
-        context = browser.new_context(base_url=live_server.url, locale="en-GB")
-        context.set_default_timeout(5000)
-        pages[email] = context.new_page()
-        if email:
-            sign_in(pages[email], email, tenant=None if email.endswith("@crvs.demo") else email.split("@")[1].split(".")[0])
-    yield pages
-    for page in pages.values():
-        page.context.close()
+    yield from signed_in_browsers(browser, live_server, PAGES, locale="en-GB")
 
 
 @pytest.mark.parametrize("viewport", VIEWPORTS)

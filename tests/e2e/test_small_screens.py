@@ -2,7 +2,7 @@
 tables scroll inside their own box, form controls and long words stay inside the screen."""
 import pytest
 
-from tests.e2e.conftest import sign_in
+from tests.e2e.conftest import signed_in_browsers
 from tests.e2e.test_accessibility import PAGES
 
 PHONE = {"width": 360, "height": 740}
@@ -28,16 +28,7 @@ OVERFLOWING = """(width => [...document.querySelectorAll('body *')]
 @pytest.fixture(scope="module")
 def phone_pages(browser, live_server):
     """One signed-in phone per account, in French, for the whole module."""
-    pages = {}
-    for email in SMALL_SCREEN_PAGES:
-        context = browser.new_context(base_url=live_server.url, locale="fr-FR", viewport=PHONE)
-        context.set_default_timeout(5000)
-        pages[email] = context.new_page()
-        if email:
-            sign_in(pages[email], email, tenant=None if email.endswith("@crvs.demo") else email.split("@")[1].split(".")[0])
-    yield pages
-    for page in pages.values():
-        page.context.close()
+    yield from signed_in_browsers(browser, live_server, SMALL_SCREEN_PAGES, locale="fr-FR", viewport=PHONE)
 
 
 @pytest.mark.parametrize("email,path", [(e, p) for e, paths in SMALL_SCREEN_PAGES.items() for p in paths])
