@@ -292,15 +292,23 @@ def create_problem(actor: User, *, title: str, description: str = "", severity: 
     url = (external_url or "").strip()[:500]
     if url and not url.startswith(("https://", "http://")):
         raise EscalationError(_("The external issue must be a web address."), 422, {"external_url": _("The external issue must be a web address.")})
-    for step_id in step_ids:
-        row = _existing(actor, step_id)
+    rows = list({row.ticket.id: row for row in (_existing(actor, step_id) for step_id in step_ids)}.values())
+    for row in rows:
+        with tenant_scope(db.session, row.tenant.id):
+            # The ticket's row is locked until the commit below (PostgreSQL), so that the same form
+            # sent twice at once, or by two experts, waits here and then finds the first problem.
+            db.session.execute(select(Ticket.id).where(Ticket.id == row.ticket.id).with_for_update())
         if linked := problems_of_ticket(row):
+            db.session.rollback()
             raise EscalationError(_("This ticket is already recorded as problem #%(id)s.", id=linked[0].id), 409)
     problem = Problem(title=title, description=(description or "").strip(), severity=severity if severity in {s.value for s in Severity} else None, external_url=url, created_by_id=actor.id)
     db.session.add(problem)
+    db.session.flush()
+    for row in rows:
+        with tenant_scope(db.session, row.tenant.id):
+            db.session.add(ProblemTicket(tenant_id=row.tenant.id, problem_id=problem.id, ticket_id=row.ticket.id, linked_by_id=actor.id))
+            db.session.flush()
     db.session.commit()
-    for step_id in step_ids:
-        link_escalation(actor, step_id, problem.id)
     return problem
 
 

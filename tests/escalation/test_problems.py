@@ -4,11 +4,16 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
+from sqlalchemy import func, insert, select, text
 
+from portal.core.db import db
+from portal.escalation.models import Problem, ProblemTicket, TierStep
 from portal.escalation.similarity import rank, tokens
+from portal.tickets.models import Ticket
 
 
 def test_similar_texts_rank_first_across_languages_and_word_forms():
@@ -60,6 +65,36 @@ def test_an_escalation_sent_twice_as_a_new_problem_makes_one_problem(client, aut
     page = client.get(f"/expert/escalations/{step}").get_data(as_text=True)
     assert "New problem from this escalation" not in page and "unlink it on the problem" in page
     assert first.headers["Location"].rsplit("/", 1)[1] in page  # the problem it is recorded as
+
+
+def test_a_new_problem_sent_while_another_is_being_made_waits_and_makes_none(app, client, auth, staff, to_l3):
+    """Two experts (or one form sent twice) on two app servers: the second waits for the first's
+    commit on the ticket's row, then finds the problem made. (SQLite runs one writer at a time.)"""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("row locks are PostgreSQL's")
+    _ref, step = to_l3(subject="Outbox never retries the declaration after a timeout")
+    auth.login(staff["expert"], tenant=None)
+    with app.app_context(), db.engine.connect() as first:
+        tenant_id, ticket_id = first.execute(select(TierStep.tenant_id, TierStep.ticket_id).where(TierStep.id == step)).one()
+        first.execute(select(Ticket.id).where(Ticket.id == ticket_id).with_for_update())  # the first sending holds the ticket
+        answer = {}
+        second = threading.Thread(target=lambda: answer.update(response=client.post("/expert/problems", data={"title": "Outbox again", "step_id": str(step)}, follow_redirects=True)))
+        second.start()
+        for _ in range(200):  # until the second sending waits for the row
+            if first.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted")).scalar():
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the second sending did not wait for the ticket's row")
+        problem_id = first.execute(insert(Problem.__table__).values(title="Outbox does not retry").returning(Problem.__table__.c.id)).scalar()
+        first.execute(insert(ProblemTicket.__table__).values(tenant_id=tenant_id, problem_id=problem_id, ticket_id=ticket_id))
+        first.commit()
+        second.join(timeout=30)
+    assert f"already recorded as problem #{problem_id}" in answer["response"].get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Problem)) == 1
+
 
 class _FakeGitHub(BaseHTTPRequestHandler):
     """Issues of one repository, kept in memory: POST opens one, GET reads it; a test closes or
