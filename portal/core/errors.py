@@ -1,11 +1,15 @@
 """Error pages and JSON errors, localized, never a traceback."""
 from __future__ import annotations
 
+from contextlib import suppress
+
 from flask import Flask, Response, jsonify, render_template, request
 from flask.globals import request_ctx
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from portal.core.db import db
 
 MESSAGES = {
     400: _l("The request could not be understood. Please check what you entered and try again."),
@@ -74,6 +78,8 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        with suppress(Exception):  # the error page reads the database too (the tenant's languages)
+            db.session.rollback()
         return error_response(500)
 
 

@@ -43,6 +43,7 @@ from portal.escalation.versions import carries_fix, first_fix_for, is_newer, par
 from portal.tenancy.models import Tenant
 from portal.tenancy.services import list_tenants
 from portal.tickets.models import ACTIVE_STATUSES, Message, Ticket, Tier
+from portal.tickets.services import lock as lock_tickets
 from portal.tickets.services import normal_reference
 
 CONSOLE_STATUSES = ("open", "returned", "resolved", "all")
@@ -295,9 +296,9 @@ def create_problem(actor: User, *, title: str, description: str = "", severity: 
     rows = list({row.ticket.id: row for row in (_existing(actor, step_id) for step_id in step_ids)}.values())
     for row in rows:
         with tenant_scope(db.session, row.tenant.id):
-            # The ticket's row is locked until the commit below (PostgreSQL), so that the same form
-            # sent twice at once, or by two experts, waits here and then finds the first problem.
-            db.session.execute(select(Ticket.id).where(Ticket.id == row.ticket.id).with_for_update())
+            # Held until the commit below: the same form sent twice at once, or by two experts,
+            # waits here and then finds the first problem.
+            lock_tickets(row.ticket)
         if linked := problems_of_ticket(row):
             db.session.rollback()
             raise EscalationError(_("This ticket is already recorded as problem #%(id)s.", id=linked[0].id), 409)
@@ -354,6 +355,7 @@ def link_escalation(actor: User, step_id: int, problem_id: int) -> ProblemTicket
     if problem is None:
         raise EscalationError(_("This problem does not exist."), 404)
     with tenant_scope(db.session, row.tenant.id):
+        lock_tickets(row.ticket)  # the same link made twice at once: the second finds the first's
         link = db.session.scalar(select(ProblemTicket).where(ProblemTicket.problem_id == problem.id, ProblemTicket.ticket_id == row.ticket.id))
         if link is None:
             link = ProblemTicket(tenant_id=row.tenant.id, problem_id=problem.id, ticket_id=row.ticket.id, linked_by_id=actor.id)

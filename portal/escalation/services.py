@@ -257,6 +257,7 @@ def escalate_ticket(
     The details go on the ticket as an internal note (with the logs or screenshots attached), the
     previous tier's step ends, and the new tier's service level starts. One transaction.
     """
+    tickets.lock(ticket)
     if not can_escalate(tenant, actor, ticket):
         raise EscalationError(_("You cannot escalate this ticket further."), 403)
     to_tier = next_tier(ticket)
@@ -289,6 +290,7 @@ def escalate_ticket(
 def escalate_on_breach(tenant: Tenant, ticket: Ticket, kind: str) -> TierStep:
     """The SLA check hands a first-line ticket to L2 because a target was missed (the tenant's
     `sla.on_breach = "escalate"`): a step like a person's, its reason written by the system."""
+    tickets.lock(ticket)
     if ticket.tier != Tier.L1.value:
         raise EscalationError(_("Only a first-line ticket is handed to Level 2 when a target is missed."), 409)
     now = utcnow()
@@ -314,6 +316,7 @@ def escalate_on_breach(tenant: Tenant, ticket: Ticket, kind: str) -> TierStep:
 
 def deescalate_ticket(tenant: Tenant, actor: User, ticket: Ticket, reason: str) -> TierStep:
     """Send the ticket one level down with a reason: L3 back to L2, L2 back to L1."""
+    tickets.lock(ticket)
     if not can_deescalate(tenant, actor, ticket):
         raise EscalationError(_("You cannot send this ticket back."), 403)
     reason = (reason or "").strip()[:TEXT_LIMIT]
@@ -391,6 +394,7 @@ def post_expert_reply(tenant: Tenant, actor: User, ticket: Ticket, body: str, at
     body = (body or "").strip()
     if not body:
         raise EscalationError(_("The message is empty."), 422, {"body": _("The message is empty.")})
+    tickets.lock(ticket)
     if ticket.status == Status.CLOSED.value:
         raise EscalationError(_("This request is closed. Please open a new one."), 409)
     try:
@@ -413,10 +417,11 @@ def relay_expert_reply(tenant: Tenant, actor: User, ticket: Ticket, reply_id: in
     """L2 passes the central team's answer (as is, or edited) to the requester as a public reply."""
     if Permission.TICKETS_ESCALATE_L3 not in permissions_in(actor, tenant):
         raise EscalationError(_("Only Level 2 can relay the central team's answers."), 403)
-    reply = db.session.get(ExpertReply, reply_id)
+    tickets.lock(ticket)  # a second relay of the same answer waits, then finds it relayed
+    reply = db.session.get(ExpertReply, reply_id, populate_existing=True)
     if reply is None or reply.ticket_id != ticket.id:
         raise EscalationError(_("This answer does not exist."), 404)
-    if reply.relayed_message_id is not None:
+    if reply.relayed_message_id is not None or reply.relayed_at is not None:
         raise EscalationError(_("This answer was already sent to the requester."), 409)
     text = (body or "").strip() or reply.message.body
     reply.relayed_by_id, reply.relayed_at = actor.id, utcnow()
@@ -479,6 +484,9 @@ def report_deployment(tenant: Tenant, actor: User | None, version: str, source: 
     if parse_version(value) is None or not re.fullmatch(OPENCRVS_VERSION_PATTERN, value):
         raise EscalationError(_("“%(value)s” is not a version number such as 1.9.0.", value=value[:40]), 422, {"version": _("Give a version number such as 1.9.0.")})
     value = value.removeprefix("v")
+    # The same version reported twice at once (a deployment script retrying, two servers): the
+    # second waits for the first and finds the version already recorded.
+    db.session.execute(select(Tenant).where(Tenant.id == tenant.id).with_for_update().execution_options(populate_existing=True))
     if value == tenant.opencrvs_version:
         apply_rollout(tenant)
         return None
@@ -550,6 +558,12 @@ def apply_rollout(tenant: Tenant) -> list[Ticket]:
     for link in links:
         problem = link.problem
         if not carries_fix(tenant.opencrvs_version, fixing_versions(problem)):
+            continue
+        # Held until its commit, and read again: a roll-out running at the same time (the version
+        # reported twice at once) waits, then finds the link done and tells nobody a second time.
+        link = db.session.scalar(select(ProblemTicket).where(ProblemTicket.id == link.id, ProblemTicket.resolved_at.is_(None))
+                                 .with_for_update().execution_options(populate_existing=True))
+        if link is None:
             continue
         ticket = link.ticket
         now = utcnow()

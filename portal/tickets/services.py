@@ -11,6 +11,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from types import EllipsisType
 from typing import Any
 
 from flask import current_app
@@ -583,6 +584,7 @@ def add_message(
     body = (body or "").strip()
     if not body:
         raise TicketError(_("The message is empty."), 422)
+    lock(ticket)
     status = Status(ticket.status)
     if status is Status.CLOSED:
         raise TicketError(_("This request is closed. Please open a new one."), 409)
@@ -635,6 +637,20 @@ def add_message(
     return message
 
 
+def lock(*tickets: Ticket) -> None:
+    """Hold the tickets' rows until this transaction ends, and read them again.
+
+    Every change to a ticket starts here, so that two requests changing the same ticket at once
+    (two agents, two app servers, a reply and a job) take turns: the second waits for the first's
+    commit and then checks the ticket as it is now, not as it was when its request began. Rows are
+    locked in id order, so two merges of the same pair cannot wait for each other. PostgreSQL
+    holds the rows; SQLite lets one writer in at a time and only reads them again."""
+    db.session.flush()
+    ids = sorted({ticket.id for ticket in tickets})
+    db.session.execute(select(Ticket).where(Ticket.id.in_(ids)).order_by(Ticket.id).with_for_update(of=Ticket)
+                       .execution_options(populate_existing=True)).all()
+
+
 # -- status, assignment and fields ----------------------------------------------------------------
 
 
@@ -679,6 +695,7 @@ def change_status(tenant: Tenant, actor: User | None, ticket: Ticket, status: st
         new = Status(status)
     except ValueError:
         raise TicketError(_("Unknown status."), 422) from None
+    lock(ticket)
     staff = actor is None or is_staff(tenant, actor)  # None: a system job or a channel
     if not staff:
         requester = actor.id == ticket.requester_user_id
@@ -709,12 +726,19 @@ def _change_status_telling_requester(tenant: Tenant, actor: User | None, ticket:
     pending.add_in_transaction(signals.message_posted, tenant=tenant, ticket=ticket, message=message)
 
 
-def assign(tenant: Tenant, actor: User | None, ticket: Ticket, user: User | None) -> None:
-    """Give the ticket to `user` (a staff member of the tenant) or to nobody (None)."""
+def assign(tenant: Tenant, actor: User | None, ticket: Ticket, user: User | None, *, seen_assignee_id: int | None | EllipsisType = ...) -> None:
+    """Give the ticket to `user` (a staff member of the tenant) or to nobody (None).
+
+    `seen_assignee_id`: whom the ticket was with on the page the actor acted from (None: nobody).
+    If a colleague took it meanwhile, the actor is told instead of taking it from them unknowingly."""
     if user is not None and user.id not in {u.id for u in staff_members(tenant)}:
         raise TicketError(_("Tickets can only be assigned to the support team."), 422)
+    lock(ticket)
     if (user.id if user else None) == ticket.assignee_id:
         return
+    if seen_assignee_id is not ... and ticket.assignee_id != seen_assignee_id:
+        holder = ticket.assignee.display_name if ticket.assignee else _("nobody")
+        raise TicketError(_("Meanwhile this ticket was given to %(name)s. Look again before taking it.", name=holder), 409)
     old = ticket.assignee.email if ticket.assignee else None
     ticket.assignee_id = user.id if user else None
     _record(ticket, actor, "assignee", old, user.email if user else None)
@@ -757,6 +781,7 @@ def _update_ticket(tenant: Tenant, actor: User | None, ticket: Ticket, changes: 
     changed: list[str] = []
     pending = _Pending()
     ensure_categories(tenant)
+    lock(ticket)
     try:
         if "priority" in changes and changes["priority"] != ticket.priority:
             try:
@@ -907,6 +932,7 @@ def merge_tickets(tenant: Tenant, actor: User, duplicate: Ticket, target: Ticket
     internal note. Nothing is deleted: the duplicate keeps its conversation and links to the target."""
     if duplicate.id == target.id:
         raise TicketError(_("A ticket cannot be merged into itself."), 422)
+    lock(duplicate, target)
     if target.merged_into_id is not None or target.status == Status.CLOSED.value:
         raise TicketError(_("Merge into an open ticket."), 409)
     if duplicate.merged_into_id is not None:

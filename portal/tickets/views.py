@@ -361,7 +361,10 @@ def update(reference: str):
 def take(reference: str):
     ticket = load_ticket(reference)
     back = url_for("tickets.detail", reference=ticket.reference)
-    return _act(back, lambda: services.assign(g.tenant, current_user, ticket, current_user), _("%(reference)s is assigned to you.", reference=ticket.reference))
+    seen = request.form.get("assignee")
+    seen_id = ... if seen is None else row_id(seen)  # the page's holder: taking from whoever took it since is refused
+    return _act(back, lambda: services.assign(g.tenant, current_user, ticket, current_user, seen_assignee_id=seen_id),
+                _("%(reference)s is assigned to you.", reference=ticket.reference))
 
 
 @bp.post("/<tenant>/tickets/<reference>/merge")

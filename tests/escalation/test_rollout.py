@@ -207,3 +207,45 @@ def test_a_reported_version_is_filled_into_the_articles_search_finds(app, client
     assert "1.8.1" in snippet()
     assert _report(client, token_for(staff["far_admin"]), "farajaland", "1.9.0").status_code == 200
     assert "1.9.0" in snippet() and "1.8.1" not in snippet()
+
+
+def test_a_version_reported_twice_at_once_resolves_each_ticket_once(app, staff, shared_problem, read_ticket, token_for):
+    """The deployment script retries while its first report is still being applied: the second
+    waits for the ticket's link, finds it done, and the requester hears of the fix once."""
+    import threading
+    import time
+
+    from sqlalchemy import select, text, update
+
+    from portal.core.db import utcnow
+    from portal.escalation.models import Deployment, ProblemTicket
+
+    with app.app_context():
+        from portal.auth.services import get_user_by_email
+
+        central.record_release(get_user_by_email(staff["expert"]), version="1.9.0", released_on=None, problem_ids=[shared_problem["problem"]])
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("row locks are PostgreSQL's")
+    token = token_for(staff["far_admin"])
+    with app.app_context(), db.engine.connect() as first_report:
+        tenant_id = first_report.execute(text("SELECT id FROM tenants WHERE slug = 'farajaland'")).scalar_one()
+        link_id = first_report.execute(select(ProblemTicket.id).where(ProblemTicket.tenant_id == tenant_id)).scalar_one()
+        first_report.execute(select(ProblemTicket.id).where(ProblemTicket.id == link_id).with_for_update())
+        answer = {}
+        second = threading.Thread(target=lambda: answer.update(response=_report(app.test_client(), token, "farajaland", "1.9.0")))
+        second.start()
+        for _ in range(200):
+            if first_report.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted")).scalar():
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the second report did not wait for the ticket's link")
+        first_report.execute(update(ProblemTicket).where(ProblemTicket.id == link_id).values(resolved_at=utcnow(), resolved_version="1.9.0"))
+        first_report.commit()
+        second.join(timeout=30)
+    assert answer["response"].status_code == 200
+    status, _tier, messages = read_ticket(shared_problem["far"])
+    assert status == "escalated"  # the first report (here, the held transaction) resolves it, not the second
+    assert not any("Good news" in body for _public, body in messages)
+    with app.app_context(), db.engine.connect() as conn:
+        assert conn.execute(select(Deployment.version).where(Deployment.tenant_id == tenant_id)).scalars().all() == ["1.9.0"]
