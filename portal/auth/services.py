@@ -9,7 +9,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 
 from portal.auth.models import ApiToken, Membership, User
 from portal.auth.permissions import GlobalRole, Permission, Role
@@ -78,7 +78,11 @@ class LoginResult:
 
 
 def authenticate(email: str, password: str, now: dt.datetime | None = None) -> tuple[str, User | None]:
-    """Check a password. After LOGIN_MAX_FAILURES failures in a row the account locks for a while."""
+    """Check a password. After LOGIN_MAX_FAILURES failures in a row the account locks for a while.
+
+    Each attempt is counted in the database before the password is checked, in one statement: a
+    burst of guesses sent at once (to several app servers) gets no more than LOGIN_MAX_FAILURES of
+    them checked, where reading the count, adding one and writing it back would let them all through."""
     now = now or utcnow()
     config = current_app.config
     user = get_user_by_email(email)
@@ -88,19 +92,27 @@ def authenticate(email: str, password: str, now: dt.datetime | None = None) -> t
         except VerificationError:
             pass
         return LoginResult.INVALID, None
-    if user.is_locked(now):
+    attempt = db.session.execute(
+        update(User).where(User.id == user.id, or_(User.locked_until.is_(None), User.locked_until <= now))
+        .values(failed_logins=User.failed_logins + 1).returning(User.failed_logins),
+        execution_options={"synchronize_session": False},
+    ).scalar()
+    db.session.commit()
+    if attempt is None or attempt > config["LOGIN_MAX_FAILURES"]:  # locked, or past the limit in a burst
+        db.session.refresh(user)
         return LoginResult.LOCKED, user
     try:
         _hasher.verify(user.password_hash, password or "")
     except (VerifyMismatchError, VerificationError, InvalidHashError):
-        user.failed_logins += 1
-        if user.failed_logins >= config["LOGIN_MAX_FAILURES"]:
-            user.locked_until = now + dt.timedelta(minutes=config["LOGIN_LOCK_MINUTES"])
-            user.failed_logins = 0
+        if attempt >= config["LOGIN_MAX_FAILURES"]:
+            db.session.execute(update(User).where(User.id == user.id).values(locked_until=now + dt.timedelta(minutes=config["LOGIN_LOCK_MINUTES"]), failed_logins=0),
+                               execution_options={"synchronize_session": False})
             db.session.commit()
+            db.session.refresh(user)
             return LoginResult.LOCKED, user
-        db.session.commit()
+        db.session.refresh(user)
         return LoginResult.INVALID, user
+    db.session.refresh(user)
     if not user.is_active_account:
         return LoginResult.INACTIVE, user
     if _hasher.check_needs_rehash(user.password_hash):

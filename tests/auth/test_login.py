@@ -1,5 +1,6 @@
 """Signing in and out, lockout after repeated failures, rate limits, CSRF, cookies, password reset."""
 import re
+import threading
 
 from portal.auth.permissions import Role
 from portal.core.mail import sent_mail
@@ -34,6 +35,42 @@ def test_account_locks_after_repeated_failures_even_with_the_right_password(clie
     right = client.post("/farajaland/login", data={"email": email, "password": PASSWORD})
     assert right.status_code == 429
     assert client.get("/farajaland/profile").status_code == 302
+
+
+def test_a_burst_of_guesses_sent_at_once_gets_no_more_than_the_limit_checked(app, make_user, monkeypatch):
+    """Twelve wrong passwords sent at the same moment (several app servers): each attempt is counted
+    in one statement before its password is checked, so five are checked and the account locks."""
+    from portal.auth import services
+
+    email = make_user()
+    checked = []
+
+    class Counting:  # the hasher, counting the passwords it checks
+        def __getattr__(self, name):
+            return getattr(hasher, name)
+
+        def verify(self, hash_, password):
+            checked.append(password)
+            return hasher.verify(hash_, password)
+
+    hasher = services._hasher
+    monkeypatch.setattr(services, "_hasher", Counting())
+    start = threading.Barrier(12)
+    answers = []
+
+    def guess(n):
+        client = app.test_client()
+        start.wait()
+        answers.append(client.post("/farajaland/login", data={"email": email, "password": f"guess-{n}"}).status_code)
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len([p for p in checked if p.startswith("guess-")]) <= 5
+    assert sorted(answers) == [401] * 4 + [429] * 8
+    assert app.test_client().post("/farajaland/login", data={"email": email, "password": PASSWORD}).status_code == 429
 
 
 def test_deactivated_account_cannot_sign_in(client, make_user):
