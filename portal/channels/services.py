@@ -61,9 +61,19 @@ def _inbound_by_provider_id(channel: str, provider_id: str) -> InboundMessage | 
 
 
 def process_inbound(tenant: Tenant, inbound: InboundMessage) -> str:
-    """Understand and route one stored message, then commit; failures quarantine it, never lose it."""
+    """Understand and route one stored message, then commit; failures quarantine it, never lose it.
+
+    The row is held while it is processed (PostgreSQL): when two workers, or a worker and the
+    request that stored the message, reach it at once, one processes it and the other leaves it,
+    instead of adding the message to its ticket twice. A row no longer waiting is left as it is."""
     with tenant_scope(db.session, tenant.id):
-        return _process(tenant, inbound, _Copy.of(inbound))
+        held = db.session.scalar(
+            select(InboundMessage).where(InboundMessage.id == inbound.id).with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
+        )
+        if held is None or held.status != InboundStatus.RECEIVED:
+            return held.status if held is not None else InboundStatus.RECEIVED
+        return _process(tenant, held, _Copy.of(held))
 
 
 @dataclass

@@ -1,5 +1,6 @@
 """WhatsApp and Telegram: signed webhooks stored raw, the assistant first, a person on request, replies out."""
 import datetime as dt
+import threading
 
 import pytest
 from sqlalchemy import select
@@ -240,6 +241,38 @@ def test_a_message_whose_processing_died_after_the_answer_is_taken_by_the_worker
         assert services.process_waiting_inbound(older_than=dt.timedelta(0)) == 1
     assert rows(app, InboundMessage)[0].status == "processed"
     assert len(fake_desk.tickets) == 1
+
+
+def test_a_waiting_message_another_worker_is_processing_is_left_to_it(app, client, fake_api, fake_desk, monkeypatch):
+    """Two `outbox work` processes on two servers reach the same waiting message: the one that
+    finds it held by the other moves on, and the message reaches its ticket once."""
+    from sqlalchemy import update
+
+    from portal.channels import views
+
+    monkeypatch.setattr(views, "_process_later", lambda *args: None)
+    post_whatsapp(client, whatsapp_body(wa_text("hello")))
+    [inbound] = rows(app, InboundMessage)
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("row locks are PostgreSQL's")
+        with db.engine.connect() as other_worker:
+            other_worker.execute(select(InboundMessage.id).where(InboundMessage.id == inbound.id).with_for_update())
+            done = {}
+            thread = threading.Thread(target=lambda: done.update(n=_in_app(app, lambda: services.process_waiting_inbound(older_than=dt.timedelta(0)))))
+            thread.start()
+            thread.join(timeout=10)
+            waited = thread.is_alive()
+            other_worker.execute(update(InboundMessage).where(InboundMessage.id == inbound.id).values(status="processed"))
+            other_worker.commit()
+            thread.join(timeout=30)
+    assert not waited, "the worker waited for a row another worker holds"
+    assert fake_desk.tickets == {}  # processed by the other worker (here: marked so), not a second time
+
+
+def _in_app(app, fn):
+    with app.app_context():
+        return fn()
 
 
 def test_the_webhook_answers_after_one_commit_of_the_raw_event_and_processes_afterwards(app, client, fake_api, fake_desk, monkeypatch):
