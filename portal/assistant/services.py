@@ -355,18 +355,35 @@ def hand_over(tenant: Any, conversation_id: str, *, user: Any = None, contact: A
     with force_locale(conversation.locale):
         subject = questions[0] if questions else _("Question to the assistant")
         body = "\n\n".join([*questions, message.strip()]).strip() or _("I would like to talk to a person.")
-    ticket = tickets.open_ticket(tenant, user, requester=contact, subject=_shorten(subject, 120), body=body,
-                                 channel=channel, locale=conversation.locale, attachments=attachments,
-                                 transcript=conversation.transcript(), before_commit=before_commit)
-    conversation = find_conversation(tenant, conversation_id)  # open_ticket committed
-    asked = [turn for turn in conversation.turns if not turn.is_small_talk]
-    if asked:
-        asked[-1].outcome = Outcome.HANDED_OVER.value
-    conversation.outcome = Outcome.HANDED_OVER.value
-    conversation.ticket_id = ticket.id
-    conversation.contact_id = conversation.contact_id or contact.id
-    db.session.commit()
-    return ticket
+
+    def link(ticket: Any, first_message: Any) -> None:
+        # In the ticket's transaction, the conversation held until it commits: when the button was
+        # pressed twice at once (two requests, perhaps on two servers), the second waits here, finds
+        # the first's ticket and gives up its own.
+        db.session.execute(select(Conversation).where(Conversation.id == conversation.id).with_for_update()
+                           .execution_options(populate_existing=True))
+        if conversation.ticket_id:
+            raise _HandedOverMeanwhile(conversation.ticket_id)
+        if asked:
+            asked[-1].outcome = Outcome.HANDED_OVER.value
+        conversation.outcome = Outcome.HANDED_OVER.value
+        conversation.ticket_id = ticket.id
+        conversation.contact_id = conversation.contact_id or contact.id
+        if before_commit is not None:
+            before_commit(ticket, first_message)
+
+    try:
+        return tickets.open_ticket(tenant, user, requester=contact, subject=_shorten(subject, 120), body=body,
+                                   channel=channel, locale=conversation.locale, attachments=attachments,
+                                   transcript=conversation.transcript(), before_commit=link)
+    except _HandedOverMeanwhile as first:  # open_ticket rolled its ticket back
+        return db.session.get(Ticket, first.ticket_id)
+
+
+class _HandedOverMeanwhile(Exception):
+    def __init__(self, ticket_id: int):
+        super().__init__(ticket_id)
+        self.ticket_id = ticket_id
 
 
 def _shorten(text: str, limit: int) -> str:

@@ -72,3 +72,40 @@ def test_without_javascript_a_refused_hand_over_keeps_what_was_typed_and_a_done_
     page = client.get("/farajaland/assistant").get_data(as_text=True)
     assert "forgot my password" in page and "how do I register a marriage" not in page  # a new conversation
     assert len({turn.conversation_id for turn in stored(Turn)}) == 2
+
+
+def test_talk_to_a_person_pressed_twice_at_once_opens_one_ticket(app, client, auth, make_user, stored):
+    """Two presses reach two servers together: the second waits for the first's ticket and answers with it."""
+    import threading
+    import time
+
+    import pytest
+    from sqlalchemy import select, text
+
+    from portal.core.db import db
+
+    auth.login(make_user())
+    client.post("/farajaland/assistant", data={"message": "my declaration is stuck in the outbox"})
+    [conversation] = stored(Conversation)
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("row locks are PostgreSQL's")
+        with db.engine.connect() as held:  # holds the conversation until both presses wait for it
+            held.execute(select(Conversation.id).where(Conversation.id == conversation.id).with_for_update())
+            answers = []
+            presses = [threading.Thread(target=lambda: answers.append(client.post("/farajaland/assistant/handover", headers={"Accept": "application/json"})))
+                       for _ in range(2)]
+            for press in presses:
+                press.start()
+            for _ in range(200):
+                if held.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted")).scalar() >= 2:
+                    break
+                time.sleep(0.05)
+            else:
+                pytest.fail("the presses did not wait for the conversation")
+            held.commit()
+            for press in presses:
+                press.join(timeout=30)
+    assert [a.status_code for a in answers] == [200, 200]
+    [ticket] = stored(Ticket)
+    assert all(ticket.reference in a.get_json()["message"] for a in answers)
