@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import HiddenField, RadioField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from portal.kb.models import Audience, Status
@@ -26,6 +26,7 @@ class ArticleForm(FlaskForm):
     tags = StringField(_l("Tags"), validators=[Length(max=500)], description=_l("Words readers might use, separated by commas."))
     audience = SelectField(_l("Who can read it"), choices=lambda: [(a.value, a.label) for a in Audience])
     status = SelectField(_l("Status"), choices=lambda: [(s.value, s.label) for s in Status])
+    base = HiddenField()  # what the form was made from (services.edit_token): a save checks it
     preview = SubmitField(_l("Preview"))
     save = SubmitField(_l("Save"))
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Iterator
 
+from flask_babel import gettext as _
 from sqlalchemy import bindparam, delete, func, select
 
 from portal.core import versions
@@ -38,6 +39,15 @@ KIND_GENERIC, KIND_OVERRIDE, KIND_LOCAL = "generic", "override", "local"
 
 class KbError(ValueError):
     """A request the knowledge base refuses, with a message for the user."""
+
+
+class EditConflict(KbError):
+    """Someone saved the article after the editor opened it: saving would overwrite their work.
+    `token` is the article's state now, for a second, deliberate save."""
+
+    def __init__(self, message: str, token: str):
+        super().__init__(message)
+        self.token = token
 
 
 @dataclass
@@ -318,12 +328,42 @@ def _write_translation(owner, translations, draft: Draft, locale: str, make, rev
     return True
 
 
-def save_generic_article(user, slug: str, locale: str, draft: Draft, note: str = "", *, reindex: bool = True) -> bool:
+def edit_token(owner, locale: str) -> str:
+    """What an editor's form starts from: which article (the tenant's own or the library's) at which
+    revision of `locale`, or "new". Saving with it refuses to overwrite what was saved meanwhile."""
+    if owner is None:
+        return "new"
+    translation = owner.translation(locale)
+    return f"{'g' if isinstance(owner, GenericArticle) else 'a'}{owner.id}:{translation.revision if translation else 0}"
+
+
+def _held(model, slug: str):
+    """The article `slug`, its row held until the transaction ends and read again with its
+    translations, so that two editors saving at once take turns."""
+    article = db.session.scalar(select(model).where(model.slug == slug).with_for_update(of=model))
+    if article is not None:
+        db.session.refresh(article)
+    return article
+
+
+def _check_base(owner, locale: str, base: str | None) -> None:
+    """Refuse the save if `owner` changed in `locale` since the editor's form was made from `base`."""
+    now = edit_token(owner, locale)
+    if base is None or base == now:
+        return
+    latest = revisions(owner, locale)[:1] if owner is not None else []
+    who = latest[0].author.display_name if latest and latest[0].author else _("someone")
+    raise EditConflict(_("%(name)s saved this article after you opened it. Your text is kept below: compare it with the saved version (History) before saving again.", name=who), now)
+
+
+def save_generic_article(user, slug: str, locale: str, draft: Draft, note: str = "", *, reindex: bool = True, base: str | None = None) -> bool:
     """Create or update one locale of a generic article (platform admins); reindexes every tenant.
 
-    `reindex=False` leaves the search index to the caller (bulk imports rebuild it once).
+    `reindex=False` leaves the search index to the caller (bulk imports rebuild it once). `base`:
+    the `edit_token` the editor's form was made with (EditConflict if the article changed since).
     """
-    article = db.session.scalar(select(GenericArticle).where(GenericArticle.slug == slug))
+    article = _held(GenericArticle, slug)
+    _check_base(article, locale, base)
     if article is None:
         article = GenericArticle(slug=slug, source_locale=locale)
         article.translations = []
@@ -335,16 +375,17 @@ def save_generic_article(user, slug: str, locale: str, draft: Draft, note: str =
     return changed
 
 
-def save_article(tenant, user, slug: str, locale: str, draft: Draft, note: str = "", *, reindex: bool = True) -> bool:
-    """Create or update one locale of the tenant's article `slug`.
+def save_article(tenant, user, slug: str, locale: str, draft: Draft, note: str = "", *, reindex: bool = True, base: str | None = None) -> bool:
+    """Create or update one locale of the tenant's article `slug` (`base`: as for `save_generic_article`).
 
     Editing a generic article makes a local copy (override) for the tenant, remembering the
     generic revision it started from so later upstream changes flag it as outdated.
     """
     if locale not in tenant.locales:
         raise KbError("locale")
-    article = db.session.scalar(select(Article).where(Article.slug == slug))
+    article = _held(Article, slug)
     generic = db.session.scalar(select(GenericArticle).where(GenericArticle.slug == slug))
+    _check_base(article or generic, locale, base)
     if article is None:
         article = Article(slug=slug, source_locale=generic.source_locale if generic else locale, generic=generic)
         article.translations = []

@@ -7,6 +7,7 @@ from flask import Blueprint, Flask, Response, abort, flash, g, redirect, render_
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
 
 from portal.auth.loaders import can, require
 from portal.auth.permissions import Permission
@@ -164,7 +165,10 @@ def _edit(slug: str | None, locale: str, library: bool):
             "title": translation.title if translation else "", "body": translation.body if translation else "",
             "tags": ", ".join(translation.tags or []) if translation else "", **owner.meta(),
         })
+    if request.method == "GET":
+        form.base.data = services.edit_token(owner, locale)
     preview = None
+    conflict = False
     if request.method == "POST" and form.validate_on_submit():
         target_slug = slug or form.slug.data
         if not target_slug:
@@ -177,11 +181,22 @@ def _edit(slug: str | None, locale: str, library: bool):
                 _markdown, html, unknown = render_article(draft.body, tenant.settings.placeholder_values(locale), editor=True)
                 preview = {"html": html, "unknown": unknown}
             else:
-                if library:
-                    services.save_generic_article(current_user, target_slug, locale, draft, note=_("edited in the browser"))
-                else:
-                    services.save_article(tenant, current_user, target_slug, locale, draft, note=_("edited in the browser"))
-                db.session.commit()
+                base = form.base.data or None  # a form without it (a script) overwrites as before
+                try:
+                    if library:
+                        services.save_generic_article(current_user, target_slug, locale, draft, note=_("edited in the browser"), base=base)
+                    else:
+                        services.save_article(tenant, current_user, target_slug, locale, draft, note=_("edited in the browser"), base=base)
+                    db.session.commit()
+                except services.EditConflict as exc:
+                    db.session.rollback()
+                    flash(str(exc), "error")
+                    form.base.data, conflict = exc.token, True  # saving again is then deliberate
+                except IntegrityError:  # the same new article created by someone else at this moment
+                    db.session.rollback()
+                    form.slug.errors.append(_("An article with this address name exists already."))
+                    conflict = True
+            if not conflict and not form.preview.data:
                 flash(_("The article was saved."), "success")
                 unknown = [] if library else unknown_placeholders(draft.title + "\n" + draft.body, tenant.settings.placeholder_values(locale))
                 if unknown:
@@ -195,7 +210,7 @@ def _edit(slug: str | None, locale: str, library: bool):
         "kb/edit.html", form=form, slug=slug, locale=locale, library=library, preview=preview, outdated=outdated,
         makes_copy=is_copy, owner=owner, hidden=services.is_hidden(services.get_generic(slug)) if slug else False,
         placeholders=placeholder_names(tenant.settings.placeholder_values(locale)),
-    ), (422 if request.method == "POST" and preview is None else 200)
+    ), (409 if conflict else 422 if request.method == "POST" and preview is None else 200)
 
 
 def new(library: bool):

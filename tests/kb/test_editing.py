@@ -149,3 +149,64 @@ def test_the_feedback_page_is_titled_with_the_article_even_when_it_is_hidden(cli
     assert "<h1>Feedback on “Printing certificates”</h1>" in page and "Feedback on “Printing certificates” ·" in page
     assert "Which printer?" in page and "printing-certificates</h1>" not in page
     assert client.get("/farajaland/kb/manage/no-such-article/feedback").status_code == 404
+
+
+def _base(page: str) -> str:
+    """The edit form's record of the article state it was made from."""
+    import re
+
+    return re.search(r'name="base" type="hidden" value="([^"]*)"', page).group(1)
+
+
+def test_a_save_over_a_colleagues_newer_save_is_refused_with_their_name_and_the_text_kept(app, client, auth, make_user, library):
+    """Two administrators open the same article; the second to save is told instead of wiping out the first's work."""
+    auth.login(make_user(role=Role.TENANT_ADMIN, name="Ada Admin"))
+    base = _base(client.get("/farajaland/kb/manage/password-reset/en").get_data(as_text=True))
+    colleague = app.test_client()
+    colleague.post("/farajaland/login", data={"email": make_user(role=Role.TENANT_ADMIN, name="Carl Colleague"), "password": "correct-horse-battery"})
+    other_base = _base(colleague.get("/farajaland/kb/manage/password-reset/en").get_data(as_text=True))
+    assert other_base == base
+    assert colleague.post("/farajaland/kb/manage/password-reset/en", data=FORM | {"title": "Carl's title", "base": other_base, "save": "Save"}).status_code == 302
+
+    refused = client.post("/farajaland/kb/manage/password-reset/en", data=FORM | {"title": "Ada's title", "base": base, "save": "Save"})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 409
+    assert "Carl Colleague saved this article after you opened it" in page and "Ada&#39;s title" in page
+    assert "Carl&#39;s title" in client.get("/farajaland/kb/manage/password-reset/en").get_data(as_text=True)
+    # Saving again from the refused page is deliberate: it goes through.
+    again = client.post("/farajaland/kb/manage/password-reset/en", data=FORM | {"title": "Ada's title", "base": _base(page), "save": "Save"})
+    assert again.status_code == 302
+    assert "Ada&#39;s title" in client.get("/farajaland/kb/manage/password-reset/en").get_data(as_text=True)
+
+
+def test_the_same_new_article_created_by_two_editors_at_once_is_a_clear_refusal(app, client, auth, make_user, library):
+    """The second insert waits for the first's, then meets the unique address name: a 409, not a 500."""
+    import threading
+    import time
+
+    import pytest
+    from sqlalchemy import insert, text
+
+    from portal.core.db import db
+    from portal.kb.models import Article
+
+    auth.login(make_user(role=Role.TENANT_ADMIN))
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite lets one writer in at a time")
+        with db.engine.connect() as first:
+            tenant_id = first.execute(text("SELECT id FROM tenants WHERE slug = 'farajaland'")).scalar_one()
+            first.execute(insert(Article.__table__).values(tenant_id=tenant_id, slug="our-offices", source_locale="en", category="other", audience="public", status="published"))
+            answer = {}
+            second = threading.Thread(target=lambda: answer.update(response=client.post("/farajaland/kb/manage/new", data=FORM | {"slug": "our-offices", "title": "Our offices", "base": "new", "save": "Save"})))
+            second.start()
+            for _ in range(200):
+                if first.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted")).scalar():
+                    break
+                time.sleep(0.05)
+            else:
+                pytest.fail("the second creation did not wait for the first")
+            first.commit()
+            second.join(timeout=30)
+    assert answer["response"].status_code == 409
+    assert "An article with this address name exists already." in answer["response"].get_data(as_text=True)
