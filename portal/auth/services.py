@@ -9,11 +9,12 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import contains_eager
 
 from portal.auth.models import ApiToken, Membership, User
 from portal.auth.permissions import GlobalRole, Permission, Role
-from portal.core.db import db, utcnow
+from portal.core.db import db, like_escaped, utcnow
 from portal.tenancy.models import Tenant
 
 _hasher = PasswordHasher()
@@ -163,12 +164,22 @@ def add_membership(tenant: Tenant, user: User, role: Role, job_title: str = "", 
     return membership
 
 
-def list_members(tenant: Tenant) -> list[Membership]:
-    return list(
-        db.session.scalars(
-            select(Membership).join(Membership.user).where(Membership.tenant_id == tenant.id).order_by(User.email)
-        )
-    )
+MEMBERS_PER_PAGE = 50
+
+
+def list_members(tenant: Tenant, *, q: str = "", role: str = "", page: int = 1, per_page: int = MEMBERS_PER_PAGE) -> tuple[list[Membership], int]:
+    """One page of the tenant's members by email, with their accounts (one query), and how many
+    match: `q` is found in the email or the name, `role` is a role's value."""
+    stmt = select(Membership).join(Membership.user).where(Membership.tenant_id == tenant.id)
+    if q.strip():
+        pattern = "%" + like_escaped(q.strip().casefold()[:200]) + "%"
+        stmt = stmt.where(or_(func.lower(User.email).like(pattern, escape="\\"), func.lower(User.name).like(pattern, escape="\\")))
+    if role in {r.value for r in Role}:
+        stmt = stmt.where(Membership.role == role)
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
+    rows = db.session.scalars(stmt.options(contains_eager(Membership.user)).order_by(User.email)
+                              .offset((max(page, 1) - 1) * per_page).limit(per_page))
+    return list(rows), total
 
 
 def get_membership(tenant: Tenant, membership_id: int) -> Membership | None:

@@ -13,7 +13,7 @@ from portal.auth import services
 from portal.auth.forms import AddMemberForm, ApiTokenForm, ChangePasswordForm, EditMemberForm, ForgotPasswordForm, LoginForm, ProfileForm, ResetPasswordForm
 from portal.auth.loaders import require
 from portal.auth.permissions import Permission, Role
-from portal.core.db import db
+from portal.core.db import db, row_id
 from portal.core.errors import error_response
 from portal.core.i18n import LOCALE_COOKIE, offered_locales
 from portal.core.mail import queue_mail
@@ -233,8 +233,24 @@ def members():
         db.session.commit()  # the member and their invitation, together
         flash(_("%(email)s is now a member.", email=user.email), "success")
         return redirect(url_for("auth.members"))
-    rows = [(m, EditMemberForm(prefix=f"m{m.id}", role=m.role, is_active=m.is_active)) for m in services.list_members(g.tenant)]
-    return render_template("auth/members.html", form=form, rows=rows), 400 if form.errors else 200
+    args = _members_args()
+    found, total = services.list_members(g.tenant, q=args.get("q", ""), role=args.get("role", ""), page=args.get("page", 1))
+    rows = [(m, EditMemberForm(prefix=f"m{m.id}", role=m.role, is_active=m.is_active)) for m in found]
+    return render_template("auth/members.html", form=form, rows=rows, total=total, args=args, roles=list(Role),
+                           has_more=args.get("page", 1) * services.MEMBERS_PER_PAGE < total), 400 if form.errors else 200
+
+
+def _members_args() -> dict:
+    """The members page's search, role and page, as given (what is not given is left out)."""
+    args: dict = {}
+    if q := (request.args.get("q") or "").strip()[:200]:
+        args["q"] = q
+    if (role := request.args.get("role") or "") in {r.value for r in Role}:
+        args["role"] = role
+    page = row_id(request.args.get("page"))
+    if page and page > 1:
+        args["page"] = min(page, 100_000)
+    return args
 
 
 @bp.post("/<tenant>/members/<int:membership_id>")
@@ -252,4 +268,4 @@ def edit_member(membership_id: int):
         flash(str(exc), "error")
     else:
         flash(_("The member is updated."), "success")
-    return redirect(url_for("auth.members"))
+    return redirect(url_for("auth.members", **_members_args()))  # back to the page the change was made on

@@ -36,6 +36,7 @@ class InboundMessage(TenantScoped, TimestampMixin, db.Model):
     __table_args__ = (
         UniqueConstraint("tenant_id", "channel", "provider_id"),
         Index("ix_inbound_messages_status", "status", "created_at"),
+        Index("ix_inbound_messages_inbox", "tenant_id", "status", "created_at"),  # a country's inbox, by status
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

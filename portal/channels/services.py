@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import case, func, inspect, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer
 
 from portal.channels.base import MalformedInbound, SendError, get_channel
 from portal.channels.models import InboundMessage, InboundStatus, OutboundMessage, OutboundStatus
@@ -168,7 +169,9 @@ def reprocess_inbound(tenant: Tenant, actor: Any, inbound_id: int) -> InboundMes
 
 def list_inbound(tenant: Tenant, *, status: str | None = None, limit: int = 100) -> list[InboundMessage]:
     with tenant_scope(db.session, tenant.id):
-        query = select(InboundMessage).order_by(InboundMessage.created_at.desc(), InboundMessage.id.desc()).limit(limit)
+        # Not the raw messages (a mail with its attachments can weigh megabytes): the list shows summaries.
+        query = (select(InboundMessage).options(defer(InboundMessage.raw))
+                 .order_by(InboundMessage.created_at.desc(), InboundMessage.id.desc()).limit(limit))
         if status:
             query = query.where(InboundMessage.status == status)
         return list(db.session.scalars(query))

@@ -555,8 +555,8 @@ def article_titles(tenant, *locales: str) -> list[str]:
     agent's language and the request's), for the form's list."""
     from portal.kb import services as kb
 
-    return sorted({article.title for locale in dict.fromkeys(filter(None, locales))
-                   for article in kb.iter_published_articles(tenant, locale, audience=kb.Audience.STAFF)}, key=str.casefold)
+    return sorted({title for locale in dict.fromkeys(filter(None, locales))
+                   for title in kb.article_titles(tenant, locale, audience=kb.Audience.STAFF)}, key=str.casefold)
 
 
 def article_link_of(ticket: Ticket) -> TicketArticleLink | None:

@@ -33,6 +33,7 @@ from portal.kb.models import (
     tenant_content,
 )
 from portal.kb.rendering import fill_placeholders, render_article
+from portal.tenancy.models import TENANTS
 
 KIND_GENERIC, KIND_OVERRIDE, KIND_LOCAL = "generic", "override", "local"
 
@@ -223,6 +224,15 @@ def article_version(slug: str) -> tuple:
     if tokens is not None:
         return tokens
     return tuple(db.session.execute(_ARTICLE_VERSION, {"slug": slug}).one())
+
+
+def article_titles(tenant, locale: str, audience: str = Audience.STAFF) -> tuple[str, ...]:
+    """The titles of the articles `tenant` shows readers of `locale`, in reading order. Kept by the
+    process per version of the content and of the tenant's settings (titles may name the country):
+    a form that lists them on every ticket page does not build every article each time."""
+    names = (GENERIC_CONTENT, tenant_content(tenant.id), TENANTS)
+    return versions.kept("kb_titles", (tenant.id, locale, audience), names,
+                         lambda: tuple(view.title for view in tenant_view(tenant, locale, audience=audience)))
 
 
 def iter_published_articles(tenant, locale: str, audience: str = "public") -> Iterator[ArticleView]:

@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -54,6 +54,7 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.CLOSED: frozenset(),
 }
 ACTIVE_STATUSES = tuple(s.value for s in Status if s.is_active)
+_ACTIVE_NOT_MERGED = "merged_into_id IS NULL AND status IN (%s)" % ", ".join(f"'{s}'" for s in ACTIVE_STATUSES)
 
 
 class Priority(StrEnum):
@@ -193,6 +194,12 @@ class Ticket(TenantScoped, TimestampMixin, db.Model):
         Index("ix_tickets_activity", "tenant_id", "last_activity_at", "id"),
         Index("ix_tickets_requester", "tenant_id", "requester_user_id", "last_activity_at"),
         Index("ix_tickets_due", "status", "resolution_due_at"),
+        # The "breaching" view: a tenant's active tickets by resolution target.
+        Index("ix_tickets_breaching", "tenant_id", "resolution_due_at", "id",
+              postgresql_where=text(_ACTIVE_NOT_MERGED), sqlite_where=text(_ACTIVE_NOT_MERGED)),
+        # The tickets merged into one, on its page: few rows ever have a value.
+        Index("ix_tickets_merged_into", "merged_into_id",
+              postgresql_where=text("merged_into_id IS NOT NULL"), sqlite_where=text("merged_into_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -20,7 +20,7 @@ from flask_babel import force_locale
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import and_, bindparam, false, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, selectinload
 
 from portal.auth.models import STAFF, Membership, User
 from portal.auth.permissions import Permission, Role
@@ -314,7 +314,8 @@ _GROUP_MEMBERS = (  # built once, like _ADVANCE_COUNTER; the tenant's criteria a
 def tier_members(tenant: Tenant) -> list[Membership]:
     """Who works the desk: active L1, L2 and administrator memberships, by tier then email."""
     rows = db.session.scalars(
-        select(Membership).join(Membership.user).where(Membership.role.in_(STAFF_ROLES)).order_by(Membership.role, User.email)
+        select(Membership).join(Membership.user).options(contains_eager(Membership.user))
+        .where(Membership.role.in_(STAFF_ROLES)).order_by(Membership.role, User.email)
     )
     return list(rows)
 
@@ -1007,7 +1008,10 @@ def ticket_for(tenant: Tenant, user: User | None, reference: str) -> Ticket | No
 
 
 def conversation(ticket: Ticket, include_internal: bool) -> list[Message]:
-    stmt = select(Message).where(Message.ticket_id == ticket.id).order_by(Message.created_at, Message.id)
+    """The ticket's messages in order, with their attachments and authors (read in three queries,
+    not three per message)."""
+    stmt = (select(Message).where(Message.ticket_id == ticket.id).order_by(Message.created_at, Message.id)
+            .options(selectinload(Message.attachments), selectinload(Message.author_user), selectinload(Message.author_contact)))
     if not include_internal:
         stmt = stmt.where(Message.is_public.is_(True))
     return list(db.session.scalars(stmt))

@@ -30,6 +30,36 @@ def test_tenant_admin_changes_a_role_and_suspends_a_member(client, auth, make_us
     assert re.search(rf'{re.escape(agent)}</td>.*?<option selected value="l2_technician">', page, re.S)
 
 
+def test_a_large_country_s_members_come_in_pages_found_by_name_or_role_in_a_fixed_number_of_queries(app, client, auth, make_user):
+    from sqlalchemy import event
+
+    from portal.auth import services
+    from portal.core.db import db
+
+    auth.login(make_user(tenant="farajaland", role=Role.TENANT_ADMIN, name="Ada Admin"))
+    for n in range(services.MEMBERS_PER_PAGE + 5):
+        make_user(f"agent{n:03}@farajaland.example", role=Role.L1_AGENT if n % 2 else Role.REQUESTER, name=f"Agent {n:03}")
+    statements = []
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    first = client.get("/farajaland/members").get_data(as_text=True)
+    first_count = len(statements)
+    assert "56 members" in first and "agent000@" in first and "agent054@" not in first
+    assert 'href="/farajaland/members?page=2"' in first
+    second = client.get("/farajaland/members?page=2").get_data(as_text=True)
+    assert "agent054@" in second and "agent000@" not in second and "Previous page" in second
+    statements.clear()
+    found = client.get("/farajaland/members?q=AGENT 01&role=l1_agent").get_data(as_text=True)
+    assert sorted(set(re.findall(r"agent01\d@", found))) == ["agent011@", "agent013@", "agent015@", "agent017@", "agent019@"]
+    assert "5 members" in found
+    assert len(statements) <= first_count  # not one query per member
+    # A change made on a page of results comes back to that page.
+    member_id = re.search(r"agent011@.*?/farajaland/members/(\d+)\?q=AGENT\+01&amp;role=l1_agent", found, re.S).group(1)
+    response = client.post(f"/farajaland/members/{member_id}?q=AGENT+01&role=l1_agent", data={f"m{member_id}-role": "l2_technician"})
+    assert response.headers["Location"] == "/farajaland/members?q=AGENT+01&role=l1_agent"
+    assert "No member matches." in client.get("/farajaland/members?q=nobody-at-all").get_data(as_text=True)
+
+
 def test_admin_cannot_demote_themselves(client, auth, make_user):
     admin = make_user(tenant="farajaland", role=Role.TENANT_ADMIN)
     auth.login(admin)

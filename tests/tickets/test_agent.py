@@ -301,3 +301,39 @@ def test_the_migration_makes_again_every_search_text_without_accents_and_the_one
                 document = conn.execute(text("SELECT search_document FROM tickets WHERE id = :id"), {"id": ticket_id}).scalar_one()
                 assert document == "declaration bloquee\non page two.\nstill jamming today"
         db.engine.dispose()
+
+
+def test_a_long_conversation_costs_the_ticket_page_no_more_queries_than_a_short_one(app, client, auth, requester, l1, make_ticket, in_tenant):
+    """Attachments and authors are read with the messages, not one query per message."""
+    import io
+
+    from sqlalchemy import event
+
+    from portal.auth.services import get_user_by_email
+    from portal.core.db import db
+    from portal.tickets import services
+
+    png = b"\x89PNG\r\n\x1a\n" + bytes(100)
+    short, long_ = make_ticket(subject="Short"), make_ticket(subject="Long")
+
+    def talk(t, reference, turns):
+        ticket = services.get_ticket_by_reference(t, reference)
+        agent, clerk = get_user_by_email(l1), get_user_by_email(requester)
+        for n in range(turns):
+            services.add_message(t, agent, ticket, body=f"Question {n}", attachments=[(f"s{n}.png", io.BytesIO(png))])
+            services.add_message(t, clerk, ticket, body=f"Answer {n}")
+
+    in_tenant(lambda t: talk(t, short, 1))
+    in_tenant(lambda t: talk(t, long_, 15))
+    auth.login(l1)
+    client.get(f"/farajaland/tickets/{short}")  # the article titles are made once, then kept
+    statements = []
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    counts = []
+    for reference in (short, long_):
+        statements.clear()
+        page = client.get(f"/farajaland/tickets/{reference}").get_data(as_text=True)
+        counts.append(len(statements))
+    assert "s14.png" in page and "Answer 14" in page
+    assert counts[1] == counts[0], counts
