@@ -10,7 +10,7 @@ from typing import Any
 from flask import current_app
 from packaging.version import InvalidVersion, Version
 from pydantic import ValidationError
-from sqlalchemy import JSON, bindparam, inspect, select
+from sqlalchemy import JSON, bindparam, inspect, select, text
 from sqlalchemy.orm import make_transient_to_detached
 
 from portal.core import versions
@@ -61,6 +61,9 @@ def read_tenant_file(path: Path) -> tuple[TenantSettings | None, list[SyncProble
     return settings, []
 
 
+SYNC_LOCK = 0x1A4_0000  # PostgreSQL advisory lock key of `sync_tenants`
+
+
 def sync_tenants(directory: Path) -> SyncReport:
     """Create or update a tenant for every `<slug>/tenant.toml` below `directory`.
 
@@ -71,6 +74,9 @@ def sync_tenants(directory: Path) -> SyncReport:
     if not directory.is_dir():
         report.problems.append(SyncProblem(str(directory), "", "is not a directory"))
         return report
+    if db.session.get_bind().dialect.name == "postgresql":
+        # One sync at a time (several servers starting at once): the next reads what the first made.
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SYNC_LOCK})
     for path in sorted(directory.glob("*/tenant.toml")):
         settings, problems = read_tenant_file(path)
         if settings is None:

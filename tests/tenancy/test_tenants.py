@@ -113,3 +113,49 @@ def test_a_countrys_synonyms_are_checked(app, tmp_path, table, problem):
 
 def test_health_endpoint(client):
     assert client.get("/health").get_json() == {"status": "ok"}
+
+
+def test_two_syncs_at_once_take_turns_and_the_second_finds_the_first_s_tenants(app, tmp_path):
+    """Several servers starting together each run `tenants sync`: the second waits for the first
+    and updates what it created, instead of failing on the tenant's unique name."""
+    import shutil
+    import threading
+    import time
+
+    from sqlalchemy import insert, select, text
+
+    from portal.tenancy.services import SYNC_LOCK
+
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("advisory locks are PostgreSQL's; SQLite has one writer at a time")
+    folder = tmp_path / "tenants" / "newland"
+    folder.mkdir(parents=True)
+    shutil.copy(REPO / "tenants" / "farajaland" / "tenant.toml", folder / "tenant.toml")
+    toml = (folder / "tenant.toml").read_text(encoding="utf-8").replace('slug = "farajaland"', 'slug = "newland"')
+    (folder / "tenant.toml").write_text(toml, encoding="utf-8")
+    with app.app_context(), db.engine.connect() as first_sync:
+        first_sync.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SYNC_LOCK})
+        row = first_sync.execute(select(Tenant.__table__).where(Tenant.slug == "farajaland")).mappings().one()
+        first_sync.execute(insert(Tenant.__table__).values({**{k: v for k, v in row.items() if k != "id"}, "slug": "newland"}))
+        outcome = {}
+
+        def second_sync():
+            with app.app_context():
+                try:
+                    outcome["report"] = sync_tenants(tmp_path / "tenants")
+                except Exception as exc:  # reported below
+                    outcome["error"] = exc
+
+        thread = threading.Thread(target=second_sync)
+        thread.start()
+        for _ in range(200):
+            if first_sync.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted")).scalar():
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the second sync did not wait for the first")
+        first_sync.commit()
+        thread.join(timeout=30)
+    assert "error" not in outcome, outcome.get("error")
+    assert outcome["report"].created == []
