@@ -123,6 +123,11 @@ def _process(tenant: Tenant, inbound: InboundMessage, copy: _Copy, prepared: Any
     except MalformedInbound as exc:
         db.session.rollback()
         status = _keep(tenant, copy, InboundStatus.QUARANTINED, str(exc))
+    except IntegrityError as exc:
+        # Most often another server wrote the same row at the same moment (a new sender's first two
+        # messages both making their conversation thread): processed again later, it finds that row.
+        db.session.rollback()
+        status = _keep(tenant, copy, InboundStatus.RECEIVED, f"{type(exc.orig).__name__}: {exc.orig}".splitlines()[0][:500])
     except Exception as exc:
         log.exception("processing inbound %s message %s failed", copy.channel, copy.provider_id)
         db.session.rollback()
@@ -143,9 +148,11 @@ def _keep(tenant: Tenant, copy: _Copy, status: str, error: str) -> str:
     if row is None:
         row = _new_inbound(tenant, copy.channel, copy.provider_id, copy.raw, kind=copy.kind, sender=copy.sender, summary=copy.summary)
         db.session.add(row)
+    row.attempts = (row.attempts or 0) + 1
+    if status == InboundStatus.RECEIVED and row.attempts >= MAX_ATTEMPTS:
+        status = InboundStatus.QUARANTINED  # tried enough: an administrator looks at it
     row.status = status
     row.error = error
-    row.attempts = (row.attempts or 0) + 1
     row.processed_at = utcnow()
     try:
         db.session.commit()

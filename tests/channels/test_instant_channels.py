@@ -270,6 +270,35 @@ def test_a_waiting_message_another_worker_is_processing_is_left_to_it(app, clien
     assert fake_desk.tickets == {}  # processed by the other worker (here: marked so), not a second time
 
 
+def test_a_message_that_meets_a_row_written_at_the_same_moment_is_tried_again_not_quarantined(app, client, fake_api, fake_desk, monkeypatch):
+    """A new sender's two first messages reach two servers together and both make the sender's
+    thread: the loser's unique-key error leaves its message waiting, and the worker's next pass
+    processes it (it used to be quarantined until an administrator pressed "process again")."""
+    from sqlalchemy.exc import IntegrityError
+
+    from portal.channels.base import get_channel
+
+    channel = get_channel("whatsapp")
+    process = type(channel).process
+    clashes = []
+
+    def clash_once(self, tenant, inbound, prepared=None):
+        if not clashes:
+            clashes.append(inbound.provider_id)
+            raise IntegrityError("INSERT INTO channel_threads ...", {}, Exception("duplicate key value violates unique constraint"))
+        return process(self, tenant, inbound, prepared)
+
+    monkeypatch.setattr(type(channel), "process", clash_once)
+    post_whatsapp(client, whatsapp_body(wa_text("hello")))
+    [inbound] = rows(app, InboundMessage)
+    assert inbound.status == "received" and "duplicate key" in inbound.error
+    assert fake_desk.tickets == {}
+    with app.app_context():
+        assert services.process_waiting_inbound(older_than=dt.timedelta(0)) == 1
+    assert rows(app, InboundMessage)[0].status == "processed"
+    assert len(fake_desk.tickets) == 1
+
+
 def _in_app(app, fn):
     with app.app_context():
         return fn()
