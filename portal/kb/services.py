@@ -9,6 +9,7 @@ import datetime as dt
 import difflib
 from dataclasses import dataclass
 from functools import cached_property
+from collections.abc import Sequence
 from typing import Any, Iterator
 
 from flask_babel import gettext as _
@@ -226,13 +227,30 @@ def article_version(slug: str) -> tuple:
     return tuple(db.session.execute(_ARTICLE_VERSION, {"slug": slug}).one())
 
 
-def article_titles(tenant, locale: str, audience: str = Audience.STAFF) -> tuple[str, ...]:
-    """The titles of the articles `tenant` shows readers of `locale`, in reading order. Kept by the
-    process per version of the content and of the tenant's settings (titles may name the country):
-    a form that lists them on every ticket page does not build every article each time."""
+@dataclass(frozen=True)
+class ListedArticle:
+    """An article as lists show it: its title, not its text."""
+
+    slug: str
+    title: str
+    locale: str
+    category: str
+    audience: str
+    fallback: bool
+
+
+def reading_list(tenant, locale: str, audience: str = Audience.PUBLIC) -> tuple[ListedArticle, ...]:
+    """The articles `tenant` shows readers of `locale` (as `tenant_view`), without their text. Kept
+    by the process per version of the content and of the tenant's settings (titles may name the
+    country): the help home and the forms that list articles do not read every article each time."""
     names = (GENERIC_CONTENT, tenant_content(tenant.id), TENANTS)
-    return versions.kept("kb_titles", (tenant.id, locale, audience), names,
-                         lambda: tuple(view.title for view in tenant_view(tenant, locale, audience=audience)))
+    return versions.kept("kb_list", (tenant.id, locale, audience), names, lambda: tuple(
+        ListedArticle(v.slug, v.title, v.locale, v.category, v.audience, v.fallback) for v in tenant_view(tenant, locale, audience=audience)))
+
+
+def article_titles(tenant, locale: str, audience: str = Audience.STAFF) -> tuple[str, ...]:
+    """The titles of the articles `tenant` shows readers of `locale`, in reading order."""
+    return tuple(article.title for article in reading_list(tenant, locale, audience))
 
 
 def iter_published_articles(tenant, locale: str, audience: str = "public") -> Iterator[ArticleView]:
@@ -270,7 +288,7 @@ def save_categories(entries: list[dict[str, Any]]) -> None:
         db.session.add(category)
 
 
-def group_by_category(views: list[ArticleView], locale: str) -> list[tuple[str, str, list[ArticleView]]]:
+def group_by_category(views: Sequence[ArticleView | ListedArticle], locale: str) -> list[tuple[str, str, list]]:
     """[(category slug, title, articles)] in category order; unknown categories last, by slug."""
     titles = {c.slug: c.title(locale) for c in list_categories()}
     groups: dict[str, list[ArticleView]] = {}

@@ -41,11 +41,22 @@ def _user():
 # -- reading ------------------------------------------------------------------------------------
 
 
+# Articles shown per category on the help home; a category's own page shows them all.
+HOME_PER_CATEGORY = 10
+
+
 @bp.get("/")
 def index():
+    """The help home: every category with its first articles, or one category's page (`?category=`)."""
     locale = current_locale()
-    views = services.tenant_view(g.tenant, locale, audience=reader_audience())
-    return render_template("kb/index.html", groups=services.group_by_category(views, locale), categories=services.list_categories())
+    groups = services.group_by_category(services.reading_list(g.tenant, locale, reader_audience()), locale)
+    category = request.args.get("category")
+    if category is not None:
+        groups = [group for group in groups if group[0] == category]
+        if not groups:
+            abort(404)
+    return render_template("kb/index.html", groups=groups, category=category, shown=None if category else HOME_PER_CATEGORY,
+                           categories=services.list_categories())
 
 
 def search_page():

@@ -32,6 +32,20 @@ def test_index_lists_articles_by_category_in_library_order(client, library):
     assert "Triage checklist" not in text  # staff only
 
 
+def test_the_help_home_shows_a_category_s_first_articles_and_its_page_shows_them_all(client, library, kb_edit):
+    for n in range(12):
+        kb_edit("farajaland", lambda t, n=n: services.save_article(t, None, f"office-{n:02}", "en", draft(title=f"Office {n:02}", category="other")))
+    home = client.get("/farajaland/kb/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Office 09" in home and "Office 10" not in home
+    assert 'href="/farajaland/kb/?category=other"' in home and "All 12 articles in" in home
+    page = client.get("/farajaland/kb/?category=other", headers={"Accept-Language": "en"})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Office 11" in text and "All 12 articles in" not in text
+    assert "The verification code never arrives" not in text  # another category's article
+    assert 'value="other" selected' in text  # a search from here looks in this category
+    assert client.get("/farajaland/kb/?category=nothing-like-this").status_code == 404
+
+
 def test_staff_articles_need_a_staff_member(client, auth, make_user, library):
     assert client.get("/farajaland/kb/articles/staff-triage").status_code == 404
     auth.login(make_user(role=Role.REQUESTER))
