@@ -1180,8 +1180,12 @@ def queue_counts(tenant: Tenant, user: User) -> dict[str, int]:
     return dict(zip(QUEUE_VIEWS, row))
 
 
-def tickets_of_requester(tenant: Tenant, user: User) -> list[Ticket]:
-    return list(db.session.scalars(select(Ticket).where(Ticket.requester_user_id == user.id).order_by(Ticket.last_activity_at.desc()).limit(200)))
+def tickets_of_requester(tenant: Tenant, user: User, page: int = 1, per_page: int = 25) -> tuple[list[Ticket], bool]:
+    """One page of the requests `user` sent, latest activity first, and whether there is a next page."""
+    stmt = (select(Ticket).where(Ticket.requester_user_id == user.id).order_by(Ticket.last_activity_at.desc(), Ticket.id.desc())
+            .offset((max(1, page) - 1) * per_page).limit(per_page + 1))
+    rows = list(db.session.scalars(stmt))
+    return rows[:per_page], len(rows) > per_page
 
 
 # -- canned responses ------------------------------------------------------------------------------

@@ -116,7 +116,9 @@ def _kb_search_url() -> str | None:
 @bp.get("/<tenant>/tickets/mine")
 @require(Permission.TICKETS_OPEN)
 def mine():
-    return render_template("tickets/mine.html", tickets=services.tickets_of_requester(g.tenant, current_user))
+    page = min(row_id(request.args.get("page")) or 1, 100_000)
+    tickets, has_more = services.tickets_of_requester(g.tenant, current_user, page=page)
+    return render_template("tickets/mine.html", tickets=tickets, page=page, has_more=has_more)
 
 
 @bp.get("/<tenant>/tickets/<reference>")

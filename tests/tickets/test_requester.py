@@ -75,6 +75,19 @@ def test_requester_opens_a_ticket_and_sees_it_in_my_requests(client, auth, reque
     assert "FAR-000001" in mine and "New" in mine
 
 
+def test_a_requester_with_many_requests_reaches_every_one_page_by_page(client, auth, requester, make_ticket):
+    for n in range(27):
+        make_ticket(subject=f"Request number {n:02}")
+    auth.login(requester)
+    first = client.get("/farajaland/tickets/mine").get_data(as_text=True)
+    assert "Request number 26" in first and "Request number 01" not in first  # latest first, 25 a page
+    assert 'href="/farajaland/tickets/mine?page=2"' in first
+    second = client.get("/farajaland/tickets/mine?page=2").get_data(as_text=True)
+    assert "Request number 01" in second and "Request number 00" in second and "Request number 26" not in second
+    assert 'href="/farajaland/tickets/mine?page=1"' in second and "?page=3" not in second
+    assert "You have not sent any request yet." not in client.get("/farajaland/tickets/mine?page=9").get_data(as_text=True)
+
+
 def test_times_on_a_request_are_written_day_first_with_the_months_name(client, auth, requester, make_ticket, in_tenant):
     reference = make_ticket()
 
