@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -50,6 +51,17 @@ def unused_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def until_waiting(connection, what: str, waiters: int = 1, seconds: float = 10.0) -> None:
+    """Return once `waiters` other transactions wait for a lock (PostgreSQL), as a request sent
+    in a thread does when `connection` holds what it needs; fail the test, naming `what`, if none
+    does within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while connection.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted")).scalar() < waiters:
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} did not wait for the lock held")
+        time.sleep(0.05)
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from portal.assistant.models import Conversation, Outcome, Turn
 from portal.tickets.models import Contact, Message, Ticket
+from tests.conftest import until_waiting
 
 
 def test_signed_in_user_hands_over_and_a_ticket_carries_the_transcript(client, auth, make_user, stored):
@@ -77,10 +78,9 @@ def test_without_javascript_a_refused_hand_over_keeps_what_was_typed_and_a_done_
 def test_talk_to_a_person_pressed_twice_at_once_opens_one_ticket(app, client, auth, make_user, stored):
     """Two presses reach two servers together: the second waits for the first's ticket and answers with it."""
     import threading
-    import time
 
     import pytest
-    from sqlalchemy import select, text
+    from sqlalchemy import select
 
     from portal.core.db import db
 
@@ -97,12 +97,7 @@ def test_talk_to_a_person_pressed_twice_at_once_opens_one_ticket(app, client, au
                        for _ in range(2)]
             for press in presses:
                 press.start()
-            for _ in range(200):
-                if held.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted")).scalar() >= 2:
-                    break
-                time.sleep(0.05)
-            else:
-                pytest.fail("the presses did not wait for the conversation")
+            until_waiting(held, "the presses", waiters=2)
             held.commit()
             for press in presses:
                 press.join(timeout=30)

@@ -4,16 +4,16 @@ from __future__ import annotations
 import json
 import os
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select
 
 from portal.core.db import db
 from portal.escalation.models import Problem, ProblemTicket, TierStep
 from portal.escalation.similarity import rank, tokens
 from portal.tickets.models import Ticket
+from tests.conftest import until_waiting
 
 
 def test_similar_texts_rank_first_across_languages_and_word_forms():
@@ -81,12 +81,7 @@ def test_a_new_problem_sent_while_another_is_being_made_waits_and_makes_none(app
         answer = {}
         second = threading.Thread(target=lambda: answer.update(response=client.post("/expert/problems", data={"title": "Outbox again", "step_id": str(step)}, follow_redirects=True)))
         second.start()
-        for _ in range(200):  # until the second sending waits for the row
-            if first.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted")).scalar():
-                break
-            time.sleep(0.05)
-        else:
-            pytest.fail("the second sending did not wait for the ticket's row")
+        until_waiting(first, "the second sending")
         problem_id = first.execute(insert(Problem.__table__).values(title="Outbox does not retry").returning(Problem.__table__.c.id)).scalar()
         first.execute(insert(ProblemTicket.__table__).values(tenant_id=tenant_id, problem_id=problem_id, ticket_id=ticket_id))
         first.commit()

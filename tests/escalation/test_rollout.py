@@ -10,7 +10,7 @@ from portal.escalation import central
 from portal.escalation.models import Problem, ProblemStatus
 from portal.escalation.versions import carries_fix, first_fix_for
 from portal.tenancy.services import get_tenant, sync_tenants
-from tests.conftest import REPO
+from tests.conftest import REPO, until_waiting
 
 
 @pytest.mark.parametrize(
@@ -213,7 +213,6 @@ def test_a_version_reported_twice_at_once_resolves_each_ticket_once(app, staff, 
     """The deployment script retries while its first report is still being applied: the second
     waits for the ticket's link, finds it done, and the requester hears of the fix once."""
     import threading
-    import time
 
     from sqlalchemy import select, text, update
 
@@ -234,12 +233,7 @@ def test_a_version_reported_twice_at_once_resolves_each_ticket_once(app, staff, 
         answer = {}
         second = threading.Thread(target=lambda: answer.update(response=_report(app.test_client(), token, "farajaland", "1.9.0")))
         second.start()
-        for _ in range(200):
-            if first_report.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted")).scalar():
-                break
-            time.sleep(0.05)
-        else:
-            pytest.fail("the second report did not wait for the ticket's link")
+        until_waiting(first_report, "the second report")
         first_report.execute(update(ProblemTicket).where(ProblemTicket.id == link_id).values(resolved_at=utcnow(), resolved_version="1.9.0"))
         first_report.commit()
         second.join(timeout=30)

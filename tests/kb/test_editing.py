@@ -1,6 +1,7 @@
 """Editors write in the browser with a preview; copies of generic articles are flagged when it changes."""
 from portal.auth.permissions import GlobalRole, Role
 from portal.kb import services
+from tests.conftest import until_waiting
 from tests.kb.conftest import draft
 
 FORM = {"title": "Resetting your password in Farajaland", "body": "Ask {{ support.email }} or {{ support.fax }}.",
@@ -182,7 +183,6 @@ def test_a_save_over_a_colleagues_newer_save_is_refused_with_their_name_and_the_
 def test_the_same_new_article_created_by_two_editors_at_once_is_a_clear_refusal(app, client, auth, make_user, library):
     """The second insert waits for the first's, then meets the unique address name: a 409, not a 500."""
     import threading
-    import time
 
     import pytest
     from sqlalchemy import insert, text
@@ -200,12 +200,7 @@ def test_the_same_new_article_created_by_two_editors_at_once_is_a_clear_refusal(
             answer = {}
             second = threading.Thread(target=lambda: answer.update(response=client.post("/farajaland/kb/manage/new", data=FORM | {"slug": "our-offices", "title": "Our offices", "base": "new", "save": "Save"})))
             second.start()
-            for _ in range(200):
-                if first.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted")).scalar():
-                    break
-                time.sleep(0.05)
-            else:
-                pytest.fail("the second creation did not wait for the first")
+            until_waiting(first, "the second creation")
             first.commit()
             second.join(timeout=30)
     assert answer["response"].status_code == 409

@@ -6,6 +6,7 @@ import pytest
 from portal.core.db import db
 from portal.tenancy.models import Tenant
 from portal.tenancy.services import sync_tenants
+from tests.conftest import until_waiting
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -120,7 +121,6 @@ def test_two_syncs_at_once_take_turns_and_the_second_finds_the_first_s_tenants(a
     and updates what it created, instead of failing on the tenant's unique name."""
     import shutil
     import threading
-    import time
 
     from sqlalchemy import insert, select, text
 
@@ -149,12 +149,7 @@ def test_two_syncs_at_once_take_turns_and_the_second_finds_the_first_s_tenants(a
 
         thread = threading.Thread(target=second_sync)
         thread.start()
-        for _ in range(200):
-            if first_sync.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted")).scalar():
-                break
-            time.sleep(0.05)
-        else:
-            pytest.fail("the second sync did not wait for the first")
+        until_waiting(first_sync, "the second sync")
         first_sync.commit()
         thread.join(timeout=30)
     assert "error" not in outcome, outcome.get("error")

@@ -8,14 +8,14 @@ request waiting must see that change. Without the lock it would go ahead on what
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 
 from portal.core.db import db, utcnow
 from portal.escalation.models import TierStep
 from portal.tickets.models import Message, Ticket
+from tests.conftest import until_waiting
 
 
 def _while_held(app, reference, send, change):
@@ -30,12 +30,7 @@ def _while_held(app, reference, send, change):
             result = {}
             thread = threading.Thread(target=lambda: result.update(response=send()))
             thread.start()
-            for _ in range(200):
-                if first.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted")).scalar():
-                    break
-                time.sleep(0.05)
-            else:
-                pytest.fail("the request did not wait for the ticket's row")
+            until_waiting(first, "the request")
             change(first, ticket_id)
             first.commit()
             thread.join(timeout=30)
