@@ -12,6 +12,7 @@ a tenant's whole queue.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,7 @@ from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from portal.auth.models import Membership, User
 from portal.auth.permissions import Role
@@ -126,20 +128,31 @@ class ConsoleRow:
         }
 
 
-def _console_query(filters: EscalationFilters):
-    stmt = (
-        select(TierStep, Ticket, Tenant)
+def _console_rows(*columns):
+    """The latest escalation to L3 of each ticket, in the active countries."""
+    return (
+        select(*columns)
+        .select_from(TierStep)
         .join(Ticket, Ticket.id == TierStep.ticket_id)
         .join(Tenant, Tenant.id == TierStep.tenant_id)
         .where(TierStep.id.in_(_latest_l3_steps()), Tenant.is_active.is_(True))
     )
-    status = filters.status if filters.status in CONSOLE_STATUSES else "open"
+
+
+def _status_criteria(status: str) -> tuple:
+    """What an escalation in a status of the console meets ("all": nothing more)."""
     if status == "open":
-        stmt = stmt.where(TierStep.ended_at.is_(None), Ticket.status.in_(ACTIVE_STATUSES))
-    elif status == "returned":
-        stmt = stmt.where(TierStep.ended_at.is_not(None), Ticket.status.in_(ACTIVE_STATUSES))
-    elif status == "resolved":
-        stmt = stmt.where(Ticket.status.not_in(ACTIVE_STATUSES))
+        return (TierStep.ended_at.is_(None), Ticket.status.in_(ACTIVE_STATUSES))
+    if status == "returned":
+        return (TierStep.ended_at.is_not(None), Ticket.status.in_(ACTIVE_STATUSES))
+    if status == "resolved":
+        return (Ticket.status.not_in(ACTIVE_STATUSES),)
+    return ()
+
+
+def _console_query(filters: EscalationFilters):
+    status = filters.status if filters.status in CONSOLE_STATUSES else "open"
+    stmt = _console_rows(TierStep, Ticket, Tenant).where(*_status_criteria(status))
     if filters.tenant:
         stmt = stmt.where(Tenant.slug == filters.tenant)
     if filters.severity:
@@ -157,13 +170,20 @@ def _console_query(filters: EscalationFilters):
     return stmt.order_by(TierStep.due_at.is_(None), TierStep.due_at, TierStep.id)
 
 
-def list_escalations(actor: User, filters: EscalationFilters, page: int = 1, per_page: int = 50) -> tuple[list[ConsoleRow], int]:
-    """One page of escalations to L3 from every country, and how many match in all."""
+def list_escalations(actor: User, filters: EscalationFilters, page: int = 1, per_page: int = 50, counts: dict[str, int] | None = None) -> tuple[list[ConsoleRow], int]:
+    """One page of escalations to L3 from every country, and how many match in all.
+
+    `counts` are the console's counts per status (`console_counts`), when the caller has them: a
+    filter on the status alone then takes its total there instead of counting again."""
     _require_expert(actor)
     page, per_page = max(1, page), max(1, min(per_page, 200))
     stmt = _console_query(filters)
+    status = filters.status if filters.status in CONSOLE_STATUSES else "open"
     with across_tenants(db.session, actor):
-        total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+        if counts is not None and not (filters.tenant or filters.severity or (filters.q and filters.q.strip())):
+            total = counts[status]
+        else:
+            total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
         rows = [ConsoleRow(*r) for r in db.session.execute(stmt.offset((page - 1) * per_page).limit(per_page)).all()]
         linked = db.session.execute(
             select(ProblemTicket.ticket_id, Problem).join(Problem, Problem.id == ProblemTicket.problem_id)
@@ -175,9 +195,11 @@ def list_escalations(actor: User, filters: EscalationFilters, page: int = 1, per
 
 
 def console_counts(actor: User) -> dict[str, int]:
+    """How many escalations the console holds in each status, counted in one pass."""
     _require_expert(actor)
+    counters = [func.count().filter(*criteria) if (criteria := _status_criteria(s)) else func.count() for s in CONSOLE_STATUSES]
     with across_tenants(db.session, actor):
-        return {s: db.session.scalar(select(func.count()).select_from(_console_query(EscalationFilters(status=s)).order_by(None).subquery())) or 0 for s in CONSOLE_STATUSES}
+        return {s: n or 0 for s, n in zip(CONSOLE_STATUSES, db.session.execute(_console_rows(*counters)).one())}
 
 
 def get_escalation(actor: User, step_id: int) -> ConsoleRow | None:
@@ -421,18 +443,24 @@ def list_problems(actor: User, status: str | None = None, q: str | None = None) 
         stmt = stmt.where(Problem.status == status)
     if q and q.strip():
         stmt = stmt.where(Problem.title.ilike("%" + q.strip().replace("%", "") + "%"))
-    problems = list(db.session.scalars(stmt.limit(500)))
+    problems = list(db.session.scalars(stmt.options(selectinload(Problem.releases)).limit(500)))
     with across_tenants(db.session, actor):
+        # Counted in SQL, per problem and country: a few rows per problem, however many tickets.
         rows = db.session.execute(
-            select(ProblemTicket.problem_id, Tenant.name, Ticket.status)
+            select(ProblemTicket.problem_id, Tenant.name, func.count(), func.count().filter(Ticket.status.in_(ACTIVE_STATUSES)))
             .join(Tenant, Tenant.id == ProblemTicket.tenant_id)
             .join(Ticket, Ticket.id == ProblemTicket.ticket_id)
             .where(ProblemTicket.problem_id.in_([p.id for p in problems] or [-1]))
+            .group_by(ProblemTicket.problem_id, Tenant.name)
         ).all()
+    counts: dict[int, tuple[set[str], int, int]] = {}
+    for problem_id, name, tickets, active in rows:
+        names, total, open_tickets = counts.get(problem_id, (set(), 0, 0))
+        counts[problem_id] = (names | {name}, total + tickets, open_tickets + active)
     summary = []
     for p in problems:
-        mine = [r for r in rows if r[0] == p.id]
-        summary.append(ProblemSummary(p, sorted({r[1] for r in mine}), len(mine), sum(1 for r in mine if r[2] in ACTIVE_STATUSES)))
+        names, total, open_tickets = counts.get(p.id, (set(), 0, 0))
+        summary.append(ProblemSummary(p, sorted(names), total, open_tickets))
     return summary
 
 
@@ -443,6 +471,7 @@ class TenantFixStatus:
     fixed: bool
     target: str | None
     links: list[ProblemTicket]
+    tickets: int = 0  # tickets linked in this country: more than `links` when only the most recent are loaded
 
 
 @dataclass
@@ -451,16 +480,28 @@ class ProblemDetail:
     links: list[ProblemTicket]
     tenants: list[TenantFixStatus]
     steps_by_ticket: dict[int, int]
+    tickets: int = 0  # tickets linked in all
 
 
-def problem_detail(actor: User, problem: Problem) -> ProblemDetail:
-    """The problem, its tickets per country, and which countries already run a fixing version."""
+def problem_detail(actor: User, problem: Problem, limit: int | None = None) -> ProblemDetail:
+    """The problem, its tickets per country, and which countries already run a fixing version.
+    With `limit`, only the most recent links are loaded; the counts per country are of all of them."""
     _require_expert(actor)
     fixes = services.fixing_versions(problem)
     with across_tenants(db.session, actor):
-        links = list(db.session.scalars(select(ProblemTicket).where(ProblemTicket.problem_id == problem.id).order_by(ProblemTicket.tenant_id, ProblemTicket.id)))
-        for link in links:
-            _ = link.ticket.reference, link.tenant.slug
+        shown = select(ProblemTicket.id).where(ProblemTicket.problem_id == problem.id)
+        if limit is not None:
+            shown = shown.order_by(ProblemTicket.id.desc()).limit(limit)
+        links = list(db.session.scalars(
+            select(ProblemTicket).where(ProblemTicket.id.in_(shown))
+            .options(joinedload(ProblemTicket.ticket), joinedload(ProblemTicket.tenant))
+            .order_by(ProblemTicket.tenant_id, ProblemTicket.id)
+        ))
+        per_tenant = Counter(l.tenant_id for l in links)
+        if limit is not None and len(links) >= limit:  # there may be more than were loaded
+            per_tenant = Counter(dict(db.session.execute(
+                select(ProblemTicket.tenant_id, func.count()).where(ProblemTicket.problem_id == problem.id).group_by(ProblemTicket.tenant_id)
+            ).all()))
         steps = dict(
             db.session.execute(
                 select(TierStep.ticket_id, func.max(TierStep.id)).where(TierStep.ticket_id.in_([l.ticket_id for l in links] or [-1]), TierStep.to_tier == Tier.L3.value).group_by(TierStep.ticket_id)
@@ -469,9 +510,9 @@ def problem_detail(actor: User, problem: Problem) -> ProblemDetail:
     statuses = []
     for tenant in list_tenants():
         mine = [l for l in links if l.tenant_id == tenant.id]
-        statuses.append(TenantFixStatus(tenant, bool(mine), carries_fix(tenant.opencrvs_version, fixes), first_fix_for(tenant.opencrvs_version, fixes), mine))
+        statuses.append(TenantFixStatus(tenant, bool(per_tenant[tenant.id]), carries_fix(tenant.opencrvs_version, fixes), first_fix_for(tenant.opencrvs_version, fixes), mine, per_tenant[tenant.id]))
     statuses.sort(key=lambda s: (not s.affected, s.fixed, s.tenant.name))
-    return ProblemDetail(problem, links, statuses, steps)
+    return ProblemDetail(problem, links, statuses, steps, sum(per_tenant.values()))
 
 
 @dataclass
@@ -557,7 +598,7 @@ def create_github_issue(actor: User, problem: Problem) -> Problem:
     lines = [problem.description or problem.title, "", "Affected countries:"]
     for status in detail.tenants:
         if status.affected:
-            lines.append(f"- {status.tenant.name}: OpenCRVS {status.tenant.opencrvs_version}, {len(status.links)} report(s)")
+            lines.append(f"- {status.tenant.name}: OpenCRVS {status.tenant.opencrvs_version}, {status.tickets} report(s)")
     try:
         info = github.create_issue(problem.title, "\n".join(lines), labels=["support-escalation"])
     except github.GitHubError as exc:
@@ -704,9 +745,9 @@ def upgrade_board(actor: User) -> list[BoardRow]:
     releases = list_releases()
     latest = releases[0].version if releases else None
     with across_tenants(db.session, actor):
-        affected = db.session.execute(select(ProblemTicket.tenant_id, ProblemTicket.problem_id).where(ProblemTicket.resolved_at.is_(None))).all()
+        affected = db.session.execute(select(ProblemTicket.tenant_id, ProblemTicket.problem_id).where(ProblemTicket.resolved_at.is_(None)).distinct()).all()
         reported = dict(db.session.execute(select(Deployment.tenant_id, func.max(Deployment.created_at)).group_by(Deployment.tenant_id)).all())
-    problems = {p.id: p for p in db.session.scalars(select(Problem).where(Problem.id.in_(sorted({pid for _t, pid in affected}) or [-1])))}
+    problems = {p.id: p for p in db.session.scalars(select(Problem).where(Problem.id.in_(sorted({pid for _t, pid in affected}) or [-1])).options(selectinload(Problem.releases)))}
     board = []
     for tenant in list_tenants():
         waiting = [problems[pid] for tid, pid in affected if tid == tenant.id and pid in problems and problems[pid].releases]

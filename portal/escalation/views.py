@@ -28,6 +28,7 @@ csrf.exempt(api)  # bearer tokens only, never cookies
 
 ESCALATION_TEXT_FIELDS = ("reason", "severity", "opencrvs_version", "environment", *services.DETAIL_TEXT_FIELDS)
 MAX_PAGE = 100_000  # beyond it, the row offset would not fit the database's integers
+PROBLEM_LINKS_SHOWN = 200  # a problem's page lists its most recent tickets; ?links=all lists every one
 
 
 def register(app: Flask) -> None:
@@ -226,10 +227,11 @@ def _page_arg() -> int:
 def console():
     filters = _filters(request.args)
     page = _page_arg()
-    rows, total = central.list_escalations(current_user, filters, page=page, per_page=50)
+    counts = central.console_counts(current_user)
+    rows, total = central.list_escalations(current_user, filters, page=page, per_page=50, counts=counts)
     return render_template(
         "escalation/console.html", rows=rows, total=total, page=page, per_page=50, filters=filters,
-        counts=central.console_counts(current_user), tenants=central.list_tenants(), severities=list(Severity),
+        counts=counts, tenants=central.list_tenants(), severities=list(Severity),
     )
 
 
@@ -367,7 +369,8 @@ def problem(problem_id: int):
         else:
             status = 422
     return render_template(
-        "escalation/problem.html", detail=central.problem_detail(current_user, problem), form=form,
+        "escalation/problem.html", form=form,
+        detail=central.problem_detail(current_user, problem, limit=None if request.args.get("links") == "all" else PROBLEM_LINKS_SHOWN),
         github_ready=central.github.is_configured(), others=[o for o in central.problems_for_select(current_user) if o.id != problem.id],
     ), status
 
