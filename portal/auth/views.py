@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, current_app, flash, g, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_login.config import COOKIE_NAME as REMEMBER_COOKIE
 
@@ -72,7 +73,8 @@ def login():
             return redirect(safe_next(form.next.data, _home()))
         if result == services.LoginResult.LOCKED:
             form.password.errors.append(
-                _("Too many failed attempts: this account is locked for %(minutes)s minutes.", minutes=current_app.config["LOGIN_LOCK_MINUTES"])
+                ngettext("Too many failed attempts: this account is locked for %(num)s minute.",
+                         "Too many failed attempts: this account is locked for %(num)s minutes.", current_app.config["LOGIN_LOCK_MINUTES"])
             )
         elif result == services.LoginResult.INACTIVE:
             form.password.errors.append(_("This account is deactivated. Contact your administrator."))

@@ -48,7 +48,7 @@ def fill_source_catalog() -> None:
 @group.command("update")
 def update() -> None:
     """Extract every marked string and merge it into each catalog."""
-    _pybabel("extract", "-F", "babel.cfg", "-k", "_l", "--no-location", "--sort-output", "-o", str(POT), ".")
+    _pybabel("extract", "-F", "babel.cfg", "-k", "_l", "-k", "lazy_pgettext:1c,2", "--no-location", "--sort-output", "-o", str(POT), ".")
     _pybabel("update", "-i", str(POT), "-d", "translations", "--no-fuzzy-matching", "--ignore-obsolete")
     fill_source_catalog()
 
@@ -57,7 +57,7 @@ def update() -> None:
 @click.argument("locale")
 def init(locale: str) -> None:
     """Start a catalog for a new interface language."""
-    _pybabel("extract", "-F", "babel.cfg", "-k", "_l", "--no-location", "--sort-output", "-o", str(POT), ".")
+    _pybabel("extract", "-F", "babel.cfg", "-k", "_l", "-k", "lazy_pgettext:1c,2", "--no-location", "--sort-output", "-o", str(POT), ".")
     _pybabel("init", "-i", str(POT), "-d", "translations", "-l", locale)
 
 

@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -68,10 +69,10 @@ class ProblemStatus(StrEnum):
 
 
 PROBLEM_STATUS_LABELS = {
-    ProblemStatus.OPEN: _l("Open"),
+    ProblemStatus.OPEN: lazy_pgettext("problem status", "Open"),
     ProblemStatus.AWAITING_RELEASE: _l("Fixed, awaiting a release"),
     ProblemStatus.FIX_RELEASED: _l("Fix released"),
-    ProblemStatus.CLOSED: _l("Closed"),
+    ProblemStatus.CLOSED: lazy_pgettext("problem status", "Closed"),
 }
 
 
