@@ -333,61 +333,89 @@ def _topic_counts(topic) -> tuple[int, int, int]:
 DEFLECTION = _l("A visit is a signed-in user's day with at least one search of the help articles; it is deflected when that user opened no ticket that day or the next.")
 
 
-def self_service_tables(tenant, period: Period, locale: str) -> tuple[dict[str, Table], list[str], dict]:
+# The tables of each part of the dashboard, so that a CSV export computes only the part it shows.
+DEMAND_TABLES = ("weekly", "categories", "channels", "offices", "roles", "sla", "satisfaction_tiers", "satisfaction")
+SELF_SERVICE_TABLES = ("articles", "no_result", "not_opened", "handovers", "topics", "unhelpful", "outdated", "deflection")
+# What each self-service table needs; the recommendations need the evidence of all but the deflection.
+_NEEDS = {
+    "links": {"articles", "recommendations"},
+    "gaps": {"no_result", "not_opened", "topics", "recommendations"},
+    "handovers": {"handovers", "topics", "recommendations"},
+    "topics": {"topics", "recommendations"},
+    "unhelpful": {"unhelpful", "recommendations"},
+    "outdated": {"outdated", "recommendations"},
+    "deflection": {"deflection"},
+}
+
+
+def self_service_tables(tenant, period: Period, locale: str, wanted: set[str] | None = None) -> tuple[dict[str, Table], list[str], dict]:
+    """The self-service tables, the sections whose source is missing and the evidence of the
+    recommendations; with `wanted` (table keys), only what those tables need is read."""
     tables: dict[str, Table] = {}
     missing = []
     evidence: dict[str, Any] = {}
-    links = _article_links(period)
-    evidence["links"] = links
-    tables["articles"] = Table(
-        "articles",
-        _("Tickets answered with an article"),
-        [_("Article"), _("Title"), _("Tickets"), _("Resolved")],
-        [list(row) for row in links],
-        note=_("Articles that agents linked to a ticket as the answer: users did not find them or they did not help."),
-    )
-    gaps = sources.search_gaps(period.first, period.last)
-    if gaps is None:
-        missing.append(_("Searches with no result or no article opened"))
-    else:
-        tables["no_result"] = Table("no_result", _("Top searches with no result"), [_("Language"), _("Search"), _("Times")], [list(r) for r in gaps["no_result"]])
-        tables["not_opened"] = Table("not_opened", _("Top searches where no article was opened"), [_("Language"), _("Search"), _("Times")], [list(r) for r in gaps["not_opened"]])
-    handovers = sources.handover_questions(period.first, period.last)
-    if handovers is None:
-        missing.append(_("Assistant questions handed over to a person"))
-    else:
-        grouped = cluster([(q, q, 1) for q, _locale in handovers], tenant.default_locale)
-        tables["handovers"] = Table("handovers", _("Assistant questions handed over to a person, by topic"), [_("Topic"), _("Questions"), _("Examples")],
-                                    [[t.label, t.size, " · ".join(_distinct(t.texts))] for t in grouped])
-    topics = [t for t in _unanswered_topics(period, tenant.default_locale, gaps["no_result"] if gaps else [], handovers or []) if t.weight >= MIN_TOPIC]
-    evidence["topics"] = topics
-    tables["topics"] = Table(
-        "topics",
-        _("Topics no article answers"),
-        [_("Topic"), _("Tickets"), _("Searches with no result"), _("Assistant hand-overs"), _("Examples")],
-        [[t.label, *_topic_counts(t), " · ".join(_distinct(t.texts))] for t in topics],
-        note=_("Subjects of the period's tickets that no agent answered with an article, and searches that found nothing, grouped by similar words (at least %(n)s in all).", n=MIN_TOPIC),
-    )
-    unhelpful = sources.unhelpful_articles(period.first, period.last)
-    outdated = sources.outdated_translations(tenant)
-    if unhelpful is None:
-        missing.append(_("Articles rated not helpful"))
-    else:
-        titles = sources.article_titles(tenant, locale, [slug for slug, *_ in unhelpful])
-        evidence["unhelpful"] = [(slug, titles.get(slug, slug), no, yes, comments) for slug, no, yes, comments in unhelpful]
-        tables["unhelpful"] = Table("unhelpful", _("Articles rated not helpful"), [_("Article"), _("Title"), _("Not helpful"), _("Helpful"), _("Latest comments")],
-                                    [[slug, title, no, yes, " · ".join(comments)] for slug, title, no, yes, comments in evidence["unhelpful"]])
-    if outdated is not None:
-        evidence["outdated"] = outdated
-        tables["outdated"] = Table("outdated", _("Outdated translations"), [_("Article"), _("Title"), _("Outdated languages")],
-                                   [[slug, title, ", ".join(locales)] for slug, (title, locales) in sorted(outdated.items())])
-    flow = sources.deflection(period.first, period.last)
-    if flow is None:
-        missing.append(_("Deflection rate"))
-    else:
-        visits, deflected, anonymous = flow
-        tables["deflection"] = Table("deflection", _("Deflection rate"), [_("Visits"), _("Without a ticket"), _("Deflection rate"), _("Anonymous searches (not counted)")],
-                                     [[visits, deflected, _share(deflected, visits), anonymous]], note=str(DEFLECTION))
+
+    def needed(part: str) -> bool:
+        return wanted is None or bool(_NEEDS[part] & wanted)
+
+    if needed("links"):
+        links = _article_links(period)
+        evidence["links"] = links
+        tables["articles"] = Table(
+            "articles",
+            _("Tickets answered with an article"),
+            [_("Article"), _("Title"), _("Tickets"), _("Resolved")],
+            [list(row) for row in links],
+            note=_("Articles that agents linked to a ticket as the answer: users did not find them or they did not help."),
+        )
+    if needed("gaps"):
+        gaps = sources.search_gaps(period.first, period.last)
+        if gaps is None:
+            missing.append(_("Searches with no result or no article opened"))
+        else:
+            tables["no_result"] = Table("no_result", _("Top searches with no result"), [_("Language"), _("Search"), _("Times")], [list(r) for r in gaps["no_result"]])
+            tables["not_opened"] = Table("not_opened", _("Top searches where no article was opened"), [_("Language"), _("Search"), _("Times")], [list(r) for r in gaps["not_opened"]])
+    if needed("handovers"):
+        handovers = sources.handover_questions(period.first, period.last)
+        if handovers is None:
+            missing.append(_("Assistant questions handed over to a person"))
+        elif wanted is None or "handovers" in wanted:
+            grouped = cluster([(q, q, 1) for q, _locale in handovers], tenant.default_locale)
+            tables["handovers"] = Table("handovers", _("Assistant questions handed over to a person, by topic"), [_("Topic"), _("Questions"), _("Examples")],
+                                        [[t.label, t.size, " · ".join(_distinct(t.texts))] for t in grouped])
+    if needed("topics"):
+        topics = [t for t in _unanswered_topics(period, tenant.default_locale, gaps["no_result"] if gaps else [], handovers or []) if t.weight >= MIN_TOPIC]
+        evidence["topics"] = topics
+        tables["topics"] = Table(
+            "topics",
+            _("Topics no article answers"),
+            [_("Topic"), _("Tickets"), _("Searches with no result"), _("Assistant hand-overs"), _("Examples")],
+            [[t.label, *_topic_counts(t), " · ".join(_distinct(t.texts))] for t in topics],
+            note=_("Subjects of the period's tickets that no agent answered with an article, and searches that found nothing, grouped by similar words (at least %(n)s in all).", n=MIN_TOPIC),
+        )
+    if needed("unhelpful"):
+        unhelpful = sources.unhelpful_articles(period.first, period.last)
+        if unhelpful is None:
+            missing.append(_("Articles rated not helpful"))
+        else:
+            titles = sources.article_titles(tenant, locale, [slug for slug, *_ in unhelpful])
+            evidence["unhelpful"] = [(slug, titles.get(slug, slug), no, yes, comments) for slug, no, yes, comments in unhelpful]
+            tables["unhelpful"] = Table("unhelpful", _("Articles rated not helpful"), [_("Article"), _("Title"), _("Not helpful"), _("Helpful"), _("Latest comments")],
+                                        [[slug, title, no, yes, " · ".join(comments)] for slug, title, no, yes, comments in evidence["unhelpful"]])
+    if needed("outdated"):
+        outdated = sources.outdated_translations(tenant)
+        if outdated is not None:
+            evidence["outdated"] = outdated
+            tables["outdated"] = Table("outdated", _("Outdated translations"), [_("Article"), _("Title"), _("Outdated languages")],
+                                       [[slug, title, ", ".join(locales)] for slug, (title, locales) in sorted(outdated.items())])
+    if needed("deflection"):
+        flow = sources.deflection(period.first, period.last)
+        if flow is None:
+            missing.append(_("Deflection rate"))
+        else:
+            visits, deflected, anonymous = flow
+            tables["deflection"] = Table("deflection", _("Deflection rate"), [_("Visits"), _("Without a ticket"), _("Deflection rate"), _("Anonymous searches (not counted)")],
+                                         [[visits, deflected, _share(deflected, visits), anonymous]], note=str(DEFLECTION))
     return tables, missing, evidence
 
 
@@ -461,22 +489,40 @@ def recommendations(tenant, evidence: dict, cells: dict, category_names: dict) -
     return recs
 
 
-def tenant_dashboard(tenant, actor: User, period: Period, locale: str) -> Dashboard:
-    """Everything the insights page of `tenant` shows for `period` (session scoped to the tenant)."""
+def tenant_dashboard(tenant, actor: User, period: Period, locale: str, only: str | None = None) -> Dashboard:
+    """Everything the insights page of `tenant` shows for `period` (session scoped to the tenant).
+
+    With `only` (a table key, for its CSV export), just that table is computed, the very same way: the
+    dashboard's `tables` then holds it alone (or nothing, for an unknown key or a missing source), and
+    `missing` and `totals` are left empty."""
     if Permission.INSIGHTS_VIEW not in permissions_in(actor, tenant):
         raise InsightsError(_("You do not have permission to see this page."), 403)
-    names = _category_names(locale)
-    prev = period.previous()
-    facts = gather(period.first, period.last)
-    tables, totals = demand_tables(period, names, facts, gather(prev.first, prev.last, people=False, times=False))
-    more, missing, evidence = self_service_tables(tenant, period, locale)
-    tables.update(more)
-    cells = facts.by("office", "role", "category_id")
-    recs = recommendations(tenant, evidence, cells, names)
-    tables["recommendations"] = Table(
-        "recommendations", _("Recommendations"), [_("Rank"), _("Action"), _("Kind"), _("Evidence"), _("Score")],
-        [[i + 1, r.action, r.kind_label, r.evidence, r.score] for i, r in enumerate(recs)],
-    )
+    wanted = None if only is None else {only}
+    tables: dict[str, Table] = {}
+    totals = Measures()
+    facts = None
+    names = None
+    if wanted is None or wanted & (set(DEMAND_TABLES) | {"recommendations"}):
+        names = _category_names(locale)
+        facts = gather(period.first, period.last)
+    if wanted is None or wanted & set(DEMAND_TABLES):
+        prev = period.previous()
+        tables, totals = demand_tables(period, names, facts, gather(prev.first, prev.last, people=False, times=False))
+    missing: list[str] = []
+    recs: list[Recommendation] = []
+    if wanted is None or wanted & (set(SELF_SERVICE_TABLES) | {"recommendations"}):
+        more, missing, evidence = self_service_tables(tenant, period, locale, wanted)
+        tables.update(more)
+        if wanted is None or "recommendations" in wanted:
+            cells = facts.by("office", "role", "category_id")
+            recs = recommendations(tenant, evidence, cells, names)
+            tables["recommendations"] = Table(
+                "recommendations", _("Recommendations"), [_("Rank"), _("Action"), _("Kind"), _("Evidence"), _("Score")],
+                [[i + 1, r.action, r.kind_label, r.evidence, r.score] for i, r in enumerate(recs)],
+            )
+    if wanted is not None:
+        tables = {key: table for key, table in tables.items() if key in wanted}
+        missing = []
     return Dashboard(period, tables, recs, missing, totals)
 
 

@@ -9,7 +9,9 @@ import datetime as dt
 import importlib.util
 from collections import Counter, defaultdict
 
-from sqlalchemy import func, select
+from sqlalchemy import Date, and_, case, func, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from portal.core.db import db
 from portal.insights.facts import start_of
@@ -30,25 +32,31 @@ def _window(first: dt.date, last: dt.date):
 def search_gaps(first, last, limit: int = 10):
     """{"no_result": [...], "not_opened": [...]} of (locale, query, times), the top `limit` per locale.
 
-    Queries are compared case-insensitively, with spaces trimmed."""
+    Queries are compared case-insensitively, with spaces trimmed. The top of each locale is taken in
+    SQL (most frequent first, then by query), so only `limit` rows per locale leave the database."""
     if not _installed("kb"):
         return None
     from portal.kb.models import SearchLog
 
     start, end = _window(first, last)
     query = func.lower(func.trim(SearchLog.query))
-    out = {}
-    for name, condition in (("no_result", SearchLog.result_count == 0), ("not_opened", (SearchLog.result_count > 0) & SearchLog.opened_slug.is_(None))):
-        rows = db.session.execute(
-            select(SearchLog.locale, query, func.count()).where(SearchLog.created_at >= start, SearchLog.created_at < end, condition)
-            .group_by(SearchLog.locale, query).order_by(func.count().desc(), query)
-        )
-        per_locale: dict[str, list] = defaultdict(list)
-        for locale, q, n in rows:
-            if len(per_locale[locale]) < limit:
-                per_locale[locale].append((locale, q, n))
-        out[name] = [row for locale in sorted(per_locale) for row in per_locale[locale]]
-    return out
+    no_result, not_opened = SearchLog.result_count == 0, (SearchLog.result_count > 0) & SearchLog.opened_slug.is_(None)
+    kind = case((no_result, "no_result"), else_="not_opened")
+    # Both lists in one pass over the period's searches.
+    counts = (
+        select(kind.label("kind"), SearchLog.locale.label("locale"), query.label("query"), func.count().label("times"),
+               func.row_number().over(partition_by=(kind, SearchLog.locale), order_by=(func.count().desc(), query)).label("place"))
+        .where(SearchLog.created_at >= start, SearchLog.created_at < end, no_result | not_opened)
+        .group_by(kind, SearchLog.locale, query)
+        .subquery("counts")
+    )
+    per_locale: dict[str, dict[str, list]] = {"no_result": defaultdict(list), "not_opened": defaultdict(list)}
+    for name, locale, q, n in db.session.execute(
+        select(counts.c.kind, counts.c.locale, counts.c.query, counts.c.times).where(counts.c.place <= limit)
+        .order_by(counts.c.kind, counts.c.locale, counts.c.place)
+    ):
+        per_locale[name][locale].append((locale, q, n))
+    return {name: [row for locale in sorted(rows) for row in rows[locale]] for name, rows in per_locale.items()}
 
 
 def handover_questions(first, last, limit: int = 500):
@@ -92,9 +100,9 @@ def outdated_translations(tenant):
     """{slug: (title, [outdated locales])} for the tenant's articles whose translation is outdated."""
     if not _installed("kb"):
         return None
-    from portal.kb.services import translation_status
+    from portal.kb.services import outdated_articles
 
-    return {row.slug: (row.title, row.outdated) for row in translation_status(tenant) if row.outdated}
+    return outdated_articles(tenant)
 
 
 def article_titles(tenant, locale: str, slugs) -> dict[str, str]:
@@ -118,22 +126,52 @@ def article_path(tenant, slug: str) -> str | None:
     return path(tenant.slug, slug)
 
 
+class _next_day(FunctionElement):
+    """The day after a date (of `func.date`): `date + 1` on PostgreSQL, `date(day, '+1 day')` on SQLite."""
+
+    type = Date()
+    name = "next_day"
+    inherit_cache = True
+
+
+@compiles(_next_day)
+def _next_day_default(element, compiler, **kw):
+    return f"({compiler.process(element.clauses, **kw)} + 1)"
+
+
+@compiles(_next_day, "sqlite")
+def _next_day_sqlite(element, compiler, **kw):
+    return f"date({compiler.process(element.clauses, **kw)}, '+1 day')"
+
+
 def deflection(first, last):
-    """(visits, deflected, anonymous searches): see DEFLECTION in services for the definition."""
+    """(visits, deflected, anonymous searches): see DEFLECTION in services for the definition.
+
+    Counted in SQL: the distinct (user, UTC day) of the period's signed-in searches, each matched
+    with the distinct (requester, UTC day) of tickets on that day and on the next."""
     if not _installed("kb"):
         return None
     from portal.kb.models import SearchLog
 
     start, end = _window(first, last)
-    visits = {(uid, day.date()) for uid, day in db.session.execute(
-        select(SearchLog.user_id, SearchLog.created_at).where(SearchLog.created_at >= start, SearchLog.created_at < end, SearchLog.user_id.is_not(None)))}
+    visits = (
+        select(SearchLog.user_id.label("user_id"), func.date(SearchLog.created_at).label("day"))
+        .where(SearchLog.created_at >= start, SearchLog.created_at < end, SearchLog.user_id.is_not(None))
+        .distinct()
+        .subquery("visits")
+    )
+    opened = (
+        select(Ticket.requester_user_id.label("user_id"), func.date(Ticket.created_at).label("day"))
+        .where(Ticket.created_at >= start, Ticket.created_at < end + dt.timedelta(days=1), Ticket.requester_user_id.is_not(None))
+        .distinct()
+        .cte("opened")
+    )
+    same_day, next_day = opened.alias("same_day"), opened.alias("next_day")
+    visits_n, deflected = db.session.execute(
+        select(func.count(), func.coalesce(func.sum(case((and_(same_day.c.user_id.is_(None), next_day.c.user_id.is_(None)), 1), else_=0)), 0))
+        .select_from(visits)
+        .outerjoin(same_day, and_(same_day.c.user_id == visits.c.user_id, same_day.c.day == visits.c.day))
+        .outerjoin(next_day, and_(next_day.c.user_id == visits.c.user_id, next_day.c.day == _next_day(visits.c.day)))
+    ).one()
     anonymous = db.session.scalar(select(func.count()).where(SearchLog.created_at >= start, SearchLog.created_at < end, SearchLog.user_id.is_(None)))
-    users = {uid for uid, _day in visits}
-    opened = set()
-    if users:
-        for uid, created in db.session.execute(
-            select(Ticket.requester_user_id, Ticket.created_at).where(Ticket.created_at >= start, Ticket.created_at < end + dt.timedelta(days=1), Ticket.requester_user_id.in_(users))
-        ):
-            opened.add((uid, created.date()))
-    deflected = sum(1 for uid, day in visits if (uid, day) not in opened and (uid, day + dt.timedelta(days=1)) not in opened)
-    return len(visits), deflected, anonymous
+    return int(visits_n), int(deflected), anonymous

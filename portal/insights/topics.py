@@ -101,13 +101,21 @@ def cluster(items: list[tuple[str, object, int]], locale: str = "en", threshold:
     centroids: list[dict[str, float]] = []
     sums: list[dict[str, float]] = []
     members: list[list[int]] = []
+    # The topics whose centroid has each term: a topic sharing no term with a text has a similarity of
+    # exactly 0 to it, so only those sharing one are compared when the threshold is above 0.
+    holding: dict[str, set[int]] = defaultdict(set)
     for i in order:
         best, best_sim = -1, threshold
-        for c, centroid in enumerate(centroids):
-            sim = _cosine(vectors[i], centroid)
+        if threshold > 0:
+            candidates = sorted(set().union(*(holding.get(t, ()) for t in vectors[i])))
+        else:
+            candidates = range(len(centroids))
+        for c in candidates:
+            sim = _cosine(vectors[i], centroids[c])
             if sim >= best_sim:
                 best, best_sim = c, sim
         if best < 0:
+            best = len(centroids)
             sums.append(dict(vectors[i]))
             centroids.append(dict(vectors[i]))
             members.append([i])
@@ -117,6 +125,8 @@ def cluster(items: list[tuple[str, object, int]], locale: str = "en", threshold:
                 acc[t] = acc.get(t, 0.0) + v
             centroids[best] = _unit(acc)
             members[best].append(i)
+        for t in vectors[i]:
+            holding[t].add(best)
     topics = []
     for c, idx in enumerate(members):
         top = sorted(sums[c].items(), key=lambda tv: (-tv[1], tv[0]))[:label_terms]

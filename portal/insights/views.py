@@ -68,7 +68,7 @@ def dashboard():
 @bp.get("/<tenant>/insights/export/<table>.csv")
 @require(Permission.INSIGHTS_VIEW)
 def export(table: str):
-    board = services.tenant_dashboard(g.tenant, current_user, _period(), _locale())
+    board = services.tenant_dashboard(g.tenant, current_user, _period(), _locale(), only=table)
     if table not in board.tables:
         return error_response(404)
     return _csv(board.tables[table], f"{g.tenant.slug}-{table}-{board.period.first}-{board.period.last}")

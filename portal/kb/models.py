@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.core import versions
@@ -200,6 +200,8 @@ class SearchLog(TenantScoped, db.Model):
     """One search, and the article opened from its results (for the insights work)."""
 
     __tablename__ = "kb_search_logs"
+    # A country's searches of a period, with who searched: the insights read them from the index alone.
+    __table_args__ = (Index("ix_kb_search_logs_tenant_time", "tenant_id", "created_at", "user_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     locale: Mapped[str] = mapped_column(String(16))

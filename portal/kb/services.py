@@ -9,6 +9,7 @@ import datetime as dt
 import difflib
 from dataclasses import dataclass
 from functools import cached_property
+from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any, Iterator
 
@@ -556,6 +557,76 @@ class TranslationRow:
     kind: str
     missing: list[str]
     outdated: list[str]
+
+
+def outdated_articles(tenant) -> dict[str, tuple[str, list[str]]]:
+    """{slug: (title, [outdated locales])}: the rows of `translation_status` that have outdated
+    locales (the articles the tenant may show, drafts and staff ones included; a locale is outdated
+    as `outdated_state` says; the title is the first translation's, local copy first), read from the
+    few columns it needs instead of whole articles with their bodies, revisions and diffs (for the
+    insights dashboard, which only lists them)."""
+    generics = {slug: (gid, source) for gid, slug, source in db.session.execute(
+        select(GenericArticle.id, GenericArticle.slug, GenericArticle.source_locale))}
+    generic_ids = {gid for gid, _source in generics.values()}
+    locals_ = {slug: (aid, gid, source) for aid, slug, gid, source in db.session.execute(
+        select(Article.id, Article.slug, Article.generic_id, Article.source_locale))}
+    hidden = set(db.session.scalars(select(HiddenArticle.generic_id)))
+    # (article id, locale) -> (revision, source revision, upstream revision), and the titles of each
+    # article for the first one. Read in no particular order, as the articles' `translations` are
+    # (the databases give the rows of one article in their physical order either way).
+    generic_texts: dict = {}
+    generic_titles: dict[int, list[str]] = defaultdict(list)
+    for aid, locale, title, revision, source_revision in db.session.execute(
+        select(GenericTranslation.article_id, GenericTranslation.locale, GenericTranslation.title, GenericTranslation.revision,
+               GenericTranslation.source_revision)
+    ):
+        generic_texts.setdefault((aid, locale), (revision, source_revision, None))
+        generic_titles[aid].append(title)
+    local_texts: dict = {}
+    local_titles: dict[int, list[str]] = defaultdict(list)
+    for aid, locale, title, revision, source_revision, upstream_revision in db.session.execute(
+        select(ArticleTranslation.article_id, ArticleTranslation.locale, ArticleTranslation.title, ArticleTranslation.revision,
+               ArticleTranslation.source_revision, ArticleTranslation.upstream_revision)
+    ):
+        local_texts.setdefault((aid, locale), (revision, source_revision, upstream_revision))
+        local_titles[aid].append(title)
+
+    def outdated(texts, aid, source_locale, generic_id, locale) -> bool:
+        """`portal.kb.services.outdated_state` of one locale of an article (generic_id: of a local copy)."""
+        translation = texts.get((aid, locale))
+        if translation is None:
+            return False
+        _revision, source_revision, upstream_revision = translation
+        if generic_id is not None and upstream_revision is not None:
+            upstream = generic_texts.get((generic_id, locale))
+            if upstream is not None and upstream[0] > upstream_revision:
+                return True
+        if source_revision is not None:
+            source = texts.get((aid, source_locale))
+            if source is None and generic_id is not None:
+                source = generic_texts.get((generic_id, source_locale))
+            if source is not None and source[0] > source_revision:
+                return True
+        return False
+
+    out = {}
+    for key in sorted(set(generics) | set(locals_)):
+        local, generic = locals_.get(key), generics.get(key)
+        if local is not None and local[1] is None:
+            generic = None
+        elif generic is None or generic[0] in hidden:
+            continue
+        owners = []  # (texts, titles, id, source locale, generic id of a local copy)
+        if local is not None:
+            aid, gid, source = local
+            owners.append((local_texts, local_titles, aid, source, gid if gid in generic_ids else None))
+        if generic is not None:
+            owners.append((generic_texts, generic_titles, generic[0], generic[1], None))
+        locales = sorted({loc for texts, _titles, aid, source, gid in owners for loc in tenant.locales if outdated(texts, aid, source, gid, loc)})
+        if locales:
+            title = next((t for _texts, titles, aid, *_rest in owners for t in titles.get(aid, ())), key)
+            out[key] = (title, locales)
+    return out
 
 
 def translation_status(tenant) -> list[TranslationRow]:

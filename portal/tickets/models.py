@@ -193,6 +193,8 @@ class Ticket(TenantScoped, TimestampMixin, db.Model):
         Index("ix_tickets_group", "tenant_id", "group_key", "status"),
         Index("ix_tickets_activity", "tenant_id", "last_activity_at", "id"),
         Index("ix_tickets_requester", "tenant_id", "requester_user_id", "last_activity_at"),
+        # A country's tickets of a period, with who opened them (the insights: deflection, live figures).
+        Index("ix_tickets_created", "tenant_id", "created_at", "requester_user_id"),
         Index("ix_tickets_due", "status", "resolution_due_at"),
         # The "breaching" view: a tenant's active tickets by resolution target.
         Index("ix_tickets_breaching", "tenant_id", "resolution_due_at", "id",
