@@ -360,8 +360,8 @@ def hand_over(tenant: Any, conversation_id: str, *, user: Any = None, contact: A
         # In the ticket's transaction, the conversation held until it commits: when the button was
         # pressed twice at once (two requests, perhaps on two servers), the second waits here, finds
         # the first's ticket and gives up its own.
-        db.session.execute(select(Conversation).where(Conversation.id == conversation.id).with_for_update()
-                           .execution_options(populate_existing=True))
+        db.session.scalar(select(Conversation).where(Conversation.id == conversation.id).with_for_update()
+                          .execution_options(populate_existing=True))  # read: the object is refreshed as its row is
         if conversation.ticket_id:
             raise _HandedOverMeanwhile(conversation.ticket_id)
         if asked:

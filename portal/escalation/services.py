@@ -486,7 +486,7 @@ def report_deployment(tenant: Tenant, actor: User | None, version: str, source: 
     value = value.removeprefix("v")
     # The same version reported twice at once (a deployment script retrying, two servers): the
     # second waits for the first and finds the version already recorded.
-    db.session.execute(select(Tenant).where(Tenant.id == tenant.id).with_for_update().execution_options(populate_existing=True))
+    db.session.scalar(select(Tenant).where(Tenant.id == tenant.id).with_for_update().execution_options(populate_existing=True))
     if value == tenant.opencrvs_version:
         apply_rollout(tenant)
         return None

@@ -85,8 +85,10 @@ def test_talk_to_a_person_pressed_twice_at_once_opens_one_ticket(app, client, au
     from portal.core.db import db
 
     auth.login(make_user())
+    client.post("/farajaland/assistant", data={"message": "I forgot my password"})
+    client.post("/farajaland/assistant/handover")  # an earlier request: the country's ticket numbers exist
     client.post("/farajaland/assistant", data={"message": "my declaration is stuck in the outbox"})
-    [conversation] = stored(Conversation)
+    conversation = stored(Conversation)[-1]
     with app.app_context():
         if db.engine.dialect.name != "postgresql":
             pytest.skip("row locks are PostgreSQL's")
@@ -102,5 +104,5 @@ def test_talk_to_a_person_pressed_twice_at_once_opens_one_ticket(app, client, au
             for press in presses:
                 press.join(timeout=30)
     assert [a.status_code for a in answers] == [200, 200]
-    [ticket] = stored(Ticket)
+    [_earlier, ticket] = stored(Ticket)
     assert all(ticket.reference in a.get_json()["message"] for a in answers)
