@@ -30,12 +30,12 @@ from portal.kb.models import (
     GenericRevision,
     GenericTranslation,
     HiddenArticle,
+    SearchDocument,
     SearchLog,
     Status,
     tenant_content,
 )
 from portal.kb.rendering import fill_placeholders, render_article
-from portal.tenancy.models import TENANTS
 
 KIND_GENERIC, KIND_OVERRIDE, KIND_LOCAL = "generic", "override", "local"
 
@@ -240,13 +240,22 @@ class ListedArticle:
     fallback: bool
 
 
-def reading_list(tenant, locale: str, audience: str = Audience.PUBLIC) -> tuple[ListedArticle, ...]:
-    """The articles `tenant` shows readers of `locale` (as `tenant_view`), without their text. Kept
-    by the process per version of the content and of the tenant's settings (titles may name the
-    country): the help home and the forms that list articles do not read every article each time."""
-    names = (GENERIC_CONTENT, tenant_content(tenant.id), TENANTS)
-    return versions.kept("kb_list", (tenant.id, locale, audience), names, lambda: tuple(
-        ListedArticle(v.slug, v.title, v.locale, v.category, v.audience, v.fallback) for v in tenant_view(tenant, locale, audience=audience)))
+def reading_list(tenant, locale: str, audience: str = Audience.PUBLIC) -> list[ListedArticle]:
+    """The published articles `tenant` shows readers of `locale` (as `tenant_view`, in its order),
+    without their text: read in one query from the search documents, which hold each article as
+    the tenant's readers of each locale see it (titles filled in), so that the help home and the
+    forms that list articles do not build every article on each view."""
+    locale = tenant.best_locale(locale)
+    audiences = [Audience.PUBLIC.value] if audience == Audience.PUBLIC else [Audience.PUBLIC.value, Audience.STAFF.value]
+    rows = db.session.execute(
+        select(SearchDocument.slug, SearchDocument.title, SearchDocument.content_locale, SearchDocument.category, SearchDocument.audience)
+        .where(SearchDocument.locale == locale, SearchDocument.audience.in_(audiences))
+    )
+    order = category_order()
+    listed = [ListedArticle(slug, title, content_locale, category, audience_, content_locale != locale)
+              for slug, title, content_locale, category, audience_ in rows]
+    listed.sort(key=lambda a: (order.get(a.category, len(order)), a.title.casefold()))
+    return listed
 
 
 def article_titles(tenant, locale: str, audience: str = Audience.STAFF) -> tuple[str, ...]:

@@ -326,7 +326,7 @@ def test_a_long_conversation_costs_the_ticket_page_no_more_queries_than_a_short_
     in_tenant(lambda t: talk(t, short, 1))
     in_tenant(lambda t: talk(t, long_, 15))
     auth.login(l1)
-    client.get(f"/farajaland/tickets/{short}")  # the article titles are made once, then kept
+    client.get(f"/farajaland/tickets/{short}")  # what a first view reads once (the country, the categories) is read
     statements = []
     with app.app_context():
         event.listen(db.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
