@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import select
@@ -476,9 +477,10 @@ def recommendations(tenant, evidence: dict, cells: dict, category_names: dict) -
             continue
         parts = []
         if e["no"]:
-            parts.append(_("%(n)s readers rated it not helpful", n=e["no"]))
+            parts.append(ngettext("%(num)s reader rated it not helpful", "%(num)s readers rated it not helpful", e["no"]))
         if e["links"]:
-            parts.append(_("%(n)s tickets were answered with it (users did not find it or it did not help)", n=e["links"]))
+            parts.append(ngettext("%(num)s ticket was answered with it (users did not find it or it did not help)",
+                                  "%(num)s tickets were answered with it (users did not find it or it did not help)", e["links"]))
         if e["outdated"]:
             parts.append(_("its translation is outdated in %(locales)s", locales=", ".join(e["outdated"])))
         link = e["ref"] if e["ref"] and e["ref"].startswith(("/", "http")) else sources.article_path(tenant, slug)

@@ -74,7 +74,7 @@ def test_topics_and_ranked_recommendations_with_evidence(admin_page):
     assert [(kind, score) for kind, _action, score in recs] == [("write", "9"), ("update", "3"), ("train", "1.5"), ("train", "1.5")]
     actions = [a for _k, a, _s in recs]
     assert actions[1] == "Update the article “Resetting your password”"
-    assert "1 readers rated it not helpful; 2 tickets were answered with it" in admin_page
+    assert "1 reader rated it not helpful; 2 tickets were answered with it" in admin_page
     assert actions[2] == "Train Registrar in Isamba District Office on Access and login"
     assert "3 tickets on Access and login" in admin_page and "predicts 1.5" in admin_page
 
@@ -106,7 +106,7 @@ def test_other_tenant_never_appears(admin_page):
 def test_date_filter_narrows_the_figures(client, make_user, auth, insight_data):
     auth.login(make_user(role=Role.L1_AGENT))
     html = client.get("/farajaland/insights/?start=2026-10-12&end=2026-10-12").get_data(as_text=True)
-    assert "1 tickets from 2026-10-12 to 2026-10-12" in html
+    assert "1 ticket from 2026-10-12 to 2026-10-12" in html
     assert rows_of(html, "channels") == [["Portal", "1", "100.0%"]]
 
 
