@@ -11,6 +11,7 @@ from typing import Any
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.channels.base import Channel, InstantMessage
 from portal.channels.emailparse import ParsedEmail
@@ -41,10 +42,14 @@ def _tickets():
 def touch_thread(tenant: Tenant, channel: str, address: str, name: str = "", locale: str | None = None) -> ChannelThread:
     """The requester's thread on an instant channel, with the time of their last message (24-hour window)."""
     address, name = storable(address, 320), storable(name, 200)  # as a provider sent them (a reaction's sender, say)
-    thread = db.session.scalar(select(ChannelThread).where(ChannelThread.channel == channel, ChannelThread.address == address))
+    find = select(ChannelThread).where(ChannelThread.channel == channel, ChannelThread.address == address)
+    thread = db.session.scalar(find)
     if thread is None:
-        thread = ChannelThread(tenant_id=tenant.id, channel=channel, address=address)
-        db.session.add(thread)
+        # One statement that gives way to the same row being made elsewhere at this moment (a new
+        # sender's first two messages on two servers): both messages then share that row.
+        insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        db.session.execute(insert(ChannelThread).values(tenant_id=tenant.id, channel=channel, address=address).on_conflict_do_nothing())
+        thread = db.session.scalar(find)
     thread.last_inbound_at = utcnow()
     thread.name = name or thread.name
     thread.locale = tenant.best_locale(locale or thread.locale)

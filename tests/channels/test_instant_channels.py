@@ -299,6 +299,31 @@ def test_a_message_that_meets_a_row_written_at_the_same_moment_is_tried_again_no
     assert len(fake_desk.tickets) == 1
 
 
+def test_a_new_sender_s_message_arriving_while_another_server_makes_their_thread_shares_it(app, client, fake_api, fake_desk):
+    """The sender's first two messages reach two servers at once: the second waits for the first's
+    thread, then uses it, and is processed at once (not left for the worker after a clash)."""
+    from sqlalchemy import insert, text
+
+    from tests.conftest import until_waiting
+
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite lets one writer in at a time")
+        with db.engine.connect() as first_server:
+            tenant_id = first_server.execute(text("SELECT id FROM tenants WHERE slug = 'farajaland'")).scalar_one()
+            first_server.execute(insert(ChannelThread.__table__).values(tenant_id=tenant_id, channel="whatsapp", address="260971234567", name="", created_at=utcnow(), updated_at=utcnow()))
+            answer = {}
+            second = threading.Thread(target=lambda: answer.update(response=post_whatsapp(client, whatsapp_body(wa_text("hello", wamid="wamid.second")))))
+            second.start()
+            until_waiting(first_server, "the second message")
+            first_server.commit()
+            second.join(timeout=30)
+    assert answer["response"].status_code == 200
+    [inbound] = rows(app, InboundMessage)
+    assert inbound.status == "processed", inbound.error
+    assert len(rows(app, ChannelThread)) == 1
+
+
 def _in_app(app, fn):
     with app.app_context():
         return fn()
