@@ -18,7 +18,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import force_locale
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import and_, bindparam, false, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, false, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, selectinload
 
@@ -193,12 +193,15 @@ def find_or_create_contact(
         ("whatsapp_id", whatsapp_id),
         ("telegram_id", telegram_id),
     ]
-    contact = None
-    for column, value in keys:
-        if value:
-            contact = db.session.scalar(_CONTACT_BY[column], {"value": value})
-            if contact is not None:
-                break
+    contact = _first_contact(keys)
+    if contact is None and db.session.get_bind().dialect.name == "postgresql":
+        # The same new person made by two requests at once (two agents, a mail and a chat, two
+        # servers): the second waits, until the first commits, on a lock named by each of the
+        # person's keys (always taken in the same order), then finds the first's contact.
+        for column, value in keys:
+            if value:
+                db.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": contact_lock_key(tenant.id, column, value)})
+        contact = _first_contact(keys)
     if contact is None:
         contact = Contact(tenant_id=tenant.id)
         db.session.add(contact)
@@ -216,6 +219,20 @@ def find_or_create_contact(
     if flush:
         db.session.flush()
     return contact
+
+
+def _first_contact(keys: list[tuple[str, Any]]) -> Contact | None:
+    for column, value in keys:
+        if value:
+            contact = db.session.scalar(_CONTACT_BY[column], {"value": value})
+            if contact is not None:
+                return contact
+    return None
+
+
+def contact_lock_key(tenant_id: int, column: str, value: Any) -> str:
+    """The name of the PostgreSQL advisory lock under which a contact with this key is made."""
+    return f"contact:{tenant_id}:{column}:{value}"
 
 
 # The first contact with a given user id, email, phone, WhatsApp or Telegram id (built once, like _ADVANCE_COUNTER).

@@ -1,6 +1,8 @@
 """"Talk to a person": a ticket is opened for the conversation, carrying its transcript."""
 from __future__ import annotations
 
+import threading
+
 from portal.assistant.models import Conversation, Outcome, Turn
 from portal.tickets.models import Contact, Message, Ticket
 from tests.conftest import until_waiting
@@ -77,7 +79,6 @@ def test_without_javascript_a_refused_hand_over_keeps_what_was_typed_and_a_done_
 
 def test_talk_to_a_person_pressed_twice_at_once_opens_one_ticket(app, client, auth, make_user, stored):
     """Two presses reach two servers together: the second waits for the first's ticket and answers with it."""
-    import threading
 
     import pytest
     from sqlalchemy import select
@@ -106,3 +107,33 @@ def test_talk_to_a_person_pressed_twice_at_once_opens_one_ticket(app, client, au
     assert [a.status_code for a in answers] == [200, 200]
     [_earlier, ticket] = stored(Ticket)
     assert all(ticket.reference in a.get_json()["message"] for a in answers)
+
+
+def test_the_same_new_person_made_by_two_requests_at_once_is_one_contact(app, client, stored):
+    """Another request (another server) is making a contact for this email and has not committed:
+    the hand-over waits for it, then takes that contact instead of making a second."""
+    import pytest
+    from sqlalchemy import insert, text
+
+    from portal.core.db import db
+    from portal.tickets.services import contact_lock_key
+
+    client.post("/farajaland/assistant", data={"message": "my declaration is stuck in the outbox"})
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("advisory locks are PostgreSQL's")
+        with db.engine.connect() as other:
+            tenant = other.execute(text("SELECT id FROM tenants WHERE slug = 'farajaland'")).scalar_one()
+            other.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": contact_lock_key(tenant, "email", "ama@example.org")})
+            contact_id = other.execute(insert(Contact.__table__).values(tenant_id=tenant, email="ama@example.org", name="Ama").returning(Contact.__table__.c.id)).scalar()
+            answer = {}
+            press = threading.Thread(target=lambda: answer.update(response=client.post(
+                "/farajaland/assistant/handover", data={"handover-name": "Ama", "handover-email": "ama@example.org"}, headers={"Accept": "application/json"})))
+            press.start()
+            until_waiting(other, "the hand-over")
+            other.commit()
+            press.join(timeout=30)
+    assert answer["response"].status_code == 200
+    assert [c.id for c in stored(Contact)] == [contact_id]
+    [ticket] = stored(Ticket)
+    assert ticket.contact_id == contact_id
