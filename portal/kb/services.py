@@ -298,9 +298,11 @@ def save_categories(entries: list[dict[str, Any]]) -> None:
         db.session.add(category)
 
 
-def group_by_category(views: Sequence[ArticleView | ListedArticle], locale: str) -> list[tuple[str, str, list]]:
-    """[(category slug, title, articles)] in category order; unknown categories last, by slug."""
-    titles = {c.slug: c.title(locale) for c in list_categories()}
+def group_by_category(views: Sequence[ArticleView | ListedArticle], locale: str,
+                      categories: Sequence[ArticleCategory] | None = None) -> list[tuple[str, str, list]]:
+    """[(category slug, title, articles)] in category order; unknown categories last, by slug.
+    `categories`: `list_categories()` when the caller has read it already."""
+    titles = {c.slug: c.title(locale) for c in (list_categories() if categories is None else categories)}
     groups: dict[str, list[ArticleView]] = {}
     for view in views:
         groups.setdefault(view.category, []).append(view)

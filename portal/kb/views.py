@@ -49,14 +49,15 @@ HOME_PER_CATEGORY = 10
 def index():
     """The help home: every category with its first articles, or one category's page (`?category=`)."""
     locale = current_locale()
-    groups = services.group_by_category(services.reading_list(g.tenant, locale, reader_audience()), locale)
-    category = request.args.get("category")
+    categories = services.list_categories()
+    groups = services.group_by_category(services.reading_list(g.tenant, locale, reader_audience()), locale, categories)
+    category = request.args.get("category") or None  # "?category=" is the home
     if category is not None:
         groups = [group for group in groups if group[0] == category]
         if not groups:
             abort(404)
     return render_template("kb/index.html", groups=groups, category=category, shown=None if category else HOME_PER_CATEGORY,
-                           categories=services.list_categories())
+                           categories=categories)
 
 
 def search_page():

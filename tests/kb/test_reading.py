@@ -44,6 +44,7 @@ def test_the_help_home_shows_a_category_s_first_articles_and_its_page_shows_them
     assert "The verification code never arrives" not in text  # another category's article
     assert 'value="other" selected' in text  # a search from here looks in this category
     assert client.get("/farajaland/kb/?category=nothing-like-this").status_code == 404
+    assert "Office 10" not in client.get("/farajaland/kb/?category=").get_data(as_text=True)  # an empty choice is the home
 
 
 def test_staff_articles_need_a_staff_member(client, auth, make_user, library):
