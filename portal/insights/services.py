@@ -20,11 +20,14 @@ Recommendation scoring: every score is a number of tickets in the period that th
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from flask import current_app
+from flask_babel import format_decimal, format_percent, get_locale
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
@@ -147,11 +150,20 @@ class Dashboard:
 
 
 def _share(part: int, whole: int) -> str:
-    return f"{100 * part / whole:.1f}%" if whole else "–"
+    """`part` of `whole` as a percentage written the reader's way ("12.5%", "12,5 %"); a dash for none."""
+    return format_percent(part / whole, _percent_pattern(1)) if whole else "–"
+
+
+def _percent_pattern(decimals: int, signed: bool = False) -> str:
+    """The reader's percent pattern ("#,##0%", "#,##0 %") with `decimals` places, and a sign on gains."""
+    pattern = get_locale().percent_formats[None].pattern.split(";")[0]
+    if decimals:
+        pattern = re.sub(r"0(?!.*0)", "0." + "0" * decimals, pattern, count=1)
+    return f"+{pattern};-{pattern}" if signed else pattern
 
 
 def _hours(value: float | None) -> str:
-    return f"{value:.1f}" if value is not None else "–"
+    return format_decimal(value, "#,##0.0") if value is not None else "–"
 
 
 def _distinct(texts: list[str], n: int = 3) -> list[str]:
@@ -185,7 +197,7 @@ def _count_table(key: str, title: str, label: str, counts: dict[str, int], chart
 
 
 def _satisfaction_row(label: str, m: Measures) -> list:
-    return [label, m.rating_count, f"{m.rating_average:.2f}" if m.rating_count else "–", _share(m.rating_satisfied, m.rating_count)]
+    return [label, m.rating_count, format_decimal(m.rating_average, "0.00") if m.rating_count else "–", _share(m.rating_satisfied, m.rating_count)]
 
 
 def demand_tables(period: Period, category_names: dict, facts: Facts, previous_facts: Facts, category_key=lambda cid: cid) -> tuple[dict[str, Table], Measures]:
@@ -226,7 +238,7 @@ def demand_tables(period: Period, category_names: dict, facts: Facts, previous_f
     rows = []
     for name in sorted(set(current) | set(previous), key=lambda n: (-current[n], n)):
         now, before = current[name], previous[name]
-        change = f"{100 * (now - before) / before:+.0f}%" if before else (_("new") if now else "–")
+        change = format_percent((now - before) / before, _percent_pattern(0, signed=True)) if before else (_("new") if now else "–")
         rising = now >= MIN_TOPIC and (before == 0 or now >= RISING_RATIO * before)
         rows.append([name, now, before, change, _("Rising") if rising else ""])
     tables["categories"] = Table(
@@ -547,7 +559,7 @@ def expert_dashboard(actor: User, period: Period, locale: str) -> Dashboard:
     for tid, name in sorted(tenants.items(), key=lambda kv: kv[1]):
         m = now.get((tid,), Measures())
         rows.append([name, m.tickets, before.get((tid,), Measures()).tickets, _share(m.sla_met, m.tickets),
-                     f"{m.rating_average:.2f}" if m.rating_count else "–"])
+                     format_decimal(m.rating_average, "0.00") if m.rating_count else "–"])
     tables = {"tenants": Table("tenants", _("Countries"), [_("Country"), _("Tickets"), _("Previous period"), _("Within targets"), _("Average rating")], rows,
                                charts.bar_chart("chart-tenants", _("Tickets per country"), _("Tickets per country in the period."), [(r[0], r[1]) for r in rows]))} | tables
     return Dashboard(period, tables, [], [], totals)
@@ -592,9 +604,10 @@ def find_article(tenant, ref: str, locale: str):
         return article
     wanted = " ".join(ref.split()).casefold()
     for code in dict.fromkeys([locale, *tenant.locales]):
-        for article in kb.iter_published_articles(tenant, code, audience=kb.Audience.STAFF):
-            if " ".join(article.title.split()).casefold() == wanted:
-                return article
+        # Titles from the search documents (one query), not from every article built.
+        for listed in kb.reading_list(tenant, code, audience=kb.Audience.STAFF):
+            if " ".join(listed.title.split()).casefold() == wanted:
+                return kb.get_article(tenant, listed.slug, code, audience=kb.Audience.STAFF)
     return None
 
 
@@ -605,6 +618,43 @@ def article_titles(tenant, *locales: str) -> list[str]:
 
     return sorted({title for locale in dict.fromkeys(filter(None, locales))
                    for title in kb.article_titles(tenant, locale, audience=kb.Audience.STAFF)}, key=str.casefold)
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    title: str
+    url: str
+
+
+SUGGESTIONS = 3
+# What the assistant reads of a request: its subject and the start of its first message (a long mail
+# or a chat transcript says what it is about early; the rest would only slow the answer).
+SUGGESTION_TEXT = 1500
+
+
+def suggested_articles(tenant, ticket: Ticket, linked: str | None = None) -> list[Suggestion]:
+    """The articles the assistant finds for `ticket` (its subject and first message, in its
+    language), best first, for the agent to check and link: whatever the assistant's confidence,
+    since an agent reads them, not the requester. None when the country's assistant is off, or
+    for the article already linked (`linked`, its address)."""
+    if not tenant.settings.assistant.enabled:
+        return []
+    from portal.assistant.services import get_answerer
+    from portal.tickets.models import Message
+
+    first = db.session.scalar(select(Message.body).where(Message.ticket_id == ticket.id, Message.is_public.is_(True))
+                              .order_by(Message.created_at, Message.id).limit(1))
+    text = f"{ticket.subject}\n{first or ''}"[:SUGGESTION_TEXT].strip()
+    if not text:
+        return []
+    try:
+        found = get_answerer().answer(tenant, text, lang=ticket.locale or None)
+    except Exception:  # suggestions are a help: a failing answerer must not take the ticket page down
+        current_app.logger.exception("article suggestions failed for ticket %s", ticket.reference)
+        return []
+    if found.small_talk:
+        return []
+    return [Suggestion(hit.title, hit.url) for hit in found.hits if hit.url != linked][:SUGGESTIONS]
 
 
 def article_link_of(ticket: Ticket) -> TicketArticleLink | None:

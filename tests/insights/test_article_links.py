@@ -37,7 +37,16 @@ def test_agent_links_the_article_from_the_ticket_page_and_insights_count_it(clie
     page = client.get(f"/farajaland/tickets/{ticket}").get_data(as_text=True)
     assert 'id="article-link-h"' in page
     assert f'action="/farajaland/insights/tickets/{ticket}/article"' in page
+    # The assistant's articles for the request are offered first, each linked with one button; the
+    # page lists only their titles, and every title (staff articles too) is on the form's own page.
+    suggested = page.split('class="suggested-articles"')[1].split("</ul>")[0]
+    assert '<a href="/farajaland/kb/articles/code-not-received">The verification code never arrives</a>' in suggested
+    assert '<input type="hidden" name="article_ref" value="/farajaland/kb/articles/code-not-received">' in suggested
     titles = page.split('<datalist id="kb-article-titles">')[1].split("</datalist>")[0]
+    assert '<option value="The verification code never arrives">' in titles and "Triage checklist for agents" not in titles
+    assert f'<a href="/farajaland/insights/tickets/{ticket}/article">Choose from all articles</a>' in page
+    everything = client.get(f"/farajaland/insights/tickets/{ticket}/article").get_data(as_text=True)
+    titles = everything.split('<datalist id="kb-article-titles">')[1].split("</datalist>")[0]
     assert '<option value="Resetting a forgotten password">' in titles and "Triage checklist for agents" in titles  # staff articles too
 
     # However the agent gives it (a whole address, a path, its title), the link is the article's address.
@@ -100,5 +109,23 @@ def test_a_request_in_french_offers_the_french_titles_too(app, client, auth, peo
             reference = tickets.open_ticket(tenant, None, requester=contact, subject="Le code n'arrive pas", body="Rien reçu.", locale="fr").reference
     auth.login(people["agent"])
     page = client.get(f"/farajaland/tickets/{reference}").get_data(as_text=True)
+    suggested = page.split('class="suggested-articles"')[1].split("</ul>")[0]
+    assert "Le code de vérification n&#39;arrive pas" in suggested  # the assistant reads the request in its language
+    page = client.get(f"/farajaland/insights/tickets/{reference}/article").get_data(as_text=True)
     titles = page.split('<datalist id="kb-article-titles">')[1].split("</datalist>")[0]
     assert "Le code de vérification n&#39;arrive pas" in titles and "The verification code never arrives" in titles
+
+
+def test_no_suggestions_where_the_assistant_is_off_and_none_for_the_linked_article(app, client, auth, people, ticket, library):
+    auth.login(people["agent"])
+    client.post(f"/farajaland/insights/tickets/{ticket}/article", data={"article_ref": "/farajaland/kb/articles/code-not-received"})
+    page = client.get(f"/farajaland/tickets/{ticket}").get_data(as_text=True)
+    suggested = page.split('class="suggested-articles"')[1].split("</ul>")[0]
+    assert "code-not-received" not in suggested and "Resetting a forgotten password" in suggested  # the others stay
+
+    with app.app_context():
+        tenant = get_tenant("farajaland")
+        tenant.config = {**tenant.config, "assistant": {**tenant.config.get("assistant", {}), "enabled": False}}
+        db.session.commit()
+    page = client.get(f"/farajaland/tickets/{ticket}").get_data(as_text=True)
+    assert 'id="article-link-h"' in page and "suggested-articles" not in page and "Choose from all articles" in page

@@ -128,6 +128,13 @@ def test_bad_dates_are_a_clear_400(client, make_user, auth, query, message):
     assert message in response.get_data(as_text=True)
 
 
+def test_figures_are_written_the_readers_way(client, make_user, auth, insight_data):
+    auth.login(make_user(role=Role.TENANT_ADMIN))
+    page = client.get(f"/farajaland/insights/{PERIOD}", headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert rows_of(page, "channels")[0] == ["Portail", "4", "50,0\xa0%"]
+    assert rows_of(page, "satisfaction")[0] == ["Actes et impression", "2", "4,00", "50,0\xa0%"]
+
+
 def test_csv_export_of_a_table(client, make_user, auth, insight_data):
     auth.login(make_user(role=Role.TENANT_ADMIN))
     response = client.get(f"/farajaland/insights/export/channels.csv{PERIOD}")
