@@ -80,7 +80,11 @@ def _ticket_by_id(ticket_id: int | None):
 
 
 def ticket_for_email(tenant: Tenant, parsed: ParsedEmail):
-    """The ticket an email answers: by In-Reply-To/References, else by the reference in the subject."""
+    """The ticket an email answers: by In-Reply-To/References (a reply to a mail of the ticket's
+    thread, whose Message-ID only its recipients know), else by the reference in the subject when the
+    sender is the ticket's requester. Anyone can write a reference: a stranger's "Re: FAR-000004"
+    opens a ticket of its own (which an agent may merge), and never reopens nor speaks in someone
+    else's request."""
     tickets = _tickets()
     if parsed.in_reply_to:
         for model in (OutboundMessage, InboundMessage):
@@ -91,7 +95,14 @@ def ticket_for_email(tenant: Tenant, parsed: ParsedEmail):
                 return _ticket_by_id(ticket_id)
     code = re.escape(tenant.settings.country.code)
     match = re.search(rf"\b({code}-\d{{3,}})\b", parsed.subject or "")
-    return tickets.get_ticket_by_reference(tenant, match.group(1)) if match else None
+    ticket = tickets.get_ticket_by_reference(tenant, match.group(1)) if match else None
+    if ticket is None or _same_address(getattr(ticket.contact, "email", None), parsed.sender):
+        return ticket
+    return None
+
+
+def _same_address(one: str | None, other: str | None) -> bool:
+    return bool(one and other) and one.strip().casefold() == other.strip().casefold()
 
 
 def _files(tickets: Any, attachments, locale: str | None) -> tuple[list[tuple[str, io.BytesIO]], list[str]]:

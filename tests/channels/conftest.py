@@ -231,7 +231,7 @@ class FakeDesk:
 
     def open_ticket(self, tenant, actor, *, requester, subject, body, channel="web", attachments=(), locale=None, before_commit=None, **_):
         number = len(self.tickets) + 42
-        ticket = type("Ticket", (), {"id": number, "reference": f"FAR-{number:06d}", "status": "open", "subject": subject})()
+        ticket = type("Ticket", (), {"id": number, "reference": f"FAR-{number:06d}", "status": "open", "subject": subject, "contact": requester})()
         self.tickets[number] = {"ticket": ticket, "subject": subject, "body": body, "channel": channel, "attachments": list(attachments), "requester": requester}
         if before_commit is not None:
             before_commit(ticket, type("Message", (), {"id": 900 + number})())

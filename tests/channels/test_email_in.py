@@ -54,12 +54,23 @@ def test_a_reply_continues_its_ticket_by_headers_or_by_reference(app, runner, fa
             services.enqueue(tenant, "email", "amina.banda@health.farajaland.example", {"text": "Try again"}, ticket_id=ticket["ticket"].id, provider_id="out-1@farajaland.example")
             db.session.commit()
     pipe(runner, "reply_en.eml")  # In-Reply-To: <out-1@farajaland.example>
-    pipe(runner, "reply_fr.eml")  # no headers, "FAR-000042" in the subject
+    # No headers, "FAR-000042" in the subject, from the requester.
+    runner.invoke(args=["channels", "email-ingest", "--tenant", "farajaland"],
+                  input=fixture_bytes("reply_fr.eml").replace(b"Jean Kabwe <jean.kabwe@farajaland.example>", b"Amina Banda <Amina.Banda@health.farajaland.example>"))
     assert len(fake_desk.tickets) == 1
     assert [(m["ticket"], m["body"]) for m in fake_desk.messages] == [
         (42, "Thank you, it works now."),
         (42, "Toujours le même problème après la mise à jour."),
     ]
+
+
+def test_a_reference_in_the_subject_from_someone_else_opens_their_own_ticket(app, runner, fake_desk):
+    pipe(runner, "plain_utf8_qp.eml")  # FAR-000042, Amina Banda's
+    pipe(runner, "reply_fr.eml")  # "Re: ... FAR-000042" from Jean Kabwe, with no In-Reply-To
+    assert fake_desk.messages == []  # nothing added to Amina's request
+    assert len(fake_desk.tickets) == 2
+    theirs = fake_desk.tickets[43]
+    assert "FAR-000042" in theirs["subject"] and theirs["requester"].email == "jean.kabwe@farajaland.example"
 
 
 @pytest.mark.parametrize("name", ["auto_reply.eml", "bulk_list.eml", "bounce_dsn.eml"])
