@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from contextlib import suppress
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, jsonify, make_response, render_template, request
 from flask.globals import request_ctx
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -70,9 +70,9 @@ def register_error_handlers(app: Flask) -> None:
     def _http(error: HTTPException):
         # A message given to abort(code, description=...) by our own code is shown as is.
         specific = error.description if getattr(error, "portal_message", False) else None
-        response = error_response(error.code or 500, specific)
-        if error.code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
-            response[0].headers["Allow"] = ", ".join(error.valid_methods)
+        response = make_response(error_response(error.code or 500, specific))
+        if error.code == 405 and getattr(error, "valid_methods", None):
+            response.headers["Allow"] = ", ".join(error.valid_methods)
         return response
 
     @app.errorhandler(Exception)

@@ -49,6 +49,22 @@ def init_app(app: Flask) -> None:
             "offered_locales": [(code, locale_name(code)) for code in offered_locales()],
             "can": can,
             "Permission": Permission,
-            "current_path": request.full_path.rstrip("?") if request else "/",
+            "current_path": _readable_path(),
             "has_endpoint": lambda name: name in app.view_functions,
         }
+
+
+def _readable_path() -> str:
+    """The address of this page for a link back to it (after a change of language): a page shown in
+    answer to a form (a refused hand-over, say) is at an address a GET cannot read, so the link
+    leads to the country's home, or the site's, instead of to a 405."""
+    if not request:
+        return "/"
+    if request.method in ("GET", "HEAD"):
+        return request.full_path.rstrip("?")
+    try:
+        request.url_adapter.match(request.path, method="GET")
+    except Exception:  # no page at this address for a GET
+        tenant = g.get("tenant")
+        return f"/{tenant.slug}/" if tenant is not None else "/"
+    return request.path
