@@ -159,6 +159,10 @@ def load_config(instance_path: Path) -> dict:
     hosts = [h.strip() for h in os.environ.get("TRUSTED_HOSTS", "").split(",") if h.strip()]
     if hosts:
         values["TRUSTED_HOSTS"] = hosts  # Flask answers 400 to a request for any other Host
+    elif env == "production" and not values.get("SERVER_NAME"):
+        # Links in mail (password resets, invitations) are made from the request's Host: a forged
+        # Host would send a reset link, and its token, to another site.
+        raise ConfigError("SERVER_NAME or TRUSTED_HOSTS must be set when PORTAL_ENV=production")
     for name in ("JOBS_SLA_CHECK_SECONDS", "JOBS_ROLLUP_SECONDS", "JOBS_GITHUB_SYNC_SECONDS"):
         _number(name, values, "a whole number of seconds", minimum=1)
     semantic = _flag("ASSISTANT_SEMANTIC")

@@ -43,6 +43,7 @@ def run_cli(*args, **env):
         ({"DATABASE_URL": "mysql://root@localhost/x"}, "configuration error: DATABASE_URL uses 'mysql', but only sqlite and postgresql are supported"),
         ({"DATABASE_URL": "::not a url::"}, "configuration error: DATABASE_URL is not a valid database URL"),
         ({"PORTAL_ENV": "production", "DATABASE_URL": "sqlite:///x.db"}, "configuration error: SECRET_KEY must be set when PORTAL_ENV=production"),
+        ({"PORTAL_ENV": "production", "SECRET_KEY": "k" * 40}, "configuration error: SERVER_NAME or TRUSTED_HOSTS must be set when PORTAL_ENV=production"),
         ({"SECRET_KEY": "short"}, "configuration error: SECRET_KEY is too short"),
         ({"REDIS_URL": "localhost:6379"}, "configuration error: REDIS_URL must start with redis://"),
         ({"ASSISTANT_SEMANTIC": "maybe"}, "configuration error: ASSISTANT_SEMANTIC must be true or false"),
