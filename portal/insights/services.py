@@ -76,11 +76,22 @@ class Period:
         return Period(self.first - dt.timedelta(days=self.days), self.first - dt.timedelta(days=1))
 
 
+# Dates a support desk can have figures for; outside them, date arithmetic would overflow (year 1 or 9999).
+EARLIEST, LATEST = dt.date(1970, 1, 1), dt.date(2999, 12, 31)
+
+
 def _parse_day(value: str, name: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(value.strip())
+        day = dt.date.fromisoformat(value.strip())
     except ValueError:
         raise InsightsError(_("%(name)s must be a date written as YYYY-MM-DD.", name=name)) from None
+    return _within(day)
+
+
+def _within(day: dt.date) -> dt.date:
+    if not EARLIEST <= day <= LATEST:
+        raise InsightsError(_("Choose a date between %(first)s and %(last)s.", first=EARLIEST.isoformat(), last=LATEST.isoformat()))
+    return day
 
 
 def parse_period(start: str | None, end: str | None, today: dt.date | None = None) -> Period:
@@ -105,6 +116,7 @@ def parse_month(value: str | None, today: dt.date | None = None) -> Period:
             first = dt.date.fromisoformat(value.strip() + "-01")
         except ValueError:
             raise InsightsError(_("The month must be written as YYYY-MM.")) from None
+        _within(first)
     else:
         first = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
     following = (first + dt.timedelta(days=32)).replace(day=1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 from flask import Blueprint, Flask, Response, flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
@@ -48,11 +49,27 @@ def _period():
     return services.parse_period(request.args.get("start"), request.args.get("end"))
 
 
+# A cell a spreadsheet would read as a formula (=HYPERLINK(...), +, -, @, or a tab or carriage return
+# before one): users' searches, comments and ticket subjects reach these files.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+_NUMBER = re.compile(r"[+-]?[\d.,\s%\u00a0\u202f]+")
+
+
+def _cell(value):
+    """`value` as a CSV cell that no spreadsheet runs: a text that starts like a formula is quoted
+    with an apostrophe, except a signed figure ("+400%", "-3")."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
 def _csv(table: services.Table, name: str) -> Response:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(table.columns)
-    writer.writerows(table.rows)
+    writer.writerows([_cell(value) for value in row] for row in table.rows)
     return Response(out.getvalue(), mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
 
 

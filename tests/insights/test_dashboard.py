@@ -120,6 +120,8 @@ def test_the_default_period_is_twelve_whole_weeks():
     ("?start=2026-13-01", "Start date must be a date"),
     ("?start=2026-10-10&end=2026-10-01", "must not be after"),
     ("?start=2020-01-01&end=2026-01-01", "at most 732 days"),
+    ("?end=0001-01-01", "Choose a date between 1970-01-01 and 2999-12-31"),  # no overflow in date arithmetic
+    ("?start=9999-12-30&end=9999-12-31", "Choose a date between"),
 ])
 def test_bad_dates_are_a_clear_400(client, make_user, auth, query, message):
     auth.login(make_user(role=Role.L2_TECHNICIAN))
@@ -146,12 +148,26 @@ def test_csv_export_of_a_table(client, make_user, auth, insight_data):
     assert client.get(f"/farajaland/insights/export/nope.csv{PERIOD}").status_code == 404
 
 
+def test_csv_cells_never_run_as_formulas(app, client, make_user, auth, insight_data):
+    # Anyone can search the help centre: what they type reaches the exports the team opens in a spreadsheet.
+    for query in ('=HYPERLINK("http://evil.example/","zzqx")', "@SUM(1+1)", "-2+3 birth", "+cmd"):
+        client.get("/farajaland/kb/search", query_string={"q": query})
+    auth.login(make_user(role=Role.TENANT_ADMIN))
+    rows = list(csv.reader(io.StringIO(client.get(f"/farajaland/insights/export/no_result.csv?start={START}&end={dt.date.today() + dt.timedelta(days=1)}").get_data(as_text=True))))
+    queries = [row[1] for row in rows[1:]]
+    assert queries and all(not q.startswith(("=", "+", "-", "@")) for q in queries), queries
+    assert any(q.startswith("'=hyperlink(") for q in queries)
+    trend = list(csv.reader(io.StringIO(client.get(f"/farajaland/insights/export/categories.csv{PERIOD}").get_data(as_text=True))))
+    assert ["Certificates and printing", "5", "1", "+400%", "Rising"] in trend  # a signed figure stays a figure
+
+
 def test_monthly_report_is_printable(client, make_user, auth, insight_data):
     auth.login(make_user(role=Role.TENANT_ADMIN))
     html = client.get("/farajaland/insights/report?month=2026-10").get_data(as_text=True)
     assert "Support report for Farajaland, 2026-10" in html
     assert "8 tickets from 2026-10-01 to 2026-10-31" in html
     assert client.get("/farajaland/insights/report?month=October").status_code == 400
+    assert client.get("/farajaland/insights/report?month=9999-12").status_code == 400
 
 
 def test_requesters_are_refused(client, make_user, auth):
