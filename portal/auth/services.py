@@ -227,6 +227,15 @@ def revoke_api_token(user: User, token_id: int | None) -> bool:
     return True
 
 
+def revoke_all_api_tokens(user: User) -> int:
+    """Revoke every token of the user still in force (after a password reset: whoever knew the old
+    password may have made one). Returns how many."""
+    tokens = api_tokens_of(user)
+    for row in tokens:
+        row.revoked_at = utcnow()
+    return len(tokens)
+
+
 def user_for_api_token(token: str) -> User | None:
     if not token or not token.startswith("crvs_"):
         return None

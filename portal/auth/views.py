@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_login.config import COOKIE_NAME as REMEMBER_COOKIE
+from limits import parse as parse_limit
 
 from portal.auth import services
 from portal.auth.forms import AddMemberForm, ApiTokenForm, ChangePasswordForm, EditMemberForm, ForgotPasswordForm, LoginForm, ProfileForm, ResetPasswordForm
@@ -186,7 +187,7 @@ def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         user = services.get_user_by_email(form.email.data)
-        if user is not None and user.is_active_account:
+        if user is not None and user.is_active_account and _reset_mail_allowed(user.email):
             link = url_for("auth.reset_password", token=services.make_reset_token(user), _external=True)
             body = render_template("auth/email/reset.txt", user=user, link=link)
             queue_mail(user.email, _("Reset your CRVS Support password"), body, expires_in=_link_life())
@@ -195,6 +196,17 @@ def forgot_password():
         flash(_("If an account uses this address, we have sent it a link to choose a new password. The link works for one hour."), "info")
         return redirect(url_for("auth.login"))
     return render_template("auth/forgot.html", form=form), 400 if form.errors else 200
+
+
+# Reset mails one address may receive, from any client (the route's own limit counts per client):
+# beyond it, the form answers as always and nothing is sent, so nobody can flood a colleague's inbox.
+RESET_MAILS = parse_limit("3 per hour")
+
+
+def _reset_mail_allowed(email: str) -> bool:
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return True
+    return limiter.limiter.hit(RESET_MAILS, "password-reset-mail", services.normalize_email(email))
 
 
 @bp.route("/<tenant>/password/reset/<token>", methods=["GET", "POST"])
@@ -207,8 +219,12 @@ def reset_password(token: str):
     form = ResetPasswordForm()
     if form.validate_on_submit():
         services.set_password(user, form.password.data)
+        revoked = services.revoke_all_api_tokens(user)
         db.session.commit()
         flash(_("Your new password is set. You can sign in now."), "success")
+        if revoked:
+            flash(ngettext("Your API token was revoked with the old password: create a new one on your profile page.",
+                           "Your %(num)d API tokens were revoked with the old password: create new ones on your profile page.", revoked), "info")
         return redirect(url_for("auth.login"))
     return render_template("auth/reset.html", form=form), 400 if form.errors else 200
 

@@ -132,6 +132,34 @@ def test_password_reset_by_emailed_expiring_token(app, client, make_user):
     assert client.post("/login", data={"email": email, "password": "a-brand-new-pass"}).status_code == 302
 
 
+def test_a_password_reset_revokes_the_api_tokens_made_with_the_old_password(app, client, make_user):
+    email = make_user()
+    with app.app_context():
+        from portal.auth import services
+        from portal.core.db import db
+
+        token = services.issue_api_token(services.get_user_by_email(email), "script")
+        db.session.commit()
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    client.post("/farajaland/password/forgot", data={"email": email})
+    with app.app_context():
+        link = re.search(r"http://localhost(/farajaland/password/reset/\S+)", sent_mail()[-1].get_content()).group(1)
+    done = client.post(link, data={"password": "a-brand-new-pass", "confirm": "a-brand-new-pass"}, follow_redirects=True)
+    assert "Your API token was revoked with the old password" in done.get_data(as_text=True)
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+def test_reset_mails_to_one_address_are_limited_whoever_asks(make_app, make_user):
+    app = make_app(RATELIMIT_ENABLED=True)
+    email = make_user()
+    for number in range(6):  # from six different clients: the per-client limit never applies
+        client = app.test_client()
+        response = client.post("/password/forgot", data={"email": email}, environ_base={"REMOTE_ADDR": f"10.0.0.{number}"})
+        assert response.status_code == 302  # the same answer every time: nothing tells whether a mail left
+    with app.app_context():
+        assert len([m for m in sent_mail() if m["To"] == email]) == 3
+
+
 def test_password_reset_does_not_reveal_unknown_addresses(app, client):
     response = client.post("/password/forgot", data={"email": "nobody@example.org"}, follow_redirects=True)
     assert "If an account uses this address" in response.get_data(as_text=True)
