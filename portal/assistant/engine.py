@@ -30,7 +30,7 @@ from portal.assistant import semantic, vocabulary
 from portal.assistant.index import CONCEPT_PREFIX, PassageIndex, plain
 from portal.assistant.lexicon import LEXICON, LOCAL_PREFIX, Lexicon
 from portal.assistant.sources import DocumentSource
-from portal.assistant.text import (SMALL_TALK_ANY, THANKS_SIGNS, THANKS_WORDS, base_language, detect_language,
+from portal.assistant.text import (SMALL_TALK_ANY, THANKS_SIGNS, THANKS_WORDS, base_language, detect_language, said_outcome,
                                    expand_chat, stem, stop_words, words)
 
 log = logging.getLogger(__name__)
@@ -450,6 +450,10 @@ class RetrievalAnswerer(Answerer):
         if not len(index):
             return result
         units, tokens = self._units(index, question, locale, [loc for loc in locales if loc != locale])
+        outcome = said_outcome(tokens, locale, question)
+        if outcome is not None:  # "it worked, thanks", "no it didn't work": about the last answer
+            result.small_talk = outcome
+            return result
         # A word and its lexicon concept both count: an idea said in the articles' own words and in
         # the lexicon's is better matched than one said either way only.
         query: dict[str, float] = {}

@@ -151,7 +151,9 @@ def language_name(code: str, in_locale: str) -> str:
 
 def check_message(text: Any) -> str:
     """The message, stripped; AssistantError if it is empty or too long."""
-    if not isinstance(text, str) or not text.strip():
+    if text is not None and not isinstance(text, str):
+        raise AssistantError(_("The message must be text."))
+    if not text or not text.strip():
         raise AssistantError(_("Please type a question."))
     text = text.strip()
     if len(text) > MAX_MESSAGE_LENGTH:
@@ -258,15 +260,21 @@ def _small_talk(tenant: Any, found: Answer, conversation: Conversation) -> Reply
     """The reply to a message with no question in it ("bonjour", "ok merci"): it asks for the question
     (or says "you are welcome"), offers no article and hands nothing over. On WhatsApp, a greeting
     on its own is how many conversations start; it must not become a ticket."""
+    unsolved = found.small_talk == "unsolved"  # "no, it didn't work": a person is offered at once
+    contacts = support_contacts(tenant, found.lang)
     with force_locale(found.lang):
-        if found.small_talk == "thanks":
+        if unsolved:
+            text = _("I am sorry it did not solve the problem. A person from the support team can help you.")
+        elif found.small_talk == "thanks":
             text = _("You are welcome. If you have another question, ask it here.")
         else:
             text = _("Hello! What is your question? Describe the problem in a few words, for example: "
                      "“the verification code does not arrive”.")
-    return Reply(answer=text, articles=[], confidence=0.0, handoff=False, lang=found.lang,
-                 conversation_id=conversation.key, answer_html=str(escape(text)),
-                 contacts=support_contacts(tenant, found.lang), message=text)
+        reply = Reply(answer=text, articles=[], confidence=0.0, handoff=unsolved, lang=found.lang,
+                      conversation_id=conversation.key, answer_html=str(escape(text)), contacts=contacts, message=text)
+        if unsolved:  # the ways to reach a person follow, as when the assistant abstains
+            reply.message = "\n\n".join(part for part in (text, _ways(contacts)) if part)
+    return reply
 
 
 def _message(reply: Reply, related: bool = False, for_person: bool = False) -> str:
@@ -283,20 +291,25 @@ def _message(reply: Reply, related: bool = False, for_person: bool = False) -> s
     else:
         parts.append(_("I am not sure I can answer this correctly, so I would rather not guess. "
                        "A person from the support team can help you."))
-    ways = []
-    if reply.contacts.get("whatsapp"):
-        ways.append(_("WhatsApp: %(value)s", value=reply.contacts["whatsapp"]))
-    if reply.contacts.get("phone"):
-        ways.append(_("Phone: %(value)s", value=reply.contacts["phone"]))
-    if reply.contacts.get("email"):
-        ways.append(_("Email: %(value)s", value=reply.contacts["email"]))
-    if reply.contacts.get("hours"):
-        ways.append(_("Opening hours: %(value)s", value=reply.contacts["hours"]))
-    parts.append("\n".join(ways))
+    parts.append(_ways(reply.contacts))
     if related and reply.articles:
         parts.append("\n".join([_("These articles might be related:")] + [
             f"• {_labelled(article.title, absolute_url(article.url))}" for article in reply.articles]))
     return "\n\n".join(p for p in parts if p)
+
+
+def _ways(contacts: dict[str, str]) -> str:
+    """The ways to reach the support team, a line each, for channels that cannot show a page."""
+    ways = []
+    if contacts.get("whatsapp"):
+        ways.append(_("WhatsApp: %(value)s", value=contacts["whatsapp"]))
+    if contacts.get("phone"):
+        ways.append(_("Phone: %(value)s", value=contacts["phone"]))
+    if contacts.get("email"):
+        ways.append(_("Email: %(value)s", value=contacts["email"]))
+    if contacts.get("hours"):
+        ways.append(_("Opening hours: %(value)s", value=contacts["hours"]))
+    return "\n".join(ways)
 
 
 def _labelled(label: str, value: str) -> str:
@@ -336,6 +349,7 @@ def hand_over(tenant: Any, conversation_id: str, *, user: Any = None, contact: A
     which then follow the questions in the ticket's first message.
     Raises ConversationNotFound, or AssistantError when there is no way to reply.
     """
+    from portal.auth.services import get_user_by_email
     from portal.tickets import services as tickets
     from portal.tickets.models import Ticket
 
@@ -351,10 +365,19 @@ def hand_over(tenant: Any, conversation_id: str, *, user: Any = None, contact: A
                                                  phone=phone.strip() or None, name=name.strip()[:200],
                                                  locale=conversation.locale)
     asked = [turn for turn in conversation.turns if not turn.is_small_talk]  # not "bonjour" as the subject
-    questions = [turn.question for turn in asked]
+    # What the person is asked: the questions since the last one the visitor said was solved (those
+    # stay in the transcript), so the subject is the problem still open, not the first ever asked.
+    solved = [number for number, turn in enumerate(asked) if turn.outcome == Outcome.SOLVED.value]
+    open_part = asked[solved[-1] + 1:] if solved else asked
+    questions = [turn.question for turn in open_part or asked]
     with force_locale(conversation.locale):
         subject = questions[0] if questions else _("Question to the assistant")
         body = "\n\n".join([*questions, message.strip()]).strip() or _("I would like to talk to a person.")
+
+    # A visitor who is not signed in may give anybody's address: when it is an account's, the team is
+    # told the request is not known to come from that person before acting on what it asks.
+    unverified = user is None and channel == "assistant" and (
+        getattr(contact, "user_id", None) is not None or (email.strip() and get_user_by_email(email) is not None))
 
     def link(ticket: Any, first_message: Any) -> None:
         # In the ticket's transaction, the conversation held until it commits: when the button was
@@ -369,6 +392,13 @@ def hand_over(tenant: Any, conversation_id: str, *, user: Any = None, contact: A
         conversation.outcome = Outcome.HANDED_OVER.value
         conversation.ticket_id = ticket.id
         conversation.contact_id = conversation.contact_id or contact.id
+        if unverified:
+            from portal.tickets.models import Message
+
+            with force_locale(tenant.default_locale):
+                note = _("Not verified: this request was made by a visitor who was not signed in and gave the address of "
+                         "an account (%(address)s). Check with its holder before acting on what it asks.", address=email.strip() or contact.display_name)
+            db.session.add(Message(tenant_id=tenant.id, ticket_id=ticket.id, body=note, is_public=False, channel="assistant"))
         if before_commit is not None:
             before_commit(ticket, first_message)
 

@@ -256,6 +256,26 @@ SMALL_TALK_ANY = frozenset((_GREETINGS_ANY + " " + _THANKS_ANY).split())
 # message is looked through for them).
 THANKS_SIGNS = ("👍", "🙏", "👌", "✅", "😊", "🙂", "☺", "❤", "♥", "💯", "👏", "🤝", "🥰", "😀", "😃", "😁")
 
+# A short message after an answer that only says whether it worked: "it worked, thanks", "ça marche",
+# "no it didn't work", "toujours pas". Said alone, these words are about the last answer, not a new
+# question (with anything else, "the tablet works offline?", they are a question like any other).
+_OUTCOME_WORDS = ("work works worked working solved resolved fixed sorted marche marché fonctionne fonctionné "
+                  "résolu résolue réglé réglée passe passé")
+_NOT_WORDS = "not no never nothing still ne pas jamais rien toujours non plus"
+
+
+def said_outcome(tokens: list[str], locale: str, question: str) -> str | None:
+    """"thanks" when a message only says the answer worked, "unsolved" when it only says it did not
+    (a negation with the same words), else None. `tokens` as `words` gives them (folded)."""
+    if question.rstrip().endswith("?") or not tokens:
+        return None
+    ignorable = stop_words(locale) | THANKS_WORDS | _NOT
+    said = [t for t in tokens if t not in ignorable]
+    if not said or any(t not in _OUTCOME for t in said):
+        return None
+    return "unsolved" if any(t in _NOT for t in tokens) else "thanks"
+
+
 # Elided articles and pronouns that chat glues to the next word ("jai", "lacte", "narrive", "quil").
 GLUED_ELISIONS: dict[str, tuple[str, ...]] = {"fr": ("qu", "c", "d", "j", "l", "m", "n", "s", "t")}
 # The software's own messages are quoted in English whatever the language of the question ("c'est marqué
@@ -389,3 +409,7 @@ def detect_language(text: str, locales: list[str], vocabularies: dict[str, set[s
         choice = hint if hint in locales else locales[0]
         return choice, 0.0
     return ranked[0], (best - second) / (best + 1.0)
+
+
+_OUTCOME = frozenset(fold(word) for word in _OUTCOME_WORDS.split())
+_NOT = frozenset(fold(word) for word in _NOT_WORDS.split())

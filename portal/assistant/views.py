@@ -106,10 +106,23 @@ def chat():
                 form.message.errors = [str(error)]
             else:
                 _remember(tenant, reply.conversation_id)
+                conversation = _conversation(tenant)
+                turn = conversation.turns[-1]
+                reference = None
+                if turn.asked_for_person and _user() is not None:
+                    # "Talk to a person" typed by someone whose address is known: passed on at once,
+                    # as on WhatsApp, instead of a promise that waits for a button.
+                    try:
+                        reference = services.hand_over(tenant, conversation.key, user=_user()).reference
+                    except (services.AssistantError, TicketError) as error:
+                        flash(str(error), "error")
+                    else:
+                        if not wants_json():
+                            flash(_("Your conversation has been passed to the support team as request %(reference)s. "
+                                    "A person will reply to you.", reference=reference), "success")
                 if wants_json():
-                    conversation = _conversation(tenant)
-                    turn = conversation.turns[-1]
                     html = render_template("assistant/_turn.html", turn=turn, contacts=reply.contacts, last=True,
+                                           conversation=conversation, handed_over_as=reference,
                                            handover_form=_handover_form(formdata=None))
                     return jsonify({"html": html, "conversation_id": reply.conversation_id, "handoff": reply.handoff})
                 return redirect(url_for("assistant.chat", _anchor="latest"))

@@ -1,6 +1,8 @@
 """What every template can use: the tenant, the locale and its direction, the language switcher."""
 from __future__ import annotations
 
+import re
+
 import flask_babel
 from flask import Flask, g, request
 
@@ -27,6 +29,15 @@ def init_app(app: Flask) -> None:
 
     # In place of Flask-Babel's own filters, which every domain's templates use.
     app.jinja_env.filters.update(datetimeformat=format_datetime, dateformat=format_date)
+
+    @app.template_filter("whatsapp_link")
+    def _whatsapp_link(number: str | None) -> str:
+        """A WhatsApp number as a link that opens a chat with it ("+260 97 555 0100" → wa.me/260975550100)."""
+        return "https://wa.me/" + re.sub(r"\D", "", number or "")
+
+    @app.template_filter("phone_link")
+    def _phone_link(number: str | None) -> str:
+        return "tel:" + re.sub(r"[^\d+]", "", number or "")
 
     @app.template_filter("role_label")
     def _role_label(value: str) -> str:

@@ -37,7 +37,22 @@
     event.preventDefault();
     var button = form.querySelector("button[type=submit]");
     if (button) { button.disabled = true; }
+    // The question shows at once, with a sign that the answer is coming (seconds on a slow link).
+    var pending = document.createElement("li");
+    pending.className = "assistant-turn assistant-pending";
+    pending.setAttribute("aria-busy", "true");
+    var question = document.createElement("p");
+    question.className = "assistant-question";
+    question.textContent = input.value.trim();
+    var waiting = document.createElement("p");
+    waiting.className = "assistant-reply muted";
+    waiting.setAttribute("role", "status");
+    waiting.textContent = form.getAttribute("data-pending") || "…";
+    pending.append(question, waiting);
+    log.appendChild(pending);
+    pending.scrollIntoView({ block: "nearest" });
     post(form).then(function (result) {
+      pending.remove();
       if (!result.ok) {
         var status = document.createElement("li");
         log.appendChild(status);
@@ -52,6 +67,7 @@
       var last = log.lastElementChild;
       if (last) { last.scrollIntoView({ block: "nearest" }); }
     }).catch(function () {
+      pending.remove();
       form.submit();  // the network failed: fall back to a normal post
     }).finally(function () {
       if (button) { button.disabled = false; }

@@ -43,6 +43,8 @@ def test_bad_requests_are_json_400s_with_a_message(api, client):
     response = client.post("/farajaland/api/v1/assistant", data="not json", content_type="text/plain")
     assert response.status_code == 400 and response.get_json()["error"]["message"]
     assert api({"message": "a" * 2000}).status_code == 200
+    for wrong in (123, ["a"], {"text": "hello"}):  # the message is there, but not as text: said so
+        assert api({"message": wrong}).get_json()["error"]["message"] == "The message must be text."
 
 
 def test_unknown_conversation_is_a_404(api):

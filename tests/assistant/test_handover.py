@@ -51,6 +51,52 @@ def test_anonymous_visitor_must_leave_a_way_to_reply(client, stored):
     assert ticket.transcript[0] == {**ticket.transcript[0], "role": "user", "text": "how do I register a marriage"}
 
 
+def test_a_signed_in_user_typing_talk_to_a_person_is_handed_over_at_once(client, auth, make_user, stored):
+    auth.login(make_user())
+    client.post("/farajaland/assistant", data={"message": "my declaration is stuck in the outbox"})
+    page = client.post("/farajaland/assistant", data={"message": "talk to a person"}, follow_redirects=True).get_data(as_text=True)
+    [ticket] = stored(Ticket)
+    assert ticket.subject == "my declaration is stuck in the outbox"
+    assert f"passed to the support team as request {ticket.reference}" in page
+    # From the panel (JavaScript), the turn says so with the reference.
+    client.post("/farajaland/assistant", data={"message": "the printer prints blank pages"})
+    data = client.post("/farajaland/assistant", data={"message": "I want to talk to a human"}, headers={"Accept": "application/json"}).get_json()
+    second = stored(Ticket)[-1]
+    assert second.id != ticket.id and f"as request {second.reference}" in data["html"]
+
+
+def test_the_ways_to_reach_a_person_can_be_tapped(client):
+    page = client.post("/farajaland/assistant", data={"message": "how do I adopt a cat"}, follow_redirects=True).get_data(as_text=True)
+    contacts = page.split('<ul class="contact-list">')[1].split("</ul>")[0]
+    assert 'href="https://wa.me/' in contacts and 'href="tel:+' in contacts and 'href="mailto:' in contacts
+
+
+def test_the_request_is_about_what_is_still_unsolved(client, stored):
+    client.post("/farajaland/assistant", data={"message": "I forgot my password"})
+    client.post("/farajaland/assistant/solved")
+    client.post("/farajaland/assistant", data={"message": "my declaration is stuck in the outbox"})
+    client.post("/farajaland/assistant", data={"message": "still stuck after reconnecting"})
+    client.post("/farajaland/assistant/handover", data={"handover-email": "ama@example.org"})
+    [ticket] = stored(Ticket)
+    assert ticket.subject == "my declaration is stuck in the outbox"
+    first = min((m for m in stored(Message) if m.is_public), key=lambda m: m.id)
+    assert first.body == "my declaration is stuck in the outbox\n\nstill stuck after reconnecting"
+    assert "I forgot my password" in ticket.transcript[0]["text"]  # the solved question stays in the transcript
+
+
+def test_a_visitor_not_signed_in_giving_an_accounts_address_is_flagged_to_the_team(client, make_user, stored):
+    email = make_user(name="Clara Clerk")
+    client.post("/farajaland/assistant", data={"message": "please change my role to administrator"})
+    client.post("/farajaland/assistant/handover", data={"handover-email": email})
+    [ticket] = stored(Ticket)
+    notes = [m.body for m in stored(Message) if not m.is_public]
+    assert f"Not verified: this request was made by a visitor who was not signed in and gave the address of an account ({email})." in "".join(notes)
+    # A signed-in user, or a visitor giving an address no account has, is not flagged.
+    client.post("/farajaland/assistant", data={"message": "how do I register a marriage"})
+    client.post("/farajaland/assistant/handover", data={"handover-email": "someone.new@example.org"})
+    assert not any(m.body.startswith("Not verified") for m in stored(Message) if m.ticket_id != ticket.id)
+
+
 def test_hand_over_without_a_conversation_is_refused(client, stored):
     response = client.post("/farajaland/assistant/handover", data={"handover-email": "a@example.org"}, follow_redirects=True)
     assert "ask a question first" in response.get_data(as_text=True)

@@ -231,11 +231,33 @@ def test_french_modal_verbs_are_grammar_words_as_their_english_ones_are():
     ("merci beaucoup", "fr", "Je vous en prie"),
     ("👍🏽", "en", "You are welcome"),  # on WhatsApp, the usual "ok thanks"
     ("merci 🙏", "fr", "Je vous en prie"),
+    # Saying the last answer worked is thanks too, not a question about working or "what works offline".
+    ("thanks it worked", "en", "You are welcome"),
+    ("ok it works now, thank you", "en", "You are welcome"),
+    ("merci ça marche", "fr", "Je vous en prie"),
+    ("c'est résolu merci", "fr", "Je vous en prie"),
 ])
 def test_a_message_with_no_question_in_it_gets_a_prompt_not_a_hand_over(api, message, lang, words):
     data = api({"message": message}).get_json()
     assert data["lang"] == lang and words in data["answer"]
     assert data["articles"] == [] and data["handoff"] is False
+
+
+@pytest.mark.parametrize("message, lang, words", [
+    ("no it didnt work", "en", "I am sorry it did not solve the problem."),
+    ("still not working", "en", "I am sorry it did not solve the problem."),
+    ("ça ne marche toujours pas", "fr", "Je suis désolé"),
+])
+def test_saying_the_answer_did_not_work_offers_a_person_at_once(api, message, lang, words):
+    data = api({"message": message}).get_json()
+    assert data["lang"] == lang and data["answer"].startswith(words)
+    assert data["articles"] == [] and data["handoff"] is True
+
+
+def test_the_same_words_with_a_question_in_them_are_a_question(api):
+    data = api({"message": "does the app work offline"}).get_json()
+    assert data["articles"] and "offline" in data["articles"][0]["title"].lower()
+    assert "sorry" not in (data["answer"] or "") and "welcome" not in (data["answer"] or "")
 
 
 def test_a_question_in_arabic_script_is_read_and_answered_from_arabic_articles():
