@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app
+from babel.lists import format_list
 from flask_babel import format_decimal, format_percent, get_locale
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -38,6 +39,7 @@ from portal.auth.models import User
 from portal.auth.permissions import Permission
 from portal.auth.services import permissions_in
 from portal.core.db import across_tenants, db, utcnow
+from portal.core.templating import format_date
 from portal.insights import charts, sources
 from portal.insights.facts import KINDS, Facts, Measures, gather
 from portal.insights.models import TicketArticleLink
@@ -241,7 +243,7 @@ def demand_tables(period: Period, category_names: dict, facts: Facts, previous_f
         charts.line_chart(
             "chart-weekly",
             _("Tickets per week"),
-            _("Tickets opened each week from %(first)s to %(last)s, in all and for the biggest categories.", first=period.first, last=period.last),
+            _("Tickets opened each week from %(first)s to %(last)s, in all and for the biggest categories.", first=format_date(period.first), last=format_date(period.last)),
             week_labels,
             [(_("All"), totals_per_week)] + [(name, [per_week[name][w] for w in weeks]) for name in top[:4]],
         ),
@@ -258,7 +260,7 @@ def demand_tables(period: Period, category_names: dict, facts: Facts, previous_f
         _("Categories against the previous period"),
         [_("Category"), _("Tickets"), _("Previous period"), _("Change"), _("Trend")],
         rows,
-        charts.bar_chart("chart-categories", _("Tickets per category"), _("Tickets per category from %(first)s to %(last)s.", first=period.first, last=period.last), [(n, current[n]) for n in top[:12]]),
+        charts.bar_chart("chart-categories", _("Tickets per category"), _("Tickets per category from %(first)s to %(last)s.", first=format_date(period.first), last=format_date(period.last)), [(n, current[n]) for n in top[:12]]),
         note=_("Previous period: %(first)s to %(last)s. Rising: at least %(n)s tickets and 25%% more than before.", first=prev.first, last=prev.last, n=MIN_TOPIC),
     )
     channels: Counter = Counter()
@@ -476,9 +478,11 @@ def recommendations(tenant, evidence: dict, cells: dict, category_names: dict) -
     recs = []
     for t in evidence["topics"]:
         tickets_n, searches_n, handovers_n = _topic_counts(t)
+        counts = [ngettext("%(num)d ticket", "%(num)d tickets", tickets_n),
+                  ngettext("%(num)d search with no result", "%(num)d searches with no result", searches_n),
+                  ngettext("%(num)d assistant hand-over", "%(num)d assistant hand-overs", handovers_n)]
         recs.append(Recommendation("write", _("Write an article about “%(topic)s”", topic=t.label),
-                                   _("%(tickets)s tickets, %(searches)s searches with no result and %(handovers)s assistant hand-overs on this topic; no article answered them.",
-                                     tickets=tickets_n, searches=searches_n, handovers=handovers_n),
+                                   _("%(counts)s on this topic; no article answered them.", counts=format_list(counts, locale=get_locale())),
                                    t.weight, "topics", examples=_distinct(t.texts)))
     # One update recommendation per article, adding up every sign that it fails its readers.
     articles: dict[str, dict] = {}

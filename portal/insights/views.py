@@ -7,7 +7,7 @@ import io
 import re
 
 from flask import Blueprint, Flask, Response, flash, g, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -100,7 +100,7 @@ def export(table: str):
 def report():
     period = services.parse_month(request.args.get("month"))
     board = services.tenant_dashboard(g.tenant, current_user, period, _locale())
-    return render_template("insights/report.html", board=board, month=period.first.strftime("%Y-%m"))
+    return render_template("insights/report.html", board=board, month=format_date(period.first, "LLLL y"))
 
 
 @bp.route("/<tenant>/insights/tickets/<reference>/article", methods=["GET", "POST"])
