@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from portal.kb.models import Audience, Status
@@ -21,11 +21,17 @@ class ArticleForm(FlaskForm):
         validators=[Length(max=100_000)],
         description=_l("Country values can be inserted with placeholders such as {{ support.email }}."),
     )
+    tags = StringField(_l("Tags"), validators=[Length(max=500)], description=_l("Words readers might use, separated by commas."))
+    # Category, audience and status belong to the article, not to the language being edited.
     # Choices are set by the view (the library's categories, titled in the reader's language).
     category = SelectField(_l("Category"), choices=list, validators=[DataRequired()])
-    tags = StringField(_l("Tags"), validators=[Length(max=500)], description=_l("Words readers might use, separated by commas."))
     audience = SelectField(_l("Who can read it"), choices=lambda: [(a.value, a.label) for a in Audience])
-    status = SelectField(_l("Status"), choices=lambda: [(s.value, s.label) for s in Status])
+    status = SelectField(
+        _l("Status"), choices=lambda: [(s.value, s.label) for s in Status],
+        description=_l("Draft hides the article from readers in every language, not only this one."),
+    )
+    # Shown once a save as Draft was refused because it withdraws other languages (services.UnpublishRefused).
+    unpublish = BooleanField(_l("Yes, withdraw the article from readers in every language"))
     base = HiddenField()  # what the form was made from (services.edit_token): a save checks it
     preview = SubmitField(_l("Preview"))
     save = SubmitField(_l("Save"))

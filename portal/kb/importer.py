@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from portal.core.db import db
 from portal.kb.models import Article, Audience, GenericArticle, Status
-from portal.kb.services import Draft, list_categories, save_article, save_categories, save_generic_article
+from portal.kb.services import Draft, list_categories, normalize_text, save_article, save_categories, save_generic_article
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,119}$")
 FRONT_MATTER_RE = re.compile(r"\A---\s*\n(.*?)\n---\s*\n?(.*)\Z", re.DOTALL)
@@ -54,7 +54,7 @@ def parse_article(path: Path, known_categories: set[str] | None = None) -> Artic
         content = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise ValueError("not UTF-8 text") from None
-    match = FRONT_MATTER_RE.match(content.replace("\r\n", "\n"))
+    match = FRONT_MATTER_RE.match(normalize_text(content))
     if not match:
         raise ValueError("no YAML front matter (the file must start with a line '---')")
     try:
@@ -131,11 +131,12 @@ def import_folder(folder: Path, tenant=None, user=None) -> ImportReport:
             continue
         seen[(item.slug, item.locale)] = path
         existed = _exists(item, tenant)
+        # A file's status is stated deliberately, as in an export (the same in every language's file).
         with db.session.begin_nested():
             if tenant is None:
-                changed = save_generic_article(user, item.slug, item.locale, item.draft, note="import", reindex=False)
+                changed = save_generic_article(user, item.slug, item.locale, item.draft, note="import", reindex=False, unpublish=True)
             else:
-                changed = save_article(tenant, user, item.slug, item.locale, item.draft, note="import", reindex=False)
+                changed = save_article(tenant, user, item.slug, item.locale, item.draft, note="import", reindex=False, unpublish=True)
         label = f"{item.locale}/{item.slug}"
         (report.unchanged if not changed else report.updated if existed else report.created).append(label)
     if report.created or report.updated:
@@ -161,7 +162,7 @@ def render_file(slug: str, locale: str, translation, meta: dict) -> str:
     front = {"slug": slug, "title": translation.title, "locale": locale, "category": meta["category"],
              "tags": list(translation.tags or []), "audience": meta["audience"], "status": meta["status"]}
     head = yaml.safe_dump(front, allow_unicode=True, sort_keys=False, width=1000)
-    return f"---\n{head}---\n\n{translation.body.rstrip()}\n"
+    return f"---\n{head}---\n\n{normalize_text(translation.body).rstrip()}\n"
 
 
 def export_folder(folder: Path, tenant=None) -> int:

@@ -42,7 +42,17 @@ ALLOWED_ATTRIBUTES = {
 }
 URL_SCHEMES = {"http", "https", "mailto", "tel"}
 # A blockquote that opens with a bold label ending with a colon ("**Note:**", "**Remarque :**").
-_NOTE_RE = re.compile(r"<blockquote>\s*<p><strong>([^<]{1,40}?)\s*:</strong>")
+_NOTE_RE = re.compile(r"<blockquote>\s*<p><strong>([^<]{1,40}?)(\s*):</strong>")
+_NO_BREAK_SPACES = {"\u00a0", "\u202f"}
+
+
+def _note(match: re.Match) -> str:
+    # The label keeps its language's punctuation ("Note :" in French): a space the author put before
+    # the colon stays, made no-break so that the colon never starts a line on its own.
+    label, space = match.group(1), match.group(2)
+    if space and not set(space) <= _NO_BREAK_SPACES:
+        space = "\u00a0"
+    return f'<blockquote class="kb-note"><p><strong>{label}{space}:</strong>'
 
 
 @dataclass
@@ -124,7 +134,7 @@ def markdown_to_html(text: str) -> str:
         link_rel="noopener noreferrer",
         strip_comments=True,
     )
-    clean = _NOTE_RE.sub(lambda m: f'<blockquote class="kb-note"><p><strong>{m.group(1)}:</strong>', clean)
+    clean = _NOTE_RE.sub(_note, clean)
     return _MARKER_RE.sub(lambda m: f'<mark class="kb-unknown">{{{{ {html.escape(m.group(1))} }}}}</mark>', clean)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from collections import defaultdict
 from collections.abc import Sequence
@@ -51,6 +51,16 @@ class EditConflict(KbError):
     def __init__(self, message: str, token: str):
         super().__init__(message)
         self.token = token
+
+
+class UnpublishRefused(KbError):
+    """Saving as Draft would also take the published text of other languages away from readers
+    (the status belongs to the article, not to one language); `locales` are those languages.
+    Saving again with `unpublish=True` is the editor's explicit confirmation."""
+
+    def __init__(self, message: str, locales: list[str]):
+        super().__init__(message)
+        self.locales = locales
 
 
 @dataclass
@@ -327,6 +337,17 @@ class Draft:
         return {"category": self.category, "audience": self.audience, "status": self.status}
 
 
+def normalize_text(text: str) -> str:
+    """`text` with one kind of line ending, "\n": browsers send "\r\n", files may have either, and
+    a text that differs only by them is the same text (an export then import changes nothing)."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _same_body(stored: str, submitted: str) -> bool:
+    # Files end with a newline and the browser's text may not; blank lines around the text are not content.
+    return normalize_text(stored).lstrip("\n").rstrip() == normalize_text(submitted).lstrip("\n").rstrip()
+
+
 def _apply_meta(target, draft: Draft) -> None:
     target.category, target.audience, target.status = draft.category, draft.audience, draft.status
 
@@ -343,7 +364,9 @@ def _write_translation(owner, translations, draft: Draft, locale: str, make, rev
     """Write one locale of `owner` and record a revision; False when nothing changed."""
     translation = next((t for t in translations if t.locale == locale), None)
     meta_changed = owner.meta() != draft.meta()
-    same_text = translation is not None and (translation.title, translation.body, list(translation.tags or [])) == (draft.title, draft.body, list(draft.tags))
+    draft = Draft(normalize_text(draft.title), normalize_text(draft.body), draft.category, list(draft.tags), draft.audience, draft.status)
+    same_text = (translation is not None and _same_body(translation.body, draft.body)
+                 and (translation.title, list(translation.tags or [])) == (draft.title, list(draft.tags)))
     if same_text and not meta_changed:
         return False
     _apply_meta(owner, draft)
@@ -396,14 +419,38 @@ def _check_base(owner, locale: str, base: str | None) -> None:
     raise EditConflict(_("%(name)s saved this article after you opened it. Your text is kept below: compare it with the saved version (History) before saving again.", name=who), now)
 
 
-def save_generic_article(user, slug: str, locale: str, draft: Draft, note: str = "", *, reindex: bool = True, base: str | None = None) -> bool:
+def withdrawn_locales(owner, draft: Draft, locale: str, locales: Sequence[str] | None = None) -> list[str]:
+    """The languages other than `locale` whose published text readers lose if `draft` is saved over
+    `owner`: status is the article's, not one language's, so Draft withdraws every translation of a
+    published article (a local copy's readers get the generic text back). `locales`: the tenant's
+    (None: the generic library's, which every country reads)."""
+    if owner is None or owner.id is None or draft.status != Status.DRAFT or owner.status != Status.PUBLISHED:
+        return []
+    return sorted(t.locale for t in owner.translations if t.locale != locale and (locales is None or t.locale in locales))
+
+
+def _check_unpublish(owner, draft: Draft, locale: str, locales: Sequence[str] | None, unpublish: bool) -> None:
+    withdrawn = withdrawn_locales(owner, draft, locale, locales)
+    if withdrawn and not unpublish:
+        raise UnpublishRefused(
+            _("The status applies to every language of the article: saving it as Draft also withdraws the published text in %(languages)s from readers. Keep it Published to save this language's text, or confirm below.",
+              languages=", ".join(loc.upper() for loc in withdrawn)),
+            withdrawn,
+        )
+
+
+def save_generic_article(user, slug: str, locale: str, draft: Draft, note: str = "", *, reindex: bool = True, base: str | None = None,
+                         unpublish: bool = False) -> bool:
     """Create or update one locale of a generic article (platform admins); reindexes every tenant.
 
     `reindex=False` leaves the search index to the caller (bulk imports rebuild it once). `base`:
     the `edit_token` the editor's form was made with (EditConflict if the article changed since).
+    `unpublish`: the editor confirmed that a Draft status withdraws the other languages too
+    (UnpublishRefused otherwise, see `withdrawn_locales`).
     """
     article = _held(GenericArticle, slug)
     _check_base(article, locale, base)
+    _check_unpublish(article, draft, locale, None, unpublish)
     if article is None:
         article = GenericArticle(slug=slug, source_locale=locale)
         article.translations = []
@@ -415,8 +462,9 @@ def save_generic_article(user, slug: str, locale: str, draft: Draft, note: str =
     return changed
 
 
-def save_article(tenant, user, slug: str, locale: str, draft: Draft, note: str = "", *, reindex: bool = True, base: str | None = None) -> bool:
-    """Create or update one locale of the tenant's article `slug` (`base`: as for `save_generic_article`).
+def save_article(tenant, user, slug: str, locale: str, draft: Draft, note: str = "", *, reindex: bool = True, base: str | None = None,
+                 unpublish: bool = False) -> bool:
+    """Create or update one locale of the tenant's article `slug` (`base`, `unpublish`: as for `save_generic_article`).
 
     Editing a generic article makes a local copy (override) for the tenant, remembering the
     generic revision it started from so later upstream changes flag it as outdated.
@@ -426,6 +474,8 @@ def save_article(tenant, user, slug: str, locale: str, draft: Draft, note: str =
     article = _held(Article, slug)
     generic = db.session.scalar(select(GenericArticle).where(GenericArticle.slug == slug))
     _check_base(article or generic, locale, base)
+    # A new local copy in draft leaves readers with the generic article: nothing is withdrawn then.
+    _check_unpublish(article, draft, locale, tenant.locales, unpublish)
     if article is None:
         article = Article(slug=slug, source_locale=generic.source_locale if generic else locale, generic=generic)
         article.translations = []
@@ -513,12 +563,14 @@ def get_revision(owner, locale: str, number: int):
 
 
 def restore_revision(tenant, user, owner, locale: str, number: int) -> bool:
-    """Save revision `number` of `owner` in `locale` again, as a new revision."""
+    """Save the text of revision `number` of `owner` in `locale` again, as a new revision.
+
+    Only that language's text and tags come back: category, audience and status belong to the
+    article, and restoring one language's old draft must not withdraw the others from readers."""
     revision = get_revision(owner, locale, number)
     if revision is None:
         return False
-    meta = owner.meta() | {"tags": []} | dict(revision.meta or {})
-    draft = Draft(title=revision.title, body=revision.body, **meta)
+    draft = Draft(title=revision.title, body=revision.body, tags=list((revision.meta or {}).get("tags") or []), **owner.meta())
     note = f"restored revision {number}"
     if isinstance(owner, GenericArticle):
         return save_generic_article(user, owner.slug, locale, draft, note)
@@ -561,6 +613,37 @@ def outdated_state(owner, locale: str) -> Outdated | None:
     return None
 
 
+def generic_text_locales(article: Article | None, locales: Sequence[str]) -> list[str]:
+    """The `locales` whose readers still get the generic text of `article`, a local copy the country
+    wrote in other languages only: its changes have not reached them (empty for any other article)."""
+    if article is None or article.generic is None or not article.translations:
+        return []
+    return [loc for loc in locales if article.translation(loc) is None and article.generic.translation(loc) is not None]
+
+
+@dataclass
+class LocalChange:
+    """What a country changed in one language of its local copy, from the generic text it copied."""
+
+    locale: str
+    diff: list[str]
+
+
+def local_changes(owner, locale: str) -> list[LocalChange]:
+    """For the `locale` page of a local copy whose readers of `locale` still get the generic text
+    (`generic_text_locales`): the country's changes in its other languages, to bring into this one."""
+    if not isinstance(owner, Article) or locale not in generic_text_locales(owner, [locale]):
+        return []
+    changes = []
+    for translation in sorted(owner.translations, key=lambda t: t.locale):
+        copied = get_revision(owner.generic, translation.locale, translation.upstream_revision) if translation.upstream_revision else None
+        old = f"{copied.title}\n\n{copied.body}" if copied else ""
+        label = f"{translation.locale}: generic r{translation.upstream_revision}" if copied else f"{translation.locale}: generic"
+        diff = _diff(old, f"{translation.title}\n\n{translation.body}", label, f"{translation.locale}: local r{translation.revision}")
+        changes.append(LocalChange(translation.locale, diff))
+    return changes
+
+
 @dataclass
 class TranslationRow:
     slug: str
@@ -568,6 +651,8 @@ class TranslationRow:
     kind: str
     missing: list[str]
     outdated: list[str]
+    # Locales served from the generic text though the country changed the article in another one.
+    generic_text: list[str] = field(default_factory=list)
 
 
 def outdated_articles(tenant) -> dict[str, tuple[str, list[str]]]:
@@ -641,7 +726,8 @@ def outdated_articles(tenant) -> dict[str, tuple[str, list[str]]]:
 
 
 def translation_status(tenant) -> list[TranslationRow]:
-    """Per article of the tenant (drafts and staff included): the locales missing and outdated."""
+    """Per article of the tenant (drafts and staff included): the locales missing, outdated, and
+    still served from the generic text of an article the country changed in other locales."""
     rows = []
     for key, local, generic in _sources(tenant):
         owners = [o for o in (local, generic) if o is not None]
@@ -650,8 +736,9 @@ def translation_status(tenant) -> list[TranslationRow]:
         outdated = sorted({loc for o in owners for loc in tenant.locales if outdated_state(o, loc)})
         first = next((t.title for o in owners for t in o.translations), key)
         kind = KIND_LOCAL if generic is None else (KIND_OVERRIDE if local is not None else KIND_GENERIC)
-        if missing or outdated:
-            rows.append(TranslationRow(key, first, kind, missing, outdated))
+        generic_text = generic_text_locales(local, tenant.locales) if generic is not None else []
+        if missing or outdated or generic_text:
+            rows.append(TranslationRow(key, first, kind, missing, outdated, generic_text))
     return rows
 
 

@@ -172,7 +172,10 @@ def _edit(slug: str | None, locale: str, library: bool):
     form = ArticleForm()
     form.category.choices = _category_choices(current_locale())
     if request.method == "GET" and owner is not None:
-        translation = owner.translation(locale) or owner.translation(owner.source_locale)
+        # What readers of `locale` get (a local copy without it: the generic text), else the source to translate.
+        generic = owner.generic if isinstance(owner, services.Article) else None
+        translation = (owner.translation(locale) or (generic.translation(locale) if generic else None)
+                       or owner.translation(owner.source_locale) or (generic.translation(owner.source_locale) if generic else None))
         form.process(data={
             "title": translation.title if translation else "", "body": translation.body if translation else "",
             "tags": ", ".join(translation.tags or []) if translation else "", **owner.meta(),
@@ -181,6 +184,7 @@ def _edit(slug: str | None, locale: str, library: bool):
         form.base.data = services.edit_token(owner, locale)
     preview = None
     conflict = False
+    withdrawn: list[str] = []
     if request.method == "POST" and form.validate_on_submit():
         target_slug = slug or form.slug.data
         if not target_slug:
@@ -196,10 +200,16 @@ def _edit(slug: str | None, locale: str, library: bool):
                 base = form.base.data or None  # a form without it (a script) overwrites as before
                 try:
                     if library:
-                        services.save_generic_article(current_user, target_slug, locale, draft, note=_("edited in the browser"), base=base)
+                        services.save_generic_article(current_user, target_slug, locale, draft, note=_("edited in the browser"), base=base,
+                                                      unpublish=form.unpublish.data)
                     else:
-                        services.save_article(tenant, current_user, target_slug, locale, draft, note=_("edited in the browser"), base=base)
+                        services.save_article(tenant, current_user, target_slug, locale, draft, note=_("edited in the browser"), base=base,
+                                              unpublish=form.unpublish.data)
                     db.session.commit()
+                except services.UnpublishRefused as exc:
+                    db.session.rollback()
+                    form.status.errors.append(str(exc))
+                    withdrawn, conflict = exc.locales, True  # the confirmation box is shown for a second save
                 except services.EditConflict as exc:
                     db.session.rollback()
                     flash(str(exc), "error")
@@ -217,10 +227,11 @@ def _edit(slug: str | None, locale: str, library: bool):
                                    len(unknown), country=tenant.name, names=", ".join("{{ %s }}" % name for name in unknown)), "error")
                 return redirect(kb_url("edit", library, slug=target_slug, locale=locale))
     outdated = services.outdated_state(owner, locale) if owner is not None and owner.translation(locale) else None
+    local_changes = services.local_changes(owner, locale) if not library else []
     is_copy = not library and owner is not None and not isinstance(owner, services.Article)
     return render_template(
         "kb/edit.html", form=form, slug=slug, locale=locale, library=library, preview=preview, outdated=outdated,
-        makes_copy=is_copy, owner=owner, hidden=services.is_hidden(services.get_generic(slug)) if slug else False,
+        makes_copy=is_copy, owner=owner, withdrawn=withdrawn, local_changes=local_changes, hidden=services.is_hidden(services.get_generic(slug)) if slug else False,
         placeholders=placeholder_names(tenant.settings.placeholder_values(locale)),
     ), (409 if conflict else 422 if request.method == "POST" and preview is None else 200)
 
@@ -345,7 +356,8 @@ def feedback_list(slug: str):
 def translations():
     rows = services.translation_status(g.tenant)
     by_locale = {
-        loc: {"missing": [r for r in rows if loc in r.missing], "outdated": [r for r in rows if loc in r.outdated]}
+        loc: {"missing": [r for r in rows if loc in r.missing], "outdated": [r for r in rows if loc in r.outdated],
+              "generic_text": [r for r in rows if loc in r.generic_text]}
         for loc in g.tenant.locales
     }
     return render_template("kb/translations.html", by_locale=by_locale)

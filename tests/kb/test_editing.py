@@ -205,3 +205,88 @@ def test_the_same_new_article_created_by_two_editors_at_once_is_a_clear_refusal(
             second.join(timeout=30)
     assert answer["response"].status_code == 409
     assert "An article with this address name exists already." in answer["response"].get_data(as_text=True)
+
+
+def test_the_edit_page_says_category_audience_and_status_are_shared_by_every_language(client, auth, make_user, library):
+    auth.login(make_user(role=Role.TENANT_ADMIN))
+    page = client.get("/farajaland/kb/manage/code-not-received/fr", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    settings = page.split('<fieldset class="kb-article-settings"')[1].split("</fieldset>")[0]
+    assert "<legend>Settings of the article in every language</legend>" in settings
+    assert "changing them on this FR page changes them for readers of every language" in settings
+    assert 'id="category"' in settings and 'id="audience"' in settings and 'id="status"' in settings
+    assert "Draft hides the article from readers in every language, not only this one." in settings
+    assert 'id="tags"' not in settings  # tags are each language's own
+
+
+def test_a_translator_saving_a_draft_is_asked_before_the_other_languages_are_withdrawn(client, auth, make_user, library, kb_edit):
+    """A French work in progress saved as Draft would unpublish the English article for every reader."""
+    kb_edit("farajaland", services.save_article, None, "office-hours", "en", draft("Office hours", "Open at 8."))
+    kb_edit("farajaland", services.save_article, None, "office-hours", "fr", draft("Heures d'ouverture", "Ouvert à 8 h."))
+    auth.login(make_user(role=Role.L1_AGENT))
+    french = FORM | {"title": "Heures d'ouverture", "body": "Ouvert à 8 h, à traduire…", "category": "other", "status": "draft", "save": "Save"}
+    refused = client.post("/farajaland/kb/manage/office-hours/fr", data=french, headers={"Accept-Language": "en"})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 409
+    assert "saving it as Draft also withdraws the published text in EN from readers" in page
+    assert "Yes, withdraw the article from readers in every language" in page
+    assert "à traduire" in page  # the translator's text is kept
+    auth.logout()
+    assert "Office hours" in client.get("/farajaland/kb/articles/office-hours", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "à traduire" not in client.get("/farajaland/kb/articles/office-hours", headers={"Accept-Language": "fr"}).get_data(as_text=True)
+
+    # Kept published, the French text is saved and the English article stays.
+    auth.login(make_user(role=Role.L1_AGENT))
+    assert client.post("/farajaland/kb/manage/office-hours/fr", data=french | {"status": "published"}).status_code == 302
+    # Confirmed, the article is withdrawn in every language, as the editor was told.
+    assert client.post("/farajaland/kb/manage/office-hours/fr", data=french | {"unpublish": "y"}).status_code == 302
+    auth.logout()
+    assert client.get("/farajaland/kb/articles/office-hours", headers={"Accept-Language": "en"}).status_code == 404
+
+
+def test_the_generic_library_asks_too_and_a_draft_of_a_single_language_article_needs_no_confirmation(client, auth, make_user, library):
+    auth.login(make_user(global_role=GlobalRole.PLATFORM_ADMIN, tenant=None))
+    french = FORM | {"title": "Le code n'arrive pas", "category": "access-and-login", "status": "draft", "save": "Save"}
+    assert client.post("/farajaland/kb/library/code-not-received/fr", data=french).status_code == 409
+    assert client.get("/kalondo/kb/articles/code-not-received").status_code == 200  # every country still has it
+    # password-reset is written in English only: Draft withdraws no other language.
+    assert client.post("/farajaland/kb/library/password-reset/en", data=FORM | {"status": "draft", "save": "Save"}).status_code == 302
+
+
+def test_restoring_an_old_draft_revision_restores_its_text_not_its_status(client, auth, make_user, library, kb_edit):
+    kb_edit("farajaland", services.save_article, None, "office-hours", "en", draft("Office hours", "Open at 8.", status="draft"))
+    kb_edit("farajaland", services.save_article, None, "office-hours", "en", draft("Office hours", "Open at 9."))
+    kb_edit("farajaland", services.save_article, None, "office-hours", "fr", draft("Heures d'ouverture", "Ouvert à 9 h."))
+    auth.login(make_user(role=Role.L1_AGENT))
+    client.post("/farajaland/kb/manage/office-hours/en/restore/1")
+    auth.logout()
+    english = client.get("/farajaland/kb/articles/office-hours", headers={"Accept-Language": "en"})
+    assert english.status_code == 200 and "Open at 8." in english.get_data(as_text=True)
+    assert client.get("/farajaland/kb/articles/office-hours", headers={"Accept-Language": "fr"}).status_code == 200
+
+
+def test_a_language_the_country_changed_in_another_only_is_flagged_for_translation(client, auth, make_user, library):
+    """French readers of an article Farajaland changed in English only still get the generic French text."""
+    auth.login(make_user(role=Role.TENANT_ADMIN))
+    before = client.get("/farajaland/kb/manage/translations", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "code-not-received" not in before.split('id="loc-fr"')[1]
+    english = FORM | {"title": "The verification code never arrives", "category": "access-and-login",
+                      "body": "Wait two minutes.\n\nOur offices in Farajaland can also send it.", "save": "Save"}
+    assert client.post("/farajaland/kb/manage/code-not-received/en", data=english).status_code == 302
+
+    status = client.get("/farajaland/kb/manage/translations", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    french = status.split('id="loc-fr"')[1]
+    assert "Changed in another language only" in french and "readers in FR still get the generic text" in french
+    assert "/farajaland/kb/manage/code-not-received/fr" in french
+    assert "code-not-received" not in status.split('id="loc-fr"')[0].split('id="loc-en"')[1]  # English has the change
+    # The French page shows what readers get, and the change to bring into it.
+    page = client.get("/farajaland/kb/manage/code-not-received/fr", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Readers in FR still get the generic text: your country changed this article in EN only." in page
+    assert "+Our offices in Farajaland can also send it." in page
+    assert "Le code de vérification n&#39;arrive pas" in page  # the generic French text, to adapt
+    # Saving the French adaptation clears the flag.
+    client.post("/farajaland/kb/manage/code-not-received/fr", data=FORM | {
+        "title": "Le code de vérification n'arrive pas", "category": "access-and-login",
+        "body": "Attendez deux minutes.\n\nNos bureaux peuvent aussi l'envoyer.", "save": "Save"})
+    cleared = client.get("/farajaland/kb/manage/translations", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "code-not-received" not in cleared.split('id="loc-fr"')[1]
+    assert "Readers in FR still get" not in client.get("/farajaland/kb/manage/code-not-received/fr").get_data(as_text=True)

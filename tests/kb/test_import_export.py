@@ -83,3 +83,35 @@ def test_demo_load_imports_the_library_and_tenant_articles(app, runner):
     assert locales.count("en") >= 25 and locales.count("fr") >= 25
     assert count(app, Article) >= 2
     assert "0 created, 0 updated" in runner.invoke(args=["demo", "load"]).output
+
+
+def test_an_article_saved_in_the_browser_goes_out_and_back_in_unchanged(app, client, auth, make_user, runner, library, tmp_path):
+    """Browsers send CRLF line endings; the export and import of what they saved must change nothing."""
+    from portal.auth.permissions import Role
+
+    auth.login(make_user(role=Role.TENANT_ADMIN))
+    form = {"slug": "office-hours", "title": "Office hours", "body": "Open at 8.\r\n\r\n- Monday\r\n- Friday", "category": "other",
+            "tags": "hours", "audience": "public", "status": "published", "save": "Save"}
+    assert client.post("/farajaland/kb/manage/new?locale=en", data=form).status_code == 302
+    with app.app_context(), across_tenants(db.session, SYSTEM):
+        assert db.session.scalar(select(Article).where(Article.slug == "office-hours")).translation("en").body == "Open at 8.\n\n- Monday\n- Friday"
+    out = tmp_path / "farajaland"
+    assert "1 files" in runner.invoke(args=["kb", "export", "--tenant", "farajaland", str(out)]).output
+    assert b"\r" not in (out / "en" / "office-hours.md").read_bytes()
+    again = runner.invoke(args=["kb", "import", "--tenant", "farajaland", str(out)])
+    assert "0 created, 0 updated, 1 unchanged" in again.output
+    assert count(app, ArticleRevision) == 1
+
+
+def test_a_text_stored_with_crlf_before_the_fix_imports_back_unchanged(app, runner, library, tmp_path, kb_edit):
+    from portal.kb import services
+    from tests.kb.conftest import draft
+
+    kb_edit("farajaland", services.save_article, None, "office-hours", "en", draft("Office hours", "Open at 8."))
+    with app.app_context(), across_tenants(db.session, SYSTEM):  # as the browser's saves were stored
+        db.session.scalar(select(Article).where(Article.slug == "office-hours")).translation("en").body = "Open at 8.\r\nClosed on Sunday.\r\n"
+        db.session.commit()
+    out = tmp_path / "farajaland"
+    runner.invoke(args=["kb", "export", "--tenant", "farajaland", str(out)])
+    assert "0 created, 0 updated, 1 unchanged" in runner.invoke(args=["kb", "import", "--tenant", "farajaland", str(out)]).output
+    assert count(app, ArticleRevision) == 1

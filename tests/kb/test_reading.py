@@ -74,6 +74,13 @@ def test_a_draft_local_copy_does_not_replace_the_published_article(client, libra
     assert "The verification code never arrives" in text and "Unfinished copy" not in text
 
 
+def test_the_feedback_form_is_sent_with_a_button_like_the_portal_s_others(client, library):
+    page = client.get("/farajaland/kb/articles/password-reset", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    feedback = page.split('class="kb-feedback card"')[1].split("</form>")[0]
+    assert '<button type="submit">Send</button>' in feedback
+    assert 'type="submit"' not in feedback.replace('<button type="submit">', "")  # no unstyled native input
+
+
 def test_feedback_is_recorded_and_counted_for_editors(client, auth, make_user, library):
     client.post("/farajaland/kb/articles/password-reset/feedback", data={"helpful": "yes"})
     client.post("/farajaland/kb/articles/password-reset/feedback", data={"helpful": "no", "comment": "The reset SMS never came"})

@@ -42,3 +42,12 @@ def test_markdown_is_sanitized_but_keeps_tables_lists_links_images_and_notes():
 
 def test_list_values_are_joined():
     assert fill_placeholders("{{ registration.offices }}", VALUES).text == "Ibombo, Isamba"
+
+
+def test_a_note_label_keeps_its_language_s_space_before_the_colon():
+    _, french, _ = render_article("> **Remarque :** vérifiez l'imprimante.\n", VALUES)
+    assert '<blockquote class="kb-note"><p><strong>Remarque\u00a0:</strong>' in french  # no-break: the colon never starts a line
+    _, narrow, _ = render_article("> **Note\u202f:** déjà insécable.\n", VALUES)
+    assert "<strong>Note\u202f:</strong>" in narrow
+    _, english, _ = render_article("> **Note:** check the paper.\n", VALUES)
+    assert '<blockquote class="kb-note"><p><strong>Note:</strong>' in english
