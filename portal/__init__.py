@@ -35,8 +35,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from portal.core.page_cache import SharedPages
 
     app.wsgi_app = SharedPages(app, app.wsgi_app)  # inside ProxyFix: it sees the client's scheme and host
-    if os.environ.get("TRUSTED_PROXIES"):
-        hops = int(os.environ["TRUSTED_PROXIES"])
+    hops = app.config.get("TRUSTED_PROXIES")  # a whole number, checked by load_config
+    if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     _init_extensions(app)

@@ -125,6 +125,26 @@ def _number(name: str, values: dict, what: str, minimum: int | None = None) -> N
     values[name] = number
 
 
+# The severities of an escalation to L3 (portal.escalation.services.DEFAULT_L3_SLA_HOURS has their defaults).
+L3_SEVERITIES = ("critical", "high", "medium", "low")
+
+
+def _l3_sla_hours() -> dict[str, int]:
+    """ESCALATION_L3_SLA_HOURS: `critical=12,high=48` (calendar hours per severity; a severity left out
+    keeps its default), as {severity: hours}."""
+    raw = os.environ.get("ESCALATION_L3_SLA_HOURS", "").strip()
+    hours = {}
+    for pair in filter(None, (part.strip() for part in raw.split(","))):
+        severity, _, number = (text.strip() for text in pair.partition("="))
+        if severity not in L3_SEVERITIES or not number.isdigit() or int(number) < 1:
+            raise ConfigError(
+                "ESCALATION_L3_SLA_HOURS must be severity=hours pairs separated by commas, hours a whole number "
+                f"of at least 1, severities among {', '.join(L3_SEVERITIES)} (e.g. critical=24,high=72,medium=240,low=480)"
+            )
+        hours[severity] = int(number)
+    return hours
+
+
 def load_config(instance_path: Path) -> dict:
     """Read every setting that comes from the environment; raise ConfigError on a bad one."""
     env = os.environ.get("PORTAL_ENV", "development").strip() or "development"
@@ -165,6 +185,10 @@ def load_config(instance_path: Path) -> dict:
         raise ConfigError("SERVER_NAME or TRUSTED_HOSTS must be set when PORTAL_ENV=production")
     for name in ("JOBS_SLA_CHECK_SECONDS", "JOBS_ROLLUP_SECONDS", "JOBS_GITHUB_SYNC_SECONDS"):
         _number(name, values, "a whole number of seconds", minimum=1)
+    _number("TRUSTED_PROXIES", values, "the number of reverse proxies in front (0, 1, 2...)", minimum=0)
+    l3_hours = _l3_sla_hours()
+    if l3_hours:
+        values["ESCALATION_L3_SLA_HOURS"] = l3_hours
     semantic = _flag("ASSISTANT_SEMANTIC")
     if semantic is not None:
         values["ASSISTANT_SEMANTIC"] = semantic

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Iterable
@@ -14,6 +15,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Iterable
 import httpx
 
 from portal.core.security import storable
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from flask import Request
@@ -116,6 +119,16 @@ def get_channel(name: str) -> "Channel":
 def secret(env_name: str | None) -> str:
     """The value of the environment variable that tenant.toml names ('' when unset)."""
     return os.environ.get(env_name or "", "") if env_name else ""
+
+
+def webhook_secret(tenant, channel: str, key: str, env_name: str | None) -> str:
+    """`secret(env_name)`, with a warning in the log when it is not set on this server: the webhook
+    then refuses every call, which the sender sees only as 403s."""
+    value = secret(env_name)
+    if not value:
+        log.warning("%s: %s webhook refused: channels.%s.%s names %s, which is not set on this server",
+                    tenant.slug, channel, channel, key, env_name or "nothing")
+    return value
 
 
 def valid_hmac_sha256(key: str, body: bytes, signature: str) -> bool:

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from portal.channels.base import (Channel, InstantMessage, MalformedInbound, SendError, WebhookEvent, contacts_text, http,
-                                  location_text, register, secret)
+                                  location_text, register, secret, webhook_secret)
 from portal.channels.emailparse import Attachment
 from portal.channels.models import InboundMessage, InboundStatus
 
@@ -39,7 +39,7 @@ class TelegramChannel(Channel):
 
     def verify_webhook(self, tenant, request) -> bool:
         cfg = self.config(tenant)
-        expected = secret(cfg.secret_token_env) if cfg else ""
+        expected = webhook_secret(tenant, self.name, "secret_token_env", cfg.secret_token_env) if cfg else ""
         given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
         return bool(expected) and hmac.compare_digest(expected.encode(), given.encode())
 

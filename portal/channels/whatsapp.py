@@ -9,7 +9,7 @@ import httpx
 from sqlalchemy import select
 
 from portal.channels.base import (Channel, InstantMessage, MalformedInbound, SendError, WebhookEvent, contacts_text, http,
-                                  location_text, register, secret, valid_hmac_sha256)
+                                  location_text, register, secret, valid_hmac_sha256, webhook_secret)
 from portal.channels.emailparse import Attachment
 from portal.channels.models import ChannelThread, InboundMessage, InboundStatus
 from portal.channels.services import record_status
@@ -35,12 +35,12 @@ class WhatsAppChannel(Channel):
 
     def verify_webhook(self, tenant, request) -> bool:
         cfg = self.config(tenant)
-        return cfg is not None and valid_hmac_sha256(secret(cfg.app_secret_env), request.get_data(cache=True), request.headers.get("X-Hub-Signature-256", ""))
+        return cfg is not None and valid_hmac_sha256(webhook_secret(tenant, self.name, "app_secret_env", cfg.app_secret_env), request.get_data(cache=True), request.headers.get("X-Hub-Signature-256", ""))
 
     def verify_subscription(self, tenant, args) -> str | None:
         """The GET handshake: the challenge to echo back, or None when the token is wrong."""
         cfg = self.config(tenant)
-        token = secret(cfg.verify_token_env) if cfg else ""
+        token = webhook_secret(tenant, self.name, "verify_token_env", cfg.verify_token_env) if cfg else ""
         if args.get("hub.mode") == "subscribe" and token and args.get("hub.verify_token") == token:
             return args.get("hub.challenge", "")
         return None

@@ -1,9 +1,11 @@
-"""Demo accounts and content, loaded on request only (never by `db upgrade` or `tenants sync`)."""
+"""Demo accounts and content, loaded on request only (never by `db upgrade` or `tenants sync`), into
+the demo countries only: those whose tenant.toml says `demo = true` (Farajaland, Kalondo)."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from portal.auth import services
@@ -27,6 +29,11 @@ GLOBAL_ACCOUNTS = [
 ]
 
 
+def demo_tenants() -> list:
+    """The synced tenants marked `demo = true`: a real country never gets demo accounts or tickets."""
+    return [tenant for tenant in list_tenants() if tenant.settings.demo]
+
+
 def load_demo_accounts() -> list[str]:
     """Create the demo accounts that do not exist yet; return the emails created."""
     created = []
@@ -34,7 +41,7 @@ def load_demo_accounts() -> list[str]:
         if services.get_user_by_email(email) is None:
             services.create_user(email, DEMO_PASSWORD, name=name, global_role=role)
             created.append(email)
-    for tenant in list_tenants():
+    for tenant in demo_tenants():
         offices = tenant.settings.registration.offices
         with tenant_scope(db.session, tenant.id):
             for local, name, role, job in TENANT_ACCOUNTS:
@@ -57,9 +64,14 @@ def group() -> None:
 @group.command("load")
 @with_appcontext
 def load() -> None:
-    """Load demo accounts and demo content into every synced tenant (idempotent)."""
-    if not list_tenants():
-        raise click.ClickException("no tenants yet: run 'flask --app wsgi tenants sync' first")
+    """Load demo accounts and demo content into the demo countries (`demo = true`; idempotent)."""
+    if current_app.config["PORTAL_ENV"] == "production":
+        raise click.ClickException(
+            f"demo load refuses to run when PORTAL_ENV=production (demo accounts share the password {DEMO_PASSWORD});"
+            " load the central library with 'flask --app wsgi kb import --generic library/kb'")
+    if not demo_tenants():
+        raise click.ClickException(
+            "no demo countries (tenant.toml with demo = true): run 'flask --app wsgi tenants sync' first")
     created = load_demo_accounts()
     click.echo(f"demo accounts: {len(created)} created (password for all: {DEMO_PASSWORD})")
     load_demo_articles()
@@ -69,13 +81,13 @@ def load() -> None:
 
 
 def load_demo_articles() -> None:
-    """The generic library from library/kb, then each tenant's own articles from tenants/<slug>/kb."""
+    """The generic library from library/kb, then each demo country's own articles from tenants/<slug>/kb."""
     from portal.cli.kb import echo_report, import_path
 
     library = REPO_ROOT / "library" / "kb"
     if library.is_dir():
         echo_report("generic library", import_path(library, None))
-    for tenant in list_tenants():
+    for tenant in demo_tenants():
         folder = Path(tenant.source_path).parent / "kb" if tenant.source_path else REPO_ROOT / "tenants" / tenant.slug / "kb"
         if folder.is_dir():
             echo_report(f"{tenant.slug} articles", import_path(folder, tenant))
@@ -84,7 +96,7 @@ def load_demo_articles() -> None:
 def load_demo_tickets() -> None:
     from portal.tickets.demo import load_demo_tickets as load_tickets
 
-    for tenant in list_tenants():
+    for tenant in demo_tenants():
         click.echo(f"demo tickets in {tenant.slug}: {load_tickets(tenant)} created")
 
 
@@ -109,15 +121,15 @@ def load_demo_escalations() -> int:
     from portal.escalation import central
     from portal.escalation import services as escalation
     from portal.escalation.models import Problem, Release
-    from portal.tenancy.services import get_tenant
     from portal.tickets import services as tickets
 
     if db.session.scalar(select(Problem).limit(1)) is not None:
         return 0
     expert = services.get_user_by_email("expert@crvs.demo")
     steps = {}
+    demo = {tenant.slug: tenant for tenant in demo_tenants()}
     for slug, subject, body, details in DEMO_ESCALATIONS:
-        tenant = get_tenant(slug)
+        tenant = demo.get(slug)
         if tenant is None:
             continue
         with tenant_scope(db.session, tenant.id):
@@ -138,6 +150,6 @@ def load_demo_insights() -> None:
     """Weeks of tickets, searches and feedback for the insights page (portal.insights.demo)."""
     from portal.insights.demo import load_demo_activity
 
-    for tenant in list_tenants():
+    for tenant in demo_tenants():
         with tenant_scope(db.session, tenant.id):
             click.echo(f"{tenant.slug} insights activity: {load_demo_activity(tenant)} tickets created")

@@ -5,7 +5,9 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from sqlalchemy import select
 
+from portal.core.db import db
 from portal.tenancy.services import list_tenants, sync_tenants
 
 
@@ -27,10 +29,24 @@ def sync(directory: Path | None) -> None:
         click.echo(f"updated {slug}")
     for slug in report.unchanged:
         click.echo(f"unchanged {slug}")
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
     for problem in report.problems:
         click.echo(f"error: {problem}", err=True)
+    _note_empty_library()
     if report.problems:
         raise SystemExit(1)
+
+
+def _note_empty_library() -> None:
+    """The central library is loaded by its own step (`kb import --generic`), not by a sync: say so
+    while it is empty, since every country's knowledge base starts from it."""
+    from portal.kb.models import GenericArticle
+
+    if db.session.scalar(select(GenericArticle.id).limit(1)) is None:
+        library = Path(current_app.config["LIBRARY_DIR"]) / "kb"
+        click.echo(f"note: the central library of generic articles is empty: load it with "
+                   f"'flask --app wsgi kb import --generic {library}'")
 
 
 @group.command("list")

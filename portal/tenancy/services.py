@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy import JSON, bindparam, inspect, select, text
 from sqlalchemy.orm import make_transient_to_detached
 
+from portal.config import REPO_ROOT
 from portal.core import versions
 from portal.core.db import db, utcnow
 from portal.tenancy.models import TENANTS, Tenant
@@ -36,13 +38,16 @@ class SyncReport:
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     problems: list[SyncProblem] = field(default_factory=list)
+    # Loaded all the same, but worth a look (a channel secret not set on this server, say).
+    warnings: list[SyncProblem] = field(default_factory=list)
 
 
 def read_tenant_file(path: Path) -> tuple[TenantSettings | None, list[SyncProblem]]:
     """Parse and validate one tenant.toml; return the settings or the problems found."""
     try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
+        data = tomllib.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError:
+        return None, [SyncProblem(str(path), "", "not UTF-8 text (save the file as UTF-8)")]
     except tomllib.TOMLDecodeError as exc:
         return None, [SyncProblem(str(path), "", f"not valid TOML ({exc})")]
     except OSError as exc:
@@ -51,14 +56,20 @@ def read_tenant_file(path: Path) -> tuple[TenantSettings | None, list[SyncProble
     try:
         settings = TenantSettings.model_validate(data)
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            key = ".".join(str(part) for part in error["loc"]) or "(file)"
-            problems.append(SyncProblem(str(path), key, error["msg"]))
-        return None, problems
+        return None, [SyncProblem(str(path), *_key_and_reason(error)) for error in exc.errors()]
+    problems = [SyncProblem(str(path), key, reason) for key, reason in settings.key_problems()]
     if settings.slug != folder:
-        return None, [SyncProblem(str(path), "slug", f"'{settings.slug}' does not match the folder name '{folder}'")]
-    return settings, []
+        problems.insert(0, SyncProblem(str(path), "slug", f"'{settings.slug}' does not match the folder name '{folder}'"))
+    return (None, problems) if problems else (settings, [])
+
+
+def _key_and_reason(error: dict) -> tuple[str, str]:
+    """A pydantic error as the file's key and a reason an operator reads (without pydantic's words)."""
+    location = [str(part) for part in error["loc"]]
+    if error["type"] == "tenant_key":  # a check of the table about one of its keys (settings.key_error)
+        location.append(error["ctx"]["key"])
+    reason = error["msg"].removeprefix("Value error, ")
+    return ".".join(location) or "(file)", reason
 
 
 SYNC_LOCK = 0x1A4_0000  # PostgreSQL advisory lock key of `sync_tenants`
@@ -77,14 +88,63 @@ def sync_tenants(directory: Path) -> SyncReport:
     if db.session.get_bind().dialect.name == "postgresql":
         # One sync at a time (several servers starting at once): the next reads what the first made.
         db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SYNC_LOCK})
+    loaded = []
     for path in sorted(directory.glob("*/tenant.toml")):
         settings, problems = read_tenant_file(path)
         if settings is None:
             report.problems.extend(problems)
+        else:
+            loaded.append((path, settings))
+    clashes = _code_clashes(loaded)
+    for path, settings in loaded:
+        if path in clashes:
+            report.problems.append(clashes[path])
             continue
+        report.warnings.extend(tenant_file_warnings(path, settings))
         upsert_tenant(settings, source_path=str(path), report=report)
     db.session.commit()
     return report
+
+
+def _code_clashes(loaded: list[tuple[Path, TenantSettings]]) -> dict[Path, SyncProblem]:
+    """The files whose `country.code` another country has, in the database or in this sync: ticket
+    references (`FAR-000123`) must name one country in the central console. A country that already
+    has the code keeps it; a newcomer asking for it is refused (two newcomers: both)."""
+    stored = {tenant.slug: (tenant.config.get("country") or {}).get("code") for tenant in db.session.scalars(select(Tenant))}
+    wanted = {**stored, **{settings.slug: settings.country.code for _, settings in loaded}}
+    clashes = {}
+    for path, settings in loaded:
+        code = settings.country.code
+        others = sorted(slug for slug, other in wanted.items() if other == code and slug != settings.slug)
+        if others and not (stored.get(settings.slug) == code and all(stored.get(slug) != code for slug in others)):
+            reason = f"'{code}' is also the code of {', '.join(others)}: ticket references ({code}-000123) must name one country"
+            clashes[path] = SyncProblem(str(path), "country.code", reason)
+    return clashes
+
+
+def interface_locales() -> list[str]:
+    """The languages the interface is translated into (a catalog in translations/)."""
+    return sorted(path.parent.parent.name for path in (REPO_ROOT / "translations").glob("*/LC_MESSAGES/messages.mo"))
+
+
+def tenant_file_warnings(path: Path, settings: TenantSettings) -> list[SyncProblem]:
+    """What loads but will not work as the file may mean: a language the interface is not translated
+    into, a channel secret whose environment variable is not set on this server (it may be set only
+    on the app servers, so this is a warning, not an error)."""
+    warnings = []
+    interface = interface_locales()
+    for locale in settings.locales:
+        if locale not in interface and locale.replace("-", "_").split("_")[0] not in interface:
+            warnings.append(SyncProblem(str(path), "locales", f"'{locale}' has no interface translation in translations/: "
+                                        f"pages in it show the interface in English (the interface has {', '.join(interface)})"))
+    for name, channel in settings.channels:
+        if channel is None or not channel.enabled:
+            continue
+        for key, variable in channel:
+            if key.endswith("_env") and variable and not os.environ.get(variable):
+                reason = f"environment variable {variable} is not set here (the {name} channel works only where it is set)"
+                warnings.append(SyncProblem(str(path), f"channels.{name}.{key}", reason))
+    return warnings
 
 
 def upsert_tenant(settings: TenantSettings, source_path: str | None = None, report: SyncReport | None = None) -> Tenant:

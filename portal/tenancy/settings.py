@@ -21,12 +21,14 @@ from pydantic import (
     EmailStr,
     Field,
     NonNegativeFloat,
+    PlainValidator,
     PositiveFloat,
     PositiveInt,
     StringConstraints,
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from portal.core.i18n import date_pattern
 
@@ -51,7 +53,26 @@ def _check_locale(code: str) -> str:
 
 LocaleCode = Annotated[str, AfterValidator(_check_locale)]
 EnvName = Annotated[str, Field(pattern=ENV_NAME_RE.pattern)]
-Localized = str | dict[str, str]
+
+
+def _localized(value: Any) -> str | dict[str, str]:
+    # One message for both forms (pydantic would report the union's two members, by their internal names).
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, dict) and value and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        return {k: v.strip() for k, v in value.items()}
+    raise ValueError('must be a text, or one text per locale: { en = "...", fr = "..." }')
+
+
+# A text for readers: one string, or one per locale (the keys must be among the tenant's locales;
+# a locale without its own text gets the default locale's).
+Localized = Annotated[str | dict[str, str], PlainValidator(_localized)]
+
+
+def key_error(key: str, reason: str) -> PydanticCustomError:
+    """An error about `key` of the table being checked: without it pydantic reports a check that
+    compares keys on the table itself. `read_tenant_file` adds the key to the error's location."""
+    return PydanticCustomError("tenant_key", "{reason}", {"key": key, "reason": reason})
 
 
 class _Table(BaseModel):
@@ -119,7 +140,9 @@ class Registration(_Table):
     @model_validator(mode="after")
     def _late_after_on_time(self) -> "Registration":
         if self.birth_late_deadline_days < self.birth_deadline_days:
-            raise ValueError("birth_late_deadline_days must not be shorter than birth_deadline_days")
+            raise key_error("birth_late_deadline_days", "must not be shorter than birth_deadline_days")
+        if self.death_late_deadline_days is not None and self.death_late_deadline_days < self.death_deadline_days:
+            raise key_error("death_late_deadline_days", "must not be shorter than death_deadline_days")
         return self
 
 
@@ -138,7 +161,7 @@ class Tiers(_Strict):
     def _routes_to_known_groups(self) -> "Tiers":
         for category, group in self.routing.items():
             if group not in self.groups:
-                raise ValueError(f"routing for '{category}' names unknown group '{group}'")
+                raise key_error(f"routing.{category}", f"'{group}' is not one of the groups in [tiers.groups]")
         return self
 
 
@@ -164,9 +187,7 @@ class _Channel(_Strict):
         if isinstance(data, dict):
             for key in data:
                 if any(word in key.lower() for word in SECRET_WORDS) and not key.endswith("_env"):
-                    raise ValueError(
-                        f"'{key}' looks like a secret: name an environment variable with '{key}_env' instead"
-                    )
+                    raise key_error(key, f"looks like a secret: name an environment variable with '{key}_env' instead")
         return data
 
 
@@ -239,6 +260,8 @@ class TenantSettings(_Strict):
     default_locale: LocaleCode
     timezone: str
     opencrvs_version: str = Field(pattern=OPENCRVS_VERSION_PATTERN)
+    # A fictional demo country (Farajaland, Kalondo): `demo load` fills only these, never a real one.
+    demo: bool = False
     country: Country
     support: Support
     registration: Registration
@@ -273,14 +296,35 @@ class TenantSettings(_Strict):
             raise ValueError("a locale is listed twice")
         return value
 
-    @model_validator(mode="after")
-    def _default_in_locales(self) -> "TenantSettings":
-        if self.default_locale not in self.locales:
-            raise ValueError("default_locale must be one of locales")
-        strangers = sorted(set(self.assistant.synonyms) - set(self.locales))
-        if strangers:
-            raise ValueError(f"assistant.synonyms: {', '.join(strangers)} is not one of locales")
-        return self
+    def key_problems(self) -> list[tuple[str, str]]:
+        """(key, reason) of each value that does not agree with another key (a text in a language
+        that `locales` does not offer, say). `tenants sync` refuses a file with any; they are not
+        checked when a tenant's stored settings are read, so that a row synced by an older release
+        still serves its pages."""
+        problems = []
+
+        def outside_locales(key: str, codes) -> None:
+            for code in sorted(set(codes) - set(self.locales)):
+                problems.append((key, f"'{code}' is not one of locales {self.locales}"))
+
+        outside_locales("default_locale", [self.default_locale])
+        for key, value in self._per_locale_texts():
+            if isinstance(value, dict):
+                outside_locales(key, value)
+        outside_locales("assistant.synonyms", self.assistant.synonyms)
+        return problems
+
+    def _per_locale_texts(self):
+        """(key, {locale: text}) of every text given per locale, including keys a country added."""
+        for key in ("country.notification_method", "support.hours"):
+            table, name = key.split(".")
+            yield key, getattr(getattr(self, table), name)
+        for group_key, group in self.tiers.groups.items():
+            yield f"tiers.groups.{group_key}.name", group.name
+        for table in ("country", "support", "registration"):
+            for name, value in (getattr(self, table).model_extra or {}).items():
+                if _looks_per_locale(value):
+                    yield f"{table}.{name}", value
 
     # -- reading values -------------------------------------------------------------------------
 
@@ -315,6 +359,22 @@ class TenantSettings(_Strict):
 
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_LOCALE_KEY_RE = re.compile(r"^[a-z]{2,3}([_-][A-Za-z0-9]{2,8})*$")
+
+
+def _looks_per_locale(value: Any) -> bool:
+    """Whether a key a country added (`motto = { en = "...", fr = "..." }`) is a text per locale: a
+    table of texts whose keys are all locale codes (a table such as `fees` has other keys)."""
+    if not isinstance(value, dict) or not value:
+        return False
+    for key, text in value.items():
+        if not isinstance(text, str) or not _LOCALE_KEY_RE.match(key):
+            return False
+        try:
+            Locale.parse(key)
+        except (UnknownLocaleError, ValueError):
+            return False
+    return True
 
 
 def _babel_locale(locale: str) -> Locale:

@@ -45,10 +45,12 @@ def test_a_missing_or_wrong_signature_is_refused_and_nothing_is_stored(app, clie
     assert rows(app, InboundMessage) == []
 
 
-def test_without_a_configured_secret_every_post_is_refused(app, client):
+def test_without_a_configured_secret_every_post_is_refused_and_the_log_says_why(app, client, caplog):
     body = whatsapp_body(wa_text("hello"))
-    assert post_whatsapp(client, body, signature=sign(body, "")).status_code == 403
+    with caplog.at_level("WARNING", logger="portal.channels.base"):
+        assert post_whatsapp(client, body, signature=sign(body, "")).status_code == 403
     assert rows(app, InboundMessage) == []
+    assert "farajaland: whatsapp webhook refused: channels.whatsapp.app_secret_env names FARAJALAND_WHATSAPP_APP_SECRET, which is not set on this server" in caplog.text
 
 
 def test_a_whatsapp_message_becomes_a_ticket_and_the_requester_is_told_on_whatsapp(app, client, runner, fake_api, fake_desk):

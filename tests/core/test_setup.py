@@ -51,6 +51,9 @@ def run_cli(*args, **env):
         ({"JOBS_ROLLUP_SECONDS": "0"}, "configuration error: JOBS_ROLLUP_SECONDS must be a whole number of seconds"),
         ({"HTTPS": "ture"}, "configuration error: HTTPS must be true or false"),
         ({"MAIL_PORT": "smtp"}, "configuration error: MAIL_PORT must be a number"),
+        ({"TRUSTED_PROXIES": "two"}, "configuration error: TRUSTED_PROXIES must be the number of reverse proxies in front"),
+        ({"ESCALATION_L3_SLA_HOURS": "critical=soon"}, "configuration error: ESCALATION_L3_SLA_HOURS must be severity=hours pairs"),
+        ({"ESCALATION_L3_SLA_HOURS": "urgent=4"}, "configuration error: ESCALATION_L3_SLA_HOURS must be severity=hours pairs"),
     ],
 )
 def test_a_wrong_setting_stops_start_up_with_one_clear_line(env, message, tmp_path):
