@@ -1,8 +1,6 @@
 """The landing page listing country portals, and each country's support home page."""
 from __future__ import annotations
 
-import re
-
 from flask import Blueprint, Flask, g, render_template
 
 from portal.core.i18n import current_locale
@@ -36,9 +34,7 @@ def home():
     contacts = {
         "email": settings.support.email,
         "whatsapp": whatsapp,
-        "whatsapp_link": "https://wa.me/" + re.sub(r"\D", "", whatsapp) if whatsapp else None,
         "phone": settings.support.phone,
-        "phone_link": "tel:" + re.sub(r"[^\d+]", "", settings.support.phone) if settings.support.phone else None,
         "hours": settings.hours(locale),
         "telegram": settings.channels.telegram.bot_username if settings.channels.telegram else None,
     }
