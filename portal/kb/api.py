@@ -52,7 +52,7 @@ def search_articles():
     return ok({
         "results": [
             {"slug": h.slug, "title": h.title, "locale": h.locale, "snippet": str(h.snippet),
-             "url": f"{h.url}?sid={results.search_id}" if results.search_id else h.url, "score": h.score}
+             "url": f"{h.url}?sid={results.token}" if results.search_id else h.url, "score": h.score}
             for h in results.hits
         ],
         "total": results.total,

@@ -18,6 +18,8 @@ matched words marked.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import html
 import json
 import re
@@ -36,7 +38,7 @@ from sqlalchemy.orm import load_only
 from portal.assistant.text import expand_chat, fold, stop_words
 from portal.core.words import WORD_RE, is_letters, strip_accents
 from portal.core import versions
-from portal.core.db import db, tenant_scope, utcnow
+from portal.core.db import db, row_id, tenant_scope, utcnow
 from portal.kb.models import GENERIC_CONTENT, Audience, SearchDocument, SearchLog, SearchTerm, tenant_content
 from portal.kb.rendering import html_to_text
 from portal.tenancy.models import TENANTS
@@ -431,6 +433,30 @@ class SearchResults:
     search_id: int | None = None
     # True when more than COUNT_LIMIT articles match: `total` is then COUNT_LIMIT, a lower bound.
     total_capped: bool = False
+
+    @property
+    def token(self) -> str | None:
+        """What a result link carries (`?sid=`) to record which article the search opened."""
+        return search_token(self.search_id) if self.search_id else None
+
+
+def _search_signature(search_id: int) -> str:
+    return hmac.new(current_app.secret_key.encode(), f"kb-search:{search_id}".encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def search_token(search_id: int) -> str:
+    """The search's id, signed: only a reader who made the search (and got its links) can record
+    what it opened, not anyone writing ids into addresses to skew the insights."""
+    return f"{search_id}.{_search_signature(search_id)}"
+
+
+def search_of_token(token: str | None) -> int | None:
+    """The search id a `search_token` carries, or None when it is not one."""
+    number, _, signature = (token or "").partition(".")
+    search_id = row_id(number)
+    if search_id is None or not hmac.compare_digest(signature.encode(), _search_signature(search_id).encode()):
+        return None
+    return search_id
 
 
 # Matches are counted up to COUNT_LIMIT: past it, "more than 1000 articles" tells a reader as much

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from portal.auth.loaders import can, require
 from portal.auth.permissions import Permission
 from portal.core import page_cache
-from portal.core.db import db, row_id
+from portal.core.db import db
 from portal.core.i18n import current_locale
 from portal.extensions import limiter, public_rate_limit
 from portal.kb import handbook, search, services
@@ -77,7 +77,7 @@ bp.add_url_rule("/search", endpoint="search", view_func=limiter.limit(public_rat
 @bp.get("/articles/<slug>")
 def article(slug: str):
     editor = can(Permission.KB_EDIT)
-    search_id = row_id(request.args.get("sid"))
+    search_id = search.search_of_token(request.args.get("sid"))
     # Anonymous readers share one rendering per version of the article (see portal.core.page_cache).
     key = None if editor else page_cache.page_key(lambda: services.article_version(slug))
     page = page_cache.cached_page(key)

@@ -73,6 +73,13 @@ def test_search_is_per_tenant(client, library, kb_edit):
 def test_every_search_and_the_article_opened_are_logged(app, client, library):
     text = results(client, "/farajaland/kb/search?q=password")
     link = text[text.index("/farajaland/kb/articles/password-reset?sid="):].split('"')[0]
+    # A search number written by hand, or with another's signature, records nothing.
+    with app.app_context(), across_tenants(db.session, SYSTEM):
+        search_id = db.session.scalars(select(SearchLog.id)).one()
+    for forged in (str(search_id), f"{search_id}.0123456789abcdef", link.split("sid=")[1].replace(f"{search_id}.", f"{search_id + 1}.")):
+        assert client.get(f"/farajaland/kb/articles/password-reset?sid={forged}").status_code == 200
+    with app.app_context(), across_tenants(db.session, SYSTEM):
+        assert db.session.scalars(select(SearchLog)).one().opened_slug is None
     client.get(link)
     with app.app_context(), across_tenants(db.session, SYSTEM):
         log = db.session.scalars(select(SearchLog)).one()
