@@ -14,7 +14,8 @@ of the tenant; requesters see and reply to their own, and may close them.
   the audit trail for staff only).
 - `PATCH  /<tenant>/api/v1/tickets/<reference>` — staff: `status`, `priority`, `category`,
   `assignee` (email or null), `group`, `office`; requesters: `{"status": "closed"}`. The tier
-  changes only through `POST .../escalate` (portal/escalation), which asks for a reason.
+  changes only through `POST .../escalate` (portal/escalation), which asks for a reason; so does
+  the status `escalated` (refused here with 422).
 - `POST   /<tenant>/api/v1/tickets/<reference>/messages` — reply: `body`, `internal` (staff, default false). 201.
 """
 from __future__ import annotations

@@ -3,7 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, MultipleFileField, RadioField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from portal.tickets.models import Priority, Status
+from portal.tickets.models import HAND_PICKED_STATUSES, Priority
 
 # Choices are given as callables: wtforms warns about static lists of tuples.
 
@@ -38,8 +38,9 @@ class ReplyForm(FlaskForm):
     submit = SubmitField(_l("Send"))
 
 
-def status_choices(keep_label=_l("(unchanged)")):
-    return [("", keep_label)] + [(s.value, s.label) for s in Status]
+def status_choices(statuses=HAND_PICKED_STATUSES, keep_label=_l("(unchanged)")):
+    """The statuses people may pick (never "Escalated": only an escalation sets it), after "unchanged"."""
+    return [("", keep_label)] + [(s.value, s.label) for s in statuses]
 
 
 def priority_choices():

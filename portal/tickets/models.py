@@ -34,6 +34,12 @@ class Status(StrEnum):
     def is_active(self) -> bool:
         return self not in (Status.RESOLVED, Status.CLOSED)
 
+    @property
+    def is_hand_picked(self) -> bool:
+        """Whether people may set it themselves: "Escalated" comes only with an escalation (a step
+        with its reason, and Level 2 told), made by `portal.escalation.services`."""
+        return self is not Status.ESCALATED
+
 
 STATUS_LABELS = {
     Status.NEW: _l("New"),
@@ -54,6 +60,7 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.CLOSED: frozenset(),
 }
 ACTIVE_STATUSES = tuple(s.value for s in Status if s.is_active)
+HAND_PICKED_STATUSES = tuple(s for s in Status if s.is_hand_picked)
 _ACTIVE_NOT_MERGED = "merged_into_id IS NULL AND status IN (%s)" % ", ".join(f"'{s}'" for s in ACTIVE_STATUSES)
 
 
@@ -256,7 +263,8 @@ class Ticket(TenantScoped, TimestampMixin, db.Model):
         return self.first_response_breached or self.resolution_breached
 
     def allowed_statuses(self) -> list[Status]:
-        return sorted(TRANSITIONS[Status(self.status)], key=list(Status).index)
+        """The statuses a person may move the ticket to by hand (not "Escalated": see `Status.is_hand_picked`)."""
+        return sorted((s for s in TRANSITIONS[Status(self.status)] if s.is_hand_picked), key=list(Status).index)
 
 
 class Message(TenantScoped, db.Model):

@@ -83,3 +83,19 @@ def email_assignee_of_several(app, tenant, tickets, actor, assignee, **_extra) -
         subject = ngettext("%(num)s ticket assigned to you", "%(num)s tickets assigned to you", len(tickets))
         _send(assignee.email, subject, "tickets/email/assigned_several.txt", tickets=tickets, actor=actor, tenant=tenant,
               links=[ticket_link(tenant, t) for t in tickets], queue=external_url("tickets.queue", tenant=tenant.slug, view="mine"))
+
+
+@signals.requester_replied.connect
+def email_assignee_of_reply(app, tenant, ticket, message, reopened=False, **_extra) -> None:
+    """Tell the staff member who holds the ticket that the requester wrote (and reopened it, if so),
+    with their words. Inside the message's transaction: the notice commits with it."""
+    assignee = ticket.assignee
+    if assignee is None or not assignee.email:
+        return
+    with force_locale(tenant.best_locale(assignee.locale)):
+        if reopened:
+            subject = _("[%(reference)s] Reopened by the requester", reference=ticket.reference)
+        else:
+            subject = _("[%(reference)s] The requester replied", reference=ticket.reference)
+        _send(assignee.email, subject, "tickets/email/requester_replied.txt", in_transaction=True, ticket=ticket, message=message,
+              reopened=reopened, link=ticket_link(tenant, ticket), tenant=tenant)

@@ -54,14 +54,25 @@ from portal.tickets.models import (
 from portal.tickets.storage import refusal as storage_refusal, store_file
 
 STAFF_ROLES = (Role.L1_AGENT.value, Role.L2_TECHNICIAN.value, Role.TENANT_ADMIN.value)
-# A reference as people type it: "far-98", "FAR 000098", "far-000098".
+# A reference as people type it: "far-98", "FAR 000098", "far-000098"; or, in one country, its number alone.
 _TYPED_REFERENCE_RE = re.compile(r"^\s*([A-Za-z]{2,5})[-\s]0*(\d{1,9})\s*$")
+_TYPED_NUMBER_RE = re.compile(r"^\s*0*(\d{1,9})\s*$")
 
 
 def normal_reference(text: str | None) -> str | None:
     """A reference as typed, written as the desk writes it ("FAR-000098"); None if it is not one."""
     match = _TYPED_REFERENCE_RE.match(text or "")
     return f"{match[1].upper()}-{int(match[2]):06d}" if match else None
+
+
+def typed_reference(tenant: Tenant, text: str | None) -> str | None:
+    """A reference of `tenant` as people type it: as `normal_reference` reads it, or its number
+    alone ("98", told on the phone, is "FAR-000098" in Farajaland); None if it is neither. Every
+    place where a reference is typed (the queue's search, the merge form) reads it with this."""
+    reference = normal_reference(text)
+    if reference is None and (match := _TYPED_NUMBER_RE.match(text or "")):
+        reference = format_reference(tenant, int(match[1]))
+    return reference
 MENTION_RE = re.compile(r"(?<![\w.])@([\w.+-]+@[\w-]+(?:\.[\w-]+)+)")
 
 
@@ -590,18 +601,24 @@ def add_message(
     attachments: Iterable[tuple[str, Any]] = (),
     in_reply_to: Message | None = None,
     before_commit: Callable[[Ticket, Message], None] | None = None,
+    status: str | Status | None = None,
 ) -> Message:
     """Post to a ticket: a staff reply or internal note (actor is staff), or the requester's message
     (actor is the requester's user, or `author_contact` for a channel).
 
     A first staff reply stops the first-response clock and opens a new ticket; a requester's message
     reopens a ticket that was waiting on them or resolved. A closed ticket takes no more messages.
-    Colleagues named as @email are mentioned. Sends `message_posted` for a staff public reply.
+    Colleagues named as @email are mentioned. Sends `message_posted` for a staff public reply, and
+    `requester_replied` for the requester's message to a ticket a colleague holds.
+    `status`: staff then set this status, in the same transaction, and the requester is told as
+    `change_status` tells them: a public reply carries the notice (a resolved ticket's rating link),
+    so they get one message, not two.
     `before_commit(ticket, message)` runs inside the transaction just before the commit (see open_ticket).
     """
     body = (body or "").strip()
     if not body:
         raise TicketError(_("The message is empty."), 422)
+    new_status = _status_by_hand(status) if status else None
     lock(ticket)
     status = Status(ticket.status)
     if status is Status.CLOSED:
@@ -613,6 +630,8 @@ def add_message(
         author_contact = ticket.contact
     if not public and not staff:
         raise TicketError(_("Only the support team can write internal notes."), 403)
+    if new_status is not None and not staff:
+        raise TicketError(_("You cannot change the status of this request."), 403)
     now = utcnow()
     message = Message(
         tenant_id=tenant.id,
@@ -642,6 +661,12 @@ def add_message(
             pending.add_in_transaction(signals.message_posted, tenant=tenant, ticket=ticket, message=message)
         elif not staff and status in (Status.WAITING, Status.RESOLVED):
             _set_status(tenant, actor, ticket, Status.OPEN, now, label=author_contact.display_name if actor is None else None)
+        if not staff and ticket.assignee_id is not None and ticket.assignee_id != message.author_user_id:
+            # Queued with the message (the notice to staff commits with it, in the system mail queue).
+            pending.add_in_transaction(signals.requester_replied, tenant=tenant, ticket=ticket, message=message,
+                                       reopened=status is Status.RESOLVED)
+        if new_status is not None and staff:
+            _change_status_telling_requester(tenant, actor, ticket, new_status, pending, notify=True, reply=message if public else None)
         if staff:
             for user in _mentions(tenant, body):
                 db.session.add(Mention(tenant_id=tenant.id, message_id=message.id, user_id=user.id))
@@ -705,14 +730,24 @@ def _status_notice(status: Status, rating_link: str | None = None) -> str | None
     return None
 
 
-def change_status(tenant: Tenant, actor: User | None, ticket: Ticket, status: str | Status, *, notify: bool = True) -> None:
-    """Move the ticket to `status` if the transition table allows it. A requester may only close
-    their ticket or reopen a resolved one; staff and the system (actor None) may make any allowed move. When staff resolve or close a ticket (and `notify`), the
-    requester gets a short public notice in their language (sent as `message_posted`)."""
+def _status_by_hand(value: str | Status, current: str | None = None) -> Status:
+    """The status a person asked for, by its value; refused when unknown, or when only a workflow
+    sets it ("Escalated": see `Status.is_hand_picked`) and the ticket does not have it already."""
     try:
-        new = Status(status)
+        status = Status(value)
     except ValueError:
         raise TicketError(_("Unknown status."), 422) from None
+    if not status.is_hand_picked and status.value != current:
+        raise TicketError(_("A ticket becomes “%(status)s” only when it is escalated, with a reason, from its escalation panel.", status=status.label), 422)
+    return status
+
+
+def change_status(tenant: Tenant, actor: User | None, ticket: Ticket, status: str | Status, *, notify: bool = True) -> None:
+    """Move the ticket to `status` if the transition table allows it (never to "Escalated", which
+    only an escalation sets). A requester may only close
+    their ticket or reopen a resolved one; staff and the system (actor None) may make any allowed move. When staff resolve or close a ticket (and `notify`), the
+    requester gets a short public notice in their language (sent as `message_posted`)."""
+    new = _status_by_hand(status)
     lock(ticket)
     staff = actor is None or is_staff(tenant, actor)  # None: a system job or a channel
     if not staff:
@@ -730,7 +765,11 @@ def change_status(tenant: Tenant, actor: User | None, ticket: Ticket, status: st
         raise
 
 
-def _change_status_telling_requester(tenant: Tenant, actor: User | None, ticket: Ticket, new: Status, pending: _Pending, notify: bool) -> None:
+def _change_status_telling_requester(tenant: Tenant, actor: User | None, ticket: Ticket, new: Status, pending: _Pending, notify: bool,
+                                     reply: Message | None = None) -> None:
+    """Set the status and, when `notify` and the requester should know (resolved, closed), tell them:
+    at the end of `reply` (a public staff reply about to be sent) so that they get one message with
+    both, else in a notice of its own."""
     now = utcnow()
     old = ticket.status
     _set_status(tenant, actor, ticket, new, now)
@@ -738,6 +777,9 @@ def _change_status_telling_requester(tenant: Tenant, actor: User | None, ticket:
         return
     with force_locale(ticket.locale or tenant.default_locale):
         text = _status_notice(new, _rating_link(tenant, ticket) if new is Status.RESOLVED else None)
+    if reply is not None:
+        reply.body = f"{reply.body}\n\n{text}"
+        return
     message = Message(tenant_id=tenant.id, ticket_id=ticket.id, body=text, is_public=True, is_from_staff=True, channel=Channel.SYSTEM.value, created_at=now)
     db.session.add(message)
     db.session.flush()
@@ -788,14 +830,15 @@ def change_tier(tenant: Tenant, actor: User | None, ticket: Ticket, tier: str, *
 
     For `portal.escalation.services` only: it adds the tier step (reason, details, service level)
     to the session first, so the step and the move commit together. The `reason` of the move is told
-    to whoever the ticket is given to."""
-    return _update_ticket(tenant, actor, ticket, {**changes, "tier": tier}, reason=reason)
+    to whoever the ticket is given to. The one way, with `route_to_l2`, to the status "Escalated"."""
+    return _update_ticket(tenant, actor, ticket, {**changes, "tier": tier}, reason=reason, by_hand=False)
 
 
 def _update_ticket(tenant: Tenant, actor: User | None, ticket: Ticket, changes: dict[str, Any], reason: str | None = None,
-                   given: list[Ticket] | None = None) -> list[str]:
+                   given: list[Ticket] | None = None, by_hand: bool = True) -> list[str]:
     """`update_ticket`'s work. `given`: a list the ticket joins when it is given to a colleague,
-    instead of that colleague being told at once (a bulk change tells them once, of all)."""
+    instead of that colleague being told at once (a bulk change tells them once, of all).
+    `by_hand`: a person chose the status (the escalation workflow is not, and may set "Escalated")."""
     changed: list[str] = []
     pending = _Pending()
     ensure_categories(tenant)
@@ -857,10 +900,7 @@ def _update_ticket(tenant: Tenant, actor: User | None, ticket: Ticket, changes: 
                     _tell_assignee(pending, tenant, actor, ticket, user, reason)
                 changed.append("assignee")
         if "status" in changes and changes["status"] and changes["status"] != ticket.status:
-            try:
-                new = Status(changes["status"])
-            except ValueError:
-                raise TicketError(_("Unknown status."), 422) from None
+            new = _status_by_hand(changes["status"], ticket.status) if by_hand else Status(changes["status"])
             _change_status_telling_requester(tenant, actor, ticket, new, pending, notify=True)
             changed.append("status")
         pending.commit_and_send()
@@ -902,6 +942,8 @@ def rate_ticket(tenant: Tenant, actor: User | None, ticket: Ticket, rating: int,
     by_link = token is not None and ticket_of_rating_token(tenant, token) == ticket.id
     if not by_link and (actor is None or actor.id != ticket.requester_user_id):
         raise TicketError(_("Only the requester can rate this request."), 403)
+    if ticket.merged_into_id is not None:
+        raise TicketError(_("This request was merged into %(reference)s; it cannot be rated any more.", reference=ticket.merged_into.reference), 409)
     if ticket.status not in (Status.RESOLVED.value, Status.CLOSED.value):
         raise TicketError(_("You can rate a request once it is resolved."), 409)
     if not isinstance(rating, int) or not 1 <= rating <= 5:
@@ -945,9 +987,14 @@ def _rating_link(tenant: Tenant, ticket: Ticket) -> str | None:
     return external_url("tickets.rate_by_link", tenant=tenant.slug, reference=ticket.reference, token=rating_token(tenant, ticket))
 
 
-def merge_tickets(tenant: Tenant, actor: User, duplicate: Ticket, target: Ticket) -> None:
+def merge_tickets(tenant: Tenant, actor: User, duplicate: Ticket, target: Ticket) -> bool:
     """Close `duplicate` as merged into `target`; its first message is quoted on the target as an
-    internal note. Nothing is deleted: the duplicate keeps its conversation and links to the target."""
+    internal note. Nothing is deleted: the duplicate keeps its conversation and links to the target.
+
+    The duplicate's requester is told, on their channel and in their language, that their request
+    continues as the target (sent as `message_posted`, in the merge's transaction). Returns whether
+    the two tickets have different requesters: the duplicate's is then not the target's, and the
+    desk should know that two people wait for the answer."""
     if duplicate.id == target.id:
         raise TicketError(_("A ticket cannot be merged into itself."), 422)
     lock(duplicate, target)
@@ -956,10 +1003,15 @@ def merge_tickets(tenant: Tenant, actor: User, duplicate: Ticket, target: Ticket
     if duplicate.merged_into_id is not None:
         raise TicketError(_("%(ref)s is already merged.", ref=duplicate.reference), 409)
     now = utcnow()
+    other_requester = duplicate.contact_id != target.contact_id
+    pending = _Pending()
     try:
         first = db.session.scalar(select(Message).where(Message.ticket_id == duplicate.id).order_by(Message.id).limit(1))
         quoted = "\n".join("> " + line for line in (first.body if first else "").splitlines())
         note = _("Merged %(ref)s (%(subject)s) into this ticket.", ref=duplicate.reference, subject=duplicate.subject)
+        if other_requester:
+            note += " " + _("Its requester, %(name)s, is not this ticket's: they were told that their request continues here.",
+                            name=duplicate.contact.display_name)
         db.session.add(Message(tenant_id=tenant.id, ticket_id=target.id, author_user_id=actor.id, body=f"{note}\n\n{quoted}", is_public=False, is_from_staff=True, channel=Channel.SYSTEM.value, created_at=now))
         duplicate.merged_into_id = target.id
         _record(duplicate, actor, "merged_into", None, target.reference)
@@ -969,10 +1021,18 @@ def merge_tickets(tenant: Tenant, actor: User, duplicate: Ticket, target: Ticket
                 raise TicketError(_("%(ref)s cannot be closed.", ref=duplicate.reference), 409)
             _set_status(tenant, actor, duplicate, Status.CLOSED, now)
         target.last_activity_at = now
-        db.session.commit()
+        with force_locale(duplicate.locale or tenant.default_locale):
+            text = _("We are handling this request together with %(reference)s, which is about the same problem, so this one is closed: "
+                     "your request continues as %(reference)s.", reference=target.reference)
+        notice = Message(tenant_id=tenant.id, ticket_id=duplicate.id, body=text, is_public=True, is_from_staff=True, channel=Channel.SYSTEM.value, created_at=now)
+        db.session.add(notice)
+        db.session.flush()
+        pending.add_in_transaction(signals.message_posted, tenant=tenant, ticket=duplicate, message=notice)
+        pending.commit_and_send()
     except BaseException:
         db.session.rollback()
         raise
+    return other_requester
 
 
 BULK_ACTIONS = ("assign", "status", "priority", "category")
@@ -982,6 +1042,8 @@ def bulk_update(tenant: Tenant, actor: User, references: Sequence[str], action: 
     """Apply one change to several tickets; returns (how many changed, problems by reference)."""
     if action not in BULK_ACTIONS:
         raise TicketError(_("Unknown action."), 422)
+    if action == "status":
+        _status_by_hand(value)  # refused for all the tickets at once, not once per ticket
     done, problems = 0, []
     key = "assignee" if action == "assign" else action
     given: list[Ticket] = []
@@ -1007,8 +1069,8 @@ def bulk_update(tenant: Tenant, actor: User, references: Sequence[str], action: 
 
 
 def get_ticket_by_reference(tenant: Tenant, reference: str) -> Ticket | None:
-    """The tenant's ticket with this reference (case-insensitive), or None."""
-    reference = normal_reference(reference)
+    """The tenant's ticket with this reference, as people type it (see `typed_reference`), or None."""
+    reference = typed_reference(tenant, reference)
     if reference is None:
         return None
     return db.session.scalar(select(Ticket).where(Ticket.reference == reference))
@@ -1017,11 +1079,12 @@ def get_ticket_by_reference(tenant: Tenant, reference: str) -> Ticket | None:
 def ticket_for(tenant: Tenant, user: User | None, reference: str) -> Ticket | None:
     """The ticket if `user` may see it: staff see every ticket of the tenant, requesters their own."""
     ticket = get_ticket_by_reference(tenant, reference)
-    if ticket is None or user is None:
-        return None
-    if is_staff(tenant, user) or ticket.requester_user_id == user.id:
-        return ticket
-    return None
+    return ticket if ticket is not None and may_see(tenant, user, ticket) else None
+
+
+def may_see(tenant: Tenant, user: User | None, ticket: Ticket) -> bool:
+    """Whether `user` may see the ticket: staff see every ticket of the tenant, requesters their own."""
+    return user is not None and (is_staff(tenant, user) or ticket.requester_user_id == user.id)
 
 
 def conversation(ticket: Ticket, include_internal: bool) -> list[Message]:
@@ -1091,15 +1154,13 @@ def _index_words(ticket: Ticket, text: str, new: bool = False) -> None:
         ticket.search_document = text if new else func.coalesce(Ticket.search_document, "").op("||")(" " + text)
 
 
-def _text_condition(q: str):
+def _text_condition(tenant: Tenant, q: str):
     """Tickets whose words begin with the query's words (on either database), or whose reference it
-    is ("far-98"), or, for a number alone, whose number it is."""
+    is as people type one ("far-98", or the number alone: see `typed_reference`)."""
     q = q.strip()
     options = []
-    if (reference := normal_reference(q)) is not None:
+    if (reference := typed_reference(tenant, q)) is not None:
         options.append(Ticket.reference == reference)
-    if q.isascii() and q.isdigit() and len(q) <= 9:
-        options.append(Ticket.number == int(q))
     if _on_postgresql():
         # Each word as a prefix ("certif" finds "certificate"), as the LIKE of SQLite does. A word is
         # quoted whole, so PostgreSQL's parser reads "1.9.3" or "photo.jpg" as it indexed them.
@@ -1151,7 +1212,7 @@ def queue_query(tenant: Tenant, user: User, filters: QueueFilters, now: dt.datet
     if filters.requester_user_id is not None:
         stmt = stmt.where(Ticket.requester_user_id == filters.requester_user_id)
     if filters.q and filters.q.strip():
-        stmt = stmt.where(_text_condition(filters.q))
+        stmt = stmt.where(_text_condition(tenant, filters.q))
     if view == "breaching":
         return stmt.order_by(Ticket.resolution_due_at, Ticket.id)
     return stmt.order_by(Ticket.last_activity_at.desc(), Ticket.id.desc())

@@ -14,6 +14,10 @@ Sent after the change is committed, with keyword arguments:
   ticket came with one (sent back from a higher level), else None.
 - `tickets_assigned(app, tenant=, tickets=, actor=, assignee=)`: several tickets given to a colleague
   at once (a bulk change), told once instead of `ticket_assigned` per ticket.
+- `requester_replied(app, tenant=, ticket=, message=, reopened=)`: the requester wrote on a ticket a
+  staff member holds (`ticket.assignee`, never the requester themselves); `reopened` when their
+  message reopened a resolved ticket. Sent inside the transaction, like `message_posted`: the notice
+  to the assignee commits with the message.
 """
 from flask.signals import Namespace
 
@@ -25,3 +29,4 @@ sla_breached = _signals.signal("tickets.sla-breached")
 colleague_mentioned = _signals.signal("tickets.colleague-mentioned")
 ticket_assigned = _signals.signal("tickets.ticket-assigned")
 tickets_assigned = _signals.signal("tickets.tickets-assigned")
+requester_replied = _signals.signal("tickets.requester-replied")

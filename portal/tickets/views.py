@@ -13,8 +13,8 @@ from portal.core.errors import error_response
 from portal.core.i18n import current_locale
 from portal.extensions import limiter, public_rate_limit
 from portal.tickets import models, notify, services  # noqa: F401  (models for the metadata; notify connects the default subscribers)
-from portal.tickets.forms import CannedForm, CategoryForm, MergeForm, NewTicketForm, RateForm, ReplyForm, TicketFieldsForm
-from portal.tickets.models import CannedResponse, Category, Priority, Status
+from portal.tickets.forms import CannedForm, CategoryForm, MergeForm, NewTicketForm, RateForm, ReplyForm, TicketFieldsForm, status_choices
+from portal.tickets.models import HAND_PICKED_STATUSES, CannedResponse, Category, Priority, Status
 from portal.tickets.storage import AttachmentRejected, open_stored
 from portal.tickets.templating import init_templating
 
@@ -127,6 +127,7 @@ def detail(reference: str):
     ticket = load_ticket(reference)
     staff = can(Permission.TICKETS_WORK)
     reply = ReplyForm()
+    reply.status.choices = status_choices(ticket.allowed_statuses())
     canned_text = None
     canned_id = row_id(request.args.get("canned")) if staff else None
     if canned_id is not None:
@@ -140,6 +141,8 @@ def detail(reference: str):
         messages=services.conversation(ticket, include_internal=staff),
         reply=reply,
         rate=RateForm(),
+        # The ticket it was merged into, linked for whoever may open it (staff, or the same requester).
+        merged_target_visible=ticket.merged_into is not None and services.may_see(g.tenant, current_user, ticket.merged_into),
     )
     if staff:
         colleagues = services.staff_members(g.tenant)
@@ -185,16 +188,19 @@ def reply(reference: str):
     ticket = load_ticket(reference)
     staff = can(Permission.TICKETS_WORK)
     form = ReplyForm()
+    form.status.choices = status_choices(ticket.allowed_statuses())
     back = url_for("tickets.detail", reference=ticket.reference)
     if not form.validate_on_submit():
-        flash(_("Please write a message."), "error")
+        if form.body.errors:
+            flash(_("Please write a message."), "error")
+        else:
+            flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
         return redirect(back), 303
     public = not (staff and form.visibility.data == "internal")
     try:
-        services.add_message(g.tenant, current_user, ticket, body=form.body.data, public=public, attachments=_uploads(form.attachments))
-        if staff and form.status.data and form.status.data != ticket.status:
-            # The reply just told the requester; no second notice for the status.
-            services.change_status(g.tenant, current_user, ticket, form.status.data, notify=False)
+        # One transaction: a public reply that resolves the ticket carries the resolution notice.
+        services.add_message(g.tenant, current_user, ticket, body=form.body.data, public=public, attachments=_uploads(form.attachments),
+                             status=(form.status.data or None) if staff else None)
     except (services.TicketError, AttachmentRejected) as exc:
         return _fail(exc, back)
     flash(_("Your message is added.") if public else _("Your internal note is added."), "success")
@@ -286,6 +292,7 @@ def queue():
         categories=services.list_categories(g.tenant),
         staff=services.staff_members(g.tenant),
         statuses=list(Status),
+        hand_picked_statuses=HAND_PICKED_STATUSES,
         priorities=list(Priority),
         views=services.QUEUE_VIEWS,
     )
@@ -380,10 +387,13 @@ def merge(reference: str):
         flash(_("There is no ticket %(reference)s.", reference=form.target.data or ""), "error")
         return redirect(back), 303
     try:
-        services.merge_tickets(g.tenant, current_user, ticket, target)
+        other_requester = services.merge_tickets(g.tenant, current_user, ticket, target)
     except services.TicketError as exc:
         return _fail(exc, back)
     flash(_("%(duplicate)s is merged into %(target)s.", duplicate=ticket.reference, target=target.reference), "success")
+    if other_requester:
+        flash(_("The requester of %(duplicate)s, %(name)s, is not the requester of %(target)s. They were told that their request "
+                "continues as %(target)s; replies there reach only its own requester.", duplicate=ticket.reference, name=ticket.contact.display_name, target=target.reference), "warning")
     return redirect(url_for("tickets.detail", reference=target.reference))
 
 

@@ -8,6 +8,7 @@ from portal.auth.services import get_user_by_email, issue_api_token
 from portal.channels.services import work_once
 from portal.core.db import db
 from portal.core.mail import sent_mail
+from portal.tickets import services
 
 
 def test_new_tickets_are_routed_to_the_category_group_and_assigned_in_turn(client, auth, requester, l1, l2, make_ticket):
@@ -168,6 +169,86 @@ def test_merging_a_duplicate_closes_it_and_links_both(client, auth, requester, l
     assert f"{duplicate} is merged into {kept}" in page
     assert "Second time I write about it" in page  # quoted as a note on the kept ticket
     assert "This request was merged into" in client.get(f"/farajaland/tickets/{duplicate}").get_data(as_text=True)
+
+
+def test_a_merge_target_is_read_as_the_queue_search_reads_a_reference(client, auth, requester, l1, make_ticket):
+    kept = make_ticket(subject="No SMS code")  # FAR-000001
+    duplicates = [make_ticket(subject=f"SMS code again {n}") for n in range(3)]
+    auth.login(l1)
+    missing = client.post(f"/farajaland/tickets/{duplicates[0]}/merge", data={"target": "99"}, follow_redirects=True)
+    assert "There is no ticket 99." in missing.get_data(as_text=True)
+    for duplicate, typed in zip(duplicates, ("1", " 000001 ", "far 1")):  # as told on the phone, as in the queue's search
+        assert "No SMS code" in client.get("/farajaland/tickets/queue", query_string={"q": typed}).get_data(as_text=True), typed
+        page = client.post(f"/farajaland/tickets/{duplicate}/merge", data={"target": typed}, follow_redirects=True).get_data(as_text=True)
+        assert f"{duplicate} is merged into {kept}." in page, typed
+
+
+def test_escalated_is_never_picked_by_hand_only_reached_by_escalating(client, auth, requester, l1, l2, make_ticket):
+    reference, other = make_ticket(category="access-and-login"), make_ticket(subject="Other", category="access-and-login")
+    auth.login(l1)
+    page = client.get(f"/farajaland/tickets/{reference}").get_data(as_text=True)
+    assert 'value="escalated"' not in page  # neither in the Details nor in the reply's "Then set the status to"
+    assert 'value="resolved"' in page
+    queue = client.get("/farajaland/tickets/queue").get_data(as_text=True)
+    bulk_values = queue.split('id="bulk-value"')[1].split("</select>")[0]
+    assert 'value="escalated"' not in bulk_values and 'value="resolved"' in bulk_values
+    assert 'value="escalated"' in queue.split('id="f-status"')[1].split("</select>")[0]  # still found by the filter
+
+    details = client.post(f"/farajaland/tickets/{reference}/update", data={"status": "escalated", "priority": "normal"}, follow_redirects=True)
+    assert "Not a valid choice" in details.get_data(as_text=True)
+    reply = client.post(f"/farajaland/tickets/{reference}/reply", data={"body": "Passing it on.", "visibility": "public", "status": "escalated"}, follow_redirects=True)
+    assert "Not a valid choice" in reply.get_data(as_text=True) and "Passing it on." not in reply.get_data(as_text=True)
+    bulk = client.post("/farajaland/tickets/bulk", data={"refs": [reference, other], "action": "status", "value": "escalated"})
+    assert bulk.status_code == 303
+    page = client.get(bulk.headers["Location"]).get_data(as_text=True)
+    assert "A ticket becomes “Escalated” only when it is escalated, with a reason, from its escalation panel." in page
+    for ref in (reference, other):
+        assert "Now with Level 1 (first line)." in client.get(f"/farajaland/tickets/{ref}").get_data(as_text=True)
+    assert "No tickets here." in client.get("/farajaland/tickets/queue?status=escalated").get_data(as_text=True)
+
+    # The escalation sets it, with its reason; the Details form then saves other fields and keeps it.
+    client.post(f"/farajaland/tickets/{reference}/escalation/up", data={"up-reason": "The SMS gateway needs a technician.", "up-severity": "medium"})
+    saved = client.post(f"/farajaland/tickets/{reference}/update", data={"status": "escalated", "priority": "high"}, follow_redirects=True).get_data(as_text=True)
+    assert "Saved." in saved and "Escalated" in saved and "Now with Level 2" in saved
+
+
+def test_the_assignee_is_told_when_the_requester_replies_or_reopens(app, client, auth, requester, l1, make_ticket, in_tenant):
+    reference = make_ticket(category="access-and-login")  # assigned to Lina, of the first-line group
+    auth.login(l1)
+    with app.app_context():
+        before = len(sent_mail())
+    client.post(f"/farajaland/tickets/{reference}/reply", data={"body": "Which number is in your profile?", "visibility": "public", "status": "waiting"})
+    auth.logout()
+    auth.login(requester)
+    client.post(f"/farajaland/tickets/{reference}/reply", data={"body": "It is +260 97 000 1234."})
+    with app.app_context():
+        [answered] = [m for m in sent_mail()[before:] if m["To"] == l1]  # not for her own reply
+    assert answered["Subject"] == f"[{reference}] The requester replied"
+    assert "Clara Clerk replied to" in answered.get_content() and "It is +260 97 000 1234." in answered.get_content()
+    auth.logout()
+    auth.login(l1)
+    client.post(f"/farajaland/tickets/{reference}/reply", data={"body": "The number is fixed: try again.", "visibility": "public", "status": "resolved"})
+    auth.logout()
+    with app.app_context():
+        before = len(sent_mail())
+    auth.login(requester)
+    client.post(f"/farajaland/tickets/{reference}/reply", data={"body": "Still no code, sorry."})
+    with app.app_context():
+        [reopened] = [m for m in sent_mail()[before:] if m["To"] == l1]
+    assert reopened["Subject"] == f"[{reference}] Reopened by the requester"
+    assert "which was resolved: the ticket is open again" in reopened.get_content() and "Still no code, sorry." in reopened.get_content()
+    assert f"/farajaland/tickets/{reference}" in reopened.get_content()
+
+    # A requester who writes by email is heard the same way.
+    def by_mail(t):
+        ticket = services.get_ticket_by_reference(t, reference)
+        services.add_message(t, None, ticket, body="Sent from my phone: still nothing.", author_contact=ticket.contact, channel="email")
+
+    with app.app_context():
+        before = len(sent_mail())
+    in_tenant(by_mail)
+    with app.app_context():
+        assert [m["Subject"] for m in sent_mail()[before:] if m["To"] == l1] == [f"[{reference}] The requester replied"]
 
 
 def test_canned_responses_are_filled_with_the_countrys_values(client, auth, requester, l1, make_ticket):

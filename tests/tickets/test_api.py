@@ -83,3 +83,12 @@ def test_staff_opens_a_ticket_for_a_contact_known_by_phone(client, l1, token_for
     assert response.status_code == 201
     body = response.get_json()
     assert body["requester"]["phone"] == "+260 97 000 1111" and body["priority"] == "high"
+
+
+def test_escalated_is_refused_by_hand_and_the_error_says_how_to_escalate(client, requester, l1, token_for, make_ticket):
+    make_ticket()
+    for headers in (token_for(l1), token_for(requester)):
+        refused = client.patch("/farajaland/api/v1/tickets/FAR-000001", json={"status": "escalated"}, headers=headers)
+        assert refused.status_code == 422 and "only when it is escalated, with a reason" in refused.get_json()["error"]["message"]
+    shown = client.get("/farajaland/api/v1/tickets/FAR-000001", headers=token_for(l1)).get_json()
+    assert (shown["status"], shown["tier"]) == ("new", "L1") and "status" not in {e["field"] for e in shown["events"]}

@@ -193,3 +193,28 @@ def test_attachments_over_the_size_limit_are_refused(make_app, make_user, auth):
     response = open_request(client, attachments=[(io.BytesIO(b"a" * 5000), "log.txt")])
     assert response.status_code == 413
     assert "is larger than" in response.get_data(as_text=True)
+
+
+def test_a_merged_request_shows_where_it_continues_and_asks_for_no_rating(client, auth, requester, l1, make_ticket, make_user):
+    kept = make_ticket(subject="No SMS code")
+    mine = make_ticket(subject="SMS code again")
+    other = make_user("other@example.org", name="Otto Other")
+    theirs = make_ticket(requester_email=other, subject="No SMS for me either")
+    auth.login(l1)
+    for duplicate in (mine, theirs):
+        client.post(f"/farajaland/tickets/{duplicate}/merge", data={"target": kept})
+    auth.logout()
+
+    auth.login(requester)  # the kept ticket is theirs too: linked
+    page = client.get(f"/farajaland/tickets/{mine}").get_data(as_text=True)
+    assert f"This request was merged into {kept}." in page and f'<a href="/farajaland/tickets/{kept}">Open it</a>' in page
+    assert "Rate our help" not in page and 'name="rating"' not in page
+    refused = client.post(f"/farajaland/tickets/{mine}/rate", data={"rating": "5"}, follow_redirects=True)
+    assert f"This request was merged into {kept}; it cannot be rated any more." in refused.get_data(as_text=True)
+    auth.logout()
+
+    auth.login(other)  # someone else's ticket: its reference only
+    page = client.get(f"/farajaland/tickets/{theirs}").get_data(as_text=True)
+    assert f"This request was merged into {kept}." in page and f"/farajaland/tickets/{kept}" not in page
+    assert "Rate our help" not in page
+    assert client.get(f"/farajaland/tickets/{kept}").status_code == 404

@@ -1,0 +1,118 @@
+"""What the desk tells a requester reaches them on the channel they wrote from (email, WhatsApp,
+Telegram), once: a reply that resolves the request carries the resolution notice and the rating
+link, and a request merged into another tells its requester where it continues."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from portal.channels.models import OutboundMessage
+from portal.channels.services import work_once
+from portal.core.db import db
+from portal.core.mail import sent_mail
+from portal.tickets import services
+from portal.tickets.models import Ticket
+
+CHANNELS = ("email", "whatsapp", "telegram")
+
+
+@pytest.fixture(autouse=True)
+def channel_secrets(monkeypatch):
+    """Farajaland's WhatsApp and Telegram are set up (their secrets are in the environment)."""
+    for name in ("WHATSAPP_APP_SECRET", "WHATSAPP_VERIFY_TOKEN", "WHATSAPP_ACCESS_TOKEN", "TELEGRAM_SECRET", "TELEGRAM_BOT_TOKEN"):
+        monkeypatch.setenv(f"FARAJALAND_{name}", "test-" + name.lower())
+
+
+@pytest.fixture
+def open_on(in_tenant):
+    """Open a ticket as a requester without an account who wrote on `channel`; returns its reference."""
+
+    def factory(channel, subject="Verification code never arrives", body="No SMS since Monday."):
+        def run(t):
+            who = {"email": {"email": "grace@example.org"}, "whatsapp": {"whatsapp_id": "260971234567"}, "telegram": {"telegram_id": "5550001"}}[channel]
+            contact = services.find_or_create_contact(t, name="Grace Tembo", **who)
+            return services.open_ticket(t, None, requester=contact, subject=subject, body=body, channel=channel).reference
+
+        return in_tenant(run)
+
+    return factory
+
+
+def outbox(in_tenant, reference):
+    """(channel, recipient, text) of what is queued for the requester of `reference`, in order."""
+
+    def run(t):
+        ticket_id = db.session.scalar(select(Ticket.id).where(Ticket.reference == reference))
+        rows = db.session.scalars(select(OutboundMessage).where(OutboundMessage.ticket_id == ticket_id).order_by(OutboundMessage.id))
+        return [(row.channel, row.recipient, row.payload.get("text") or row.payload.get("body") or str(row.payload)) for row in rows]
+
+    return in_tenant(run)
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_a_reply_that_resolves_the_request_is_one_message_with_the_notice_and_the_rating_link(channel, client, auth, l1, open_on, in_tenant):
+    reference = open_on(channel)
+    auth.login(l1)
+    client.post(f"/farajaland/tickets/{reference}/reply", data={"body": "Your number is fixed, please try again.", "visibility": "public", "status": "resolved"})
+    [(sent_on, _, text)] = outbox(in_tenant, reference)
+    assert sent_on == channel
+    assert text.startswith("Your number is fixed, please try again.")
+    assert "We consider this request solved." in text and f"http://localhost/farajaland/tickets/{reference}/rate/" in text
+    page = client.get(f"/farajaland/tickets/{reference}").get_data(as_text=True)
+    assert "Resolved" in page and page.count("We consider this request solved.") == 1  # in the reply, not in a second message
+
+
+def test_an_internal_note_that_resolves_the_request_still_tells_the_requester(app, client, auth, l1, open_on, in_tenant):
+    reference = open_on("email")
+    auth.login(l1)
+    client.post(f"/farajaland/tickets/{reference}/reply", data={"body": "Gateway fixed upstream.", "visibility": "internal", "status": "resolved"})
+    [(_, recipient, text)] = outbox(in_tenant, reference)
+    assert recipient == "grace@example.org" and "Gateway fixed" not in text and "We consider this request solved." in text
+
+
+def test_a_reply_with_a_status_the_ticket_cannot_take_is_refused_whole(client, auth, l1, open_on, in_tenant):
+    reference = open_on("email")
+    auth.login(l1)
+    client.post(f"/farajaland/tickets/{reference}/update", data={"status": "resolved", "priority": "normal"})
+    refused = client.post(f"/farajaland/tickets/{reference}/reply", data={"body": "One more thing.", "visibility": "public", "status": "waiting"}, follow_redirects=True)
+    page = refused.get_data(as_text=True)
+    assert "Not a valid choice" in page and "One more thing." not in page
+    assert len(outbox(in_tenant, reference)) == 1  # the resolution notice only
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_the_requester_of_a_merged_request_is_told_on_their_channel_where_it_continues(channel, app, client, auth, l1, requester, make_ticket, open_on, in_tenant):
+    kept = make_ticket(subject="No SMS code")
+    duplicate = open_on(channel, subject="SMS code missing")
+    auth.login(l1)
+    page = client.post(f"/farajaland/tickets/{duplicate}/merge", data={"target": kept}, follow_redirects=True).get_data(as_text=True)
+    assert f"{duplicate} is merged into {kept}." in page
+    # Another person asked: the agent is told, and so is whoever works on the kept ticket.
+    assert f"The requester of {duplicate}, Grace Tembo, is not the requester of {kept}." in page
+    assert "Its requester, Grace Tembo, is not this ticket&#39;s" in page
+    [(sent_on, _, text)] = outbox(in_tenant, duplicate)
+    assert sent_on == channel and f"your request continues as {kept}" in text
+    assert outbox(in_tenant, kept) == []  # the kept ticket's requester hears nothing of it
+
+
+def test_a_merge_of_ones_own_two_requests_tells_them_by_mail_without_a_warning_to_the_agent(app, client, auth, l1, requester, make_ticket):
+    kept, duplicate = make_ticket(subject="No SMS code"), make_ticket(subject="SMS code again")
+    auth.login(l1)
+    with app.app_context():
+        before = len(sent_mail())
+    page = client.post(f"/farajaland/tickets/{duplicate}/merge", data={"target": kept}, follow_redirects=True).get_data(as_text=True)
+    assert f"{duplicate} is merged into {kept}." in page and "is not the requester of" not in page
+    with app.app_context():
+        work_once()
+        [notice] = [m for m in sent_mail()[before:] if m["To"] == "clerk@example.org"]
+    assert duplicate in notice["Subject"] and f"your request continues as {kept}" in notice.get_body(preferencelist=("plain",)).get_content()
+
+
+def test_a_refused_merge_tells_nobody(client, auth, l1, requester, make_ticket, open_on, in_tenant):
+    kept = make_ticket(subject="No SMS code")
+    duplicate = open_on("whatsapp")
+    auth.login(l1)
+    client.post(f"/farajaland/tickets/{kept}/update", data={"status": "closed", "priority": "normal"})
+    refused = client.post(f"/farajaland/tickets/{duplicate}/merge", data={"target": kept}, follow_redirects=True)
+    assert "Merge into an open ticket." in refused.get_data(as_text=True)
+    assert outbox(in_tenant, duplicate) == []
