@@ -1,14 +1,21 @@
-"""Default subscribers: tell the country's Level 2 team when the central team answers, when the fix
-for one of its tickets is done and waits for a release, and when the roll-out of a fix resolves one."""
+"""Default subscribers: tell the country's Level 2 team when a ticket reaches it or comes back to it
+from the central team, when the central team answers, when the fix for one of its tickets is done
+and waits for a release, and when the roll-out of a fix resolves one; tell the central team when a
+ticket reaches Level 3."""
 from __future__ import annotations
 
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from sqlalchemy import select
 
+from portal.auth.models import User
+from portal.auth.permissions import GlobalRole
 from portal.core.db import db
 from portal.core.mail import queue_mail
 from portal.core.urls import external_url
 from portal.escalation import signals
+from portal.escalation.services import mask_text, shares_contact_with_l3, tier_label
 from portal.tickets.models import Tier
 
 
@@ -43,6 +50,73 @@ def email_l2_on_escalation(app, tenant, ticket, step, **_extra) -> None:
             text = "\n\n".join([_("%(reference)s (%(subject)s) needs Level 2. Reason given:", reference=ticket.reference, subject=ticket.subject),
                                  step.reason, link])
         _send(user, subject, text)
+
+
+@signals.ticket_deescalated.connect
+def email_l2_on_return(app, tenant, ticket, step, actor=None, **_extra) -> None:
+    """A ticket came back from Level 3 to Level 2: tell whoever holds it (or the Level 2 team when
+    nobody does) why, unless they took it back themselves."""
+    if step.from_tier != Tier.L3.value or step.to_tier != Tier.L2.value:
+        return
+    link = _link("escalation.ticket", tenant, ticket)
+    for user in _l2_people(tenant, ticket):
+        if actor is not None and user.id == actor.id:
+            continue
+        with force_locale(tenant.best_locale(user.locale)):
+            tier = tier_label(Tier.L2.value)
+            if getattr(actor, "is_expert", False):
+                subject = _("[%(reference)s] Sent back by the central team", reference=ticket.reference)
+                intro = _("The central team sent %(reference)s (%(subject)s) back to %(tier)s. Their reason:",
+                          reference=ticket.reference, subject=ticket.subject, tier=tier)
+            else:
+                subject = _("[%(reference)s] Taken back from the central team", reference=ticket.reference)
+                intro = _("%(name)s took %(reference)s (%(subject)s) back from the central team to %(tier)s. Their reason:",
+                          name=actor.display_name if actor is not None else "", reference=ticket.reference, subject=ticket.subject, tier=tier)
+            text = "\n\n".join([intro, step.reason, link])
+        _send(user, subject, text)
+
+
+def _experts() -> list[User]:
+    """The central team: every active account with the global L3 expert role."""
+    return list(db.session.scalars(
+        select(User).where(User.global_role == GlobalRole.L3_EXPERT.value, User.is_active_account.is_(True)).order_by(User.email)
+    ))
+
+
+def _interface_locale(user: User) -> str:
+    """The central team reads the interface outside any country: the user's language if offered."""
+    config = current_app.config
+    return user.locale if user.locale in config["UI_LOCALES"] else config["BABEL_DEFAULT_LOCALE"]
+
+
+@signals.ticket_escalated.connect
+def email_experts_on_escalation(app, tenant, ticket, step, **_extra) -> None:
+    """A ticket reached Level 3: one mail to each expert of the central team, in their language, with
+    the country, the reference, the summary and severity, and the link to the console's item. The
+    requester's contact details are masked as on the console, unless the country shares them."""
+    if step.to_tier != Tier.L3.value:
+        return
+    experts = _experts()
+    if not experts:
+        return
+    shown = (lambda text: text) if shares_contact_with_l3(tenant) else mask_text
+    link = external_url("escalation.expert_ticket", step_id=step.id) or ""
+    for user in experts:
+        with force_locale(_interface_locale(user)):
+            subject = _("[%(reference)s] New escalation from %(country)s", reference=ticket.reference, country=tenant.name)
+            lines = [
+                _("%(country)s sent %(reference)s to the central team.", country=tenant.name, reference=ticket.reference),
+                "\n".join([
+                    _("Summary: %(subject)s", subject=shown(ticket.subject)),
+                    _("Severity: %(severity)s", severity=step.severity_enum.label if step.severity_enum else _("not set")),
+                    _("OpenCRVS version: %(version)s", version=step.opencrvs_version or "?"),
+                ]),
+                _("Reason given:"),
+                shown(step.reason),
+                link,
+            ]
+        queue_mail(user.email, subject, "\n\n".join(lines))
+    db.session.commit()  # after the escalation's own commit: the notices commit on their own, together
 
 
 @signals.expert_replied.connect

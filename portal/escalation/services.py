@@ -16,7 +16,8 @@ from typing import Any
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from portal.auth.models import User
 from portal.auth.permissions import Permission
@@ -39,7 +40,7 @@ from portal.tenancy.signals import tenant_settings_changed
 from portal.tickets import services as tickets
 from portal.tickets import signals as ticket_signals
 from portal.tickets.business_time import add_business_hours
-from portal.tickets.models import Attachment, Channel, Message, Status, Ticket, Tier
+from portal.tickets.models import Attachment, Category, Channel, Message, Status, Ticket, Tier
 from portal.tickets.storage import store_file
 
 TIER_ORDER = (Tier.L1.value, Tier.L2.value, Tier.L3.value)
@@ -145,7 +146,7 @@ def details_so_far(ticket: Ticket) -> dict[str, Any]:
     to start the next one from: Level 2 adds to what first-line found instead of typing it again."""
     step = db.session.scalar(select(TierStep).where(TierStep.ticket_id == ticket.id, TierStep.is_escalation.is_(True))
                              .order_by(TierStep.created_at.desc(), TierStep.id.desc()).limit(1))
-    if step is None or (step.details or {}).get("automatic"):
+    if step is None or (step.details or {}).keys() & {"automatic", "routed"}:  # no person's details
         return {}
     regression = {True: "yes", False: "no"}.get((step.details or {}).get("regression"), "")
     return {**{key: value for key, value in (step.details or {}).items() if isinstance(value, str)},
@@ -314,6 +315,43 @@ def escalate_on_breach(tenant: Tenant, ticket: Ticket, kind: str) -> TierStep:
     return step
 
 
+@event.listens_for(Session, "before_flush")
+def _route_new_tickets(session: Session, _context: Any, _instances: Any) -> None:
+    """A new ticket whose category routes it to a Level 2 group is with Level 2 from its opening: it
+    is inserted at tier L2, with a step from its opening that names the category rule and carries
+    Level 2's service level, in the same flush (so the same commit) as the ticket itself.
+
+    A flush hook because `open_ticket` (portal.tickets) sets the group but not the tier, and the
+    tier is this domain's: there it would be one line (see the README's escalation section)."""
+    for ticket in [obj for obj in session.new if isinstance(obj, Ticket)]:
+        if ticket.tier not in (None, Tier.L1.value) or not ticket.group_key:
+            continue
+        tenant = session.get(Tenant, ticket.tenant_id)  # loaded already: open_ticket read its settings
+        group = tenant.settings.tiers.groups.get(ticket.group_key) if tenant is not None else None
+        if group is None or group.tier != Tier.L2.value:
+            continue
+        category = session.get(Category, ticket.category_id) if ticket.category_id else None
+        with force_locale(tenant.default_locale):
+            group_name = tenant.settings.localize(group.name, tenant.default_locale) or ticket.group_key
+            if category is not None:
+                reason = _("Routed to Level 2 when it was opened: the category “%(category)s” goes to %(group)s.",
+                           category=category.name(tenant.default_locale), group=group_name)
+            else:
+                reason = _("Routed to Level 2 when it was opened: it went to %(group)s.", group=group_name)
+        opened = ticket.created_at or utcnow()
+        ticket.tier = Tier.L2.value
+        session.add(TierStep(
+            tenant_id=ticket.tenant_id, ticket=ticket, from_tier=Tier.L1.value, to_tier=Tier.L2.value, is_escalation=True,
+            reason=reason, details={"routed": category.key if category is not None else ticket.group_key},
+            opencrvs_version=ticket.opencrvs_version or tenant.opencrvs_version or "", search_text=_search_text(ticket, reason, {}),
+            created_at=opened, due_at=_due_at(tenant, ticket, Tier.L2.value, None, opened),
+        ))
+
+
+def _routed_at_opening(step: TierStep) -> bool:
+    return bool((step.details or {}).get("routed"))
+
+
 def deescalate_ticket(tenant: Tenant, actor: User, ticket: Ticket, reason: str) -> TierStep:
     """Send the ticket one level down with a reason: L3 back to L2, L2 back to L1."""
     tickets.lock(ticket)
@@ -342,6 +380,7 @@ def deescalate_ticket(tenant: Tenant, actor: User, ticket: Ticket, reason: str) 
     except BaseException:
         db.session.rollback()
         raise
+    signals.ticket_deescalated.send(current_app._get_current_object(), tenant=tenant, ticket=ticket, step=step, actor=actor)
     return step
 
 
@@ -367,10 +406,13 @@ class TierPeriod:
 
 
 def tier_history(tenant: Tenant, ticket: Ticket) -> list[TierPeriod]:
-    """The ticket's tiers in order: first-line from opening, then one period per step."""
+    """The ticket's tiers in order: first-line from opening (unless the ticket was routed to Level 2
+    when it was opened), then one period per step."""
     steps = list(db.session.scalars(select(TierStep).where(TierStep.ticket_id == ticket.id).order_by(TierStep.created_at, TierStep.id)))
     first_end = steps[0].created_at if steps else (ticket.resolved_at if not ticket.status_enum.is_active else None)
     periods = [TierPeriod(steps[0].from_tier if steps else ticket.tier, ticket.created_at, first_end, ticket.resolution_due_at, None)]
+    if steps and _routed_at_opening(steps[0]):
+        periods = []
     for step in steps:
         ended = step.ended_at
         if ended is None and not ticket.status_enum.is_active:
@@ -413,8 +455,10 @@ def expert_replies(tenant: Tenant, ticket: Ticket) -> list[ExpertReply]:
     return list(db.session.scalars(select(ExpertReply).where(ExpertReply.ticket_id == ticket.id).order_by(ExpertReply.id)))
 
 
-def relay_expert_reply(tenant: Tenant, actor: User, ticket: Ticket, reply_id: int, body: str | None = None) -> Message:
-    """L2 passes the central team's answer (as is, or edited) to the requester as a public reply."""
+def relay_expert_reply(tenant: Tenant, actor: User, ticket: Ticket, reply_id: int, body: str) -> Message:
+    """L2 passes the central team's answer to the requester as a public reply, in the words L2 gives
+    (the page fills them in with the answer to edit). Nothing is sent that L2 did not see: an empty
+    message is refused rather than replaced by the central team's internal text."""
     if Permission.TICKETS_ESCALATE_L3 not in permissions_in(actor, tenant):
         raise EscalationError(_("Only Level 2 can relay the central team's answers."), 403)
     tickets.lock(ticket)  # a second relay of the same answer waits, then finds it relayed
@@ -423,7 +467,10 @@ def relay_expert_reply(tenant: Tenant, actor: User, ticket: Ticket, reply_id: in
         raise EscalationError(_("This answer does not exist."), 404)
     if reply.relayed_message_id is not None or reply.relayed_at is not None:
         raise EscalationError(_("This answer was already sent to the requester."), 409)
-    text = (body or "").strip() or reply.message.body
+    text = (body or "").strip()
+    if not text:
+        message = _("Write the message to the requester: the central team's answer is there to start from.")
+        raise EscalationError(message, 422, {"body": message})
     reply.relayed_by_id, reply.relayed_at = actor.id, utcnow()
     message = tickets.add_message(tenant, actor, ticket, body=text, public=True)  # commits, tells the requester
     reply.relayed_message_id = message.id

@@ -1,6 +1,7 @@
 """Signals of the escalation workflow, sent after the change is committed.
 
 - `ticket_escalated(app, tenant=, ticket=, step=)`
+- `ticket_deescalated(app, tenant=, ticket=, step=, actor=)`: sent one level down, with `step.reason`.
 - `expert_replied(app, tenant=, ticket=, message=)`: an L3 answer for the tenant's L2 team.
 - `rollout_applied(app, tenant=, problem_ids=, fixed=)`: a tenant reached the fix of these problems;
   `fixed` lists the (ticket, problem) pairs whose ticket the roll-out resolved just now.
@@ -11,6 +12,7 @@ from flask.signals import Namespace
 _signals = Namespace()
 
 ticket_escalated = _signals.signal("escalation.ticket-escalated")
+ticket_deescalated = _signals.signal("escalation.ticket-deescalated")
 expert_replied = _signals.signal("escalation.expert-replied")
 rollout_applied = _signals.signal("escalation.rollout-applied")
 fix_awaiting_release = _signals.signal("escalation.fix-awaiting-release")

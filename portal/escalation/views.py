@@ -84,7 +84,19 @@ def _ticket_or_404(reference: str):
     return ticket
 
 
-def _ticket_page(ticket, escalate_form=None, back_form=None, status=200):
+def _relay_forms(replies, failed=None):
+    """One form per answer, its box filled in with the answer for L2 to edit or send as it is; `failed`
+    is (reply id, submitted form) when a relay was refused: what was typed is kept with the error."""
+    relay_forms = {r.id: forms.RelayForm(formdata=None, prefix=f"relay{r.id}", data={"body": r.message.body}) for r in replies}
+    if failed is not None and failed[0] in relay_forms:
+        reply_id, form = failed
+        if not (form.body.data or "").strip():  # emptied: the answer again, to start from
+            form.body.data = relay_forms[reply_id].body.data
+        relay_forms[reply_id] = form
+    return relay_forms
+
+
+def _ticket_page(ticket, escalate_form=None, back_form=None, status=200, relay_failed=None):
     tenant = g.tenant
     if escalate_form is None:
         escalate_form = forms.EscalateForm(prefix="up")
@@ -103,7 +115,7 @@ def _ticket_page(ticket, escalate_form=None, back_form=None, status=200):
         escalate_form=escalate_form,
         back_form=back_form or forms.DeescalateForm(prefix="down"),
         replies=replies,
-        relay_forms={r.id: forms.RelayForm(prefix=f"relay{r.id}") for r in replies},
+        relay_forms=_relay_forms(replies, relay_failed),
         can_relay=can(Permission.TICKETS_ESCALATE_L3),
         details_summary=services.details_summary,
     )
@@ -155,13 +167,14 @@ def deescalate(reference: str):
 def relay(reference: str, reply_id: int):
     ticket = _ticket_or_404(reference)
     form = forms.RelayForm(prefix=f"relay{reply_id}")
-    form.validate_on_submit()
+    if not form.validate_on_submit():
+        return _ticket_page(ticket, status=422, relay_failed=(reply_id, form))
     try:
         services.relay_expert_reply(g.tenant, current_user, ticket, reply_id, form.body.data)
     except (services.EscalationError, tickets.TicketError) as exc:
         if exc.code == 404:
             abort(404)
-        return _ticket_page(ticket, status=_fail(None, exc))
+        return _ticket_page(ticket, status=_fail(form, exc), relay_failed=(reply_id, form))
     flash(_("The answer was sent to the requester."), "success")
     return redirect(url_for("escalation.ticket", reference=ticket.reference))
 

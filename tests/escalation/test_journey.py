@@ -163,3 +163,85 @@ def test_the_agent_given_a_ticket_sent_back_reads_why_in_the_mail(app, client, a
         [notice] = [m for m in sent_mail()[before:] if m["To"] == staff["far_l1"]]
     assert notice["Subject"] == f"[{reference}] Assigned to you"
     assert "Their reason: Ask them to restart the tablet first." in notice.get_content()
+
+
+def test_level_2_sends_on_the_answer_it_reads_and_never_one_it_did_not_see(client, auth, staff, to_l3, read_ticket):
+    reference, step = to_l3()
+    auth.login(staff["expert"], tenant=None)
+    client.post(f"/expert/escalations/{step}/reply", data={"body": "Root cause: the WebView quota is <= 50 MB; clear the outbox cache."})
+    auth.logout()
+
+    # The box to the requester starts with the central team's answer, to edit or send as it is.
+    auth.login(staff["far_l2"])
+    page = client.get(f"/farajaland/tickets/{reference}/escalation").get_data(as_text=True)
+    relay_url = page.split('class="relay-form"')[0].rsplit('action="', 1)[1].split('"')[0]
+    field = f"relay{relay_url.rsplit('/', 1)[1]}-body"
+    form = page.split('class="relay-form"')[1].split("</form>")[0]
+    assert f'name="{field}"' in form and "the WebView quota is &lt;= 50 MB; clear the outbox cache.</textarea>" in form
+
+    # Emptied, it is refused with a reason, and the answer is back in the box; the requester gets nothing.
+    for data in ({field: "   "}, {}):
+        refused = client.post(relay_url, data=data)
+        assert refused.status_code == 422
+        text = refused.get_data(as_text=True)
+        assert "Write the message to the requester" in text
+        assert "the WebView quota is &lt;= 50 MB; clear the outbox cache.</textarea>" in text.split('class="relay-form"')[1]
+    assert not any(public and "WebView" in body for public, body in read_ticket(reference)[2])
+
+    # Sent as it reads in the box.
+    assert client.post(relay_url, data={field: "Root cause: the WebView quota is <= 50 MB; clear the outbox cache."}).status_code == 302
+    assert (True, "Root cause: the WebView quota is <= 50 MB; clear the outbox cache.") in read_ticket(reference)[2]
+
+
+def test_level_2_is_told_when_the_central_team_sends_a_ticket_back(app, client, auth, staff, to_l3):
+    reference, step = to_l3("kalondo", subject="Certificats vides")
+    auth.login(staff["expert"], tenant=None)
+    with app.app_context():
+        before = len(sent_mail())
+    assert client.post(f"/expert/escalations/{step}/return", data={"down-reason": "The SMS gateway key of your country expired."}).status_code == 302
+    with app.app_context():
+        notices = sent_mail()[before:]
+    [notice] = notices  # the technician holding it, and nobody else
+    assert (notice["To"], notice["Subject"]) == ("l2@kalondo.demo", f"[{reference}] Sent back by the central team")
+    text = notice.get_content()
+    assert "The SMS gateway key of your country expired." in text and "Certificats vides" in text
+    assert "Niveau 2 (techniciens nationaux)" in text  # in their language (Kalondo speaks French)
+    assert f"/kalondo/tickets/{reference}/escalation" in text
+    auth.logout()
+
+    # Level 2 taking a ticket back itself is not told of it.
+    reference, step = to_l3("kalondo")
+    auth.login(staff["kal_l2"], tenant="kalondo")
+    with app.app_context():
+        before = len(sent_mail())
+    client.post(f"/kalondo/tickets/{reference}/escalation/down", data={"down-reason": "We found it: a configuration issue."})
+    with app.app_context():
+        assert not [m for m in sent_mail()[before:] if "central team" in m["Subject"]]
+
+
+def test_the_central_team_is_told_of_each_escalation_to_level_3(app, client, auth, staff, open_ticket, move_up, make_user):
+    experts = [staff["expert"], make_user(email="expert.fr@crvs.demo", global_role="l3_expert", locale="fr"),
+               make_user(email="gone@crvs.demo", global_role="l3_expert", is_active_account=False)]
+    make_user(email="platform@crvs.demo", global_role="platform_admin")
+    reference = open_ticket(staff["far_req"], subject="Outbox stuck: call me on +260 97 765 4321")
+    move_up(reference, staff["far_l1"])
+    with app.app_context():
+        before = len(sent_mail())
+        assert not [m for m in sent_mail() if m["To"] in experts]  # Level 2 is no business of theirs
+    auth.login(staff["far_l2"])
+    response = client.post(f"/farajaland/tickets/{reference}/escalation/up", data=_form("up", L3_DETAILS))
+    assert response.status_code == 302
+    with app.app_context():
+        notices = {m["To"]: m for m in sent_mail()[before:] if m["To"].endswith("@crvs.demo")}
+    assert sorted(notices) == ["expert.fr@crvs.demo", "expert@crvs.demo"]  # one each; not the inactive account, nor the platform admin
+    english, french = notices["expert@crvs.demo"], notices["expert.fr@crvs.demo"]
+    assert english["Subject"] == f"[{reference}] New escalation from Farajaland"
+    text = english.get_content()
+    assert "Farajaland" in text and reference in text and "High: a main task is blocked for many users" in text
+    assert L3_DETAILS["reason"] in text and "Outbox stuck: call me on" in text
+    assert "765 4321" not in text and "•••••21" in text  # contact details masked, as on the console
+    step_link = text.split("http://localhost", 1)[1].split()[0]
+    auth.logout()
+    auth.login(staff["expert"], tenant=None)
+    assert reference in client.get(step_link).get_data(as_text=True)
+    assert "Élevée : une tâche principale est bloquée" in french.get_content()  # in the reader's language

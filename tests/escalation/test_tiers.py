@@ -44,7 +44,7 @@ def test_the_ticket_page_shows_each_tier_with_its_service_level(client, auth, st
     assert "1 answer from the central team to relay" in panel
     page = client.get(f"/farajaland/tickets/{reference}/escalation").get_data(as_text=True)
     relay_url = page.split('class="relay-form"')[0].rsplit('action="', 1)[1].split('"')[0]
-    client.post(relay_url, data={})
+    client.post(relay_url, data={f"relay{relay_url.rsplit('/', 1)[1]}-body": "Could you send us the server logs?"})
     assert "to relay" not in _panel(client.get(f"/farajaland/tickets/{reference}").get_data(as_text=True))
 
 
@@ -117,3 +117,50 @@ def test_level_2_starts_the_next_escalation_from_what_first_line_gave(client, au
     assert 'value="Itel A70"' in form and "Open the outbox; tap retry</textarea>" in form
     assert '<option selected value="low">' in form
     assert "Stuck for three days" not in form  # the reason to go further is Level 2's own
+
+
+def test_a_ticket_routed_to_a_level_2_group_is_with_level_2_from_its_opening(client, auth, staff, in_tenant, read_ticket):
+    staff["far_l1"], staff["far_l2"]
+
+    def open_in_category(t):  # "Offline and sync" goes to the group "technical" (L2) in tenant.toml
+        ticket = tickets.open_ticket(t, None, requester=tickets.find_or_create_contact(t, email="walkin@example.org", name="Walk In"),
+                                     subject="Outbox stuck since the update", body="Nothing leaves the tablet.", category="offline-and-sync")
+        return ticket.reference
+
+    reference = in_tenant(open_in_category)
+    status, tier, _messages = read_ticket(reference)
+    assert (status, tier) == ("new", "L2")
+
+    # The technician it went to sees it with Level 2 since its opening, and is offered the next level,
+    # not a hand-off to their own tier.
+    auth.login(staff["far_l2"])
+    panel = _panel(client.get(f"/farajaland/tickets/{reference}").get_data(as_text=True))
+    assert "Now with Level 2 (national technicians)." in panel
+    assert "Hand to Level 2" not in panel and "Escalate to Level 3 (central team)" in panel
+    page = client.get(f"/farajaland/tickets/{reference}/escalation").get_data(as_text=True)
+    rows = page.split("<tbody>")[1].split("</tbody>")[0].split("</tr>")[:-1]
+    assert len(rows) == 1 and "Level 2 (national technicians)" in rows[0] and "running" in rows[0]
+    assert "Routed to Level 2 when it was opened: the category “Offline and sync” goes to National technical support." in rows[0]
+    auth.logout()
+
+    # First line neither holds it nor may hand it on; Level 2 may still send it down with a reason.
+    auth.login(staff["far_l1"])
+    panel = _panel(client.get(f"/farajaland/tickets/{reference}").get_data(as_text=True))
+    assert "Hand to Level 2" not in panel and "Escalate to" not in panel
+    auth.logout()
+    auth.login(staff["far_l2"])
+    assert client.post(f"/farajaland/tickets/{reference}/escalation/down", data={"down-reason": "A password question, for first line."}).status_code == 302
+    assert read_ticket(reference)[:2] == ("open", "L1")
+
+
+def test_a_ticket_of_a_first_line_category_stays_with_first_line(client, auth, staff, in_tenant, read_ticket):
+    def open_in_category(t):
+        ticket = tickets.open_ticket(t, None, requester=tickets.find_or_create_contact(t, email="walkin@example.org", name="Walk In"),
+                                     subject="Code never arrives", body="No SMS.", category="access-and-login")
+        return ticket.reference
+
+    reference = in_tenant(open_in_category)
+    assert read_ticket(reference)[:2] == ("new", "L1")
+    auth.login(staff["far_l1"])
+    page = client.get(f"/farajaland/tickets/{reference}/escalation").get_data(as_text=True)
+    assert "Now with Level 1 (first line)." in page and "Routed to" not in page
