@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,9 +62,14 @@ def detect_type(head: bytes) -> str | None:
     return "text/plain"
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
 def safe_filename(name: str) -> str:
-    name = os.path.basename((name or "").replace("\\", "/")).strip().replace("\x00", "")
-    return name[:200] or "attachment"
+    """The file's own name, without a folder, control characters (a line break in a mailed file's
+    name would break the download's headers) or more than 200 characters."""
+    name = os.path.basename(_CONTROL.sub(" ", name or "").replace("\\", "/")).strip()
+    return " ".join(name.split())[:200] or "attachment"
 
 
 def _check_type(filename: str, head: bytes) -> str:

@@ -15,7 +15,7 @@ from portal.extensions import limiter, public_rate_limit
 from portal.tickets import models, notify, services  # noqa: F401  (models for the metadata; notify connects the default subscribers)
 from portal.tickets.forms import CannedForm, CategoryForm, MergeForm, NewTicketForm, RateForm, ReplyForm, TicketFieldsForm, status_choices
 from portal.tickets.models import HAND_PICKED_STATUSES, CannedResponse, Category, Priority, Status
-from portal.tickets.storage import AttachmentRejected, open_stored
+from portal.tickets.storage import AttachmentRejected, open_stored, safe_filename
 from portal.tickets.templating import init_templating
 
 bp = Blueprint("tickets", __name__, template_folder="templates")
@@ -261,7 +261,7 @@ def attachment(attachment_id: int):
         abort(404)
     # Pictures and PDF open in the browser; anything else downloads. nosniff is set for all.
     inline = item.content_type.startswith("image/") or item.content_type == "application/pdf"
-    return send_file(path, mimetype=item.content_type, as_attachment=not inline, download_name=item.filename, max_age=0, etag=item.sha256)
+    return send_file(path, mimetype=item.content_type, as_attachment=not inline, download_name=safe_filename(item.filename), max_age=0, etag=item.sha256)
 
 
 # -- agents ------------------------------------------------------------------------------------

@@ -185,6 +185,30 @@ def test_attachments_are_checked_by_content_and_downloads_by_permission(client, 
     assert client.get(link).status_code == 404
 
 
+def test_a_file_name_with_line_breaks_is_kept_readable_and_downloads(app, client, auth, requester):
+    from portal.tickets.models import Attachment
+    from portal.tickets.storage import safe_filename
+
+    # A mailed file's name may hold line breaks: it is kept without them.
+    assert safe_filename("a\r\nX-Injected: 1\tshot.png") == "a X-Injected: 1 shot.png"
+    auth.login(requester)
+    png = b"\x89PNG\r\n\x1a\n" + bytes(100)
+    assert open_request(client, attachments=[(io.BytesIO(png), "screen.png")]).status_code == 302
+    page = client.get("/farajaland/tickets/FAR-000001").get_data(as_text=True)
+    link = re.search(r'href="(/farajaland/tickets/attachments/(\d+))"', page)
+    # A name stored before with a line break in it downloads too: not a 500.
+    with app.app_context():
+        from portal.core.db import tenant_scope
+        from portal.tenancy.services import get_tenant
+
+        with tenant_scope(db.session, get_tenant("farajaland").id):
+            db.session.get(Attachment, int(link.group(2))).filename = "b\r\nX-Injected: 2.png"
+            db.session.commit()
+    with client.get(link.group(1)) as download:
+        assert download.status_code == 200 and download.data == png
+        assert "\n" not in download.headers["Content-Disposition"] and "X-Injected" not in download.headers
+
+
 def test_attachments_over_the_size_limit_are_refused(make_app, make_user, auth):
     app = make_app(ATTACHMENT_MAX_BYTES=1000)
     client = app.test_client()
