@@ -78,12 +78,15 @@ class Turn(TenantScoped, db.Model):
         return bool(self.answer) and not self.articles
 
     def as_transcript(self) -> list[dict[str, Any]]:
+        """The turn for the ticket desk: the answer as plain text (an agent reads it in a note, where
+        Markdown would show as typed), the article it came from with its address, and `handoff`
+        when there was no answer (the desk says so in the agent's language)."""
+        from portal.assistant.engine import chat_text
+
         at = self.created_at.isoformat()
-        reply = self.answer if self.answer else "(no answer: offered a person)"
+        answer = {"role": "assistant", "text": chat_text(self.answer) if self.answer else "", "at": at,
+                  "article": self.article_slug, "confidence": round(self.confidence, 3), "handoff": not self.answer}
         if self.article_slug:
-            reply = f"{reply}\n[{self.article_title or self.article_slug}]"
-        return [
-            {"role": "user", "text": self.question, "at": at, "lang": self.locale},
-            {"role": "assistant", "text": reply, "at": at, "article": self.article_slug,
-             "confidence": round(self.confidence, 3)},
-        ]
+            shown = next((a for a in self.articles or [] if a.get("slug") == self.article_slug), {})
+            answer.update(title=self.article_title or self.article_slug, url=shown.get("url"))
+        return [{"role": "user", "text": self.question, "at": at, "lang": self.locale}, answer]

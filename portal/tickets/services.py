@@ -439,7 +439,11 @@ def _transcript_note(tenant: Tenant, transcript: Sequence[dict[str, Any]]) -> st
         for turn in transcript:
             who = str(turn.get("role") or turn.get("author") or "?")
             text = str(turn.get("text") or turn.get("content") or "").strip()
-            lines.append(f"{names.get(who, who)}: {text}")
+            if not text and turn.get("handoff"):
+                text = _("No answer: a person was offered.")
+            if turn.get("title"):
+                text = f"{text}\n[{turn['title']}{' ' + turn['url'] if turn.get('url') else ''}]".strip()
+            lines.append(_("%(label)s: %(value)s", label=names.get(who, who), value=text))
     return "\n\n".join(lines)
 
 

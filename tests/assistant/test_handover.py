@@ -71,6 +71,26 @@ def test_the_ways_to_reach_a_person_can_be_tapped(client):
     assert 'href="https://wa.me/' in contacts and 'href="tel:+' in contacts and 'href="mailto:' in contacts
 
 
+def test_the_agent_reads_the_conversation_as_text_with_its_speakers_named(client, auth, make_user, stored):
+    from portal.auth.permissions import Role
+
+    auth.login(make_user())
+    client.post("/farajaland/assistant", data={"message": "my declaration is stuck in the outbox"})
+    client.post("/farajaland/assistant", data={"message": "how do I adopt a cat"})  # no answer: a person offered
+    client.post("/farajaland/assistant/handover")
+    [ticket] = stored(Ticket)
+    auth.logout()
+    auth.login(make_user(role=Role.L1_AGENT))
+    page = client.get(f"/farajaland/tickets/{ticket.reference}", headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    block = page.split('<details class="transcript">')[1].split("</details>")[0]
+    assert "<dt>Demandeur</dt>" in block and "<dt>Assistant</dt>" in block and "<dt>user</dt>" not in block
+    assert "**" not in block and "##" not in block  # the answer as text, not as typed Markdown
+    assert 'href="/farajaland/kb/articles/declaration-stuck-in-outbox"' in block
+    assert "Pas de réponse : une personne a été proposée." in block
+    [note] = [m for m in stored(Message) if not m.is_public and m.ticket_id == ticket.id]
+    assert "**" not in note.body and "/farajaland/kb/articles/declaration-stuck-in-outbox" in note.body
+
+
 def test_the_request_is_about_what_is_still_unsolved(client, stored):
     client.post("/farajaland/assistant", data={"message": "I forgot my password"})
     client.post("/farajaland/assistant/solved")
