@@ -39,6 +39,18 @@ def init_app(app: Flask) -> None:
     def _phone_link(number: str | None) -> str:
         return "tel:" + re.sub(r"[^\d+]", "", number or "")
 
+    @app.template_filter("day_name")
+    def _day_name(day: str) -> str:
+        """A day of opening hours ("mon") as the reader's language names it ("lundi")."""
+        from portal.tenancy.settings import day_name
+
+        return day_name(day, current_locale())
+
+    @app.template_filter("number")
+    def _number(value: float | int | None) -> str:
+        """A figure written the reader's way, without needless decimals ("8", "1,5" in French)."""
+        return flask_babel.format_decimal(value, "#,##0.##") if value is not None else ""
+
     @app.template_filter("role_label")
     def _role_label(value: str) -> str:
         from portal.auth.permissions import ROLE_LABELS, GlobalRole, Role

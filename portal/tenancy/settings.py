@@ -345,7 +345,7 @@ class TenantSettings(_Strict):
         hours = self.support.business_hours  # as a reader writes them, not as the file stores them
         data["support"]["business_hours"].update(
             start=hours.start.strftime("%H:%M"), end=hours.end.strftime("%H:%M"),
-            days=[_day_name(day, locale) for day in hours.days],
+            days=[day_name(day, locale) for day in hours.days],
             holidays=[format_date(day, date_pattern(locale), locale=_babel_locale(locale)) for day in hours.holidays])
         data["tenant"] = {"name": self.name, "slug": self.slug, "opencrvs_version": self.opencrvs_version}
         return data
@@ -384,6 +384,6 @@ def _babel_locale(locale: str) -> Locale:
         return Locale.parse("en")
 
 
-def _day_name(day: str, locale: str) -> str:
+def day_name(day: str, locale: str) -> str:
     """"mon" as the reader's language names Monday ("lundi")."""
     return get_day_names("wide", locale=_babel_locale(locale))[_DAYS.index(day)]

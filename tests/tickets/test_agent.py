@@ -315,6 +315,9 @@ def test_tier_admin_page_shows_levels_groups_and_edits_routing(client, auth, mak
     auth.login(make_user(role=Role.TENANT_ADMIN))
     page = client.get("/farajaland/tickets/tiers").get_data(as_text=True)
     assert "First-line support" in page and "Lina First" in page and "Tom Tech" in page
+    assert "Monday, Tuesday" in page and "mon, tue" not in page  # days and figures as the reader writes them
+    french = client.get("/farajaland/tickets/tiers", headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert "lundi, mardi" in french and not re.search(r"<td>\d+\.0</td>", french)
     category_id = re.search(r"/farajaland/tickets/categories/(\d+)", page).group(1)
     response = client.post(f"/farajaland/tickets/categories/{category_id}", data={f"c{category_id}-group": "technical", f"c{category_id}-is_active": "1", f"c{category_id}-name-en": "Signing in"}, follow_redirects=True)
     assert "Signing in" in response.get_data(as_text=True)
