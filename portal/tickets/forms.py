@@ -1,3 +1,5 @@
+from flask import current_app
+from flask_babel import LazyString, gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, MultipleFileField, RadioField, SelectField, StringField, SubmitField, TextAreaField
@@ -6,6 +8,15 @@ from wtforms.validators import DataRequired, Length, Optional
 from portal.tickets.models import HAND_PICKED_STATUSES, Priority
 
 # Choices are given as callables: wtforms warns about static lists of tuples.
+
+
+def _files_hint() -> str:
+    """What files are accepted, with the size limit read from the settings (said before a slow upload, not after)."""
+    mb = round(int(current_app.config["ATTACHMENT_MAX_BYTES"]) / 1024 / 1024, 1)
+    return gettext("Pictures, PDF, short videos or text files, up to %(mb)s MB each.", mb=f"{mb:g}")
+
+
+FILES_HINT = LazyString(_files_hint)
 
 
 class NewTicketForm(FlaskForm):
@@ -21,14 +32,14 @@ class NewTicketForm(FlaskForm):
         validators=[DataRequired(), Length(max=20000)],
         description=_l("What did you do, what did you expect, what happened instead? Copy any error message."),
     )
-    attachments = MultipleFileField(_l("Screenshots or files (optional)"), description=_l("Pictures, PDF, short videos or text files."))
+    attachments = MultipleFileField(_l("Screenshots or files (optional)"), description=FILES_HINT)
     kb_suggestion_opened = HiddenField(default="0")
     submit = SubmitField(_l("Send the request"))
 
 
 class ReplyForm(FlaskForm):
     body = TextAreaField(_l("Your message"), validators=[DataRequired(), Length(max=20000)])
-    attachments = MultipleFileField(_l("Files (optional)"))
+    attachments = MultipleFileField(_l("Files (optional)"), description=FILES_HINT)
     visibility = RadioField(
         _l("Who can read it"),
         choices=lambda: [("public", _l("Public reply (the requester is told)")), ("internal", _l("Internal note (support team only)"))],

@@ -150,7 +150,12 @@ def test_requester_replies_closes_and_rates(client, auth, requester, l1, make_ti
     reference = make_ticket()
     auth.login(requester)
     client.post(f"/farajaland/tickets/{reference}/reply", data={"body": "It happened again this morning."})
-    assert "It happened again this morning." in client.get(f"/farajaland/tickets/{reference}").get_data(as_text=True)
+    page = client.get(f"/farajaland/tickets/{reference}").get_data(as_text=True)
+    assert "It happened again this morning." in page
+    assert "up to 10 MB each" in page  # the limit is said before a slow upload, not after
+    # Closing is asked twice, apart from Send: one tap on a phone must not end the request.
+    closing = page.split('<details class="close-request">')[1].split("</details>")[0]
+    assert "<summary>My problem is solved</summary>" in closing and f'action="/farajaland/tickets/{reference}/close"' in closing
     client.post(f"/farajaland/tickets/{reference}/close")
     page = client.get(f"/farajaland/tickets/{reference}").get_data(as_text=True)
     assert "This request is closed" in page
