@@ -79,6 +79,19 @@ def _ticket_by_id(ticket_id: int | None):
     return db.session.get(Ticket, ticket_id)
 
 
+def _continued(ticket: Any):
+    """The ticket a message for `ticket` belongs to: the ticket it was merged into when that one has the
+    same requester ("your request continues as FAR-000008"), else `ticket` itself."""
+    seen = set()
+    while ticket is not None and getattr(ticket, "merged_into_id", None) and ticket.id not in seen:
+        seen.add(ticket.id)
+        target = _ticket_by_id(ticket.merged_into_id)
+        if target is None or target.contact_id != ticket.contact_id:
+            break
+        ticket = target
+    return ticket
+
+
 def ticket_for_email(tenant: Tenant, parsed: ParsedEmail):
     """The ticket an email answers: by In-Reply-To/References (a reply to a mail of the ticket's
     thread, whose Message-ID only its recipients know), else by the reference in the subject when the
@@ -149,7 +162,7 @@ def _linked(inbound: InboundMessage, then: Any = None):
 def route_email(tenant: Tenant, inbound: InboundMessage, parsed: ParsedEmail) -> None:
     tickets = _tickets()
     locale = tenant.best_locale(parsed.language)
-    ticket = ticket_for_email(tenant, parsed)
+    ticket = _continued(ticket_for_email(tenant, parsed))
     files, refused = _files(tickets, parsed.attachments, locale)
     text = _with_refusals(parsed.text, refused)
     if _is_open(ticket):
@@ -176,7 +189,9 @@ def route_instant(tenant: Tenant, channel: Channel, inbound: InboundMessage, cha
     tickets = _tickets()
     contact = tickets.find_or_create_contact(tenant, name=chat.name, locale=thread.locale, **{f"{channel.name}_id": chat.address})
     thread.contact_id = contact.id
-    ticket = _ticket_by_id(thread.ticket_id)
+    ticket = _continued(_ticket_by_id(thread.ticket_id))
+    if ticket is not None and ticket.id != thread.ticket_id:
+        thread.ticket_id = ticket.id  # the conversation goes on where the request was merged
     if _is_open(ticket):
         files, refused = _files(tickets, chat.attachments, thread.locale)
         tickets.add_message(tenant, None, ticket, body=_with_refusals(chat.text, refused) or "📎", public=True, channel=channel.name, author_contact=contact, attachments=files, before_commit=_linked(inbound))

@@ -121,6 +121,11 @@ def is_staff(tenant: Tenant, user: User | None) -> bool:
     return user is not None and Permission.TICKETS_WORK in permissions_in(user, tenant)
 
 
+def is_active_staff(tenant: Tenant, user: User | None) -> bool:
+    """`user` works tickets in `tenant` now: a staff membership in force and an account not suspended."""
+    return is_staff(tenant, user) and user.is_active_account
+
+
 def _label(actor: User | None) -> str:
     return actor.display_name if actor is not None else "system"
 
@@ -627,14 +632,18 @@ def add_message(
     status = Status(ticket.status)
     if status is Status.CLOSED:
         raise TicketError(_("This request is closed. Please open a new one."), 409)
-    staff = author_contact is None and actor is not None and actor.id != ticket.requester_user_id and is_staff(tenant, actor)
+    staff_actor = author_contact is None and actor is not None and is_staff(tenant, actor)
+    staff = staff_actor and actor.id != ticket.requester_user_id  # a staff member on their own request writes as its requester
     if author_contact is None and not staff:
         if actor is None or actor.id != ticket.requester_user_id:
             raise TicketError(_("Only the requester and the support team can write here."), 403)
         author_contact = ticket.contact
     if not public and not staff:
         raise TicketError(_("Only the support team can write internal notes."), 403)
-    if new_status is not None and not staff:
+    # A staff member may set the status with their message even on a request of their own (written
+    # as its requester): the status is the desk's, whoever asked.
+    sets_status = new_status is not None and staff_actor
+    if new_status is not None and not (staff or sets_status):
         raise TicketError(_("You cannot change the status of this request."), 403)
     now = utcnow()
     message = Message(
@@ -669,8 +678,8 @@ def add_message(
             # Queued with the message (the notice to staff commits with it, in the system mail queue).
             pending.add_in_transaction(signals.requester_replied, tenant=tenant, ticket=ticket, message=message,
                                        reopened=status is Status.RESOLVED)
-        if new_status is not None and staff:
-            _change_status_telling_requester(tenant, actor, ticket, new_status, pending, notify=True, reply=message if public else None)
+        if new_status is not None and (staff or sets_status):
+            _change_status_telling_requester(tenant, actor, ticket, new_status, pending, notify=True, reply=message if public and staff else None)
         if staff:
             for user in _mentions(tenant, body):
                 db.session.add(Mention(tenant_id=tenant.id, message_id=message.id, user_id=user.id))
@@ -1014,8 +1023,8 @@ def merge_tickets(tenant: Tenant, actor: User, duplicate: Ticket, target: Ticket
         quoted = "\n".join("> " + line for line in (first.body if first else "").splitlines())
         note = _("Merged %(ref)s (%(subject)s) into this ticket.", ref=duplicate.reference, subject=duplicate.subject)
         if other_requester:
-            note += " " + _("Its requester, %(name)s, is not this ticket's: they were told that their request continues here.",
-                            name=duplicate.contact.display_name)
+            note += " " + _("Its requester, %(name)s, is not this ticket's: they were told that their request was closed, "
+                            "and that replying to it opens a new request.", name=duplicate.contact.display_name)
         db.session.add(Message(tenant_id=tenant.id, ticket_id=target.id, author_user_id=actor.id, body=f"{note}\n\n{quoted}", is_public=False, is_from_staff=True, channel=Channel.SYSTEM.value, created_at=now))
         duplicate.merged_into_id = target.id
         _record(duplicate, actor, "merged_into", None, target.reference)
@@ -1026,8 +1035,12 @@ def merge_tickets(tenant: Tenant, actor: User, duplicate: Ticket, target: Ticket
             _set_status(tenant, actor, duplicate, Status.CLOSED, now)
         target.last_activity_at = now
         with force_locale(duplicate.locale or tenant.default_locale):
-            text = _("We are handling this request together with %(reference)s, which is about the same problem, so this one is closed: "
-                     "your request continues as %(reference)s.", reference=target.reference)
+            if other_requester:  # the target is someone else's: its replies will not reach this requester
+                text = _("We are handling this request together with another one about the same problem, so this one is closed. "
+                         "If you still need help, reply to this message: it opens a new request.")
+            else:  # replies by mail or chat to either reference reach the target (portal.channels.routing)
+                text = _("We are handling this request together with %(reference)s, which is about the same problem, so this one is closed: "
+                         "your request continues as %(reference)s.", reference=target.reference)
         notice = Message(tenant_id=tenant.id, ticket_id=duplicate.id, body=text, is_public=True, is_from_staff=True, channel=Channel.SYSTEM.value, created_at=now)
         db.session.add(notice)
         db.session.flush()

@@ -392,8 +392,9 @@ def merge(reference: str):
         return _fail(exc, back)
     flash(_("%(duplicate)s is merged into %(target)s.", duplicate=ticket.reference, target=target.reference), "success")
     if other_requester:
-        flash(_("The requester of %(duplicate)s, %(name)s, is not the requester of %(target)s. They were told that their request "
-                "continues as %(target)s; replies there reach only its own requester.", duplicate=ticket.reference, name=ticket.contact.display_name, target=target.reference), "warning")
+        flash(_("The requester of %(duplicate)s, %(name)s, is not the requester of %(target)s: they were told that their request was "
+                "closed, and that replying to it opens a new request. Replies on %(target)s reach only its own requester.",
+                duplicate=ticket.reference, name=ticket.contact.display_name, target=target.reference), "warning")
     return redirect(url_for("tickets.detail", reference=target.reference))
 
 

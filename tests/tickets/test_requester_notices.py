@@ -88,11 +88,26 @@ def test_the_requester_of_a_merged_request_is_told_on_their_channel_where_it_con
     page = client.post(f"/farajaland/tickets/{duplicate}/merge", data={"target": kept}, follow_redirects=True).get_data(as_text=True)
     assert f"{duplicate} is merged into {kept}." in page
     # Another person asked: the agent is told, and so is whoever works on the kept ticket.
-    assert f"The requester of {duplicate}, Grace Tembo, is not the requester of {kept}." in page
+    assert f"The requester of {duplicate}, Grace Tembo, is not the requester of {kept}:" in page
     assert "Its requester, Grace Tembo, is not this ticket&#39;s" in page
     [(sent_on, _, text)] = outbox(in_tenant, duplicate)
-    assert sent_on == channel and f"your request continues as {kept}" in text
+    # Its replies will not reach them (the kept ticket is someone else's): no promise that they will.
+    assert sent_on == channel and "If you still need help, reply to this message: it opens a new request." in text and kept not in text
     assert outbox(in_tenant, kept) == []  # the kept ticket's requester hears nothing of it
+
+
+def test_after_a_merge_of_ones_own_requests_a_reply_to_either_reaches_the_kept_one(app, client, auth, l1, runner, open_on, in_tenant):
+    kept, duplicate = open_on("email", subject="No SMS code"), open_on("email", subject="SMS code again")
+    auth.login(l1)
+    client.post(f"/farajaland/tickets/{duplicate}/merge", data={"target": kept})
+    [(_, _, text)] = outbox(in_tenant, duplicate)
+    assert f"your request continues as {kept}" in text
+    mail = (f"From: Grace Tembo <grace@example.org>\r\nTo: support@farajaland.example\r\nSubject: Re: [{duplicate}] SMS code again\r\n"
+            f"Message-ID: <r1@example.org>\r\n\r\nStill nothing this morning.\r\n").encode()
+    assert runner.invoke(args=["channels", "email-ingest", "--tenant", "farajaland"], input=mail).exit_code == 0
+    page = client.get(f"/farajaland/tickets/{kept}").get_data(as_text=True)
+    assert "Still nothing this morning." in page
+    assert in_tenant(lambda t: db.session.scalar(select(db.func.count(Ticket.id)))) == 2  # no third ticket
 
 
 def test_a_merge_of_ones_own_two_requests_tells_them_by_mail_without_a_warning_to_the_agent(app, client, auth, l1, requester, make_ticket):
@@ -116,3 +131,16 @@ def test_a_refused_merge_tells_nobody(client, auth, l1, requester, make_ticket, 
     refused = client.post(f"/farajaland/tickets/{duplicate}/merge", data={"target": kept}, follow_redirects=True)
     assert "Merge into an open ticket." in refused.get_data(as_text=True)
     assert outbox(in_tenant, duplicate) == []
+
+
+def test_an_agent_resolving_their_own_request_with_a_reply_keeps_both(client, auth, l1, make_ticket, in_tenant):
+    reference = make_ticket(requester_email=l1)  # a problem with the agent's own account
+    auth.login(l1)
+    client.post(f"/farajaland/tickets/{reference}/reply", data={"body": "Fixed it myself.", "visibility": "public", "status": "resolved"})
+
+    def read(t):
+        ticket = services.get_ticket_by_reference(t, reference)
+        return ticket.status, [m.body for m in services.conversation(ticket, include_internal=True)]
+
+    status, bodies = in_tenant(read)
+    assert status == "resolved" and "Fixed it myself." in bodies
