@@ -20,9 +20,10 @@ from portal.tickets.models import Tier
 
 
 def _l2_people(tenant, ticket):
-    from portal.tickets.services import default_group, group_members
+    """Who holds the ticket at Level 2: its assignee while still on the desk, else the Level 2 group."""
+    from portal.tickets.services import default_group, group_members, is_active_staff
 
-    if ticket.assignee is not None:
+    if ticket.assignee is not None and is_active_staff(tenant, ticket.assignee):
         return [ticket.assignee]
     return group_members(tenant, default_group(tenant, Tier.L2.value))
 

@@ -89,8 +89,11 @@ def email_assignee_of_several(app, tenant, tickets, actor, assignee, **_extra) -
 def email_assignee_of_reply(app, tenant, ticket, message, reopened=False, **_extra) -> None:
     """Tell the staff member who holds the ticket that the requester wrote (and reopened it, if so),
     with their words. Inside the message's transaction: the notice commits with it."""
+    from portal.tickets.services import is_active_staff
+
     assignee = ticket.assignee
-    if assignee is None or not assignee.email:
+    # Someone suspended or no longer on the desk since they took it gets none of the requester's words.
+    if assignee is None or not assignee.email or not is_active_staff(tenant, assignee):
         return
     with force_locale(tenant.best_locale(assignee.locale)):
         if reopened:

@@ -250,6 +250,20 @@ def test_the_assignee_is_told_when_the_requester_replies_or_reopens(app, client,
     with app.app_context():
         assert [m["Subject"] for m in sent_mail()[before:] if m["To"] == l1] == [f"[{reference}] The requester replied"]
 
+    # Once she is off the desk (suspended), the requester's words are no longer mailed to her.
+    def suspend(t):
+        from portal.auth.services import get_user_by_email
+
+        get_user_by_email(l1).is_active_account = False
+        db.session.commit()
+
+    in_tenant(suspend)
+    with app.app_context():
+        before = len(sent_mail())
+    in_tenant(by_mail)
+    with app.app_context():
+        assert [m for m in sent_mail()[before:] if m["To"] == l1] == []
+
 
 def test_canned_responses_are_filled_with_the_countrys_values(client, auth, requester, l1, make_ticket):
     reference = make_ticket()
