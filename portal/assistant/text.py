@@ -262,12 +262,15 @@ THANKS_SIGNS = ("👍", "🙏", "👌", "✅", "😊", "🙂", "☺", "❤", "�
 _OUTCOME_WORDS = ("work works worked working solved resolved fixed sorted marche marché fonctionne fonctionné "
                   "résolu résolue réglé réglée passe passé")
 _NOT_WORDS = "not no never nothing still ne pas jamais rien toujours non plus"
+# A message that opens with one of these asks something ("how does it work", "est-ce résolu").
+_QUESTION_WORDS = ("how what when why where which who is are was were does do did can could will would should shall "
+                   "has have comment quand pourquoi ou où quel quelle quels quelles qui que quoi est combien peut")
 
 
 def said_outcome(tokens: list[str], locale: str, question: str) -> str | None:
     """"thanks" when a message only says the answer worked, "unsolved" when it only says it did not
     (a negation with the same words), else None. `tokens` as `words` gives them (folded)."""
-    if question.rstrip().endswith("?") or not tokens:
+    if question.rstrip().endswith("?") or not tokens or tokens[0] in _QUESTION:
         return None
     ignorable = stop_words(locale) | THANKS_WORDS | _NOT
     said = [t for t in tokens if t not in ignorable]
@@ -413,3 +416,4 @@ def detect_language(text: str, locales: list[str], vocabularies: dict[str, set[s
 
 _OUTCOME = frozenset(fold(word) for word in _OUTCOME_WORDS.split())
 _NOT = frozenset(fold(word) for word in _NOT_WORDS.split())
+_QUESTION = frozenset(fold(word) for word in _QUESTION_WORDS.split())

@@ -258,6 +258,10 @@ def test_the_same_words_with_a_question_in_them_are_a_question(api):
     data = api({"message": "does the app work offline"}).get_json()
     assert data["articles"] and "offline" in data["articles"][0]["title"].lower()
     assert "sorry" not in (data["answer"] or "") and "welcome" not in (data["answer"] or "")
+    # Asked without a question mark, as on WhatsApp: still questions, never thanks.
+    for message in ("how does it work", "when will it be fixed", "is it resolved now", "comment ça marche", "est-ce résolu"):
+        answer = api({"message": message}).get_json()["answer"] or ""
+        assert "You are welcome" not in answer and "Je vous en prie" not in answer and "sorry it did not" not in answer, message
 
 
 def test_a_question_in_arabic_script_is_read_and_answered_from_arabic_articles():
