@@ -64,6 +64,7 @@ def load_demo_activity(tenant) -> int:
                 ticket = tickets.open_ticket(tenant, None, requester=user, subject=rng.choice(subjects), body="(demo)", category=category,
                                              channel=rng.choice(["web", "web", "whatsapp", "email"]), office=office)
                 opened = today - dt.timedelta(days=7 * (7 - week) + rng.randrange(7), hours=rng.randrange(8))
+                _move_steps(ticket, opened - ticket.created_at)  # a ticket routed to Level 2 at opening has a step then
                 ticket.created_at = opened
                 ticket.first_responded_at = opened + dt.timedelta(hours=rng.choice([1, 2, 3, 5, 8, 30]))
                 ticket.first_response_breached = ticket.first_responded_at - opened > dt.timedelta(hours=24)
@@ -90,3 +91,13 @@ def load_demo_activity(tenant) -> int:
     db.session.commit()
     roll_up(tenant)
     return made
+
+
+def _move_steps(ticket, shift: dt.timedelta) -> None:
+    """Move the ticket's tier steps (and their targets) by `shift`, as its opening is moved back."""
+    from portal.escalation.models import TierStep
+
+    for step in db.session.scalars(select(TierStep).where(TierStep.ticket_id == ticket.id)):
+        step.created_at += shift
+        if step.due_at is not None:
+            step.due_at += shift

@@ -100,7 +100,7 @@ def export(table: str):
 def report():
     period = services.parse_month(request.args.get("month"))
     board = services.tenant_dashboard(g.tenant, current_user, period, _locale())
-    return render_template("insights/report.html", board=board, month=format_date(period.first, "LLLL y"))
+    return render_template("insights/report.html", board=board, month=format_date(period.first, "LLLL y"), month_value=period.first.strftime("%Y-%m"))
 
 
 @bp.route("/<tenant>/insights/tickets/<reference>/article", methods=["GET", "POST"])

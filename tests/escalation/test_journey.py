@@ -202,7 +202,7 @@ def test_level_2_is_told_when_the_central_team_sends_a_ticket_back(app, client, 
     with app.app_context():
         notices = sent_mail()[before:]
     [notice] = notices  # the technician holding it, and nobody else
-    assert (notice["To"], notice["Subject"]) == ("l2@kalondo.demo", f"[{reference}] Sent back by the central team")
+    assert (notice["To"], notice["Subject"]) == ("l2@kalondo.demo", f"[{reference}] Renvoyée par l’équipe centrale")
     text = notice.get_content()
     assert "The SMS gateway key of your country expired." in text and "Certificats vides" in text
     assert "Niveau 2 (techniciens nationaux)" in text  # in their language (Kalondo speaks French)

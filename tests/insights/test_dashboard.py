@@ -165,6 +165,7 @@ def test_monthly_report_is_printable(client, make_user, auth, insight_data):
     auth.login(make_user(role=Role.TENANT_ADMIN))
     html = client.get("/farajaland/insights/report?month=2026-10").get_data(as_text=True)
     assert "Support report for Farajaland, October 2026" in html
+    assert 'name="month" value="2026-10"' in html  # the field can be sent again as it is
     assert "8 tickets from 1 Oct 2026 to 31 Oct 2026" in html
     assert client.get("/farajaland/insights/report?month=October").status_code == 400
     assert client.get("/farajaland/insights/report?month=9999-12").status_code == 400
