@@ -107,6 +107,9 @@ def make_test_config(database_url: str, tmp_path: Path, **overrides) -> dict:
         "SERVER_NAME": None,
         "ATTACHMENTS_DIR": str(tmp_path / "attachments"),
         "HANDBOOK_CACHE_DIR": str(tmp_path / "handbooks"),
+        # The assistant's indexes are shared by every app of a process, and a server re-reads the
+        # articles' version every few seconds: each test has new articles, read at once.
+        "ASSISTANT_VERSION_TTL": 0,
     }
     config.update(overrides)
     return config
