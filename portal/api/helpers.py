@@ -31,8 +31,16 @@ def api_caller(permission: Permission | None = None):
     return user
 
 
+# A JSON body larger than this is refused before it is read: the longest thing an API takes is a
+# message of 20,000 characters (files come as multipart forms, with their own limit).
+MAX_JSON_BYTES = 256 * 1024
+
+
 def json_body() -> dict[str, Any]:
-    """The request's JSON object, or ApiError 400 with a clear message."""
+    """The request's JSON object, or ApiError 400 (413 when too large) with a clear message."""
+    if (request.content_length or 0) > MAX_JSON_BYTES:
+        raise ApiError(413, _("The body is too large: send at most %(kb)s KB.", kb=MAX_JSON_BYTES // 1024))
+    request.max_content_length = MAX_JSON_BYTES  # a body sent without its length is cut off there too
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise ApiError(400, _("The body must be a JSON object."))

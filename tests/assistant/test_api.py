@@ -45,6 +45,8 @@ def test_bad_requests_are_json_400s_with_a_message(api, client):
     assert api({"message": "a" * 2000}).status_code == 200
     for wrong in (123, ["a"], {"text": "hello"}):  # the message is there, but not as text: said so
         assert api({"message": wrong}).get_json()["error"]["message"] == "The message must be text."
+    huge = api({"message": "hello", "padding": "x" * (5 * 1024 * 1024)})  # read no further than needed
+    assert huge.status_code == 413 and "at most 256 KB" in huge.get_json()["error"]["message"]
 
 
 def test_unknown_conversation_is_a_404(api):
