@@ -21,19 +21,24 @@ class PlaceholderError(ValueError):
     """The text is not a valid template; the message says where."""
 
 
-def _value(name: str, values: dict[str, Any]) -> str:
-    value: Any = values
-    for part in name.split("."):
-        value = value.get(part) if isinstance(value, dict) else None
+def format_value(value: Any) -> str | None:
+    """A country's value as text fills it in ("true", "10" for 10.0, lists joined); None for no value."""
     if value is None or isinstance(value, dict):
-        return ""
+        return None
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, (list, tuple)):
-        return ", ".join(str(v) for v in value)
+        return ", ".join(format_value(v) or "" for v in value)
     return str(value)
+
+
+def _value(name: str, values: dict[str, Any]) -> str:
+    value: Any = values
+    for part in name.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return format_value(value) or ""
 
 
 def render_placeholders(text: str, values: dict[str, Any]) -> str:

@@ -20,8 +20,8 @@ from jinja2 import StrictUndefined, Undefined, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
 from markdown_it import MarkdownIt
 
-PLACEHOLDER_RE = re.compile(r"\{\{\s*(.*?)\s*\}\}")
-DOTTED_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$")
+from portal.core.placeholders import DOTTED_RE, PLACEHOLDER_RE, format_value
+
 # Markers for unknown placeholders survive Markdown and sanitizing as private-use characters.
 _OPEN, _CLOSE = "\ue000", "\ue001"
 _MARKER_RE = re.compile(f"{_OPEN}(.*?){_CLOSE}")
@@ -80,7 +80,7 @@ def fill_placeholders(text: str, values: dict[str, Any], *, mark_unknown: bool =
 
 
 def _lookup(name: str, values: dict[str, Any]) -> str | None:
-    if not DOTTED_RE.match(name):
+    if not DOTTED_RE.fullmatch(name):
         return None
     try:
         value = _compiled(name)(**values)
@@ -95,15 +95,7 @@ def _compiled(name: str):
 
 
 def _format(value: Any) -> str | None:
-    if value is None or isinstance(value, (dict, Undefined)):
-        return None
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, list):
-        return ", ".join(str(_format(v) or "") for v in value)
-    return str(value)
+    return None if isinstance(value, Undefined) else format_value(value)
 
 
 def unknown_placeholders(text: str, values: dict[str, Any]) -> list[str]:
