@@ -115,7 +115,9 @@ def ticket_for_email(tenant: Tenant, parsed: ParsedEmail):
 
 
 def _same_address(one: str | None, other: str | None) -> bool:
-    return bool(one and other) and one.strip().casefold() == other.strip().casefold()
+    from portal.auth.services import normalize_email  # contacts' addresses are stored so
+
+    return bool(one and other) and normalize_email(one) == normalize_email(other)
 
 
 def _files(tickets: Any, attachments, locale: str | None) -> tuple[list[tuple[str, io.BytesIO]], list[str]]:
