@@ -1,7 +1,6 @@
 """How a request finds its user (session cookie, or a bearer token for the API) and its rights."""
 from __future__ import annotations
 
-import hmac
 from functools import wraps
 
 from flask import Flask, g, redirect, request, url_for
@@ -10,8 +9,7 @@ from flask_login import current_user
 
 from portal.auth.models import User
 from portal.auth.permissions import Permission
-from portal.auth.services import permissions_in, user_for_api_token
-from portal.core.db import db, row_id
+from portal.auth.services import permissions_in, user_for_api_token, user_for_sign_in
 from portal.core.errors import error_response, wants_json
 from portal.extensions import login_manager
 
@@ -24,11 +22,7 @@ def init_app(app: Flask) -> None:
 
     @login_manager.user_loader
     def _load(session_id: str) -> User | None:
-        user_id, _dot, stamp = str(session_id).partition(".")
-        user = db.session.get(User, row_id(user_id)) if row_id(user_id) is not None else None
-        if user is None or not user.is_active_account or not hmac.compare_digest(stamp.encode(), user.session_stamp.encode()):
-            return None
-        return user
+        return user_for_sign_in(session_id)
 
     @login_manager.unauthorized_handler
     def _unauthorized():

@@ -35,8 +35,12 @@ class User(UserMixin, TimestampMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login
         return self.is_active_account
 
+    # The key of the sign-in this request belongs to (LoginSession), set when signing in or when the
+    # cookie is read; never stored on the row.
+    sign_in_key = None  # str | None
+
     def get_id(self) -> str:  # Flask-Login: what the session and the remember-me cookie carry
-        return f"{self.id}.{self.session_stamp}"
+        return f"{self.id}.{self.session_stamp}.{self.sign_in_key or ''}"
 
     @property
     def session_stamp(self) -> str:
@@ -109,6 +113,25 @@ class ApiToken(TimestampMixin, db.Model):
     @staticmethod
     def digest_of(token: str) -> str:
         return hashlib.sha256(token.encode()).hexdigest()
+
+
+class LoginSession(db.Model):
+    """One sign-in (a browser, a phone). The session and remember-me cookies carry its key, and a
+    cookie counts only while its row exists: signing out deletes the row, so a copy of the cookie
+    taken before (on a shared computer, from a stolen phone) signs nobody in afterwards. Only the
+    key's SHA-256 digest is stored."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)
+
+    @staticmethod
+    def digest_of(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()
 
 
 # Who may be assigned work changes with these rows (portal.core.versions): one name for all tenants,

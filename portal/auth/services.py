@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import secrets
 
 from argon2 import PasswordHasher
@@ -9,12 +10,12 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import contains_eager
 
-from portal.auth.models import ApiToken, Membership, User
+from portal.auth.models import ApiToken, LoginSession, Membership, User
 from portal.auth.permissions import GlobalRole, Permission, Role
-from portal.core.db import db, like_escaped, utcnow
+from portal.core.db import db, like_escaped, row_id, utcnow
 from portal.tenancy.models import Tenant
 
 _hasher = PasswordHasher()
@@ -123,6 +124,69 @@ def authenticate(email: str, password: str, now: dt.datetime | None = None) -> t
     user.last_login_at = now
     db.session.commit()
     return LoginResult.OK, user
+
+
+# -- sign-ins ------------------------------------------------------------------------------------
+
+
+def sign_in_lifetime() -> dt.timedelta:
+    """How long a sign-in may last at most: as long as the longer of its two cookies."""
+    config = current_app.config
+    session_life = config["PERMANENT_SESSION_LIFETIME"]
+    session_life = session_life if isinstance(session_life, dt.timedelta) else dt.timedelta(seconds=session_life)
+    remember_life = config.get("REMEMBER_COOKIE_DURATION") or dt.timedelta(days=365)
+    remember_life = remember_life if isinstance(remember_life, dt.timedelta) else dt.timedelta(seconds=remember_life)
+    return max(session_life, remember_life)
+
+
+def start_sign_in(user: User, now: dt.datetime | None = None) -> None:
+    """Record a new sign-in for `user` and give it its key (which `get_id` puts in the cookies).
+    The user's sign-ins past their lifetime are cleared on the way."""
+    now = now or utcnow()
+    db.session.execute(delete(LoginSession).where(LoginSession.user_id == user.id, LoginSession.expires_at <= now))
+    key = secrets.token_urlsafe(24)
+    db.session.add(LoginSession(user_id=user.id, digest=LoginSession.digest_of(key), created_at=now, expires_at=now + sign_in_lifetime()))
+    user.sign_in_key = key
+
+
+def end_sign_in(user: User) -> None:
+    """Sign out this sign-in: its cookies, wherever copies of them are, count no more."""
+    if user.sign_in_key:
+        db.session.execute(delete(LoginSession).where(LoginSession.digest == LoginSession.digest_of(user.sign_in_key)))
+    user.sign_in_key = None
+
+
+def end_other_sign_ins(user: User) -> int:
+    """Sign `user` out everywhere but here (all of them when this request is not theirs). Returns how many."""
+    query = delete(LoginSession).where(LoginSession.user_id == user.id)
+    if user.sign_in_key:
+        query = query.where(LoginSession.digest != LoginSession.digest_of(user.sign_in_key))
+    return db.session.execute(query, execution_options={"synchronize_session": False}).rowcount or 0
+
+
+def other_sign_ins(user: User, now: dt.datetime | None = None) -> int:
+    """How many of the user's sign-ins, besides this one, are still in force."""
+    query = select(func.count()).select_from(LoginSession).where(LoginSession.user_id == user.id, LoginSession.expires_at > (now or utcnow()))
+    if user.sign_in_key:
+        query = query.where(LoginSession.digest != LoginSession.digest_of(user.sign_in_key))
+    return db.session.scalar(query) or 0
+
+
+def user_for_sign_in(cookie_id: str, now: dt.datetime | None = None) -> User | None:
+    """The user a session or remember-me cookie names, if that sign-in is still in force: the user
+    active, the password unchanged since, and the sign-in neither ended nor expired."""
+    user_id, _dot, rest = str(cookie_id).partition(".")
+    stamp, _dot, key = rest.partition(".")
+    if row_id(user_id) is None or not key:
+        return None
+    user = db.session.scalar(
+        select(User).join(LoginSession, LoginSession.user_id == User.id)
+        .where(User.id == row_id(user_id), LoginSession.digest == LoginSession.digest_of(key), LoginSession.expires_at > (now or utcnow()))
+    )
+    if user is None or not user.is_active_account or not hmac.compare_digest(stamp.encode(), user.session_stamp.encode()):
+        return None
+    user.sign_in_key = key
+    return user
 
 
 # -- memberships and permissions ---------------------------------------------------------------

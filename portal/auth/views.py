@@ -70,6 +70,8 @@ def login():
         result, user = services.authenticate(form.email.data, form.password.data)
         if result == services.LoginResult.OK:
             session.clear()  # a new session: nothing put in it before (a planted CSRF token) carries over
+            services.start_sign_in(user)
+            db.session.commit()
             login_user(user, remember=form.remember.data)
             return redirect(safe_next(form.next.data, _home()))
         if result == services.LoginResult.LOCKED:
@@ -88,6 +90,9 @@ def login():
 @bp.post("/<tenant>/logout")
 @bp.post("/logout")
 def logout():
+    if current_user.is_authenticated:
+        services.end_sign_in(current_user)
+        db.session.commit()
     session.clear()  # before logout_user, which asks for the remember-me cookie to be cleared
     logout_user()
     flash(_("You are signed out."), "info")
@@ -131,6 +136,7 @@ def profile():
             password_form.current.errors.append(_("The current password is not correct."))
         else:
             services.set_password(current_user, password_form.password.data)
+            services.end_other_sign_ins(current_user)
             db.session.commit()
             # The new password ends every other session; this one goes on under the new one.
             login_user(current_user._get_current_object(), remember=REMEMBER_COOKIE in request.cookies)
@@ -150,7 +156,8 @@ def _profile_page(form=None, password_form=None, token_form=None, new_token: str
     if status is None:
         status = 400 if (form.errors or password_form.errors or token_form.errors) else 200
     return render_template("auth/profile.html", form=form, password_form=password_form, memberships=memberships,
-                           token_form=token_form, tokens=services.api_tokens_of(current_user), new_token=new_token), status
+                           token_form=token_form, tokens=services.api_tokens_of(current_user), new_token=new_token,
+                           other_sign_ins=services.other_sign_ins(current_user)), status
 
 
 @bp.post("/<tenant>/profile/tokens")
@@ -177,6 +184,17 @@ def revoke_token(token_id: int):
         return error_response(404)
     db.session.commit()
     flash(_("The token is revoked: scripts that use it are refused from now on."), "success")
+    return redirect(url_for("auth.profile"))
+
+
+@bp.post("/<tenant>/profile/sign-ins/end")
+@bp.post("/profile/sign-ins/end")
+@login_required
+def end_other_sign_ins():
+    """Sign out on every other browser and phone (one left signed in somewhere, or a lost phone)."""
+    ended = services.end_other_sign_ins(current_user)
+    db.session.commit()
+    flash(ngettext("You are signed out on %(num)d other device.", "You are signed out on %(num)d other devices.", ended), "success")
     return redirect(url_for("auth.profile"))
 
 
@@ -219,6 +237,7 @@ def reset_password(token: str):
     form = ResetPasswordForm()
     if form.validate_on_submit():
         services.set_password(user, form.password.data)
+        services.end_other_sign_ins(user)  # all of them: whoever knew the old password may be signed in
         revoked = services.revoke_all_api_tokens(user)
         db.session.commit()
         flash(_("Your new password is set. You can sign in now."), "success")

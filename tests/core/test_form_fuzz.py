@@ -154,6 +154,7 @@ class Desk:
             "password": Form("requester", "POST", f"{t}/profile", {"pw-current": "wrong", "pw-password": "another-long-one", "pw-confirm": "another-long-one", "pw-submit": "1"}),
             "token-new": Form("requester", "POST", f"{t}/profile/tokens", {"token-name": "deployment script"}),
             "token-revoke": Form("requester", "POST", f"{t}/profile/tokens/999999/revoke"),
+            "sign-ins-end": Form("requester", "POST", f"{t}/profile/sign-ins/end"),
             "mine": Form("requester", "GET", f"{t}/tickets/mine", {"page": "1"}),
             "detail": Form("l1", "GET", f"{t}/tickets/{ref}", {"canned": str(self.canned_id)}),
             "queue": Form("l1", "GET", f"{t}/tickets/queue", {"view": "all", "status": "new", "category": "", "priority": "normal", "assignee": "none", "q": "code", "page": "1"}, ("sort", "per_page")),

@@ -62,6 +62,55 @@ def test_a_new_password_ends_other_sessions_and_remember_me_cookies(app, make_us
     assert only_cookie.get("/farajaland/profile").status_code == 302
 
 
+def test_signing_out_ends_the_sign_in_wherever_its_cookies_were_copied(app, make_user):
+    email = make_user()
+    browser = app.test_client()  # a shared computer: someone copies its cookies before the owner signs out
+    browser.post("/farajaland/login", data={"email": email, "password": PASSWORD, "remember": "y"})
+    session_cookie = browser.get_cookie("session").value
+    remembered = browser.get_cookie("remember_token").value
+    assert browser.get("/farajaland/profile").status_code == 200
+    browser.post("/farajaland/logout")
+
+    for name, value in (("session", session_cookie), ("remember_token", remembered)):
+        copy = app.test_client()
+        copy.set_cookie(name, value)
+        assert copy.get("/farajaland/profile").status_code == 302, name
+
+
+def test_signing_out_one_device_leaves_the_others_signed_in_until_asked(app, client, make_user, auth):
+    email = make_user()
+    phone = app.test_client()
+    phone.post("/farajaland/login", data={"email": email, "password": PASSWORD})
+    auth.login(email)
+    page = client.get("/farajaland/profile").get_data(as_text=True)
+    assert "also signed in on 1 other browser or phone" in page
+
+    other = app.test_client()
+    other.post("/farajaland/login", data={"email": email, "password": PASSWORD})
+    other.post("/farajaland/logout")
+    assert phone.get("/farajaland/profile").status_code == 200  # one sign-out ends that sign-in only
+
+    response = client.post("/farajaland/profile/sign-ins/end", follow_redirects=True)
+    assert "You are signed out on 1 other device." in response.get_data(as_text=True)
+    assert "You are signed in here only." in response.get_data(as_text=True)
+    assert phone.get("/farajaland/profile").status_code == 302
+    assert client.get("/farajaland/profile").status_code == 200
+
+
+def test_a_cookie_from_before_sign_ins_were_recorded_signs_nobody_in(app, make_user):
+    from portal.auth.services import get_user_by_email
+
+    email = make_user()
+    with app.app_context():
+        user = get_user_by_email(email)
+        old_id = f"{user.id}.{user.session_stamp}"  # what cookies carried before: no sign-in key
+    old = app.test_client()
+    with old.session_transaction() as session:
+        session["_user_id"] = old_id
+        session["_fresh"] = True
+    assert old.get("/farajaland/profile").status_code == 302
+
+
 def test_changing_ones_own_password_keeps_one_signed_in_and_signs_out_the_others(app, client, make_user, auth):
     email = make_user()
     elsewhere = app.test_client()
