@@ -2,6 +2,7 @@
 (`<title>` and `<desc>`, referenced by aria-labelledby); the page shows the data table beside each."""
 from __future__ import annotations
 
+from flask_babel import format_decimal
 from markupsafe import Markup, escape
 
 WIDTH = 640
@@ -21,7 +22,8 @@ def _frame(chart_id: str, title: str, desc: str, width: int, height: int, body: 
 
 
 def _number(value: float) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
+    """The value written the reader's way ("2,5" in French), without needless decimals."""
+    return format_decimal(value, "#,##0.##")
 
 
 def bar_chart(chart_id: str, title: str, desc: str, bars: list[tuple[str, float]]) -> Markup:

@@ -30,7 +30,7 @@ from flask import current_app
 from babel.lists import format_list
 from flask_babel import format_decimal, format_percent, get_locale
 from flask_babel import gettext as _
-from flask_babel import ngettext
+from flask_babel import ngettext, pgettext
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import select
@@ -75,7 +75,12 @@ class Period:
         return (self.last - self.first).days + 1
 
     def previous(self) -> "Period":
-        return Period(self.first - dt.timedelta(days=self.days), self.first - dt.timedelta(days=1))
+        """The period to compare with: the month before for a whole calendar month (a March report
+        compares with February, not with the 31 days before it), else as many days just before."""
+        last = self.first - dt.timedelta(days=1)
+        if self.first.day == 1 and (self.last + dt.timedelta(days=1)).day == 1 and self.first.month == self.last.month:
+            return Period(last.replace(day=1), last)
+        return Period(self.first - dt.timedelta(days=self.days), last)
 
 
 # Dates a support desk can have figures for; outside them, date arithmetic would overflow (year 1 or 9999).
@@ -261,7 +266,7 @@ def demand_tables(period: Period, category_names: dict, facts: Facts, previous_f
         [_("Category"), _("Tickets"), _("Previous period"), _("Change"), _("Trend")],
         rows,
         charts.bar_chart("chart-categories", _("Tickets per category"), _("Tickets per category from %(first)s to %(last)s.", first=format_date(period.first), last=format_date(period.last)), [(n, current[n]) for n in top[:12]]),
-        note=_("Previous period: %(first)s to %(last)s. Rising: at least %(n)s tickets and 25%% more than before.", first=prev.first, last=prev.last, n=MIN_TOPIC),
+        note=_("Previous period: %(first)s to %(last)s. Rising: at least %(n)s tickets and 25%% more than before.", first=format_date(prev.first), last=format_date(prev.last), n=MIN_TOPIC),
     )
     channels: Counter = Counter()
     for (ch,), m in facts.by("channel").items():
@@ -400,8 +405,8 @@ def self_service_tables(tenant, period: Period, locale: str, wanted: set[str] | 
         if gaps is None:
             missing.append(_("Searches with no result or no article opened"))
         else:
-            tables["no_result"] = Table("no_result", _("Top searches with no result"), [_("Language"), _("Search"), _("Times")], [list(r) for r in gaps["no_result"]])
-            tables["not_opened"] = Table("not_opened", _("Top searches where no article was opened"), [_("Language"), _("Search"), _("Times")], [list(r) for r in gaps["not_opened"]])
+            tables["no_result"] = Table("no_result", _("Top searches with no result"), [_("Language"), pgettext("the words searched for", "Search"), pgettext("how often", "Times")], [list(r) for r in gaps["no_result"]])
+            tables["not_opened"] = Table("not_opened", _("Top searches where no article was opened"), [_("Language"), pgettext("the words searched for", "Search"), pgettext("how often", "Times")], [list(r) for r in gaps["not_opened"]])
     if needed("handovers"):
         handovers = sources.handover_questions(period.first, period.last)
         if handovers is None:
@@ -446,6 +451,36 @@ def self_service_tables(tenant, period: Period, locale: str, wanted: set[str] | 
     return tables, missing, evidence
 
 
+TOPIC_PROBES = 3  # a topic's texts put to the assistant, to see whether an article answers them
+
+
+def _answering_article(tenant, topic):
+    """The article that answers most of the topic's texts (at least half of those tried) with the
+    assistant's confidence, or None: tickets no agent linked an article to and searches with no
+    result may still be about something the knowledge base covers under other words."""
+    if not tenant.settings.assistant.enabled:
+        return None
+    from portal.assistant.services import get_answerer
+
+    texts = _distinct(topic.texts)[:TOPIC_PROBES]
+    threshold = tenant.settings.assistant.threshold
+    votes: Counter = Counter()
+    hits = {}
+    for text in texts:
+        try:
+            found = get_answerer().answer(tenant, text)
+        except Exception:  # a help to the recommendation, never a reason for the page to fail
+            current_app.logger.exception("insights: the assistant failed on a topic text")
+            return None
+        if found.best is not None and not found.small_talk and found.confidence >= threshold:
+            votes[found.best.slug] += 1
+            hits.setdefault(found.best.slug, found.best)
+    if not votes:
+        return None
+    slug, n = votes.most_common(1)[0]
+    return hits[slug] if 2 * n >= len(texts) else None
+
+
 def _train_recommendations(cells: dict, category_names: dict) -> list[Recommendation]:
     total = sum(m.tickets for m in cells.values())
     by_cat: Counter = Counter()
@@ -466,7 +501,8 @@ def _train_recommendations(cells: dict, category_names: dict) -> list[Recommenda
             "train",
             _("Train %(role)s in %(office)s on %(category)s", role=who, office=office, category=category),
             _("%(n)s tickets on %(category)s from %(role)s in %(office)s where the country's average predicts %(expected)s (%(ratio)s times as many).",
-              n=m.tickets, category=category, role=who, office=office, expected=f"{expected:.1f}", ratio=f"{m.tickets / expected:.1f}"),
+              n=m.tickets, category=category, role=who, office=office, expected=format_decimal(expected, "0.0"),
+              ratio=format_decimal(m.tickets / expected, "0.0")),
             round(m.tickets - expected, 1),
             "offices",
         ))
@@ -478,11 +514,19 @@ def recommendations(tenant, evidence: dict, cells: dict, category_names: dict) -
     recs = []
     for t in evidence["topics"]:
         tickets_n, searches_n, handovers_n = _topic_counts(t)
-        counts = [ngettext("%(num)d ticket", "%(num)d tickets", tickets_n),
-                  ngettext("%(num)d search with no result", "%(num)d searches with no result", searches_n),
-                  ngettext("%(num)d assistant hand-over", "%(num)d assistant hand-overs", handovers_n)]
+        counts = format_list([ngettext("%(num)d ticket", "%(num)d tickets", tickets_n),
+                              ngettext("%(num)d search with no result", "%(num)d searches with no result", searches_n),
+                              ngettext("%(num)d assistant hand-over", "%(num)d assistant hand-overs", handovers_n)], locale=get_locale())
+        found = _answering_article(tenant, t)
+        if found is not None:  # the answer exists: its readers did not reach it, so writing another would not help
+            recs.append(Recommendation(
+                "update", _("Make the article “%(title)s” easier to find", title=found.title),
+                _("%(counts)s on “%(topic)s”, which this article seems to answer: add the words people used (below) to it, "
+                  "and show it to the agents who answer these tickets.", counts=counts, topic=t.label),
+                t.weight, "topics", link=found.url, examples=_distinct(t.texts)))
+            continue
         recs.append(Recommendation("write", _("Write an article about “%(topic)s”", topic=t.label),
-                                   _("%(counts)s on this topic; no article answered them.", counts=format_list(counts, locale=get_locale())),
+                                   _("%(counts)s on this topic; no article answered them.", counts=counts),
                                    t.weight, "topics", examples=_distinct(t.texts)))
     # One update recommendation per article, adding up every sign that it fails its readers.
     articles: dict[str, dict] = {}

@@ -187,3 +187,43 @@ def test_expert_sees_every_country(client, make_user, auth, insight_data):
     assert ["Declarations", "1", "0", "new", ""] in rows_of(html, "categories")
     exported = client.get(f"/expert/insights/export/tenants.csv{PERIOD}").get_data(as_text=True)
     assert "République du Kalondo,1,0" in exported
+
+
+def test_a_topic_an_article_answers_asks_to_make_it_findable_not_to_write_another(app, client, make_user, auth, insight_data):
+    """Tickets no agent linked an article to may still be answered by one: the recommendation is then
+    to bring readers to it (with the words they used), not to write a second article."""
+    from portal.core.db import db, tenant_scope
+    from portal.kb import services as kb
+    from portal.tenancy.services import get_tenant
+
+    with app.app_context():
+        tenant = get_tenant("farajaland")
+        with tenant_scope(db.session, tenant.id):
+            kb.save_article(tenant, None, "printing-birth-certificates", "en", kb.Draft(
+                "Printing birth certificates",
+                "## When the certificate does not print\n\nIf the printer will not print a birth certificate, or the page "
+                "comes out blank, check that the printer is on and has paper, then print the certificate again from "
+                "the record. Certificate printing needs the certificate template installed on the printer.",
+                "certificates-and-printing", ["printing", "certificate"], "public", "published"))
+        db.session.commit()
+    auth.login(make_user(role=Role.TENANT_ADMIN))
+    html = client.get(f"/farajaland/insights/{PERIOD}").get_data(as_text=True)
+    recs = re.findall(r'<li class="recommendation recommendation-(\w+)">.*?<strong>(.*?)</strong>', html, re.S)
+    assert ("update", "Make the article “Printing birth certificates” easier to find") in recs
+    assert not [action for kind, action in recs if kind == "write"]
+    assert 'href="/farajaland/kb/articles/printing-birth-certificates"' in html
+
+
+def test_french_figures_are_written_the_french_way(client, make_user, auth, insight_data):
+    auth.login(make_user(role=Role.TENANT_ADMIN, locale="fr"))
+    html = client.get(f"/farajaland/insights/{PERIOD}").get_data(as_text=True)
+    assert "prévoit 1,5" in html and "score 1,5" in html
+    assert "1.5" not in re.sub(r'<svg.*?</svg>|(?:x|y|width|height|viewBox)="[^"]*"', "", html, flags=re.S)
+    assert "<th scope=\"col\">Nombre de fois</th>" in html or "Nombre de fois" in html
+
+
+def test_a_month_compares_with_the_month_before():
+    march = insights.Period(dt.date(2026, 3, 1), dt.date(2026, 3, 31))
+    assert march.previous() == insights.Period(dt.date(2026, 2, 1), dt.date(2026, 2, 28))
+    fortnight = insights.Period(dt.date(2026, 10, 5), dt.date(2026, 10, 18))
+    assert fortnight.previous() == insights.Period(dt.date(2026, 9, 21), dt.date(2026, 10, 4))
