@@ -38,3 +38,13 @@ def test_no_page_scrolls_sideways_on_a_phone(phone_pages, email, path):
     assert response.ok or response.status == 404, f"{path}: {response.status}"
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], (width, page.evaluate(OVERFLOWING, PHONE["width"]))
+
+
+def test_the_queue_is_a_list_of_cards_on_a_phone_not_a_table_to_scroll(phone_pages):
+    """An agent on a phone reads each ticket whole, its cells named, without scrolling the table."""
+    page = phone_pages["l1@kalondo.demo"]
+    page.goto("/kalondo/tickets/queue?view=all", timeout=20000)
+    box = page.locator(".queue-table").locator("xpath=..")
+    assert box.evaluate("el => el.scrollWidth <= el.clientWidth"), box.evaluate("el => [el.scrollWidth, el.clientWidth]")
+    label = page.locator(".queue-table td[data-label]").first.evaluate("el => getComputedStyle(el, '::before').content")
+    assert label.startswith('"Demandeur')
