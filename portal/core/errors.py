@@ -18,7 +18,7 @@ MESSAGES = {
     404: _l("We could not find this page. It may have moved, or the address may be mistyped."),
     405: _l("This action is not allowed here."),
     409: _l("This change conflicts with another one. Please reload and try again."),
-    413: _l("The file or message is too large."),
+    413: _l("What you sent is too large, so nothing was saved. Go back: your browser usually keeps what you typed. Then attach smaller files, or fewer at a time."),
     415: _l("This type of content is not accepted."),
     422: _l("Some of the data sent is not valid."),
     429: _l("Too many requests. Please wait a moment and try again."),

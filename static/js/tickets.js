@@ -60,4 +60,22 @@
         });
     });
   }
+
+  // A file over the size limit is refused when it is picked, said next to the field: sent, it would
+  // take minutes on a slow link and, past the server's limit, lose the whole message with it.
+  Array.prototype.forEach.call(document.querySelectorAll("form[data-max-bytes] input[type=file]"), function (input) {
+    var form = input.form;
+    var limit = parseInt(form.dataset.maxBytes, 10);
+    var note = document.createElement("p");
+    note.className = "error";
+    note.setAttribute("role", "alert");
+    note.hidden = true;
+    input.parentNode.appendChild(note);
+    input.addEventListener("change", function () {
+      var big = Array.prototype.filter.call(input.files || [], function (file) { return file.size > limit; });
+      note.hidden = big.length === 0;
+      note.textContent = big.map(function (file) { return form.dataset.tooLarge.replace("{name}", file.name); }).join(" ");
+      if (big.length) { input.value = ""; }
+    });
+  });
 })();

@@ -214,3 +214,20 @@ def test_l1_escalates_through_the_form_and_an_l3_expert_links_it_to_a_problem(ne
     # The escalation page now names the problem.
     expert.locator("main").get_by_role("link", name=reference).click()
     expect(expert.locator("main")).to_contain_text(f"#{problem_id} {title}")
+
+
+def test_a_file_over_the_limit_is_refused_when_picked_and_the_message_is_kept(new_page):
+    """On a slow link an 11 MB photo would upload for minutes and then be refused: it is refused at
+    once, said next to the field, and what was typed stays to be sent with a smaller file."""
+    requester = new_page()
+    sign_in(requester, "agent@farajaland.demo")
+    requester.goto("/farajaland/tickets/new")
+    requester.get_by_label("Subject").fill("Tablet screen cracked")
+    requester.get_by_label("Describe the problem").fill("The screen cracked this morning; photo attached.")
+    files = requester.get_by_label("Screenshots or files (optional)")
+    files.set_input_files([{"name": "photo.jpg", "mimeType": "image/jpeg", "buffer": b"\xff" * (11 * 1024 * 1024)}])
+    expect(requester.locator("form#new-ticket [role=alert]")).to_contain_text("“photo.jpg” is larger than 10 MB.")
+    assert files.evaluate("el => el.files.length") == 0
+    files.set_input_files([{"name": "small.jpg", "mimeType": "image/jpeg", "buffer": b"\xff\xd8\xff\xe0" + b"\x00" * 1000}])
+    expect(requester.locator("form#new-ticket [role=alert]")).to_be_hidden()
+    assert requester.get_by_label("Describe the problem").input_value() == "The screen cracked this morning; photo attached."

@@ -247,3 +247,16 @@ def test_a_merged_request_shows_where_it_continues_and_asks_for_no_rating(client
     assert f"This request was merged into {kept}." in page and f"/farajaland/tickets/{kept}" not in page
     assert "Rate our help" not in page
     assert client.get(f"/farajaland/tickets/{kept}").status_code == 404
+
+
+def test_a_request_past_the_servers_limit_gets_a_page_that_says_nothing_was_saved(make_app, make_user):
+    """Past MAX_CONTENT_LENGTH the server reads nothing of the request; the page says so, in the
+    reader's language, and that going back keeps what was typed."""
+    app = make_app(MAX_CONTENT_LENGTH=2000)
+    client = app.test_client()
+    client.post("/farajaland/login", data={"email": make_user(), "password": "correct-horse-battery"})
+    page = client.get("/farajaland/tickets/new").get_data(as_text=True)
+    assert 'data-max-bytes="' in page and "is larger than" in page
+    response = open_request(client, attachments=[(io.BytesIO(b"a" * 5000), "log.txt")])
+    assert response.status_code == 413
+    assert "nothing was saved" in response.get_data(as_text=True)
