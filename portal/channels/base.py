@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import logging
 import os
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Iterable
 
@@ -121,13 +122,23 @@ def secret(env_name: str | None) -> str:
     return os.environ.get(env_name or "", "") if env_name else ""
 
 
+# When each missing secret was last logged (per process): once an hour is enough to be seen, and a
+# sender retrying, or anyone calling the webhook in a loop, cannot fill the log.
+_MISSING_SECRET_LOGGED: dict[tuple[str, str, str], float] = {}
+MISSING_SECRET_LOG_EVERY = 3600.0
+
+
 def webhook_secret(tenant, channel: str, key: str, env_name: str | None) -> str:
     """`secret(env_name)`, with a warning in the log when it is not set on this server: the webhook
     then refuses every call, which the sender sees only as 403s."""
     value = secret(env_name)
     if not value:
-        log.warning("%s: %s webhook refused: channels.%s.%s names %s, which is not set on this server",
-                    tenant.slug, channel, channel, key, env_name or "nothing")
+        now = time.monotonic()
+        last = _MISSING_SECRET_LOGGED.get((tenant.slug, channel, key))
+        if last is None or now - last >= MISSING_SECRET_LOG_EVERY:
+            _MISSING_SECRET_LOGGED[(tenant.slug, channel, key)] = now
+            log.warning("%s: %s webhook refused: channels.%s.%s names %s, which is not set on this server (said once an hour)",
+                        tenant.slug, channel, channel, key, env_name or "nothing")
     return value
 
 

@@ -144,3 +144,28 @@ def test_an_agent_resolving_their_own_request_with_a_reply_keeps_both(client, au
 
     status, bodies = in_tenant(read)
     assert status == "resolved" and "Fixed it myself." in bodies
+
+
+def test_after_a_merge_of_ones_own_whatsapp_requests_the_next_message_reaches_the_kept_one(app, client, auth, l1, open_on, in_tenant):
+    from portal.channels.routing import touch_thread
+    from tests.channels.conftest import sign, wa_text, whatsapp_body
+
+    kept, duplicate = open_on("whatsapp", subject="No SMS code"), open_on("whatsapp", subject="SMS code again")
+
+    def chatting_about_the_duplicate(t):  # their WhatsApp conversation is on the newer request
+        thread = touch_thread(t, "whatsapp", "260971234567", "Grace Tembo", "en")
+        thread.ticket_id = db.session.scalar(select(Ticket.id).where(Ticket.reference == duplicate))
+        db.session.commit()
+
+    in_tenant(chatting_about_the_duplicate)
+    auth.login(l1)
+    client.post(f"/farajaland/tickets/{duplicate}/merge", data={"target": kept})
+    body = whatsapp_body(wa_text("Still nothing this morning.", wamid="wamid.after.merge"))
+    response = client.post("/farajaland/channels/whatsapp", data=body, content_type="application/json", buffered=True,
+                           headers={"X-Hub-Signature-256": sign(body, "test-whatsapp_app_secret")})
+    assert response.status_code == 200
+    with app.app_context():
+        work_once()  # what the webhook left to the worker, if anything
+    assert "Still nothing this morning." in client.get(f"/farajaland/tickets/{kept}").get_data(as_text=True)
+    assert "Still nothing this morning." not in client.get(f"/farajaland/tickets/{duplicate}").get_data(as_text=True)
+    assert in_tenant(lambda t: db.session.scalar(select(db.func.count(Ticket.id)))) == 2  # no third ticket
