@@ -229,8 +229,8 @@ def update_ticket(reference: str):
         if "assignee" in changes:
             email = changes["assignee"]
             assignee = get_user_by_email(email) if isinstance(email, str) and email else None
-            if email and assignee is None:
-                raise ApiError(422, _("No user has the email %(email)s.", email=email))
+            if email and assignee is None:  # the same answer as for someone outside the team: no account is revealed
+                raise ApiError(422, _("Tickets can only be assigned to the support team."))
             changes["assignee"] = assignee
         services.update_ticket(g.tenant, user, ticket, **changes)
     except services.TicketError as exc:

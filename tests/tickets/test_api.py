@@ -92,3 +92,14 @@ def test_escalated_is_refused_by_hand_and_the_error_says_how_to_escalate(client,
         assert refused.status_code == 422 and "only when it is escalated, with a reason" in refused.get_json()["error"]["message"]
     shown = client.get("/farajaland/api/v1/tickets/FAR-000001", headers=token_for(l1)).get_json()
     assert (shown["status"], shown["tier"]) == ("new", "L1") and "status" not in {e["field"] for e in shown["events"]}
+
+
+def test_assigning_to_an_unknown_address_or_a_non_member_gets_one_answer(client, requester, l1, token_for, make_ticket, make_user):
+    """The answer must not tell an agent whether an address has an account somewhere."""
+    make_ticket()
+    outsider = make_user(tenant="kalondo", role="requester")
+    headers = token_for(l1)
+    answers = [client.patch("/farajaland/api/v1/tickets/FAR-000001", json={"assignee": email}, headers=headers)
+               for email in ("nobody-at-all@example.org", outsider)]
+    assert [a.status_code for a in answers] == [422, 422]
+    assert answers[0].get_json()["error"]["message"] == answers[1].get_json()["error"]["message"] == "Tickets can only be assigned to the support team."
