@@ -35,10 +35,7 @@ def _ticket_article_link(ticket) -> dict:
     """What insights/_ticket_article_link.html needs for `ticket`: the current link and the form."""
     link = services.article_link_of(ticket)
     suggestions = services.suggested_articles(g.tenant, ticket, linked=link.article_ref if link else None)
-    # The page lists the suggestions' titles only: the list of every title (some 100 KB in a big
-    # country) is on the form's own page, for an agent who looks further.
-    return {"link": link, "form": ArticleLinkForm(formdata=None, obj=link), "suggestions": suggestions,
-            "titles": [s.title for s in suggestions], "more": True}
+    return {"link": link, "form": ArticleLinkForm(formdata=None, obj=link), "suggestions": suggestions}
 
 
 def _locale() -> str:
