@@ -34,9 +34,20 @@ _LINK_RE = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 _MARKUP_RE = re.compile(r"[*_`>|#]+")
 
 
+# A link to another article of the knowledge base (not to a web page, a mail address or a phone).
+_CROSS_REFERENCE_RE = re.compile(r"\[([^\]]*)\]\((?!\w+:|//)[^)]*\)")
+
+
 def plain(markdown: str) -> str:
     """Markdown reduced to its words (link targets and markup dropped), for indexing."""
     return _MARKUP_RE.sub(" ", _LINK_RE.sub(r"\1", markdown))
+
+
+def own_words(markdown: str) -> str:
+    """`plain`, without the text of links to other articles: "if you forgot it, see [Forgotten
+    password](forgotten-password)" names what another article is about, not this section, which
+    would otherwise match "forgotten password" as well as the article that answers it."""
+    return plain(_CROSS_REFERENCE_RE.sub(" ", markdown))
 
 
 @dataclass
@@ -198,7 +209,7 @@ class PassageIndex:
             outline = set(title.terms) | set(tags.terms)
             for position, (heading, markdown) in enumerate(split_passages(doc.body_markdown, doc.title)):
                 passage = Analyzed()
-                analyze(plain(markdown), language, PASSAGE_FIELDS["body"], passage, lexicon)
+                analyze(own_words(markdown), language, PASSAGE_FIELDS["body"], passage, lexicon)
                 if heading != doc.title:
                     said = analyze(heading, language, lexicon=lexicon)
                     for term, tf in said.terms.items():

@@ -78,3 +78,25 @@ def test_another_tenants_own_articles_are_never_answered(client):
     assert kalondo["articles"][0]["slug"] == "kalondo-mobile-registration-campaigns"
     farajaland = ask(client, "campagne d'enregistrement mobile", lang="fr")
     assert "kalondo-mobile-registration-campaigns" not in [a["slug"] for a in farajaland["articles"]]
+
+
+
+def test_the_text_of_a_link_to_another_article_is_not_indexed_as_the_sections_own(client):
+    """"Forgot the current one? See [Mot de passe oublié](forgotten-password)" names what another
+    article answers. Indexed as the section's own words, it put a password-change section first for
+    "mot de passe oublié" in French-only Kalondo."""
+    from portal.assistant.index import PassageIndex
+    from portal.assistant.text import stem
+    from portal.assistant.sources import Article
+
+    change = Article("changing-password", "Changer votre mot de passe", "fr",
+                     "## Dans les paramètres\n\nChoisissez **Mot de passe**, puis saisissez l'actuel. Sinon, suivez "
+                     "[Mot de passe oublié](forgotten-password) ou lisez [la note du ministère](https://example.org/note).",
+                     url="/kalondo/kb/articles/changing-password")
+    index = PassageIndex("fr", [change])
+    forgotten, ministry = stem("oublie", "fr"), stem("ministere", "fr")
+    assert forgotten not in index.passage_bm25.postings and forgotten not in index.articles.postings
+    assert ministry in index.passage_bm25.postings  # a link to a web page is text of the section like any other
+    for question in ("mot de passe oublié", "mdp oublie"):
+        data = ask(client, question, tenant="kalondo")
+        assert data["articles"][0]["slug"] == "forgotten-password", (question, data["articles"])
