@@ -82,17 +82,20 @@ class ConsoleRow:
     problems: list[Problem] = field(default_factory=list)  # filled for the console queue
 
     @property
+    def period(self) -> services.TierPeriod:
+        """The ticket's time with the central team, ended when it was sent back, or resolved or
+        closed while there (as the ticket's tier history counts it)."""
+        step = self.step
+        return services.TierPeriod(step.to_tier, step.created_at, services.step_end(step, self.ticket), step.due_at, step)
+
+    @property
     def age(self) -> dt.timedelta:
-        return utcnow() - self.step.created_at
+        return (self.period.ended_at or utcnow()) - self.step.created_at
 
     @property
     def sla_state(self) -> str:
-        if self.step.due_at is None:
-            return "none"
-        end = self.step.ended_at or utcnow()
-        if end > self.step.due_at:
-            return "breached"
-        return "met" if self.step.ended_at else "running"
+        """met, breached, running or none (no target)."""
+        return self.period.state
 
     @property
     def is_open(self) -> bool:
@@ -335,7 +338,8 @@ def create_problem(actor: User, *, title: str, description: str = "", severity: 
     return problem
 
 
-def update_problem(actor: User, problem: Problem, *, title: str, description: str, external_url: str, status: str | None = None) -> None:
+def update_problem(actor: User, problem: Problem, *, title: str, description: str, external_url: str, severity: str | None, status: str | None = None) -> None:
+    """Save what the central team edits of a problem; a status set to "awaiting release" tells the countries."""
     _require_expert(actor)
     if not (title or "").strip():
         raise EscalationError(_("Give the problem a title."), 422, {"title": _("Give the problem a title.")})
@@ -343,6 +347,7 @@ def update_problem(actor: User, problem: Problem, *, title: str, description: st
     if url and not url.startswith(("https://", "http://")):
         raise EscalationError(_("The external issue must be a web address."), 422, {"external_url": _("The external issue must be a web address.")})
     problem.title, problem.description, problem.external_url = title.strip()[:300], (description or "").strip(), url
+    problem.severity = severity if severity in {s.value for s in Severity} else None
     now_awaiting = False
     if status in {s.value for s in ProblemStatus} and status != problem.status:
         problem.status = status
@@ -407,24 +412,32 @@ def unlink_ticket(actor: User, problem: Problem, link_id: int) -> None:
 
 def merge_problem(actor: User, problem: Problem, target_id: int | None) -> Problem:
     """`problem` was the same defect as problem `target_id`: its tickets and releases move there, and it
-    is deleted. A ticket linked to both stays linked once; the target keeps its own status and issue."""
+    is deleted. A ticket linked to both stays linked once; the target keeps its issue, and its status
+    follows what it now has, as if the tickets had been linked and the releases recorded there: a
+    release makes an open problem "fix released" and is rolled out, a ticket still waiting reopens a
+    closed one."""
     _require_expert(actor)
     target = db.session.get(Problem, target_id) if target_id else None
     if target is None or target.id == problem.id:
         raise EscalationError(_("Choose another problem to merge this one into."), 422)
     with across_tenants(db.session, actor):
         kept = set(db.session.scalars(select(ProblemTicket.ticket_id).where(ProblemTicket.problem_id == target.id)))
+        waiting = False
         for link in db.session.scalars(select(ProblemTicket).where(ProblemTicket.problem_id == problem.id)).all():
             if link.ticket_id in kept:
                 db.session.delete(link)
             else:
                 link.problem_id = target.id
-        for release in list(problem.releases):
-            if release not in target.releases:
-                target.releases.append(release)
+                waiting = waiting or link.resolved_at is None
+        target.releases.extend(release for release in problem.releases if release not in target.releases)
+        if target.status == ProblemStatus.CLOSED.value and waiting:
+            target.status, target.closed_at = _reopened_status(target).value, None
         db.session.flush()
         db.session.delete(problem)
         db.session.commit()
+    if target.releases:  # as after a release is recorded: the roll-out, then the status it leads to
+        rollout_everywhere(SYSTEM)
+        refresh_problem_statuses([target.id])
     return target
 
 
@@ -487,7 +500,7 @@ def problem_detail(actor: User, problem: Problem, limit: int | None = None) -> P
     """The problem, its tickets per country, and which countries already run a fixing version.
     With `limit`, only the most recent links are loaded; the counts per country are of all of them."""
     _require_expert(actor)
-    fixes = services.fixing_versions(problem)
+    fixes, released_on = services.fixing_versions(problem), services.release_days()
     with across_tenants(db.session, actor):
         shown = select(ProblemTicket.id).where(ProblemTicket.problem_id == problem.id)
         if limit is not None:
@@ -510,7 +523,8 @@ def problem_detail(actor: User, problem: Problem, limit: int | None = None) -> P
     statuses = []
     for tenant in list_tenants():
         mine = [l for l in links if l.tenant_id == tenant.id]
-        statuses.append(TenantFixStatus(tenant, bool(per_tenant[tenant.id]), carries_fix(tenant.opencrvs_version, fixes), first_fix_for(tenant.opencrvs_version, fixes), mine, per_tenant[tenant.id]))
+        statuses.append(TenantFixStatus(tenant, bool(per_tenant[tenant.id]), carries_fix(tenant.opencrvs_version, fixes, released_on),
+                                        first_fix_for(tenant.opencrvs_version, fixes, released_on), mine, per_tenant[tenant.id]))
     statuses.sort(key=lambda s: (not s.affected, s.fixed, s.tenant.name))
     return ProblemDetail(problem, links, statuses, steps, sum(per_tenant.values()))
 
@@ -695,8 +709,10 @@ def record_release(actor: User, *, version: str, released_on: dt.date | None, no
     value = (version or "").strip().removeprefix("v")
     if parse_version(value) is None:
         raise EscalationError(_("“%(value)s” is not a version number such as 1.9.0.", value=value[:40]), 422, {"version": _("Give a version number such as 1.9.0.")})
-    if db.session.scalar(select(Release).where(Release.version == value)):
-        raise EscalationError(_("Release %(version)s is already recorded.", version=value), 409, {"version": _("Already recorded.")})
+    # "1.9" is 1.9.0: one version, whichever way it was written.
+    same = next((r for r in db.session.scalars(select(Release)) if parse_version(r.version) == parse_version(value)), None)
+    if same is not None:
+        raise EscalationError(_("Release %(version)s is already recorded.", version=same.version), 409, {"version": _("Already recorded.")})
     problems = list(db.session.scalars(select(Problem).where(Problem.id.in_(list(problem_ids) or [-1]))))
     release = Release(version=value, released_on=released_on or utcnow().date(), notes=(notes or "").strip(), created_by_id=actor.id, problems=problems)
     db.session.add(release)
@@ -748,9 +764,13 @@ def upgrade_board(actor: User) -> list[BoardRow]:
         affected = db.session.execute(select(ProblemTicket.tenant_id, ProblemTicket.problem_id).where(ProblemTicket.resolved_at.is_(None)).distinct()).all()
         reported = dict(db.session.execute(select(Deployment.tenant_id, func.max(Deployment.created_at)).group_by(Deployment.tenant_id)).all())
     problems = {p.id: p for p in db.session.scalars(select(Problem).where(Problem.id.in_(sorted({pid for _t, pid in affected}) or [-1])).options(selectinload(Problem.releases)))}
+    released_on = services.release_days()
     board = []
     for tenant in list_tenants():
-        waiting = [problems[pid] for tid, pid in affected if tid == tenant.id and pid in problems and problems[pid].releases]
+        # As the problem's page says: a country running a version that carries the fix waits for
+        # no release, even with tickets left open (reported on that version, or linked after it).
+        waiting = [problems[pid] for tid, pid in affected if tid == tenant.id and pid in problems and problems[pid].releases
+                   and not carries_fix(tenant.opencrvs_version, services.fixing_versions(problems[pid]), released_on)]
         waiting = sorted({p.id: p for p in waiting}.values(), key=lambda p: p.id)
         board.append(BoardRow(tenant, latest, is_newer(latest, tenant.opencrvs_version), waiting, reported.get(tenant.id)))
     return sorted(board, key=lambda r: (parse_version(r.tenant.opencrvs_version) or parse_version("0"), r.tenant.name))

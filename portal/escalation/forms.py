@@ -60,7 +60,8 @@ class LinkProblemForm(FlaskForm):
 
 class ProblemForm(FlaskForm):
     step_id = HiddenField()
-    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)],
+                        description=_l("What goes wrong in OpenCRVS, with no names or other personal data: every country whose tickets are linked reads it."))
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=20000)])
     severity = SelectField(_l("Severity"), choices=_choices(SEVERITY_LABELS, _l("Not set")), validators=[Optional()])
     external_url = StringField(_l("External issue (address)"), validators=[Optional(), Length(max=500)])

@@ -29,12 +29,24 @@ class Severity(StrEnum):
     def label(self) -> str:
         return str(SEVERITY_LABELS[self])
 
+    @property
+    def short_label(self) -> str:
+        """The severity in a word, for badges and tables."""
+        return str(SEVERITY_SHORT_LABELS[self])
+
 
 SEVERITY_LABELS = {
     Severity.CRITICAL: _l("Critical: registration stopped"),
     Severity.HIGH: _l("High: a main task is blocked for many users"),
     Severity.MEDIUM: _l("Medium: a workaround exists"),
     Severity.LOW: _l("Low: minor or cosmetic"),
+}
+
+SEVERITY_SHORT_LABELS = {
+    Severity.CRITICAL: lazy_pgettext("severity", "Critical"),
+    Severity.HIGH: lazy_pgettext("severity", "High"),
+    Severity.MEDIUM: lazy_pgettext("severity", "Medium"),
+    Severity.LOW: lazy_pgettext("severity", "Low"),
 }
 
 
@@ -155,6 +167,10 @@ class Problem(TimestampMixin, db.Model):
         return ProblemStatus(self.status)
 
     @property
+    def severity_enum(self) -> Severity | None:
+        return Severity(self.severity) if self.severity else None
+
+    @property
     def github_state_label(self) -> str:
         """The GitHub issue's state in the reader's language ("closed, not planned", "open"…)."""
         if self.github_state == "closed":
@@ -186,6 +202,12 @@ class ProblemTicket(TenantScoped, db.Model):
     problem: Mapped[Problem] = relationship()
     ticket: Mapped["Ticket"] = relationship()  # noqa: F821
     tenant: Mapped["Tenant"] = relationship()  # noqa: F821
+
+    @property
+    def is_reopened(self) -> bool:
+        """The roll-out resolved its ticket (or found it resolved) and it is active again: the
+        requester wrote that the problem is still there, and the fix is for the central team to look at."""
+        return self.resolved_at is not None and self.ticket.status_enum.is_active
 
 
 class Release(TimestampMixin, db.Model):

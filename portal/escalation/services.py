@@ -30,6 +30,7 @@ from portal.escalation.models import (
     ExpertReply,
     Problem,
     ProblemTicket,
+    Release,
     Severity,
     TierStep,
 )
@@ -414,11 +415,16 @@ def tier_history(tenant: Tenant, ticket: Ticket) -> list[TierPeriod]:
     if steps and _routed_at_opening(steps[0]):
         periods = []
     for step in steps:
-        ended = step.ended_at
-        if ended is None and not ticket.status_enum.is_active:
-            ended = ticket.resolved_at or ticket.closed_at
-        periods.append(TierPeriod(step.to_tier, step.created_at, ended, step.due_at, step))
+        periods.append(TierPeriod(step.to_tier, step.created_at, step_end(step, ticket), step.due_at, step))
     return periods
+
+
+def step_end(step: TierStep, ticket: Ticket) -> dt.datetime | None:
+    """When the ticket's time at the step's tier ended: the next move, or the ticket's resolution
+    (resolving or closing a ticket ends its time at the tier it is at); None while it is there."""
+    if step.ended_at is None and not ticket.status_enum.is_active:
+        return ticket.resolved_at or ticket.closed_at
+    return step.ended_at
 
 
 def current_l3_step(ticket: Ticket) -> TierStep | None:
@@ -535,7 +541,9 @@ def report_deployment(tenant: Tenant, actor: User | None, version: str, source: 
     # second waits for the first and finds the version already recorded.
     db.session.scalar(select(Tenant).where(Tenant.id == tenant.id).with_for_update().execution_options(populate_existing=True))
     if value == tenant.opencrvs_version:
-        apply_rollout(tenant)
+        # Nothing changed, so nothing is rolled out: the roll-out ran when this version came, and
+        # runs again when a release is recorded (or by the operator's `escalation rollout`).
+        db.session.rollback()  # lets the tenant's row go
         return None
     row = Deployment(tenant_id=tenant.id, version=value, previous_version=tenant.opencrvs_version, source=source, actor_user_id=actor.id if actor else None)
     try:
@@ -558,6 +566,31 @@ def deployment_history(tenant: Tenant, limit: int = 50) -> list[Deployment]:
 
 def fixing_versions(problem: Problem) -> list[str]:
     return [r.version for r in problem.releases]
+
+
+def release_days() -> dict[str, dt.date]:
+    """The day of every recorded release, by version: what `carries_fix` dates a version's line with."""
+    return dict(db.session.execute(select(Release.version, Release.released_on)).all())
+
+
+def version_at(tenant: Tenant, moment: dt.datetime) -> str:
+    """The version the tenant ran at `moment`: the one the first report after it replaced, else the
+    one it runs now (a version raised by `tenants sync` leaves no history: it counts as run already)."""
+    later = db.session.scalar(select(Deployment).where(Deployment.created_at > moment).order_by(Deployment.created_at, Deployment.id).limit(1))
+    return later.previous_version if later is not None else tenant.opencrvs_version
+
+
+def rolls_out(tenant: Tenant, link: ProblemTicket, released_on: dict[str, dt.date]) -> bool:
+    """Whether reaching the fix resolves this link: the tenant runs a version that carries the fix,
+    and neither the version its ticket was escalated on nor the one the tenant ran when the ticket
+    was linked carried it. A ticket reported on a fixing version says the fix does not work there,
+    and one linked after the tenant had the fix was not fixed by it: both are the central team's."""
+    fixes = fixing_versions(link.problem)
+    return (
+        carries_fix(tenant.opencrvs_version, fixes, released_on)
+        and not carries_fix(link.ticket.opencrvs_version, fixes, released_on)
+        and not carries_fix(version_at(tenant, link.created_at), fixes, released_on)
+    )
 
 
 def note_fix_awaiting_release(tenant: Tenant, problem_ids: Sequence[int]) -> list[tuple[Ticket, Problem]]:
@@ -591,20 +624,24 @@ def note_fix_awaiting_release(tenant: Tenant, problem_ids: Sequence[int]) -> lis
 
 
 def apply_rollout(tenant: Tenant) -> list[Ticket]:
-    """Resolve this tenant's tickets linked to a problem that its deployed version fixes.
+    """Resolve this tenant's tickets linked to a problem that its deployed version now fixes (see
+    `rolls_out`: the others are left to the central team).
 
-    The requester gets a public notice in their language, L2 an internal note (and an email, from
-    `notify.py`); tickets already resolved or closed only have their link marked. Returns the
-    tickets resolved now.
+    The requester gets a public notice in the language the ticket desk writes to them in, L2 an
+    internal note (and an email, from `notify.py`). A ticket with the central team comes back to
+    the country's Level 2, as a step of its tier history: if the requester replies that the problem
+    is still there, their reply reopens it with people who can escalate it again. Tickets already
+    resolved or closed only have their link marked. Returns the tickets resolved now.
     """
     links = list(db.session.scalars(select(ProblemTicket).where(ProblemTicket.resolved_at.is_(None)).order_by(ProblemTicket.id)))
+    released_on = release_days()
     resolved: list[Ticket] = []
     notices: list[tuple[Ticket, Message]] = []
     fixed: list[tuple[Ticket, Problem]] = []
     touched: set[int] = set()
     for link in links:
         problem = link.problem
-        if not carries_fix(tenant.opencrvs_version, fixing_versions(problem)):
+        if not rolls_out(tenant, link, released_on):
             continue
         # Held until its commit, and read again: a roll-out running at the same time (the version
         # reported twice at once) waits, then finds the link done and tells nobody a second time.
@@ -618,7 +655,8 @@ def apply_rollout(tenant: Tenant) -> list[Ticket]:
             link.resolved_at, link.resolved_version = now, tenant.opencrvs_version
             touched.add(problem.id)
             if ticket.status_enum.is_active:
-                with force_locale(tenant.best_locale(ticket.contact.locale or ticket.locale)):
+                # The ticket desk's rule (its status notice follows in the same language).
+                with force_locale(ticket.locale or tenant.default_locale):
                     public = _(
                         "Good news: the problem behind your request is fixed in OpenCRVS %(version)s, which %(country)s now runs. "
                         "If you still see it, just reply and we will reopen your request.",
@@ -629,12 +667,14 @@ def apply_rollout(tenant: Tenant) -> list[Ticket]:
                         "Resolved by the roll-out: this country runs %(version)s, which fixes problem #%(id)s “%(title)s”.",
                         version=tenant.opencrvs_version, id=problem.id, title=problem.title,
                     )
-                _post(tenant, ticket, internal, public=False, author=None)
+                note = _post(tenant, ticket, internal, public=False, author=None)
                 message = _post(tenant, ticket, public, public=True, author=None)
-                step = _open_step(ticket)
-                if step is not None:
-                    step.ended_at = now
-                tickets.update_ticket(tenant, None, ticket, status=Status.RESOLVED.value)  # commits
+                if ticket.tier == Tier.L3.value:
+                    step = _start_step(tenant, None, ticket, Tier.L2.value, now, is_escalation=False, reason=internal, details={},
+                                       opencrvs_version=tenant.opencrvs_version, note_message_id=note.id)
+                    tickets.change_tier(tenant, None, ticket, step.to_tier, status=Status.RESOLVED.value)  # commits
+                else:
+                    tickets.update_ticket(tenant, None, ticket, status=Status.RESOLVED.value)  # commits
                 notices.append((ticket, message))
                 fixed.append((ticket, problem))
                 resolved.append(ticket)

@@ -1,12 +1,19 @@
 """OpenCRVS versions: parsing, comparing, and deciding whether a deployed version carries a fix.
 
-Fixes ship on the supported minor lines (1.8.x and 1.9.x at once). A deployed version carries the
-fix of problem P when a release fixing P is on its own minor line and not newer than it, or when
-it is on a newer minor line than every release fixing P (fixes are carried forward).
+Fixes ship on the supported minor lines (1.8.x and 1.9.x at once), often backported after a newer
+line was released: a fix first released in 1.8.2 on 1 December is not in 1.9.0 released on
+15 November. A deployed version carries the fix of problem P when:
+- a release fixing P is on its own minor line: from that release on (the line's own fix decides,
+  so 1.9.0 does not carry a fix the 1.9 line got in 1.9.1);
+- else, when a release of its own line, not newer than it, was released after the first release
+  of the fix on an older line: only then was the fix there to be carried forward. Days are all we
+  know, so a release of the same day is not counted; and a version whose line has no such release
+  recorded is not known to carry the fix (recording the release runs the roll-out again).
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+import datetime as dt
+from collections.abc import Iterable, Mapping
 
 from packaging.version import InvalidVersion, Version
 
@@ -26,31 +33,43 @@ def _line(v: Version) -> tuple[int, int]:
     return (v.major, v.minor)
 
 
-def carries_fix(deployed: str | None, fixing: Iterable[str]) -> bool:
-    """Whether `deployed` includes a fix released in any of the `fixing` versions."""
+def _days(released_on: Mapping[str, dt.date]) -> dict[Version, dt.date]:
+    """The days of the recorded releases by version ("1.9" and "1.9.0" are one version)."""
+    return {v: day for text, day in released_on.items() if (v := parse_version(text)) is not None}
+
+
+def carries_fix(deployed: str | None, fixing: Iterable[str], released_on: Mapping[str, dt.date]) -> bool:
+    """Whether `deployed` includes a fix released in any of the `fixing` versions; `released_on`
+    gives the day of every recorded release (see the module's rule)."""
     current = parse_version(deployed)
     fixes = [v for v in (parse_version(f) for f in fixing) if v is not None]
     if current is None or not fixes:
         return False
-    if any(_line(f) == _line(current) and f <= current for f in fixes):
-        return True
-    return _line(current) > max(_line(f) for f in fixes)
+    own_line = [f for f in fixes if _line(f) == _line(current)]
+    if own_line:
+        return min(own_line) <= current
+    days = _days(released_on)
+    fixed_on = [days[f] for f in fixes if _line(f) < _line(current) and f in days]
+    if not fixed_on:
+        return False
+    return any(_line(r) == _line(current) and r <= current and day > min(fixed_on) for r, day in days.items())
 
 
-def first_fix_for(deployed: str | None, fixing: Iterable[str]) -> str | None:
-    """The release a tenant on `deployed` should upgrade to for the fix (on its line if any)."""
+def first_fix_for(deployed: str | None, fixing: Iterable[str], released_on: Mapping[str, dt.date]) -> str | None:
+    """The first recorded release newer than `deployed` that carries the fix, on its own line if
+    there is one, else on the nearest newer line: what a tenant on `deployed` should upgrade to.
+    None when no recorded release newer than `deployed` carries it."""
+    fixing = list(fixing)
     current = parse_version(deployed)
-    fixes = sorted((v, f) for f in fixing if (v := parse_version(f)) is not None)
-    if not fixes:
-        return None
+    carrying = sorted(
+        (v, text) for text in released_on
+        if (v := parse_version(text)) is not None and (current is None or v > current) and carries_fix(text, fixing, released_on)
+    )
     if current is not None:
-        same_line = [f for v, f in fixes if _line(v) == _line(current)]
+        same_line = [text for v, text in carrying if _line(v) == _line(current)]
         if same_line:
             return same_line[0]
-        newer = [f for v, f in fixes if _line(v) > _line(current)]
-        if newer:
-            return newer[0]
-    return fixes[-1][1]
+    return carrying[0][1] if carrying else None
 
 
 def is_newer(candidate: str | None, than: str | None) -> bool:

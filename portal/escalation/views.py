@@ -259,7 +259,9 @@ def _expert_page(row, reply_form=None, back_form=None, status=200):
     similar, matching = central.suggest_duplicates(current_user, row)
     link_form = forms.LinkProblemForm()
     link_form.problem_id.choices = [(p.id, f"#{p.id} {p.title}") for p in central.problems_for_select(current_user)]
-    problem_form = forms.ProblemForm(formdata=None, step_id=str(row.step.id), title=row.subject, severity=row.step.severity or "")
+    # No title from the ticket's subject: the title goes to every country the problem touches
+    # (their notes and mails), and a subject may name the requester or their office.
+    problem_form = forms.ProblemForm(formdata=None, step_id=str(row.step.id), severity=row.step.severity or "")
     return render_template(
         "escalation/expert_ticket.html", view=central.expert_view(current_user, row), row=row,
         reply_form=reply_form or forms.ExpertReplyForm(), back_form=back_form or forms.DeescalateForm(prefix="down"),
@@ -373,7 +375,8 @@ def problem(problem_id: int):
     if request.method == "POST":
         if form.validate_on_submit():
             try:
-                central.update_problem(current_user, problem, title=form.title.data, description=form.description.data, external_url=form.external_url.data, status=form.status.data)
+                central.update_problem(current_user, problem, title=form.title.data, description=form.description.data, external_url=form.external_url.data,
+                                      severity=form.severity.data, status=form.status.data)
             except services.EscalationError as exc:
                 status = _fail(form, exc)
             else:

@@ -168,3 +168,31 @@ def test_masking_hides_contacts_but_not_dates_or_versions(text, shown):
     from portal.escalation.services import mask_text
 
     assert mask_text(text) == shown
+
+
+def test_an_escalation_resolved_in_time_is_met_however_long_ago(client, auth, staff, to_l3, token_for, in_tenant):
+    """Level 2 solved it while it was with the central team: its time there ended then, for the
+    console and the API as for the ticket's tier history."""
+    import datetime as dt
+
+    from portal.core.db import db, utcnow
+    from portal.escalation.models import TierStep
+
+    reference, step_id = to_l3(subject="Solved by Level 2")
+    auth.login(staff["far_l2"])
+    client.post(f"/farajaland/tickets/{reference}/reply", data={"body": "Clearing the cache fixed it.", "visibility": "public", "status": "resolved"})
+
+    def long_ago(t):  # escalated five days ago with three days to solve it, solved after one
+        now = utcnow()
+        step = db.session.get(TierStep, step_id)
+        step.created_at, step.due_at = now - dt.timedelta(days=5), now - dt.timedelta(days=2)
+        step.ticket.resolved_at = now - dt.timedelta(days=4)
+        db.session.commit()
+
+    in_tenant(long_ago)
+    auth.logout()
+    auth.login(staff["expert"], tenant=None)
+    row = client.get("/expert/?status=resolved").get_data(as_text=True).split(f">{reference}</a>")[1].split("</tr>")[0]
+    assert "met" in row and "missed" not in row
+    [item] = client.get("/api/v1/escalations?status=resolved", headers={"Authorization": f"Bearer {token_for(staff['expert'])}"}).get_json()["items"]
+    assert (item["sla"], item["age_hours"]) == ("met", 24.0)

@@ -398,3 +398,27 @@ def test_two_problems_found_to_be_one_defect_are_merged_with_their_tickets(clien
     auth.login(staff["far_l1"])
     assert client.post(f"{keep}/merge", data={"problem_id": keep_id}).status_code in (302, 403, 404)
     assert client.get(keep).status_code in (302, 403, 404)
+
+
+def test_a_new_problem_is_not_titled_with_the_countrys_ticket_subject(client, auth, staff, to_l3):
+    """The problem's title reaches every country whose tickets are linked: it starts empty, with a
+    reminder, rather than as one country's subject (which may name a requester or an office)."""
+    _ref, step = to_l3(subject="Birth of Amani Banda at Ilanga office stuck in the outbox")
+    auth.login(staff["expert"], tenant=None)
+    page = client.get(f"/expert/escalations/{step}").get_data(as_text=True)
+    form = page.split('action="/expert/problems"')[1].split("</form>")[0]
+    title = next(tag for tag in form.split("<input")[1:] if 'name="title"' in tag).split(">")[0]
+    assert "Amani" not in title and "outbox" not in title
+    assert "no names or other personal data" in form
+
+
+def test_a_problems_severity_is_shown_in_words_and_can_be_changed(client, auth, staff, to_l3):
+    _ref, step = to_l3(subject="Outbox never retries after a timeout")  # escalated as "high"
+    auth.login(staff["expert"], tenant=None)
+    assert 'sev-high">High</span>' in client.get("/expert/").get_data(as_text=True)
+    url = client.post("/expert/problems", data={"title": "Outbox does not retry", "severity": "high", "step_id": str(step)}).headers["Location"]
+    assert 'sev-high">High</span>' in client.get(url).get_data(as_text=True)
+    response = client.post(url, data={"title": "Outbox does not retry", "severity": "critical", "status": "open"})
+    assert response.status_code == 302
+    page = client.get(url).get_data(as_text=True)
+    assert 'sev-critical">Critical</span>' in page and "sev-high" not in page
