@@ -11,7 +11,8 @@ from portal.api.helpers import ApiError, json_body, register_api_errors
 from portal.assistant import services
 from portal.assistant.engine import render_markdown
 from portal.assistant.forms import AskForm, HandoverForm
-from portal.auth.loaders import bearer_user
+from portal.auth.loaders import bearer_user, can
+from portal.auth.permissions import Permission
 from portal.core.errors import error_response, fail, wants_json
 from portal.core.i18n import current_locale
 from portal.extensions import csrf, limiter, public_rate_limit
@@ -74,6 +75,17 @@ def _user():
     return current_user._get_current_object() if current_user.is_authenticated else None
 
 
+def _may_hand_over() -> bool:
+    """Anyone not signed in may ask for a person (leaving a way to reply); a signed-in user only if
+    they may open requests here, as on the new request page (a deactivated member may not)."""
+    return _user() is None or can(Permission.TICKETS_OPEN)
+
+
+def _hand_over_refusal(tenant) -> str:
+    return _("Your account cannot open requests in %(country)s. Ask your administrator for access, or contact the support team directly.",
+             country=tenant.name)
+
+
 def _conversation(tenant):
     return services.find_conversation(tenant, session.get(SESSION_KEY, {}).get(tenant.slug))
 
@@ -109,7 +121,9 @@ def chat():
                 conversation = _conversation(tenant)
                 turn = conversation.turns[-1]
                 reference = None
-                if turn.asked_for_person and _user() is not None:
+                if turn.asked_for_person and _user() is not None and not _may_hand_over():
+                    flash(_hand_over_refusal(tenant), "error")
+                elif turn.asked_for_person and _user() is not None:
                     # "Talk to a person" typed by someone whose address is known: passed on at once,
                     # as on WhatsApp, instead of a promise that waits for a button.
                     try:
@@ -150,6 +164,8 @@ def solved():
 def handover():
     """"Talk to a person": the conversation and its transcript go to the support team."""
     tenant = _tenant()
+    if not _may_hand_over():
+        return _feedback(_hand_over_refusal(tenant), "error", 403)
     conversation = _conversation(tenant)
     if conversation is None:
         return _feedback(_("There is no conversation to pass on yet: ask a question first."), "warning", 400)

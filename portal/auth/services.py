@@ -213,7 +213,8 @@ def permissions_in(user: User, tenant: Tenant | None) -> frozenset[Permission]:
 
 
 def add_membership(tenant: Tenant, user: User, role: Role, job_title: str = "", office: str = "") -> Membership:
-    """Give `user` a role in `tenant`, or change the role they have there."""
+    """Give `user` a role in `tenant`, or change the role they have there (for scripts and demo data:
+    the members page adds people with `add_member`, which never changes a member)."""
     membership = membership_for(user, tenant)
     if membership is None:
         membership = Membership(tenant_id=tenant.id, user_id=user.id)
@@ -226,6 +227,27 @@ def add_membership(tenant: Tenant, user: User, role: Role, job_title: str = "", 
         membership.office = office
     db.session.flush()
     return membership
+
+
+def add_member(tenant: Tenant, email: str, role: Role, *, name: str = "", job_title: str = "", office: str = "") -> tuple[Membership, bool]:
+    """The members page's "Add member": give the person with this email a role in `tenant`, making
+    their account (without a password: they are invited to choose one) when they have none. Returns
+    the membership and whether the account is new. Someone already a member, active or not, is
+    refused: a member's role and status change only through `change_member`, which keeps an
+    administrator from demoting or suspending themselves."""
+    user = get_user_by_email(email)
+    if user is not None and membership_for(user, tenant) is not None:
+        raise AccountError(_("%(email)s is already a member: change their role in the list below.", email=user.email))
+    invited = user is None
+    if invited:
+        user = create_user(email, name=name)
+    return add_membership(tenant, user, role, job_title, office), invited
+
+
+def invitation_pending(membership: Membership) -> bool:
+    """Whether the member was invited and has never chosen a password (and may still use the
+    portal), so that an invitation may be sent to them again."""
+    return membership.is_active and membership.user.is_active_account and membership.user.password_hash is None
 
 
 MEMBERS_PER_PAGE = 50
@@ -252,13 +274,26 @@ def get_membership(tenant: Tenant, membership_id: int) -> Membership | None:
     )
 
 
-def change_member(actor: User, tenant: Tenant, membership: Membership, role: Role, is_active: bool) -> None:
-    """Change a member's role or suspend them. Admins cannot demote or suspend themselves."""
+def change_member(actor: User, tenant: Tenant, membership: Membership, role: Role, is_active: bool) -> int:
+    """Change a member's role or suspend them. Admins cannot demote or suspend themselves.
+
+    Someone who no longer works tickets here afterwards keeps none still open: each goes back to the
+    queue, unassigned, recorded on its history as the actor's change (resolved and closed ones keep
+    who worked them). Returns how many went back."""
     if membership.user_id == actor.id and (role != Role.TENANT_ADMIN or not is_active):
         raise AccountError(_("You cannot remove your own administrator rights."))
     membership.role = Role(role).value
     membership.is_active = is_active
     db.session.commit()
+    # Imported here: the tickets domain builds on this one.
+    from portal.tickets import services as tickets
+
+    user = membership.user
+    if tickets.is_active_staff(tenant, user):
+        return 0
+    held = db.session.scalars(tickets.queue_query(tenant, user, tickets.QueueFilters(view="mine"))).all()  # their open ones
+    returned, _problems = tickets.bulk_update(tenant, actor, [ticket.reference for ticket in held], "assign", None)
+    return returned
 
 
 # -- API tokens -------------------------------------------------------------------------------

@@ -256,25 +256,29 @@ def reset_password(token: str):
 def members():
     form = AddMemberForm()
     if form.validate_on_submit():
-        user = services.get_user_by_email(form.email.data)
-        invited = user is None
-        if invited:
-            user = services.create_user(form.email.data, name=form.name.data or "")
-        services.add_membership(g.tenant, user, Role(form.role.data), form.job_title.data or "", form.office.data or "")
-        if invited:
-            db.session.flush()  # the new user's id, which the link's token carries
-            link = url_for("auth.reset_password", token=services.make_reset_token(user), _external=True)
-            body = render_template("auth/email/invite.txt", user=user, link=link, tenant=g.tenant)
-            queue_mail(user.email, _("You are invited to the %(name)s support portal", name=g.tenant.name), body,
-                       expires_in=_link_life())
-        db.session.commit()  # the member and their invitation, together
-        flash(_("%(email)s is now a member.", email=user.email), "success")
-        return redirect(url_for("auth.members"))
+        try:
+            membership, invited = services.add_member(g.tenant, form.email.data, Role(form.role.data), name=form.name.data or "",
+                                                      job_title=form.job_title.data or "", office=form.office.data or "")
+        except services.AccountError as exc:
+            form.email.errors.append(str(exc))
+        else:
+            if invited:
+                _send_invitation(membership.user)
+            db.session.commit()  # the member and their invitation, together
+            flash(_("%(email)s is now a member.", email=membership.user.email), "success")
+            return redirect(url_for("auth.members"))
     args = _members_args()
     found, total = services.list_members(g.tenant, q=args.get("q", ""), role=args.get("role", ""), page=args.get("page", 1))
-    rows = [(m, EditMemberForm(prefix=f"m{m.id}", role=m.role, is_active=m.is_active)) for m in found]
+    rows = [(m, EditMemberForm(prefix=f"m{m.id}", role=m.role, is_active=m.is_active), services.invitation_pending(m)) for m in found]
     return render_template("auth/members.html", form=form, rows=rows, total=total, args=args, roles=list(Role),
                            has_more=args.get("page", 1) * services.MEMBERS_PER_PAGE < total), 400 if form.errors else 200
+
+
+def _send_invitation(user) -> None:
+    """Queue the mail inviting `user` to choose a password (the link works for PASSWORD_RESET_MAX_AGE)."""
+    link = url_for("auth.reset_password", token=services.make_reset_token(user), _external=True)
+    body = render_template("auth/email/invite.txt", user=user, link=link, tenant=g.tenant)
+    queue_mail(user.email, _("You are invited to the %(name)s support portal", name=g.tenant.name), body, expires_in=_link_life())
 
 
 def _members_args() -> dict:
@@ -300,9 +304,30 @@ def edit_member(membership_id: int):
     if not form.validate_on_submit():
         return error_response(400)
     try:
-        services.change_member(current_user, g.tenant, membership, Role(form.role.data), form.is_active.data)
+        returned = services.change_member(current_user, g.tenant, membership, Role(form.role.data), form.is_active.data)
     except services.AccountError as exc:
         flash(str(exc), "error")
     else:
         flash(_("The member is updated."), "success")
+        if returned:
+            flash(ngettext("Their %(num)d open ticket is back in the queue, unassigned.",
+                           "Their %(num)d open tickets are back in the queue, unassigned.", returned), "info")
     return redirect(url_for("auth.members", **_members_args()))  # back to the page the change was made on
+
+
+@bp.post("/<tenant>/members/<int:membership_id>/invitation")
+@require(Permission.MEMBERS_MANAGE)
+def resend_invitation(membership_id: int):
+    """Send the invitation again to a member who has not chosen a password yet (the first mail was
+    lost, or its link expired): a fresh link; the earlier ones keep working until a password is set."""
+    membership = services.get_membership(g.tenant, membership_id)
+    if membership is None:
+        return error_response(404)
+    if not services.invitation_pending(membership):
+        flash(_("There is no invitation to send to %(email)s: they have chosen a password already, or they are deactivated.",
+                email=membership.user.email), "error")
+    else:
+        _send_invitation(membership.user)
+        db.session.commit()
+        flash(_("A new invitation is on its way to %(email)s.", email=membership.user.email), "success")
+    return redirect(url_for("auth.members", **_members_args()))

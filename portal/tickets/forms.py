@@ -58,6 +58,16 @@ def priority_choices():
     return [(p.value, p.label) for p in Priority]
 
 
+def assignee_choices(colleagues, holder=None):
+    """Nobody, then the support team (`colleagues`). Whoever holds the ticket though no longer in the
+    team (deactivated since they took it) stays a choice, marked so, and the one selected: saving the
+    ticket's other fields then leaves it with them instead of taking it from them unseen."""
+    choices = [("", gettext("Nobody"))] + [(str(u.id), u.display_name) for u in colleagues]
+    if holder is not None and holder.id not in {u.id for u in colleagues}:
+        choices.append((str(holder.id), gettext("%(name)s (no longer in the support team)", name=holder.display_name)))
+    return choices
+
+
 class TicketFieldsForm(FlaskForm):
     status = SelectField(_l("Status"), validators=[Optional()])
     priority = SelectField(_l("Priority"), choices=priority_choices)

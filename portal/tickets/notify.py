@@ -50,16 +50,23 @@ def email_mentioned(app, tenant, ticket, message, user, **_extra) -> None:
         _send(user.email, subject, "tickets/email/mention.txt", ticket=ticket, message=message, link=ticket_link(tenant, ticket), tenant=tenant)
 
 
+def _breach_people(tenant, ticket) -> list:
+    """Who answers for a missed target: the assignee while still on the desk, else the active members
+    of the ticket's group, else those of its tier's first group (as `escalation.notify._l2_people`)."""
+    from portal.tickets.services import default_group, group_members, is_active_staff
+
+    if ticket.assignee is not None and is_active_staff(tenant, ticket.assignee):
+        return [ticket.assignee]
+    return group_members(tenant, ticket.group_key) or group_members(tenant, default_group(tenant, ticket.tier))
+
+
 @signals.sla_breached.connect
 def email_on_breach(app, tenant, ticket, kind, escalated=False, **_extra) -> None:
-    """Tell the assignee, or else the members of the ticket's group, that a target was missed (not
-    when the miss handed the ticket to Level 2: the escalation's notice says so, with the reason)."""
-    from portal.tickets.services import group_members
-
+    """Tell whoever answers for the ticket (`_breach_people`) that a target was missed (not when the
+    miss handed the ticket to Level 2: the escalation's notice says so, with the reason)."""
     if escalated:
         return
-    people = [ticket.assignee] if ticket.assignee is not None else group_members(tenant, ticket.group_key)
-    for user in people:
+    for user in _breach_people(tenant, ticket):
         with force_locale(tenant.best_locale(user.locale)):
             subject = _("[%(reference)s] Service level missed", reference=ticket.reference)
             _send(user.email, subject, "tickets/email/breach.txt", ticket=ticket, kind=kind, link=ticket_link(tenant, ticket), tenant=tenant)

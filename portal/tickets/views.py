@@ -13,7 +13,7 @@ from portal.core.errors import error_response
 from portal.core.i18n import current_locale
 from portal.extensions import limiter, public_rate_limit
 from portal.tickets import models, notify, services  # noqa: F401  (models for the metadata; notify connects the default subscribers)
-from portal.tickets.forms import CannedForm, CategoryForm, MergeForm, NewTicketForm, RateForm, ReplyForm, TicketFieldsForm, status_choices
+from portal.tickets.forms import CannedForm, CategoryForm, MergeForm, NewTicketForm, RateForm, ReplyForm, TicketFieldsForm, assignee_choices, status_choices
 from portal.tickets.models import HAND_PICKED_STATUSES, CannedResponse, Category, Priority, Status
 from portal.tickets.storage import AttachmentRejected, open_stored, safe_filename
 from portal.tickets.templating import init_templating
@@ -177,7 +177,7 @@ def _fill_field_choices(form: TicketFieldsForm, ticket: models.Ticket, colleague
     current = Status(ticket.status)
     form.status.choices = [(current.value, current.label)] + [(s.value, s.label) for s in ticket.allowed_statuses()]
     form.category.choices = _category_choices(_("No category"))
-    form.assignee.choices = [("", _("Nobody"))] + [(str(u.id), u.display_name) for u in (colleagues if colleagues is not None else services.staff_members(g.tenant))]
+    form.assignee.choices = assignee_choices(colleagues if colleagues is not None else services.staff_members(g.tenant), ticket.assignee)
     groups = g.tenant.settings.tiers.groups
     form.group.choices = [("", _("No group"))] + [(key, g.tenant.settings.localize(grp.name, locale) or key) for key, grp in groups.items()]
 
@@ -343,7 +343,10 @@ def update(reference: str):
     if not form.validate_on_submit():
         flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
         return redirect(back), 303
-    assignee = _staff_user(form.assignee.data) if form.assignee.data else None
+    if form.assignee.data and form.assignee.data == str(ticket.assignee_id):
+        assignee = ticket.assignee  # kept, even by someone no longer in the team (see assignee_choices)
+    else:
+        assignee = _staff_user(form.assignee.data) if form.assignee.data else None
     if assignee is False:
         flash(_("Tickets can only be assigned to the support team."), "error")
         return redirect(back), 303
@@ -432,13 +435,14 @@ def edit_canned(canned_id: int):
     item = db.session.get(CannedResponse, canned_id)
     if item is None or not item.is_active:
         abort(404)
+    # Retiring reads nothing of the form: a response whose title or text would not save retires too.
+    if request.method == "POST" and request.form.get("retire"):
+        services.retire_canned(g.tenant, current_user, item)
+        flash(_("The canned response is retired."), "success")
+        return redirect(url_for("tickets.canned"))
     form = CannedForm(obj=item)
     form.locale.choices = [(code, code) for code in g.tenant.locales]
     if form.validate_on_submit():
-        if request.form.get("retire"):
-            services.retire_canned(g.tenant, current_user, item)
-            flash(_("The canned response is retired."), "success")
-            return redirect(url_for("tickets.canned"))
         try:
             services.save_canned(g.tenant, current_user, title=form.title.data, locale=form.locale.data, body=form.body.data, canned=item)
         except services.TicketError as exc:

@@ -230,3 +230,73 @@ def test_an_operator_sees_system_mail_that_could_not_be_sent(make_app, make_user
     assert "system mail: failed 1" in result.output
     line = next(line for line in result.output.splitlines() if address in line)
     assert f"system mail  to {address}: failed after {queue.MAX_ATTEMPTS} attempts: " in line and "Connection" in line
+
+
+def _member_row(page: str, email: str) -> str:
+    """The members page's row of `email`, from its address to the end of the row."""
+    return page.split(f"<td>{email}</td>", 1)[1].split("</tr>", 1)[0]
+
+
+def test_adding_someone_who_is_already_a_member_is_refused_and_changes_nothing(app, client, auth, make_user):
+    # The form adds people; a member's role and status change only in the list, where an admin cannot
+    # demote or suspend themselves.
+    admin = make_user(tenant="farajaland", role=Role.TENANT_ADMIN)
+    auth.login(admin)
+    refused = client.post("/farajaland/members", data={"email": admin, "role": "requester"})
+    assert refused.status_code == 400
+    assert f"{admin} is already a member: change their role in the list below." in refused.get_data(as_text=True)
+    page = client.get("/farajaland/members")
+    assert page.status_code == 200  # still their administrator
+    assert '<option selected value="tenant_admin">' in _member_row(page.get_data(as_text=True), admin)
+
+    agent = make_user(tenant="farajaland", role=Role.L1_AGENT)
+    page = client.get("/farajaland/members").get_data(as_text=True)
+    member_id = re.search(rf"{re.escape(agent)}</td>.*?/farajaland/members/(\d+)", page, re.S).group(1)
+    client.post(f"/farajaland/members/{member_id}", data={f"m{member_id}-role": "l1_agent"})  # "Active" unticked
+    with app.app_context():
+        mails_before = len(sent_mail())
+    refused = client.post("/farajaland/members", data={"email": agent.upper(), "role": "requester", "job_title": "Clerk"})
+    assert refused.status_code == 400 and "already a member" in refused.get_data(as_text=True)
+    row = _member_row(client.get("/farajaland/members").get_data(as_text=True), agent)
+    assert '<option selected value="l1_agent">' in row and "checked" not in row and "Clerk" not in row  # still deactivated
+    with app.app_context():
+        assert len(sent_mail()) == mails_before
+
+    # Someone with an account who is not a member of this country is added, without an invitation.
+    elsewhere = make_user(tenant="kalondo", role=Role.L1_AGENT)
+    added = client.post("/farajaland/members", data={"email": elsewhere, "role": "requester"}, follow_redirects=True)
+    assert f"{elsewhere} is now a member." in added.get_data(as_text=True)
+    assert '<option selected value="requester">' in _member_row(added.get_data(as_text=True), elsewhere)
+    with app.app_context():
+        assert len(sent_mail()) == mails_before
+
+
+def test_an_invitation_not_used_yet_can_be_sent_again(app, client, auth, make_user):
+    admin = make_user(tenant="farajaland", role=Role.TENANT_ADMIN)
+    auth.login(admin)
+    client.post("/farajaland/members", data={"email": "slow.agent@example.org", "role": "l1_agent"})
+    page = client.get("/farajaland/members").get_data(as_text=True)
+    assert "Send the invitation again" not in _member_row(page, admin)  # they chose a password long ago
+    resend = re.search(r'action="(/farajaland/members/\d+/invitation)"', _member_row(page, "slow.agent@example.org")).group(1)
+    with app.app_context():
+        before = len(sent_mail())
+    response = client.post(resend, follow_redirects=True)
+    assert "A new invitation is on its way to slow.agent@example.org." in response.get_data(as_text=True)
+    with app.app_context():
+        [again] = sent_mail()[before:]
+    assert again["To"] == "slow.agent@example.org" and again["Subject"] == "You are invited to the Farajaland support portal"
+    link = re.search(r"https?://\S+(/farajaland/password/reset/\S+)", again.get_content()).group(1)
+
+    # Once the invitee has chosen a password, there is nothing to send again.
+    app.test_client().post(link, data={"password": "a-long-new-password", "confirm": "a-long-new-password"})
+    page = client.get("/farajaland/members").get_data(as_text=True)
+    assert "Send the invitation again" not in page
+    with app.app_context():
+        before = len(sent_mail())
+    refused = client.post(resend, follow_redirects=True)
+    assert "There is no invitation to send to slow.agent@example.org: they have chosen a password already" in refused.get_data(as_text=True)
+    with app.app_context():
+        assert len(sent_mail()) == before
+    auth.logout()
+    auth.login(make_user(tenant="kalondo", role=Role.TENANT_ADMIN), tenant="kalondo")
+    assert client.post(resend.replace("/farajaland/", "/kalondo/")).status_code == 404  # another country's member
