@@ -12,6 +12,7 @@ from portal.core.db import db
 from portal.extensions import limiter, public_rate_limit
 from portal.kb import search, services
 from portal.kb.models import Audience
+from portal.kb.rendering import readable_links
 
 bp = Blueprint("kb_api", __name__, url_prefix="/<tenant>/api/v1/kb")
 register_api_errors(bp)
@@ -63,10 +64,13 @@ def search_articles():
 
 @bp.get("/articles/<slug>")
 def get_article(slug: str):
-    view = services.get_article(g.tenant, slug, _locale(), audience=_audience())
+    audience = _audience()
+    view = services.get_article(g.tenant, slug, _locale(), audience=audience)
     if view is None:
         raise ApiError(404, _("No article “%(slug)s” here.", slug=slug))
+    # Links to articles this reader cannot open read as their text, as on the article page.
+    body_html = readable_links(view.body_html, services.readable_slugs(g.tenant, view.asked_locale, audience))
     return ok({
-        "slug": view.slug, "title": view.title, "locale": view.locale, "body_html": view.body_html,
+        "slug": view.slug, "title": view.title, "locale": view.locale, "body_html": body_html,
         "category": view.category, "updated_at": view.updated_at.isoformat(), "fallback": view.fallback,
     })

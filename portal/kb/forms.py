@@ -15,6 +15,8 @@ class ArticleForm(FlaskForm):
         validators=[Optional(), Regexp(r"^[a-z0-9][a-z0-9-]{0,119}$", message=_l("Use lowercase letters, digits and hyphens."))],
         description=_l("Part of the article's address, for example “verification-code-not-received”."),
     )
+    # Offered on the new-article page only; choices are the country's languages, set by the view.
+    locale = SelectField(_l("Language of the article"), choices=list)
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
     body = TextAreaField(
         _l("Text (Markdown)"),
@@ -38,6 +40,13 @@ class ArticleForm(FlaskForm):
 
     def tag_list(self) -> list[str]:
         return [t.strip() for t in (self.tags.data or "").split(",") if t.strip()]
+
+
+class RevertForm(FlaskForm):
+    """Dropping a country's copy of a generic article: asked again with what is lost (services.RevertRefused)."""
+
+    confirm = BooleanField(_l("Yes, delete our text in every language, with its history"))
+    submit = SubmitField(_l("Use the generic article"))
 
 
 class FeedbackForm(FlaskForm):

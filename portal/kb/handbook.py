@@ -19,13 +19,13 @@ import fcntl
 import hashlib
 import importlib.metadata
 import os
-import re
 import secrets
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Collection
 
 from flask import current_app, render_template
 from flask_babel import force_locale
@@ -34,20 +34,22 @@ from portal.config import REPO_ROOT
 from portal.core import versions
 from portal.kb import services
 from portal.kb.models import GENERIC_CONTENT, tenant_content
+from portal.kb.rendering import article_links
 from portal.tenancy.models import TENANTS
 
 HANDBOOK_CSS = REPO_ROOT / "static" / "css" / "handbook.css"
 # Change it when the PDF is made differently in a way the HTML does not show (WeasyPrint options):
 # every handbook is then made again.
 BUILD = "2"
-# A link to another article by its slug ("how-to-get-help") points inside the handbook instead.
-_ARTICLE_LINK_RE = re.compile(r'href="(?:\.\./articles/)?([a-z0-9][a-z0-9-]*)(#[^"]*)?"')
 # Seconds after which a half-written file left by a process that died is removed.
 _STALE_PART = 3600
 
 
-def printable_html(body_html: str) -> str:
-    return _ARTICLE_LINK_RE.sub(lambda m: f'href="#article-{m.group(1)}"', body_html)
+def printable_html(body_html: str, slugs: Collection[str]) -> str:
+    """An article's HTML for the handbook: a link to another article of the handbook (`slugs`) points
+    at it inside the handbook; a link to one the handbook leaves out (hidden, draft, staff only)
+    keeps its text without the link, rather than an anchor to nothing."""
+    return article_links(body_html, lambda slug, _fragment: f"#article-{slug}" if slug in slugs else None)
 
 
 def context(tenant, locale: str) -> dict:
@@ -55,6 +57,7 @@ def context(tenant, locale: str) -> dict:
     locale = tenant.best_locale(locale)
     settings = tenant.settings
     views = services.tenant_view(tenant, locale)
+    in_handbook = {view.slug for view in views}
     return {
         "handbook_locale": locale,
         "settings": settings,
@@ -66,7 +69,7 @@ def context(tenant, locale: str) -> dict:
         },
         "groups": services.group_by_category(views, locale),
         "count": len(views),
-        "printable_html": printable_html,
+        "printable_html": lambda body_html: printable_html(body_html, in_handbook),
     }
 
 

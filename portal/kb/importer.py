@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from portal.core.db import db
 from portal.kb.models import Article, Audience, GenericArticle, Status
-from portal.kb.services import Draft, list_categories, normalize_text, save_article, save_categories, save_generic_article
+from portal.kb.services import NOTE_IMPORTED, Draft, list_categories, normalize_text, save_article, save_categories, save_generic_article
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,119}$")
 FRONT_MATTER_RE = re.compile(r"\A---\s*\n(.*?)\n---\s*\n?(.*)\Z", re.DOTALL)
@@ -134,9 +134,9 @@ def import_folder(folder: Path, tenant=None, user=None) -> ImportReport:
         # A file's status is stated deliberately, as in an export (the same in every language's file).
         with db.session.begin_nested():
             if tenant is None:
-                changed = save_generic_article(user, item.slug, item.locale, item.draft, note="import", reindex=False, unpublish=True)
+                changed = save_generic_article(user, item.slug, item.locale, item.draft, note=NOTE_IMPORTED, reindex=False, unpublish=True)
             else:
-                changed = save_article(tenant, user, item.slug, item.locale, item.draft, note="import", reindex=False, unpublish=True)
+                changed = save_article(tenant, user, item.slug, item.locale, item.draft, note=NOTE_IMPORTED, reindex=False, unpublish=True)
         label = f"{item.locale}/{item.slug}"
         (report.unchanged if not changed else report.updated if existed else report.created).append(label)
     if report.created or report.updated:

@@ -13,7 +13,7 @@ import itertools
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any, Callable, Collection
 
 import nh3
 from jinja2 import StrictUndefined, Undefined, UndefinedError
@@ -141,6 +141,35 @@ def scrollable_tables(body_html: str, label: Callable[[int], str]) -> str:
         lambda m: f'<div class="table-wrap" tabindex="0" role="region" aria-label="{html.escape(label(next(numbers)))}">{m.group(0)}</div>',
         body_html,
     )
+
+
+# A link to another article, as articles write it: by its address name ("how-to-get-help"), or from
+# the article pages' folder ("../articles/how-to-get-help"); in safe HTML, where `href` comes first.
+_ARTICLE_LINK_RE = re.compile(r'<a href="(?:\.\./articles/)?([a-z0-9][a-z0-9-]*)(#[^"]*)?"([^>]*)>(.*?)</a>', re.DOTALL)
+
+
+def linked_articles(body_html: str) -> list[str]:
+    """The address names of the articles safe HTML links to, in order, each once."""
+    return list(dict.fromkeys(match.group(1) for match in _ARTICLE_LINK_RE.finditer(body_html)))
+
+
+def article_links(body_html: str, href: Callable[[str, str], str | None]) -> str:
+    """Safe HTML with each link to another article pointed at `href(address name, "#fragment" or "")`;
+    where that is None (an article its reader cannot open: hidden, in draft, for staff, unknown) the
+    link's text stays, without the link, rather than a link to a missing page."""
+
+    def replace(match: re.Match) -> str:
+        target = href(match.group(1), match.group(2) or "")
+        if target is None:
+            return match.group(4)
+        return f'<a href="{html.escape(target)}"{match.group(3)}>{match.group(4)}</a>'
+
+    return _ARTICLE_LINK_RE.sub(replace, body_html)
+
+
+def readable_links(body_html: str, readable: Collection[str]) -> str:
+    """Safe HTML whose links to articles outside `readable` (those its reader cannot open) read as their text."""
+    return article_links(body_html, lambda slug, fragment: slug + fragment if slug in readable else None)
 
 
 _TAG_RE = re.compile(r"<[^>]+>")

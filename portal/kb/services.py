@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any, Iterator
 
+from flask import current_app
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, delete, func, select
 
@@ -35,7 +38,7 @@ from portal.kb.models import (
     Status,
     tenant_content,
 )
-from portal.kb.rendering import fill_placeholders, render_article
+from portal.kb.rendering import fill_placeholders, linked_articles, render_article
 
 KIND_GENERIC, KIND_OVERRIDE, KIND_LOCAL = "generic", "override", "local"
 
@@ -51,6 +54,16 @@ class EditConflict(KbError):
     def __init__(self, message: str, token: str):
         super().__init__(message)
         self.token = token
+
+
+class RevertRefused(KbError):
+    """Dropping a local copy deletes the country's text in every language with all its revisions;
+    `losses` are (locale, number of revisions). Asking again with `confirmed=True` is the editor's
+    explicit confirmation (as for `UnpublishRefused`)."""
+
+    def __init__(self, message: str, losses: list[tuple[str, int]]):
+        super().__init__(message)
+        self.losses = losses
 
 
 class UnpublishRefused(KbError):
@@ -214,6 +227,12 @@ def _article_version_statement():
         select(GenericArticle.updated_at).where(by_slug).scalar_subquery(),
         select(HiddenArticle.id).join(GenericArticle, HiddenArticle.generic_id == GenericArticle.id).where(by_slug).scalar_subquery(),
         select(Article.updated_at).where(Article.slug == bindparam("slug")).scalar_subquery(),
+        # Which other articles readers can open (its links to them are links or text): any article
+        # changed, added, removed, hidden or shown again moves one of these.
+        *(select(aggregate).scalar_subquery() for aggregate in (
+            func.count(GenericArticle.id), func.max(GenericArticle.updated_at), func.count(Article.id), func.max(Article.updated_at),
+            func.count(HiddenArticle.id), func.max(HiddenArticle.id),
+        )),
     )
 
 
@@ -230,7 +249,8 @@ def article_version(slug: str) -> tuple:
     small query: every change to an article moves its row's `updated_at` (a translation's change
     included); a local copy comes and goes with its row (a new one has a new time), hiding with a
     row of its own. With the tenant's row version (its settings), this changes whenever
-    `get_article` can answer differently.
+    `get_article` can answer differently; the counts and latest changes of all the articles and
+    hidden ones change whenever the articles readers can open do (the page's links to them).
     """
     tokens = versions.current(GENERIC_CONTENT, tenant_content(current_tenant_id(db.session)))
     if tokens is not None:
@@ -266,6 +286,12 @@ def reading_list(tenant, locale: str, audience: str = Audience.PUBLIC) -> list[L
               for slug, title, content_locale, category, audience_ in rows]
     listed.sort(key=lambda a: (order.get(a.category, len(order)), a.title.casefold()))
     return listed
+
+
+def readable_slugs(tenant, locale: str, audience: str = Audience.PUBLIC) -> frozenset[str]:
+    """The address names of the articles readers of `locale` and `audience` can open (`reading_list`'s):
+    a link to any other article is shown as its text alone (`portal.kb.rendering.article_links`)."""
+    return frozenset(article.slug for article in reading_list(tenant, locale, audience))
 
 
 def article_titles(tenant, locale: str, audience: str = Audience.STAFF) -> tuple[str, ...]:
@@ -415,8 +441,12 @@ def _check_base(owner, locale: str, base: str | None) -> None:
     if base is None or base == now:
         return
     latest = revisions(owner, locale)[:1] if owner is not None else []
-    who = latest[0].author.display_name if latest and latest[0].author else _("someone")
-    raise EditConflict(_("%(name)s saved this article after you opened it. Your text is kept below: compare it with the saved version (History) before saving again.", name=who), now)
+    if latest and latest[0].author:
+        message = _("%(name)s saved this article after you opened it. Your text is kept below: compare it with the saved version (History) before saving again.",
+                    name=latest[0].author.display_name)
+    else:  # saved by a script or an import: a sentence of its own, not a name that starts it in lower case
+        message = _("Someone saved this article after you opened it. Your text is kept below: compare it with the saved version (History) before saving again.")
+    raise EditConflict(message, now)
 
 
 def withdrawn_locales(owner, draft: Draft, locale: str, locales: Sequence[str] | None = None) -> list[str]:
@@ -490,11 +520,24 @@ def save_article(tenant, user, slug: str, locale: str, draft: Draft, note: str =
     return changed
 
 
-def revert_to_generic(tenant, user, slug: str) -> bool:
-    """Drop the tenant's local copy of a generic article (its history goes with it)."""
+def revert_to_generic(tenant, user, slug: str, *, confirmed: bool = False) -> bool:
+    """Drop the tenant's local copy of a generic article (its history goes with it); False if there is none.
+
+    Without `confirmed`, refuses with what would be lost (RevertRefused): one click must not
+    throw away a country's work in every language."""
     article = db.session.scalar(select(Article).where(Article.slug == slug, Article.generic_id.is_not(None)))
     if article is None:
         return False
+    if not confirmed:
+        losses = copy_revisions(article)
+        # Written out before the sentence: Babel's extractor cannot read a call inside another's arguments.
+        languages = ", ".join(ngettext("%(language)s (%(num)d revision)", "%(language)s (%(num)d revisions)", count, language=locale.upper())
+                              for locale, count in losses)
+        raise RevertRefused(
+            _("Using the generic article deletes your country's text of this article in %(languages)s, with its history: readers get the generic text in every language again. This cannot be undone.",
+              languages=languages),
+            losses,
+        )
     # Deleted here, not left to ON DELETE CASCADE: SQLite enforces no foreign key unless asked, and
     # a later copy that gets the same id there would meet these revisions.
     db.session.execute(delete(ArticleRevision).where(ArticleRevision.article_id == article.id))
@@ -504,6 +547,13 @@ def revert_to_generic(tenant, user, slug: str) -> bool:
 
     search.reindex(tenant, slug)
     return True
+
+
+def copy_revisions(article: Article) -> list[tuple[str, int]]:
+    """(locale, number of revisions) of each language the tenant's `article` has, by locale."""
+    counts = dict(db.session.execute(
+        select(ArticleRevision.locale, func.count()).where(ArticleRevision.article_id == article.id).group_by(ArticleRevision.locale)).all())
+    return [(t.locale, counts.get(t.locale, 0)) for t in sorted(article.translations, key=lambda t: t.locale)]
 
 
 def set_hidden(tenant, user, slug: str, hidden: bool) -> bool:
@@ -552,6 +602,36 @@ def is_hidden(generic: GenericArticle | None) -> bool:
     return db.session.scalar(select(HiddenArticle.id).where(HiddenArticle.generic_id == generic.id)) is not None
 
 
+# A revision's note is stored in English, the source language of the interface, and shown in the
+# reader's language (`revision_note`): editors of every language read the same history.
+NOTE_EDITED = "edited in the browser"
+NOTE_IMPORTED = "import"
+NOTE_RESTORED = "restored revision {number}"
+_RESTORED_RE = re.compile(r"restored revision (\d+)")
+
+
+def revision_note(note: str) -> str:
+    """A revision's `note` in the current language; a note written by someone (a script) as written."""
+    if note == NOTE_EDITED:
+        return _("edited in the browser")
+    if note == NOTE_IMPORTED:
+        return _("imported from files")
+    if (restored := _RESTORED_RE.fullmatch(note)) is not None:
+        return _("restored revision %(number)s", number=int(restored.group(1)))
+    # Notes saved before they were stored in English are in the language of whoever saved them.
+    if note in _translations_of_edited():
+        return _("edited in the browser")
+    return note
+
+
+def _translations_of_edited() -> set[str]:
+    translations = set()
+    for locale in current_app.config["UI_LOCALES"]:
+        with force_locale(locale):
+            translations.add(_("edited in the browser"))
+    return translations
+
+
 def revisions(owner, locale: str) -> list:
     cls = GenericRevision if isinstance(owner, GenericArticle) else ArticleRevision
     return list(db.session.scalars(select(cls).where(cls.article_id == owner.id, cls.locale == locale).order_by(cls.number.desc())))
@@ -571,7 +651,7 @@ def restore_revision(tenant, user, owner, locale: str, number: int) -> bool:
     if revision is None:
         return False
     draft = Draft(title=revision.title, body=revision.body, tags=list((revision.meta or {}).get("tags") or []), **owner.meta())
-    note = f"restored revision {number}"
+    note = NOTE_RESTORED.format(number=number)
     if isinstance(owner, GenericArticle):
         return save_generic_article(user, owner.slug, locale, draft, note)
     return save_article(tenant, user, owner.slug, locale, draft, note)
@@ -748,15 +828,37 @@ class MaterialsStatus:
     outdated: list[Outdated]
     missing: list[TranslationRow]
     hidden: list[str]
+    # (slug, locale, slug of the article it links to): links their readers get as plain text.
+    dead_links: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def _written_articles(tenant) -> Iterator[ArticleView]:
+    """Every article of the tenant (drafts and staff ones included) in each language it is written in."""
+    for locale in tenant.locales:
+        for view in tenant_view(tenant, locale, audience=Audience.STAFF, include_drafts=True):
+            if not view.fallback:
+                yield view
+
+
+def articles_linking_to(tenant, slug: str, locale: str) -> list[str]:
+    """The titles (in `locale` where written in it) of the tenant's articles that link to article `slug`."""
+    titles: dict[str, str] = {}
+    for view in _written_articles(tenant):
+        if view.slug != slug and slug in linked_articles(view.body_html) and (view.slug not in titles or view.locale == locale):
+            titles[view.slug] = view.title
+    return list(titles.values())
 
 
 def materials_status(tenant) -> MaterialsStatus:
-    """What a tenant should fix in its materials: unknown placeholders, outdated copies, gaps."""
-    unknown = []
-    for locale in tenant.locales:
-        for view in tenant_view(tenant, locale, audience=Audience.STAFF, include_drafts=True):
-            if not view.fallback and view.unknown_placeholders:
-                unknown.append((view.slug, view.locale, view.unknown_placeholders))
+    """What a tenant should fix in its materials: unknown placeholders, outdated copies, gaps, and links
+    to articles their readers cannot open (hidden, in draft, for staff only, or unknown)."""
+    unknown, dead_links = [], []
+    readable = {(locale, audience): readable_slugs(tenant, locale, audience) for locale in tenant.locales for audience in Audience}
+    for view in _written_articles(tenant):
+        if view.unknown_placeholders:
+            unknown.append((view.slug, view.locale, view.unknown_placeholders))
+        can_open = readable[(view.asked_locale, view.audience)]
+        dead_links.extend((view.slug, view.locale, target) for target in linked_articles(view.body_html) if target not in can_open)
     outdated = []
     for local in db.session.scalars(select(Article).order_by(Article.slug)):
         for translation in local.translations:
@@ -765,7 +867,7 @@ def materials_status(tenant) -> MaterialsStatus:
                 outdated.append(state)
     hidden_ids = select(HiddenArticle.generic_id)
     hidden = list(db.session.scalars(select(GenericArticle.slug).where(GenericArticle.id.in_(hidden_ids)).order_by(GenericArticle.slug)))
-    return MaterialsStatus(unknown, outdated, translation_status(tenant), hidden)
+    return MaterialsStatus(unknown, outdated, translation_status(tenant), hidden, dead_links)
 
 
 @dataclass

@@ -13,12 +13,12 @@ from portal.auth.loaders import can, require
 from portal.auth.permissions import Permission
 from portal.core import page_cache
 from portal.core.db import db
-from portal.core.i18n import current_locale
+from portal.core.i18n import current_locale, locale_name
 from portal.extensions import limiter, public_rate_limit
 from portal.kb import handbook, search, services
-from portal.kb.forms import ArticleForm, FeedbackForm
+from portal.kb.forms import ArticleForm, FeedbackForm, RevertForm
 from portal.kb.models import Audience
-from portal.kb.rendering import placeholder_names, render_article, scrollable_tables, unknown_placeholders
+from portal.kb.rendering import placeholder_names, readable_links, render_article, scrollable_tables, unknown_placeholders
 
 bp = Blueprint("kb", __name__, template_folder="templates", url_prefix="/<tenant>/kb")
 
@@ -85,7 +85,8 @@ def article(slug: str):
         view = services.get_article(g.tenant, slug, current_locale(), audience=reader_audience(), include_drafts=editor, editor=editor)
         if view is None:
             abort(404)
-        page = page_cache.render_cached(key, "kb/article.html", article=view, form=FeedbackForm(), editor=editor)
+        readable = services.readable_slugs(g.tenant, current_locale(), reader_audience())
+        page = page_cache.render_cached(key, "kb/article.html", article=view, form=FeedbackForm(), editor=editor, readable=readable)
     if search_id:
         services.record_opened(g.tenant, search_id, slug)
         db.session.commit()
@@ -182,15 +183,22 @@ def _edit(slug: str | None, locale: str, library: bool):
         })
     if request.method == "GET":
         form.base.data = services.edit_token(owner, locale)
+    # Chosen on the new-article page only (see `new`); an article's other pages are each one language's.
+    form.locale.choices = [(code, locale_name(code)) for code in tenant.locales]
+    form.locale.data = locale
     preview = None
     conflict = False
     withdrawn: list[str] = []
+    existing = None  # the address name of the article a new one was named like
     if request.method == "POST" and form.validate_on_submit():
         target_slug = slug or form.slug.data
         if not target_slug:
             form.slug.errors.append(_("An address name is needed."))
-        elif not slug and (services.get_local(target_slug) or (library and services.get_generic(target_slug))):
+        elif not slug and (services.get_local(target_slug) or services.get_generic(target_slug)):
+            # A generic one too: saving would make the country's copy of it in this language only,
+            # from a form that did not start from its text.
             form.slug.errors.append(_("An article with this address name exists already."))
+            existing = target_slug
         else:
             draft = services.Draft(form.title.data.strip(), form.body.data or "", form.category.data, form.tag_list(), form.audience.data, form.status.data)
             if form.preview.data:
@@ -200,10 +208,10 @@ def _edit(slug: str | None, locale: str, library: bool):
                 base = form.base.data or None  # a form without it (a script) overwrites as before
                 try:
                     if library:
-                        services.save_generic_article(current_user, target_slug, locale, draft, note=_("edited in the browser"), base=base,
+                        services.save_generic_article(current_user, target_slug, locale, draft, note=services.NOTE_EDITED, base=base,
                                                       unpublish=form.unpublish.data)
                     else:
-                        services.save_article(tenant, current_user, target_slug, locale, draft, note=_("edited in the browser"), base=base,
+                        services.save_article(tenant, current_user, target_slug, locale, draft, note=services.NOTE_EDITED, base=base,
                                               unpublish=form.unpublish.data)
                     db.session.commit()
                 except services.UnpublishRefused as exc:
@@ -233,11 +241,16 @@ def _edit(slug: str | None, locale: str, library: bool):
         "kb/edit.html", form=form, slug=slug, locale=locale, library=library, preview=preview, outdated=outdated,
         makes_copy=is_copy, owner=owner, withdrawn=withdrawn, local_changes=local_changes, hidden=services.is_hidden(services.get_generic(slug)) if slug else False,
         placeholders=placeholder_names(tenant.settings.placeholder_values(locale)),
+        existing=existing if existing and _owner(existing, library) is not None else None,  # linked to its page here
+        existing_is_generic=bool(existing) and not library and services.get_local(existing) is None,
     ), (409 if conflict else 422 if request.method == "POST" and preview is None else 200)
 
 
 def new(library: bool):
-    locale = request.args.get("locale") or g.tenant.default_locale
+    # The editor chooses the language (the form's choice, or ?locale= from a link), by default the
+    # one they read the interface in when the country offers it.
+    interface = current_locale()
+    locale = request.form.get("locale") or request.args.get("locale") or (interface if interface in g.tenant.locales else g.tenant.default_locale)
     return _guard(library) or _edit(None, locale, library)
 
 
@@ -271,7 +284,8 @@ def history(slug: str, locale: str, library: bool):
     if (denied := _guard(library)) is not None:
         return denied
     title = services.article_title(g.tenant, slug, locale) or slug
-    return render_template("kb/history.html", slug=slug, title=title, locale=locale, library=library, revisions=services.revisions(owner, locale))
+    return render_template("kb/history.html", slug=slug, title=title, locale=locale, library=library, revisions=services.revisions(owner, locale),
+                           revision_note=services.revision_note)
 
 
 def restore(slug: str, locale: str, number: int, library: bool):
@@ -320,6 +334,9 @@ def _scrollable_tables(body_html: str) -> str:
     return scrollable_tables(body_html, lambda number: _("Table %(number)s", number=number))
 
 
+bp.add_app_template_filter(readable_links, "readable_links")
+
+
 @bp.post("/manage/<slug>/visibility")
 @require(Permission.KB_EDIT)
 def visibility(slug: str):
@@ -328,13 +345,24 @@ def visibility(slug: str):
         abort(404)
     db.session.commit()
     flash(_("The article is hidden from readers.") if hide else _("The article is shown to readers again."), "success")
+    linking = services.articles_linking_to(g.tenant, slug, current_locale()) if hide else []
+    if linking:
+        flash(ngettext("%(num)d article links to it: its readers now see that link as plain text (%(articles)s).",
+                       "%(num)d articles link to it: their readers now see those links as plain text (%(articles)s).",
+                       len(linking), articles=", ".join(linking)), "warning")
     return redirect(url_for("kb.manage"))
 
 
 @bp.post("/manage/<slug>/revert")
 @require(Permission.KB_EDIT)
 def revert(slug: str):
-    if not services.revert_to_generic(g.tenant, current_user, slug):
+    form = RevertForm()
+    try:
+        reverted = services.revert_to_generic(g.tenant, current_user, slug, confirmed=form.confirm.data)
+    except services.RevertRefused as exc:
+        title = services.article_title(g.tenant, slug, current_locale()) or slug
+        return render_template("kb/revert.html", form=form, slug=slug, title=title, message=str(exc)), 409
+    if not reverted:
         abort(404)
     db.session.commit()
     flash(_("The local copy was removed: readers see the generic article again."), "success")

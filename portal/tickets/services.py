@@ -1294,13 +1294,26 @@ def list_canned(tenant: Tenant, locale: str | None = None) -> list[CannedRespons
 
 
 def save_canned(tenant: Tenant, actor: User, *, title: str, locale: str, body: str, canned: CannedResponse | None = None) -> CannedResponse:
+    """Create or change a canned response. Refused (TicketError) when a placeholder names no value of
+    the country in `locale` nor of the ticket: a misspelt one would reach requesters as a blank."""
+    from flask_babel import ngettext
+
     from portal.core.placeholders import check_placeholders
+    from portal.kb.rendering import unknown_placeholders
 
     if locale not in tenant.locales:
         raise TicketError(_("This language is not offered here."), 422)
     problem = check_placeholders(body)
     if problem:
         raise TicketError(_("The text has a placeholder error: %(problem)s", problem=problem), 422)
+    # The ticket's names, as render_canned fills them.
+    values = tenant.settings.placeholder_values(locale) | {"ticket": dict.fromkeys(("reference", "subject", "requester"), "-")}
+    unknown = unknown_placeholders(body, values)
+    if unknown:
+        raise TicketError(ngettext(
+            "%(country)s has no value for %(names)s: requesters would see nothing in its place. Check the spelling.",
+            "%(country)s has no value for %(names)s: requesters would see nothing in their place. Check the spelling.",
+            len(unknown), country=tenant.name, names=", ".join("{{ %s }}" % name for name in unknown)), 422)
     if canned is None:
         canned = CannedResponse(tenant_id=tenant.id)
         db.session.add(canned)

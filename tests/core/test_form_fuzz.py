@@ -25,6 +25,7 @@ from portal.auth.permissions import GlobalRole, Role
 from portal.core.db import db, tenant_scope
 from portal.escalation import services as escalation
 from portal.kb import importer
+from portal.kb import services as kb
 from portal.tenancy.services import get_tenant
 from portal.tickets import services as tickets
 from portal.tickets.models import Category, Ticket
@@ -101,6 +102,8 @@ class Desk:
                 self.step_id = step.id
                 admin = auth_services.get_user_by_email(self.emails["admin"])
                 self.canned_id = tickets.save_canned(tenant, admin, title="Hello", locale="en", body="Hello {{ country.name }}").id
+                # A country's copy of a generic article, for "Use generic" to ask about (and drop).
+                kb.save_article(tenant, admin, "password-reset", "en", kb.Draft("Our reset", "Call us.", "access-and-login", [], "public", "published"))
                 self.category_id = db.session.scalar(select(Category.id).order_by(Category.id).limit(1))
                 self.membership_id = auth_services.membership_for(user, tenant).id
             self.reset_token = auth_services.make_reset_token(auth_services.get_user_by_email(self.emails["requester"]))
@@ -166,10 +169,10 @@ class Desk:
             "take": Form("l1", "POST", f"{t}/tickets/{ref}/take"),
             "canned": Form("l1", "POST", f"{t}/tickets/canned", {"title": "Greeting", "locale": "en", "body": "Hello {{ country.name }}"}),
             "canned-edit": Form("l1", "POST", f"{t}/tickets/canned/{self.canned_id}", {"title": "Greeting", "locale": "en", "body": "Hi"}, ("retire",)),
-            "kb-new": Form("l1", "POST", f"{t}/kb/manage/new?locale=en", {"slug": "fuzz-article", "title": "Fuzz", "body": "Text", "category": "other", "tags": "a, b", "audience": "public", "status": "draft", "preview": "1"}),
+            "kb-new": Form("l1", "POST", f"{t}/kb/manage/new?locale=en", {"locale": "en", "slug": "fuzz-article", "title": "Fuzz", "body": "Text", "category": "other", "tags": "a, b", "audience": "public", "status": "draft", "preview": "1"}),
             "kb-new-locale": Form("l1", "GET", f"{t}/kb/manage/new", {"locale": "en"}),
             "kb-edit": Form("l1", "POST", f"{t}/kb/manage/{article}/en", {"title": "Code", "body": "Wait.", "category": "other", "tags": "sms", "audience": "public", "status": "published", "preview": "1"}),
-            "kb-revert": Form("l1", "POST", f"{t}/kb/manage/{article}/revert"),
+            "kb-revert": Form("l1", "POST", f"{t}/kb/manage/password-reset/revert", extra=("confirm",)),
             "kb-restore": Form("l1", "POST", f"{t}/kb/manage/{article}/en/restore/1"),
             "kb-visibility": Form("l1", "POST", f"{t}/kb/manage/{article}/visibility", {"hide": "0"}),
             "insights": Form("l1", "GET", f"{t}/insights/", {"start": "2024-01-01", "end": "2024-03-31"}),
@@ -181,6 +184,7 @@ class Desk:
             "deescalate": Form("l2", "POST", f"{t}/tickets/{self.escalated}/escalation/down", {"down-reason": ""}),
             "members": Form("admin", "POST", f"{t}/members", {"email": "new@example.org", "name": "New", "role": "requester", "job_title": "Clerk", "office": "HQ"}),
             "member-edit": Form("admin", "POST", f"{t}/members/{self.membership_id}", {f"{m}-role": "requester", f"{m}-is_active": "y"}),
+            "member-invitation": Form("admin", "POST", f"{t}/members/{self.membership_id}/invitation"),
             "category": Form("admin", "POST", f"{t}/tickets/categories/{self.category_id}", {f"{c}-group": "", f"{c}-is_active": "1", f"{c}-name-en": "Access"}),
             "deployment": Form("admin", "POST", f"{t}/deployment", {"version": "1.9.0"}),
             "console": Form("expert", "GET", "/expert/", {"tenant": "farajaland", "severity": "high", "status": "open", "q": "outbox", "sort": "due", "page": "1"}),

@@ -1,6 +1,8 @@
 """`/<tenant>/api/v1/kb`: search and articles as JSON; public without a token, staff with one."""
 from portal.auth import services as auth_services
 from portal.auth.permissions import Role
+from portal.kb import services
+from tests.kb.conftest import draft
 
 
 def token_for(app, email):
@@ -49,3 +51,10 @@ def test_staff_articles_need_a_staff_token(app, client, make_user, library):
     staff = token_for(app, make_user(role=Role.L1_AGENT))
     assert client.get(url, headers=staff).get_json()["slug"] == "staff-triage"
     assert client.get("/farajaland/api/v1/kb/search?q=triage", headers=staff).get_json()["total"] == 1
+
+
+def test_an_article_s_link_to_an_article_the_reader_cannot_open_is_its_text_alone(client, library, kb_edit):
+    kb_edit("farajaland", services.save_article, None, "office-help", "en", draft("Office help", "See [the reset steps](password-reset) or [the checklist](staff-triage)."))
+    kb_edit("farajaland", services.set_hidden, None, "password-reset", True)
+    body = client.get("/farajaland/api/v1/kb/articles/office-help").get_json()["body_html"]
+    assert "See the reset steps or the checklist." in body and "<a " not in body

@@ -44,7 +44,7 @@ def test_every_change_to_an_article_shows_at_once(app, client, library, kb_edit,
     assert "Our own reset steps" in page(client)[1]
     kb_edit("farajaland", services.save_article, None, "password-reset", "en", draft("Our own reset steps", "Call the desk on Monday."))
     assert "Call the desk on Monday." in page(client)[1]
-    kb_edit("farajaland", services.revert_to_generic, None, "password-reset")
+    kb_edit("farajaland", services.revert_to_generic, None, "password-reset", confirmed=True)
     assert "Resetting a forgotten password" in page(client)[1]
     with app.app_context():
         services.save_generic_article(None, "password-reset", "en", draft("Resetting a password, new edition", "New steps.", "access-and-login"))
@@ -341,3 +341,17 @@ def test_a_page_under_another_script_root_is_a_page_of_its_own(csrf_app):
     mounted = csrf_app.test_client(use_cookies=False).get(ARTICLE, headers=EN, environ_overrides={"SCRIPT_NAME": "/elsewhere"})
     assert "/elsewhere/farajaland/" in mounted.get_data(as_text=True)
     assert "/elsewhere/" not in first_visit(csrf_app).get_data(as_text=True)
+
+
+@pytest.mark.parametrize("tokens", ["kept", "down"])
+def test_a_link_to_an_article_hidden_since_reads_as_plain_text_at_once(make_app, library, kb_edit, tokens):
+    """The page of an article that links to another changes with the other's visibility, with version
+    tokens or without (the database is read then)."""
+    app = make_app(**({"REDIS_URL": "redis://127.0.0.1:9/0"} if tokens == "down" else {}))  # nothing listens there
+    reader = app.test_client(use_cookies=False)
+    kb_edit("farajaland", services.save_article, None, "office-help", "en", draft("Office help", "See [the reset steps](password-reset)."))
+    assert '<a href="password-reset"' in reader.get("/farajaland/kb/articles/office-help", headers=EN).get_data(as_text=True)
+    kb_edit("farajaland", services.set_hidden, None, "password-reset", True)
+    assert "See the reset steps." in reader.get("/farajaland/kb/articles/office-help", headers=EN).get_data(as_text=True)
+    kb_edit("farajaland", services.set_hidden, None, "password-reset", False)
+    assert '<a href="password-reset"' in reader.get("/farajaland/kb/articles/office-help", headers=EN).get_data(as_text=True)

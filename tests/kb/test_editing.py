@@ -88,7 +88,7 @@ def test_materials_status_lists_unknown_placeholders(client, auth, make_user, li
 def test_hiding_and_reverting_from_the_manage_page(client, auth, make_user, library, kb_edit):
     kb_edit("farajaland", services.save_article, None, "password-reset", "en", draft("Our reset", "Local text.", "access-and-login"))
     auth.login(make_user(role=Role.TENANT_ADMIN))
-    client.post("/farajaland/kb/manage/password-reset/revert")
+    client.post("/farajaland/kb/manage/password-reset/revert", data={"confirm": "y"})
     assert "Resetting a forgotten password" in client.get("/farajaland/kb/articles/password-reset").get_data(as_text=True)
     client.post("/farajaland/kb/manage/printing-certificates/visibility", data={"hide": "1"})
     auth.logout()
@@ -98,7 +98,7 @@ def test_hiding_and_reverting_from_the_manage_page(client, auth, make_user, libr
 def test_a_copy_made_again_after_a_revert_starts_a_history_of_its_own(client, auth, make_user, library, kb_edit):
     kb_edit("farajaland", services.save_article, None, "password-reset", "en", draft("First copy", "One."))
     kb_edit("farajaland", services.save_article, None, "password-reset", "en", draft("First copy, edited", "Two."))
-    kb_edit("farajaland", services.revert_to_generic, None, "password-reset")
+    kb_edit("farajaland", services.revert_to_generic, None, "password-reset", confirmed=True)
     kb_edit("farajaland", services.save_article, None, "password-reset", "en", draft("Second copy", "Three."))
     auth.login(make_user(role=Role.L1_AGENT))
     history = client.get("/farajaland/kb/manage/password-reset/en/history").get_data(as_text=True)
@@ -290,3 +290,81 @@ def test_a_language_the_country_changed_in_another_only_is_flagged_for_translati
     cleared = client.get("/farajaland/kb/manage/translations", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "code-not-received" not in cleared.split('id="loc-fr"')[1]
     assert "Readers in FR still get" not in client.get("/farajaland/kb/manage/code-not-received/fr").get_data(as_text=True)
+
+
+EN = {"Accept-Language": "en"}
+
+
+def test_a_new_article_named_like_a_generic_one_is_refused_with_a_link_to_edit_the_generic_one(client, auth, make_user, library):
+    """Not a false edit conflict, and no local copy in one language that French readers never get."""
+    auth.login(make_user(role=Role.TENANT_ADMIN))
+    new = FORM | {"slug": "password-reset", "title": "Our reset steps", "base": _base(client.get("/farajaland/kb/manage/new", headers=EN).get_data(as_text=True)), "save": "Save"}
+    for _attempt in range(2):  # saving again is refused the same way
+        refused = client.post("/farajaland/kb/manage/new", data=new, headers=EN)
+        page = refused.get_data(as_text=True)
+        assert refused.status_code == 422
+        assert "An article with this address name exists already." in page
+        assert "after you opened it" not in page
+        assert 'href="/farajaland/kb/manage/password-reset/en"' in page  # where the country's copy is made
+        assert "Our reset steps" in page  # the editor's text is kept
+    auth.logout()
+    assert "Resetting a forgotten password" in client.get("/farajaland/kb/articles/password-reset", headers=EN).get_data(as_text=True)
+
+
+def test_a_conflict_with_a_save_nobody_signed_says_someone_with_a_capital(client, auth, make_user, library, kb_edit):
+    auth.login(make_user(role=Role.TENANT_ADMIN))
+    base = _base(client.get("/farajaland/kb/manage/password-reset/en").get_data(as_text=True))
+    kb_edit("farajaland", services.save_article, None, "password-reset", "en", draft("Saved by a script", "Text.", "access-and-login"))
+    refused = client.post("/farajaland/kb/manage/password-reset/en", data=FORM | {"base": base, "save": "Save"}, headers=EN)
+    assert refused.status_code == 409
+    assert "Someone saved this article after you opened it." in refused.get_data(as_text=True)
+
+
+def test_using_the_generic_article_again_is_confirmed_first_with_what_is_lost(client, auth, make_user, library, kb_edit):
+    kb_edit("farajaland", services.save_article, None, "password-reset", "en", draft("Our reset", "Local text.", "access-and-login"))
+    kb_edit("farajaland", services.save_article, None, "password-reset", "en", draft("Our reset", "Local text, again.", "access-and-login"))
+    kb_edit("farajaland", services.save_article, None, "password-reset", "fr", draft("Notre page", "Texte local.", "access-and-login"))
+    auth.login(make_user(role=Role.TENANT_ADMIN))
+    manage = client.get("/farajaland/kb/manage", headers=EN).get_data(as_text=True)
+    assert 'action="/farajaland/kb/manage/password-reset/revert"' in manage
+    asked = client.post("/farajaland/kb/manage/password-reset/revert", headers=EN)
+    page = asked.get_data(as_text=True)
+    assert asked.status_code == 409
+    assert "EN (2 revisions), FR (1 revision)" in page and "cannot be undone" in page
+    assert "Yes, delete our text in every language, with its history" in page
+    assert "Local text, again." in client.get("/farajaland/kb/articles/password-reset", headers=EN).get_data(as_text=True)  # nothing lost yet
+    # Sent again without the box ticked: still asked.
+    assert client.post("/farajaland/kb/manage/password-reset/revert", data={"confirm": ""}, headers=EN).status_code == 409
+    done = client.post("/farajaland/kb/manage/password-reset/revert", data={"confirm": "y"}, headers=EN)
+    assert done.status_code == 302
+    assert "Resetting a forgotten password" in client.get("/farajaland/kb/articles/password-reset", headers=EN).get_data(as_text=True)
+    assert client.post("/farajaland/kb/manage/password-reset/revert", data={"confirm": "y"}).status_code == 404  # no copy left
+
+
+def test_a_new_article_is_written_in_the_language_chosen_by_default_the_editors_own(client, auth, make_user, library):
+    auth.login(make_user(role=Role.TENANT_ADMIN))
+    client.post("/farajaland/language", data={"lang": "fr", "next": "/farajaland/kb/manage/new"})
+    page = client.get("/farajaland/kb/manage/new").get_data(as_text=True)
+    choice = page.split('<select id="locale" name="locale"')[1].split("</select>")[0]
+    assert '<option selected value="fr">Français</option>' in choice and '<option value="en">English</option>' in choice
+    created = client.post("/farajaland/kb/manage/new", data=FORM | {"slug": "nos-horaires", "title": "Nos horaires", "locale": "fr", "save": "Save"})
+    assert created.status_code == 302 and created.headers["Location"].endswith("/farajaland/kb/manage/nos-horaires/fr")
+    english = client.post("/farajaland/kb/manage/new", data=FORM | {"slug": "our-hours", "title": "Our hours", "locale": "en", "save": "Save"})
+    assert english.status_code == 302 and english.headers["Location"].endswith("/farajaland/kb/manage/our-hours/en")
+    auth.logout()
+    assert "Nos horaires" in client.get("/farajaland/kb/articles/nos-horaires", headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert "Our hours" in client.get("/farajaland/kb/articles/our-hours", headers=EN).get_data(as_text=True)
+
+
+def test_revision_notes_read_in_the_language_of_whoever_reads_the_history(app, client, auth, make_user, library, kb_edit):
+    french = app.test_client()
+    french.post("/farajaland/login", data={"email": make_user(role=Role.TENANT_ADMIN), "password": "correct-horse-battery"})
+    french.post("/farajaland/language", data={"lang": "fr", "next": "/farajaland/"})
+    assert french.post("/farajaland/kb/manage/password-reset/en", data=FORM | {"save": "Save"}).status_code == 302
+    # A note stored in French before notes were stored in one language reads in English too.
+    kb_edit("farajaland", services.save_article, None, "password-reset", "en", draft("Older", "Older text.", "access-and-login"), note="modifié dans le navigateur")
+    auth.login(make_user(role=Role.TENANT_ADMIN))
+    history = client.get("/farajaland/kb/manage/password-reset/en/history", headers=EN).get_data(as_text=True)
+    assert history.count("· edited in the browser") == 2 and "modifié" not in history
+    in_french = french.get("/farajaland/kb/manage/password-reset/en/history").get_data(as_text=True)
+    assert in_french.count("· modifié dans le navigateur") == 2 and "edited in the browser" not in in_french

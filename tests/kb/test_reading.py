@@ -109,3 +109,37 @@ def test_iter_published_articles_gives_the_assistant_filled_articles(app, librar
     assert "+260 97 555 0100" in code.body_markdown and "{{" not in code.body_markdown
     assert "<p>" in code.body_html and code.url == "/farajaland/kb/articles/code-not-received"
     assert code.category == "access-and-login" and code.tags == ["sms", "code"] and code.updated_at.tzinfo is not None
+
+
+LINKS = "Forgot it? See [Resetting a forgotten password](password-reset).\n\nTo print, see [Printing certificates](printing-certificates)."
+
+
+def test_a_link_to_an_article_readers_cannot_open_reads_as_plain_text_and_the_materials_status_lists_it(client, auth, make_user, library, kb_edit):
+    kb_edit("farajaland", services.save_article, None, "office-help", "en", draft("Office help", LINKS))
+    en = {"Accept-Language": "en"}
+    assert '<a href="password-reset"' in client.get("/farajaland/kb/articles/office-help", headers=en).get_data(as_text=True)
+    auth.login(make_user(role=Role.TENANT_ADMIN))
+    hidden = client.post("/farajaland/kb/manage/password-reset/visibility", data={"hide": "1"}, headers=en, follow_redirects=True).get_data(as_text=True)
+    assert "1 article links to it: its readers now see that link as plain text (Office help)." in hidden
+    materials = client.get("/farajaland/kb/manage/materials", headers=en).get_data(as_text=True)
+    links = materials.split('id="links-title"')[1].split("</section>")[0]
+    assert 'href="/farajaland/kb/manage/office-help/en">office-help</a> (EN) → password-reset' in links
+    assert "printing-certificates" not in links
+    auth.logout()
+    page = client.get("/farajaland/kb/articles/office-help", headers=en).get_data(as_text=True)
+    assert "See Resetting a forgotten password." in page and 'href="password-reset"' not in page
+    assert '<a href="printing-certificates"' in page
+    handbook = client.get("/farajaland/kb/handbook", headers=en).get_data(as_text=True)
+    assert "See Resetting a forgotten password." in handbook and "#article-password-reset" not in handbook
+    assert 'href="#article-printing-certificates"' in handbook
+
+
+def test_a_link_to_a_staff_article_or_a_draft_is_plain_text_for_readers_who_cannot_open_it(client, auth, make_user, library, kb_edit):
+    body = "Agents: see [the triage checklist](staff-triage) and [our hours](office-hours)."
+    kb_edit("farajaland", services.save_article, None, "office-hours", "en", draft("Office hours", "Open at 8.", status="draft"))
+    kb_edit("farajaland", services.save_article, None, "office-help", "en", draft("Office help", body))
+    reader = client.get("/farajaland/kb/articles/office-help", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Agents: see the triage checklist and our hours." in reader
+    auth.login(make_user(role=Role.L1_AGENT))
+    agent = client.get("/farajaland/kb/articles/office-help", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert '<a href="staff-triage"' in agent and '<a href="office-hours"' not in agent  # what readers get: a draft is not there yet
