@@ -10,6 +10,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from limits import parse as parse_limit
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import contains_eager
 
@@ -79,12 +80,19 @@ class LoginResult:
     INACTIVE = "inactive"
 
 
-def authenticate(email: str, password: str, now: dt.datetime | None = None) -> tuple[str, User | None]:
+def authenticate(email: str, password: str, now: dt.datetime | None = None, known_here: frozenset[int] = frozenset()) -> tuple[str, User | None]:
     """Check a password. After LOGIN_MAX_FAILURES failures in a row the account locks for a while.
 
     Each attempt is counted in the database before the password is checked, in one statement: a
     burst of guesses sent at once (to several app servers) gets no more than LOGIN_MAX_FAILURES of
-    them checked, where reading the count, adding one and writing it back would let them all through."""
+    them checked, where reading the count, adding one and writing it back would let them all through.
+
+    The lock stops guessing from elsewhere, not the account's owner: a browser the account signed in
+    from before (`known_here`, the ids its signed cookie names) checks the password whatever the
+    lock, and its failures count for nothing (the route's per-client limit still holds), so nobody
+    can keep a registrar out by typing wrong passwords under their address. An address with no
+    account locks after as many failures as an account would, so the lock says nothing of which
+    addresses have one."""
     now = now or utcnow()
     config = current_app.config
     user = get_user_by_email(email)
@@ -93,7 +101,15 @@ def authenticate(email: str, password: str, now: dt.datetime | None = None) -> t
             _hasher.verify(_DUMMY_HASH, password or "x")
         except VerificationError:
             pass
+        if not _unknown_address_may_try(email):
+            return LoginResult.LOCKED, None
         return LoginResult.INVALID, None
+    if user.id in known_here:
+        try:
+            _hasher.verify(user.password_hash, password or "")
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return LoginResult.INVALID, user
+        return _signed_in(user, password, now)
     attempt = db.session.execute(
         update(User).where(User.id == user.id, or_(User.locked_until.is_(None), User.locked_until <= now))
         .values(failed_logins=User.failed_logins + 1).returning(User.failed_logins),
@@ -114,6 +130,12 @@ def authenticate(email: str, password: str, now: dt.datetime | None = None) -> t
             return LoginResult.LOCKED, user
         db.session.refresh(user)
         return LoginResult.INVALID, user
+    return _signed_in(user, password, now)
+
+
+def _signed_in(user: User, password: str, now: dt.datetime) -> tuple[str, User]:
+    """The end of a sign-in whose password was right: refused if the account is deactivated, else
+    its failures forgotten and the hash brought up to date."""
     db.session.refresh(user)
     if not user.is_active_account:
         return LoginResult.INACTIVE, user
@@ -124,6 +146,18 @@ def authenticate(email: str, password: str, now: dt.datetime | None = None) -> t
     user.last_login_at = now
     db.session.commit()
     return LoginResult.OK, user
+
+
+def _unknown_address_may_try(email: str) -> bool:
+    """Count a failure for an address with no account, in the rate-limit storage (shared through
+    Redis by every server): False once it has failed as often as locks an account."""
+    config = current_app.config
+    if not config.get("RATELIMIT_ENABLED", True):
+        return True
+    from portal.extensions import limiter
+
+    limit = parse_limit(f"{config['LOGIN_MAX_FAILURES'] - 1} per {config['LOGIN_LOCK_MINUTES']} minutes")
+    return limiter.limiter.hit(limit, "login-unknown-address", normalize_email(email))
 
 
 # -- sign-ins ------------------------------------------------------------------------------------

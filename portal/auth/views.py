@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_login.config import COOKIE_NAME as REMEMBER_COOKIE
+from itsdangerous import BadData, URLSafeTimedSerializer
 from limits import parse as parse_limit
 
 from portal.auth import services
@@ -67,13 +68,16 @@ def login():
     if current_user.is_authenticated and request.method == "GET":
         return redirect(safe_next(form.next.data, _home()))
     if form.validate_on_submit():
-        result, user = services.authenticate(form.email.data, form.password.data)
+        known = _known_here()
+        result, user = services.authenticate(form.email.data, form.password.data, known_here=frozenset(known))
         if result == services.LoginResult.OK:
             session.clear()  # a new session: nothing put in it before (a planted CSRF token) carries over
             services.start_sign_in(user)
             db.session.commit()
             login_user(user, remember=form.remember.data)
-            return redirect(safe_next(form.next.data, _home()))
+            response = redirect(safe_next(form.next.data, _home()))
+            _remember_known_here(response, user, known)
+            return response
         if result == services.LoginResult.LOCKED:
             form.password.errors.append(
                 ngettext("Too many failed attempts: this account is locked for %(num)s minute.",
@@ -85,6 +89,34 @@ def login():
             form.password.errors.append(_("Incorrect email or password."))
         return render_template("auth/login.html", form=form), 401 if result != services.LoginResult.LOCKED else 429
     return render_template("auth/login.html", form=form), 400 if form.errors else 200
+
+
+# The accounts that signed in from this browser, in a signed cookie: their account lock does not
+# apply here (see services.authenticate). A few, for a computer an office shares.
+KNOWN_COOKIE = "known_accounts"
+KNOWN_MAX = 5
+KNOWN_DAYS = 180
+
+
+def _known_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="known-accounts")
+
+
+def _known_here() -> list[int]:
+    value = request.cookies.get(KNOWN_COOKIE)
+    if not value:
+        return []
+    try:
+        ids = _known_serializer().loads(value, max_age=KNOWN_DAYS * 24 * 3600)
+    except BadData:
+        return []
+    return [i for i in ids if isinstance(i, int) and not isinstance(i, bool)][:KNOWN_MAX] if isinstance(ids, list) else []
+
+
+def _remember_known_here(response, user, known: list[int]) -> None:
+    ids = [user.id] + [i for i in known if i != user.id]
+    response.set_cookie(KNOWN_COOKIE, _known_serializer().dumps(ids[:KNOWN_MAX]), max_age=KNOWN_DAYS * 24 * 3600,
+                        httponly=True, samesite="Lax", secure=request.is_secure)
 
 
 @bp.post("/<tenant>/logout")

@@ -193,3 +193,43 @@ def test_the_central_team_signing_in_outside_a_country_lands_on_its_console(clie
     requester = make_user()
     response = client.post("/login", data={"email": requester, "password": PASSWORD})
     assert response.headers["Location"] == "/"  # others choose their country there
+
+
+def test_guesses_from_elsewhere_lock_the_account_but_not_the_owners_own_browser(app, make_user):
+    """Anyone can type wrong passwords under a registrar's address; that must not keep the registrar
+    out of the browser they always sign in from."""
+    email = make_user()
+    owner = app.test_client()
+    assert owner.post("/farajaland/login", data={"email": email, "password": PASSWORD}).status_code == 302
+    owner.post("/farajaland/logout")
+
+    stranger = app.test_client()
+    for _ in range(5):
+        locked = stranger.post("/farajaland/login", data={"email": email, "password": "a-guess-123"})
+    assert locked.status_code == 429
+    assert stranger.post("/farajaland/login", data={"email": email, "password": PASSWORD}).status_code == 429
+
+    wrong = owner.post("/farajaland/login", data={"email": email, "password": "typo-in-it"})
+    assert wrong.status_code == 401 and "Incorrect email or password." in wrong.get_data(as_text=True)
+    assert owner.post("/farajaland/login", data={"email": email, "password": PASSWORD}).status_code == 302
+    assert owner.get("/farajaland/profile").status_code == 200
+
+
+def test_a_forged_known_browser_cookie_is_ignored(app, make_user):
+    email = make_user()
+    stranger = app.test_client()
+    stranger.set_cookie("known_accounts", "[1,2,3,4,5]")
+    for _ in range(5):
+        stranger.post("/farajaland/login", data={"email": email, "password": "a-guess-123"})
+    assert stranger.post("/farajaland/login", data={"email": email, "password": PASSWORD}).status_code == 429
+
+
+def test_an_address_without_an_account_locks_like_one_with_an_account(make_app, make_user):
+    """Otherwise "locked" would say which addresses have an account."""
+    app = make_app(RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="100 per minute")
+    client = app.test_client()
+    real, ghost = make_user(), "ghost-address@example.org"
+    for email in (real, ghost):
+        answers = [client.post("/farajaland/login", data={"email": email, "password": "a-guess-123"}) for _ in range(5)]
+        assert [a.status_code for a in answers] == [401, 401, 401, 401, 429], email
+        assert "locked for 15 minutes" in answers[-1].get_data(as_text=True)
