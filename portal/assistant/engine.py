@@ -19,7 +19,7 @@ import threading
 import weakref
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, Callable, Hashable
+from typing import Any, Callable, Collection, Hashable
 from urllib.parse import urljoin
 
 import nh3
@@ -156,14 +156,24 @@ class Answerer(ABC):
 # -- rendering ---------------------------------------------------------------------------------
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
-_RELATIVE_LINK_RE = re.compile(r"\]\((?![a-zA-Z][a-zA-Z0-9+.-]*:|/|#)([^)\s]+)\)")
+_RELATIVE_LINK_RE = re.compile(r"(!?)\[([^\]]*)\]\((?![a-zA-Z][a-zA-Z0-9+.-]*:|/|#)([^)\s]+)\)")
 _ALLOWED_TAGS = {"p", "ul", "ol", "li", "strong", "em", "a", "code", "pre", "blockquote", "h2", "h3", "h4",
                  "table", "thead", "tbody", "tr", "th", "td", "br", "hr"}
 
 
-def absolute_links(markdown: str, base_url: str) -> str:
-    """Make links between articles (`[text](other-slug)`) point at the other article's page."""
-    return _RELATIVE_LINK_RE.sub(lambda m: f"]({urljoin(base_url, m.group(1))})", markdown)
+def absolute_links(markdown: str, base_url: str, known: Collection[str] | None = None) -> str:
+    """Make links between articles (`[text](other-slug)`) point at the other article's page. With
+    `known` (the articles the reader can open), a link to any other article (hidden, a draft, for
+    staff only) is left as its text: the knowledge base's pages show it so, and a link would lead to
+    a missing page."""
+
+    def replace(match: re.Match) -> str:
+        image, text, target = match.groups()
+        if not image and known is not None and target.split("#", 1)[0] not in known:
+            return text
+        return f"{image}[{text}]({urljoin(base_url, target)})"
+
+    return _RELATIVE_LINK_RE.sub(replace, markdown)
 
 
 def render_markdown(markdown: str) -> str:
@@ -491,7 +501,7 @@ class RetrievalAnswerer(Answerer):
         passage = index.passages[passage_number]
         doc = index.documents[top]
         result.heading = passage.heading
-        result.passage = absolute_links(self._with_follow_on(index, passage_number), doc.url)
+        result.passage = absolute_links(self._with_follow_on(index, passage_number), doc.url, index.slugs)
         result.passage_html = render_markdown(result.passage)
         result.fallback = doc.fallback
         second = float(totals[order[1]]) if order.size > 1 else 0.0

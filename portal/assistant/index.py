@@ -243,11 +243,19 @@ class PassageIndex:
         self.fuzzy_words += sorted(w for w in lexicon.surface_words if len(w) >= 3 and w not in fuzzy_set)
         self._stop_list = sorted(w for w in stop_words(locale) if len(w) >= 2)  # typos of grammar words too
         self._trigrams: dict[str, list[int]] | None = None
+        self._slugs: frozenset[str] | None = None
         self.semantic = None  # the articles' sentence vectors (semantic.SemanticIndex), set by the index cache
         self.twins = None  # (weak reference to the English index, number there of each article), see the engine
 
     def __len__(self) -> int:
         return len(self.documents)
+
+    @property
+    def slugs(self) -> frozenset[str]:
+        """The address names of the articles indexed: those a reader of this locale can open."""
+        if self._slugs is None:
+            self._slugs = frozenset(doc.slug for doc in self.documents)
+        return self._slugs
 
     @property
     def language(self) -> str:

@@ -100,3 +100,17 @@ def test_the_text_of_a_link_to_another_article_is_not_indexed_as_the_sections_ow
     for question in ("mot de passe oublié", "mdp oublie"):
         data = ask(client, question, tenant="kalondo")
         assert data["articles"][0]["slug"] == "forgotten-password", (question, data["articles"])
+
+
+def test_an_answer_links_no_article_its_reader_cannot_open(app, client):
+    """The knowledge base shows a link to a hidden article as its text; so does the assistant."""
+    question = "I don't remember my password and I am locked, what should I do instead of guessing"
+    before = ask(client, question)["answer"]
+    assert "[Forgotten password](/farajaland/kb/articles/forgotten-password)" in before
+    with app.app_context():
+        tenant = get_tenant("farajaland")
+        with tenant_scope(db.session, tenant.id):
+            kb.set_hidden(tenant, None, "forgotten-password", True)
+        db.session.commit()
+    after = ask(client, question)["answer"]
+    assert "follow Forgotten password" in after and "forgotten-password)" not in after
