@@ -33,6 +33,7 @@ class ResetPasswordForm(FlaskForm):
 class ApiTokenForm(FlaskForm):
     name = StringField(_l("What the token is for"), validators=[DataRequired(), Length(max=100)],
                        description=_l("For example: deployment script, monitoring."))
+    once = HiddenField()  # this form's one-time key: sent again (the page reloaded), it makes no second token
     submit = SubmitField(_l("Create a token"))
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, current_app, flash, g, make_response, redirect, render_template, request, session, url_for
@@ -181,6 +182,7 @@ def _profile_page(form=None, password_form=None, token_form=None, new_token: str
     form = form or ProfileForm(obj=current_user, prefix="profile")
     password_form = password_form or ChangePasswordForm(prefix="pw")
     token_form = token_form or ApiTokenForm(prefix="token", formdata=None)
+    token_form.once.data = session.setdefault(TOKEN_FORM_KEY, secrets.token_urlsafe(16))
     memberships = []
     if g.get("tenant"):
         membership = services.membership_for(current_user, g.tenant)
@@ -192,6 +194,9 @@ def _profile_page(form=None, password_form=None, token_form=None, new_token: str
                            other_sign_ins=services.other_sign_ins(current_user)), status
 
 
+TOKEN_FORM_KEY = "token_form"
+
+
 @bp.post("/<tenant>/profile/tokens")
 @bp.post("/profile/tokens")
 @login_required
@@ -201,6 +206,11 @@ def create_token():
     form = ApiTokenForm(prefix="token")
     if not form.validate_on_submit():
         return _profile_page(token_form=form)
+    if not form.once.data or form.once.data != session.get(TOKEN_FORM_KEY):
+        # The page that showed the token, reloaded: its form was used, and a second token is not wanted.
+        flash(_("This token was made already and shown once. Create another one if you did not copy it."), "info")
+        return redirect(url_for("auth.profile"), 303)
+    session.pop(TOKEN_FORM_KEY)
     token = services.issue_api_token(current_user, name=form.name.data.strip())
     db.session.commit()
     response = make_response(_profile_page(new_token=token))

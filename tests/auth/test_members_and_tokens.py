@@ -93,11 +93,28 @@ def test_users_cli_and_api_token(runner, client):
     assert client.get("/api/v1/me", headers={"Authorization": "Bearer crvs_wrong"}).status_code == 401
 
 
+def _token_form_key(client) -> str:
+    page = client.get("/farajaland/profile").get_data(as_text=True)
+    return re.search(r'name="token-once" type="hidden" value="([^"]+)"', page).group(1)
+
+
+def test_reloading_the_page_that_shows_a_new_token_makes_no_second_one(client, auth, make_user):
+    auth.login(make_user(role=Role.L1_AGENT))
+    sent = {"token-name": "monitoring", "token-once": _token_form_key(client)}
+    assert client.post("/farajaland/profile/tokens", data=sent).status_code == 200
+    again = client.post("/farajaland/profile/tokens", data=sent, follow_redirects=True)  # the browser's "resend the form?"
+    page = again.get_data(as_text=True)
+    assert "This token was made already and shown once." in page and '<code class="token">' not in page
+    assert page.count("monitoring</td>") == 1
+    assert client.post("/farajaland/profile/tokens", data={"token-name": "another", "token-once": _token_form_key(client)}).status_code == 200
+
+
 def test_a_user_makes_lists_and_revokes_their_own_api_tokens_on_the_profile_page(client, auth, make_user):
     admin, other = make_user(role=Role.TENANT_ADMIN), make_user(role=Role.L1_AGENT)
     auth.login(admin)
-    assert client.post("/farajaland/profile/tokens", data={"token-name": ""}).status_code == 400  # say what it is for
-    made = client.post("/farajaland/profile/tokens", data={"token-name": "deployment script"})
+    once = _token_form_key(client)
+    assert client.post("/farajaland/profile/tokens", data={"token-name": "", "token-once": once}).status_code == 400  # say what it is for
+    made = client.post("/farajaland/profile/tokens", data={"token-name": "deployment script", "token-once": once})
     page = made.get_data(as_text=True)
     assert made.status_code == 200 and made.headers["Cache-Control"] == "no-store"
     token = re.search(r'<code class="token">(crvs_[^<]+)</code>', page).group(1)
