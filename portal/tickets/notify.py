@@ -50,9 +50,9 @@ def email_mentioned(app, tenant, ticket, message, user, **_extra) -> None:
         _send(user.email, subject, "tickets/email/mention.txt", ticket=ticket, message=message, link=ticket_link(tenant, ticket), tenant=tenant)
 
 
-def _breach_people(tenant, ticket) -> list:
-    """Who answers for a missed target: the assignee while still on the desk, else the active members
-    of the ticket's group, else those of its tier's first group (as `escalation.notify._l2_people`)."""
+def _people_answering_for(tenant, ticket) -> list:
+    """Who answers for the ticket: the assignee while still on the desk, else the active members of
+    the ticket's group, else those of its tier's first group (as `escalation.notify._l2_people`)."""
     from portal.tickets.services import default_group, group_members, is_active_staff
 
     if ticket.assignee is not None and is_active_staff(tenant, ticket.assignee):
@@ -62,11 +62,11 @@ def _breach_people(tenant, ticket) -> list:
 
 @signals.sla_breached.connect
 def email_on_breach(app, tenant, ticket, kind, escalated=False, **_extra) -> None:
-    """Tell whoever answers for the ticket (`_breach_people`) that a target was missed (not when the
+    """Tell whoever answers for the ticket (`_people_answering_for`) that a target was missed (not when the
     miss handed the ticket to Level 2: the escalation's notice says so, with the reason)."""
     if escalated:
         return
-    for user in _breach_people(tenant, ticket):
+    for user in _people_answering_for(tenant, ticket):
         with force_locale(tenant.best_locale(user.locale)):
             subject = _("[%(reference)s] Service level missed", reference=ticket.reference)
             _send(user.email, subject, "tickets/email/breach.txt", ticket=ticket, kind=kind, link=ticket_link(tenant, ticket), tenant=tenant)
@@ -100,12 +100,18 @@ def email_assignee_of_reply(app, tenant, ticket, message, reopened=False, **_ext
 
     assignee = ticket.assignee
     # Someone suspended or no longer on the desk since they took it gets none of the requester's words.
-    if assignee is None or not assignee.email or not is_active_staff(tenant, assignee):
-        return
-    with force_locale(tenant.best_locale(assignee.locale)):
-        if reopened:
-            subject = _("[%(reference)s] Reopened by the requester", reference=ticket.reference)
-        else:
-            subject = _("[%(reference)s] The requester replied", reference=ticket.reference)
-        _send(assignee.email, subject, "tickets/email/requester_replied.txt", in_transaction=True, ticket=ticket, message=message,
-              reopened=reopened, link=ticket_link(tenant, ticket), tenant=tenant)
+    if assignee is not None and assignee.email and is_active_staff(tenant, assignee):
+        people = [assignee]
+    elif reopened and assignee is not None:
+        # A request they resolved, reopened after they left: its group hears of it, or nobody would.
+        people = _people_answering_for(tenant, ticket)
+    else:
+        return  # unassigned: the reply shows in the queue
+    for user in people:
+        with force_locale(tenant.best_locale(user.locale)):
+            if reopened:
+                subject = _("[%(reference)s] Reopened by the requester", reference=ticket.reference)
+            else:
+                subject = _("[%(reference)s] The requester replied", reference=ticket.reference)
+            _send(user.email, subject, "tickets/email/requester_replied.txt", in_transaction=True, ticket=ticket, message=message,
+                  reopened=reopened, link=ticket_link(tenant, ticket), tenant=tenant)

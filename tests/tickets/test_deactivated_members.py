@@ -147,3 +147,26 @@ def test_a_deactivated_member_cannot_open_a_request_through_the_assistant(app, c
     client.post("/farajaland/assistant", data={"message": "my declaration is stuck in the outbox"})
     passed = client.post("/farajaland/assistant/handover", data={"handover-email": "visitor@example.org"}, headers={"Accept": "application/json"})
     assert passed.status_code == 200 and len(stored_tickets()) == 1
+
+
+def test_a_request_reopened_after_its_agent_left_is_told_to_their_group(app, client, auth, make_user, requester, l1, make_ticket, in_tenant):
+    """Omar resolved it and has left since: the requester's "still broken" reaches his group, not nobody."""
+    reference = make_ticket(subject="Code never arrives", category="access-and-login")
+    omar = make_user(role=Role.L1_AGENT, name="Omar Other")
+    auth.login(omar)
+    client.post(f"/farajaland/tickets/{reference}/take")
+    client.post(f"/farajaland/tickets/{reference}/reply", data={"body": "Fixed: try again.", "visibility": "public", "status": "resolved"})
+    auth.logout()
+
+    def suspend(t):
+        get_user_by_email(omar).is_active_account = False
+        db.session.commit()
+
+    in_tenant(suspend)
+    with app.app_context():
+        before = len(sent_mail())
+    auth.login(requester)
+    client.post(f"/farajaland/tickets/{reference}/reply", data={"body": "Still no code, sorry."})
+    with app.app_context():
+        told = [(m["To"], m["Subject"]) for m in sent_mail()[before:] if "Reopened" in m["Subject"]]
+    assert told == [(l1, f"[{reference}] Reopened by the requester")]
