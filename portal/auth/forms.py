@@ -67,3 +67,32 @@ class EditMemberForm(FlaskForm):
     role = SelectField(_l("Role"), choices=role_choices, validators=[DataRequired()])
     is_active = BooleanField(_l("Active"))
     submit = SubmitField(_l("Save"))
+
+
+class MemberDetailsForm(FlaskForm):
+    """A member's name (their account's, shown in every country they belong to), and their job title
+    and office in this country."""
+
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=200)],
+                       description=_l("Their name is the same in every country where they have a role."))
+    job_title = StringField(_l("Job title"), validators=[Optional(), Length(max=100)], description=_l("For example: registration agent, field agent, registrar."))
+    office = StringField(_l("Office or district"), validators=[Optional(), Length(max=200)])
+    submit = SubmitField(_l("Save"))
+
+
+class MemberOfficeChoiceForm(MemberDetailsForm):
+    """The same, for a country that lists its offices: the office is one of them, or none."""
+
+    office = SelectField(_l("Office or district"), validators=[Optional()])
+
+
+def member_details_form(offices: list[str], current_office: str, **kwargs) -> MemberDetailsForm:
+    """The details form of a member with `current_office`: a choice among the country's `offices` when
+    it lists them, else free text. An office no longer listed stays among the choices while the
+    member has it, so that correcting their name does not silently take their office away."""
+    if not offices:
+        return MemberDetailsForm(**kwargs)
+    form = MemberOfficeChoiceForm(**kwargs)
+    kept = [current_office] if current_office and current_office not in offices else []
+    form.office.choices = [("", _l("Not specific to one office"))] + [(office, office) for office in [*offices, *kept]]
+    return form

@@ -330,6 +330,22 @@ def change_member(actor: User, tenant: Tenant, membership: Membership, role: Rol
     return returned
 
 
+def change_member_details(tenant: Tenant, membership: Membership, *, name: str, job_title: str, office: str) -> list[str]:
+    """Correct a member's name, job title and office (surrounding blanks dropped); returns the names
+    of the fields that changed. The job title and office are the membership's, in `tenant` only; the
+    name is their account's, shown in every country they belong to, so it is changed only through
+    a membership of `tenant`: an administrator renames nobody outside their own country."""
+    if membership.tenant_id != tenant.id:
+        raise ValueError("the membership belongs to another tenant")
+    changed = []
+    for row, field, value in ((membership.user, "name", name), (membership, "job_title", job_title), (membership, "office", office)):
+        if getattr(row, field) != value.strip():
+            setattr(row, field, value.strip())
+            changed.append(field)
+    db.session.flush()
+    return changed
+
+
 # -- API tokens -------------------------------------------------------------------------------
 
 

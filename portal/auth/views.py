@@ -14,7 +14,18 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 from limits import parse as parse_limit
 
 from portal.auth import services
-from portal.auth.forms import AddMemberForm, ApiTokenForm, ChangePasswordForm, EditMemberForm, ForgotPasswordForm, LoginForm, ProfileForm, ResetPasswordForm
+from portal.auth.forms import (
+    AddMemberForm,
+    ApiTokenForm,
+    ChangePasswordForm,
+    EditMemberForm,
+    ForgotPasswordForm,
+    LoginForm,
+    MemberDetailsForm,
+    ProfileForm,
+    ResetPasswordForm,
+    member_details_form,
+)
 from portal.auth.loaders import require
 from portal.auth.permissions import Permission, Role
 from portal.core.db import db, row_id
@@ -309,11 +320,22 @@ def members():
             db.session.commit()  # the member and their invitation, together
             flash(_("%(email)s is now a member.", email=membership.user.email), "success")
             return redirect(url_for("auth.members"))
+    return _members_page(form)
+
+
+def _members_page(form: AddMemberForm | None = None, editing=None, details_form: MemberDetailsForm | None = None):
+    """The members page (with the details form of the member `editing` above the list, if any);
+    400 when a form on it was refused."""
+    form = form or AddMemberForm(formdata=None)
     args = _members_args()
     found, total = services.list_members(g.tenant, q=args.get("q", ""), role=args.get("role", ""), page=args.get("page", 1))
-    rows = [(m, EditMemberForm(prefix=f"m{m.id}", role=m.role, is_active=m.is_active), services.invitation_pending(m)) for m in found]
+    # formdata=None: each row shows its member as stored, never what another form on the page sent
+    # (read from that request, an absent checkbox would show every member inactive).
+    rows = [(m, EditMemberForm(formdata=None, prefix=f"m{m.id}", role=m.role, is_active=m.is_active), services.invitation_pending(m)) for m in found]
+    refused = form.errors or (details_form is not None and details_form.errors)
     return render_template("auth/members.html", form=form, rows=rows, total=total, args=args, roles=list(Role),
-                           has_more=args.get("page", 1) * services.MEMBERS_PER_PAGE < total), 400 if form.errors else 200
+                           editing=editing, details_form=details_form,
+                           has_more=args.get("page", 1) * services.MEMBERS_PER_PAGE < total), 400 if refused else 200
 
 
 def _send_invitation(user) -> None:
@@ -355,6 +377,28 @@ def edit_member(membership_id: int):
             flash(ngettext("Their %(num)d open ticket is back in the queue, unassigned.",
                            "Their %(num)d open tickets are back in the queue, unassigned.", returned), "info")
     return redirect(url_for("auth.members", **_members_args()))  # back to the page the change was made on
+
+
+@bp.route("/<tenant>/members/<int:membership_id>/details", methods=["GET", "POST"])
+@require(Permission.MEMBERS_MANAGE)
+def member_details(membership_id: int):
+    """Correct a member's name, job title or office. The form opens above the members list, at a
+    phone's width, instead of three more fields in each row of a table already wider than a phone."""
+    membership = services.get_membership(g.tenant, membership_id)
+    if membership is None:
+        return error_response(404)
+    form = member_details_form(g.tenant.settings.registration.offices, membership.office, prefix="details",  # beside "Add a member"
+                               data={"name": membership.user.name, "job_title": membership.job_title, "office": membership.office})
+    if form.validate_on_submit():
+        changed = services.change_member_details(g.tenant, membership, name=form.name.data or "",
+                                                 job_title=form.job_title.data or "", office=form.office.data or "")
+        db.session.commit()
+        if changed:
+            flash(_("The details of %(email)s are saved.", email=membership.user.email), "success")
+        else:
+            flash(_("Nothing changed."), "info")
+        return redirect(url_for("auth.members", **_members_args()))
+    return _members_page(editing=membership, details_form=form)
 
 
 @bp.post("/<tenant>/members/<int:membership_id>/invitation")

@@ -185,6 +185,7 @@ class Desk:
             "members": Form("admin", "POST", f"{t}/members", {"email": "new@example.org", "name": "New", "role": "requester", "job_title": "Clerk", "office": "HQ"}),
             "member-edit": Form("admin", "POST", f"{t}/members/{self.membership_id}", {f"{m}-role": "requester", f"{m}-is_active": "y"}),
             "member-invitation": Form("admin", "POST", f"{t}/members/{self.membership_id}/invitation"),
+            "member-details": Form("admin", "POST", f"{t}/members/{self.membership_id}/details", {"details-name": "Clerk One", "details-job_title": "Clerk", "details-office": "Ibombo District Office"}),
             "category": Form("admin", "POST", f"{t}/tickets/categories/{self.category_id}", {f"{c}-group": "", f"{c}-is_active": "1", f"{c}-name-en": "Access"}),
             "deployment": Form("admin", "POST", f"{t}/deployment", {"version": "1.9.0"}),
             "console": Form("expert", "GET", "/expert/", {"tenant": "farajaland", "severity": "high", "status": "open", "q": "outbox", "sort": "due", "page": "1"}),
