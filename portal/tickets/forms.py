@@ -46,6 +46,7 @@ class ReplyForm(FlaskForm):
         default="public",
     )
     status = SelectField(_l("Then set the status to"), choices=lambda: status_choices(), validators=[Optional()])
+    seen = HiddenField()  # the newest message on the page the reply was written on (see views.reply)
     submit = SubmitField(_l("Send"))
 
 

@@ -1114,6 +1114,18 @@ def conversation(ticket: Ticket, include_internal: bool) -> list[Message]:
     return list(db.session.scalars(stmt))
 
 
+def written_since(ticket: Ticket, seen: int | None, reader: User) -> list[Message]:
+    """The messages of `ticket` after message `seen` that someone other than `reader` wrote (the
+    requester's new reply, a colleague's answer or note): what the reader had not seen while typing."""
+    if seen is None:
+        return []
+    return list(db.session.scalars(
+        select(Message).where(Message.ticket_id == ticket.id, Message.id > seen,
+                              or_(Message.author_user_id.is_(None), Message.author_user_id != reader.id))
+        .order_by(Message.created_at, Message.id).options(selectinload(Message.author_user), selectinload(Message.author_contact))
+    ))
+
+
 def audit_trail(ticket: Ticket) -> list[TicketEvent]:
     return list(db.session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.created_at, TicketEvent.id)))
 

@@ -1,6 +1,7 @@
 """Ticket pages: requesters open and follow their requests; agents work the queue; admins set tiers."""
 from __future__ import annotations
 
+from babel.lists import format_list
 from flask import Blueprint, Flask, abort, current_app, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -126,19 +127,25 @@ def mine():
 def detail(reference: str):
     ticket = load_ticket(reference)
     staff = can(Permission.TICKETS_WORK)
-    reply = ReplyForm()
-    reply.status.choices = status_choices(ticket.allowed_statuses())
-    canned_text = None
+    reply = ReplyForm(formdata=None)
     canned_id = row_id(request.args.get("canned")) if staff else None
     if canned_id is not None:
         canned = db.session.get(CannedResponse, canned_id)
         if canned is not None and canned.is_active:
-            canned_text = services.render_canned(g.tenant, canned, ticket)
-            reply.body.data = canned_text
+            reply.body.data = services.render_canned(g.tenant, canned, ticket)
+    return _detail_page(ticket, staff, reply)
+
+
+def _detail_page(ticket: models.Ticket, staff: bool, reply: ReplyForm, status: int = 200):
+    """The ticket's page, with `reply` in its reply box (a draft kept when it could not be sent)."""
+    reply.status.choices = status_choices(ticket.allowed_statuses())
+    messages = services.conversation(ticket, include_internal=staff)
+    newest = str(messages[-1].id) if messages else ""
+    reply.seen.data, reply.seen.raw_data = newest, [newest]  # raw_data: a draft's form shows this, not what it was sent with
     context = dict(
         ticket=ticket,
         staff=staff,
-        messages=services.conversation(ticket, include_internal=staff),
+        messages=messages,
         reply=reply,
         rate=RateForm(),
         # The ticket it was merged into, linked for whoever may open it (staff, or the same requester).
@@ -154,7 +161,7 @@ def detail(reference: str):
             canned=services.list_canned(g.tenant, ticket.locale) or services.list_canned(g.tenant),
             colleagues=colleagues,
         )
-    return render_template("tickets/detail.html", **context)
+    return render_template("tickets/detail.html", **context), status
 
 
 def _fields_form(ticket: models.Ticket, colleagues: list) -> TicketFieldsForm:
@@ -197,6 +204,13 @@ def reply(reference: str):
             flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
         return redirect(back), 303
     public = not (staff and form.visibility.data == "internal")
+    crossed = services.written_since(ticket, row_id(form.seen.data), current_user) if staff and form.seen.data else []
+    if crossed:
+        # Two agents answering one requester at once: the second sees the first's message before sending.
+        names = format_list(list(dict.fromkeys(m.author_name for m in crossed)), locale=current_locale())
+        flash(_("%(names)s wrote on this ticket after you opened it: read it below. Your message is not sent yet: it is kept in the box.",
+                names=names) + (" " + _("Choose your files again.") if _uploads(form.attachments) else ""), "warning")
+        return _detail_page(ticket, staff, form, 409)
     try:
         # One transaction: a public reply that resolves the ticket carries the resolution notice.
         services.add_message(g.tenant, current_user, ticket, body=form.body.data, public=public, attachments=_uploads(form.attachments),

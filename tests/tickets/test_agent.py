@@ -435,3 +435,31 @@ def test_a_long_conversation_costs_the_ticket_page_no_more_queries_than_a_short_
         counts.append(len(statements))
     assert "s14.png" in page and "Answer 14" in page
     assert counts[1] == counts[0], counts
+
+
+def test_a_reply_written_while_a_colleague_answered_is_held_until_read(app, client, auth, requester, l1, make_user, make_ticket):
+    """Two agents on one request: the second sees the first's answer before sending theirs, and
+    keeps their draft; sending it after reading goes through."""
+    reference = make_ticket(subject="No SMS code")
+    auth.login(l1)
+    page = client.get(f"/farajaland/tickets/{reference}").get_data(as_text=True)
+    seen = re.search(r'name="seen" type="hidden" value="(\d+)"', page).group(1)
+
+    colleague = app.test_client()
+    colleague.post("/farajaland/login", data={"email": make_user(role=Role.L1_AGENT, name="Omar Other"), "password": "correct-horse-battery"})
+    colleague.post(f"/farajaland/tickets/{reference}/reply", data={"body": "Omar here: your number is fixed.", "visibility": "public", "status": ""})
+
+    draft = {"body": "Please check your phone number.", "visibility": "public", "status": "", "seen": seen}
+    held = client.post(f"/farajaland/tickets/{reference}/reply", data=draft)
+    page = held.get_data(as_text=True)
+    assert held.status_code == 409
+    assert "Omar Other wrote on this ticket after you opened it" in page and "Omar here: your number is fixed." in page
+    assert "Please check your phone number.</textarea>" in page  # the draft is kept
+    assert page.count("Please check your phone number.") == 1  # and not sent
+    newest = re.search(r'name="seen" type="hidden" value="(\d+)"', page).group(1)
+    assert newest != seen
+    sent = client.post(f"/farajaland/tickets/{reference}/reply", data={**draft, "seen": newest}, follow_redirects=True)
+    assert "Your message is added." in sent.get_data(as_text=True)
+    # One's own messages since never hold a reply back.
+    again = client.post(f"/farajaland/tickets/{reference}/reply", data={**draft, "body": "And one more thing.", "seen": newest})
+    assert again.status_code == 302
