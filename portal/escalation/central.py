@@ -21,7 +21,7 @@ from flask import current_app
 from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.auth.models import Membership, User
@@ -72,6 +72,7 @@ class EscalationFilters:
     status: str = "open"
     q: str | None = None
     sort: str = "due"  # due (soonest SLA first) or age (oldest first) or recent
+    news: bool = False  # only escalations with new information from the country (see `_news_criteria`)
 
 
 @dataclass
@@ -80,6 +81,7 @@ class ConsoleRow:
     ticket: Ticket
     tenant: Tenant
     problems: list[Problem] = field(default_factory=list)  # filled for the console queue
+    has_news: bool = False  # the console queue's mark: see `_news_criteria`
 
     @property
     def period(self) -> services.TierPeriod:
@@ -153,9 +155,30 @@ def _status_criteria(status: str) -> tuple:
     return ()
 
 
+def _news_criteria() -> tuple:
+    """What an escalation with new information from the country meets: it is with the central team,
+    and since it arrived the country wrote on its ticket (its staff, or the requester: not the
+    escalation's own note, not the system, not the central team's answer relayed by Level 2) after
+    every answer of the experts and every link they made to a problem. One EXISTS per row, in the
+    console's own query."""
+    later_answer = select(ExpertReply.id).where(ExpertReply.ticket_id == Message.ticket_id, ExpertReply.created_at >= Message.created_at)
+    later_link = select(ProblemTicket.id).where(ProblemTicket.ticket_id == Message.ticket_id, ProblemTicket.created_at >= Message.created_at)
+    central_team = select(ExpertReply.id).where(or_(ExpertReply.message_id == Message.id, ExpertReply.relayed_message_id == Message.id))
+    unanswered = select(Message.id).where(
+        Message.ticket_id == TierStep.ticket_id,
+        Message.created_at >= TierStep.created_at,
+        or_(TierStep.note_message_id.is_(None), Message.id != TierStep.note_message_id),
+        or_(Message.author_user_id.is_not(None), Message.author_contact_id.is_not(None)),
+        ~central_team.exists(), ~later_answer.exists(), ~later_link.exists(),
+    )
+    return (*_status_criteria("open"), unanswered.exists())
+
+
 def _console_query(filters: EscalationFilters):
     status = filters.status if filters.status in CONSOLE_STATUSES else "open"
-    stmt = _console_rows(TierStep, Ticket, Tenant).where(*_status_criteria(status))
+    stmt = _console_rows(TierStep, Ticket, Tenant, and_(*_news_criteria()).label("has_news")).where(*_status_criteria(status))
+    if filters.news:
+        stmt = stmt.where(*_news_criteria())
     if filters.tenant:
         stmt = stmt.where(Tenant.slug == filters.tenant)
     if filters.severity:
@@ -183,11 +206,12 @@ def list_escalations(actor: User, filters: EscalationFilters, page: int = 1, per
     stmt = _console_query(filters)
     status = filters.status if filters.status in CONSOLE_STATUSES else "open"
     with across_tenants(db.session, actor):
-        if counts is not None and not (filters.tenant or filters.severity or (filters.q and filters.q.strip())):
+        if counts is not None and not (filters.tenant or filters.severity or filters.news or (filters.q and filters.q.strip())):
             total = counts[status]
         else:
             total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-        rows = [ConsoleRow(*r) for r in db.session.execute(stmt.offset((page - 1) * per_page).limit(per_page)).all()]
+        rows = [ConsoleRow(step, ticket, tenant, has_news=bool(news))
+                for step, ticket, tenant, news in db.session.execute(stmt.offset((page - 1) * per_page).limit(per_page)).all()]
         linked = db.session.execute(
             select(ProblemTicket.ticket_id, Problem).join(Problem, Problem.id == ProblemTicket.problem_id)
             .where(ProblemTicket.ticket_id.in_([r.ticket.id for r in rows] or [-1])).order_by(Problem.id)
@@ -198,11 +222,13 @@ def list_escalations(actor: User, filters: EscalationFilters, page: int = 1, per
 
 
 def console_counts(actor: User) -> dict[str, int]:
-    """How many escalations the console holds in each status, counted in one pass."""
+    """How many escalations the console holds in each status, and ("news") how many have new
+    information from the country, counted in one pass."""
     _require_expert(actor)
     counters = [func.count().filter(*criteria) if (criteria := _status_criteria(s)) else func.count() for s in CONSOLE_STATUSES]
     with across_tenants(db.session, actor):
-        return {s: n or 0 for s, n in zip(CONSOLE_STATUSES, db.session.execute(_console_rows(*counters)).one())}
+        *per_status, news = db.session.execute(_console_rows(*counters, func.count().filter(and_(*_news_criteria())))).one()
+    return {**{s: n or 0 for s, n in zip(CONSOLE_STATUSES, per_status)}, "news": news or 0}
 
 
 def get_escalation(actor: User, step_id: int) -> ConsoleRow | None:

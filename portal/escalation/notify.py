@@ -1,7 +1,7 @@
 """Default subscribers: tell the country's Level 2 team when a ticket reaches it or comes back to it
 from the central team, when the central team answers, when the fix for one of its tickets is done
 and waits for a release, and when the roll-out of a fix resolves one; tell the central team when a
-ticket reaches Level 3."""
+ticket reaches Level 3, and the experts working on an escalation when the country writes on it."""
 from __future__ import annotations
 
 from flask import current_app
@@ -15,7 +15,7 @@ from portal.core.db import db
 from portal.core.mail import queue_mail
 from portal.core.urls import external_url
 from portal.escalation import signals
-from portal.escalation.services import mask_text, shares_contact_with_l3, tier_label
+from portal.escalation.services import experts_on, mask_text, shares_contact_with_l3, tier_label
 from portal.tickets.models import Tier
 
 
@@ -118,6 +118,22 @@ def email_experts_on_escalation(app, tenant, ticket, step, **_extra) -> None:
             ]
         queue_mail(user.email, subject, "\n\n".join(lines))
     db.session.commit()  # after the escalation's own commit: the notices commit on their own, together
+
+
+@signals.country_wrote.connect
+def email_experts_on_country_message(app, tenant, ticket, message, author, step, **_extra) -> None:
+    """The country's staff wrote on a ticket with the central team: tell the experts working on it
+    (`experts_on`), in their language, with the words written, contact details masked as on the
+    console unless the country shares them. Inside the message's transaction: the notice commits
+    with it (nothing is committed here)."""
+    shown = (lambda text: text) if shares_contact_with_l3(tenant) else mask_text
+    link = external_url("escalation.expert_ticket", step_id=step.id) or ""
+    for user in experts_on(tenant, ticket, step):
+        with force_locale(_interface_locale(user)):
+            subject = _("[%(reference)s] New information from %(country)s", reference=ticket.reference, country=tenant.name)
+            intro = _("%(name)s (%(country)s) wrote on %(reference)s (%(subject)s), which is with the central team:",
+                      name=author.display_name, country=tenant.name, reference=ticket.reference, subject=shown(ticket.subject))
+        queue_mail(user.email, subject, "\n\n".join([intro, shown(message.body), link]))
 
 
 @signals.expert_replied.connect

@@ -16,8 +16,8 @@ from typing import Any
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import event, select
-from sqlalchemy.orm import Session
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session, selectinload
 
 from portal.auth.models import User
 from portal.auth.permissions import Permission
@@ -29,12 +29,13 @@ from portal.escalation.models import (
     Environment,
     ExpertReply,
     Problem,
+    ProblemStatus,
     ProblemTicket,
     Release,
     Severity,
     TierStep,
 )
-from portal.escalation.versions import carries_fix, parse_version
+from portal.escalation.versions import carries_fix, first_fix_for, is_newer, parse_version
 from portal.tenancy.models import Tenant
 from portal.tenancy.settings import OPENCRVS_VERSION_PATTERN
 from portal.tenancy.signals import tenant_settings_changed
@@ -142,16 +143,23 @@ def clean_details(tenant: Tenant, ticket: Ticket, to_tier: str, data: dict[str, 
     return {"reason": reason, "severity": severity, "details": details}
 
 
-def details_so_far(ticket: Ticket) -> dict[str, Any]:
+def details_so_far(tenant: Tenant, ticket: Ticket) -> dict[str, Any]:
     """What the last escalation of the ticket said (severity and technical details, not its reason),
-    to start the next one from: Level 2 adds to what first-line found instead of typing it again."""
+    to start the next one from: Level 2 adds to what first-line found instead of typing it again.
+
+    The version is the tenant's deployed one when that is newer: the country upgraded since (a
+    roll-out that sent the ticket back, say), and the problem is now seen on what it runs."""
     step = db.session.scalar(select(TierStep).where(TierStep.ticket_id == ticket.id, TierStep.is_escalation.is_(True))
                              .order_by(TierStep.created_at.desc(), TierStep.id.desc()).limit(1))
     if step is None or (step.details or {}).keys() & {"automatic", "routed"}:  # no person's details
         return {}
-    regression = {True: "yes", False: "no"}.get((step.details or {}).get("regression"), "")
-    return {**{key: value for key, value in (step.details or {}).items() if isinstance(value, str)},
-            "severity": step.severity or "", "regression": regression}
+    details = step.details or {}
+    regression = {True: "yes", False: "no"}.get(details.get("regression"), "")
+    version = details.get("opencrvs_version") or step.opencrvs_version
+    if is_newer(tenant.opencrvs_version, version):
+        version = tenant.opencrvs_version
+    return {**{key: value for key, value in details.items() if isinstance(value, str)},
+            "severity": step.severity or "", "regression": regression, "opencrvs_version": version or ""}
 
 
 def details_summary(step: TierStep) -> list[tuple[str, str]]:
@@ -484,6 +492,56 @@ def relay_expert_reply(tenant: Tenant, actor: User, ticket: Ticket, reply_id: in
     return message
 
 
+def experts_on(tenant: Tenant, ticket: Ticket, step: TierStep) -> list[User]:
+    """The experts working on the ticket's escalation to L3 (`step`): those who answered on it,
+    linked it to a problem or sent it back since it reached the central team; when none has yet,
+    the one who did so last before (the ticket came back to L3 after a roll-out, say). Only
+    accounts still active and still on the central team."""
+    rows = [
+        *db.session.execute(select(Message.author_user_id, Message.created_at).join(ExpertReply, ExpertReply.message_id == Message.id)
+                            .where(ExpertReply.ticket_id == ticket.id)).all(),
+        *db.session.execute(select(ProblemTicket.linked_by_id, ProblemTicket.created_at).where(ProblemTicket.ticket_id == ticket.id)).all(),
+        *db.session.execute(select(TierStep.actor_user_id, TierStep.created_at).where(
+            TierStep.ticket_id == ticket.id, TierStep.from_tier == Tier.L3.value, TierStep.is_escalation.is_(False))).all(),
+    ]
+    users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_({user_id for user_id, _at in rows if user_id is not None})))}
+    acts = [(users[user_id], at) for user_id, at in rows if user_id in users and users[user_id].is_expert]
+    chosen = {user.id: user for user, at in acts if at >= step.created_at}
+    if not chosen and acts:
+        user = max(acts, key=lambda act: act[1])[0]
+        chosen = {user.id: user}
+    return sorted((u for u in chosen.values() if u.is_active_account), key=lambda u: u.email)
+
+
+@event.listens_for(Session, "before_flush")
+def _tell_of_country_messages(session: Session, _context: Any, _instances: Any) -> None:
+    """The country's staff wrote on a ticket that is with the central team (a note or a reply):
+    `country_wrote` is sent inside the message's transaction, so that what its subscribers queue
+    (the experts' mail, from `notify.py`) commits or rolls back with the message.
+
+    A flush hook because messages are written by the ticket desk (`portal.tickets.add_message`),
+    which knows nothing of tiers' teams; the escalation's own notes are left out: they are written
+    while the ticket is not (yet, or any more) with the central team."""
+    for message in [obj for obj in session.new if isinstance(obj, Message)]:
+        if not message.is_from_staff or message.author_user_id is None or message.ticket_id is None:
+            continue  # the requester's words, a notice from the system, a new ticket's first message
+        author = session.get(User, message.author_user_id)
+        ticket = session.get(Ticket, message.ticket_id)
+        if author is None or author.is_expert or ticket is None or ticket.tier != Tier.L3.value:
+            continue
+        # A tier move flushes its new step before writing its note: a note sending the ticket back
+        # finds the ticket's current step at L2 already.
+        step = current_l3_step(ticket)
+        if step is None:
+            continue
+        # Level 2 relaying the central team's own answer to the requester tells the experts nothing.
+        if any(isinstance(obj, ExpertReply) and obj.ticket_id == ticket.id and obj.relayed_at is not None and obj.relayed_message_id is None
+               for obj in session.identity_map.values()):
+            continue
+        tenant = session.get(Tenant, ticket.tenant_id)
+        signals.country_wrote.send(current_app._get_current_object(), tenant=tenant, ticket=ticket, message=message, author=author, step=step)
+
+
 # -- privacy ---------------------------------------------------------------------------------------
 
 EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -689,3 +747,52 @@ def apply_rollout(tenant: Tenant) -> list[Ticket]:
     if touched:
         signals.rollout_applied.send(app, tenant=tenant, problem_ids=sorted(touched), fixed=fixed)
     return resolved
+
+
+# -- what a country sees of the central team's problems --------------------------------------------
+
+
+@dataclass
+class CountryProblem:
+    """A problem as the country's staff see it on their ticket: its number, title, status and the
+    versions that fix it, read against the version the tenant runs. Never the central team's
+    description nor anything of another country (their tickets are reached only in their scope)."""
+
+    id: int
+    title: str
+    status: ProblemStatus
+    fixed_in: list[str]  # the releases recorded as fixing it, oldest first
+    carried: bool  # the tenant's deployed version carries the fix
+    upgrade_to: str | None  # else the first newer recorded release that does (see `first_fix_for`)
+
+
+def ticket_problems(tenant: Tenant, ticket: Ticket) -> list[CountryProblem]:
+    """The central problems the ticket is linked to, oldest first, with where the tenant stands."""
+    problems = list(db.session.scalars(select(Problem).join(ProblemTicket, ProblemTicket.problem_id == Problem.id)
+                                       .where(ProblemTicket.ticket_id == ticket.id).options(selectinload(Problem.releases)).order_by(Problem.id)))
+    released_on = release_days() if problems else {}
+    shown = []
+    for p in problems:
+        fixes = fixing_versions(p)
+        carried = carries_fix(tenant.opencrvs_version, fixes, released_on)
+        shown.append(CountryProblem(p.id, p.title, p.status_enum, fixes, carried,
+                                    None if carried else first_fix_for(tenant.opencrvs_version, fixes, released_on)))
+    return shown
+
+
+@dataclass
+class UpgradeFix:
+    problem: Problem
+    tickets: int  # the tenant's tickets linked to it that no roll-out resolved yet
+
+
+def upgrade_fixes(tenant: Tenant, releases: Sequence[Release]) -> dict[int, list[UpgradeFix]]:
+    """For each of `releases` (by id): the problems behind the tenant's tickets that upgrading to it
+    would fix (it carries the fix, the deployed version does not), with how many tickets wait for each."""
+    waiting = dict(db.session.execute(select(ProblemTicket.problem_id, func.count()).where(ProblemTicket.resolved_at.is_(None))
+                                      .group_by(ProblemTicket.problem_id)).all())
+    problems = list(db.session.scalars(select(Problem).where(Problem.id.in_(list(waiting) or [-1]))
+                                       .options(selectinload(Problem.releases)).order_by(Problem.id)))
+    released_on = release_days()
+    pending = [p for p in problems if p.releases and not carries_fix(tenant.opencrvs_version, fixing_versions(p), released_on)]
+    return {r.id: [UpgradeFix(p, waiting[p.id]) for p in pending if carries_fix(r.version, fixing_versions(p), released_on)] for r in releases}

@@ -42,7 +42,8 @@ def register(app: Flask) -> None:
 
 def _ticket_tiers(ticket) -> dict:
     """For the ticket page (staff): the ticket's tiers with their service levels, the way up or
-    down (both lead to this domain's forms), and the central team's answers still to relay."""
+    down (both lead to this domain's forms), the central team's answers still to relay, and the
+    central problems the ticket is linked to, read against the version the country runs."""
     tenant = g.tenant
     return dict(
         history=services.tier_history(tenant, ticket),
@@ -51,6 +52,7 @@ def _ticket_tiers(ticket) -> dict:
         can_escalate=services.can_escalate(tenant, current_user, ticket),
         can_deescalate=services.can_deescalate(tenant, current_user, ticket),
         to_relay=sum(1 for r in services.expert_replies(tenant, ticket) if r.relayed_message_id is None),
+        problems=services.ticket_problems(tenant, ticket),
     )
 
 
@@ -100,7 +102,7 @@ def _ticket_page(ticket, escalate_form=None, back_form=None, status=200, relay_f
     tenant = g.tenant
     if escalate_form is None:
         escalate_form = forms.EscalateForm(prefix="up")
-        for name, value in services.details_so_far(ticket).items():
+        for name, value in services.details_so_far(tenant, ticket).items():
             if name in escalate_form and name not in ("reason", "attachments"):
                 escalate_form[name].data = value
         escalate_form.opencrvs_version.data = escalate_form.opencrvs_version.data or ticket.opencrvs_version or tenant.opencrvs_version
@@ -203,7 +205,9 @@ def deployment():
             return redirect(url_for("escalation.deployment"))
     else:
         status = 422
-    return render_template("escalation/deployment.html", form=form, history=services.deployment_history(tenant), releases=central.releases_newer_than(tenant)), status
+    releases = central.releases_newer_than(tenant)
+    return render_template("escalation/deployment.html", form=form, history=services.deployment_history(tenant), releases=releases,
+                           fixes=services.upgrade_fixes(tenant, releases)), status
 
 
 # -- the central console (outside every tenant) ----------------------------------------------------
@@ -239,6 +243,7 @@ def _page_arg() -> int:
 @expert_only
 def console():
     filters = _filters(request.args)
+    filters.news = request.args.get("news") == "1"  # the page's filter; the API lists no such marks
     page = _page_arg()
     counts = central.console_counts(current_user)
     rows, total = central.list_escalations(current_user, filters, page=page, per_page=50, counts=counts)
