@@ -165,12 +165,7 @@ def _unknown_address_may_try(email: str) -> bool:
 
 def sign_in_lifetime() -> dt.timedelta:
     """How long a sign-in may last at most: as long as the longer of its two cookies."""
-    config = current_app.config
-    session_life = config["PERMANENT_SESSION_LIFETIME"]
-    session_life = session_life if isinstance(session_life, dt.timedelta) else dt.timedelta(seconds=session_life)
-    remember_life = config.get("REMEMBER_COOKIE_DURATION") or dt.timedelta(days=365)
-    remember_life = remember_life if isinstance(remember_life, dt.timedelta) else dt.timedelta(seconds=remember_life)
-    return max(session_life, remember_life)
+    return max(current_app.permanent_session_lifetime, current_app.config["REMEMBER_COOKIE_DURATION"])
 
 
 def start_sign_in(user: User, now: dt.datetime | None = None) -> None:

@@ -462,7 +462,7 @@ def _answering_article(tenant, topic):
         return None
     from portal.assistant.services import get_answerer
 
-    texts = _distinct(topic.texts)[:TOPIC_PROBES]
+    texts = _distinct(topic.texts, TOPIC_PROBES)
     threshold = tenant.settings.assistant.threshold
     votes: Counter = Counter()
     hits = {}
