@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -612,7 +613,7 @@ def expert_dashboard(actor: User, period: Period, locale: str) -> Dashboard:
             names.setdefault(c.key, c.name(locale))
         prev = period.previous()
         facts, previous_facts = gather(period.first, period.last), gather(prev.first, prev.last, people=False, times=False)
-        tables, totals = demand_tables(period, names, facts, previous_facts, category_key=lambda cid: key_of.get(cid))
+        demand, totals = demand_tables(period, names, facts, previous_facts, category_key=lambda cid: key_of.get(cid))
         tenants = {t.id: t.name for t in db.session.scalars(select(Tenant))}
         now, before = facts.by("tenant_id"), previous_facts.by("tenant_id")
     rows = []
@@ -621,8 +622,36 @@ def expert_dashboard(actor: User, period: Period, locale: str) -> Dashboard:
         rows.append([name, m.tickets, before.get((tid,), Measures()).tickets, _share(m.sla_met, m.tickets),
                      format_decimal(m.rating_average, "0.00") if m.rating_count else "–"])
     tables = {"tenants": Table("tenants", _("Countries"), [_("Country"), _("Tickets"), _("Previous period"), _("Within targets"), _("Average rating")], rows,
-                               charts.bar_chart("chart-tenants", _("Tickets per country"), _("Tickets per country in the period."), [(r[0], r[1]) for r in rows]))} | tables
-    return Dashboard(period, tables, [], [], totals)
+                               charts.bar_chart("chart-tenants", _("Tickets per country"), _("Tickets per country in the period."), [(r[0], r[1]) for r in rows]))}
+    expert = _expert_support_table(actor, period, tenants)
+    missing = [] if expert is not None else [_("Expert support")]
+    return Dashboard(period, tables | ({"expert_support": expert} if expert else {}) | demand, [], missing, totals)
+
+
+def _expert_support_table(actor: User, period: Period, tenants: dict[int, str]) -> Table | None:
+    """Level 3's own figures per country: the escalations made in the period and how the central
+    team answered them, and what is with it now."""
+    prev = period.previous()
+    with across_tenants(db.session, actor):
+        now, before, open_now = (sources.expert_support(period.first, period.last), sources.expert_support(prev.first, prev.last),
+                                 sources.open_with_experts())
+    if now is None or before is None or open_now is None:
+        return None
+    rows = []
+    for tid, name in sorted(tenants.items(), key=lambda kv: kv[1]):
+        m = now.get(tid, sources.ExpertSupport())
+        rows.append([name, m.escalated, before.get(tid, sources.ExpertSupport()).escalated, _share(m.answered, m.escalated),
+                     _hours(statistics.median(m.first_answer_hours) if m.first_answer_hours else None),
+                     _share(m.met, m.with_target), m.sent_back, open_now.get(tid, 0)])
+    return Table(
+        "expert_support", _("Expert support (Level 3)"),
+        [_("Country"), _("Escalated to Level 3"), _("Previous period"), _("Answered by an expert"), _("Median hours to the first expert answer"),
+         _("Within the Level 3 target"), _("Sent back to Level 2"), _("With the experts now")],
+        rows,
+        charts.bar_chart("chart-expert-support", _("Escalations per country"), _("Escalations to Level 3 per country in the period."), [(r[0], r[1]) for r in rows]),
+        note=_("Escalations are counted in the period they were made. Hours are clock hours from the escalation to the first expert answer; "
+               "the target share counts the escalations that ended, or passed their target, in time. “With the experts now” is today's count, whatever the period."),
+    )
 
 
 def link_article(tenant, actor: User, ticket: Ticket, article_ref: str, article_title: str = "") -> TicketArticleLink:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib.util
 from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 
 from sqlalchemy import Date, and_, case, func, select
 from sqlalchemy.ext.compiler import compiles
@@ -175,3 +176,71 @@ def deflection(first, last):
     ).one()
     anonymous = db.session.scalar(select(func.count()).where(SearchLog.created_at >= start, SearchLog.created_at < end, SearchLog.user_id.is_(None)))
     return int(visits_n), int(deflected), anonymous
+
+
+@dataclass
+class ExpertSupport:
+    """One country's escalations to the central team made in a period (see `expert_support`)."""
+
+    escalated: int = 0
+    answered: int = 0  # an expert answered while the escalation was with the central team
+    first_answer_hours: list[float] = field(default_factory=list)
+    with_target: int = 0  # ended (or overdue) escalations that had a target
+    met: int = 0
+    sent_back: int = 0  # returned to Level 2 (by an expert, or by a roll-out)
+
+
+def expert_support(first, last) -> dict[int, ExpertSupport] | None:
+    """Per tenant id, the escalations to Level 3 made from `first` to `last` (UTC days): how many, how
+    many an expert answered while they were with the central team and how fast (clock hours to the
+    first answer), how many ended within their target (or have passed it), and how many went back to
+    Level 2. Run across tenants (the central team's view); None without the escalation domain."""
+    if not _installed("escalation"):
+        return None
+    from portal.escalation.models import ExpertReply, TierStep
+    from portal.escalation.services import TierPeriod, step_end
+
+    start, end = _window(first, last)
+    rows = db.session.execute(
+        select(TierStep, Ticket).join(Ticket, Ticket.id == TierStep.ticket_id)
+        .where(TierStep.to_tier == "L3", TierStep.is_escalation.is_(True), TierStep.created_at >= start, TierStep.created_at < end)
+    ).all()
+    answers: dict[int, list[dt.datetime]] = defaultdict(list)
+    ticket_ids = sorted({ticket.id for _step, ticket in rows})
+    for chunk in (ticket_ids[i:i + 500] for i in range(0, len(ticket_ids), 500)):
+        for ticket_id, at in db.session.execute(
+            select(ExpertReply.ticket_id, ExpertReply.created_at).where(ExpertReply.ticket_id.in_(chunk), ExpertReply.created_at >= start)
+        ):
+            answers[ticket_id].append(at)
+    result: dict[int, ExpertSupport] = defaultdict(ExpertSupport)
+    for step, ticket in rows:
+        m = result[step.tenant_id]
+        m.escalated += 1
+        ended = step_end(step, ticket)
+        during = [at for at in answers.get(ticket.id, ()) if at >= step.created_at and (ended is None or at <= ended)]
+        if during:
+            m.answered += 1
+            m.first_answer_hours.append((min(during) - step.created_at).total_seconds() / 3600)
+        state = TierPeriod(step.to_tier, step.created_at, ended, step.due_at, step).state
+        if state in ("met", "breached"):
+            m.with_target += 1
+            m.met += state == "met"
+        if step.ended_at is not None:
+            m.sent_back += 1
+    return dict(result)
+
+
+def open_with_experts() -> dict[int, int] | None:
+    """Per tenant id, the tickets with the central team now (their latest move was an escalation to
+    Level 3, and they are still open). Run across tenants; None without the escalation domain."""
+    if not _installed("escalation"):
+        return None
+    from portal.escalation.models import TierStep
+    from portal.tickets.models import ACTIVE_STATUSES
+
+    return dict(db.session.execute(
+        select(TierStep.tenant_id, func.count(TierStep.id)).join(Ticket, Ticket.id == TierStep.ticket_id)
+        .where(TierStep.to_tier == "L3", TierStep.ended_at.is_(None), Ticket.status.in_(ACTIVE_STATUSES))
+        .group_by(TierStep.tenant_id)
+    ).all())
+
