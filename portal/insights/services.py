@@ -39,6 +39,7 @@ from sqlalchemy import select
 from portal.auth.models import User
 from portal.auth.permissions import Permission
 from portal.auth.services import permissions_in
+from portal.core import versions
 from portal.core.db import across_tenants, db, utcnow
 from portal.core.templating import format_date
 from portal.insights import charts, sources
@@ -461,9 +462,20 @@ def _answering_article(tenant, topic):
     result may still be about something the knowledge base covers under other words."""
     if not tenant.settings.assistant.enabled:
         return None
+    texts = tuple(_distinct(topic.texts, TOPIC_PROBES))
+    names = sources.content_names(tenant)
+    if names is None:
+        return _ask_about(tenant, texts) or None
+    # Every view of the dashboard and the report asks again: each process keeps the answer while
+    # the articles and the settings are unchanged (None, a failure, is never kept).
+    return versions.kept("insights_topic_answers", (tenant.id, texts), names, lambda: _ask_about(tenant, texts)) or None
+
+
+def _ask_about(tenant, texts: tuple[str, ...]):
+    """The article answering most of `texts` (see `_answering_article`), False if none, None if the
+    assistant failed."""
     from portal.assistant.services import get_answerer
 
-    texts = _distinct(topic.texts, TOPIC_PROBES)
     threshold = tenant.settings.assistant.threshold
     votes: Counter = Counter()
     hits = {}
@@ -477,9 +489,9 @@ def _answering_article(tenant, topic):
             votes[found.best.slug] += 1
             hits.setdefault(found.best.slug, found.best)
     if not votes:
-        return None
+        return False
     slug, n = votes.most_common(1)[0]
-    return hits[slug] if 2 * n >= len(texts) else None
+    return hits[slug] if 2 * n >= len(texts) else False
 
 
 def _train_recommendations(cells: dict, category_names: dict) -> list[Recommendation]:

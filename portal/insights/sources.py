@@ -30,6 +30,17 @@ def _window(first: dt.date, last: dt.date):
     return start_of(first), start_of(last + dt.timedelta(days=1))
 
 
+def content_names(tenant) -> tuple[str, ...] | None:
+    """The version names (portal.core.versions) that change with what the tenant's articles say,
+    or None without the knowledge base."""
+    if not _installed("kb"):
+        return None
+    from portal.kb.models import GENERIC_CONTENT, tenant_content
+    from portal.tenancy.models import TENANTS
+
+    return (GENERIC_CONTENT, tenant_content(tenant.id), TENANTS)
+
+
 def search_gaps(first, last, limit: int = 10):
     """{"no_result": [...], "not_opened": [...]} of (locale, query, times), the top `limit` per locale.
 
