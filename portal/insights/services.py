@@ -748,14 +748,20 @@ def suggested_articles(tenant, ticket: Ticket, linked: str | None = None) -> lis
     text = f"{ticket.subject}\n{first or ''}"[:SUGGESTION_TEXT].strip()
     if not text:
         return []
-    try:
-        found = get_answerer().answer(tenant, text, lang=ticket.locale or None)
-    except Exception:  # suggestions are a help: a failing answerer must not take the ticket page down
-        current_app.logger.exception("article suggestions failed for ticket %s", ticket.reference)
-        return []
-    if found.small_talk:
-        return []
-    return [Suggestion(hit.title, hit.url) for hit in found.hits if hit.url != linked][:SUGGESTIONS]
+
+    def ask() -> tuple[Suggestion, ...] | None:
+        try:
+            found = get_answerer().answer(tenant, text, lang=ticket.locale or None)
+        except Exception:  # suggestions are a help: a failing answerer must not take the ticket page down
+            current_app.logger.exception("article suggestions failed for ticket %s", ticket.reference)
+            return None
+        return () if found.small_talk else tuple(Suggestion(hit.title, hit.url) for hit in found.hits[:SUGGESTIONS + 1])
+
+    # The page is opened again and again while the ticket is worked: each process keeps the
+    # suggestions for the same text while the articles and settings are unchanged.
+    names = sources.content_names(tenant)
+    hits = ask() if names is None else versions.kept("ticket_suggestions", (tenant.id, ticket.locale, text), names, ask)
+    return [hit for hit in hits or () if hit.url != linked][:SUGGESTIONS]
 
 
 def article_link_of(ticket: Ticket) -> TicketArticleLink | None:

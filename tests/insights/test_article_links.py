@@ -129,3 +129,21 @@ def test_no_suggestions_where_the_assistant_is_off_and_none_for_the_linked_artic
         db.session.commit()
     page = client.get(f"/farajaland/tickets/{ticket}").get_data(as_text=True)
     assert 'id="article-link-h"' in page and "suggested-articles" not in page and "Choose from all articles" in page
+
+
+def test_suggestions_are_kept_between_views_until_the_articles_change(app, client, auth, people, ticket, library):
+    from portal.kb import services as kb
+
+    auth.login(people["agent"])
+    first = client.get(f"/farajaland/tickets/{ticket}").get_data(as_text=True).split('class="suggested-articles"')[1].split("</ul>")[0]
+    assert client.get(f"/farajaland/tickets/{ticket}").get_data(as_text=True).split('class="suggested-articles"')[1].split("</ul>")[0] == first
+    assert "reset-code-never-arrives" not in first
+    with app.app_context():
+        tenant = get_tenant("farajaland")
+        with tenant_scope(db.session, tenant.id):
+            kb.save_article(tenant, None, "reset-code-never-arrives", "en", kb.Draft(
+                "The reset code never arrives", "If the reset code never arrives, check the phone number on your account and wait "
+                "two minutes before asking for a new reset code.", None, ["reset", "code"], "public", "published"))
+        db.session.commit()
+    again = client.get(f"/farajaland/tickets/{ticket}").get_data(as_text=True).split('class="suggested-articles"')[1].split("</ul>")[0]
+    assert "/farajaland/kb/articles/reset-code-never-arrives" in again  # the new article is found at once
