@@ -276,7 +276,7 @@ def imap_server(tmp_path_factory):
              "dict", "--demo-user", IMAP_USER, "--demo-password", IMAP_PASSWORD],
             stdout=log, stderr=subprocess.STDOUT,
         )
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 60
     while True:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1):
@@ -303,7 +303,7 @@ class ImapBox:
         self.port = port
 
     def connect(self) -> imaplib.IMAP4:
-        imap = imaplib.IMAP4("127.0.0.1", self.port, timeout=5)
+        imap = imaplib.IMAP4("127.0.0.1", self.port, timeout=30)  # pymap is slow on a loaded machine; the poller waits as long
         imap.login(IMAP_USER, IMAP_PASSWORD)
         return imap
 
