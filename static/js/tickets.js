@@ -61,8 +61,40 @@
     });
   }
 
-  // A file over the size limit is refused when it is picked, said next to the field: sent, it would
-  // take minutes on a slow link and, past the server's limit, lose the whole message with it.
+  // A phone photo is often 3 to 8 MB: on a slow link it uploads for minutes, or past the limit is
+  // refused. A JPEG photo is redrawn at most PHOTO_SIDE pixels on its long side before it is sent
+  // (readable for support, a tenth of the weight), which also drops what its metadata says (where it
+  // was taken). A file the browser cannot read as a picture, or not made smaller, is sent as picked;
+  // screenshots (PNG) are left sharp. Then a file still over the size limit is refused at once, said
+  // next to the field: sent, it would take minutes and, past the server's limit, lose the message.
+  var PHOTO_SIDE = 1600;
+  var PHOTO_FROM_BYTES = 400 * 1024;
+  var PHOTO_QUALITY = 0.8;
+
+  var sizeText = function (form, bytes) {
+    var kb = bytes < 1024 * 1024;
+    var number = new Intl.NumberFormat(document.documentElement.lang || undefined, { maximumFractionDigits: kb ? 0 : 1 });
+    return (kb ? form.dataset.kilobytes : form.dataset.megabytes).replace("{n}", number.format(kb ? bytes / 1024 : bytes / 1048576));
+  };
+
+  var shrink = function (file) {
+    if (file.type !== "image/jpeg" || file.size < PHOTO_FROM_BYTES || !window.createImageBitmap || !window.DataTransfer) {
+      return Promise.resolve(file);
+    }
+    return createImageBitmap(file).then(function (bitmap) {
+      var scale = Math.min(1, PHOTO_SIDE / Math.max(bitmap.width, bitmap.height));
+      var canvas = document.createElement("canvas");
+      canvas.width = Math.max(1, Math.round(bitmap.width * scale));
+      canvas.height = Math.max(1, Math.round(bitmap.height * scale));
+      canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+      if (bitmap.close) { bitmap.close(); }
+      return new Promise(function (resolve) { canvas.toBlob(resolve, "image/jpeg", PHOTO_QUALITY); });
+    }).then(function (blob) {
+      if (!blob || blob.size >= file.size) { return file; }
+      return new File([blob], file.name, { type: "image/jpeg", lastModified: file.lastModified });
+    }).catch(function () { return file; });
+  };
+
   Array.prototype.forEach.call(document.querySelectorAll("form[data-max-bytes] input[type=file]"), function (input) {
     var form = input.form;
     var limit = parseInt(form.dataset.maxBytes, 10);
@@ -70,12 +102,38 @@
     note.className = "error";
     note.setAttribute("role", "alert");
     note.hidden = true;
+    var done = document.createElement("p");
+    done.className = "hint";
+    done.setAttribute("role", "status");
+    done.hidden = true;
     input.parentNode.appendChild(note);
+    input.parentNode.appendChild(done);
+    var buttons = form.querySelectorAll("button[type=submit], input[type=submit], button:not([type])");
+    var busy = function (on) {
+      form.setAttribute("aria-busy", on ? "true" : "false");
+      Array.prototype.forEach.call(buttons, function (button) { button.disabled = on; });
+    };
     input.addEventListener("change", function () {
-      var big = Array.prototype.filter.call(input.files || [], function (file) { return file.size > limit; });
-      note.hidden = big.length === 0;
-      note.textContent = big.map(function (file) { return form.dataset.tooLarge.replace("{name}", file.name); }).join(" ");
-      if (big.length) { input.value = ""; }
+      var picked = Array.prototype.slice.call(input.files || []);
+      done.hidden = true;
+      busy(true);
+      Promise.all(picked.map(shrink)).then(function (files) {
+        var smaller = files.filter(function (file, i) { return file !== picked[i]; });
+        if (smaller.length) {
+          var list = new DataTransfer();
+          files.forEach(function (file) { list.items.add(file); });
+          input.files = list.files;
+          done.textContent = files.map(function (file, i) {
+            return file === picked[i] ? "" : form.dataset.shrunk.replace("{name}", file.name)
+              .replace("{before}", sizeText(form, picked[i].size)).replace("{after}", sizeText(form, file.size));
+          }).filter(Boolean).join(" ");
+          done.hidden = false;
+        }
+        var big = files.filter(function (file) { return file.size > limit; });
+        note.hidden = big.length === 0;
+        note.textContent = big.map(function (file) { return form.dataset.tooLarge.replace("{name}", file.name); }).join(" ");
+        if (big.length) { input.value = ""; done.hidden = true; }
+      }).then(function () { busy(false); }, function () { busy(false); });
     });
   });
 })();

@@ -231,3 +231,34 @@ def test_a_file_over_the_limit_is_refused_when_picked_and_the_message_is_kept(ne
     files.set_input_files([{"name": "small.jpg", "mimeType": "image/jpeg", "buffer": b"\xff\xd8\xff\xe0" + b"\x00" * 1000}])
     expect(requester.locator("form#new-ticket [role=alert]")).to_be_hidden()
     assert requester.get_by_label("Describe the problem").input_value() == "The screen cracked this morning; photo attached."
+
+
+def test_a_phone_photo_is_made_smaller_before_it_is_sent(new_page):
+    """A 4000-pixel photo of several MB is redrawn at 1600 pixels in the browser before it is sent:
+    the field says by how much, and the ticket receives the smaller picture, still a JPEG."""
+    import io
+    import os
+
+    from PIL import Image
+
+    photo = io.BytesIO()
+    Image.frombytes("RGB", (4000, 3000), os.urandom(4000 * 3000 * 3)).reduce(4).resize((4000, 3000)).save(photo, "JPEG", quality=92)
+    original = photo.getvalue()
+    assert len(original) > 1024 * 1024
+    requester = new_page()
+    sign_in(requester, "agent@farajaland.demo")
+    requester.goto("/farajaland/tickets/new")
+    subject = f"Tablet screen cracked {uuid.uuid4().hex[:6]}"
+    requester.get_by_label("Subject").fill(subject)
+    requester.get_by_label("Describe the problem").fill("The screen cracked this morning; photo attached.")
+    files = requester.get_by_label("Screenshots or files (optional)")
+    files.set_input_files([{"name": "screen.jpg", "mimeType": "image/jpeg", "buffer": original}])
+    expect(requester.locator("form#new-ticket [role=status]")).to_contain_text("“screen.jpg” was made smaller to send faster")
+    sent = files.evaluate("el => [el.files.length, el.files[0].size, el.files[0].type, el.files[0].name]")
+    assert sent[0] == 1 and sent[1] < len(original) / 2 and sent[2:] == ["image/jpeg", "screen.jpg"]
+    requester.get_by_role("button", name="Send the request").click()
+    expect(requester.locator(".flashes")).to_contain_text("is sent")
+    link = requester.locator(".attachments a", has_text="screen.jpg")
+    response = requester.request.get(link.get_attribute("href"))
+    assert response.ok and len(response.body()) == sent[1]
+    assert Image.open(io.BytesIO(response.body())).size == (1600, 1200)
