@@ -165,6 +165,25 @@ def test_requester_replies_closes_and_rates(client, auth, requester, l1, make_ti
     assert "You rated this request 4 out of 5" in page
 
 
+def test_a_request_waiting_for_the_requester_says_so_in_their_words_until_they_answer(client, auth, requester, l1, make_ticket):
+    reference = make_ticket()
+    auth.login(l1)
+    client.post(f"/farajaland/tickets/{reference}/reply", data={"body": "Which district office are you in?", "visibility": "public", "status": "waiting"})
+    auth.logout()
+    auth.login(requester)
+    mine = client.get("/farajaland/tickets/mine").get_data(as_text=True)
+    assert "The support team is waiting for your answer on 1 request." in mine
+    assert '<span class="badge badge-warn">Your answer is needed</span>' in mine and "Waiting on requester" not in mine
+    page = client.get(f"/farajaland/tickets/{reference}").get_data(as_text=True)
+    assert "The support team is waiting for your answer: write it here." in page and "Your answer is needed" in page
+    client.post(f"/farajaland/tickets/{reference}/reply", data={"body": "Ibombo district office."})
+    mine = client.get("/farajaland/tickets/mine").get_data(as_text=True)
+    assert "waiting for your answer" not in mine and "Your answer is needed" not in mine
+    auth.logout()
+    auth.login(l1)
+    assert "Waiting on requester" not in client.get(f"/farajaland/tickets/{reference}").get_data(as_text=True).split("</h1>")[1].split("</p>")[0]
+
+
 def test_a_requester_cannot_see_someone_elses_ticket(client, auth, make_user, l1, make_ticket):
     reference = make_ticket(requester_email=make_user("other.clerk@example.org"))
     auth.login(make_user("nosy@example.org"))
