@@ -136,4 +136,64 @@
       }).then(function () { busy(false); }, function () { busy(false); });
     });
   });
+
+  // What is typed in a request or a reply is kept on the device while it is written (a phone's
+  // browser may reload the page, the user may go and read an article), and given back if the form
+  // comes back empty; sending it forgets it. Only the signed-in user's own drafts are kept: opening
+  // such a form removes any other account's, and any older than DRAFT_DAYS.
+  var DRAFT_PREFIX = "crvs-draft:";
+  var DRAFT_DAYS = 3;
+  var storage = null;
+  try { storage = window.localStorage; storage.getItem(DRAFT_PREFIX); } catch (e) { storage = null; }
+  Array.prototype.forEach.call(storage ? document.querySelectorAll("form[data-draft]") : [], function (form) {
+    var key = DRAFT_PREFIX + form.dataset.draft;
+    var owner = DRAFT_PREFIX + form.dataset.draft.split(":")[0] + ":";
+    var now = Date.now();
+    for (var i = storage.length - 1; i >= 0; i--) {
+      var other = storage.key(i);
+      if (!other || other.indexOf(DRAFT_PREFIX) !== 0) { continue; }
+      var stale = true;
+      try { stale = now - JSON.parse(storage.getItem(other)).at > DRAFT_DAYS * 86400000; } catch (e) { stale = true; }
+      if (other.indexOf(owner) !== 0 || stale) { storage.removeItem(other); }
+    }
+    var fields = form.dataset.draftFields.split(" ").map(function (name) { return form.elements[name]; }).filter(Boolean);
+    // Fields the page fills itself (an office) are not typing; a message box with text means the
+    // server gave the form back (a refused send), which is newer than anything kept.
+    var initial = fields.map(function (f) { return f.value; });
+    var typed = function () { return fields.some(function (f, i) { return f.tagName !== "SELECT" && f.value.trim() && f.value !== initial[i]; }); };
+    var answered = fields.some(function (f) { return f.tagName === "TEXTAREA" && f.value.trim(); });
+    var kept = null;
+    try { kept = JSON.parse(storage.getItem(key)); } catch (e) { kept = null; }
+    if (kept && kept.values && !answered) {
+      fields.forEach(function (f) { if (typeof kept.values[f.name] === "string") { f.value = kept.values[f.name]; } });
+      var note = document.createElement("p");
+      note.className = "notice draft-kept";
+      note.setAttribute("role", "status");
+      note.textContent = form.dataset.draftRestored + " ";
+      var discard = document.createElement("button");
+      discard.type = "button";
+      discard.className = "link-button";
+      discard.textContent = form.dataset.draftDiscard;
+      discard.addEventListener("click", function () {
+        storage.removeItem(key);
+        fields.forEach(function (f, i) { f.value = initial[i]; });
+        note.remove();
+      });
+      note.appendChild(discard);
+      form.insertBefore(note, form.firstChild);
+    }
+    var timer = null;
+    var save = function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        if (!typed()) { storage.removeItem(key); return; }
+        var values = {};
+        fields.forEach(function (f) { values[f.name] = f.value; });
+        try { storage.setItem(key, JSON.stringify({ at: Date.now(), values: values })); } catch (e) { /* full or refused: nothing kept */ }
+      }, 400);
+    };
+    form.addEventListener("input", save);
+    form.addEventListener("change", save);
+    form.addEventListener("submit", function () { clearTimeout(timer); storage.removeItem(key); });
+  });
 })();

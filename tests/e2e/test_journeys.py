@@ -262,3 +262,39 @@ def test_a_phone_photo_is_made_smaller_before_it_is_sent(new_page):
     response = requester.request.get(link.get_attribute("href"))
     assert response.ok and len(response.body()) == sent[1]
     assert Image.open(io.BytesIO(response.body())).size == (1600, 1200)
+
+
+def test_what_was_typed_survives_a_reload_and_is_forgotten_once_sent_or_by_another_account(new_page):
+    """A phone's browser may reload a page while the request is written: the text comes back, with
+    a way to clear it; sending forgets it, and the next account on the same phone never sees it."""
+    page = new_page()
+    sign_in(page, "agent@farajaland.demo")
+    page.goto("/farajaland/tickets/new")
+    page.get_by_label("Subject").fill("Birth declaration for twins")
+    page.get_by_label("Describe the problem").fill("The form accepts only one child for the same mother and date.")
+    page.wait_for_timeout(700)
+    page.reload()
+    expect(page.locator("form#new-ticket .draft-kept")).to_contain_text("What you had typed and not sent was kept on this device.")
+    assert page.get_by_label("Subject").input_value() == "Birth declaration for twins"
+    assert page.get_by_label("Describe the problem").input_value() == "The form accepts only one child for the same mother and date."
+    page.get_by_role("button", name="Clear it").click()
+    assert page.get_by_label("Subject").input_value() == "" and page.get_by_label("Describe the problem").input_value() == ""
+    page.reload()
+    expect(page.locator("form#new-ticket .draft-kept")).to_have_count(0)
+
+    page.get_by_label("Subject").fill("Twins declaration")
+    page.get_by_label("Describe the problem").fill("Only one child can be declared.")
+    page.wait_for_timeout(700)
+    page.get_by_role("button", name="Send the request").click()
+    expect(page.locator(".flashes")).to_contain_text("is sent")
+    page.goto("/farajaland/tickets/new")
+    assert page.get_by_label("Describe the problem").input_value() == ""
+
+    page.get_by_label("Describe the problem").fill("A private note about a child")
+    page.wait_for_timeout(700)
+    assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('crvs-draft:')).length") == 1
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, "l1@farajaland.demo")
+    page.goto("/farajaland/tickets/new")
+    assert page.get_by_label("Describe the problem").input_value() == ""
+    assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('crvs-draft:')).length") == 0
