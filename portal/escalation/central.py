@@ -15,6 +15,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from types import EllipsisType
 from typing import Any
 
 from flask import current_app
@@ -25,7 +26,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.auth.models import Membership, User
-from portal.auth.permissions import Role
+from portal.auth.permissions import GLOBAL_PERMISSIONS, Permission, Role
 from portal.core.db import SYSTEM, across_tenants, db, like_escaped, tenant_scope, utcnow
 from portal.core.i18n import date_pattern
 from portal.core.mail import queue_mail
@@ -50,6 +51,7 @@ from portal.tickets.services import normal_reference
 
 CONSOLE_STATUSES = ("open", "returned", "resolved", "all")
 CONSOLE_ORDERS = ("due", "age", "recent")
+CONSOLE_OWNERS = ("me", "none")  # the open escalations the reader owns, or that nobody owns
 
 
 def _require_expert(actor: User | None) -> None:
@@ -73,6 +75,7 @@ class EscalationFilters:
     q: str | None = None
     sort: str = "due"  # due (soonest SLA first) or age (oldest first) or recent
     news: bool = False  # only escalations with new information from the country (see `_news_criteria`)
+    owner: str | None = None  # one of CONSOLE_OWNERS (see `_owner_criteria`)
 
 
 @dataclass
@@ -104,6 +107,11 @@ class ConsoleRow:
         return self.step.ended_at is None and self.ticket.status in ACTIVE_STATUSES
 
     @property
+    def owner(self) -> User | None:
+        """The expert handling it while it is with the central team; nobody once it was sent back or resolved."""
+        return self.step.owner if self.is_open else None
+
+    @property
     def shares_contact(self) -> bool:
         return services.shares_contact_with_l3(self.tenant)
 
@@ -126,6 +134,7 @@ class ConsoleRow:
             "age_hours": round(self.age.total_seconds() / 3600, 1),
             "due_at": self.step.due_at.isoformat() if self.step.due_at else None,
             "sla": self.sla_state,
+            "owner": {"email": self.owner.email, "name": self.owner.display_name} if self.owner is not None else None,
             "problems": [
                 {"id": p.id, "title": p.title, "status": p.status, "github_url": p.github_url or None, "github_state": p.github_state or None}
                 for p in self.problems
@@ -174,11 +183,21 @@ def _news_criteria() -> tuple:
     return (*_status_criteria("open"), unanswered.exists())
 
 
-def _console_query(filters: EscalationFilters):
+def _owner_criteria(owner: str, actor: User) -> tuple:
+    """What an escalation the actor owns ("me"), or nobody owns ("none"), meets: like the news, an
+    owner is of the escalations with the central team (`services.is_with_central_team`)."""
+    if owner == "me":
+        return (*_status_criteria("open"), TierStep.owner_id == actor.id)
+    return (*_status_criteria("open"), TierStep.owner_id.is_(None))
+
+
+def _console_query(filters: EscalationFilters, actor: User):
     status = filters.status if filters.status in CONSOLE_STATUSES else "open"
     stmt = _console_rows(TierStep, Ticket, Tenant, and_(*_news_criteria()).label("has_news")).where(*_status_criteria(status))
     if filters.news:
         stmt = stmt.where(*_news_criteria())
+    if filters.owner in CONSOLE_OWNERS:
+        stmt = stmt.where(*_owner_criteria(filters.owner, actor))
     if filters.tenant:
         stmt = stmt.where(Tenant.slug == filters.tenant)
     if filters.severity:
@@ -203,15 +222,15 @@ def list_escalations(actor: User, filters: EscalationFilters, page: int = 1, per
     filter on the status alone then takes its total there instead of counting again."""
     _require_expert(actor)
     page, per_page = max(1, page), max(1, min(per_page, 200))
-    stmt = _console_query(filters)
+    stmt = _console_query(filters, actor)
     status = filters.status if filters.status in CONSOLE_STATUSES else "open"
     with across_tenants(db.session, actor):
-        if counts is not None and not (filters.tenant or filters.severity or filters.news or (filters.q and filters.q.strip())):
+        if counts is not None and not (filters.tenant or filters.severity or filters.news or filters.owner or (filters.q and filters.q.strip())):
             total = counts[status]
         else:
             total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-        rows = [ConsoleRow(step, ticket, tenant, has_news=bool(news))
-                for step, ticket, tenant, news in db.session.execute(stmt.offset((page - 1) * per_page).limit(per_page)).all()]
+        page_of_rows = stmt.options(selectinload(TierStep.owner)).offset((page - 1) * per_page).limit(per_page)
+        rows = [ConsoleRow(step, ticket, tenant, has_news=bool(news)) for step, ticket, tenant, news in db.session.execute(page_of_rows).all()]
         linked = db.session.execute(
             select(ProblemTicket.ticket_id, Problem).join(Problem, Problem.id == ProblemTicket.problem_id)
             .where(ProblemTicket.ticket_id.in_([r.ticket.id for r in rows] or [-1])).order_by(Problem.id)
@@ -222,13 +241,15 @@ def list_escalations(actor: User, filters: EscalationFilters, page: int = 1, per
 
 
 def console_counts(actor: User) -> dict[str, int]:
-    """How many escalations the console holds in each status, and ("news") how many have new
-    information from the country, counted in one pass."""
+    """How many escalations the console holds in each status, how many have new information from
+    the country ("news"), and how many the actor owns ("mine") or nobody owns ("nobody"), counted
+    in one pass."""
     _require_expert(actor)
     counters = [func.count().filter(*criteria) if (criteria := _status_criteria(s)) else func.count() for s in CONSOLE_STATUSES]
+    counters += [func.count().filter(and_(*criteria)) for criteria in (_news_criteria(), _owner_criteria("me", actor), _owner_criteria("none", actor))]
     with across_tenants(db.session, actor):
-        *per_status, news = db.session.execute(_console_rows(*counters, func.count().filter(and_(*_news_criteria())))).one()
-    return {**{s: n or 0 for s, n in zip(CONSOLE_STATUSES, per_status)}, "news": news or 0}
+        *per_status, news, mine, nobody = db.session.execute(_console_rows(*counters)).one()
+    return {**{s: n or 0 for s, n in zip(CONSOLE_STATUSES, per_status)}, "news": news or 0, "mine": mine or 0, "nobody": nobody or 0}
 
 
 def get_escalation(actor: User, step_id: int) -> ConsoleRow | None:
@@ -321,6 +342,28 @@ def return_to_l2(actor: User, step_id: int, reason: str) -> TierStep:
         if ticket.tier != Tier.L3.value:
             raise EscalationError(_("This ticket is no longer with the central team."), 409)
         return services.deescalate_ticket(row.tenant, actor, ticket, reason)
+
+
+def experts_for_select(actor: User) -> list[User]:
+    """Who may own an escalation: every active account whose global role opens the console."""
+    _require_expert(actor)
+    roles = [role.value for role, granted in GLOBAL_PERMISSIONS.items() if Permission.EXPERT_CONSOLE in granted]
+    return list(db.session.scalars(select(User).where(User.global_role.in_(roles), User.is_active_account.is_(True)).order_by(User.name, User.email)))
+
+
+def set_escalation_owner(actor: User, step_id: int, owner_id: int | None, *, seen_owner_id: int | None | EllipsisType = ...) -> User | None:
+    """Give an escalation to an expert (the actor taking it, or a colleague), or to nobody
+    (`owner_id` None): see `services.set_owner`. Returns the owner it has now."""
+    row = _existing(actor, step_id)
+    owner = db.session.get(User, owner_id) if owner_id is not None else None
+    if owner_id is not None and owner is None:
+        message = _("Only an active member of the central team can own an escalation.")
+        raise EscalationError(message, 422, {"owner": message})
+    with tenant_scope(db.session, row.tenant.id):
+        ticket = db.session.get(Ticket, row.ticket.id)
+        step = db.session.get(TierStep, row.step.id)
+        services.set_owner(row.tenant, actor, ticket, step, owner, seen_owner_id=seen_owner_id)
+    return owner
 
 
 def _existing(actor: User, step_id: int) -> ConsoleRow:

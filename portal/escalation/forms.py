@@ -53,6 +53,15 @@ class ExpertReplyForm(FlaskForm):
     submit = SubmitField(_l("Send to Level 2"))
 
 
+class OwnerForm(FlaskForm):
+    """Who owns an escalation: the reader takes it, hands it to a colleague, or leaves it to nobody.
+    `owner` is a user's id or "none", read by the view (the choices only list whom to hand it to)."""
+
+    owner = SelectField(_l("Hand to"), validators=[DataRequired()], validate_choice=False)
+    seen = HiddenField()  # who owned it when the page was shown
+    submit = SubmitField(_l("Hand over"))
+
+
 class LinkProblemForm(FlaskForm):
     problem_id = SelectField(_l("Existing problem"), coerce=int, validators=[DataRequired()])
     submit = SubmitField(_l("Link to this problem"))

@@ -111,12 +111,17 @@ class TierStep(TenantScoped, db.Model):
     search_text: Mapped[str] = mapped_column(Text, default="")
     actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     note_message_id: Mapped[int | None] = mapped_column(ForeignKey("ticket_messages.id", ondelete="SET NULL"))
+    # The expert handling an escalation to L3, and since when. It counts while the escalation is with
+    # the central team (`ConsoleRow.owner`): the next escalation of the ticket is a new step, unowned.
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    owned_at: Mapped[dt.datetime | None]
     due_at: Mapped[dt.datetime | None]
     ended_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     ticket: Mapped["Ticket"] = relationship()  # noqa: F821
-    actor: Mapped["User | None"] = relationship()  # noqa: F821
+    actor: Mapped["User | None"] = relationship(foreign_keys=[actor_user_id])  # noqa: F821
+    owner: Mapped["User | None"] = relationship(foreign_keys=[owner_id])  # noqa: F821
     tenant: Mapped["Tenant"] = relationship()  # noqa: F821
 
     @property

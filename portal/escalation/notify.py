@@ -1,7 +1,8 @@
 """Default subscribers: tell the country's Level 2 team when a ticket reaches it or comes back to it
 from the central team, when the central team answers, when the fix for one of its tickets is done
 and waits for a release, and when the roll-out of a fix resolves one; tell the central team when a
-ticket reaches Level 3, and the experts working on an escalation when the country writes on it."""
+ticket reaches Level 3, the experts working on an escalation when the country writes on it, and an
+expert when a colleague hands them an escalation."""
 from __future__ import annotations
 
 from flask import current_app
@@ -134,6 +135,23 @@ def email_experts_on_country_message(app, tenant, ticket, message, author, step,
             intro = _("%(name)s (%(country)s) wrote on %(reference)s (%(subject)s), which is with the central team:",
                       name=author.display_name, country=tenant.name, reference=ticket.reference, subject=shown(ticket.subject))
         queue_mail(user.email, subject, "\n\n".join([intro, shown(message.body), link]))
+
+
+@signals.escalation_handed.connect
+def email_expert_on_hand_over(app, tenant, ticket, step, actor, owner, **_extra) -> None:
+    """A colleague handed an escalation to an expert: tell them, in their language, with the link to
+    it. The subject is masked as on the console unless the country shares contact details."""
+    shown = (lambda text: text) if shares_contact_with_l3(tenant) else mask_text
+    link = external_url("escalation.expert_ticket", step_id=step.id) or ""
+    with force_locale(_interface_locale(owner)):
+        subject = _("[%(reference)s] Handed to you by %(name)s", reference=ticket.reference, name=actor.display_name)
+        text = "\n\n".join([
+            _("%(name)s handed you %(reference)s (%(subject)s) from %(country)s: you now own this escalation.",
+              name=actor.display_name, reference=ticket.reference, subject=shown(ticket.subject), country=tenant.name),
+            _("Severity: %(severity)s", severity=step.severity_enum.label if step.severity_enum else _("not set")),
+            link,
+        ])
+    _send(owner, subject, text)
 
 
 @signals.expert_replied.connect

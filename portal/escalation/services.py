@@ -11,6 +11,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from types import EllipsisType
 from typing import Any
 
 from flask import current_app
@@ -42,7 +43,7 @@ from portal.tenancy.signals import tenant_settings_changed
 from portal.tickets import services as tickets
 from portal.tickets import signals as ticket_signals
 from portal.tickets.business_time import add_business_hours
-from portal.tickets.models import Attachment, Category, Channel, Message, Status, Ticket, Tier
+from portal.tickets.models import Attachment, Category, Channel, Message, Status, Ticket, TicketEvent, Tier
 from portal.tickets.storage import store_file
 
 TIER_ORDER = (Tier.L1.value, Tier.L2.value, Tier.L3.value)
@@ -50,6 +51,7 @@ TIER_ORDER = (Tier.L1.value, Tier.L2.value, Tier.L3.value)
 DEFAULT_L3_SLA_HOURS = {"critical": 24, "high": 72, "medium": 240, "low": 480}
 TEXT_LIMIT = 5000
 DETAIL_TEXT_FIELDS = ("device", "os", "browser", "country_config_version", "steps", "expected", "actual", "impact")
+OWNER_EVENT = "l3_owner"  # the ticket's audit trail: who owns its escalation to L3 (emails, as for "assignee")
 
 
 class EscalationError(tickets.TicketError):
@@ -440,6 +442,64 @@ def current_l3_step(ticket: Ticket) -> TierStep | None:
     return step if step is not None and step.to_tier == Tier.L3.value else None
 
 
+# -- who owns an escalation to L3 ------------------------------------------------------------------
+
+
+def is_with_central_team(step: TierStep, ticket: Ticket) -> bool:
+    """The escalation `step` is where the ticket is now, with the central team, and the ticket is
+    active: only then is it anyone's. Sending the ticket back or resolving it ends the ownership."""
+    return step.to_tier == Tier.L3.value and step.is_escalation and step.ended_at is None and ticket.status_enum.is_active
+
+
+def owner_of(step: TierStep, ticket: Ticket) -> User | None:
+    """The expert who handles the escalation now (None: nobody, or it is no longer with the central team)."""
+    return step.owner if is_with_central_team(step, ticket) else None
+
+
+def _give(step: TierStep, ticket: Ticket, actor: User, owner: User | None) -> None:
+    """Make `owner` the escalation's owner (None: nobody), in the ticket's audit trail; not committed."""
+    previous = step.owner
+    step.owner, step.owned_at = owner, (utcnow() if owner is not None else None)
+    db.session.add(TicketEvent(
+        tenant_id=ticket.tenant_id, ticket_id=ticket.id, actor_user_id=actor.id, actor_label=actor.display_name, field=OWNER_EVENT,
+        old_value=previous.email if previous is not None else None, new_value=owner.email if owner is not None else None,
+    ))
+
+
+def set_owner(tenant: Tenant, actor: User, ticket: Ticket, step: TierStep, owner: User | None, *,
+              seen_owner_id: int | None | EllipsisType = ...) -> bool:
+    """An expert takes the escalation (`owner` is the actor), hands it to a colleague, or leaves it
+    to nobody (None). Only an active member of the central team owns one, and only while it is with
+    the central team. A colleague it is handed to is told (`escalation_handed`, after the commit).
+
+    `seen_owner_id`: whom it was with on the page the actor acted from (None: nobody). If that
+    changed meanwhile, the actor is told instead of overriding a colleague unknowingly.
+    Returns whether the owner changed."""
+    if not getattr(actor, "is_expert", False):
+        raise EscalationError(_("Only the central team can do this."), 403)
+    if owner is not None and not (owner.is_expert and owner.is_active_account):
+        message = _("Only an active member of the central team can own an escalation.")
+        raise EscalationError(message, 422, {"owner": message})
+    tickets.lock(ticket)  # two experts taking it at once: the second waits, then sees the first's
+    db.session.refresh(step)
+    if not is_with_central_team(step, ticket):
+        raise EscalationError(_("This ticket is no longer with the central team."), 409)
+    if seen_owner_id is not ... and step.owner_id != seen_owner_id:
+        holder = step.owner.display_name if step.owner is not None else _("nobody")
+        raise EscalationError(_("Meanwhile this escalation went to %(name)s. Look again before changing its owner.", name=holder), 409)
+    if step.owner_id == (owner.id if owner is not None else None):
+        return False
+    try:
+        _give(step, ticket, actor, owner)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    if owner is not None and owner.id != actor.id:
+        signals.escalation_handed.send(current_app._get_current_object(), tenant=tenant, ticket=ticket, step=step, actor=actor, owner=owner)
+    return True
+
+
 # -- the conversation between L3 and L2 ------------------------------------------------------------
 
 
@@ -457,6 +517,9 @@ def post_expert_reply(tenant: Tenant, actor: User, ticket: Ticket, body: str, at
         message = _post(tenant, ticket, body, public=False, author=actor, files=attachments)
         reply = ExpertReply(tenant_id=tenant.id, ticket_id=ticket.id, message_id=message.id, created_at=message.created_at)
         db.session.add(reply)
+        step = current_l3_step(ticket)
+        if step is not None and step.owner_id is None and is_with_central_team(step, ticket):
+            _give(step, ticket, actor, actor)  # whoever answers an escalation nobody owns handles it
         db.session.commit()
     except BaseException:
         db.session.rollback()
@@ -493,10 +556,13 @@ def relay_expert_reply(tenant: Tenant, actor: User, ticket: Ticket, reply_id: in
 
 
 def experts_on(tenant: Tenant, ticket: Ticket, step: TierStep) -> list[User]:
-    """The experts working on the ticket's escalation to L3 (`step`): those who answered on it,
-    linked it to a problem or sent it back since it reached the central team; when none has yet,
-    the one who did so last before (the ticket came back to L3 after a roll-out, say). Only
-    accounts still active and still on the central team."""
+    """The experts working on the ticket's escalation to L3 (`step`): its owner, when it has one;
+    else those who answered on it, linked it to a problem or sent it back since it reached the
+    central team; when none has yet, the one who did so last before (the ticket came back to L3
+    after a roll-out, say). Only accounts still active and still on the central team."""
+    owner = owner_of(step, ticket)
+    if owner is not None and owner.is_expert and owner.is_active_account:
+        return [owner]
     rows = [
         *db.session.execute(select(Message.author_user_id, Message.created_at).join(ExpertReply, ExpertReply.message_id == Message.id)
                             .where(ExpertReply.ticket_id == ticket.id)).all(),

@@ -3,6 +3,7 @@ console at `/expert/` (outside every tenant); plus the escalation API."""
 from __future__ import annotations
 
 from functools import wraps
+from types import EllipsisType
 
 from flask import Blueprint, Flask, abort, flash, g, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
@@ -29,6 +30,7 @@ csrf.exempt(api)  # bearer tokens only, never cookies
 ESCALATION_TEXT_FIELDS = ("reason", "severity", "opencrvs_version", "environment", *services.DETAIL_TEXT_FIELDS)
 MAX_PAGE = 100_000  # beyond it, the row offset would not fit the database's integers
 PROBLEM_LINKS_SHOWN = 200  # a problem's page lists its most recent tickets; ?links=all lists every one
+NOBODY = "none"  # the owner form's value for nobody, as the API's `owner=none`
 
 
 def register(app: Flask) -> None:
@@ -232,6 +234,7 @@ def _filters(args) -> central.EscalationFilters:
         status=args.get("status") if args.get("status") in central.CONSOLE_STATUSES else "open",
         q=(args.get("q") or "").strip()[:200] or None,
         sort=args.get("sort") if args.get("sort") in central.CONSOLE_ORDERS else "due",
+        owner=args.get("owner") if args.get("owner") in central.CONSOLE_OWNERS else None,
     )
 
 
@@ -267,8 +270,14 @@ def _expert_page(row, reply_form=None, back_form=None, status=200):
     # No title from the ticket's subject: the title goes to every country the problem touches
     # (their notes and mails), and a subject may name the requester or their office.
     problem_form = forms.ProblemForm(formdata=None, step_id=str(row.step.id), severity=row.step.severity or "")
+    # Always as the escalation is now: after a refused change, the page shows who owns it meanwhile.
+    owner = row.owner
+    owner_form = forms.OwnerForm(formdata=None, seen=str(owner.id) if owner is not None else NOBODY)
+    # Whom to hand it to: the central team but its owner and the reader (who has "Take" for that).
+    not_listed = (current_user.id, owner.id if owner is not None else None)
+    owner_form.owner.choices = [(str(u.id), u.display_name) for u in central.experts_for_select(current_user) if u.id not in not_listed]
     return render_template(
-        "escalation/expert_ticket.html", view=central.expert_view(current_user, row), row=row,
+        "escalation/expert_ticket.html", view=central.expert_view(current_user, row), row=row, owner=owner, owner_form=owner_form,
         reply_form=reply_form or forms.ExpertReplyForm(), back_form=back_form or forms.DeescalateForm(prefix="down"),
         link_form=link_form, problem_form=problem_form, similar=similar, matching=matching,
     ), status
@@ -317,6 +326,40 @@ def expert_return(step_id: int):
         return _expert_page(row, back_form=form, status=_fail(form, exc))
     flash(_("The ticket is back with the Level 2 team of %(country)s.", country=row.tenant.name), "success")
     return redirect(url_for("escalation.console"))
+
+
+def _person(value: str | None) -> int | None | EllipsisType:
+    """A person in the owner form: None for nobody, a user's id, or ... when it names neither."""
+    if value == NOBODY:
+        return None
+    number = row_id(value)
+    return ... if number is None else number
+
+
+@bp.post("/expert/escalations/<int:step_id>/owner")
+@expert_only
+def expert_owner(step_id: int):
+    """Take the escalation (`owner` is the reader's id), hand it to a colleague (theirs), or release
+    it (`none`); `seen` is whom it was with on the page the form was sent from."""
+    row = _escalation_or_404(step_id)
+    reference = row.ticket.reference  # read now: the change commits, and the ticket is read again only in its country
+    form = forms.OwnerForm()
+    owner_id = _person(form.owner.data)
+    if not form.validate_on_submit() or owner_id is ...:
+        flash(_("Choose a member of the central team."), "error")
+        return _expert_page(row, status=422)
+    try:
+        owner = central.set_escalation_owner(current_user, step_id, owner_id, seen_owner_id=_person(form.seen.data) if form.seen.data else ...)
+    except services.EscalationError as exc:
+        flash(exc.message, "error")
+        return _expert_page(_escalation_or_404(step_id), status=exc.code)
+    if owner is None:
+        flash(_("Nobody owns %(reference)s now.", reference=reference), "success")
+    elif owner.id == current_user.id:
+        flash(_("You own %(reference)s now.", reference=reference), "success")
+    else:
+        flash(_("%(reference)s is handed to %(name)s.", reference=reference, name=owner.display_name), "success")
+    return redirect(url_for("escalation.expert_ticket", step_id=step_id))
 
 
 @bp.post("/expert/escalations/<int:step_id>/link")
@@ -523,12 +566,12 @@ def github_webhook():
 
 @api.get("/api/v1/escalations")
 def api_escalations():
-    """Escalations to L3 from every country (L3 token): filters tenant, severity, status, q; pages."""
+    """Escalations to L3 from every country (L3 token): filters tenant, severity, status, owner, q; pages."""
     user = api_caller(Permission.EXPERT_CONSOLE)
     # The console page forgives odd filters; the API refuses them, as its description says.
     if query_arg("severity") and query_arg("severity") not in {s.value for s in Severity}:
         raise ApiError(400, _("Unknown severity: use one of %(values)s.", values=", ".join(s.value for s in Severity)))
-    for name, allowed in (("status", central.CONSOLE_STATUSES), ("sort", central.CONSOLE_ORDERS), ("tenant", None), ("q", None)):
+    for name, allowed in (("status", central.CONSOLE_STATUSES), ("sort", central.CONSOLE_ORDERS), ("owner", central.CONSOLE_OWNERS), ("tenant", None), ("q", None)):
         query_arg(name, allowed)
     page = int_query_arg("page", 1, 1, MAX_PAGE)
     per_page = int_query_arg("per_page", 50, 1, 200)

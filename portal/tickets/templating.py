@@ -26,6 +26,7 @@ EVENT_FIELDS = {
     "priority": _l("priority"), "tier": _l("level"), "office": _l("office"), "subject": _l("subject"),
     "first_response": _l("first reply"), "first_response_breached": _l("first reply target missed"),
     "resolution_breached": _l("resolution target missed"), "merged_into": _l("merged into"), "merged": _l("merged in"),
+    "l3_owner": _l("central team owner"),
 }
 
 
@@ -33,7 +34,8 @@ def audit_event(event) -> tuple[str, str, str, str]:
     """(who, what, from, to) of an audit event, in the reader's language and the tenant's time."""
     who = event.actor.display_name if event.actor is not None else (
         _("automatic") if event.actor_label in ("", "system") else event.actor_label)
-    labels = {"status": _label_of("Status"), "priority": _label_of("Priority"), "group": _group_name, "assignee": _person_name}.get(event.field)
+    labels = {"status": _label_of("Status"), "priority": _label_of("Priority"), "group": _group_name, "assignee": _person_name,
+              "l3_owner": _person_name}.get(event.field)
 
     def value(raw: str | None) -> str:
         if raw is None:
