@@ -1,9 +1,10 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, SelectMultipleField, StringField, SubmitField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
+from wtforms.widgets import CheckboxInput
 
-from portal.auth.permissions import Role
+from portal.auth.permissions import ROLE_PERMISSIONS, Permission, Role
 from portal.auth.services import MIN_PASSWORD_LENGTH
 
 
@@ -50,6 +51,10 @@ class ChangePasswordForm(FlaskForm):
     submit = SubmitField(_l("Change password"))
 
 
+# The roles of the support desk, who may be in its groups.
+SUPPORT_ROLES = frozenset(role.value for role, granted in ROLE_PERMISSIONS.items() if Permission.TICKETS_WORK in granted)
+
+
 def role_choices():
     return [(role.value, role.label) for role in Role]
 
@@ -60,7 +65,14 @@ class AddMemberForm(FlaskForm):
     role = SelectField(_l("Role"), choices=role_choices, validators=[DataRequired()])
     job_title = StringField(_l("Job title"), validators=[Optional(), Length(max=100)], description=_l("For example: registration agent, field agent, registrar."))
     office = StringField(_l("Office or district"), validators=[Optional(), Length(max=200)])
+    # The country's support groups, set by the view. None ticked: see auth.services.add_member.
+    groups = SelectMultipleField(_l("Support groups"), option_widget=CheckboxInput(),
+                                 description=_l("For a support role. None ticked: the groups the country's configuration file lists them in, else the first group of their level."))
     submit = SubmitField(_l("Add member"))
+
+    def validate_groups(self, field) -> None:
+        if field.data and self.role.data not in SUPPORT_ROLES:
+            raise ValidationError(_l("Only support staff (Level 1 agents, Level 2 technicians and administrators) are in groups: choose one of these roles, or no group."))
 
 
 class EditMemberForm(FlaskForm):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import secrets
+from collections.abc import Iterable, Sequence
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -241,10 +242,16 @@ def permissions_in(user: User, tenant: Tenant | None) -> frozenset[Permission]:
     return frozenset(granted)
 
 
-def add_membership(tenant: Tenant, user: User, role: Role, job_title: str = "", office: str = "") -> Membership:
+def add_membership(tenant: Tenant, user: User, role: Role, job_title: str = "", office: str = "", groups: Iterable[str] | None = None) -> Membership:
     """Give `user` a role in `tenant`, or change the role they have there (for scripts and demo data:
-    the members page adds people with `add_member`, which never changes a member)."""
+    the members page adds people with `add_member`, which never changes a member). Someone who joins
+    the support desk by it joins the support groups `groups` (keys of tenant.toml's groups), by
+    default those tenant.toml lists them in."""
+    # Imported here: the tickets domain builds on this one.
+    from portal.tickets import services as tickets
+
     membership = membership_for(user, tenant)
+    was_staff = membership is not None and membership.role in tickets.STAFF_ROLES
     if membership is None:
         membership = Membership(tenant_id=tenant.id, user_id=user.id)
         db.session.add(membership)
@@ -255,22 +262,37 @@ def add_membership(tenant: Tenant, user: User, role: Role, job_title: str = "", 
     if office:
         membership.office = office
     db.session.flush()
+    if membership.role in tickets.STAFF_ROLES and not was_staff:
+        tickets.join_groups(tenant, user, tickets.listed_groups(tenant, user) if groups is None else groups)
     return membership
 
 
-def add_member(tenant: Tenant, email: str, role: Role, *, name: str = "", job_title: str = "", office: str = "") -> tuple[Membership, bool]:
+def add_member(tenant: Tenant, email: str, role: Role, *, name: str = "", job_title: str = "", office: str = "",
+               groups: Sequence[str] = ()) -> tuple[Membership, bool]:
     """The members page's "Add member": give the person with this email a role in `tenant`, making
     their account (without a password: they are invited to choose one) when they have none. Returns
     the membership and whether the account is new. Someone already a member, active or not, is
     refused: a member's role and status change only through `change_member`, which keeps an
-    administrator from demoting or suspending themselves."""
+    administrator from demoting or suspending themselves.
+
+    A support role puts them in the support groups `groups`; none given, in those tenant.toml lists
+    them in, else the first group of their role's level. Groups given with another role are refused."""
+    from portal.tickets import services as tickets
+
+    staff = Role(role).value in tickets.STAFF_ROLES
+    if groups and not staff:
+        raise AccountError(_("Only support staff (Level 1 agents, Level 2 technicians and administrators) are in groups: choose one of these roles, or no group."))
+    unknown = [key for key in groups if key not in tenant.settings.tiers.groups]
+    if unknown:
+        raise AccountError(_("There is no group “%(group)s”.", group=unknown[0]))
     user = get_user_by_email(email)
     if user is not None and membership_for(user, tenant) is not None:
         raise AccountError(_("%(email)s is already a member: change their role in the list below.", email=user.email))
     invited = user is None
     if invited:
         user = create_user(email, name=name)
-    return add_membership(tenant, user, role, job_title, office), invited
+    chosen = list(groups) or (tickets.starting_groups(tenant, user, role) if staff else [])
+    return add_membership(tenant, user, role, job_title, office, groups=chosen), invited
 
 
 def invitation_pending(membership: Membership) -> bool:
@@ -309,15 +331,19 @@ def change_member(actor: User, tenant: Tenant, membership: Membership, role: Rol
     Someone who no longer works tickets here afterwards keeps none still open: each goes back to the
     queue, unassigned, recorded on its history as the actor's change (resolved and closed ones keep
     who worked them). Returns how many went back."""
+    # Imported here: the tickets domain builds on this one.
+    from portal.tickets import services as tickets
+
     if membership.user_id == actor.id and (role != Role.TENANT_ADMIN or not is_active):
         raise AccountError(_("You cannot remove your own administrator rights."))
     membership.role = Role(role).value
     membership.is_active = is_active
-    db.session.commit()
-    # Imported here: the tickets domain builds on this one.
-    from portal.tickets import services as tickets
-
     user = membership.user
+    if membership.role in tickets.STAFF_ROLES and not tickets.groups_of(tenant, user):
+        # Someone who joins the support desk, or works it in no group, starts where "Add member" puts
+        # a newcomer; a member already in groups keeps them (the Tiers page moves people).
+        tickets.join_groups(tenant, user, tickets.starting_groups(tenant, user, Role(role)))
+    db.session.commit()
     if tickets.is_active_staff(tenant, user):
         return 0
     held = db.session.scalars(tickets.queue_query(tenant, user, tickets.QueueFilters(view="mine"))).all()  # their open ones

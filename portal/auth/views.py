@@ -5,6 +5,7 @@ import datetime as dt
 import secrets
 from urllib.parse import urlsplit
 
+from babel.lists import format_list
 from flask import Blueprint, Flask, current_app, flash, g, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -30,9 +31,10 @@ from portal.auth.loaders import require
 from portal.auth.permissions import Permission, Role
 from portal.core.db import db, row_id
 from portal.core.errors import error_response
-from portal.core.i18n import LOCALE_COOKIE, offered_locales
+from portal.core.i18n import LOCALE_COOKIE, current_locale, offered_locales
 from portal.core.mail import queue_mail
 from portal.extensions import limiter
+from portal.tickets import services as tickets
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 
@@ -308,25 +310,51 @@ def reset_password(token: str):
 @require(Permission.MEMBERS_MANAGE)
 def members():
     form = AddMemberForm()
+    form.groups.choices = _group_choices()
     if form.validate_on_submit():
         try:
             membership, invited = services.add_member(g.tenant, form.email.data, Role(form.role.data), name=form.name.data or "",
-                                                      job_title=form.job_title.data or "", office=form.office.data or "")
+                                                      job_title=form.job_title.data or "", office=form.office.data or "",
+                                                      groups=form.groups.data or [])
         except services.AccountError as exc:
             form.email.errors.append(str(exc))
         else:
             if invited:
                 _send_invitation(membership.user)
-            db.session.commit()  # the member and their invitation, together
+            db.session.commit()  # the member, their groups and their invitation, together
             flash(_("%(email)s is now a member.", email=membership.user.email), "success")
+            if membership.role in tickets.STAFF_ROLES:
+                _flash_groups(membership.user)
             return redirect(url_for("auth.members"))
     return _members_page(form)
+
+
+def _group_choices() -> list[tuple[str, str]]:
+    """The country's support groups, by name and level, for "Add a member"."""
+    settings = g.tenant.settings
+    locale = current_locale()
+    return [(key, _("%(group)s (%(tier)s)", group=settings.localize(group.name, locale) or key, tier=group.tier))
+            for key, group in settings.tiers.groups.items()]
+
+
+def _flash_groups(user) -> None:
+    """Say which support groups `user` is in (they are given tickets of those), or that they are in none."""
+    names = dict(_group_choices())
+    keys = tickets.groups_of(g.tenant, user)
+    if keys:
+        flash(_("%(email)s is in: %(groups)s. Groups are changed on the Tiers page.", email=user.email,
+                groups=format_list([names[key] for key in keys], locale=current_locale())), "info")
+    else:
+        flash(_("%(email)s is in no support group: no ticket is given to them automatically. Groups are changed on the Tiers page.",
+                email=user.email), "info")
 
 
 def _members_page(form: AddMemberForm | None = None, editing=None, details_form: MemberDetailsForm | None = None):
     """The members page (with the details form of the member `editing` above the list, if any);
     400 when a form on it was refused."""
-    form = form or AddMemberForm(formdata=None)
+    if form is None:
+        form = AddMemberForm(formdata=None)
+        form.groups.choices = _group_choices()
     args = _members_args()
     found, total = services.list_members(g.tenant, q=args.get("q", ""), role=args.get("role", ""), page=args.get("page", 1))
     # formdata=None: each row shows its member as stored, never what another form on the page sent
@@ -367,6 +395,7 @@ def edit_member(membership_id: int):
     form = EditMemberForm(prefix=f"m{membership.id}")
     if not form.validate_on_submit():
         return error_response(400)
+    role_before = membership.role
     try:
         returned = services.change_member(current_user, g.tenant, membership, Role(form.role.data), form.is_active.data)
     except services.AccountError as exc:
@@ -376,6 +405,8 @@ def edit_member(membership_id: int):
         if returned:
             flash(ngettext("Their %(num)d open ticket is back in the queue, unassigned.",
                            "Their %(num)d open tickets are back in the queue, unassigned.", returned), "info")
+        if membership.role != role_before and membership.role in tickets.STAFF_ROLES and membership.is_active:
+            _flash_groups(membership.user)  # a new role moves nobody between groups: say where they are
     return redirect(url_for("auth.members", **_members_args()))  # back to the page the change was made on
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 
 from flask import Blueprint, Flask, Response, flash, g, redirect, render_template, request, url_for
 from flask_babel import format_date, get_locale
@@ -14,6 +13,7 @@ from flask_login import current_user, login_required
 from portal.auth.loaders import require
 from portal.auth.permissions import Permission
 from portal.core.errors import error_response
+from portal.core.spreadsheet import safe_cell
 from portal.insights import models  # noqa: F401  (models for the metadata)
 from portal.insights import services
 from portal.insights.forms import ArticleLinkForm
@@ -46,27 +46,11 @@ def _period():
     return services.parse_period(request.args.get("start"), request.args.get("end"))
 
 
-# A cell a spreadsheet would read as a formula (=HYPERLINK(...), +, -, @, or a tab or carriage return
-# before one): users' searches, comments and ticket subjects reach these files.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-_NUMBER = re.compile(r"[+-]?[\d.,\s%\u00a0\u202f]+")
-
-
-def _cell(value):
-    """`value` as a CSV cell that no spreadsheet runs: a text that starts like a formula is quoted
-    with an apostrophe, except a signed figure ("+400%", "-3")."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(value):
-        return "'" + value
-    return value
-
-
 def _csv(table: services.Table, name: str) -> Response:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(table.columns)
-    writer.writerows([_cell(value) for value in row] for row in table.rows)
+    writer.writerows([safe_cell(value) for value in row] for row in table.rows)
     return Response(out.getvalue(), mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
 
 

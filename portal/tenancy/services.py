@@ -148,8 +148,12 @@ def tenant_file_warnings(path: Path, settings: TenantSettings) -> list[SyncProbl
 
 
 def upsert_tenant(settings: TenantSettings, source_path: str | None = None, report: SyncReport | None = None) -> Tenant:
+    """Create the tenant of `settings` or bring it up to date. The people its support groups list
+    are put in them (`portal.tickets.services.seed_group_members`): all of them for a new tenant,
+    those newly listed for one that existed; a sync never takes anyone out of a group."""
     config = settings.model_dump(mode="json")
     tenant = db.session.scalar(select(Tenant).where(Tenant.slug == settings.slug))
+    previous = tenant.config if tenant is not None else None
     if tenant is not None and not _newer_version(settings.opencrvs_version, tenant.opencrvs_version):
         # The deployed version reported by the country (API or its administrator) wins over the
         # file: a sync only sets it when the tenant is created or the file names a newer version.
@@ -180,6 +184,10 @@ def upsert_tenant(settings: TenantSettings, source_path: str | None = None, repo
         report.unchanged.append(settings.slug)
     db.session.flush()
     if changed:
+        # Imported here: the tickets domain builds on this one.
+        from portal.tickets.services import seed_group_members
+
+        seed_group_members(tenant, settings, previous)
         tenant_settings_changed.send(current_app._get_current_object(), tenant=tenant, created=created)
     return tenant
 

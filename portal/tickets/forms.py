@@ -2,8 +2,9 @@ from flask import current_app
 from flask_babel import LazyString, gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, MultipleFileField, RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import HiddenField, MultipleFileField, RadioField, SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import CheckboxInput
 
 from portal.tickets.models import HAND_PICKED_STATUSES, Priority
 
@@ -103,6 +104,13 @@ class CannedForm(FlaskForm):
         description=_l("You may cite the country's values, e.g. {{ country.name }}, {{ support.email }}, {{ registration.birth_deadline_days }}, and {{ ticket.reference }}."),
     )
     submit = SubmitField(_l("Save"))
+
+
+class GroupMembersForm(FlaskForm):
+    """Who is in one support group: a box per active support staff member (choices set by the view)."""
+
+    members = SelectMultipleField(_l("Members"), coerce=int, option_widget=CheckboxInput())
+    submit = SubmitField(_l("Save the members"))
 
 
 class CategoryForm(FlaskForm):

@@ -1,5 +1,5 @@
 """The ticket desk: tickets, their conversation and audit trail, requesters (contacts), categories,
-canned responses and the counters that number tickets without gaps.
+who is in which support group, canned responses and the counters that number tickets without gaps.
 
 Text search uses `Ticket.search_document`; its PostgreSQL GIN index is created in the migration
 (named `*_fts`, which migration comparisons leave aside).
@@ -15,6 +15,7 @@ from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, 
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.core import versions
 from portal.core.db import TenantScoped, TimestampMixin, db, utcnow
 
 
@@ -178,6 +179,33 @@ class Category(TenantScoped, db.Model):
 
     def name(self, locale: str) -> str:
         return self.names.get(locale) or self.names.get("en") or next(iter(self.names.values()), self.key)
+
+
+class GroupMember(TenantScoped, db.Model):
+    """A support staff member's place in a group. The groups themselves (key, level, name) are the
+    country's `[tiers.groups.<key>]` of tenant.toml; who is in them is kept here, changed by the
+    tenant administrator on the Tiers page. The file's `members` lists only seed these rows.
+
+    A member deactivated or moved off the desk keeps their rows (readers only count active staff):
+    given their role back, they are in their groups again.
+    """
+
+    __tablename__ = "ticket_group_members"
+    __table_args__ = (UniqueConstraint("tenant_id", "group_key", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_key: Mapped[str] = mapped_column(String(60))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+def groups_version(tenant_id: int) -> str:
+    """The version name (portal.core.versions) of a tenant's group membership: who may be assigned
+    its tickets changes with it."""
+    return f"groups:{tenant_id}"
+
+
+versions.watch(GroupMember, lambda row: (groups_version(row.tenant_id),))
 
 
 class Ticket(TenantScoped, TimestampMixin, db.Model):

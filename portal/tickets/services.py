@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import EllipsisType
 from typing import Any
@@ -26,11 +26,12 @@ from portal.auth.models import STAFF, Membership, User
 from portal.auth.permissions import Permission, Role
 from portal.auth.services import normalize_email, permissions_in
 from portal.core import versions
-from portal.core.db import db, like_escaped, row_id, utcnow
+from portal.core.db import db, like_escaped, row_id, tenant_scope, utcnow
 from portal.core.placeholders import render_placeholders
 from portal.core.urls import external_url
 from portal.core.words import strip_accents
 from portal.tenancy.models import Tenant
+from portal.tenancy.settings import TenantSettings
 from portal.tickets import signals
 from portal.tickets.business_time import add_business_hours, business_hours_between
 from portal.tickets.models import (
@@ -43,6 +44,7 @@ from portal.tickets.models import (
     Channel,
     Contact,
     Counter,
+    GroupMember,
     Mention,
     Message,
     Priority,
@@ -50,6 +52,7 @@ from portal.tickets.models import (
     Ticket,
     TicketEvent,
     Tier,
+    groups_version,
 )
 from portal.tickets.storage import refusal as storage_refusal, store_file
 
@@ -328,18 +331,17 @@ def staff_members(tenant: Tenant) -> list[User]:
 
 
 def group_members(tenant: Tenant, group_key: str | None) -> list[User]:
-    """The active staff members of a group of tenant.toml, by email (only they are read)."""
-    group = tenant.settings.tiers.groups.get(group_key or "")
-    if group is None or not group.members:
+    """The active staff members of one of the tenant's groups, by email."""
+    if not group_key or group_key not in tenant.settings.tiers.groups:
         return []
-    emails = sorted({normalize_email(e) for e in group.members})
-    return list(db.session.scalars(_GROUP_MEMBERS, {"emails": emails}))
+    return list(db.session.scalars(_GROUP_MEMBERS, {"group_key": group_key}))
 
 
 _GROUP_MEMBERS = (  # built once, like _ADVANCE_COUNTER; the tenant's criteria are added at execution
     select(User)
+    .join(GroupMember, GroupMember.user_id == User.id)
     .join(Membership, Membership.user_id == User.id)
-    .where(User.email.in_(bindparam("emails", expanding=True)), Membership.role.in_(STAFF_ROLES), Membership.is_active.is_(True), User.is_active_account.is_(True))
+    .where(GroupMember.group_key == bindparam("group_key"), Membership.role.in_(STAFF_ROLES), Membership.is_active.is_(True), User.is_active_account.is_(True))
     .order_by(User.email)
 )
 
@@ -359,12 +361,119 @@ def membership_office(tenant: Tenant, user: User) -> str:
 
 
 def groups_of(tenant: Tenant, user: User) -> list[str]:
-    email = normalize_email(user.email)
-    return [key for key, g in tenant.settings.tiers.groups.items() if email in {normalize_email(e) for e in g.members}]
+    """The keys of the groups `user` is in, in tenant.toml's order (whatever their role now)."""
+    keys = set(db.session.scalars(select(GroupMember.group_key).where(GroupMember.user_id == user.id)))
+    return [key for key in tenant.settings.tiers.groups if key in keys]
+
+
+def group_placements(tenant: Tenant) -> dict[str, set[int]]:
+    """Who is in each of the tenant's groups (user ids, active staff or not), by group key."""
+    placed: dict[str, set[int]] = {key: set() for key in tenant.settings.tiers.groups}
+    for key, user_id in db.session.execute(select(GroupMember.group_key, GroupMember.user_id)):
+        if key in placed:  # a group since taken out of tenant.toml keeps its rows, unread
+            placed[key].add(user_id)
+    return placed
 
 
 def default_group(tenant: Tenant, tier: str = Tier.L1.value) -> str | None:
     return next((key for key, g in tenant.settings.tiers.groups.items() if g.tier == tier), None)
+
+
+def listed_groups(tenant: Tenant, user: User) -> list[str]:
+    """The groups whose `members` in tenant.toml list `user`'s email: where they start, not where they are."""
+    email = normalize_email(user.email)
+    return [key for key, g in tenant.settings.tiers.groups.items() if email in {normalize_email(e) for e in g.members}]
+
+
+def starting_groups(tenant: Tenant, user: User, role: Role) -> list[str]:
+    """The groups a newcomer to the support desk joins when nobody chose: those tenant.toml lists them
+    in, else the first group of their role's level (none for an administrator, who works at both)."""
+    listed = listed_groups(tenant, user)
+    if listed or Role(role).tier is None:
+        return listed
+    first = default_group(tenant, Role(role).tier)
+    return [first] if first else []
+
+
+def join_groups(tenant: Tenant, user: User, group_keys: Iterable[str]) -> list[str]:
+    """Put `user` in the groups `group_keys` they are not in yet (never takes them out of one);
+    returns the keys added. Flushed, not committed. A key tenant.toml does not define is refused."""
+    keys = list(dict.fromkeys(group_keys))
+    unknown = [key for key in keys if key not in tenant.settings.tiers.groups]
+    if unknown:
+        raise TicketError(_("There is no group “%(group)s”.", group=unknown[0]), 422)
+    there = set(groups_of(tenant, user))
+    added = [key for key in keys if key not in there]
+    for key in added:
+        db.session.add(GroupMember(tenant_id=tenant.id, group_key=key, user_id=user.id))
+    db.session.flush()
+    return added
+
+
+@dataclass
+class GroupChange:
+    """What saving a group's members did: who joined, who left, and whether no active member is left."""
+
+    added: list[User]
+    removed: list[User]
+    empty: bool
+
+
+def set_group_members(tenant: Tenant, actor: User | None, group_key: str, user_ids: Iterable[int]) -> GroupChange:
+    """Make the active support staff among `user_ids` the members of the group, and take the other
+    active staff out of it; commit. Members not active now (deactivated, or moved off the desk) keep
+    their place, which counts again if they come back: the page offers only active staff.
+
+    Refused (TicketError), with nothing changed, for a group tenant.toml does not define (404) or an
+    id that is not one of the tenant's active support staff (422): another country's people, say.
+    A group left without members is allowed: its tickets wait in the queue (the caller warns)."""
+    if group_key not in tenant.settings.tiers.groups:
+        raise TicketError(_("There is no group “%(group)s”.", group=group_key), 404)
+    staff = {user.id: user for user in staff_members(tenant)}
+    wanted = set(user_ids)
+    if not wanted <= staff.keys():
+        raise TicketError(_("Only active support staff of %(country)s can be in its groups.", country=tenant.name), 422)
+    rows = {row.user_id: row for row in db.session.scalars(select(GroupMember).where(GroupMember.group_key == group_key))}
+    added = [user for user_id, user in staff.items() if user_id in wanted and user_id not in rows]
+    removed = [user for user_id, user in staff.items() if user_id in rows and user_id not in wanted]
+    for user in added:
+        db.session.add(GroupMember(tenant_id=tenant.id, group_key=group_key, user_id=user.id))
+    for user in removed:
+        db.session.delete(rows[user.id])
+    db.session.commit()
+    return GroupChange(added, removed, empty=not wanted)
+
+
+def seed_group_members(tenant: Tenant, settings: TenantSettings, previous: Mapping[str, Any] | None = None) -> int:
+    """Put the support staff that tenant.toml's groups list (`members`) into those groups, when they
+    are not there yet; never takes anyone out. Flushed, not committed; returns how many places were
+    added. Called by a sync, with the tenant's new `settings` and, for a tenant that existed, its
+    configuration before (`previous`): then only the emails listed since are seeded, so that someone
+    an administrator took out of a group on the Tiers page stays out while the file is unchanged.
+
+    People listed before they have a support role here join when they get one (`join_groups`, from
+    `portal.auth.services.add_membership`)."""
+    before = ((previous or {}).get("tiers") or {}).get("groups") or {}
+    listed = {
+        key: {normalize_email(e) for e in group.members} - {normalize_email(e) for e in (before.get(key) or {}).get("members") or []}
+        for key, group in settings.tiers.groups.items()
+    }
+    emails = sorted(set().union(*listed.values()))
+    if not emails:
+        return 0
+    with tenant_scope(db.session, tenant.id):  # a sync runs outside any tenant
+        staff = dict(db.session.execute(
+            select(User.email, User.id).join(Membership, Membership.user_id == User.id)
+            .where(User.email.in_(emails), Membership.role.in_(STAFF_ROLES))
+        ).all())
+        if not staff:
+            return 0
+        there = set(db.session.execute(select(GroupMember.group_key, GroupMember.user_id).where(GroupMember.user_id.in_(staff.values()))).all())
+        places = [(key, staff[email]) for key, group_emails in listed.items() for email in sorted(group_emails) if email in staff]
+        new = [(key, user_id) for key, user_id in places if (key, user_id) not in there]
+        db.session.add_all(GroupMember(tenant_id=tenant.id, group_key=key, user_id=user_id) for key, user_id in new)
+        db.session.flush()
+    return len(new)
 
 
 @dataclass(frozen=True)
@@ -377,9 +486,10 @@ class Assignee:
 
 def group_assignees(tenant: Tenant, group_key: str | None) -> tuple[Assignee, ...]:
     """`group_members` as assignees. Every new ticket asks, so each process keeps the answer while
-    the staff's version token (portal.core.versions) and the tenant's settings are unchanged."""
+    the version tokens (portal.core.versions) of the staff and of the tenant's groups, and the
+    tenant's settings, are unchanged."""
     return versions.kept(
-        "assignees", (tenant.id, group_key, tenant.updated_at), (STAFF,),
+        "assignees", (tenant.id, group_key, tenant.updated_at), (STAFF, groups_version(tenant.id)),
         lambda: tuple(Assignee(user.id, user.email) for user in group_members(tenant, group_key)),
     )
 
@@ -1159,6 +1269,19 @@ class QueueFilters:
     assignee: str | None = None  # a user id, or "none"
     q: str | None = None
     requester_user_id: int | None = None
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> QueueFilters:
+        """The filters of a queue page's query string (the page itself, its CSV export): a status or
+        priority the desk does not know is ignored, as if it were not given."""
+        return cls(
+            view=args.get("view", "all"),
+            status=args.get("status") if args.get("status") in {s.value for s in Status} else None,
+            category=args.get("category") or None,
+            priority=args.get("priority") if args.get("priority") in {p.value for p in Priority} else None,
+            assignee=args.get("assignee") or None,
+            q=(args.get("q") or "").strip()[:200] or None,
+        )
 
 
 def _on_postgresql() -> bool:

@@ -8,13 +8,13 @@ from flask_login import current_user
 
 from portal.auth.loaders import can, require
 from portal.auth.models import User
-from portal.auth.permissions import Permission
+from portal.auth.permissions import Permission, Role
 from portal.core.db import db, row_id
 from portal.core.errors import error_response
 from portal.core.i18n import current_locale
 from portal.extensions import limiter, public_rate_limit
 from portal.tickets import models, notify, services  # noqa: F401  (models for the metadata; notify connects the default subscribers)
-from portal.tickets.forms import CannedForm, CategoryForm, MergeForm, NewTicketForm, RateForm, ReplyForm, TicketFieldsForm, assignee_choices, status_choices
+from portal.tickets.forms import CannedForm, CategoryForm, GroupMembersForm, MergeForm, NewTicketForm, RateForm, ReplyForm, TicketFieldsForm, assignee_choices, status_choices
 from portal.tickets.models import HAND_PICKED_STATUSES, CannedResponse, Category, Priority, Status
 from portal.tickets.storage import AttachmentRejected, open_stored, safe_filename
 from portal.tickets.templating import init_templating
@@ -24,7 +24,7 @@ init_templating(bp)
 
 
 def register(app: Flask) -> None:
-    from portal.tickets import api
+    from portal.tickets import api, export  # noqa: F401  (export adds its view to bp: imported before bp is registered)
 
     app.register_blueprint(bp)
     api.register(app)
@@ -284,16 +284,8 @@ def attachment(attachment_id: int):
 @bp.get("/<tenant>/tickets/queue")
 @require(Permission.TICKETS_WORK)
 def queue():
-    args = request.args
-    filters = services.QueueFilters(
-        view=args.get("view", "all"),
-        status=args.get("status") if args.get("status") in {s.value for s in Status} else None,
-        category=args.get("category") or None,
-        priority=args.get("priority") if args.get("priority") in {p.value for p in Priority} else None,
-        assignee=args.get("assignee") or None,
-        q=(args.get("q") or "").strip()[:200] or None,
-    )
-    page = args.get("page", "1")
+    filters = services.QueueFilters.from_args(request.args)
+    page = request.args.get("page", "1")
     page = int(page) if page.isascii() and page.isdigit() and 0 < int(page) < 10_000 else 1
     tickets, has_more = services.list_queue(g.tenant, current_user, filters, page=page)
     return render_template(
@@ -476,19 +468,27 @@ def tiers():
     tenant = g.tenant
     locale = current_locale()
     settings = tenant.settings
+    staff = services.staff_members(tenant)
+    memberships = services.tier_members(tenant)
+    roles = {m.user_id: m.role for m in memberships}
+    placed = services.group_placements(tenant)
     groups = []
     for key, group in settings.tiers.groups.items():
-        members = services.group_members(tenant, key)
-        known = {u.email for u in members}
+        members = [u for u in staff if u.id in placed[key]]
+        form = GroupMembersForm(prefix=_group_prefix(key), formdata=None, data={"members": [u.id for u in members]})
+        form.members.choices = _staff_choices(staff)
         groups.append(
             {
                 "key": key,
                 "name": settings.localize(group.name, locale) or key,
                 "tier": group.tier,
                 "members": members,
-                "missing": [e for e in group.members if e.lower() not in known],
+                "form": form,
+                # Members whose role is of the other level (moved since they joined, say): allowed, and shown.
+                "other_level": [u for u in members if Role(roles[u.id]).tier not in (None, group.tier)],
             }
         )
+    names = {gr["key"]: gr["name"] for gr in groups}
     categories = services.list_categories(tenant, active_only=False)
     forms = {}
     for c in categories:
@@ -497,7 +497,9 @@ def tiers():
         forms[c.id] = form
     return render_template(
         "tickets/tiers.html",
-        members=services.tier_members(tenant),
+        members=memberships,
+        groups_of={user_id: [names[key] for key in names if user_id in placed[key]] for user_id in roles},
+        roles=roles,
         groups=groups,
         categories=categories,
         forms=forms,
@@ -505,6 +507,39 @@ def tiers():
         sla=settings.sla,
         hours=settings.support.business_hours,
     )
+
+
+def _group_prefix(key: str) -> str:
+    return f"group-{key}"
+
+
+def _staff_choices(staff: list[User]) -> list[tuple[int, str]]:
+    return [(u.id, u.display_name) for u in staff]
+
+
+@bp.post("/<tenant>/tickets/groups/<group_key>")
+@require(Permission.TENANT_MANAGE)
+def edit_group(group_key: str):
+    """Save who is in one support group (the groups themselves are tenant.toml's)."""
+    group = g.tenant.settings.tiers.groups.get(group_key)
+    if group is None:
+        abort(404)
+    form = GroupMembersForm(prefix=_group_prefix(group_key))
+    form.members.choices = _staff_choices(services.staff_members(g.tenant))
+    if not form.validate_on_submit():
+        return error_response(400)
+    try:
+        change = services.set_group_members(g.tenant, current_user, group_key, form.members.data or [])
+    except services.TicketError as exc:
+        return _fail(exc, url_for("tickets.tiers"))
+    name = g.tenant.settings.localize(group.name, current_locale()) or group_key
+    if change.added or change.removed:
+        flash(_("The members of %(group)s are saved.", group=name), "success")
+    else:
+        flash(_("Nothing changed."), "info")
+    if change.empty:
+        flash(_("%(group)s has no active member now: its new tickets wait in the queue, given to nobody, until someone takes them.", group=name), "warning")
+    return redirect(url_for("tickets.tiers", _anchor="groups"))
 
 
 @bp.post("/<tenant>/tickets/categories/<int:category_id>")

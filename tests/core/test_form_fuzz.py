@@ -106,6 +106,7 @@ class Desk:
                 kb.save_article(tenant, admin, "password-reset", "en", kb.Draft("Our reset", "Call us.", "access-and-login", [], "public", "published"))
                 self.category_id = db.session.scalar(select(Category.id).order_by(Category.id).limit(1))
                 self.membership_id = auth_services.membership_for(user, tenant).id
+                self.l1_id = auth_services.get_user_by_email(self.emails["l1"]).id
             self.reset_token = auth_services.make_reset_token(auth_services.get_user_by_email(self.emails["requester"]))
             db.session.commit()
         self.clients = {}
@@ -182,10 +183,11 @@ class Desk:
             "escalate": Form("l1", "POST", f"{t}/tickets/{ref}/escalation/up", escalate),
             "relay": Form("l2", "POST", f"{t}/tickets/{self.escalated}/escalation/relay/1", {"relay1-body": "Fixed in 1.9.1."}),
             "deescalate": Form("l2", "POST", f"{t}/tickets/{self.escalated}/escalation/down", {"down-reason": ""}),
-            "members": Form("admin", "POST", f"{t}/members", {"email": "new@example.org", "name": "New", "role": "requester", "job_title": "Clerk", "office": "HQ"}),
+            "members": Form("admin", "POST", f"{t}/members", {"email": "new@example.org", "name": "New", "role": "l1_agent", "job_title": "Clerk", "office": "HQ", "groups": "first-line"}),
             "member-edit": Form("admin", "POST", f"{t}/members/{self.membership_id}", {f"{m}-role": "requester", f"{m}-is_active": "y"}),
             "member-invitation": Form("admin", "POST", f"{t}/members/{self.membership_id}/invitation"),
             "member-details": Form("admin", "POST", f"{t}/members/{self.membership_id}/details", {"details-name": "Clerk One", "details-job_title": "Clerk", "details-office": "Ibombo District Office"}),
+            "group-members": Form("admin", "POST", f"{t}/tickets/groups/first-line", {"group-first-line-members": str(self.l1_id)}),
             "category": Form("admin", "POST", f"{t}/tickets/categories/{self.category_id}", {f"{c}-group": "", f"{c}-is_active": "1", f"{c}-name-en": "Access"}),
             "deployment": Form("admin", "POST", f"{t}/deployment", {"version": "1.9.0"}),
             "console": Form("expert", "GET", "/expert/", {"tenant": "farajaland", "severity": "high", "status": "open", "q": "outbox", "sort": "due", "page": "1"}),
@@ -196,6 +198,7 @@ class Desk:
             "expert-link": Form("expert", "POST", f"/expert/escalations/{self.step_id}/link", {"problem_id": "0"}),
             "expert-reply": Form("expert", "POST", f"/expert/escalations/{self.step_id}/reply", {"body": ""}),
             "expert-return": Form("expert", "POST", f"/expert/escalations/{self.step_id}/return", {"down-reason": ""}),
+            "expert-owner": Form("expert", "POST", f"/expert/escalations/{self.step_id}/owner", {"owner": "none", "seen": "none"}),
             "problem-github": Form("expert", "POST", f"/expert/problems/{problem}/github"),
             "problem-refresh": Form("expert", "POST", f"/expert/problems/{problem}/refresh"),
             "problem-unlink": Form("expert", "POST", f"/expert/problems/{problem}/unlink/1"),
