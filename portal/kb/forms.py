@@ -34,9 +34,14 @@ class ArticleForm(FlaskForm):
     )
     # Shown once a save as Draft was refused because it withdraws other languages (services.UnpublishRefused).
     unpublish = BooleanField(_l("Yes, withdraw the article from readers in every language"))
-    base = HiddenField()  # what the form was made from (services.edit_token): a save checks it
+    # What the form was made from (services.edit_token): a save checks it, a draft keeps it.
+    base = HiddenField(validators=[Length(max=40)])
+    draft = HiddenField()  # the translation's draft it was made from (services.draft_token): saving a draft checks it
     preview = SubmitField(_l("Preview"))
-    save = SubmitField(_l("Save"))
+    # Keeps the text of this language for later; readers keep the published text (services.save_translation_draft).
+    save_draft = SubmitField(_l("Save draft"))
+    # Makes the text the one readers get, as a new revision, and clears the draft (services.publish_translation).
+    save = SubmitField(_l("Publish"))
 
     def tag_list(self) -> list[str]:
         return [t.strip() for t in (self.tags.data or "").split(",") if t.strip()]

@@ -9,12 +9,15 @@ computed in one place: `portal.kb.services.tenant_view`.
 `SearchDocument` is that view, filled with the tenant's values, materialized per slug and reader
 locale for full-text search; the database-specific index over it (FTS5 on SQLite, a tsvector
 table with a GIN index on PostgreSQL) is maintained by triggers made in `portal.kb.search`.
+
+A translation's work in progress (`GenericTranslationDraft`, `ArticleTranslationDraft`) is kept in
+tables of its own until it is published: nothing that serves readers reads them.
 """
 from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
@@ -22,6 +25,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.core import versions
 from portal.core.db import TenantScoped, TimestampMixin, db, utcnow
+
+if TYPE_CHECKING:
+    from portal.auth.models import User
 
 
 class Audience(StrEnum):
@@ -126,7 +132,7 @@ class GenericRevision(_RevisionRow, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     article_id: Mapped[int] = mapped_column(ForeignKey("kb_generic_articles.id", ondelete="CASCADE"), index=True)
-    author: Mapped["User | None"] = relationship()  # noqa: F821 (portal.auth.models)
+    author: Mapped["User | None"] = relationship()
 
 
 class Article(_ArticleMeta, TenantScoped, TimestampMixin, db.Model):
@@ -167,7 +173,55 @@ class ArticleRevision(_RevisionRow, TenantScoped, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     article_id: Mapped[int] = mapped_column(ForeignKey("kb_articles.id", ondelete="CASCADE"), index=True)
-    author: Mapped["User | None"] = relationship()  # noqa: F821
+    author: Mapped["User | None"] = relationship()
+
+
+class _DraftText:
+    """The text of one locale of an article as an editor left it, not yet published.
+
+    At most one per translation: whoever saves it next replaces it (seeing it first). Readers, search,
+    the assistant, the handbook and the export read the translations only, never these rows."""
+
+    locale: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text, default="")
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The `services.edit_token` of the published text the draft started from (which article, which
+    # revision): publishing it over a text published since is refused until the editor has compared.
+    base: Mapped[str] = mapped_column(String(40))
+    # Who saved it last; `updated_at` says when.
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    @property
+    def base_revision(self) -> int:
+        """The revision of the published text the draft started from (0: the language had none)."""
+        revision = self.base.partition(":")[2]
+        return int(revision) if revision.isdigit() else 0
+
+
+class GenericTranslationDraft(_DraftText, TimestampMixin, db.Model):
+    """A central library editor's draft of one locale of a generic article."""
+
+    __tablename__ = "kb_generic_translation_drafts"
+    __table_args__ = (UniqueConstraint("article_id", "locale"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("kb_generic_articles.id", ondelete="CASCADE"), index=True)
+    author: Mapped["User | None"] = relationship()
+
+
+class ArticleTranslationDraft(_DraftText, TenantScoped, TimestampMixin, db.Model):
+    """A country's draft of one locale of article `slug`.
+
+    Known by the address name, as the tenant's view is: the draft may be of a generic article the
+    country has no copy of yet, and publishing it is what makes the copy."""
+
+    __tablename__ = "kb_article_translation_drafts"
+    __table_args__ = (UniqueConstraint("tenant_id", "slug", "locale"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(120))
+    author: Mapped["User | None"] = relationship()
 
 
 class HiddenArticle(TenantScoped, db.Model):
@@ -251,7 +305,7 @@ class SearchTerm(TenantScoped, db.Model):
 
 
 # What readers see changes with these rows: the generic library's under one version name, each
-# tenant's own under another (portal.core.versions). Search rows and signals are left out.
+# tenant's own under another (portal.core.versions). Search rows, signals and drafts are left out.
 GENERIC_CONTENT = "kb"
 
 

@@ -18,6 +18,7 @@ from flask import current_app
 from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy.exc import IntegrityError
 
 from portal.core import versions
 from portal.core.db import current_tenant_id, db, utcnow
@@ -26,12 +27,14 @@ from portal.kb.models import (
     Article,
     ArticleRevision,
     ArticleTranslation,
+    ArticleTranslationDraft,
     Audience,
     ArticleCategory,
     ArticleFeedback,
     GenericArticle,
     GenericRevision,
     GenericTranslation,
+    GenericTranslationDraft,
     HiddenArticle,
     SearchDocument,
     SearchLog,
@@ -50,6 +53,16 @@ class KbError(ValueError):
 class EditConflict(KbError):
     """Someone saved the article after the editor opened it: saving would overwrite their work.
     `token` is the article's state now, for a second, deliberate save."""
+
+    def __init__(self, message: str, token: str):
+        super().__init__(message)
+        self.token = token
+
+
+class DraftConflict(KbError):
+    """The translation's draft is not the one the editor's form was made from (someone saved another,
+    published or discarded it meanwhile): saving or discarding the draft would lose their work.
+    `token` is the draft's state now (`draft_token`), for a second, deliberate try."""
 
     def __init__(self, message: str, token: str):
         super().__init__(message)
@@ -423,7 +436,12 @@ def edit_token(owner, locale: str) -> str:
     if owner is None:
         return "new"
     translation = owner.translation(locale)
-    return f"{'g' if isinstance(owner, GenericArticle) else 'a'}{owner.id}:{translation.revision if translation else 0}"
+    return f"{_token_key(owner)}:{translation.revision if translation else 0}"
+
+
+def _token_key(owner) -> str:
+    """Which article an `edit_token` is of: the tenant's own or the library's, by id."""
+    return f"{'g' if isinstance(owner, GenericArticle) else 'a'}{owner.id}"
 
 
 def _held(model, slug: str):
@@ -440,13 +458,18 @@ def _check_base(owner, locale: str, base: str | None) -> None:
     now = edit_token(owner, locale)
     if base is None or base == now:
         return
-    latest = revisions(owner, locale)[:1] if owner is not None else []
-    if latest and latest[0].author:
+    if (name := _last_author(owner, locale)) is not None:
         message = _("%(name)s saved this article after you opened it. Your text is kept below: compare it with the saved version (History) before saving again.",
-                    name=latest[0].author.display_name)
+                    name=name)
     else:  # saved by a script or an import: a sentence of its own, not a name that starts it in lower case
         message = _("Someone saved this article after you opened it. Your text is kept below: compare it with the saved version (History) before saving again.")
     raise EditConflict(message, now)
+
+
+def _last_author(owner, locale: str) -> str | None:
+    """The name of whoever saved the latest revision of `owner` in `locale` (None: nobody signed it)."""
+    latest = revisions(owner, locale)[:1] if owner is not None else []
+    return latest[0].author.display_name if latest and latest[0].author else None
 
 
 def withdrawn_locales(owner, draft: Draft, locale: str, locales: Sequence[str] | None = None) -> list[str]:
@@ -518,6 +541,222 @@ def save_article(tenant, user, slug: str, locale: str, draft: Draft, note: str =
 
         search.reindex(tenant, slug)
     return changed
+
+
+# -- drafts: one pending text per translation, kept from readers until it is published -------------
+
+
+NO_DRAFT = "none"
+
+
+def translation_draft(slug: str, locale: str, *, library: bool = False, for_update: bool = False):
+    """The draft in progress of `locale` of article `slug`, or None: the generic library's (`library`),
+    else the current tenant's (of its own article, or of a generic one it has no copy of yet).
+    `for_update`: the row is held until the transaction ends, so that two editors take turns."""
+    if library:
+        model = GenericTranslationDraft
+        query = (select(model).join(GenericArticle, model.article_id == GenericArticle.id)
+                 .where(GenericArticle.slug == slug, model.locale == locale))
+    else:
+        model = ArticleTranslationDraft
+        query = select(model).where(model.slug == slug, model.locale == locale)
+    if for_update:  # read again, not taken as loaded earlier in the request
+        query = query.with_for_update(of=model).execution_options(populate_existing=True)
+    return db.session.scalar(query)
+
+
+def draft_token(draft) -> str:
+    """What an editor's form knows of a translation's draft: which one, saved when ("none": there was
+    none). Saving or discarding a draft with it refuses to lose one saved meanwhile; publishing
+    clears the draft it names, and only that one."""
+    if draft is None:
+        return NO_DRAFT
+    return f"{draft.id}@{draft.updated_at.isoformat()}"
+
+
+def _check_draft(current, seen: str | None) -> None:
+    """Refuse if the translation's draft is not the one the editor's form was made from (`seen`;
+    None: a caller without a form, such as a script, which is not checked)."""
+    now = draft_token(current)
+    if seen is None or seen == now:
+        return
+    if current is None:
+        message = _("The draft of this translation was published or discarded after you opened it. Your text is kept below: compare it with the published text before saving again.")
+    elif current.author is not None:
+        message = _("%(name)s saved a draft of this translation after you opened it: their draft is shown on this page and your text is kept in the form. Save again to replace their draft with yours.",
+                    name=current.author.display_name)
+    else:
+        message = _("Someone saved a draft of this translation after you opened it: their draft is shown on this page and your text is kept in the form. Save again to replace their draft with yours.")
+    raise DraftConflict(message, now)
+
+
+def _editable(slug: str, library: bool):
+    """The article whose text an editor of `slug` starts from: the library's, or the tenant's own copy or article, else the generic one."""
+    return get_generic(slug) if library else (get_local(slug) or get_generic(slug))
+
+
+def save_translation_draft(tenant, user, slug: str, locale: str, draft: Draft, *, library: bool = False, base: str | None = None,
+                           seen: str | None = None):
+    """Keep the title, text and tags of `draft` as the pending draft of `locale` of article `slug`,
+    replacing the one there was; returns it. Readers, search and the assistant keep getting the
+    published text (or, for a language not written yet, another one): no revision is recorded.
+
+    Category, audience and status are the article's, in every language: a draft leaves them as they
+    are. `base`: the `edit_token` the editor's text started from (the published text now if None);
+    `seen`: the `draft_token` the editor's form was made with (DraftConflict if it changed since).
+    `library`: the generic library's draft (platform editors), else the tenant's."""
+    if locale not in tenant.locales:
+        raise KbError("locale")
+    owner = _editable(slug, library)
+    if owner is None:
+        raise KbError("slug")
+    current = translation_draft(slug, locale, library=library, for_update=True)
+    _check_draft(current, seen)
+    if current is None:
+        current = GenericTranslationDraft(article_id=owner.id, locale=locale) if library else ArticleTranslationDraft(slug=slug, locale=locale)
+    current.title, current.body, current.tags = normalize_text(draft.title), normalize_text(draft.body), list(draft.tags)
+    current.base = base or edit_token(owner, locale)
+    current.author_id = getattr(user, "id", None)
+    current.updated_at = utcnow()
+    try:
+        with db.session.begin_nested():
+            db.session.add(current)
+    except IntegrityError:  # the translation's first draft, saved by someone else at this very moment
+        _check_draft(translation_draft(slug, locale, library=library), NO_DRAFT)
+        raise
+    return current
+
+
+def discard_translation_draft(tenant, user, slug: str, locale: str, *, library: bool = False, seen: str | None = None) -> bool:
+    """Delete the pending draft of `locale` of article `slug`; False if there is none (any more).
+    `seen`: as for `save_translation_draft` (a draft saved since the editor looked is not thrown away)."""
+    current = translation_draft(slug, locale, library=library, for_update=True)
+    if current is None:
+        return False
+    if seen is not None and seen != draft_token(current):
+        raise DraftConflict(_("This draft was saved again after you opened the page, so it was not discarded. Check it below before discarding it."),
+                            draft_token(current))
+    db.session.delete(current)
+    db.session.flush()
+    return True
+
+
+def publish_translation(tenant, user, slug: str, locale: str, draft: Draft, note: str = "", *, library: bool = False,
+                        base: str | None = None, seen: str | None = None, unpublish: bool = False) -> bool:
+    """Make `draft` the published text of `locale` of article `slug`, as a new revision, and clear
+    the translation's pending draft if it is the one the editor's form was made from (`seen`, a
+    `draft_token`); False when that text was published already.
+
+    Saved as `save_generic_article` (`library`) or `save_article` save it, with their `base` and
+    `unpublish`: a draft started before a text published since is refused (EditConflict) until its
+    editor has compared them. A draft the editor did not see (saved after the form was made, or a
+    caller without a form) is kept, and its own editor is shown what was published over it."""
+    pending = translation_draft(slug, locale, library=library, for_update=True)
+    from_draft = pending is not None and seen == draft_token(pending)
+    try:
+        if library:
+            changed = save_generic_article(user, slug, locale, draft, note, base=base, unpublish=unpublish)
+        else:
+            changed = save_article(tenant, user, slug, locale, draft, note, base=base, unpublish=unpublish)
+    except EditConflict as exc:
+        if not from_draft:
+            raise
+        if (name := _last_author(_editable(slug, library), locale)) is not None:
+            message = _("%(name)s published this translation after your draft was started. Compare the published text with your draft before publishing: publishing again replaces it with your text.",
+                        name=name)
+        else:
+            message = _("Someone published this translation after your draft was started. Compare the published text with your draft before publishing: publishing again replaces it with your text.")
+        raise EditConflict(message, exc.token) from None
+    if from_draft:
+        db.session.delete(pending)
+        db.session.flush()
+    return changed
+
+
+def _published_translation(owner, locale: str):
+    """The translation readers of `locale` get from `owner` (a local copy without one: the generic one), or None."""
+    translation = owner.translation(locale)
+    if translation is None and isinstance(owner, Article) and owner.generic is not None:
+        translation = owner.generic.translation(locale)
+    return translation
+
+
+def _text_of(title: str, body: str, tags: Sequence[str] | None) -> str:
+    """A translation's, a revision's or a draft's title, text and tags, as the draft's diffs show them."""
+    tags = list(tags or [])
+    return f"{title}\n\n{body}" + ("\n\n" + _("Tags: %(tags)s", tags=", ".join(tags)) if tags else "")
+
+
+@dataclass
+class PendingDraft:
+    """A translation's draft as its edit page shows it, beside the text readers get now."""
+
+    draft: GenericTranslationDraft | ArticleTranslationDraft
+    published_revision: int  # of the text readers of the language get now (0: none, they get another language)
+    diff: list[str]  # from the published text to the draft
+    changed_since: bool  # a text was published after the draft was started
+    meanwhile: list[str]  # what that changed in the published text, when the draft's start is still known
+
+    @property
+    def token(self) -> str:
+        """Its `draft_token`, for discarding the draft the editor sees."""
+        return draft_token(self.draft)
+
+    @property
+    def saved_relative(self) -> dt.timedelta:
+        """How long ago the draft was saved, negative (the past), as Babel's `format_timedelta` reads it."""
+        return self.draft.updated_at - utcnow()
+
+
+def pending_draft(owner, locale: str, *, library: bool = False) -> PendingDraft | None:
+    """The pending draft of `locale` of `owner` (an article as `_editable` gives it), compared with
+    the published text, or None when nobody has one in progress."""
+    draft = translation_draft(owner.slug, locale, library=library)
+    if draft is None:
+        return None
+    published = _published_translation(owner, locale)
+    if published is not None:
+        old_label = _("published, revision %(number)s", number=published.revision)
+    else:
+        old_label = _("not published in %(language)s", language=locale.upper())
+    published_text = _text_of(published.title, published.body, published.tags) if published else ""
+    diff = _diff(published_text, _text_of(draft.title, draft.body, draft.tags), old_label, _("draft"))
+    changed_since = draft.base != edit_token(owner, locale)
+    meanwhile: list[str] = []
+    # The draft's start, if the article it was made from (this one, or the generic one a copy was made of since) still has it.
+    started_from = next((o for o in (owner, getattr(owner, "generic", None)) if o is not None and _token_key(o) == draft.base.partition(":")[0]), None)
+    if changed_since and started_from is not None and published is not None:
+        old = get_revision(started_from, locale, draft.base_revision) if draft.base_revision else None
+        old_text = _text_of(old.title, old.body, (old.meta or {}).get("tags")) if old else ""
+        meanwhile = _diff(old_text, published_text, _("revision %(number)s", number=draft.base_revision) if old else _("not published"),
+                          _("revision %(number)s", number=published.revision))
+    return PendingDraft(draft, published.revision if published else 0, diff, changed_since, meanwhile)
+
+
+@dataclass(frozen=True)
+class DraftInProgress:
+    """A translation with a pending draft, as the lists of the editors' work show it."""
+
+    slug: str
+    locale: str
+    title: str
+    author: str | None
+    updated_at: dt.datetime
+
+
+def drafts_in_progress(tenant, *, library: bool = False) -> list[DraftInProgress]:
+    """The translations with a pending draft, last saved first: the tenant's in its languages, or
+    with `library` the generic library's."""
+    from portal.auth.models import User
+
+    model = GenericTranslationDraft if library else ArticleTranslationDraft
+    slug = GenericArticle.slug if library else ArticleTranslationDraft.slug
+    query = select(slug, model.locale, model.title, User, model.updated_at).select_from(model).outerjoin(User, model.author_id == User.id)
+    if library:
+        query = query.join(GenericArticle, GenericTranslationDraft.article_id == GenericArticle.id)
+    rows = db.session.execute(query.order_by(model.updated_at.desc()))
+    return [DraftInProgress(slug, locale, title, author.display_name if author else None, updated_at)
+            for slug, locale, title, author, updated_at in rows if locale in tenant.locales]
 
 
 def revert_to_generic(tenant, user, slug: str, *, confirmed: bool = False) -> bool:
@@ -883,11 +1122,18 @@ class ManagedArticle:
     outdated: list[str]
     helpful: int
     not_helpful: int
+    # The locales with a draft in progress: the tenant's, and the generic library's.
+    drafts: list[str] = field(default_factory=list)
+    library_drafts: list[str] = field(default_factory=list)
 
 
 def managed_articles(tenant, locale: str) -> list[ManagedArticle]:
     """Every article an editor of the tenant can act on, hidden generic ones included."""
     counts = feedback_counts()
+    drafts: dict[tuple[bool, str], set[str]] = defaultdict(set)
+    for library in (False, True):
+        for pending in drafts_in_progress(tenant, library=library):
+            drafts[(library, pending.slug)].add(pending.locale)
     hidden_ids = set(db.session.scalars(select(HiddenArticle.generic_id)))
     generics = {g.slug: g for g in db.session.scalars(select(GenericArticle))}
     locals_ = {a.slug: a for a in db.session.scalars(select(Article))}
@@ -907,6 +1153,7 @@ def managed_articles(tenant, locale: str) -> list[ManagedArticle]:
             ManagedArticle(
                 key, title, kind, meta.status, meta.audience, meta.category, generic is not None and generic.id in hidden_ids,
                 sorted({t.locale for o in owners for t in o.translations} & set(tenant.locales)), outdated, yes, no,
+                sorted(drafts[(False, key)]), sorted(drafts[(True, key)]) if generic is not None else [],
             )
         )
     order = category_order()

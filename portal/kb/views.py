@@ -149,7 +149,11 @@ def handbook_pdf():
 @require(Permission.KB_EDIT)
 def manage():
     rows = services.managed_articles(g.tenant, current_locale())
-    return render_template("kb/manage.html", rows=rows)
+    library = can(Permission.KB_EDIT_GENERIC)  # the generic library's drafts are its editors' work
+    with_drafts = [r for r in rows if r.drafts or (library and r.library_drafts)]
+    drafts_only = request.args.get("show") == "drafts"  # "Drafts in progress"
+    return render_template("kb/manage.html", rows=with_drafts if drafts_only else rows, drafts_only=drafts_only, draft_count=len(with_drafts),
+                           library=library)
 
 
 def _category_choices(locale: str):
@@ -163,26 +167,32 @@ def _owner(slug: str, library: bool):
 
 
 def _edit(slug: str | None, locale: str, library: bool):
-    """The edit page of one locale of an article: preview without saving, or save a revision."""
+    """The edit page of one locale of an article: preview without saving, keep a draft, or publish a revision."""
     tenant = g.tenant
     if locale not in tenant.locales:
         abort(404)
     owner = _owner(slug, library) if slug else None
     if slug and owner is None:
         abort(404)
+    if request.method == "POST" and owner is not None and "discard_draft" in request.form:
+        return _discard_draft(slug, locale, library)
     form = ArticleForm()
     form.category.choices = _category_choices(current_locale())
+    pending = services.translation_draft(slug, locale, library=library) if owner is not None else None
     if request.method == "GET" and owner is not None:
-        # What readers of `locale` get (a local copy without it: the generic text), else the source to translate.
+        # The draft in progress, else what readers of `locale` get (a local copy without it: the
+        # generic text), else the source to translate.
         generic = owner.generic if isinstance(owner, services.Article) else None
-        translation = (owner.translation(locale) or (generic.translation(locale) if generic else None)
-                       or owner.translation(owner.source_locale) or (generic.translation(owner.source_locale) if generic else None))
+        text = (pending or owner.translation(locale) or (generic.translation(locale) if generic else None)
+                or owner.translation(owner.source_locale) or (generic.translation(owner.source_locale) if generic else None))
         form.process(data={
-            "title": translation.title if translation else "", "body": translation.body if translation else "",
-            "tags": ", ".join(translation.tags or []) if translation else "", **owner.meta(),
+            "title": text.title if text else "", "body": text.body if text else "",
+            "tags": ", ".join(text.tags or []) if text else "", **owner.meta(),
         })
     if request.method == "GET":
-        form.base.data = services.edit_token(owner, locale)
+        # A draft is published over the text it started from: a text published since is a conflict.
+        form.base.data = pending.base if pending else services.edit_token(owner, locale)
+        form.draft.data = services.draft_token(pending)
     # Chosen on the new-article page only (see `new`); an article's other pages are each one language's.
     form.locale.choices = [(code, locale_name(code)) for code in tenant.locales]
     form.locale.data = locale
@@ -204,46 +214,88 @@ def _edit(slug: str | None, locale: str, library: bool):
             if form.preview.data:
                 _markdown, html, unknown = render_article(draft.body, tenant.settings.placeholder_values(locale), editor=True)
                 preview = {"html": html, "unknown": unknown}
+            elif form.save_draft.data:
+                if owner is None:
+                    abort(400)  # a new article is saved whole, its status saying whether readers get it
+                conflict = not _save_draft(form, owner, locale, library, draft)
+                if not conflict:
+                    return redirect(kb_url("edit", library, slug=slug, locale=locale))
             else:
-                base = form.base.data or None  # a form without it (a script) overwrites as before
-                try:
-                    if library:
-                        services.save_generic_article(current_user, target_slug, locale, draft, note=services.NOTE_EDITED, base=base,
-                                                      unpublish=form.unpublish.data)
-                    else:
-                        services.save_article(tenant, current_user, target_slug, locale, draft, note=services.NOTE_EDITED, base=base,
-                                              unpublish=form.unpublish.data)
-                    db.session.commit()
-                except services.UnpublishRefused as exc:
-                    db.session.rollback()
-                    form.status.errors.append(str(exc))
-                    withdrawn, conflict = exc.locales, True  # the confirmation box is shown for a second save
-                except services.EditConflict as exc:
-                    db.session.rollback()
-                    flash(str(exc), "error")
-                    form.base.data, conflict = exc.token, True  # saving again is then deliberate
-                except IntegrityError:  # the same new article created by someone else at this moment
-                    db.session.rollback()
-                    form.slug.errors.append(_("An article with this address name exists already."))
-                    conflict = True
-            if not conflict and not form.preview.data:
-                flash(_("The article was saved."), "success")
-                unknown = [] if library else unknown_placeholders(draft.title + "\n" + draft.body, tenant.settings.placeholder_values(locale))
-                if unknown:
-                    flash(ngettext("%(country)s has no value for %(names)s: readers see nothing in its place. Check the spelling against the list of placeholders below the text.",
-                                   "%(country)s has no value for %(names)s: readers see nothing in their place. Check the spelling against the list of placeholders below the text.",
-                                   len(unknown), country=tenant.name, names=", ".join("{{ %s }}" % name for name in unknown)), "error")
-                return redirect(kb_url("edit", library, slug=target_slug, locale=locale))
+                conflict, withdrawn = _publish(form, target_slug, locale, library, draft)
+                if not conflict:
+                    return redirect(kb_url("edit", library, slug=target_slug, locale=locale))
     outdated = services.outdated_state(owner, locale) if owner is not None and owner.translation(locale) else None
     local_changes = services.local_changes(owner, locale) if not library else []
     is_copy = not library and owner is not None and not isinstance(owner, services.Article)
     return render_template(
         "kb/edit.html", form=form, slug=slug, locale=locale, library=library, preview=preview, outdated=outdated,
         makes_copy=is_copy, owner=owner, withdrawn=withdrawn, local_changes=local_changes, hidden=services.is_hidden(services.get_generic(slug)) if slug else False,
+        pending=services.pending_draft(owner, locale, library=library) if owner is not None else None,
         placeholders=placeholder_names(tenant.settings.placeholder_values(locale)),
         existing=existing if existing and _owner(existing, library) is not None else None,  # linked to its page here
         existing_is_generic=bool(existing) and not library and services.get_local(existing) is None,
     ), (409 if conflict else 422 if request.method == "POST" and preview is None else 200)
+
+
+def _save_draft(form: ArticleForm, owner, locale: str, library: bool, draft: services.Draft) -> bool:
+    """Keep the form's text as the translation's draft; False (with the form told why) when refused."""
+    try:
+        services.save_translation_draft(g.tenant, current_user, owner.slug, locale, draft, library=library, base=form.base.data or None,
+                                        seen=form.draft.data or None)
+        db.session.commit()
+    except services.DraftConflict as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        form.draft.data = exc.token  # saving again is then deliberate
+        return False
+    flash(_("Your draft was saved. Readers still get the published text until you publish it."), "success")
+    if owner.meta() != draft.meta():
+        flash(_("Category, audience and status were not changed: they belong to the article in every language, and are saved when you publish."), "warning")
+    return True
+
+
+def _publish(form: ArticleForm, slug: str, locale: str, library: bool, draft: services.Draft) -> tuple[bool, list[str]]:
+    """Publish the form's text as a new revision (clearing the translation's draft): (refused, languages it would withdraw)."""
+    tenant = g.tenant
+    base = form.base.data or None  # a form without it (a script) overwrites as before
+    try:
+        services.publish_translation(tenant, current_user, slug, locale, draft, note=services.NOTE_EDITED, library=library, base=base,
+                                     seen=form.draft.data or None, unpublish=form.unpublish.data)
+        db.session.commit()
+    except services.UnpublishRefused as exc:
+        db.session.rollback()
+        form.status.errors.append(str(exc))
+        return True, exc.locales  # the confirmation box is shown for a second save
+    except services.EditConflict as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        form.base.data = exc.token  # saving again is then deliberate
+        return True, []
+    except IntegrityError:  # the same new article created by someone else at this moment
+        db.session.rollback()
+        form.slug.errors.append(_("An article with this address name exists already."))
+        return True, []
+    flash(_("The article was saved."), "success")
+    unknown = [] if library else unknown_placeholders(draft.title + "\n" + draft.body, tenant.settings.placeholder_values(locale))
+    if unknown:
+        flash(ngettext("%(country)s has no value for %(names)s: readers see nothing in its place. Check the spelling against the list of placeholders below the text.",
+                       "%(country)s has no value for %(names)s: readers see nothing in their place. Check the spelling against the list of placeholders below the text.",
+                       len(unknown), country=tenant.name, names=", ".join("{{ %s }}" % name for name in unknown)), "error")
+    return False, []
+
+
+def _discard_draft(slug: str, locale: str, library: bool):
+    """Throw the translation's draft away (the edit page's second form, posted to the same address)."""
+    try:
+        discarded = services.discard_translation_draft(g.tenant, current_user, slug, locale, library=library, seen=request.form.get("draft") or None)
+    except services.DraftConflict as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(kb_url("edit", library, slug=slug, locale=locale))
+    db.session.commit()
+    if discarded:
+        flash(_("The draft was discarded. Readers get the published text, as before."), "success")
+    return redirect(kb_url("edit", library, slug=slug, locale=locale))
 
 
 def new(library: bool):
@@ -383,9 +435,10 @@ def feedback_list(slug: str):
 @require(Permission.KB_EDIT)
 def translations():
     rows = services.translation_status(g.tenant)
+    drafts = services.drafts_in_progress(g.tenant)
     by_locale = {
         loc: {"missing": [r for r in rows if loc in r.missing], "outdated": [r for r in rows if loc in r.outdated],
-              "generic_text": [r for r in rows if loc in r.generic_text]}
+              "generic_text": [r for r in rows if loc in r.generic_text], "drafts": [d for d in drafts if d.locale == loc]}
         for loc in g.tenant.locales
     }
     return render_template("kb/translations.html", by_locale=by_locale)

@@ -90,7 +90,7 @@ def seed_channels(tenant) -> dict:
 
 
 def seed_kb_articles(tenant) -> dict:
-    """A staff-only tenant article, a draft local copy of a generic article, feedback and a search."""
+    """A staff-only tenant article, a draft local copy of a generic article, drafts of translations, feedback and a search."""
     from portal.kb import services as kb
     from portal.kb.models import ArticleFeedback, SearchLog
 
@@ -100,6 +100,9 @@ def seed_kb_articles(tenant) -> dict:
     # The slug appears in probed URLs (and so in pages), so only the text carries the marker.
     kb.save_article(tenant, None, "zz-kalondo-only", "fr", kb.Draft(PRIVATE, PRIVATE, "other", [PRIVATE], "staff", "published"))
     kb.save_article(tenant, None, "zz-kalondo-only", "fr", kb.Draft(PRIVATE, PRIVATE + " v2", "other", [], "staff", "published"))
+    # Translations' drafts in progress: of its own article, and of the generic one both countries show.
+    kb.save_translation_draft(tenant, None, "zz-kalondo-only", "fr", kb.Draft(PRIVATE, PRIVATE + " draft", "other", [PRIVATE], "staff", "published"))
+    kb.save_translation_draft(tenant, None, "zz-shared-generic", "fr", kb.Draft(PRIVATE, PRIVATE + " draft", "other", [], "public", "published"))
     db.session.add(ArticleFeedback(slug="zz-kalondo-only", locale="fr", is_helpful=False, comment=PRIVATE))
     db.session.add(SearchLog(locale="fr", query=PRIVATE, result_count=0))
     return {"slug": "zz-kalondo-only", "locale": "fr", "number": 1}
@@ -123,8 +126,16 @@ def seed_tickets(tenant) -> dict:
     return {"reference": ticket.reference, "attachment_id": attachment_id, "canned_id": canned.id, "category_id": category_id}
 
 
+def seed_groups(tenant) -> dict:
+    """A support group of the other tenant, with a member: its key names no group of the probing tenant."""
+    key = next(iter(tenant.settings.tiers.groups))
+    agent = auth_services.create_user(f"{PRIVATE}-group@example.org", name=PRIVATE)
+    auth_services.add_membership(tenant, agent, Role.L1_AGENT, job_title=PRIVATE, groups=[key])
+    return {"group_key": key}
+
+
 # Each seeder creates private objects in the other tenant and returns URL argument values.
-SEEDERS = [seed_members, seed_kb_articles, seed_tickets, seed_assistant, seed_escalations, seed_channels, seed_insights]
+SEEDERS = [seed_members, seed_kb_articles, seed_tickets, seed_assistant, seed_escalations, seed_channels, seed_insights, seed_groups]
 # URL arguments that are not objects of a tenant, with a harmless value.
 NEUTRAL_ARGUMENTS = {"token": "not-a-token", "filename": "css/portal.css", "table": "offices"}
 
