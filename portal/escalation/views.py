@@ -43,12 +43,15 @@ def register(app: Flask) -> None:
 
 
 def _ticket_tiers(ticket) -> dict:
-    """For the ticket page (staff): the ticket's tiers with their service levels, the way up or
-    down (both lead to this domain's forms), the central team's answers still to relay, and the
-    central problems the ticket is linked to, read against the version the country runs."""
+    """For the ticket page (staff): the ticket's tiers with their service levels, who handles it on
+    the central team while it is there, the way up or down (both lead to this domain's forms), the
+    central team's answers still to relay, and the central problems the ticket is linked to, read
+    against the version the country runs."""
     tenant = g.tenant
+    step = services.current_l3_step(ticket)
     return dict(
         history=services.tier_history(tenant, ticket),
+        central_owner=services.owner_of(step, ticket) if step is not None else None,
         next_tier=services.next_tier(ticket),
         previous_tier=services.previous_tier(ticket),
         can_escalate=services.can_escalate(tenant, current_user, ticket),

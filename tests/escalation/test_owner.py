@@ -271,3 +271,15 @@ def test_changing_the_owner_needs_the_forms_csrf_token(make_app, staff, to_l3):
     assert client.post(f"/expert/escalations/{step}/owner", data=fields).status_code == 302
     with client.application.app_context(), across_tenants(db.session, SYSTEM):
         assert db.session.get(TierStep, step).owner.email == staff["expert"]
+
+
+def test_level_2_sees_who_on_the_central_team_handles_their_escalation(app, client, auth, staff, to_l3):
+    reference, step = to_l3()
+    auth.login(staff["far_l2"])
+    assert "of the central team handles it" not in client.get(f"/farajaland/tickets/{reference}").get_data(as_text=True)
+    auth.logout()
+    auth.login(staff["expert"], tenant=None)
+    assert _set(client, step, _user_id(app, staff["expert"]), seen="none").status_code == 302
+    auth.logout(tenant=None)
+    auth.login(staff["far_l2"])
+    assert "Eva Expert of the central team handles it." in client.get(f"/farajaland/tickets/{reference}").get_data(as_text=True)
