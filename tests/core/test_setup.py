@@ -1,4 +1,5 @@
 """Start-up: migrations equal the models on both databases, and bad settings stop with one line."""
+import logging
 import os
 import subprocess
 import sys
@@ -18,8 +19,12 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_migrations_create_exactly_the_models_schema_and_go_back_down(empty_database, tmp_path):
     app = create_app(make_test_config(empty_database, tmp_path))
+    portal_log = logging.getLogger("portal.channels.base")
     with app.app_context():
         upgrade()
+        # Alembic configures its logging from alembic.ini: the portal's loggers must keep working
+        # (they were silenced for the rest of the process, so a webhook refused said nothing).
+        assert not portal_log.disabled
         with db.engine.connect() as conn:
             context = MigrationContext.configure(conn, opts={"compare_type": True, **app.extensions["migrate"].configure_args})
             diff = compare_metadata(context, db.metadata)
