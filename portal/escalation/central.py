@@ -156,7 +156,7 @@ def _console_rows(*columns):
 def _status_criteria(status: str) -> tuple:
     """What an escalation in a status of the console meets ("all": nothing more)."""
     if status == "open":
-        return (TierStep.ended_at.is_(None), Ticket.status.in_(ACTIVE_STATUSES))
+        return TierStep.with_central_team()
     if status == "returned":
         return (TierStep.ended_at.is_not(None), Ticket.status.in_(ACTIVE_STATUSES))
     if status == "resolved":
@@ -185,7 +185,7 @@ def _news_criteria() -> tuple:
 
 def _owner_criteria(owner: str, actor: User) -> tuple:
     """What an escalation the actor owns ("me"), or nobody owns ("none"), meets: like the news, an
-    owner is of the escalations with the central team (`services.is_with_central_team`)."""
+    owner is of the escalations with the central team (`TierStep.is_with_central_team`)."""
     if owner == "me":
         return (*_status_criteria("open"), TierStep.owner_id == actor.id)
     return (*_status_criteria("open"), TierStep.owner_id.is_(None))

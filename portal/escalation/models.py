@@ -17,6 +17,7 @@ from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstr
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.core.db import TenantScoped, TimestampMixin, db, utcnow
+from portal.tickets.models import ACTIVE_STATUSES, Ticket, Tier
 
 
 class Severity(StrEnum):
@@ -123,6 +124,18 @@ class TierStep(TenantScoped, db.Model):
     actor: Mapped["User | None"] = relationship(foreign_keys=[actor_user_id])  # noqa: F821
     owner: Mapped["User | None"] = relationship(foreign_keys=[owner_id])  # noqa: F821
     tenant: Mapped["Tenant"] = relationship()  # noqa: F821
+
+    # "With the central team": the escalation to Level 3 is where its ticket is now (not sent back),
+    # and the ticket is active. Only then is it open in the console, anyone's to own, or counted in
+    # the experts' figures. One definition, in Python for a row and in SQL for a query.
+    def is_with_central_team(self, ticket: Ticket) -> bool:
+        return self.to_tier == Tier.L3.value and self.is_escalation and self.ended_at is None and ticket.status_enum.is_active
+
+    @staticmethod
+    def with_central_team() -> tuple:
+        """The same as SQL criteria, for a query that joins `Ticket` to the step."""
+        return (TierStep.to_tier == Tier.L3.value, TierStep.is_escalation.is_(True), TierStep.ended_at.is_(None),
+                Ticket.status.in_(ACTIVE_STATUSES))
 
     @property
     def severity_enum(self) -> Severity | None:

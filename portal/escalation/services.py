@@ -445,15 +445,9 @@ def current_l3_step(ticket: Ticket) -> TierStep | None:
 # -- who owns an escalation to L3 ------------------------------------------------------------------
 
 
-def is_with_central_team(step: TierStep, ticket: Ticket) -> bool:
-    """The escalation `step` is where the ticket is now, with the central team, and the ticket is
-    active: only then is it anyone's. Sending the ticket back or resolving it ends the ownership."""
-    return step.to_tier == Tier.L3.value and step.is_escalation and step.ended_at is None and ticket.status_enum.is_active
-
-
 def owner_of(step: TierStep, ticket: Ticket) -> User | None:
     """The expert who handles the escalation now (None: nobody, or it is no longer with the central team)."""
-    return step.owner if is_with_central_team(step, ticket) else None
+    return step.owner if step.is_with_central_team(ticket) else None
 
 
 def _give(step: TierStep, ticket: Ticket, actor: User, owner: User | None) -> None:
@@ -482,7 +476,7 @@ def set_owner(tenant: Tenant, actor: User, ticket: Ticket, step: TierStep, owner
         raise EscalationError(message, 422, {"owner": message})
     tickets.lock(ticket)  # two experts taking it at once: the second waits, then sees the first's
     db.session.refresh(step)
-    if not is_with_central_team(step, ticket):
+    if not step.is_with_central_team(ticket):
         raise EscalationError(_("This ticket is no longer with the central team."), 409)
     if seen_owner_id is not ... and step.owner_id != seen_owner_id:
         holder = step.owner.display_name if step.owner is not None else _("nobody")
@@ -518,7 +512,7 @@ def post_expert_reply(tenant: Tenant, actor: User, ticket: Ticket, body: str, at
         reply = ExpertReply(tenant_id=tenant.id, ticket_id=ticket.id, message_id=message.id, created_at=message.created_at)
         db.session.add(reply)
         step = current_l3_step(ticket)
-        if step is not None and step.owner_id is None and is_with_central_team(step, ticket):
+        if step is not None and step.owner_id is None and step.is_with_central_team(ticket):
             _give(step, ticket, actor, actor)  # whoever answers an escalation nobody owns handles it
         db.session.commit()
     except BaseException:

@@ -247,11 +247,10 @@ def open_with_experts() -> dict[int, int] | None:
     if not _installed("escalation"):
         return None
     from portal.escalation.models import TierStep
-    from portal.tickets.models import ACTIVE_STATUSES
 
     return dict(db.session.execute(
         select(TierStep.tenant_id, func.count(TierStep.id)).join(Ticket, Ticket.id == TierStep.ticket_id)
-        .where(TierStep.to_tier == "L3", TierStep.ended_at.is_(None), Ticket.status.in_(ACTIVE_STATUSES))
+        .where(*TierStep.with_central_team())
         .group_by(TierStep.tenant_id)
     ).all())
 
