@@ -142,7 +142,11 @@ def logout():
     session.clear()  # before logout_user, which asks for the remember-me cookie to be cleared
     logout_user()
     flash(_("You are signed out."), "info")
-    return redirect(_home())
+    response = redirect(_home())
+    # Phones are shared: what this account kept in the browser (the drafts of unsent requests and
+    # replies) goes with it. Cookies and the cached static files stay.
+    response.headers["Clear-Site-Data"] = '"storage"'
+    return response
 
 
 @bp.route("/<tenant>/language", methods=["GET", "POST"])

@@ -13,7 +13,8 @@ def test_sign_in_and_out(client, make_user):
     assert response.status_code == 302
     assert response.headers["Location"] == "/farajaland/"
     assert "Amina" in client.get("/farajaland/profile").get_data(as_text=True)
-    client.post("/farajaland/logout")
+    signed_out = client.post("/farajaland/logout")
+    assert signed_out.headers["Clear-Site-Data"] == '"storage"'  # the drafts kept on a shared phone go too
     assert client.get("/farajaland/profile").status_code == 302
 
 

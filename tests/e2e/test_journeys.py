@@ -266,7 +266,7 @@ def test_a_phone_photo_is_made_smaller_before_it_is_sent(new_page):
 
 def test_what_was_typed_survives_a_reload_and_is_forgotten_once_sent_or_by_another_account(new_page):
     """A phone's browser may reload a page while the request is written: the text comes back, with
-    a way to clear it; sending forgets it, and the next account on the same phone never sees it."""
+    a way to clear it; sending forgets it, signing out forgets it, and the next account on the same phone never sees it."""
     page = new_page()
     sign_in(page, "agent@farajaland.demo")
     page.goto("/farajaland/tickets/new")
@@ -294,6 +294,9 @@ def test_what_was_typed_survives_a_reload_and_is_forgotten_once_sent_or_by_anoth
     page.wait_for_timeout(700)
     assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('crvs-draft:')).length") == 1
     page.get_by_role("button", name="Sign out").click()
+    expect(page.locator(".flashes")).to_contain_text("You are signed out")
+    assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('crvs-draft:')).length") == 0  # gone at sign-out
+    page.evaluate("localStorage.setItem('crvs-draft:999:new', JSON.stringify({at: Date.now(), values: {body: 'left by an old page'}}))")
     sign_in(page, "l1@farajaland.demo")
     page.goto("/farajaland/tickets/new")
     assert page.get_by_label("Describe the problem").input_value() == ""
