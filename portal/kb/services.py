@@ -436,6 +436,10 @@ def edit_token(owner, locale: str) -> str:
     if owner is None:
         return "new"
     translation = owner.translation(locale)
+    if translation is None and isinstance(owner, Article) and owner.generic is not None:
+        # A country's copy not written in this language gives its readers the generic text: an
+        # editor of that language starts from it, whether the copy was made before or after.
+        return edit_token(owner.generic, locale)
     return f"{_token_key(owner)}:{translation.revision if translation else 0}"
 
 
@@ -604,7 +608,8 @@ def save_translation_draft(tenant, user, slug: str, locale: str, draft: Draft, *
     Category, audience and status are the article's, in every language: a draft leaves them as they
     are. `base`: the `edit_token` the editor's text started from (the published text now if None);
     `seen`: the `draft_token` the editor's form was made with (DraftConflict if it changed since).
-    `library`: the generic library's draft (platform editors), else the tenant's."""
+    `library`: the generic library's draft (platform editors), else the tenant's. None: the text is
+    the published one, so no draft is kept (and one there was is dropped)."""
     if locale not in tenant.locales:
         raise KbError("locale")
     owner = _editable(slug, library)
@@ -612,6 +617,12 @@ def save_translation_draft(tenant, user, slug: str, locale: str, draft: Draft, *
         raise KbError("slug")
     current = translation_draft(slug, locale, library=library, for_update=True)
     _check_draft(current, seen)
+    if _same_text(_published_translation(owner, locale), draft):
+        # Nothing to keep: the text is what readers get (a draft brought back to it is dropped).
+        if current is not None:
+            db.session.delete(current)
+            db.session.flush()
+        return None
     if current is None:
         current = GenericTranslationDraft(article_id=owner.id, locale=locale) if library else ArticleTranslationDraft(slug=slug, locale=locale)
     current.title, current.body, current.tags = normalize_text(draft.title), normalize_text(draft.body), list(draft.tags)
@@ -625,6 +636,12 @@ def save_translation_draft(tenant, user, slug: str, locale: str, draft: Draft, *
         _check_draft(translation_draft(slug, locale, library=library), NO_DRAFT)
         raise
     return current
+
+
+def _same_text(translation, draft: Draft) -> bool:
+    """Whether `draft` says what the published `translation` says (title, text and tags)."""
+    return (translation is not None and _same_body(translation.body, normalize_text(draft.body))
+            and (translation.title, list(translation.tags or [])) == (normalize_text(draft.title), list(draft.tags)))
 
 
 def discard_translation_draft(tenant, user, slug: str, locale: str, *, library: bool = False, seen: str | None = None) -> bool:

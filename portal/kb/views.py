@@ -240,14 +240,17 @@ def _edit(slug: str | None, locale: str, library: bool):
 def _save_draft(form: ArticleForm, owner, locale: str, library: bool, draft: services.Draft) -> bool:
     """Keep the form's text as the translation's draft; False (with the form told why) when refused."""
     try:
-        services.save_translation_draft(g.tenant, current_user, owner.slug, locale, draft, library=library, base=form.base.data or None,
-                                        seen=form.draft.data or None)
+        kept = services.save_translation_draft(g.tenant, current_user, owner.slug, locale, draft, library=library, base=form.base.data or None,
+                                               seen=form.draft.data or None)
         db.session.commit()
     except services.DraftConflict as exc:
         db.session.rollback()
         flash(str(exc), "error")
         form.draft.data = exc.token  # saving again is then deliberate
         return False
+    if kept is None:
+        flash(_("Your text is the same as the published one, so there is no draft to keep."), "info")
+        return True
     flash(_("Your draft was saved. Readers still get the published text until you publish it."), "success")
     if owner.meta() != draft.meta():
         flash(_("Category, audience and status were not changed: they belong to the article in every language, and are saved when you publish."), "warning")

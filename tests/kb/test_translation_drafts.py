@@ -301,3 +301,38 @@ def test_requesters_may_not_keep_drafts(client, auth, make_user, library, kb_edi
     auth.login(make_user(role=Role.TENANT_ADMIN))  # nor may a country's administrator keep one of the generic library
     assert client.post("/farajaland/kb/library/code-not-received/fr", data={"title": "T", "category": "other", "audience": "public",
                                                                               "status": "published", "save_draft": "Save draft"}).status_code == 403
+
+
+def test_a_french_draft_of_a_generic_article_is_published_after_a_colleague_published_the_english(client, auth, make_user, library, kb_edit):
+    """Publishing the English makes the country's copy of the article; the French readers still get
+    the generic French, which is what the draft started from: no conflict to compare."""
+    auth.login(make_user(role=Role.L1_AGENT))
+    url = "/farajaland/kb/manage/password-reset/fr"
+    assert save_draft(client, "Touchez « Mot de passe oublié ».", url, title="Mot de passe oublié").status_code == 302
+    english = "/farajaland/kb/manage/password-reset/en"
+    page = edit_page(client, english)
+    title = re.search(r'id="title"[^>]*value="([^"]*)"', page).group(1)
+    body = page.split('id="body"')[1].split(">", 1)[1].split("</textarea>")[0]
+    assert client.post(english, data=form_of(page, title=title, body=body.replace("&#34;", '"') + "\n\nCall us if it fails.",
+                                              category="access-and-login", save="Publish"), headers=EN).status_code == 302
+    assert kb_edit("farajaland", lambda tenant: services.get_local("password-reset")) is not None
+
+    page = edit_page(client, url)
+    published = client.post(url, data=form_of(page, title="Mot de passe oublié", body="Touchez « Mot de passe oublié ».",
+                                               category="access-and-login", save="Publish"), headers=EN)
+    assert published.status_code == 302, published.get_data(as_text=True)
+    assert "Mot de passe oublié" in read(client, "password-reset", FR)[1]
+    assert "Draft in progress" not in edit_page(client, url)
+
+
+def test_a_draft_that_says_what_is_published_is_not_kept(client, auth, make_user, library, kb_edit):
+    bilingual(kb_edit)
+    auth.login(make_user(role=Role.L1_AGENT))
+    save_draft(client, "Ouvert à 9 h.")
+    assert "Draft in progress" in edit_page(client)
+    back = save_draft(client, "Ouvert à 8 h.\n")  # brought back to the published text
+    assert back.status_code == 302
+    page = edit_page(client)
+    assert "Your text is the same as the published one, so there is no draft to keep." in page
+    assert "Draft in progress" not in page
+    assert "Draft in progress: FR" not in client.get("/farajaland/kb/manage", headers=EN).get_data(as_text=True)
