@@ -75,6 +75,22 @@ class AddMemberForm(FlaskForm):
             raise ValidationError(_l("Only support staff (Level 1 agents, Level 2 technicians and administrators) are in groups: choose one of these roles, or no group."))
 
 
+class AddMemberOfficeChoiceForm(AddMemberForm):
+    """The same, for a country that lists its offices: the office is one of them, or none."""
+
+    office = SelectField(_l("Office or district"), validators=[Optional()])
+
+
+def add_member_form(offices: list[str], **kwargs) -> AddMemberForm:
+    """"Add a member": the office is a choice among the country's `offices` when it lists them (as on
+    the member's details form), else free text."""
+    if not offices:
+        return AddMemberForm(**kwargs)
+    form = AddMemberOfficeChoiceForm(**kwargs)
+    form.office.choices = [("", _l("Not specific to one office"))] + [(office, office) for office in offices]
+    return form
+
+
 class EditMemberForm(FlaskForm):
     role = SelectField(_l("Role"), choices=role_choices, validators=[DataRequired()])
     is_active = BooleanField(_l("Active"))

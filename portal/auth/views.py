@@ -25,6 +25,7 @@ from portal.auth.forms import (
     MemberDetailsForm,
     ProfileForm,
     ResetPasswordForm,
+    add_member_form,
     member_details_form,
 )
 from portal.auth.loaders import require
@@ -313,7 +314,7 @@ def reset_password(token: str):
 @bp.route("/<tenant>/members", methods=["GET", "POST"])
 @require(Permission.MEMBERS_MANAGE)
 def members():
-    form = AddMemberForm()
+    form = add_member_form(g.tenant.settings.registration.offices)
     form.groups.choices = _group_choices()
     if form.validate_on_submit():
         try:
@@ -357,7 +358,7 @@ def _members_page(form: AddMemberForm | None = None, editing=None, details_form:
     """The members page (with the details form of the member `editing` above the list, if any);
     400 when a form on it was refused."""
     if form is None:
-        form = AddMemberForm(formdata=None)
+        form = add_member_form(g.tenant.settings.registration.offices, formdata=None)
         form.groups.choices = _group_choices()
     args = _members_args()
     found, total = services.list_members(g.tenant, q=args.get("q", ""), role=args.get("role", ""), page=args.get("page", 1))

@@ -56,7 +56,11 @@
         .then(function (html) {
           var doc = new DOMParser().parseFromString(html, "text/html");
           var filled = doc.querySelector(".reply-form textarea[name=body]");
-          if (filled) { replyBody.value = (replyBody.value ? replyBody.value + "\n\n" : "") + filled.value; replyBody.focus(); }
+          if (filled) {
+            replyBody.value = (replyBody.value ? replyBody.value + "\n\n" : "") + filled.value;
+            replyBody.dispatchEvent(new Event("input", { bubbles: true }));  // kept on the device like typed text
+            replyBody.focus();
+          }
         });
     });
   }

@@ -112,3 +112,19 @@ def test_after_a_refused_form_every_row_still_shows_its_member_as_stored(client,
     bad = client.post(_details_link(client, agent), data={"details-name": "Still Active", "details-job_title": "x" * 101, "details-office": ""})
     row = re.search(rf"{re.escape(agent)}</td>.*?</tr>", bad.get_data(as_text=True), re.S).group(0)
     assert bad.status_code == 400 and "checked" in row
+
+
+def test_a_new_member_s_office_is_chosen_from_the_country_s_list_when_it_has_one(app, client, auth, make_user, configure_tenant):
+    auth.login(make_user(tenant="farajaland", role=Role.TENANT_ADMIN))
+    configure_tenant("farajaland", "registration", offices=["Ibombo District Office", "Isamba District Office"])
+    page = client.get("/farajaland/members").get_data(as_text=True)
+    assert '<select id="office" name="office">' in page and '<option value="Isamba District Office">' in page
+    typo = client.post("/farajaland/members", data={"email": "new.agent@example.org", "role": "l1_agent", "office": "Isamba Distrct Office"})
+    assert typo.status_code == 400 and "Not a valid choice" in typo.get_data(as_text=True)
+    added = client.post("/farajaland/members", data={"email": "new.agent@example.org", "role": "l1_agent", "office": "Isamba District Office"})
+    assert added.status_code == 302
+    row = re.search(r"new.agent@example.org</td>.*?</tr>", client.get("/farajaland/members").get_data(as_text=True), re.S).group(0)
+    assert "Isamba District Office" in row
+
+    configure_tenant("farajaland", "registration", offices=[])
+    assert '<input id="office" maxlength="200" name="office" type="text" value="">' in client.get("/farajaland/members").get_data(as_text=True)
