@@ -301,3 +301,20 @@ def test_what_was_typed_survives_a_reload_and_is_forgotten_once_sent_or_by_anoth
     page.goto("/farajaland/tickets/new")
     assert page.get_by_label("Describe the problem").input_value() == ""
     assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('crvs-draft:')).length") == 0
+
+
+def test_a_canned_response_inserted_into_a_reply_is_kept_on_the_device_like_typed_text(new_page):
+    requester = new_page()
+    sign_in(requester, "agent@farajaland.demo")
+    reference = _open_ticket(requester, "Printer jam", "The certificate printer jams on every second page.")
+    page = new_page()
+    sign_in(page, "l1@farajaland.demo")
+    page.goto(f"/farajaland/tickets/{reference}")
+    page.get_by_role("button", name="Insert").click()
+    reply = page.locator(".reply-form textarea[name=body]")
+    expect(reply).not_to_have_value("")
+    inserted = reply.input_value()
+    page.wait_for_timeout(700)
+    page.reload()
+    expect(page.locator(".reply-form .draft-kept")).to_contain_text("What you had typed and not sent was kept on this device.")
+    assert page.locator(".reply-form textarea[name=body]").input_value() == inserted
