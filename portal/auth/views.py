@@ -281,10 +281,19 @@ def forgot_password():
 RESET_MAILS = parse_limit("3 per hour")
 
 
-def _reset_mail_allowed(email: str) -> bool:
+# Invitations sent again to one address, by any administrator: the same care for their inbox.
+INVITATION_MAILS = parse_limit("3 per hour")
+
+
+def _mail_allowed(limit, kind: str, email: str) -> bool:
+    """Whether one more mail of `kind` may go to `email` within `limit` (counted across app servers)."""
     if not current_app.config.get("RATELIMIT_ENABLED", True):
         return True
-    return limiter.limiter.hit(RESET_MAILS, "password-reset-mail", services.normalize_email(email))
+    return limiter.limiter.hit(limit, kind, services.normalize_email(email))
+
+
+def _reset_mail_allowed(email: str) -> bool:
+    return _mail_allowed(RESET_MAILS, "password-reset-mail", email)
 
 
 @bp.route("/<tenant>/password/reset/<token>", methods=["GET", "POST"])
@@ -448,6 +457,10 @@ def resend_invitation(membership_id: int):
     if not services.invitation_pending(membership):
         flash(_("There is no invitation to send to %(email)s: they have chosen a password already, or they are deactivated.",
                 email=membership.user.email), "error")
+    elif not _mail_allowed(INVITATION_MAILS, "invitation-mail", membership.user.email):
+        flash(_("%(email)s was sent several invitations in the last hour. Ask them to look in their spam folder, or try again later.",
+                email=membership.user.email), "error")
+        return _members_page()[0], 429
     else:
         _send_invitation(membership.user)
         db.session.commit()

@@ -3,7 +3,7 @@ import re
 
 from portal.auth.permissions import Role
 from portal.core.mail import sent_mail
-from tests.conftest import unused_port
+from tests.conftest import PASSWORD, unused_port
 
 
 def test_tenant_admin_adds_a_member_who_is_invited_by_email(app, client, auth, make_user):
@@ -317,3 +317,19 @@ def test_an_invitation_not_used_yet_can_be_sent_again(app, client, auth, make_us
     auth.logout()
     auth.login(make_user(tenant="kalondo", role=Role.TENANT_ADMIN), tenant="kalondo")
     assert client.post(resend.replace("/farajaland/", "/kalondo/")).status_code == 404  # another country's member
+
+
+def test_invitations_sent_again_to_one_address_are_limited(make_app, make_user):
+    app = make_app(RATELIMIT_ENABLED=True)
+    client = app.test_client()
+    client.post("/farajaland/login", data={"email": make_user(tenant="farajaland", role=Role.TENANT_ADMIN), "password": PASSWORD})
+    client.post("/farajaland/members", data={"email": "slow.agent@example.org", "role": "l1_agent"})
+    page = client.get("/farajaland/members").get_data(as_text=True)
+    resend = re.search(r'action="(/farajaland/members/\d+/invitation)"', _member_row(page, "slow.agent@example.org")).group(1)
+    for _ in range(3):
+        assert client.post(resend).status_code == 302
+    refused = client.post(resend)
+    assert refused.status_code == 429
+    assert "slow.agent@example.org was sent several invitations in the last hour." in refused.get_data(as_text=True)
+    with app.app_context():
+        assert len([m for m in sent_mail() if m["To"] == "slow.agent@example.org"]) == 4  # the first one, and three again
