@@ -56,8 +56,10 @@ class Article:
 
 
 def settings_stamp(tenant: Any) -> str:
-    """Changes when the tenant's configuration (hence its placeholder values) changes."""
-    return hashlib.sha1(json.dumps(tenant.config, sort_keys=True, default=str).encode()).hexdigest()
+    """Changes when the tenant's configuration (hence its placeholder values) changes: its file's,
+    or what its administrators changed over it in the portal."""
+    settings = [tenant.config, getattr(tenant, "overrides", None) or {}]
+    return hashlib.sha1(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
 
 
 _sandbox = SandboxedEnvironment(undefined=ChainableUndefined, autoescape=False)

@@ -26,6 +26,7 @@ from portal.core.db import db, tenant_scope
 from portal.escalation import services as escalation
 from portal.kb import importer
 from portal.kb import services as kb
+from portal.tenancy.forms import SECTION_FORMS
 from portal.tenancy.services import get_tenant
 from portal.tickets import services as tickets
 from portal.tickets.models import Category, Ticket
@@ -127,6 +128,17 @@ class Desk:
         assert response.status_code == 302, response.status_code
         return int(response.headers["Location"].rstrip("/").rsplit("/", 1)[1])
 
+    def settings_form(self, section: str) -> dict[str, str]:
+        """A section of the country settings page as sent with its values now (the working days: Monday)."""
+        with self.app.app_context():
+            tenant = get_tenant("farajaland")
+            values = SECTION_FORMS[section].initial(tenant.settings)
+            data = {"section": section, f"{section}-version": tenant.row_version}
+        for name, value in values.items():
+            if value is not False:
+                data[f"{section}-{name}"] = "y" if value is True else "mon" if isinstance(value, list) else value
+        return data
+
     def forms(self) -> dict[str, Form]:
         t, ref = "/farajaland", self.ticket
         article = "code-not-received"
@@ -190,6 +202,8 @@ class Desk:
             "group-members": Form("admin", "POST", f"{t}/tickets/groups/first-line", {"group-first-line-members": str(self.l1_id)}),
             "category": Form("admin", "POST", f"{t}/tickets/categories/{self.category_id}", {f"{c}-group": "", f"{c}-is_active": "1", f"{c}-name-en": "Access"}),
             "deployment": Form("admin", "POST", f"{t}/deployment", {"version": "1.9.0"}),
+            **{f"settings-{section}": Form("admin", "POST", f"{t}/settings", self.settings_form(section)) for section in SECTION_FORMS},
+            "settings-reset": Form("admin", "POST", f"{t}/settings/reset", {"key": "support.phone", "version": self.settings_form("sla")["sla-version"]}),
             "console": Form("expert", "GET", "/expert/", {"tenant": "farajaland", "severity": "high", "status": "open", "q": "outbox", "sort": "due", "page": "1"}),
             "problems": Form("expert", "GET", "/expert/problems", {"status": "open", "q": "outbox"}),
             "problem-new": Form("expert", "POST", "/expert/problems", {"title": "Outbox", "description": "", "severity": "", "external_url": "", "step_id": str(self.step_id)}),

@@ -27,7 +27,7 @@ PAGES = {
         "/farajaland/kb/manage/farajaland-district-office-opening-days/en",
         "/farajaland/kb/manage/farajaland-district-office-opening-days/en/history", "/farajaland/kb/manage/forgotten-password/feedback",
         "/farajaland/kb/articles/forgotten-password", "/farajaland/tickets/canned", "/farajaland/tickets/tiers",
-        "/farajaland/deployment", "/farajaland/insights/", "/farajaland/insights/report",
+        "/farajaland/deployment", "/farajaland/settings", "/farajaland/insights/", "/farajaland/insights/report",
         "/farajaland/channels/inbox", "/farajaland/channels/inbox?status=all",
     ],
     "expert@crvs.demo": [
