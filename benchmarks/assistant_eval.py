@@ -30,7 +30,9 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+import portal.auth.models  # noqa: E402,F401  (a tenant's rows name its users: their mappers need the class)
 from portal.assistant.engine import RetrievalAnswerer  # noqa: E402
+from portal.assistant.examples import read_examples  # noqa: E402
 from portal.assistant.sources import FolderSource, read_markdown  # noqa: E402
 from portal.assistant.text import words  # noqa: E402
 from portal.tenancy.models import Tenant  # noqa: E402
@@ -166,6 +168,9 @@ def main() -> None:
     parser.add_argument("--typos", action="store_true", help="add keyboard slips to every question")
     parser.add_argument("--words-only", action="store_true", help="the engine without its sentence encoder "
                         "(as with ASSISTANT_SEMANTIC=false)")
+    parser.add_argument("--examples", help="comma-separated sets whose answerable questions are the tenant's examples "
+                        "(portal.assistant.examples), instead of tenants/<slug>/assistant/examples.yaml")
+    parser.add_argument("--no-examples", action="store_true", help="rank without any example")
     args = parser.parse_args()
     content = Path(args.content)
     items = yaml.safe_load(Path(args.set).read_text(encoding="utf-8"))
@@ -174,6 +179,10 @@ def main() -> None:
         items = [{**item, "question": with_typos(item["question"], rng)} for item in items]
     tenant = load_tenant(content, args.tenant)
     source = FolderSource(content / "library", content / "tenants")
+    if args.no_examples or args.examples:
+        chosen = [] if args.no_examples else [e for name in args.examples.split(",") for e in read_examples(Path(name))]
+        source.examples = lambda tenant: chosen
+        source.examples_version = lambda tenant: len(chosen)
     answerer = RetrievalAnswerer(source, **({"encoder": None} if args.words_only else {}))
     answerer.warm(tenant)  # as a server does when it starts: the indexes and their vectors
     threshold = tenant.settings.assistant.threshold

@@ -27,6 +27,7 @@ import numpy as np
 from markdown_it import MarkdownIt
 
 from portal.assistant import semantic, vocabulary
+from portal.assistant.examples import GAP_CONFIDENCE, Example, ExampleMemory, ExampleVectors
 from portal.assistant.index import CONCEPT_PREFIX, PassageIndex, plain
 from portal.assistant.lexicon import LEXICON, LOCAL_PREFIX, Lexicon
 from portal.assistant.sources import DocumentSource
@@ -402,21 +403,27 @@ class RetrievalAnswerer(Answerer):
     embeddings (`semantic`), and a calibrated confidence. `encoder=None` answers from words alone."""
 
     def __init__(self, source: DocumentSource, shared: bool = False,
-                 encoder: semantic.Encoder | None | str = "default"):
+                 encoder: semantic.Encoder | None | str = "default", examples: bool = True):
         if encoder == "default":
             encoder = semantic.default_encoder()
         self.encoder = encoder
         self.cache = IndexCache.shared(source, encoder) if shared else IndexCache(source, encoder)
+        # The questions each article is known to answer (`examples`); they need the encoder.
+        self.examples = ExampleMemory(encoder if examples else None)
 
     def warm(self, tenant: Any, *, largest: int | None = None) -> None:
         locales = list(tenant.locales)
         if self.encoder is not None and _pivot_locale(tenant) not in locales:
             locales.append(_pivot_locale(tenant))  # the English versions a French-only country is compared with
+        skipped = False
         for locale in locales:
             if largest is not None and len(list(self.cache.source.documents(tenant, locale))) > largest:
+                skipped = True
                 continue
             self.cache.get(tenant, locale, wait_for_vectors=True)
             stem("warm", locale)  # loads the language's word list, which stemming needs
+        if not skipped:  # reading the examples needs every index of the tenant
+            self._examples(tenant)
 
     def language(self, tenant: Any, question: str, *, lang: str | None = None, hint: str | None = None) -> Answer:
         locale, _certainty, unsupported = self._language(tenant, question, lang, hint)
@@ -462,7 +469,7 @@ class RetrievalAnswerer(Answerer):
         units, tokens = self._units(index, question, locale, [loc for loc in locales if loc != locale])
         outcome = said_outcome(tokens, locale, question)
         if outcome is not None:  # "it worked, thanks", "no it didn't work": about the last answer
-            result.small_talk = outcome
+            result.small_talk = "solved" if outcome == "thanks" else outcome
             return result
         # A word and its lexicon concept both count: an idea said in the articles' own words and in
         # the lexicon's is better matched than one said either way only.
@@ -487,10 +494,13 @@ class RetrievalAnswerer(Answerer):
         vector = meaning.of(tokens, index.language) if index.semantic is not None else None
         totals[candidates] += (RANKING["title"] if vector is not None else WORDS_TITLE) * bonus
         closeness = np.zeros(len(index), dtype=np.float32)
+        examples = self._examples(tenant) if vector is not None else None
         if vector is not None:
             candidates, weighted = self._closeness(tenant, index, vector, candidates, closeness)
             ranked = np.full(len(index), -np.inf, dtype=np.float32)
             ranked[candidates] = totals[candidates] / totals.max() + weighted
+            if examples is not None and len(examples):
+                ranked[candidates] += examples.bonus(vector, [index.documents[n].slug for n in candidates])
             totals = ranked
         order = _top(totals, ALTERNATIVES + 1)
         for number in order:
@@ -509,7 +519,25 @@ class RetrievalAnswerer(Answerer):
         if vector is not None:
             result.signals["semantic"] = float(closeness[top])
         result.confidence = calibrated(result.signals)
+        if examples is not None and len(examples) and (gap := examples.near_gap(vector, doc.slug)) is not None:
+            result.signals["known_gap"] = gap  # a question the articles are known not to answer
+            result.confidence = min(result.confidence, GAP_CONFIDENCE)
         return result
+
+    def _examples(self, tenant: Any) -> ExampleVectors | None:
+        """The tenant's examples (`portal.assistant.examples`), encoded as its questions are."""
+        try:
+            return self.examples.get(tenant, self.cache.source, lambda example: self._example_text(tenant, example))
+        except Exception:  # a bonus: examples that cannot be read leave the ranking as it was
+            log.exception("assistant: the examples of %s could not be read", getattr(tenant, "slug", tenant))
+            return None
+
+    def _example_text(self, tenant: Any, example: Example) -> str:
+        """An example as the encoder is given a question: read in its language, as `_Meaning.of` does."""
+        locale = tenant.best_locale(example.locale)
+        index = self.cache.get(tenant, locale)
+        _units, tokens = self._units(index, example.question, locale, [other for other in _locales(tenant) if other != locale])
+        return " ".join(vocabulary.accented(token, index.language) for token in tokens)
 
     def _closeness(self, tenant: Any, index: PassageIndex, vector: np.ndarray, candidates: np.ndarray,
                    closeness: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,9 +1,9 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, StringField, SubmitField, TextAreaField
+from wtforms import EmailField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
-from portal.assistant.services import MAX_MESSAGE_LENGTH
+from portal.assistant.services import MAX_EXAMPLE_CHARS, MAX_MESSAGE_LENGTH
 
 
 class AskForm(FlaskForm):
@@ -24,3 +24,16 @@ class HandoverForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[Optional(), Email(), Length(max=254)])
     phone = StringField(_l("Phone or WhatsApp number"), validators=[Optional(), Length(max=40)])
     submit = SubmitField(_l("Talk to a person"))
+
+
+class ExampleForm(FlaskForm):
+    """An editor's example of a question an article answers."""
+
+    question = StringField(_l("Question, as staff ask it"), validators=[DataRequired(message=_l("Type the question as staff would ask it.")),
+                           Length(max=MAX_EXAMPLE_CHARS)], render_kw={"maxlength": MAX_EXAMPLE_CHARS})
+    locale = SelectField(_l("Language"))
+    submit = SubmitField(_l("Add the question"))
+
+
+class RemoveExampleForm(FlaskForm):
+    """Only its CSRF token: a button that removes one example."""

@@ -3,10 +3,12 @@ articles respected, because the knowledge base decides what a tenant publishes).
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any, Hashable, Iterable
 
 from sqlalchemy import func, select
 
+from portal.assistant.examples import Example, read_examples
 from portal.assistant.sources import Document, settings_stamp
 from portal.core.db import db
 from portal.kb import services as kb  # ImportError until the knowledge base exists: FolderSource is used
@@ -16,10 +18,42 @@ VERSION_TTL = 5.0  # seconds between two checks of the knowledge base's version 
 
 
 class KbSource:
-    def __init__(self, ttl: float = VERSION_TTL):
+    def __init__(self, ttl: float = VERSION_TTL, tenants_dir: Path | str | None = None):
         self.ttl = ttl
+        self.tenants_dir = Path(tenants_dir) if tenants_dir else None
         self.key: Hashable = ("kb", ttl)  # sources with another freshness must not share an index cache
         self._stamps: dict[tuple[int, str], tuple[float, Hashable]] = {}
+
+    # -- examples (portal.assistant.examples): the tenant's file, then what was learned or added here --
+
+    def _examples_file(self, tenant: Any) -> Path | None:
+        if self.tenants_dir is None:
+            return None
+        path = self.tenants_dir / tenant.slug / "assistant" / "examples.yaml"
+        return path if path.is_file() else None
+
+    def examples(self, tenant: Any) -> Iterable[Example]:
+        from portal.assistant.models import Example as Row
+
+        path = self._examples_file(tenant)
+        found = read_examples(path) if path else []
+        rows = db.session.execute(select(Row.slug, Row.locale, Row.question).order_by(Row.id)).all()
+        return found + [Example(slug, locale, question) for slug, locale, question in rows]
+
+    def examples_version(self, tenant: Any) -> Hashable:
+        """Changes when the file or the stored examples change; checked at most every `ttl` seconds."""
+        from portal.assistant.models import Example as Row
+
+        key = (tenant.id, "examples")
+        now = time.monotonic()
+        cached = self._stamps.get(key)
+        if cached and now - cached[0] < self.ttl:
+            return cached[1]
+        path = self._examples_file(tenant)
+        stamp = (tenant.id, path.stat().st_mtime_ns if path else None,
+                 tuple(db.session.execute(select(func.count(Row.id), func.max(Row.id), func.sum(Row.id))).one()))
+        self._stamps[key] = (now, stamp)
+        return stamp
 
     def documents(self, tenant: Any, locale: str) -> Iterable[Document]:
         return list(kb.iter_published_articles(tenant, locale, audience="public"))

@@ -6,7 +6,7 @@ import secrets
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text, false
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.core.db import TenantScoped, TimestampMixin, db, utcnow
@@ -90,3 +90,28 @@ class Turn(TenantScoped, db.Model):
             shown = next((a for a in self.articles or [] if a.get("slug") == self.article_slug), {})
             answer.update(title=self.article_title or self.article_slug, url=shown.get("url"))
         return [{"role": "user", "text": self.question, "at": at, "lang": self.locale}, answer]
+
+
+class ExampleSource(StrEnum):
+    SOLVED = "solved"  # a question whose answer the asker said solved it
+    EDITOR = "editor"  # added by an editor of the knowledge base
+
+
+class Example(TenantScoped, db.Model):
+    """A question an article is known to answer, in the words it was asked (`portal.assistant.examples`):
+    the assistant ranks that article higher for questions that come close to it. Without an article,
+    a question the articles are known not to answer: questions close to it are handed to a person."""
+
+    __tablename__ = "assistant_examples"
+    __table_args__ = (Index("ix_assistant_examples_tenant_slug", "tenant_id", "slug"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str | None] = mapped_column(String(200))  # None: a known gap, a question no article answers
+    locale: Mapped[str] = mapped_column(String(16))
+    question: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(10))
+    turn_id: Mapped[int | None] = mapped_column(ForeignKey("assistant_turns.id", ondelete="SET NULL"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    author: Mapped["User | None"] = relationship()  # noqa: F821

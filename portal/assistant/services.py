@@ -25,10 +25,11 @@ from flask import current_app
 from markupsafe import escape
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.assistant.engine import Answer, Answerer, RetrievalAnswerer, chat_text
-from portal.assistant.models import Conversation, Outcome, Turn
+from portal.assistant.examples import MAX_EXAMPLE_CHARS
+from portal.assistant.models import Conversation, Example, ExampleSource, Outcome, Turn
 from portal.assistant.sources import FolderSource
 from portal.core.db import db
 from portal.core.intents import asks_for_person
@@ -87,7 +88,7 @@ def make_source(config: dict) -> Any:
             if choice == "kb":
                 raise
         else:
-            return KbSource(ttl=config.get("ASSISTANT_VERSION_TTL", 5.0))
+            return KbSource(ttl=config.get("ASSISTANT_VERSION_TTL", 5.0), tenants_dir=config.get("TENANTS_DIR"))
     return FolderSource(config["LIBRARY_DIR"], config["TENANTS_DIR"])
 
 
@@ -104,6 +105,8 @@ def get_answerer() -> Answerer:
         options = {}
         if factory is RetrievalAnswerer and not current_app.config.get("ASSISTANT_SEMANTIC", True):
             options["encoder"] = None  # words only: saves the encoder's memory (about 120 MB a process)
+        if factory is RetrievalAnswerer and not current_app.config.get("ASSISTANT_EXAMPLES", True):
+            options["examples"] = False  # rank by the articles alone (portal.assistant.examples)
         answerer = factory(make_source(current_app.config), shared=True, **options)
         current_app.extensions["assistant_answerer"] = answerer
     return answerer
@@ -203,6 +206,8 @@ def answer_question(tenant: Any, text: str, *, lang: str | None = None, conversa
                                     contact_id=getattr(contact, "id", None))
         db.session.add(conversation)
     conversation.locale = found.lang
+    if found.small_talk == "solved" and conversation.id is not None:
+        _said_solved(conversation)  # "it worked, thanks" on a channel without a "This solved it" button
     reply = _for_person(tenant, found, conversation) if person is not None else _reply(tenant, found, conversation)
     turn = Turn(conversation=conversation, channel=channel, locale=reply.lang, question=text, answer=reply.answer,
                 article_slug=found.best.slug if found.best and not reply.handoff else None,
@@ -265,7 +270,7 @@ def _small_talk(tenant: Any, found: Answer, conversation: Conversation) -> Reply
     with force_locale(found.lang):
         if unsolved:
             text = _("I am sorry it did not solve the problem. A person from the support team can help you.")
-        elif found.small_talk == "thanks":
+        elif found.small_talk in ("thanks", "solved"):
             text = _("You are welcome. If you have another question, ask it here.")
         else:
             text = _("Hello! What is your question? Describe the problem in a few words, for example: "
@@ -325,12 +330,91 @@ def mark_solved(tenant: Any, conversation_id: str) -> Conversation:
     conversation = find_conversation(tenant, conversation_id)
     if conversation is None:
         raise ConversationNotFound(conversation_id)
-    answered = [t for t in conversation.turns if t.answer and not t.is_small_talk]
-    if answered:
-        answered[-1].outcome = Outcome.SOLVED.value
-    conversation.outcome = Outcome.SOLVED.value
+    _said_solved(conversation)
     db.session.commit()
     return conversation
+
+
+def _said_solved(conversation: Conversation) -> None:
+    """The last answered turn (its question learned as an example of its article) and the conversation
+    are solved; not committed."""
+    answered = [t for t in conversation.turns if t.answer and not t.is_small_talk]
+    if answered and answered[-1].outcome != Outcome.SOLVED.value:
+        answered[-1].outcome = Outcome.SOLVED.value
+        learn(answered[-1])
+    conversation.outcome = Outcome.SOLVED.value
+
+
+# -- examples: questions each article is known to answer (portal.assistant.examples) ----------------
+
+
+EXAMPLES_PER_PAGE = 50
+
+
+def _same_question(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def _known_example(slug: str | None, question: str) -> bool:
+    wanted = _same_question(question)
+    of_slug = Example.slug.is_(None) if slug is None else Example.slug == slug
+    return any(_same_question(q) == wanted for q in db.session.scalars(select(Example.question).where(of_slug)))
+
+
+def learn(turn: Turn) -> Example | None:
+    """Keep a question the asker said its answer solved as an example of the article that answered
+    it (not a long message, whose context would describe the article poorly; not a question the
+    article already has); not committed."""
+    question = " ".join(turn.question.split())
+    if not turn.article_slug or not question or len(question) > MAX_EXAMPLE_CHARS or _known_example(turn.article_slug, question):
+        return None
+    example = Example(slug=turn.article_slug, locale=turn.locale, question=question, source=ExampleSource.SOLVED.value, turn_id=turn.id)
+    db.session.add(example)
+    return example
+
+
+def add_example(tenant: Any, user: Any, slug: str | None, question: str, locale: str) -> Example:
+    """An editor's example of what article `slug` answers, or (None) of a question no article answers
+    (AssistantError with the reason if refused); not committed."""
+    question = " ".join((question or "").split())
+    if not question:
+        raise AssistantError(_("Type the question as staff would ask it."))
+    if len(question) > MAX_EXAMPLE_CHARS:
+        raise AssistantError(_("An example is at most %(num)d characters: keep the question, not its context.", num=MAX_EXAMPLE_CHARS))
+    if _known_example(slug, question):
+        raise AssistantError(_("This article already has this question.") if slug else _("This question is listed already."))
+    example = Example(slug=slug, locale=tenant.best_locale(locale), question=question, source=ExampleSource.EDITOR.value,
+                      author_id=getattr(user, "id", None))
+    db.session.add(example)
+    return example
+
+
+def list_examples(slug: str | None = None, page: int = 1) -> tuple[list[Example], int]:
+    """The tenant's stored examples (of article `slug`), newest first, one page, and how many there are."""
+    query = select(Example)
+    if slug:
+        query = query.where(Example.slug == slug)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db.session.scalars(query.order_by(Example.id.desc()).limit(EXAMPLES_PER_PAGE).offset((page - 1) * EXAMPLES_PER_PAGE)).all()
+    return list(rows), total
+
+
+def file_example_count(tenant: Any, slug: str | None = None) -> int:
+    """How many examples the tenant's file (tenants/<slug>/assistant/examples.yaml) gives (article `slug`'s)."""
+    from pathlib import Path
+
+    from portal.assistant.examples import read_examples
+
+    path = Path(current_app.config["TENANTS_DIR"]) / tenant.slug / "assistant" / "examples.yaml"
+    try:
+        found = read_examples(path) if path.is_file() else []
+    except ValueError:
+        return 0
+    return sum(1 for example in found if slug is None or example.slug == slug)
+
+
+def get_example(example_id: int) -> Example | None:
+    return db.session.scalar(select(Example).where(Example.id == example_id))
 
 
 def hand_over(tenant: Any, conversation_id: str, *, user: Any = None, contact: Any = None, name: str = "",

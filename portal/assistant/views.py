@@ -10,9 +10,10 @@ from flask_login import current_user
 from portal.api.helpers import ApiError, json_body, register_api_errors
 from portal.assistant import services
 from portal.assistant.engine import render_markdown
-from portal.assistant.forms import AskForm, HandoverForm
-from portal.auth.loaders import bearer_user, can
+from portal.assistant.forms import AskForm, ExampleForm, HandoverForm, RemoveExampleForm
+from portal.auth.loaders import bearer_user, can, require
 from portal.auth.permissions import Permission
+from portal.core.db import db, row_id
 from portal.core.errors import error_response, fail, wants_json
 from portal.core.i18n import current_locale
 from portal.extensions import csrf, limiter, public_rate_limit
@@ -30,6 +31,7 @@ def register(app: Flask) -> None:
     app.config.setdefault("ASSISTANT_SOURCE", "auto")  # "kb" (the knowledge base) or "folder" (Markdown files)
     app.config.setdefault("ASSISTANT_VERSION_TTL", 5.0)  # seconds between checks that the articles changed
     app.config.setdefault("ASSISTANT_SEMANTIC", True)  # sentence vectors beside words (see assistant.semantic)
+    app.config.setdefault("ASSISTANT_EXAMPLES", True)  # rank by the questions articles are known to answer (assistant.examples)
     # Build the indexes in the background when a process serves its first request (not at import, so
     # that CLI commands and forking servers start no thread); tests turn it on where they need it.
     app.config.setdefault("ASSISTANT_WARM_UP", not app.testing)
@@ -249,3 +251,62 @@ def api_ask():
         "lang": reply.lang,
         "note": reply.note,
     })
+
+
+# -- examples: the questions each article is known to answer (editors of the knowledge base) -------
+
+
+def _article_title(slug: str) -> str | None:
+    from portal.kb.services import article_title
+
+    return article_title(g.tenant, slug, current_locale())
+
+
+@bp.route("/<tenant>/assistant/examples", methods=["GET", "POST"])
+@require(Permission.KB_EDIT)
+def examples():
+    """The questions the assistant knows each article answers: learned when an answer solved a
+    question, or added here. `?article=<slug>`: one article's, with a form to add one; without it,
+    all of them, with a form to add a question no article answers (a known gap)."""
+    tenant = _tenant()
+    slug = (request.args.get("article") or "").strip()[:200]
+    title = _article_title(slug) if slug else None
+    if slug and title is None:
+        return error_response(404)
+    form = ExampleForm(locale=current_locale() if current_locale() in tenant.locales else tenant.default_locale)
+    form.locale.choices = [(code, services.language_name(code, current_locale())) for code in tenant.locales]
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            services.add_example(tenant, current_user, slug or None, form.question.data, form.locale.data)
+        except services.AssistantError as exc:
+            form.question.errors = [str(exc)]
+        else:
+            db.session.commit()
+            if slug:
+                flash(_("The question is kept: the assistant ranks this article higher for questions like it."), "success")
+            else:
+                flash(_("The question is kept: the assistant offers a person for questions like it."), "success")
+            return redirect(url_for("assistant.examples", **({"article": slug} if slug else {})))
+    page = min(max(row_id(request.args.get("page")) or 1, 1), 100_000)
+    rows, total = services.list_examples(slug or None, page)
+    titles = {} if slug else {row.slug: _article_title(row.slug) or row.slug for row in rows if row.slug}
+    return render_template("assistant/examples.html", slug=slug, title=title, form=form, rows=rows, total=total, page=page,
+                           titles=titles, remove_form=RemoveExampleForm(), per_page=services.EXAMPLES_PER_PAGE,
+                           file_count=services.file_example_count(tenant, slug or None)), 400 if form.errors else 200
+
+
+@bp.post("/<tenant>/assistant/examples/<int:example_id>/remove")
+@require(Permission.KB_EDIT)
+def remove_example(example_id: int):
+    _tenant()
+    example = services.get_example(example_id)
+    if example is None:
+        return error_response(404)
+    if not RemoveExampleForm().validate_on_submit():
+        return error_response(400)
+    slug = example.slug
+    db.session.delete(example)
+    db.session.commit()
+    flash(_("The question is removed: the assistant no longer ranks this article by it."), "success")
+    back = request.args.get("from")
+    return redirect(url_for("assistant.examples", article=slug) if back == "article" and slug else url_for("assistant.examples"))

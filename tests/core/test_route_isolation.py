@@ -49,13 +49,14 @@ def seed_insights(tenant) -> dict:
 
 
 def seed_assistant(tenant) -> dict:
-    from portal.assistant.models import Conversation, Turn
+    from portal.assistant.models import Conversation, Example, Turn
 
     conversation = Conversation(tenant_id=tenant.id, locale="fr", key=PRIVATE)
     turn = Turn(tenant_id=tenant.id, conversation=conversation, locale="fr", question=PRIVATE, answer=PRIVATE)
-    db.session.add_all([conversation, turn])
+    example = Example(tenant_id=tenant.id, slug="forgotten-password", locale="fr", question=PRIVATE, source="editor")
+    db.session.add_all([conversation, turn, example])
     db.session.flush()
-    return {}
+    return {"example_id": example.id}
 def seed_escalations(tenant) -> dict:
     """A ticket escalated to L3 with an expert reply, linked to a problem, and a deployment report."""
     from portal.auth.permissions import GlobalRole

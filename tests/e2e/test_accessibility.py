@@ -29,6 +29,7 @@ PAGES = {
         "/farajaland/kb/articles/forgotten-password", "/farajaland/tickets/canned", "/farajaland/tickets/tiers",
         "/farajaland/deployment", "/farajaland/settings", "/farajaland/insights/", "/farajaland/insights/report",
         "/farajaland/channels/inbox", "/farajaland/channels/inbox?status=all",
+        "/farajaland/assistant/examples", "/farajaland/assistant/examples?article=forgotten-password",
     ],
     "expert@crvs.demo": [
         "/profile", "/expert/", "/expert/?status=all", "/expert/problems", "/expert/releases", "/expert/upgrades", "/expert/insights",

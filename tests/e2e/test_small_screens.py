@@ -14,6 +14,7 @@ SMALL_SCREEN_PAGES["l1@kalondo.demo"] = ["/kalondo/", "/kalondo/tickets/queue", 
 SMALL_SCREEN_PAGES["admin@kalondo.demo"] = [
     "/kalondo/", "/kalondo/tickets/queue", "/kalondo/members", "/kalondo/kb/manage", "/kalondo/kb/manage/new",
     "/kalondo/tickets/canned", "/kalondo/tickets/tiers", "/kalondo/deployment", "/kalondo/channels/inbox",
+    "/kalondo/assistant/examples?article=forgotten-password",
 ]
 SMALL_SCREEN_PAGES["agent@kalondo.demo"] = ["/kalondo/", "/kalondo/tickets/new", "/kalondo/tickets/mine", "/kalondo/profile"]
 
