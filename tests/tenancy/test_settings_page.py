@@ -110,6 +110,7 @@ def test_business_hours_and_service_levels_changed_here_are_those_of_the_tiers_p
     assert "08:00 to 18:30, Monday, Tuesday, Wednesday, Thursday, Friday, Saturday" in tiers
     assert "When a target is missed: escalate." in tiers
     assert "<td>Urgent</td><td>2.5</td><td>8</td>" in tiers  # a decimal comma is read as a point
+    assert 'href="/farajaland/settings#sla">Change the service levels and business hours</a>' in tiers
     assert "<td>Low</td><td>16</td><td>120</td>" in tiers
     settings = settings_of(app)
     assert [d.isoformat() for d in settings.support.business_hours.holidays] == ["2026-12-25", "2026-12-26"]
