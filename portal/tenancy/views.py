@@ -124,7 +124,8 @@ def _settings_page(submitted: SettingsForm | None = None, message: str | None = 
     ]
     ignored = [{"key": path, "label": label(path)} for path in tenant.ignored_overrides]
     history = [
-        {"change": change, "label": label(change.key), "old": _shown(change.key, change.old_value), "new": _shown(change.key, change.new_value)}
+        {"change": change, "label": _history_label(settings, change.key, locale), "old": _shown(change.key, change.old_value),
+         "new": _shown(change.key, change.new_value)}
         for change in services.setting_changes(tenant)
     ]
     return render_template(
@@ -160,6 +161,16 @@ def _saved_now(form: SettingsForm, settings) -> dict[str, str]:
         if differs:
             saved[name] = value if isinstance(value, str) and value else _shown(form.PATHS.get(name, ""), value)
     return saved
+
+
+def _history_label(settings, path: str, locale: str) -> str:
+    """What a change of the history is of: a setting, or the members of a support group (Tiers page)."""
+    prefix, _dot, rest = path.partition("tiers.groups.")
+    if not prefix and rest.endswith(".members"):
+        key = rest.removesuffix(".members")
+        group = settings.tiers.groups.get(key)
+        return _("Members of the group %(group)s", group=(settings.localize(group.name, locale) if group else "") or key)
+    return label(path)
 
 
 def _shown(path: str, value: Any) -> str:

@@ -30,7 +30,7 @@ from portal.core.db import db, like_escaped, row_id, tenant_scope, utcnow
 from portal.core.placeholders import render_placeholders
 from portal.core.urls import external_url
 from portal.core.words import strip_accents
-from portal.tenancy.models import Tenant
+from portal.tenancy.models import Tenant, TenantSettingChange
 from portal.tenancy.settings import TenantSettings
 from portal.tickets import signals
 from portal.tickets.business_time import add_business_hours, business_hours_between
@@ -440,8 +440,18 @@ def set_group_members(tenant: Tenant, actor: User | None, group_key: str, user_i
         db.session.add(GroupMember(tenant_id=tenant.id, group_key=group_key, user_id=user.id))
     for user in removed:
         db.session.delete(rows[user.id])
+    if added or removed:  # on the settings page's history, beside the other changes made in the portal
+        db.session.add(TenantSettingChange(
+            tenant_id=tenant.id, user_id=getattr(actor, "id", None), key=group_members_key(group_key),
+            old_value=sorted(user.email for user_id, user in staff.items() if user_id in rows),
+            new_value=sorted(user.email for user_id, user in staff.items() if user_id in wanted)))
     db.session.commit()
     return GroupChange(added, removed, empty=not wanted)
+
+
+def group_members_key(group_key: str) -> str:
+    """The key under which a change of the group's members is in the settings history."""
+    return f"tiers.groups.{group_key}.members"
 
 
 def seed_group_members(tenant: Tenant, settings: TenantSettings, previous: Mapping[str, Any] | None = None) -> int:

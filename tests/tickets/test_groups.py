@@ -113,6 +113,13 @@ def test_the_administrator_changes_a_groups_members_on_the_tiers_page(client, au
 
     assert "Nothing changed." in save_group(client, "first-line", []).get_data(as_text=True)
 
+    # Each change is on the settings page's history: who, what the group held before and after.
+    history = client.get("/farajaland/settings").get_data(as_text=True).split('id="history"')[1]
+    rows = re.findall(r"<tr><td>[^<]*</td>\s*<td>([^<]*)</td>\s*<td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td></tr>", history)
+    assert [row[1:] for row in rows] == [("Members of the group First-line support", l2, "(none)"),
+                                         ("Members of the group First-line support", l1, l2)]
+    assert rows[0][0] not in ("", "—")  # the administrator who saved it
+
 
 def test_only_tenant_administrators_change_groups(client, auth, l1, l2, requester, user_id, members_of):
     for email in (l1, l2, requester):
