@@ -135,6 +135,7 @@ class ConsoleRow:
             "due_at": self.step.due_at.isoformat() if self.step.due_at else None,
             "sla": self.sla_state,
             "owner": {"email": self.owner.email, "name": self.owner.display_name} if self.owner is not None else None,
+            "has_news": self.has_news,
             "problems": [
                 {"id": p.id, "title": p.title, "status": p.status, "github_url": p.github_url or None, "github_state": p.github_state or None}
                 for p in self.problems

@@ -238,6 +238,7 @@ def _filters(args) -> central.EscalationFilters:
         q=(args.get("q") or "").strip()[:200] or None,
         sort=args.get("sort") if args.get("sort") in central.CONSOLE_ORDERS else "due",
         owner=args.get("owner") if args.get("owner") in central.CONSOLE_OWNERS else None,
+        news=args.get("news") == "1",
     )
 
 
@@ -249,7 +250,6 @@ def _page_arg() -> int:
 @expert_only
 def console():
     filters = _filters(request.args)
-    filters.news = request.args.get("news") == "1"  # the page's filter; the API lists no such marks
     page = _page_arg()
     counts = central.console_counts(current_user)
     rows, total = central.list_escalations(current_user, filters, page=page, per_page=50, counts=counts)
@@ -569,12 +569,13 @@ def github_webhook():
 
 @api.get("/api/v1/escalations")
 def api_escalations():
-    """Escalations to L3 from every country (L3 token): filters tenant, severity, status, owner, q; pages."""
+    """Escalations to L3 from every country (L3 token): filters tenant, severity, status, owner, news, q; pages."""
     user = api_caller(Permission.EXPERT_CONSOLE)
     # The console page forgives odd filters; the API refuses them, as its description says.
     if query_arg("severity") and query_arg("severity") not in {s.value for s in Severity}:
         raise ApiError(400, _("Unknown severity: use one of %(values)s.", values=", ".join(s.value for s in Severity)))
-    for name, allowed in (("status", central.CONSOLE_STATUSES), ("sort", central.CONSOLE_ORDERS), ("owner", central.CONSOLE_OWNERS), ("tenant", None), ("q", None)):
+    for name, allowed in (("status", central.CONSOLE_STATUSES), ("sort", central.CONSOLE_ORDERS), ("owner", central.CONSOLE_OWNERS),
+                          ("news", ("0", "1")), ("tenant", None), ("q", None)):
         query_arg(name, allowed)
     page = int_query_arg("page", 1, 1, MAX_PAGE)
     per_page = int_query_arg("per_page", 50, 1, 200)

@@ -89,7 +89,7 @@ def test_the_deployment_page_names_what_each_newer_release_fixes_for_the_country
     assert "Outbox does not retry" not in upgrade_190
 
 
-def test_the_console_marks_escalations_with_news_from_the_country_until_the_experts_answer(client, auth, staff, to_l3, in_tenant):
+def test_the_console_marks_escalations_with_news_from_the_country_until_the_experts_answer(client, auth, staff, to_l3, in_tenant, token_for):
     reference, step = to_l3()
     quiet, _quiet_step = to_l3(subject="Certificate preview is blank")
     auth.login(staff["expert"], tenant=None)
@@ -108,6 +108,12 @@ def test_the_console_marks_escalations_with_news_from_the_country_until_the_expe
     assert "Only new information from the country (1)" in page
     filtered = client.get("/expert/?news=1").get_data(as_text=True)
     assert reference in filtered and quiet not in filtered
+    # The API carries the same mark and filter.
+    headers = {"Authorization": f"Bearer {token_for(staff['expert'])}"}
+    items = client.get("/api/v1/escalations", headers=headers).get_json()["items"]
+    assert {item["reference"]: item["has_news"] for item in items} == {reference: True, quiet: False}
+    assert [item["reference"] for item in client.get("/api/v1/escalations?news=1", headers=headers).get_json()["items"]] == [reference]
+    assert client.get("/api/v1/escalations?news=yes", headers=headers).status_code == 400
 
     # The expert answers: no longer marked. Level 2 relaying that answer is no news either.
     client.post(f"/expert/escalations/{step}/reply", data={"body": "Please send the server logs."})
