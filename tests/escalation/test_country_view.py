@@ -182,3 +182,14 @@ def test_an_escalation_again_after_a_roll_out_starts_from_the_version_the_countr
     field = re.search(r'<input[^>]*name="up-opencrvs_version"[^>]*>', page).group(0)
     assert 'value="1.9.0"' in field
     assert f'{L3_DETAILS["steps"]}</textarea>' in page  # the rest of what it said is kept
+
+
+def test_the_country_s_queue_badges_the_tickets_that_are_with_the_central_team(client, auth, staff, to_l3, open_ticket):
+    with_experts, _step = to_l3()
+    at_home = open_ticket(staff["far_req"], "farajaland", subject="Printer jams")
+    auth.login(staff["far_l2"])
+    page = client.get("/farajaland/tickets/queue?view=all").get_data(as_text=True)
+    assert "With the central team" in _row(page, with_experts)
+    assert "With the central team" not in _row(page, at_home)
+    french = client.get("/farajaland/tickets/queue?view=all", headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert "équipe centrale</span>" in _row(french, with_experts)
