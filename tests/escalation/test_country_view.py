@@ -8,7 +8,7 @@ import re
 
 from portal.core.mail import sent_mail
 from portal.escalation.services import expert_replies
-from portal.tickets.services import get_ticket_by_reference
+from portal.tickets.services import change_status, get_ticket_by_reference
 
 from .conftest import L3_DETAILS
 
@@ -184,7 +184,7 @@ def test_an_escalation_again_after_a_roll_out_starts_from_the_version_the_countr
     assert f'{L3_DETAILS["steps"]}</textarea>' in page  # the rest of what it said is kept
 
 
-def test_the_country_s_queue_badges_the_tickets_that_are_with_the_central_team(client, auth, staff, to_l3, open_ticket):
+def test_the_country_s_queue_badges_the_tickets_that_are_with_the_central_team(client, auth, staff, to_l3, open_ticket, in_tenant):
     with_experts, _step = to_l3()
     at_home = open_ticket(staff["far_req"], "farajaland", subject="Printer jams")
     auth.login(staff["far_l2"])
@@ -193,3 +193,6 @@ def test_the_country_s_queue_badges_the_tickets_that_are_with_the_central_team(c
     assert "With the central team" not in _row(page, at_home)
     french = client.get("/farajaland/tickets/queue?view=all", headers={"Accept-Language": "fr"}).get_data(as_text=True)
     assert "équipe centrale</span>" in _row(french, with_experts)
+    # Resolved by the experts, it stays at Level 3 but is no longer with them.
+    in_tenant(lambda tenant: change_status(tenant, None, get_ticket_by_reference(tenant, with_experts), "resolved", notify=False))
+    assert "With the central team" not in _row(client.get("/farajaland/tickets/queue?view=all&status=resolved").get_data(as_text=True), with_experts)
