@@ -121,8 +121,9 @@ class Answer:
     passage_html: str | None = None  # the same, rendered and sanitized
     fallback: bool = False  # the best article is in another locale than `lang`
     unsupported_lang: str | None = None  # asked for a language the tenant does not offer
-    # A message with no question in it: "greeting" ("hello", "bonjour", "help?") or "thanks" ("merci",
-    # "ok thanks"). Not a question the content failed to answer: the reply asks for the question.
+    # A message with no question in it: "greeting" ("hello", "bonjour", "help?"), "thanks" ("merci",
+    # "ok thanks"), or what the last answer did: "solved" ("it worked, thanks"), "unsolved" ("still
+    # not working"). Not a question the content failed to answer: the reply asks for the question.
     small_talk: str | None = None
     signals: dict[str, float] = field(default_factory=dict)  # what the confidence was computed from
 
@@ -469,7 +470,7 @@ class RetrievalAnswerer(Answerer):
         units, tokens = self._units(index, question, locale, [loc for loc in locales if loc != locale])
         outcome = said_outcome(tokens, locale, question)
         if outcome is not None:  # "it worked, thanks", "no it didn't work": about the last answer
-            result.small_talk = "solved" if outcome == "thanks" else outcome
+            result.small_talk = outcome
             return result
         # A word and its lexicon concept both count: an idea said in the articles' own words and in
         # the lexicon's is better matched than one said either way only.

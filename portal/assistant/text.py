@@ -268,7 +268,7 @@ _QUESTION_WORDS = ("how what when why where which who is are was were does do di
 
 
 def said_outcome(tokens: list[str], locale: str, question: str) -> str | None:
-    """"thanks" when a message only says the answer worked, "unsolved" when it only says it did not
+    """"solved" when a message only says the answer worked, "unsolved" when it only says it did not
     (a negation with the same words), else None. `tokens` as `words` gives them (folded)."""
     if question.rstrip().endswith("?") or not tokens or tokens[0] in _QUESTION:
         return None
@@ -276,7 +276,7 @@ def said_outcome(tokens: list[str], locale: str, question: str) -> str | None:
     said = [t for t in tokens if t not in ignorable]
     if not said or any(t not in _OUTCOME for t in said):
         return None
-    return "unsolved" if any(t in _NOT for t in tokens) else "thanks"
+    return "unsolved" if any(t in _NOT for t in tokens) else "solved"
 
 
 # Elided articles and pronouns that chat glues to the next word ("jai", "lacte", "narrive", "quil").
