@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Any, Callable, Hashable, Iterable, Protocol
 
@@ -46,6 +47,11 @@ class Example:
     slug: str | None  # None: a known gap, a question no article answers
     locale: str
     question: str
+
+
+def examples_file(tenants_dir: Any, tenant_slug: str) -> Path:
+    """Where a country keeps the examples it ships: `tenants/<slug>/assistant/examples.yaml`."""
+    return Path(tenants_dir) / tenant_slug / "assistant" / "examples.yaml"
 
 
 def read_examples(path: Any) -> list[Example]:

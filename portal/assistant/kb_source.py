@@ -8,7 +8,7 @@ from typing import Any, Hashable, Iterable
 
 from sqlalchemy import func, select
 
-from portal.assistant.examples import Example, read_examples
+from portal.assistant.examples import Example, examples_file, read_examples
 from portal.assistant.sources import Document, settings_stamp
 from portal.core.db import db
 from portal.kb import services as kb  # ImportError until the knowledge base exists: FolderSource is used
@@ -29,7 +29,7 @@ class KbSource:
     def _examples_file(self, tenant: Any) -> Path | None:
         if self.tenants_dir is None:
             return None
-        path = self.tenants_dir / tenant.slug / "assistant" / "examples.yaml"
+        path = examples_file(self.tenants_dir, tenant.slug)
         return path if path.is_file() else None
 
     def examples(self, tenant: Any) -> Iterable[Example]:

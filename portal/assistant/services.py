@@ -401,11 +401,9 @@ def list_examples(slug: str | None = None, page: int = 1) -> tuple[list[Example]
 
 def file_example_count(tenant: Any, slug: str | None = None) -> int:
     """How many examples the tenant's file (tenants/<slug>/assistant/examples.yaml) gives (article `slug`'s)."""
-    from pathlib import Path
+    from portal.assistant.examples import examples_file, read_examples
 
-    from portal.assistant.examples import read_examples
-
-    path = Path(current_app.config["TENANTS_DIR"]) / tenant.slug / "assistant" / "examples.yaml"
+    path = examples_file(current_app.config["TENANTS_DIR"], tenant.slug)
     try:
         found = read_examples(path) if path.is_file() else []
     except ValueError:

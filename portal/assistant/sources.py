@@ -133,19 +133,17 @@ class FolderSource:
                 fallback=fallback,
             )
 
-    def examples_file(self, tenant: Any) -> Path:
-        """The questions the tenant's articles are known to answer (`portal.assistant.examples`):
-        a YAML list of {slug, lang, question}."""
-        return self.tenants_dir / tenant.slug / "assistant" / "examples.yaml"
-
     def examples(self, tenant: Any) -> Iterable[Any]:
-        from portal.assistant.examples import read_examples
+        """The questions the tenant's articles are known to answer (`portal.assistant.examples`), from its file."""
+        from portal.assistant.examples import examples_file, read_examples
 
-        path = self.examples_file(tenant)
+        path = examples_file(self.tenants_dir, tenant.slug)
         return read_examples(path) if path.is_file() else []
 
     def examples_version(self, tenant: Any) -> Hashable:
-        path = self.examples_file(tenant)
+        from portal.assistant.examples import examples_file
+
+        path = examples_file(self.tenants_dir, tenant.slug)
         return path.stat().st_mtime_ns if path.is_file() else None
 
     def version(self, tenant: Any, locale: str) -> Hashable:

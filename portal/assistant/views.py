@@ -289,7 +289,7 @@ def examples():
             return redirect(url_for("assistant.examples", **({"article": slug} if slug else {})))
     page = min(max(row_id(request.args.get("page")) or 1, 1), 100_000)
     rows, total = services.list_examples(slug or None, page)
-    titles = {} if slug else {row.slug: _article_title(row.slug) or row.slug for row in rows if row.slug}
+    titles = {} if slug else {name: _article_title(name) or name for name in {row.slug for row in rows if row.slug}}
     return render_template("assistant/examples.html", slug=slug, title=title, form=form, rows=rows, total=total, page=page,
                            titles=titles, remove_form=RemoveExampleForm(), per_page=services.EXAMPLES_PER_PAGE,
                            file_count=services.file_example_count(tenant, slug or None)), 400 if form.errors else 200
