@@ -404,9 +404,7 @@ def _write_translation(owner, translations, draft: Draft, locale: str, make, rev
     translation = next((t for t in translations if t.locale == locale), None)
     meta_changed = owner.meta() != draft.meta()
     draft = Draft(normalize_text(draft.title), normalize_text(draft.body), draft.category, list(draft.tags), draft.audience, draft.status)
-    same_text = (translation is not None and _same_body(translation.body, draft.body)
-                 and (translation.title, list(translation.tags or [])) == (draft.title, list(draft.tags)))
-    if same_text and not meta_changed:
+    if _same_text(translation, draft) and not meta_changed:
         return False
     _apply_meta(owner, draft)
     if translation is None:
